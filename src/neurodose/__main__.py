@@ -1,0 +1,3 @@
+from neurodose.cli.main import main
+
+main()

@@ -1,0 +1,170 @@
+"""One exception tree for neurodose.
+
+Every error names the field, the value and what is allowed. Misspelt names
+get the closest matches. Safety *findings* are values, never exceptions.
+
+Tree::
+
+    NeurodoseError
+    ├── KnowledgeBaseError
+    │   ├── UnknownDrugError        (also KeyError)
+    │   ├── UnknownSourceError      (also KeyError)
+    │   └── UnknownNameError        (also KeyError: conditions, alleles, analytes, targets ...)
+    ├── UnitError                   (also ValueError)
+    ├── InputError                  (also ValueError: out-of-range or malformed user input)
+    │   ├── RegimenError
+    │   ├── PatientError
+    │   └── DesignError
+    ├── GenotypeError               (also ValueError)
+    ├── SolverError
+    ├── EstimationError
+    └── SafetyRuleError
+
+Examples
+--------
+>>> from neurodose.errors import UnknownDrugError
+>>> err = UnknownDrugError("amitriptylin", ["amitriptyline", "nortriptyline"])
+>>> "amitriptyline" in str(err)
+True
+>>> isinstance(err, KeyError)
+True
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "DesignError",
+    "EstimationError",
+    "GenotypeError",
+    "InputError",
+    "KnowledgeBaseError",
+    "NeurodoseError",
+    "PatientError",
+    "RegimenError",
+    "SafetyRuleError",
+    "SolverError",
+    "UnitError",
+    "UnknownDrugError",
+    "UnknownNameError",
+    "UnknownSourceError",
+    "close_matches",
+]
+
+
+def close_matches(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """Return up to ``n`` entries of ``choices`` that look like ``name``.
+
+    >>> close_matches("nortriptylin", ["nortriptyline", "amitriptyline", "duloxetine"])
+    ['nortriptyline', 'amitriptyline']
+    """
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    hits = difflib.get_close_matches(str(name).lower(), list(lowered), n=n, cutoff=0.6)
+    return [lowered[h] for h in hits]
+
+
+class NeurodoseError(Exception):
+    """Base class of every error neurodose raises on purpose."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep ours readable
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class KnowledgeBaseError(NeurodoseError):
+    """A knowledge-base file or record is invalid (missing source, bad unit, ...)."""
+
+
+class UnknownNameError(KnowledgeBaseError, KeyError):
+    """A name (condition, allele, analyte, target, ...) is not known.
+
+    Parameters
+    ----------
+    field : str
+        What kind of name was looked up (e.g. ``"condition"``).
+    name : str
+        The value given.
+    choices : iterable of str
+        The allowed values; the closest are suggested.
+    """
+
+    def __init__(self, field: str, name: object, choices: Iterable[str]) -> None:
+        choices = sorted(set(choices))
+        self.field = field
+        self.name = name
+        self.suggestions = close_matches(str(name), choices)
+        msg = f"unknown {field} {name!r}"
+        if self.suggestions:
+            msg += f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?"
+        else:
+            shown = ", ".join(choices[:12]) + (" ..." if len(choices) > 12 else "")
+            msg += f"; allowed: {shown}"
+        super().__init__(msg)
+
+
+class UnknownDrugError(UnknownNameError):
+    """A drug name is not in the knowledge base (also a ``KeyError``)."""
+
+    def __init__(self, name: object, choices: Iterable[str]) -> None:
+        super().__init__("drug", name, choices)
+
+
+class UnknownSourceError(UnknownNameError):
+    """A source key is not in the references file (also a ``KeyError``)."""
+
+    def __init__(self, name: object, choices: Iterable[str]) -> None:
+        super().__init__("source", name, choices)
+
+
+class UnitError(NeurodoseError, ValueError):
+    """A unit or quantity string cannot be parsed or converted."""
+
+
+class InputError(NeurodoseError, ValueError):
+    """User input is malformed or out of range.
+
+    Parameters
+    ----------
+    field : str
+        The field that is wrong (e.g. ``"age"``).
+    value : object
+        The value given.
+    allowed : str
+        What is allowed, in words (e.g. ``"0 < age <= 120 years"``).
+    """
+
+    def __init__(self, field: str, value: object, allowed: str) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{field}: {value!r} is not allowed; expected {allowed}")
+
+
+class RegimenError(InputError):
+    """A dosing regimen is invalid (zero dose, zero interval, overlapping steps ...)."""
+
+
+class PatientError(InputError):
+    """A patient profile is invalid."""
+
+
+class DesignError(InputError):
+    """A virtual-trial design is invalid."""
+
+
+class GenotypeError(NeurodoseError, ValueError):
+    """A genotype, allele, activity score or phenotype cannot be interpreted."""
+
+
+class SolverError(NeurodoseError):
+    """A numerical solver failed or produced non-finite values."""
+
+
+class EstimationError(NeurodoseError):
+    """Parameter estimation (MAP) failed or the data cannot support it."""
+
+
+class SafetyRuleError(NeurodoseError):
+    """A safety rule file is invalid. (Findings themselves are values, never raised.)"""

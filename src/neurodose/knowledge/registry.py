@@ -1,0 +1,202 @@
+"""Load and validate the knowledge-base files; registries keyed by name.
+
+Files
+-----
+``drugs/<name>.toml``        one :class:`~neurodose.knowledge.schema.DrugRecord` per file
+``references/*.json``        CSL-JSON lists of sources (merged; duplicate ids are errors)
+``pgx/*.toml``, ``rules/*.toml``, ``pkmodels/*.toml``  loaded by their own modules
+
+Loading fails (:class:`~neurodose.errors.KnowledgeBaseError`) on a number without
+a source, a source key missing from the references, a unit that does not parse,
+a value outside a plausible range, or a duplicate key.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Iterator, Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from neurodose import citations
+from neurodose.errors import KnowledgeBaseError, UnknownDrugError, UnknownSourceError
+from neurodose.knowledge.schema import DrugRecord, Sourced
+
+__all__ = [
+    "DATA_DIR",
+    "Reference",
+    "drug_names",
+    "format_validation_error",
+    "get_drug",
+    "get_reference",
+    "load_drug_file",
+    "load_toml",
+    "references",
+    "resolve_name",
+]
+
+DATA_DIR = Path(str(resources.files("neurodose.knowledge")))
+
+Reference = dict[str, Any]
+
+
+def format_validation_error(path: Path | str, err: ValidationError) -> str:
+    """Turn a pydantic error into one readable message naming the field."""
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return f"{path}: " + "; ".join(parts)
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file; duplicate keys and syntax errors become KnowledgeBaseError."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:  # includes duplicate keys
+        raise KnowledgeBaseError(f"{path}: {exc}") from exc
+
+
+@cache
+def references() -> Mapping[str, Reference]:
+    """All sources, merged from ``references/*.json`` (CSL-JSON), keyed by id."""
+    out: dict[str, Reference] = {}
+    for path in sorted((DATA_DIR / "references").glob("*.json")):
+        try:
+            items = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise KnowledgeBaseError(f"{path}: invalid JSON: {exc}") from exc
+        for item in items:
+            key = item.get("id")
+            if not key:
+                raise KnowledgeBaseError(f"{path}: a reference has no 'id'")
+            if key in out:
+                raise KnowledgeBaseError(f"{path}: duplicate reference id {key!r}")
+            if not any(item.get(k) for k in ("DOI", "PMID", "PMCID", "URL")):
+                raise KnowledgeBaseError(
+                    f"{path}: reference {key!r} needs a DOI, PMID, PMCID or URL"
+                )
+            if not item.get("title"):
+                raise KnowledgeBaseError(f"{path}: reference {key!r} needs a title")
+            out[key] = item
+    return out
+
+
+def get_reference(key: str) -> Reference:
+    """One source by key; an unknown key raises :class:`UnknownSourceError`."""
+    refs = references()
+    if key not in refs:
+        raise UnknownSourceError(key, refs)
+    return refs[key]
+
+
+def check_sources(items: list[tuple[str, Sourced]], where: str) -> None:
+    """Raise if any cited item names a source key that is not in the references."""
+    refs = references()
+    for path, item in items:
+        if item.source not in refs:
+            raise KnowledgeBaseError(
+                f"{where}: {path}: source key {item.source!r} is not in the references"
+                + (f"; did you mean {UnknownSourceError(item.source, refs).suggestions}?"
+                   if UnknownSourceError(item.source, refs).suggestions else "")
+            )
+
+
+def load_drug_file(path: Path) -> DrugRecord:
+    """Load and validate one drug file (schema, units, ranges, sources)."""
+    data = load_toml(path)
+    try:
+        rec = DrugRecord.model_validate(data)
+    except ValidationError as exc:
+        raise KnowledgeBaseError(format_validation_error(path, exc)) from None
+    if rec.name != path.stem:
+        raise KnowledgeBaseError(f"{path}: name {rec.name!r} must match the file name")
+    check_sources(rec.iter_sourced(), str(path))
+    return rec
+
+
+@cache
+def _drug_paths() -> dict[str, Path]:
+    return {p.stem: p for p in sorted((DATA_DIR / "drugs").glob("*.toml"))}
+
+
+@cache
+def _aliases() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name in _drug_paths():
+        rec = _load(name)
+        for a in rec.aliases:
+            if a in out or a in _drug_paths():
+                raise KnowledgeBaseError(f"alias {a!r} of {name!r} is used twice")
+            out[a] = name
+    return out
+
+
+@cache
+def _load(name: str) -> DrugRecord:
+    return load_drug_file(_drug_paths()[name])
+
+
+def drug_names(record: str | None = None) -> list[str]:
+    """Names of all drugs (``record='full'`` or ``'partner'`` to filter)."""
+    names = sorted(_drug_paths())
+    if record is None:
+        return names
+    return [n for n in names if _load(n).record == record]
+
+
+def resolve_name(name: str) -> str:
+    """Canonical drug name for ``name`` (case, spaces, aliases); unknown raises.
+
+    >>> resolve_name("St John's wort")
+    'st_johns_wort'
+    """
+    if not isinstance(name, str):
+        raise UnknownDrugError(name, _drug_paths())
+    key = name.strip().lower().replace("'", "").replace("’", "").replace("-", "_")
+    key = "_".join(key.split())
+    paths = _drug_paths()
+    if key in paths:
+        return key
+    if key in _aliases():
+        return _aliases()[key]
+    raise UnknownDrugError(name, [*paths, *_aliases()])
+
+
+def get_drug(name: str) -> DrugRecord:
+    """The validated record for ``name`` and register its sources.
+
+    Raises
+    ------
+    UnknownDrugError
+        With the closest names, e.g. ``amitriptylin`` suggests ``amitriptyline``.
+    """
+    rec = _load(resolve_name(name))
+    citations.register_many(sorted({item.source for _, item in rec.iter_sourced()}))
+    return rec
+
+
+class _Drugs(Mapping[str, DrugRecord]):
+    """Read-only mapping of all drugs: ``neurodose.drugs["nortriptyline"]``."""
+
+    def __getitem__(self, name: str) -> DrugRecord:
+        return get_drug(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(drug_names())
+
+    def __len__(self) -> int:
+        return len(drug_names())
+
+    def __repr__(self) -> str:
+        return f"<neurodose drugs: {len(self)} records>"
+
+
+drugs = _Drugs()
