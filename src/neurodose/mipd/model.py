@@ -1,0 +1,277 @@
+"""The prior (population) model as MAP estimation sees it.
+
+:class:`PriorModel` is the bridge between the PK engine and the estimator.
+It holds, for *one* patient, the typical parameter values after covariates,
+genotype and co-medication (from the PK engine), the between-subject
+variability matrix Omega (log scale), the residual-error model per analyte,
+and a vectorised prediction function supplied by the PK engine::
+
+    predict(theta: dict[str, ndarray (n,)], doses: DoseHistory,
+            times_h: ndarray (m,)) -> dict[analyte, ndarray (n, m)]
+
+Individual parameters are log-normal around the typical values:
+``theta_p = typical_p * exp(eta_p)`` with ``eta ~ N(0, Omega)``.
+
+mipd never contains the PK equations: the prediction function comes from
+:mod:`neurodose.pk` (see :func:`neurodose.mipd.engine.prior_model`), or, in
+tests, from a small fixture model.
+
+Examples
+--------
+>>> import numpy as np
+>>> def predict(theta, doses, t):  # a toy 1-compartment IV bolus model
+...     cl, v = theta["CL"][:, None], theta["V"][:, None]
+...     out = np.zeros((cl.shape[0], t.size))
+...     for td, amt in zip(doses.times_h, doses.amounts_mg):
+...         dt = t - td
+...         out += np.where(dt >= 0, amt / v * np.exp(-cl / v * np.maximum(dt, 0)), 0.0)
+...     return {"drug": out * 1000.0}
+>>> m = PriorModel(
+...     drug="toy", param_names=("CL", "V"), typical={"CL": 10.0, "V": 100.0},
+...     omega=np.diag([0.09, 0.04]), residual={"drug": ResidualError(0.2, 1.0)},
+...     predict_fn=predict)
+>>> h = DoseHistory.regular(dose_mg=100, every_h=24, count=3)
+>>> round(float(m.predict(np.zeros((1, 2)), h, np.array([1.0]))["drug"][0, 0]), 1)
+904.8
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neurodose.errors import InputError, RegimenError
+
+__all__ = ["DoseHistory", "PredictFn", "PriorModel", "ResidualError"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class DoseHistory:
+    """Oral doses as explicit events (time after the first dose, amount).
+
+    Parameters
+    ----------
+    times_h : array of float
+        Dose times in hours; the first dose is usually at 0.
+    amounts_mg : array of float
+        Dose amounts in mg (> 0).
+    """
+
+    times_h: FloatArray
+    amounts_mg: FloatArray
+
+    def __post_init__(self) -> None:
+        t = np.asarray(self.times_h, dtype=float).ravel()
+        a = np.asarray(self.amounts_mg, dtype=float).ravel()
+        if t.shape != a.shape:
+            raise RegimenError("amounts_mg", a.size, f"one amount per dose time ({t.size})")
+        if not np.all(np.isfinite(t)) or not np.all(np.isfinite(a)):
+            raise RegimenError("doses", "non-finite", "finite dose times and amounts")
+        if np.any(a <= 0):
+            raise RegimenError("amounts_mg", float(a[a <= 0][0]), "amounts > 0 mg")
+        order = np.argsort(t, kind="stable")
+        object.__setattr__(self, "times_h", t[order])
+        object.__setattr__(self, "amounts_mg", a[order])
+
+    @classmethod
+    def regular(
+        cls, dose_mg: float, every_h: float, count: int, start_h: float = 0.0
+    ) -> DoseHistory:
+        """``count`` doses of ``dose_mg`` every ``every_h`` hours from ``start_h``.
+
+        >>> DoseHistory.regular(25, 24, 3).times_h.tolist()
+        [0.0, 24.0, 48.0]
+        """
+        if not dose_mg > 0:
+            raise RegimenError("dose", dose_mg, "a dose > 0 mg")
+        if not every_h > 0:
+            raise RegimenError("every", every_h, "an interval > 0 h")
+        if int(count) < 1:
+            raise RegimenError("count", count, "at least one dose")
+        t = start_h + every_h * np.arange(int(count), dtype=float)
+        return cls(t, np.full(t.size, float(dose_mg)))
+
+    @property
+    def first_h(self) -> float:
+        return float(self.times_h[0]) if self.times_h.size else 0.0
+
+    @property
+    def last_h(self) -> float:
+        return float(self.times_h[-1]) if self.times_h.size else 0.0
+
+    def until(self, t_h: float) -> DoseHistory:
+        """The doses given strictly before ``t_h`` (kept if none)."""
+        keep = self.times_h < t_h
+        return DoseHistory(self.times_h[keep], self.amounts_mg[keep])
+
+    def then(self, other: DoseHistory) -> DoseHistory:
+        """This history followed by ``other`` (times are absolute)."""
+        return DoseHistory(
+            np.concatenate([self.times_h, other.times_h]),
+            np.concatenate([self.amounts_mg, other.amounts_mg]),
+        )
+
+    def __len__(self) -> int:
+        return int(self.times_h.size)
+
+
+@dataclass(frozen=True)
+class ResidualError:
+    """Combined residual error: ``sd = sqrt(additive**2 + (proportional * f)**2)``.
+
+    Parameters
+    ----------
+    proportional : float
+        Proportional SD as a fraction (0.2 = 20 %).
+    additive : float
+        Additive SD in ng/mL.
+    source : str
+        Source key of the residual-error values (or ``'placeholder'`` text).
+    """
+
+    proportional: float
+    additive: float = 0.0
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.proportional < 0 or self.additive < 0:
+            raise InputError(
+                "residual error", (self.proportional, self.additive), "non-negative SDs"
+            )
+        if self.proportional == 0 and self.additive == 0:
+            raise InputError("residual error", (0, 0), "a proportional or additive SD > 0")
+
+    def sd(self, f: FloatArray) -> FloatArray:
+        """Residual SD at prediction ``f`` (ng/mL)."""
+        return np.sqrt(self.additive**2 + (self.proportional * f) ** 2)
+
+
+PredictFn = Callable[[dict[str, FloatArray], DoseHistory, FloatArray], dict[str, FloatArray]]
+
+
+@dataclass(frozen=True)
+class PriorModel:
+    """One patient's prior: typical values, Omega, residual error, prediction.
+
+    Parameters
+    ----------
+    drug : str
+        Drug name (knowledge base).
+    param_names : tuple of str
+        Parameters with between-subject variability (the eta vector, in order).
+    typical : mapping str -> float
+        Typical values for this patient (covariates, genotype, co-medication
+        applied), for the ``param_names`` and any fixed parameters.
+    omega : (k, k) array
+        Covariance of eta (log scale).
+    residual : mapping analyte -> ResidualError
+    predict_fn : PredictFn
+        Vectorised prediction from the PK engine (ng/mL).
+    moiety : tuple of str
+        Analytes summed for the TDM target (AMI + NT for amitriptyline).
+    sources : tuple of str
+        Source keys the model rests on.
+    rebuild : callable, optional
+        ``rebuild(**changes) -> PriorModel`` for "what if" (e.g. a co-medication
+        added or stopped); supplied by the PK-engine adapter.
+    notes : tuple of str
+        Caveats to show with every result (placeholders, unverified values).
+    """
+
+    drug: str
+    param_names: tuple[str, ...]
+    typical: Mapping[str, float]
+    omega: FloatArray
+    residual: Mapping[str, ResidualError]
+    predict_fn: PredictFn
+    moiety: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    rebuild: Callable[..., PriorModel] | None = None
+    notes: tuple[str, ...] = ()
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        om = np.atleast_2d(np.asarray(self.omega, dtype=float))
+        k = len(self.param_names)
+        if om.shape != (k, k):
+            raise InputError("omega", om.shape, f"a {k}x{k} matrix for {self.param_names}")
+        if not np.allclose(om, om.T):
+            raise InputError("omega", "asymmetric", "a symmetric matrix")
+        try:
+            chol = np.linalg.cholesky(om)
+        except np.linalg.LinAlgError:
+            raise InputError(
+                "omega", "not positive definite", "a positive definite matrix"
+            ) from None
+        for p in self.param_names:
+            if p not in self.typical:
+                raise InputError("typical", p, f"a typical value for every parameter {k}")
+            if not self.typical[p] > 0:
+                raise InputError(f"typical.{p}", self.typical[p], "a value > 0")
+        object.__setattr__(self, "omega", om)
+        object.__setattr__(self, "_chol", chol)
+        object.__setattr__(self, "_omega_inv", np.linalg.inv(om))
+        object.__setattr__(
+            self, "_log_typical", np.log([float(self.typical[p]) for p in self.param_names])
+        )
+        if not self.moiety:
+            object.__setattr__(self, "moiety", tuple(self.residual))
+
+    # -- derived ---------------------------------------------------------------
+    @property
+    def analytes(self) -> tuple[str, ...]:
+        return tuple(self.residual)
+
+    @property
+    def k(self) -> int:
+        return len(self.param_names)
+
+    @property
+    def omega_inv(self) -> FloatArray:
+        return self._omega_inv  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def omega_chol(self) -> FloatArray:
+        return self._chol  # type: ignore[attr-defined,no-any-return]
+
+    def theta(self, eta: FloatArray) -> dict[str, FloatArray]:
+        """Individual parameters for rows of ``eta`` (n, k) -> dict of (n,) arrays."""
+        eta = np.atleast_2d(eta)
+        vals = np.exp(self._log_typical + eta)  # type: ignore[attr-defined]
+        out: dict[str, FloatArray] = {
+            p: np.full(eta.shape[0], float(v))
+            for p, v in self.typical.items()
+            if p not in self.param_names
+        }
+        for i, p in enumerate(self.param_names):
+            out[p] = vals[:, i]
+        return out
+
+    def predict(
+        self, eta: FloatArray, doses: DoseHistory, times_h: Sequence[float] | FloatArray
+    ) -> dict[str, FloatArray]:
+        """Predicted concentrations (ng/mL), each (n, m), for rows of ``eta``."""
+        t = np.asarray(times_h, dtype=float).ravel()
+        out = self.predict_fn(self.theta(eta), doses, t)
+        for a in self.analytes:
+            if a not in out:
+                raise InputError("predict_fn", sorted(out), f"a prediction for {a!r}")
+        return out
+
+    def predict_moiety(
+        self, eta: FloatArray, doses: DoseHistory, times_h: Sequence[float] | FloatArray
+    ) -> FloatArray:
+        """Sum of the ``moiety`` analytes (ng/mL), (n, m)."""
+        pred = self.predict(eta, doses, times_h)
+        return np.asarray(sum(pred[a] for a in self.moiety), dtype=float)
+
+    def sample_prior(self, n: int, rng: np.random.Generator) -> FloatArray:
+        """``n`` draws of eta from N(0, Omega)."""
+        z = rng.standard_normal((n, self.k))
+        return z @ self.omega_chol.T

@@ -1,0 +1,146 @@
+r"""The MAP objective: -2 log posterior of eta given measured levels.
+
+For one patient with samples :math:`y_j` (analyte :math:`a_j`, time
+:math:`t_j`), model prediction :math:`f_j(\eta)` and residual SD
+:math:`\sigma_j = \sqrt{\sigma_{add,a}^2 + (\sigma_{prop,a} f_j)^2}`:
+
+.. math::
+
+    \mathrm{OFV}(\eta) = \sum_{j \notin BLQ}
+        \left[\log(2\pi\sigma_j^2) + \frac{(y_j - f_j)^2}{\sigma_j^2}\right]
+      - 2 \sum_{j \in BLQ} \log \Phi\!\left(\frac{LLOQ_j - f_j}{\sigma_j}\right)
+      + \eta^\top \Omega^{-1} \eta
+
+The first two sums are -2 log-likelihood (normal residuals; Beal's M3 method
+for results below the LLOQ), the last term is the log-normal prior
+(constants that do not depend on eta, such as :math:`\log\det\Omega`, are left
+out). Minimising OFV gives the maximum a-posteriori (MAP) estimate; with no
+samples it is the prior mode, eta = 0.
+
+References
+----------
+Beal SL. Ways to fit a PK model with some data below the quantification limit.
+J Pharmacokinet Pharmacodyn 2001;28:481-504. doi:10.1023/A:1012299115260
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import log_ndtr
+
+from neurodose.errors import SolverError
+from neurodose.mipd.levels import Observations
+from neurodose.mipd.model import DoseHistory, PriorModel
+
+__all__ = ["Objective"]
+
+FloatArray = NDArray[np.float64]
+_LOG2PI = float(np.log(2 * np.pi))
+#: predictions below this (ng/mL) are floored when a residual SD is purely
+#: proportional, so that sigma never reaches 0 (documented in docs/mipd.md)
+_F_FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class Objective:
+    """OFV(eta) for one patient, vectorised over rows of eta.
+
+    Parameters
+    ----------
+    model : PriorModel
+    doses : DoseHistory
+    obs : Observations
+    """
+
+    model: PriorModel
+    doses: DoseHistory
+    obs: Observations
+
+    def __post_init__(self) -> None:
+        t_unique, inv = np.unique(self.obs.times_h, return_inverse=True)
+        object.__setattr__(self, "_t", t_unique)
+        object.__setattr__(self, "_col", inv.ravel())
+        groups = []
+        for a, idx in self.obs.index_by_analyte(self.model.analytes).items():
+            res = self.model.residual[a]
+            groups.append(
+                (
+                    a,
+                    idx,
+                    self._col[idx],  # type: ignore[attr-defined]
+                    self.obs.value[idx],
+                    self.obs.blq[idx],
+                    float(res.proportional),
+                    float(res.additive),
+                )
+            )
+        object.__setattr__(self, "_groups", groups)
+        unknown = set(self.obs.analyte) - set(self.model.analytes)
+        if unknown:
+            from neurodose.errors import UnknownNameError
+
+            raise UnknownNameError("analyte", sorted(unknown)[0], self.model.analytes)
+
+    @property
+    def n_obs(self) -> int:
+        return len(self.obs)
+
+    def predictions(self, eta: FloatArray) -> FloatArray:
+        """Predicted value per sample, (n, m) in sample order."""
+        eta = np.atleast_2d(eta)
+        out = np.empty((eta.shape[0], self.n_obs))
+        if self.n_obs == 0:
+            return out
+        pred = self.model.predict(eta, self.doses, self._t)  # type: ignore[attr-defined]
+        for a, idx, col, *_ in self._groups:  # type: ignore[attr-defined]
+            out[:, idx] = pred[a][:, col]
+        return out
+
+    def sigma(self, f: FloatArray) -> FloatArray:
+        """Residual SD per sample for predictions ``f`` (n, m)."""
+        s = np.empty_like(f)
+        for _a, idx, _col, _y, _blq, prop, add in self._groups:  # type: ignore[attr-defined]
+            fi = np.maximum(f[:, idx], _F_FLOOR)
+            s[:, idx] = np.sqrt(add * add + (prop * fi) ** 2)
+        return s
+
+    def data_terms(self, eta: FloatArray) -> FloatArray:
+        """-2 log-likelihood per row of eta (n,)."""
+        eta = np.atleast_2d(eta)
+        n = eta.shape[0]
+        if self.n_obs == 0:
+            return np.zeros(n)
+        pred = self.model.predict(eta, self.doses, self._t)  # type: ignore[attr-defined]
+        total = np.zeros(n)
+        for a, _idx, col, y, blq, prop, add in self._groups:  # type: ignore[attr-defined]
+            f = pred[a][:, col]
+            if not np.all(np.isfinite(f)):
+                raise SolverError(
+                    f"the PK engine returned non-finite {a} predictions during estimation"
+                )
+            var = add * add + (prop * np.maximum(f, _F_FLOOR)) ** 2
+            if np.all(~blq):
+                r = y - f
+                total += np.sum(_LOG2PI + np.log(var) + r * r / var, axis=1)
+            else:
+                q = ~blq
+                if np.any(q):
+                    r = y[q] - f[:, q]
+                    v = var[:, q]
+                    total += np.sum(_LOG2PI + np.log(v) + r * r / v, axis=1)
+                z = (y[blq] - f[:, blq]) / np.sqrt(var[:, blq])
+                total += -2.0 * np.sum(log_ndtr(z), axis=1)
+        return total
+
+    def prior_terms(self, eta: FloatArray) -> FloatArray:
+        """eta' Omega^-1 eta per row (n,)."""
+        eta = np.atleast_2d(eta)
+        return np.einsum("ni,ij,nj->n", eta, self.model.omega_inv, eta)
+
+    def __call__(self, eta: FloatArray) -> FloatArray:
+        """OFV per row of eta (n,)."""
+        eta = np.atleast_2d(eta)
+        return self.data_terms(eta) + self.prior_terms(eta)
