@@ -23,9 +23,10 @@ Examples
 
 from __future__ import annotations
 
+import math
 import re
 
-from neurodose.errors import UnitError
+from neurodose.errors import UnitError, close_matches
 
 __all__ = [
     "CANONICAL",
@@ -143,7 +144,16 @@ _UNITS: dict[str, tuple[str, float]] = {
 
 DIMENSIONS: frozenset[str] = frozenset(d for d, _ in _UNITS.values())
 
-_QTY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s].*?)?\s*$")
+#: significant digits kept after a conversion (hides binary noise such as 0.06000000000000001)
+_SIG_DIGITS = 12
+
+
+def _tidy(x: float) -> float:
+    """Round to :data:`_SIG_DIGITS` significant digits (relative, never absolute)."""
+    return float(f"{x:.{_SIG_DIGITS}g}")
+
+
+_NUMBER = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
 
 
 def parse_unit(unit: str) -> tuple[str, float]:
@@ -157,11 +167,11 @@ def parse_unit(unit: str) -> tuple[str, float]:
     >>> parse_unit("µg/mL")
     ('concentration', 1000.0)
     """
-    key = unit.strip() if isinstance(unit, str) else unit
+    if not isinstance(unit, str):
+        raise UnitError(f"unit: {unit!r} is not a unit; expected text such as 'mg' or 'ng/mL'")
+    key = unit.strip()
     if key in _UNITS:
         return _UNITS[key]
-    from neurodose.errors import close_matches
-
     hint = close_matches(str(unit), _UNITS)
     extra = f"; did you mean {', '.join(map(repr, hint))}?" if hint else ""
     raise UnitError(f"unit: {unit!r} is not a known unit{extra}")
@@ -175,7 +185,7 @@ def dimension_of(unit: str) -> str:
 def to_canonical(value: float, unit: str) -> tuple[float, str]:
     """Convert ``value`` in ``unit`` to the canonical unit of its dimension."""
     dim, factor = parse_unit(unit)
-    return float(value) * factor, CANONICAL[dim]
+    return _tidy(float(value) * factor), CANONICAL[dim]
 
 
 def convert(value: float, from_unit: str, to_unit: str) -> float:
@@ -194,13 +204,12 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     if d1 in flow and d2 in flow and d1 != d2:
         # mL/min -> L/h: x 60 / 1000
         v_lh = value * f1 * (0.06 if d1 == "renal_function" else 1.0)
-        return round(v_lh / f2 / (0.06 if d2 == "renal_function" else 1.0), 12)
+        return _tidy(v_lh / f2 / (0.06 if d2 == "renal_function" else 1.0))
     if d1 != d2:
         raise UnitError(
-            f"unit: cannot convert {from_unit!r} ({d1}) to {to_unit!r} ({d2}); "
-            "dimensions differ"
+            f"unit: cannot convert {from_unit!r} ({d1}) to {to_unit!r} ({d2}); dimensions differ"
         )
-    return round(float(value) * f1 / f2, 12)
+    return _tidy(float(value) * f1 / f2)
 
 
 def parse_quantity(text: str | float | int, dimension: str, field: str = "quantity") -> float:
@@ -232,24 +241,35 @@ def parse_quantity(text: str | float | int, dimension: str, field: str = "quanti
     if isinstance(text, bool):
         raise UnitError(f"{field}: {text!r} is not a quantity")
     if isinstance(text, int | float):
+        if not math.isfinite(text):
+            raise UnitError(f"{field}: {text!r} is not a finite number")
         return float(text)
-    m = _QTY.match(str(text))
-    if not m:
+    if not isinstance(text, str):
+        raise UnitError(
+            f"{field}: {text!r} is not a quantity; expected a number and a unit "
+            f"such as '25 {CANONICAL[dimension]}'"
+        )
+    m = _NUMBER.match(text)
+    rest = text[m.end() :] if m else ""
+    if not m or (rest[:1] and rest[0] in "0123456789.+-eE"):
         raise UnitError(
             f"{field}: {text!r} is not a quantity; expected a number and a unit "
             f"such as '25 {CANONICAL[dimension]}'"
         )
     number = float(m.group(1))
-    unit = m.group(2)
+    unit = rest.strip()
     if not unit:
         return number
-    dim, factor = parse_unit(unit)
+    try:
+        dim, factor = parse_unit(unit)
+    except UnitError as exc:
+        raise UnitError(f"{field}: {text!r}: {exc}") from None
     if dim != dimension:
         raise UnitError(
             f"{field}: {text!r} has unit {unit!r} ({dim}); expected a {dimension} "
             f"such as '{CANONICAL[dimension]}'"
         )
-    return round(number * factor, 12)
+    return _tidy(number * factor)
 
 
 def molar_to_mass(conc_nM: float, molar_mass_g_per_mol: float) -> float:

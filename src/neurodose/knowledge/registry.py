@@ -102,10 +102,10 @@ def check_sources(items: list[tuple[str, Sourced]], where: str) -> None:
     refs = references()
     for path, item in items:
         if item.source not in refs:
+            hints = UnknownSourceError(item.source, refs).suggestions
+            hint = f"; did you mean {', '.join(map(repr, hints))}?" if hints else ""
             raise KnowledgeBaseError(
-                f"{where}: {path}: source key {item.source!r} is not in the references"
-                + (f"; did you mean {UnknownSourceError(item.source, refs).suggestions}?"
-                   if UnknownSourceError(item.source, refs).suggestions else "")
+                f"{where}: {path}: source key {item.source!r} is not in the references{hint}"
             )
 
 
@@ -127,12 +127,19 @@ def _drug_paths() -> dict[str, Path]:
     return {p.stem: p for p in sorted((DATA_DIR / "drugs").glob("*.toml"))}
 
 
+def _normalise(name: str) -> str:
+    """Lower case, no apostrophes, spaces and hyphens as underscores."""
+    key = name.strip().lower().replace("'", "").replace("’", "").replace("-", "_")
+    return "_".join(key.split())
+
+
 @cache
 def _aliases() -> dict[str, str]:
     out: dict[str, str] = {}
     for name in _drug_paths():
         rec = _load(name)
-        for a in rec.aliases:
+        for alias in rec.aliases:
+            a = _normalise(alias)
             if a in out or a in _drug_paths():
                 raise KnowledgeBaseError(f"alias {a!r} of {name!r} is used twice")
             out[a] = name
@@ -160,8 +167,7 @@ def resolve_name(name: str) -> str:
     """
     if not isinstance(name, str):
         raise UnknownDrugError(name, _drug_paths())
-    key = name.strip().lower().replace("'", "").replace("’", "").replace("-", "_")
-    key = "_".join(key.split())
+    key = _normalise(name)
     paths = _drug_paths()
     if key in paths:
         return key

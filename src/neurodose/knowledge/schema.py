@@ -12,13 +12,16 @@ Examples
 >>> q = Quantity(value=0.53, unit="1", source="uk_smpc_amitriptyline", locator="5.2")
 >>> q.canonical()
 0.53
->>> Quantity(value=0.53, unit="1", source="", locator="5.2")
-Traceback (most recent call last):
-...
-pydantic_core._pydantic_core.ValidationError: 1 validation error for Quantity
-source
-  Value error, every number needs a source key (got '') [type=value_error, input_value='', input_type=str]
-    For further information visit https://errors.pydantic.dev/2.../v/value_error
+
+A number without a source is rejected, naming the field:
+
+>>> from pydantic import ValidationError
+>>> try:
+...     Quantity(value=0.53, unit="1", source="", locator="5.2")
+... except ValidationError as exc:
+...     err = exc.errors()[0]
+>>> err["loc"], "needs a source key" in err["msg"]
+(('source',), True)
 """
 
 from __future__ import annotations
@@ -35,11 +38,12 @@ __all__ = [
     "Affinity",
     "DoseGuidance",
     "DrugRecord",
+    "EnzymeEffect",
     "Flag",
     "Identifier",
     "InteractionProfile",
-    "EnzymeEffect",
     "Quantity",
+    "Sourced",
     "Statement",
     "Tdm",
 ]
