@@ -70,7 +70,7 @@ def test_map_matches_multistart_reference(toy, daily25):
         best = np.inf
         for s in [np.zeros(3), *toy.sample_prior(6, rng)]:
             res = minimize(
-                lambda e: f(e)[0],
+                lambda e, f=f: f(e)[0],
                 s,
                 method="Nelder-Mead",
                 options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 20000},

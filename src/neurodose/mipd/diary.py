@@ -1,0 +1,209 @@
+"""Patient diaries: daily pain, sleep and side effects, with dose taken.
+
+CSV format (one row per day; days may be missing; see ``docs/mipd.md``)::
+
+    date,pain,sleep,side_effects,dose_mg,notes
+    2026-03-01,7,6,0,10,
+    2026-03-02,7,6,1,10,dry mouth
+    2026-03-04,6,5,2,0,forgot
+
+* ``date`` — ISO date (``YYYY-MM-DD``); each date at most once. Missing days
+  are gaps, handled as missing data (never filled in).
+* ``pain`` — average pain in the last 24 h, 0 (none) to 10 (worst imaginable)
+  (numeric rating scale, as in the IMMPACT outcome set).
+* ``sleep`` — optional: sleep interference, 0 (none) to 10 (completely
+  interferes), as in the daily sleep-interference scale of the gabapentinoid
+  trials.
+* ``side_effects`` — optional: overall side-effect burden 0 (none) to 10 (worst).
+* ``dose_mg`` — optional: dose taken that day (0 = missed). Without it the
+  regimen is assumed to have been followed.
+* ``notes`` — optional free text (kept, not interpreted).
+
+Empty cells in optional columns are missing values. A score outside 0-10, a
+malformed date, or a date given twice is an :class:`~neurodose.errors.InputError`
+naming the row and field.
+
+Examples
+--------
+>>> d = Diary.from_rows([{"date": "2026-03-01", "pain": "7"},
+...                      {"date": "2026-03-03", "pain": "6"}])
+>>> d.day.tolist(), d.n_gap_days
+([0, 2], 1)
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neurodose.errors import InputError
+
+__all__ = ["SCORES", "Diary", "read_diary_csv"]
+
+FloatArray = NDArray[np.float64]
+
+#: score columns and their allowed range
+SCORES: dict[str, tuple[float, float]] = {
+    "pain": (0.0, 10.0),
+    "sleep": (0.0, 10.0),
+    "side_effects": (0.0, 10.0),
+}
+_KNOWN = {"date", "pain", "sleep", "side_effects", "dose_mg", "notes"}
+_ALIASES = {
+    "sleep_interference": "sleep",
+    "side_effect": "side_effects",
+    "sideeffects": "side_effects",
+    "adverse_effects": "side_effects",
+    "dose": "dose_mg",
+    "note": "notes",
+}
+
+
+@dataclass(frozen=True)
+class Diary:
+    """Daily diary of one patient. Missing values are NaN *only* in the arrays
+    ``sleep``, ``side_effects`` and ``dose_mg`` where the cell was empty or the
+    column absent; ``pain`` is always present on a recorded day.
+
+    Attributes
+    ----------
+    start : date
+        The first recorded date (day 0).
+    day : (n,) int
+        Day number of each row (days since ``start``), increasing; gaps allowed.
+    pain, sleep, side_effects, dose_mg : (n,) float
+    notes : tuple of str
+    """
+
+    start: dt.date
+    day: NDArray[np.int64]
+    pain: FloatArray
+    sleep: FloatArray
+    side_effects: FloatArray
+    dose_mg: FloatArray
+    notes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.day.size)
+
+    @property
+    def n_days(self) -> int:
+        """Days from the first to the last record, inclusive."""
+        return int(self.day[-1]) + 1 if self.day.size else 0
+
+    @property
+    def n_gap_days(self) -> int:
+        """Days without a record between the first and the last."""
+        return self.n_days - len(self)
+
+    @property
+    def has_dose_column(self) -> bool:
+        return bool(np.any(np.isfinite(self.dose_mg)))
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, str | None]], where: str = "diary") -> Diary:
+        """Build from CSV-like rows of strings (see the module docstring)."""
+        recs: list[tuple[dt.date, float, float, float, float, str]] = []
+        seen: dict[dt.date, int] = {}
+        for i, row in enumerate(rows, start=1):
+            r: dict[str, str] = {}
+            for k, v in row.items():
+                key = (k or "").strip().lower().replace(" ", "_")
+                r[_ALIASES.get(key, key)] = (v or "").strip()
+            if not any(r.values()):
+                continue
+            date_txt = r.get("date", "")
+            try:
+                date = dt.date.fromisoformat(date_txt)
+            except ValueError:
+                raise InputError(
+                    f"{where} row {i}: date", date_txt, "an ISO date such as 2026-03-01"
+                ) from None
+            if date in seen:
+                raise InputError(
+                    f"{where} row {i}: date",
+                    date_txt,
+                    f"each date once (already on row {seen[date]})",
+                )
+            seen[date] = i
+            vals = {}
+            for name, (lo, hi) in SCORES.items():
+                txt = r.get(name, "")
+                if not txt:
+                    if name == "pain":
+                        raise InputError(f"{where} row {i}: pain", txt, "a pain score 0-10")
+                    vals[name] = np.nan
+                    continue
+                x = _num(txt, f"{where} row {i}: {name}")
+                if not lo <= x <= hi:
+                    raise InputError(f"{where} row {i}: {name}", txt, f"a score {lo:g}-{hi:g}")
+                vals[name] = x
+            dose_txt = r.get("dose_mg", "")
+            dose = np.nan
+            if dose_txt:
+                dose = _num(dose_txt, f"{where} row {i}: dose_mg")
+                if dose < 0:
+                    raise InputError(f"{where} row {i}: dose_mg", dose_txt, "a dose >= 0 mg")
+            recs.append(
+                (date, vals["pain"], vals["sleep"], vals["side_effects"], dose, r.get("notes", ""))
+            )
+        if not recs:
+            raise InputError(where, "no rows", "at least one diary day")
+        recs.sort(key=lambda x: x[0])
+        start = recs[0][0]
+        return cls(
+            start=start,
+            day=np.array([(x[0] - start).days for x in recs], dtype=np.int64),
+            pain=np.array([x[1] for x in recs]),
+            sleep=np.array([x[2] for x in recs]),
+            side_effects=np.array([x[3] for x in recs]),
+            dose_mg=np.array([x[4] for x in recs]),
+            notes=tuple(x[5] for x in recs),
+        )
+
+    def on_days(self, field: str) -> tuple[NDArray[np.int64], FloatArray]:
+        """Days and values of ``field`` where it was recorded."""
+        x = getattr(self, field)
+        ok = np.isfinite(x)
+        return self.day[ok], x[ok]
+
+
+def _num(text: str, field: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise InputError(field, text, "a number") from None
+    if not np.isfinite(x):
+        raise InputError(field, text, "a finite number")
+    return x
+
+
+def read_diary_csv(path: str | Path) -> Diary:
+    """Read a diary CSV (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        Missing ``date``/``pain`` columns, unknown columns, malformed or
+        out-of-range values (naming row and field).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("diary", str(path), "an existing CSV file")
+    with open(p, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        cols = [(c or "").strip().lower().replace(" ", "_") for c in (reader.fieldnames or [])]
+        cols = [_ALIASES.get(c, c) for c in cols]
+        missing = [c for c in ("date", "pain") if c not in cols]
+        if missing:
+            raise InputError(f"{p.name}: columns", cols, f"columns including {', '.join(missing)}")
+        unknown = [c for c in cols if c not in _KNOWN]
+        if unknown:
+            raise InputError(f"{p.name}: column", unknown[0], f"one of {', '.join(sorted(_KNOWN))}")
+        return Diary.from_rows(list(reader), where=p.name)
