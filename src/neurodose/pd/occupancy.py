@@ -1,0 +1,373 @@
+"""Target occupancy from free concentrations and knowledge-base affinities.
+
+For target :math:`k` reached by analytes :math:`i` (parent and active
+metabolites) competing for the same site, with unbound concentration
+:math:`C_{u,i}` (nM) and affinity :math:`K_{i,k}` (Ki, Kd or IC50 in nM),
+
+.. math::
+
+    \\mathrm{occ}_k = \\frac{\\sum_i C_{u,i}/K_{i,k}}{1 + \\sum_i C_{u,i}/K_{i,k}}
+
+(pd_clinical.md §6a). Total plasma concentrations (ng/mL) are converted to
+unbound nM with the knowledge-base free fraction ``protein_binding.fu`` and
+``molar_mass``: :math:`C_u = f_u \\cdot C \\cdot 1000 / M`.
+
+Affinities are read from the drug records only; nothing is invented. A target
+with no affinity in the record (e.g. the TCA H1 and alpha1 gaps, §1b) is
+*unavailable* for that drug and listed with the reason. Values stored with
+``verified = false`` are used and carried as unverified. Where several records
+exist for one target (muscarinic subtypes, two laboratories), their geometric
+mean is used (stated in docs/model.md). For the sodium channel the
+state-dependent affinity is chosen by :data:`SODIUM_STATE` (inactivated state
+for depolarised ectopic fibres; Brau 2001, Nau 2000).
+
+Translation in vitro -> in vivo is an explicit assumption: free plasma equals
+free site concentration, except that ion-channel sites (sodium channel, NMDA)
+may be given a *site factor* (calibrated, see knowledge/pdmodels/).
+
+Examples
+--------
+>>> import numpy as np
+>>> float(competitive_occupancy([np.array([4.3])], [4.3])[0])
+0.5
+>>> round(free_nm(100.0, 0.036, 277.4), 3)
+12.978
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neurodose.errors import KnowledgeBaseError, UnknownNameError
+from neurodose.knowledge import get_drug
+from neurodose.knowledge.registry import drug_names
+from neurodose.units import convert
+
+__all__ = [
+    "SODIUM_STATE",
+    "TARGETS",
+    "AnalyteProps",
+    "DrugTargets",
+    "TargetBinding",
+    "alpha2delta_k_nm",
+    "competitive_occupancy",
+    "drug_occupancy",
+    "drug_targets",
+    "free_nm",
+    "occupancies",
+]
+
+#: targets the PD layer knows (names as in DrugRecord.targets)
+TARGETS: tuple[str, ...] = (
+    "SERT",
+    "NET",
+    "H1",
+    "muscarinic",
+    "alpha1",
+    "sodium_channel",
+    "NMDA",
+    "hERG",
+    "alpha2delta",
+)
+
+#: sodium-channel state used for the neural (ectopic-fibre) site, in order of preference
+SODIUM_STATE: tuple[str, ...] = ("inactivated", "open", "resting")
+
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class TargetBinding:
+    """One analyte's affinity at one target (nM), with provenance."""
+
+    target: str
+    analyte: str
+    K_nM: float
+    kind: str
+    sources: tuple[str, ...]
+    verified: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AnalyteProps:
+    """Free fraction and molar mass of one analyte, with provenance."""
+
+    name: str
+    fu: float
+    molar_mass: float
+    sources: tuple[str, ...]
+    verified: bool
+
+
+@dataclass(frozen=True)
+class DrugTargets:
+    """Everything needed to turn a drug's concentrations into occupancies.
+
+    ``bindings[target]`` lists the analytes that reach the target;
+    ``unavailable[target]`` says why a target is not modelled for this drug.
+    """
+
+    drug: str
+    analytes: tuple[AnalyteProps, ...]
+    bindings: Mapping[str, tuple[TargetBinding, ...]]
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def reached(self) -> tuple[str, ...]:
+        """Targets with at least one affinity for this drug."""
+        return tuple(t for t in TARGETS if self.bindings.get(t))
+
+    def sources(self) -> list[str]:
+        """Source keys of every affinity, free fraction and molar mass used."""
+        keys: set[str] = set()
+        for a in self.analytes:
+            keys.update(a.sources)
+        for bs in self.bindings.values():
+            for b in bs:
+                keys.update(b.sources)
+        return sorted(keys)
+
+    def unverified(self) -> list[str]:
+        """Human-readable list of the unverified inputs."""
+        out = [f"{a.name}: free fraction/molar mass" for a in self.analytes if not a.verified]
+        for bs in self.bindings.values():
+            out += [f"{b.analyte}: {b.target} affinity" for b in bs if not b.verified]
+        return out
+
+
+def free_nm(conc_ng_ml: Array | float, fu: float, molar_mass: float) -> Array | float:
+    """Unbound molar concentration (nM) from a total concentration (ng/mL).
+
+    Parameters
+    ----------
+    conc_ng_ml : array or float
+        Total plasma concentration, ng/mL.
+    fu : float
+        Unbound fraction (0-1), knowledge-base ``protein_binding.fu``.
+    molar_mass : float
+        g/mol (knowledge-base ``molar_mass``).
+
+    >>> free_nm(277.4, 1.0, 277.4)
+    1000.0
+    """
+    if isinstance(conc_ng_ml, np.ndarray):
+        return fu * conc_ng_ml * 1000.0 / molar_mass
+    return fu * float(conc_ng_ml) * 1000.0 / molar_mass
+
+
+def competitive_occupancy(free_nm: Sequence[Array], K_nm: Sequence[float]) -> Array:
+    """Fractional occupancy of one site by competing ligands.
+
+    ``occ = S / (1 + S)`` with ``S = sum_i C_i / K_i`` (all nM).
+
+    >>> import numpy as np
+    >>> round(float(competitive_occupancy([np.array([1.0]), np.array([1.0])], [1.0, 1.0])[0]), 4)
+    0.6667
+    """
+    if len(free_nm) != len(K_nm):
+        raise ValueError("free_nm and K_nm must have the same length")
+    s: Array | None = None
+    for c, k in zip(free_nm, K_nm, strict=True):
+        if not k > 0:
+            raise ValueError(f"affinity must be > 0 nM, got {k}")
+        term = np.asarray(c, dtype=float) / k
+        s = term if s is None else s + term
+    if s is None:
+        raise ValueError("no ligands given")
+    return s / (1.0 + s)
+
+
+def _to_nm(value: float, unit: str) -> float:
+    return convert(value, unit, "nM")
+
+
+def _pick(records: list, target: str) -> list:
+    if target != "sodium_channel":
+        return records
+    for state in SODIUM_STATE:
+        hit = [r for r in records if (r.state or "") == state]
+        if hit:
+            return hit
+    return records
+
+
+def _analyte_props(name: str) -> AnalyteProps:
+    rec = get_drug(name)
+    fu_q = rec.protein_binding.get("fu")
+    if fu_q is None or rec.molar_mass is None:
+        missing = "protein_binding.fu" if fu_q is None else "molar_mass"
+        raise KnowledgeBaseError(
+            f"drug {name!r}: {missing} is missing; occupancy needs the free fraction and "
+            "molar mass of every analyte"
+        )
+    return AnalyteProps(
+        name=name,
+        fu=fu_q.canonical(),
+        molar_mass=rec.molar_mass.canonical(),
+        sources=(fu_q.source, rec.molar_mass.source),
+        verified=fu_q.verified and rec.molar_mass.verified,
+    )
+
+
+@cache
+def drug_targets(drug: str) -> DrugTargets:
+    """Affinities, free fractions and molar masses for a drug and its active metabolites.
+
+    Parameters
+    ----------
+    drug : str
+        Drug name in the knowledge base (aliases allowed).
+
+    Raises
+    ------
+    UnknownDrugError
+        The drug is not in the knowledge base.
+    KnowledgeBaseError
+        An analyte lacks a free fraction or molar mass.
+
+    >>> dt = drug_targets("amitriptyline")
+    >>> "SERT" in dt.reached
+    True
+    """
+    rec = get_drug(drug)
+    names = [rec.name]
+    unavailable: dict[str, str] = {}
+    known = set(drug_names())
+    for m in rec.active_metabolites:
+        if m in known:
+            mrec = get_drug(m)
+            if mrec.protein_binding.get("fu") is None or mrec.molar_mass is None:
+                unavailable[f"metabolite:{m}"] = (
+                    f"active metabolite {m!r} lacks protein_binding.fu or molar_mass in the "
+                    "knowledge base; its contribution to occupancy is left out"
+                )
+                continue
+            names.append(m)
+        else:
+            unavailable[f"metabolite:{m}"] = (
+                f"active metabolite {m!r} has no knowledge-base record; its contribution "
+                "to occupancy is left out"
+            )
+    analytes = tuple(_analyte_props(n) for n in names)
+    bindings: dict[str, tuple[TargetBinding, ...]] = {}
+    for target in TARGETS:
+        found: list[TargetBinding] = []
+        for a in analytes:
+            recs = _pick(get_drug(a.name).affinities(target), target)
+            if not recs:
+                continue
+            ks = [_to_nm(r.point, r.unit) for r in recs]
+            k = float(math.exp(sum(math.log(x) for x in ks) / len(ks)))
+            found.append(
+                TargetBinding(
+                    target=target,
+                    analyte=a.name,
+                    K_nM=k,
+                    kind="/".join(sorted({r.kind for r in recs})),
+                    sources=tuple(sorted({r.source for r in recs})),
+                    verified=all(r.verified for r in recs),
+                    note=(f"geometric mean of {len(recs)} records" if len(recs) > 1 else "")
+                    + (f" (state {recs[0].state})" if recs[0].state else ""),
+                )
+            )
+        if found:
+            bindings[target] = tuple(found)
+        else:
+            unavailable[target] = (
+                f"no {target} affinity in the knowledge base for "
+                + " or ".join(names)
+                + " (not invented; see docs/model.md)"
+            )
+    return DrugTargets(drug=rec.name, analytes=analytes, bindings=bindings, unavailable=unavailable)
+
+
+def occupancies(
+    targets: DrugTargets,
+    conc_ng_ml: Mapping[str, Array],
+    site_factor: Mapping[str, float] | None = None,
+    extra_K_nM: Mapping[str, Mapping[str, float]] | None = None,
+) -> dict[str, Array]:
+    """Occupancy of every reached target from total concentrations.
+
+    Parameters
+    ----------
+    targets : DrugTargets
+        From :func:`drug_targets`.
+    conc_ng_ml : mapping analyte -> array
+        Total plasma concentrations (ng/mL), all the same shape. Analytes of the
+        drug that are missing here raise; extra keys raise too.
+    site_factor : mapping target -> float, optional
+        Free-site / free-plasma ratio per target (default 1; calibrated values
+        for ion-channel sites live in knowledge/pdmodels/).
+    extra_K_nM : mapping target -> (analyte -> K nM), optional
+        Affinities not in the drug record (e.g. calibrated alpha2delta potency).
+
+    Returns
+    -------
+    dict target -> array of the same shape, fractions 0-1.
+    """
+    names = {a.name for a in targets.analytes}
+    ignorable = {k.removeprefix("metabolite:") for k in targets.unavailable if ":" in k}
+    given = set(conc_ng_ml)
+    unknown = sorted(given - names - ignorable)
+    if unknown:
+        raise UnknownNameError("analyte", unknown[0], names | ignorable)
+    missing = sorted(names - given)
+    if missing:
+        raise UnknownNameError("analyte", missing[0], given or {"(none)"})
+    sf = dict(site_factor or {})
+    free = {
+        a.name: free_nm(np.asarray(conc_ng_ml[a.name], dtype=float), a.fu, a.molar_mass)
+        for a in targets.analytes
+    }
+    out: dict[str, Array] = {}
+    for target, bs in targets.bindings.items():
+        f = sf.get(target, 1.0)
+        out[target] = competitive_occupancy([free[b.analyte] * f for b in bs], [b.K_nM for b in bs])
+    for target, ks in (extra_K_nM or {}).items():
+        if target in out:
+            continue
+        f = sf.get(target, 1.0)
+        out[target] = competitive_occupancy([free[a] * f for a in ks], list(ks.values()))
+    return out
+
+
+def alpha2delta_k_nm(targets: DrugTargets, params: object) -> dict[str, float]:
+    """Calibrated alpha2delta potency (free nM) for a gabapentinoid without a KB affinity.
+
+    ``params`` is a :class:`~neurodose.pd.params.PDParameters`; the parameter
+    ``alpha2delta_ec50_<drug>`` (total ng/mL, calibrated) is converted with the
+    analyte's free fraction and molar mass. Returns ``{}`` when there is none.
+    """
+    name = f"alpha2delta_ec50_{targets.drug}"
+    has = getattr(params, "has", None)
+    if targets.bindings.get("alpha2delta") or has is None or not has(name):
+        return {}
+    a = targets.analytes[0]
+    ec50 = params.value(name)  # type: ignore[attr-defined]
+    return {a.name: float(free_nm(ec50, a.fu, a.molar_mass))}
+
+
+def drug_occupancy(
+    targets: DrugTargets, conc_ng_ml: Mapping[str, Array], params: object
+) -> dict[str, Array]:
+    """Occupancies with the PD model's site factors and calibrated potencies applied.
+
+    Ion-channel sites (``sodium_channel``, ``NMDA``) use the calibrated
+    ``channel_site_factor``; gabapentinoids get their calibrated alpha2delta potency.
+    """
+    kp = params.value("channel_site_factor")  # type: ignore[attr-defined]
+    extra = {}
+    a2d = alpha2delta_k_nm(targets, params)
+    if a2d:
+        extra["alpha2delta"] = a2d
+    return occupancies(
+        targets, conc_ng_ml, site_factor={"sodium_channel": kp, "NMDA": kp}, extra_K_nM=extra
+    )

@@ -1,0 +1,160 @@
+"""PD model parameters from ``knowledge/pdmodels/*.toml``, validated on load.
+
+Every parameter is a :class:`~neurodose.knowledge.schema.Quantity` with a source
+key: cited values name their source; structural assumptions cite
+``neurodose_pd_assumption`` with ``verified = false``; fitted values have
+``calibrated = true`` and ``calibrated_to`` naming the training data
+(written by ``calibration/calibrate_pd.py`` into ``calibrated.toml``).
+
+>>> p = load_pd_parameters()
+>>> p.value("serotonin_weight")
+0.5
+>>> "diabetic_neuropathy" in p.conditions
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from neurodose import citations
+from neurodose.errors import KnowledgeBaseError, UnknownNameError
+from neurodose.knowledge.registry import DATA_DIR, check_sources, format_validation_error, load_toml
+from neurodose.knowledge.schema import Quantity
+
+__all__ = [
+    "PD_DIR",
+    "AdverseEffectDef",
+    "ConditionDef",
+    "PDParameters",
+    "load_pd_parameters",
+]
+
+PD_DIR = DATA_DIR / "pdmodels"
+
+
+@dataclass(frozen=True)
+class AdverseEffectDef:
+    """One modelled adverse effect: its driving targets and cited placebo rate."""
+
+    name: str
+    group: str
+    drivers: tuple[str, ...]
+    placebo_rate: Quantity | None
+
+
+@dataclass(frozen=True)
+class ConditionDef:
+    """A neuropathic-pain condition a trial may name."""
+
+    name: str
+    display: str
+    placebo_multiplier: str  # "reference" or a parameter name
+    peripheral: bool
+
+
+@dataclass(frozen=True)
+class PDParameters:
+    """All PD parameters (immutable). Use :meth:`with_values` to override for a study."""
+
+    quantities: Mapping[str, Quantity]
+    adverse_effects: Mapping[str, AdverseEffectDef]
+    conditions: Mapping[str, ConditionDef]
+    overrides: Mapping[str, float] = field(default_factory=dict)
+
+    def value(self, name: str) -> float:
+        """Canonical value of parameter ``name`` (unknown names raise with close matches)."""
+        if name in self.overrides:
+            return float(self.overrides[name])
+        if name not in self.quantities:
+            raise UnknownNameError("PD parameter", name, self.quantities)
+        return self.quantities[name].canonical()
+
+    def get(self, name: str, default: float) -> float:
+        """Value of ``name`` or ``default`` when the model has no such parameter."""
+        if name in self.overrides or name in self.quantities:
+            return self.value(name)
+        return default
+
+    def has(self, name: str) -> bool:
+        return name in self.overrides or name in self.quantities
+
+    def with_values(self, **values: float) -> PDParameters:
+        """A copy with some values replaced (used by calibration and sensitivity runs)."""
+        return replace(self, overrides={**self.overrides, **values})
+
+    def sources(self) -> list[str]:
+        keys = {q.source for q in self.quantities.values()}
+        keys |= {a.placebo_rate.source for a in self.adverse_effects.values() if a.placebo_rate}
+        return sorted(keys)
+
+    def calibrated(self) -> dict[str, Quantity]:
+        return {k: q for k, q in self.quantities.items() if q.calibrated}
+
+    def condition(self, name: str) -> ConditionDef:
+        if name not in self.conditions:
+            raise UnknownNameError("condition", name, self.conditions)
+        return self.conditions[name]
+
+
+def _quantity(path: Path, key: str, data: Any) -> Quantity:
+    try:
+        return Quantity.model_validate(data)
+    except ValidationError as exc:
+        raise KnowledgeBaseError(format_validation_error(f"{path}:{key}", exc)) from None
+
+
+@cache
+def _load(directory: str) -> PDParameters:
+    d = Path(directory)
+    quantities: dict[str, Quantity] = {}
+    aes: dict[str, AdverseEffectDef] = {}
+    conds: dict[str, ConditionDef] = {}
+    files = sorted(d.glob("*.toml"))
+    if not any(p.name == "calibrated.toml" for p in files):
+        raise KnowledgeBaseError(
+            f"{d}: calibrated.toml is missing; run `python calibration/calibrate_pd.py`"
+        )
+    for path in files:
+        data = load_toml(path)
+        for key, item in data.get("parameters", {}).items():
+            if key in quantities:
+                raise KnowledgeBaseError(f"{path}: parameter {key!r} is defined twice")
+            quantities[key] = _quantity(path, key, item)
+        for key, item in data.get("adverse_effects", {}).items():
+            rate = item.get("placebo_rate")
+            aes[key] = AdverseEffectDef(
+                name=key,
+                group=str(item["group"]),
+                drivers=tuple(item["drivers"]),
+                placebo_rate=_quantity(path, key, rate) if rate is not None else None,
+            )
+        for key, item in data.get("conditions", {}).items():
+            conds[key] = ConditionDef(
+                name=key,
+                display=str(item["display"]),
+                placebo_multiplier=str(item["placebo_multiplier"]),
+                peripheral=bool(item["peripheral"]),
+            )
+    items = [(k, q) for k, q in quantities.items()]
+    items += [(k, a.placebo_rate) for k, a in aes.items() if a.placebo_rate is not None]
+    check_sources(items, str(d))  # type: ignore[arg-type]
+    for c in conds.values():
+        if c.placebo_multiplier != "reference" and c.placebo_multiplier not in quantities:
+            raise KnowledgeBaseError(
+                f"{d}: condition {c.name!r} names unknown parameter {c.placebo_multiplier!r}"
+            )
+    return PDParameters(quantities=quantities, adverse_effects=aes, conditions=conds)
+
+
+def load_pd_parameters(directory: Path | None = None) -> PDParameters:
+    """Load and validate the PD parameter files; registers their sources."""
+    p = _load(str(directory or PD_DIR))
+    citations.register_many(p.sources())
+    return p

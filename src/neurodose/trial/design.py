@@ -1,0 +1,358 @@
+"""Virtual-trial designs: parse and validate a TOML design.
+
+A design names the trial, its length, condition, arms (drug or ``"placebo"``
+with a stepwise regimen), population overrides, dropout handling and an
+optional stop with or without a taper. Bad input raises
+:class:`~neurodose.errors.DesignError` naming the field, the value and what is
+allowed (close matches for misspelt names).
+
+Example design (``examples/trials/demo.toml``)::
+
+    name = "demo"
+    weeks = 12
+    condition = "diabetic_neuropathy"
+    n_per_arm = 2000
+    seed = 20261122
+
+    [[arms]]
+    name = "placebo"
+    drug = "placebo"
+
+    [[arms]]
+    name = "duloxetine_60"
+    drug = "duloxetine"
+    regimen = [{start_day = 1, dose_mg = 60, every_h = 24}]
+
+Regimen steps hold from ``start_day`` (1-based) until the next step starts or
+the drug stops. ``[stop] day = D`` stops every active arm on day ``D`` (first
+day without drug); ``taper_steps = k`` precedes it by ``k`` proportional 50 %
+reductions of ``taper_step_days`` days each (NICE NG222 1.4.13-1.4.19).
+
+>>> d = parse_design({"name": "t", "weeks": 4, "condition": "diabetic_neuropathy",
+...     "n_per_arm": 10, "seed": 1, "arms": [{"name": "placebo", "drug": "placebo"}]})
+>>> d.days
+28
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neurodose.errors import DesignError, UnknownDrugError, close_matches
+from neurodose.knowledge.registry import drug_names, resolve_name
+from neurodose.pd.params import load_pd_parameters
+
+__all__ = [
+    "Arm",
+    "Design",
+    "DoseStep",
+    "Stop",
+    "load_design",
+    "parse_design",
+]
+
+_TOP = {
+    "name",
+    "weeks",
+    "condition",
+    "n_per_arm",
+    "seed",
+    "arms",
+    "population",
+    "dropout",
+    "stop",
+    "analysis",
+    "description",
+}
+_POP_PD = {
+    "baseline_pain_mean",
+    "baseline_pain_sd",
+    "baseline_pain_min",
+    "placebo_mean",
+    "placebo_sd",
+    "sensitivity_omega",
+}
+_POP_PK = {"age_mean", "age_sd", "age_min", "age_max", "female_fraction"}
+_IMPUTATION = ("BOCF", "LOCF")
+
+
+@dataclass(frozen=True)
+class DoseStep:
+    """One regimen step: ``dose_mg`` every ``every_h`` hours from ``start_day``."""
+
+    start_day: int
+    dose_mg: float
+    every_h: float
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    drug: str  # canonical KB name, or "placebo"
+    regimen: tuple[DoseStep, ...]
+
+    @property
+    def is_placebo(self) -> bool:
+        return self.drug == "placebo"
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Stop every active arm on ``day`` (first drug-free day), optionally after a taper."""
+
+    day: int
+    taper_steps: int = 0
+    taper_step_days: int = 7
+
+
+@dataclass(frozen=True)
+class Design:
+    name: str
+    weeks: int
+    condition: str
+    n_per_arm: int
+    seed: int
+    arms: tuple[Arm, ...]
+    population: Mapping[str, float] = field(default_factory=dict)
+    imputation: str = "BOCF"
+    dropout_other_weekly: float = 0.0
+    stop: Stop | None = None
+    nnt: bool = True
+    description: str = ""
+
+    @property
+    def days(self) -> int:
+        return self.weeks * 7
+
+    @property
+    def placebo(self) -> Arm | None:
+        return next((a for a in self.arms if a.is_placebo), None)
+
+    def dose_events(self, arm: Arm) -> list[tuple[float, float]]:
+        """(time_h, dose_mg) of every dose of ``arm`` during the trial (day 1 starts at 0 h)."""
+        if arm.is_placebo:
+            return []
+        end_day = self.days + 1
+        stop_day = self.stop.day if self.stop else end_day
+        steps = list(arm.regimen)
+        taper_from = stop_day
+        if self.stop and self.stop.taper_steps:
+            taper_from = stop_day - self.stop.taper_steps * self.stop.taper_step_days
+        events: list[tuple[float, float]] = []
+        for i, st in enumerate(steps):
+            t0 = (st.start_day - 1) * 24.0
+            t_end = (steps[i + 1].start_day - 1) * 24.0 if i + 1 < len(steps) else 1e18
+            t_end = min(t_end, (stop_day - 1) * 24.0)
+            t = t0
+            while t < t_end - 1e-9:
+                dose = st.dose_mg
+                day = int(t // 24.0) + 1
+                if day >= taper_from and self.stop is not None:
+                    k = (day - taper_from) // self.stop.taper_step_days + 1
+                    dose = st.dose_mg * 0.5**k
+                events.append((t, dose))
+                t += st.every_h
+        return events
+
+
+def _err(field: str, value: object, allowed: str) -> DesignError:
+    return DesignError(field, value, allowed)
+
+
+def _int(data: Mapping[str, Any], key: str, lo: int, hi: int, where: str = "") -> int:
+    if key not in data:
+        raise _err(where + key, None, f"an integer {lo}..{hi} (required)")
+    v = data[key]
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise _err(where + key, v, f"an integer {lo}..{hi}")
+    return v
+
+
+def _num(data: Mapping[str, Any], key: str, lo: float, hi: float, where: str) -> float:
+    if key not in data:
+        raise _err(where + key, None, f"a number {lo}..{hi} (required)")
+    v = data[key]
+    if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
+        raise _err(where + key, v, f"a number {lo}..{hi}")
+    return float(v)
+
+
+def _unknown_keys(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for k in data:
+        if k not in allowed:
+            hint = close_matches(k, allowed)
+            msg = f"one of {sorted(allowed)}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            raise _err(f"{where}{k}", data[k], msg)
+
+
+def _parse_regimen(raw: Any, where: str, days: int) -> tuple[DoseStep, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise _err(where, raw, "a non-empty list of {start_day, dose_mg, every_h} steps")
+    steps = []
+    for i, s in enumerate(raw):
+        w = f"{where}[{i}]."
+        if not isinstance(s, dict):
+            raise _err(f"{where}[{i}]", s, "a table {start_day, dose_mg, every_h}")
+        _unknown_keys(s, {"start_day", "dose_mg", "every_h"}, w)
+        steps.append(
+            DoseStep(
+                start_day=_int(s, "start_day", 1, days, w),
+                dose_mg=_num(s, "dose_mg", 1e-6, 1e5, w),
+                every_h=_num(s, "every_h", 1e-3, 24.0 * 28, w),
+            )
+        )
+    for a, b in itertools.pairwise(steps):
+        if b.start_day <= a.start_day:
+            raise _err(
+                f"{where}.start_day",
+                b.start_day,
+                f"steps in increasing start_day order without overlap (step starting day "
+                f"{b.start_day} overlaps the step starting day {a.start_day})",
+            )
+    return tuple(steps)
+
+
+def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
+    """Validate a design mapping (as read from TOML) into a :class:`Design`.
+
+    Raises
+    ------
+    DesignError
+        Unknown condition or drug, overlapping regimen steps, ``n_per_arm < 1``,
+        a missing placebo arm while NNT is requested, and any malformed field.
+    """
+    if not isinstance(data, Mapping):
+        raise _err(source, data, "a TOML table")
+    _unknown_keys(data, _TOP, "")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise _err("name", name, "a non-empty string")
+    weeks = _int(data, "weeks", 1, 104)
+    days = weeks * 7
+    params = load_pd_parameters()
+    cond = data.get("condition")
+    if cond not in params.conditions:
+        hint = close_matches(str(cond), params.conditions)
+        raise _err(
+            "condition",
+            cond,
+            "one of "
+            + ", ".join(sorted(params.conditions))
+            + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+        )
+    if "n_per_arm" in data and (
+        not isinstance(data["n_per_arm"], int)
+        or isinstance(data["n_per_arm"], bool)
+        or data["n_per_arm"] < 1
+    ):
+        raise _err("n_per_arm", data["n_per_arm"], "an integer >= 1")
+    n = _int(data, "n_per_arm", 1, 10**9)
+    seed = _int(data, "seed", 0, 2**63 - 1)
+    raw_arms = data.get("arms")
+    if not isinstance(raw_arms, list) or not raw_arms:
+        raise _err("arms", raw_arms, "a non-empty list of [[arms]] tables")
+    arms: list[Arm] = []
+    for i, a in enumerate(raw_arms):
+        w = f"arms[{i}]."
+        if not isinstance(a, dict):
+            raise _err(f"arms[{i}]", a, "a table with name, drug, regimen")
+        _unknown_keys(a, {"name", "drug", "regimen"}, w)
+        an = a.get("name")
+        if not isinstance(an, str) or not an.strip():
+            raise _err(w + "name", an, "a non-empty string")
+        if any(x.name == an for x in arms):
+            raise _err(w + "name", an, "a name not used by another arm")
+        drug = a.get("drug")
+        if drug == "placebo":
+            if "regimen" in a:
+                raise _err(w + "regimen", a["regimen"], "no regimen for a placebo arm")
+            arms.append(Arm(an, "placebo", ()))
+            continue
+        try:
+            canon = resolve_name(str(drug))
+        except UnknownDrugError as exc:
+            hint = exc.suggestions
+            raise _err(
+                w + "drug",
+                drug,
+                "'placebo' or a drug in the knowledge base ("
+                + ", ".join(drug_names("full"))
+                + ")"
+                + (f"; did you mean {hint[0]!r}?" if hint else ""),
+            ) from None
+        arms.append(Arm(an, canon, _parse_regimen(a.get("regimen"), w + "regimen", days)))
+    pop_raw = data.get("population", {}) or {}
+    if not isinstance(pop_raw, dict):
+        raise _err("population", pop_raw, "a table of overrides")
+    _unknown_keys(pop_raw, _POP_PD | _POP_PK, "population.")
+    population: dict[str, float] = {}
+    for k, v in pop_raw.items():
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise _err(f"population.{k}", v, "a number")
+        population[k] = float(v)
+    drop = data.get("dropout", {}) or {}
+    if not isinstance(drop, dict):
+        raise _err("dropout", drop, "a table")
+    _unknown_keys(drop, {"imputation", "other_weekly"}, "dropout.")
+    imputation = drop.get("imputation", "BOCF")
+    if imputation not in _IMPUTATION:
+        raise _err("dropout.imputation", imputation, f"one of {list(_IMPUTATION)}")
+    other = _num(drop, "other_weekly", 0.0, 1.0, "dropout.") if "other_weekly" in drop else 0.0
+    stop = None
+    if "stop" in data:
+        s = data["stop"]
+        if not isinstance(s, dict):
+            raise _err("stop", s, "a table {day, taper_steps, taper_step_days}")
+        _unknown_keys(s, {"day", "taper_steps", "taper_step_days"}, "stop.")
+        stop = Stop(
+            day=_int(s, "day", 2, days, "stop."),
+            taper_steps=_int(s, "taper_steps", 0, 10, "stop.") if "taper_steps" in s else 0,
+            taper_step_days=(
+                _int(s, "taper_step_days", 1, 56, "stop.") if "taper_step_days" in s else 7
+            ),
+        )
+        first = min((st.start_day for a in arms for st in a.regimen), default=1)
+        if stop.day - stop.taper_steps * stop.taper_step_days <= first:
+            raise _err("stop", s, "a taper that starts after the first dose")
+    analysis = data.get("analysis", {}) or {}
+    _unknown_keys(analysis, {"nnt"}, "analysis.")
+    nnt = bool(analysis.get("nnt", True))
+    if nnt and not any(a.is_placebo for a in arms):
+        raise _err(
+            "arms",
+            [a.name for a in arms],
+            'a placebo arm (drug = "placebo") when NNT/NNH are requested '
+            "(set [analysis] nnt = false to run without one)",
+        )
+    return Design(
+        name=name,
+        weeks=weeks,
+        condition=str(cond),
+        n_per_arm=n,
+        seed=seed,
+        arms=tuple(arms),
+        population=population,
+        imputation=imputation,
+        dropout_other_weekly=other,
+        stop=stop,
+        nnt=nnt,
+        description=str(data.get("description", "")),
+    )
+
+
+def load_design(path: str | Path) -> Design:
+    """Read and validate a TOML design file."""
+    p = Path(path)
+    if not p.exists():
+        raise DesignError("design", str(p), "an existing TOML file")
+    try:
+        with open(p, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise DesignError("design", str(p), f"valid TOML ({exc})") from None
+    return parse_design(data, source=str(p))

@@ -1,0 +1,384 @@
+"""Chunked, seeded virtual-trial runner (local or Dask), streaming summaries.
+
+Each arm is split into chunks of at most ``chunk_size`` patients. Chunk ``c``
+of arm ``a`` draws everything from ``SeedSequence([seed, a, c])``, so a chunk's
+result does not depend on where or in which order it runs; chunk results are
+additive sums (:class:`~neurodose.trial.endpoints.ArmAccumulator`) merged in
+chunk order, which makes a Dask run equal to a local run for the same seed.
+Only sums are kept: memory is bounded by one chunk per worker.
+
+Per chunk: PD population -> PK concentrations (``neurodose.trial.exposure``,
+the PK engine's population API) on a 6-hourly grid -> occupancy (daily mean for
+efficacy, daily maximum for adverse effects) -> pain model, adverse effects,
+AE withdrawal, other dropout, discontinuation symptoms -> ITT endpoints with
+the design's imputation (BOCF default).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neurodose import citations
+from neurodose.knowledge import get_drug
+from neurodose.pd.adverse import discontinuation_symptoms, simulate_adverse
+from neurodose.pd.occupancy import drug_occupancy, drug_targets
+from neurodose.pd.pain import PATHWAYS, simulate_pain
+from neurodose.pd.params import PDParameters, load_pd_parameters
+from neurodose.trial.design import Design
+from neurodose.trial.endpoints import ArmAccumulator, nnt
+from neurodose.trial.population import PDPopulation, sample_population
+
+__all__ = [
+    "SAMPLES_PER_DAY",
+    "ChunkSpec",
+    "TrialResult",
+    "run_chunk",
+    "run_trial",
+]
+
+Array = NDArray[np.float64]
+ExposureFn = Callable[
+    [str, list[tuple[float, float]], PDPopulation, np.random.Generator, Array], dict[str, Array]
+]
+
+#: PK sampling grid within each day (h after the day's start); occupancy is averaged
+#: (efficacy) or maximised (adverse effects) over these points
+SAMPLES_PER_DAY = 4
+_OFFSETS = np.arange(SAMPLES_PER_DAY) * (24.0 / SAMPLES_PER_DAY) + 24.0 / SAMPLES_PER_DAY / 2
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """One unit of work: ``n`` patients of arm ``arm_index``, chunk ``chunk_index``."""
+
+    arm_index: int
+    chunk_index: int
+    n: int
+
+
+def _default_exposure() -> ExposureFn:
+    from neurodose.trial.exposure import population_concentrations
+
+    return population_concentrations
+
+
+def sample_times(days: int) -> Array:
+    """PK sampling times (h) for days 1..``days``: shape (days * SAMPLES_PER_DAY,)."""
+    return (np.arange(days)[:, None] * 24.0 + _OFFSETS[None, :]).ravel()
+
+
+def _daily(x: Array, days: int) -> tuple[Array, Array]:
+    y = x.reshape(x.shape[0], days, SAMPLES_PER_DAY)
+    return y.mean(axis=2), y.max(axis=2)
+
+
+def _weekly(x: Array, weeks: int) -> Array:
+    """(n, days + 1) daily -> (n, weeks + 1): col 0 = day 0, col w = mean of week w."""
+    n = x.shape[0]
+    out = np.empty((n, weeks + 1))
+    out[:, 0] = x[:, 0]
+    out[:, 1:] = x[:, 1:].reshape(n, weeks, 7).mean(axis=2)
+    return out
+
+
+def run_chunk(
+    design: Design,
+    spec: ChunkSpec,
+    params: PDParameters | None = None,
+    exposure: ExposureFn | None = None,
+) -> ArmAccumulator:
+    """Simulate one chunk and return its sums (pure function of design, spec and seed)."""
+    params = params or load_pd_parameters()
+    if design.population:
+        params = params.with_values(**{k: v for k, v in design.population.items() if params.has(k)})
+    arm = design.arms[spec.arm_index]
+    ss = np.random.SeedSequence([design.seed, spec.arm_index, spec.chunk_index])
+    r_pd, r_pk, r_ae, r_disc, r_drop = (np.random.default_rng(s) for s in ss.spawn(5))
+    n, days, weeks = spec.n, design.days, design.weeks
+    pop = sample_population(n, design.condition, params, r_pd, design.population)
+    occ_mean: dict[str, Array] = {}
+    occ_max: dict[str, Array] = {}
+    cardiac = np.zeros(n, dtype=bool)
+    if not arm.is_placebo:
+        exposure = exposure or _default_exposure()
+        times = sample_times(days)
+        conc = exposure(arm.drug, design.dose_events(arm), pop, r_pk, times)
+        tg = drug_targets(arm.drug)
+        occ = drug_occupancy(tg, {k: v for k, v in conc.items()}, params)
+        for t, o in occ.items():
+            occ_mean[t], occ_max[t] = _daily(o, days)
+        rec = get_drug(arm.drug)
+        if rec.tdm is not None and rec.tdm.alert is not None:
+            total = sum(conc[a] for a in rec.tdm.analytes if a in conc)
+            if isinstance(total, np.ndarray):
+                cardiac = (total >= rec.tdm.alert.canonical()).any(axis=1)
+        del conc, occ
+    pain = simulate_pain(occ_mean, pop.baseline, pop.placebo, pop.eta, params, days=days)
+    stop_day = design.stop.day if design.stop else days + 1
+    on_drug = np.broadcast_to(np.arange(1, days + 1)[None, :] < stop_day, (n, days))
+    ae = simulate_adverse(
+        occ_max or {"SERT": np.zeros((n, days))}, params, r_ae, exposed=np.array(on_drug)
+    )
+    # other dropout: weekly probability, day of dropout uniformly within the week
+    other_day = np.full(n, np.inf)
+    if design.dropout_other_weekly > 0:
+        u = r_drop.random((n, weeks))
+        hit = u < design.dropout_other_weekly
+        wk = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+        within = r_drop.integers(1, 8, n)
+        other_day = np.where(wk >= 0, wk * 7 + within, np.inf).astype(float)
+    disc = np.zeros(n, dtype=bool)
+    if design.stop is not None:
+        disc = discontinuation_symptoms(
+            occ_mean or {"SERT": np.zeros((n, days))}, stop_day, params, r_disc, not arm.is_placebo
+        )
+    wd_ae = ae.withdrawal_day
+    ae_first = wd_ae <= other_day
+    drop_day = np.minimum(wd_ae, other_day)
+    dropped = np.isfinite(drop_day)
+    # imputation
+    daily = pain.pain.copy()
+    sleep = pain.sleep.copy()
+    col = np.arange(days + 1)[None, :]
+    after = col >= drop_day[:, None]
+    if design.imputation == "BOCF":
+        daily = np.where(after, pop.baseline[:, None], daily)
+        sleep = np.where(after, sleep[:, :1], sleep)
+    else:  # LOCF
+        last = np.clip(drop_day - 1, 0, days).astype(int)
+        last = np.where(dropped, last, days)
+        lv = daily[np.arange(n), last]
+        ls = sleep[np.arange(n), last]
+        daily = np.where(after, lv[:, None], daily)
+        sleep = np.where(after, ls[:, None], sleep)
+    wk_pain = _weekly(daily, weeks)
+    wk_sleep = _weekly(sleep, weeks)
+    base = pop.baseline
+    end = wk_pain[:, -1]
+    rel = (base - end) / base
+    acc = ArmAccumulator(weeks=weeks, ae_names=tuple(ae.incidence), targets=tuple(occ_mean))
+    acc.n = n
+    acc.responders_30 = int((rel >= 0.3).sum())
+    acc.responders_50 = int((rel >= 0.5).sum())
+    acc.worse = int((end > base).sum())
+    acc.sum_change = float((end - base).sum())
+    acc.sum_baseline = float(base.sum())
+    acc.withdrawal_ae = int((dropped & ae_first).sum())
+    acc.withdrawal_other = int((dropped & ~ae_first).sum())
+    acc.discontinuation = int(disc.sum())
+    acc.any_ae = int(ae.any_ae.sum())
+    acc.cardiac_alert = int(cardiac.sum())
+    acc.weekly_pain = wk_pain.sum(axis=0)
+    acc.weekly_sleep = wk_sleep.sum(axis=0)
+    if not arm.is_placebo:
+        # drug-attributable relief < 10 % at the end of the on-drug period
+        end_day = min(stop_day - 1, days)
+        acc.drug_nonresponders = int((pain.relief_drug[:, end_day] < 0.10).sum())
+    for k, present in ae.drug_present.items():
+        acc.ae_counts[k] = int(ae.incidence[k].sum())
+        pres = np.zeros((n, days + 1))
+        pres[:, 1:] = present & (col[:, 1:] < drop_day[:, None])
+        acc.weekly_ae_prevalence[k] = _weekly(pres, weeks).sum(axis=0)
+    for t, o in occ_mean.items():
+        full = np.zeros((n, days + 1))
+        full[:, 1:] = o
+        acc.weekly_occupancy[t] = _weekly(full, weeks).sum(axis=0)
+    for k in PATHWAYS:
+        acc.weekly_relief_share[k] = _weekly(pain.pathways[k], weeks).sum(axis=0)
+    return acc
+
+
+def plan_chunks(design: Design, chunk_size: int) -> list[ChunkSpec]:
+    """The chunk plan: arms in order, each split into ``ceil(n / chunk_size)`` chunks."""
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be >= 1")
+    out = []
+    for a in range(len(design.arms)):
+        k = math.ceil(design.n_per_arm / chunk_size)
+        for c in range(k):
+            out.append(ChunkSpec(a, c, min(chunk_size, design.n_per_arm - c * chunk_size)))
+    return out
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    design: Design
+    arms: Mapping[str, ArmAccumulator]
+    sources: tuple[str, ...]
+    chunk_size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract: arms, comparisons vs placebo, sources."""
+        arms = {name: acc.summary() for name, acc in self.arms.items()}
+        comparisons: dict[str, Any] = {}
+        pl = self.design.placebo
+        if pl is not None and self.design.nnt:
+            p = self.arms[pl.name]
+            for arm in self.design.arms:
+                if arm.is_placebo:
+                    continue
+                a = self.arms[arm.name]
+                v50, ci50 = nnt(a.rate(a.responders_50), p.rate(p.responders_50), a.n, p.n)
+                v30, ci30 = nnt(a.rate(a.responders_30), p.rate(p.responders_30), a.n, p.n)
+                h, hci = nnt(a.rate(a.withdrawal_ae), p.rate(p.withdrawal_ae), a.n, p.n)
+                ae_nnh = {}
+                for k in a.ae_counts:
+                    val, ci = nnt(a.rate(a.ae_counts[k]), p.rate(p.ae_counts[k]), a.n, p.n)
+                    ae_nnh[k] = {"nnh": val, "ci": list(ci)}
+                comparisons[f"{arm.name}_vs_{pl.name}"] = {
+                    "nnt_50": v50,
+                    "nnt_50_ci": list(ci50),
+                    "nnt_30": v30,
+                    "nnt_30_ci": list(ci30),
+                    "nnh_withdrawal": h,
+                    "nnh_withdrawal_ci": list(hci),
+                    "nnh_adverse_events": ae_nnh,
+                }
+        d = self.design
+        return {
+            "design": {
+                "name": d.name,
+                "weeks": d.weeks,
+                "condition": d.condition,
+                "n_per_arm": d.n_per_arm,
+                "seed": d.seed,
+                "imputation": d.imputation,
+                "stop_day": d.stop.day if d.stop else None,
+                "taper_steps": d.stop.taper_steps if d.stop else None,
+                "chunk_size": self.chunk_size,
+            },
+            "arms": arms,
+            "comparisons": comparisons,
+            "notes": [
+                "ITT; dropouts imputed by " + d.imputation + "; responders at the last week's mean",
+                "NNT CI limit null = unbounded (risk-difference CI includes 0)",
+                "PD model: docs/model.md; calibration is not validation (docs/claims.md)",
+            ],
+            "sources": list(self.sources),
+        }
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    prog = Progress(
+        TextColumn("[bold]trial"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} patients"),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+    prog.start()
+    prog.add_task("run", total=total)
+    return prog
+
+
+def run_trial(
+    design: Design,
+    *,
+    chunk_size: int = 20_000,
+    progress: bool = False,
+    scheduler: str | Any | None = None,
+    params: PDParameters | None = None,
+    exposure: ExposureFn | None = None,
+) -> TrialResult:
+    """Run a virtual trial; results are identical locally and on Dask for one seed.
+
+    Parameters
+    ----------
+    design : Design
+    chunk_size : int
+        Patients per chunk (memory scales with it, about 5 kB per patient-week).
+    progress : bool
+        Show a rich progress bar.
+    scheduler : str or distributed.Client, optional
+        Dask scheduler address (``tcp://host:8786``) or a Client; chunks run there.
+    """
+    params = params or load_pd_parameters()
+    specs = plan_chunks(design, chunk_size)
+    with citations.tracking() as used:
+        for arm in design.arms:
+            if not arm.is_placebo:
+                drug_targets(arm.drug)
+                get_drug(arm.drug)
+        citations.register_many(params.sources())
+        citations.register_many(["dworkin2008_immpact"])
+        accs = _execute(design, specs, params, exposure, scheduler, progress)
+    arms: dict[str, ArmAccumulator] = {}
+    for spec, acc in zip(specs, accs, strict=True):
+        name = design.arms[spec.arm_index].name
+        if name in arms:
+            arms[name].merge(acc)
+        else:
+            arms[name] = acc
+    srcs = set(used)
+    for arm in design.arms:
+        if not arm.is_placebo:
+            srcs.update(drug_targets(arm.drug).sources())
+    return TrialResult(design=design, arms=arms, sources=tuple(sorted(srcs)), chunk_size=chunk_size)
+
+
+def _execute(
+    design: Design,
+    specs: list[ChunkSpec],
+    params: PDParameters,
+    exposure: ExposureFn | None,
+    scheduler: str | Any | None,
+    progress: bool,
+) -> list[ArmAccumulator]:
+    prog = _progress(sum(s.n for s in specs), progress)
+    try:
+        if scheduler is None:
+            out = []
+            for s in specs:
+                out.append(run_chunk(design, s, params, exposure))
+                if prog is not None:
+                    prog.advance(prog.task_ids[0], s.n)
+            return out
+        return _execute_dask(design, specs, params, exposure, scheduler, prog)
+    finally:
+        if prog is not None:
+            prog.stop()
+
+
+def _execute_dask(
+    design: Design,
+    specs: Iterable[ChunkSpec],
+    params: PDParameters,
+    exposure: ExposureFn | None,
+    scheduler: str | Any,
+    prog: Any,
+) -> list[ArmAccumulator]:
+    from distributed import Client, as_completed
+
+    own = isinstance(scheduler, str)
+    client = Client(scheduler) if own else scheduler
+    try:
+        specs = list(specs)
+        futs = client.map(
+            run_chunk,
+            [design] * len(specs),
+            specs,
+            [params] * len(specs),
+            [exposure] * len(specs),
+            pure=False,
+        )
+        index = {f.key: i for i, f in enumerate(futs)}
+        out: list[ArmAccumulator | None] = [None] * len(specs)
+        for fut in as_completed(futs):
+            i = index[fut.key]
+            out[i] = fut.result()
+            if prog is not None:
+                prog.advance(prog.task_ids[0], specs[i].n)
+        return [o for o in out if o is not None]
+    finally:
+        if own:
+            client.close()
