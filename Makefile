@@ -3,8 +3,12 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# lint only the source folders that exist (calibration/ and benchmarks/ may be absent)
+LINT_DIRS := $(wildcard src tests benchmarks calibration examples)
+# parallel workers for the fast tier (pytest-xdist); PYTEST_WORKERS=0 runs in one process
+PYTEST_WORKERS ?= 2
 
-.PHONY: run test venv lint typecheck layers validate bench docs clean
+.PHONY: run test venv lint typecheck layers fast validate bench docs examples clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,13 +24,22 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/neurodose demo
 
-## test: create .venv, install dev extras, run lint, layer check and the fast test tier
-test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks calibration examples
-	$(BIN)/ruff format --check src tests benchmarks calibration examples
+## test: create .venv, install dev extras, run lint, layer check, types and the fast test tier
+test: $(STAMP) lint layers typecheck fast
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_DIRS)
+	$(BIN)/ruff format --check $(LINT_DIRS)
+
+layers: $(STAMP)
 	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n 2 -m "not validation and not slow" -p no:cacheprovider
+
+## fast: the fast test tier (unit tests, doctests, examples), warnings are errors
+fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not validation and not slow" -p no:cacheprovider
 
 ## validate: validation tier against published values
 validate: $(STAMP)
@@ -36,18 +49,13 @@ validate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
+## examples: run every example script (also part of the fast tier)
+examples: $(STAMP)
+	$(BIN)/python -m pytest -q tests/test_examples.py -p no:cacheprovider
+
 ## docs: regenerate docs generated from the knowledge base
 docs: $(STAMP)
 	$(BIN)/python -m neurodose.knowledge.docgen
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests && $(BIN)/ruff format --check src tests
-
-typecheck: $(STAMP)
-	$(BIN)/mypy
-
-layers: $(STAMP)
-	$(BIN)/lint-imports
-
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,105 @@
+"""Architecture: `import neurodose` is light, and the import layers hold.
+
+The layer contract lives in pyproject.toml ([tool.importlinter]). Besides
+running it, we check that it *can* fail: a scratch copy of the package with an
+upward import (errors -> cli) must break the contract.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "neurodose"
+
+#: packages that `import neurodose` must not pull in (web, plotting, JIT, parallel, scipy)
+HEAVY = ["fastapi", "starlette", "matplotlib", "plotly", "numba", "dask", "distributed", "scipy"]
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return set(json.loads(out.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import neurodose",
+        "import neurodose; neurodose.get_drug('amitriptyline')",
+        "import neurodose.knowledge, neurodose.units, neurodose.citations, neurodose.errors",
+    ],
+)
+def test_import_is_light(code: str) -> None:
+    loaded = _modules_after(code)
+    heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
+    assert heavy == [], f"{code!r} imported {heavy}"
+
+
+def test_cli_startup_avoids_plotting_and_web() -> None:
+    loaded = _modules_after("import neurodose.cli.main")
+    heavy = sorted(
+        {m.split(".")[0] for m in loaded} & {"fastapi", "starlette", "matplotlib", "plotly"}
+    )
+    assert heavy == []
+
+
+def _lint_imports(
+    config: Path, cwd: Path, extra_path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "lint-imports"
+    assert exe.exists(), "import-linter is not installed in this environment"
+    env = dict(os.environ)
+    if extra_path is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(extra_path), env.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [str(exe), "--config", str(config), "--no-cache"],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_layer_contract_lists_the_documented_layers() -> None:
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = cfg["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contracts if c["type"] == "layers")["layers"]
+    flat = [p.strip().strip("()") for layer in layers for p in layer.split("|")]
+    assert flat[0] == "neurodose.cli"
+    assert flat[-1] == "neurodose.errors"
+    for pkg in ("advice", "safety", "mipd", "trial", "pd", "pk", "dosing", "knowledge"):
+        assert f"neurodose.{pkg}" in flat
+
+
+def test_layers_hold() -> None:
+    proc = _lint_imports(ROOT / "pyproject.toml", ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_layer_check_fails_on_an_upward_import(tmp_path: Path) -> None:
+    copy = tmp_path / "src" / "neurodose"
+    shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    errors_py = copy / "errors.py"
+    errors_py.write_text(
+        errors_py.read_text(encoding="utf-8") + "\n\nimport neurodose.cli.main  # noqa: E402\n",
+        encoding="utf-8",
+    )
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    proc = _lint_imports(tmp_path / "pyproject.toml", tmp_path, extra_path=tmp_path / "src")
+    assert proc.returncode != 0, proc.stdout
+    assert "neurodose.errors is not allowed to import neurodose.cli" in proc.stdout
