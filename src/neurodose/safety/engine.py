@@ -1,0 +1,878 @@
+"""Screening engine: evaluate the cited rules for one option against a patient.
+
+Findings are frozen values (never exceptions). Each carries the rule id (``code``),
+the tier (``severity``), the CDS Hooks ``indicator``, a message, mechanism,
+management, the source keys it rests on and whether every number behind it is
+verified.
+
+Drug tags used by the rules are computed from the knowledge base: the record's
+``classes``, its name, its true interaction flags (``serotonergic``, ``maoi``,
+``cns_depressant``, ``opioid``, ``benzodiazepine_or_z``,
+``lowers_seizure_threshold``), ``qt_risk`` (a CredibleMeds category other than
+none/unknown), ``anticholinergic`` (ACB >= 1) and ``acb3`` (ACB 3), and
+``<enzyme>_inhibitor`` / ``<enzyme>_inhibitor_<strength>`` / ``inducer``. A tag that
+comes from an unverified flag makes the finding unverified.
+
+Examples
+--------
+>>> from neurodose.safety.patient import load_patient
+>>> p = load_patient({"age": 50, "medications": [{"name": "phenelzine", "stopped_days_ago": 3}]})
+>>> fs = screen(p, "amitriptyline")
+>>> worst_severity(fs)
+'contraindicated'
+>>> [f.code for f in fs if f.severity == "contraindicated"]
+['maoi_irreversible_gap']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from neurodose import citations
+from neurodose.knowledge import get_drug, resolve_name
+from neurodose.knowledge.conditions import condition
+from neurodose.knowledge.pgx import cpic_table, cpic_tca_recommendation, dpwg_dose_factor
+from neurodose.knowledge.schema import DrugRecord, Quantity
+from neurodose.safety.patient import Medication, Patient
+from neurodose.safety.rules import INDICATOR, TIERS, Rule, load_rules
+
+__all__ = [
+    "Finding",
+    "drug_tags",
+    "effective_phenotypes",
+    "screen",
+    "screen_current",
+    "severity_rank",
+    "total_acb",
+    "worst_severity",
+]
+
+_FLAGS = (
+    "serotonergic",
+    "maoi",
+    "cns_depressant",
+    "opioid",
+    "benzodiazepine_or_z",
+    "lowers_seizure_threshold",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One screening result (a value; never raised).
+
+    ``severity`` is a tier (contraindicated, avoid, caution, monitor, info);
+    ``indicator`` the CDS Hooks card indicator (critical, warning, info).
+    """
+
+    code: str
+    severity: str
+    message: str
+    drug: str | None
+    involved: tuple[str, ...]
+    title: str
+    mechanism: str
+    management: str
+    sources: tuple[str, ...]
+    verified: bool
+    key: str | None = None
+    details: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def indicator(self) -> str:
+        return INDICATOR[self.severity]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the ``findings`` entries of ``assess --json``)."""
+        return {
+            "severity": self.severity,
+            "indicator": self.indicator,
+            "code": self.code,
+            "title": self.title,
+            "message": self.message,
+            "drug": self.drug,
+            "involved": list(self.involved),
+            "mechanism": self.mechanism,
+            "management": self.management,
+            "sources": list(self.sources),
+            "verified": self.verified,
+            "details": {k: v for k, v in self.details},
+        }
+
+
+def severity_rank(severity: str | None) -> int:
+    """0 for contraindicated ... 4 for info; 5 for no finding."""
+    return TIERS.index(severity) if severity in TIERS else len(TIERS)
+
+
+def worst_severity(findings: Iterable[Finding]) -> str | None:
+    """The most severe tier among ``findings`` (None if there are none)."""
+    best = len(TIERS)
+    for f in findings:
+        best = min(best, severity_rank(f.severity))
+    return TIERS[best] if best < len(TIERS) else None
+
+
+# ---------------------------------------------------------------------------- tags
+
+
+def drug_tags(rec: DrugRecord) -> dict[str, bool]:
+    """Rule tags of a drug, each mapped to whether its evidence is verified.
+
+    >>> t = drug_tags(get_drug("methadone"))
+    >>> t["opioid"], t["serotonergic"]
+    (True, False)
+    """
+    tags: dict[str, bool] = {c: True for c in rec.classes}
+    tags[rec.name] = True
+    ip = rec.interactions
+    for flag in _FLAGS:
+        f = getattr(ip, flag)
+        if f is not None:
+            if f.value:
+                tags[flag] = f.verified
+            else:
+                tags.pop(flag, None)
+    if ip.qt_risk is not None and ip.qt_risk.category in ("known", "possible", "conditional"):
+        tags["qt_risk"] = ip.qt_risk.verified
+    acb = ip.anticholinergic_acb
+    if acb is not None and acb.point >= 1:
+        tags["anticholinergic"] = acb.verified
+        if acb.point >= 3:
+            tags["acb3"] = acb.verified
+    for e in ip.inhibits:
+        tags[f"{e.enzyme.lower()}_inhibitor"] = e.verified
+        tags[f"{e.enzyme.lower()}_inhibitor_{e.strength}"] = e.verified
+    for e in ip.induces:
+        tags["inducer"] = e.verified
+        tags[f"{e.enzyme.lower()}_inducer"] = e.verified
+    if "sedating" in tags or "tca" in tags:
+        tags.setdefault("cns_active", True)
+    for c in ("snri", "ssri", "gabapentinoid", "antidepressant"):
+        if c in tags:
+            tags.setdefault("cns_active", True)
+    return tags
+
+
+def _acb(rec: DrugRecord) -> float:
+    q = rec.interactions.anticholinergic_acb
+    return q.point if q is not None else 0.0
+
+
+def total_acb(patient: Patient, drug: str | None = None) -> float:
+    """Total ACB score of the current medication plus ``drug`` (counted once)."""
+    names = set(patient.current_names())
+    if drug is not None:
+        names.add(resolve_name(drug))
+    return sum(_acb(get_drug(n)) for n in sorted(names))
+
+
+# ------------------------------------------------------------------ phenoconversion
+
+_ORDER_2D6 = ("PM", "IM", "NM", "UM")
+
+
+@dataclass(frozen=True)
+class PhenotypeState:
+    gene: str
+    genotype_phenotype: str | None
+    effective: str | None
+    perpetrator: str | None = None
+    strength: str | None = None
+    sources: tuple[str, ...] = ()
+    verified: bool = True
+
+
+def _strongest_inhibitor(meds: Iterable[Medication], enzyme: str) -> tuple[str, str, bool] | None:
+    order = {"strong": 0, "moderate": 1, "weak": 2, "unclassified": 3}
+    best: tuple[str, str, bool] | None = None
+    for m in meds:
+        for e in m.record.interactions.inhibits:
+            if e.enzyme.upper() == enzyme and e.strength in ("strong", "moderate"):
+                if best is None or order[e.strength] < order[best[1]]:
+                    best = (m.name, e.strength, e.verified)
+    return best
+
+
+def effective_phenotypes(
+    patient: Patient, comeds: Iterable[Medication], rule_: Rule | None = None
+) -> dict[str, PhenotypeState]:
+    """Genotype phenotype and phenotype after inhibition by co-medication, per gene.
+
+    A strong inhibitor multiplies the CYP2D6 activity score by the rule's
+    ``strong_as_factor`` (0: PM-like), a moderate one by ``moderate_as_factor``;
+    without a genotype a normal metaboliser (``assumed_nm_score``) is assumed. For
+    CYP2C19 a strong inhibitor gives PM and a moderate one IM (at most).
+    """
+    from neurodose.knowledge.pgx import phenotype_from_score
+
+    r = rule_ or next(x for x in load_rules() if x.id == "phenoconversion")
+    meds = [m for m in comeds if m.current]
+    out: dict[str, PhenotypeState] = {}
+    for gene in ("CYP2D6", "CYP2C19"):
+        call = patient.genotypes.get(gene)
+        gp = call.phenotype if call else None
+        inh = _strongest_inhibitor(meds, gene)
+        if inh is None:
+            out[gene] = PhenotypeState(gene, gp, gp)
+            continue
+        name, strength, verified = inh
+        if gene == "CYP2D6":
+            if call is not None and call.activity_score is not None:
+                score = call.activity_score
+            elif gp is not None:
+                score = {"PM": 0.0, "IM": 0.5, "NM": 2.0, "UM": 3.0}[gp]
+            else:
+                score = r.thresholds["assumed_nm_score"].point
+            factor = r.thresholds[f"{strength}_as_factor"].point
+            eff = phenotype_from_score("CYP2D6", score * factor)
+            base = gp
+            if base is not None and _ORDER_2D6.index(eff) > _ORDER_2D6.index(base):
+                eff = base
+        else:
+            target = "PM" if strength == "strong" else "IM"
+            base = gp
+            order = ("PM", "IM", "NM", "RM", "UM")
+            eff = target if base is None or order.index(base) > order.index(target) else base
+        srcs = tuple(dict.fromkeys([r.source, *(t.source for t in r.thresholds.values())]))
+        out[gene] = PhenotypeState(
+            gene,
+            gp,
+            eff,
+            perpetrator=name,
+            strength=strength,
+            sources=srcs,
+            verified=verified and r.all_verified,
+        )
+    return out
+
+
+# ------------------------------------------------------------------------ context
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    patient: Patient
+    drug: str
+    rec: DrugRecord
+    tags: Mapping[str, bool]
+    comeds: tuple[Medication, ...]
+    planned_daily_mg: float | None
+    option_current: bool
+    phen: Mapping[str, PhenotypeState] = field(default_factory=dict)
+
+
+def _fmt_threshold(q: Quantity) -> str:
+    u = "" if q.unit in ("1", "score") else f" {q.unit}"
+    unv = "" if q.verified else " [UNVERIFIED]"
+    return f"{q.point:g}{u}{unv}"
+
+
+def _window_h(q: Quantity) -> float:
+    return q.canonical() if q.dimension == "time" else q.point * 24.0
+
+
+def _comeds_for(ctx: _Ctx, r: Rule, tags: list[str]) -> list[tuple[Medication, bool]]:
+    """Co-medications carrying any of ``tags`` (with verified flag), window-aware."""
+    win = r.thresholds[r.when.comed_window] if r.when.comed_window else None
+    out = []
+    for m in ctx.comeds:
+        if not m.current:
+            if win is None or m.stopped_days_ago is None:
+                continue
+            if m.stopped_days_ago * 24.0 >= _window_h(win):
+                continue
+        mt = drug_tags(m.record)
+        hit = [t for t in tags if t in mt]
+        if hit:
+            out.append((m, all(mt[t] for t in hit)))
+    return out
+
+
+def _lab_value(p: Patient, name: str) -> Any:
+    if name == "crcl":
+        return p.crcl
+    return getattr(p.labs, name)
+
+
+class _NoMatch(Exception):
+    pass
+
+
+def _match(ctx: _Ctx, r: Rule) -> dict[str, Any] | None:
+    """Evaluate the declarative clause; return template values or None."""
+    m = r.when
+    p = ctx.patient
+    vals: dict[str, Any] = {"age": p.age}
+    verified = r.all_verified
+    involved: list[str] = []
+    if m.drug_any:
+        hit = [t for t in m.drug_any if t in ctx.tags]
+        if not hit:
+            return None
+        verified = verified and any(ctx.tags[t] for t in hit)
+    if any(t in ctx.tags for t in m.drug_not):
+        return None
+    if m.option_current is not None and m.option_current != ctx.option_current:
+        return None
+    if m.comed_any:
+        hits = _comeds_for(ctx, r, m.comed_any)
+        if not hits:
+            return None
+        verified = verified and all(v for _, v in hits)
+        involved += [h.name for h, _ in hits]
+        vals["comeds"] = ", ".join(h.record.display_name for h, _ in hits)
+        if r.when.comed_window:
+            vals["threshold"] = _fmt_threshold(r.thresholds[r.when.comed_window])
+    matched_conditions: list[str] = []
+    if m.conditions_any:
+        matched_conditions = [c for c in m.conditions_any if c in p.conditions]
+        if not matched_conditions:
+            return None
+    if any(c in p.conditions for c in m.conditions_none):
+        return None
+    if m.age_min is not None:
+        q = r.thresholds[m.age_min]
+        if p.age < q.point:
+            return None
+    if m.age_max is not None:
+        q = r.thresholds[m.age_max]
+        if p.age >= q.point:
+            return None
+    for lab in m.lab:
+        v = _lab_value(p, lab.name)
+        if lab.op == "in":
+            key = "missing" if v is None else str(v)
+            if key not in lab.values:
+                return None
+            continue
+        if v is None:
+            return None
+        q = r.thresholds[lab.threshold or ""]
+        t = q.point
+        ok = {"<": v < t, "<=": v <= t, ">": v > t, ">=": v >= t}[lab.op]
+        if not ok:
+            return None
+        vals["value"] = v
+        if lab.op in ("<", ">"):
+            vals["threshold"] = _fmt_threshold(q)
+    if m.pregnant is not None and m.pregnant != p.pregnant:
+        return None
+    if m.breastfeeding is not None and m.breastfeeding != p.breastfeeding:
+        return None
+    if m.acb_min is not None:
+        total = total_acb(p, ctx.drug)
+        q = r.thresholds[m.acb_min]
+        if total < q.point:
+            return None
+        vals["acb"] = f"{total:g}"
+        vals["threshold"] = _fmt_threshold(q)
+        involved += [n for n in p.current_names() if _acb(get_drug(n)) >= 1 and n != ctx.drug]
+    if m.count is not None:
+        agents: list[str] = []
+        if any(t in ctx.tags for t in m.count.tags):
+            agents.append(ctx.drug)
+        for med in ctx.comeds:
+            if med.current and med.name != ctx.drug:
+                mt = drug_tags(med.record)
+                hit = [t for t in m.count.tags if t in mt]
+                if hit:
+                    agents.append(med.name)
+                    verified = verified and all(mt[t] for t in hit)
+        q = r.thresholds[m.count.min]
+        if len(agents) < q.point:
+            return None
+        vals["count"] = len(agents)
+        vals["agents"] = ", ".join(get_drug(a).display_name for a in agents)
+        involved += [a for a in agents if a != ctx.drug]
+    for gene, allowed in (("CYP2D6", m.cyp2d6_in), ("CYP2C19", m.cyp2c19_in)):
+        if allowed:
+            st = ctx.phen.get(gene)
+            if st is None or st.effective not in allowed:
+                return None
+            vals[gene.lower()] = st.effective + (
+                f" (phenoconverted by {st.perpetrator})" if st.perpetrator else ""
+            )
+            if st.perpetrator:
+                involved.append(st.perpetrator)
+    vals["_conditions"] = matched_conditions
+    vals["_verified"] = verified
+    vals["_involved"] = involved
+    return vals
+
+
+class _SafeDict(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _render(template: str, vals: Mapping[str, Any]) -> str:
+    try:
+        return template.format_map(_SafeDict(vals))
+    except (ValueError, KeyError, IndexError):
+        return template
+
+
+def _finding(
+    ctx: _Ctx,
+    r: Rule,
+    vals: Mapping[str, Any],
+    *,
+    severity: str | None = None,
+    key: str | None = None,
+    extra_sources: Iterable[str] = (),
+    verified: bool | None = None,
+    involved: Iterable[str] = (),
+    message: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> Finding:
+    base = {"drug": ctx.rec.display_name, **vals}
+    srcs = tuple(dict.fromkeys([*r.sources, *extra_sources]))
+    citations.register_many(srcs)
+    return Finding(
+        code=r.id,
+        severity=severity or r.tier,
+        message=message if message is not None else _render(r.message, base),
+        drug=ctx.drug,
+        involved=tuple(dict.fromkeys(involved)),
+        title=r.title,
+        mechanism=r.mechanism,
+        management=r.management,
+        sources=srcs,
+        verified=r.all_verified if verified is None else verified,
+        key=key,
+        details=tuple(sorted((details or {}).items())),
+    )
+
+
+# ---------------------------------------------------------------------- evaluators
+
+
+def _eval_match(ctx: _Ctx, r: Rule) -> list[Finding]:
+    vals = _match(ctx, r)
+    if vals is None:
+        return []
+    conds = vals["_conditions"]
+    common = dict(verified=vals["_verified"], involved=vals["_involved"])
+    if r.key == "condition" and conds:
+        return [
+            _finding(
+                ctx,
+                r,
+                {**vals, "conditions": condition(c).label.lower()},
+                key=f"condition:{c}",
+                **common,  # type: ignore[arg-type]
+            )
+            for c in conds
+        ]
+    if conds:
+        vals = {**vals, "conditions": ", ".join(condition(c).label.lower() for c in conds)}
+    extra: dict[str, Any] = {}
+    if r.id in ("gabapentin_renal", "pregabalin_renal"):
+        crcl = ctx.patient.crcl
+        assert crcl is not None
+        mx = renal_max_daily(ctx.drug, crcl, r)
+        extra["max_daily"] = f"{mx.point:g}" + ("" if mx.verified else " [UNVERIFIED]")
+        return [
+            _finding(
+                ctx,
+                r,
+                {**vals, **extra},
+                details={"max_daily_mg": mx.point, "renal_basis": ctx.patient.renal_basis},
+                **common,  # type: ignore[arg-type]
+            )
+        ]
+    return [_finding(ctx, r, vals, **common)]  # type: ignore[arg-type]
+
+
+def renal_max_daily(drug: str, crcl: float, r: Rule | None = None) -> Quantity:
+    """Maximum daily dose (mg/day) of a gabapentinoid for a CrCl, from the rule's bands.
+
+    >>> renal_max_daily("pregabalin", 40).point
+    300.0
+    """
+    name = resolve_name(drug)
+    rr = r or next(x for x in load_rules() if x.id == f"{name}_renal")
+    t = rr.thresholds
+    if crcl < t["crcl_15"].point:
+        return t["max_15"]
+    if crcl < t["crcl_30"].point:
+        return t["max_30"]
+    return t["max_60"]
+
+
+def _eval_record(ctx: _Ctx, r: Rule) -> list[Finding]:
+    if r.when.drug_any and not any(t in ctx.tags for t in r.when.drug_any):
+        return []
+    out = []
+    statements = getattr(ctx.rec, r.statements or "contraindications")
+    for st in statements:
+        if st.id in ctx.patient.conditions:
+            out.append(
+                _finding(
+                    ctx,
+                    r,
+                    {"conditions": condition(st.id).label.lower(), "statement": st.text},
+                    key=f"condition:{st.id}",
+                    extra_sources=[st.source],
+                    verified=st.verified,
+                )
+            )
+    # the rule's own generic source is only a pointer; cite the statement's source
+    return [
+        Finding(**{**f.__dict__, "sources": tuple(s for s in f.sources if s != r.source)})
+        for f in out
+    ]
+
+
+_BAND_TEXT = {
+    "strong": "strong_auc_fold",
+    "moderate": "moderate_auc_fold_low",
+    "weak": "weak_auc_fold_low",
+}
+
+
+def _band_effect(r: Rule, strength: str) -> str:
+    t = r.thresholds
+    if strength == "strong":
+        return (
+            f"AUC of a sensitive substrate rises >= {t['strong_auc_fold'].point:g}x "
+            "(FDA class band; drug-specific value not available)"
+        )
+    if strength == "moderate":
+        return (
+            f"AUC of a sensitive substrate rises {t['moderate_auc_fold_low'].point:g}-"
+            f"{t['strong_auc_fold'].point:g}x (FDA class band; drug-specific value not available)"
+        )
+    if strength == "weak":
+        return (
+            f"AUC of a sensitive substrate rises {t['weak_auc_fold_low'].point:g}-"
+            f"{t['moderate_auc_fold_low'].point:g}x (FDA class band)"
+        )
+    return "magnitude not classified in the evidence"
+
+
+def _predicted_fold(victim: str, perpetrator: str) -> tuple[float, tuple[str, ...]] | None:
+    """Predicted exposure ratio from the PK engine, where it supports the pair."""
+    try:
+        from neurodose.pk import interactions as pk_interactions  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    fn = getattr(pk_interactions, "predicted_exposure_ratio", None)
+    if fn is None:
+        return None
+    try:
+        res = fn(victim, perpetrator)
+    except Exception:  # the PK engine does not cover this pair
+        return None
+    if res is None:
+        return None
+    ratio = float(getattr(res, "ratio", res))
+    if not math.isfinite(ratio):
+        return None
+    return ratio, tuple(getattr(res, "sources", ()))
+
+
+def _eval_pk(ctx: _Ctx, r: Rule) -> list[Finding]:
+    out: list[Finding] = []
+    inhib = r.id == "enzyme_inhibition"
+    current = [m for m in ctx.comeds if m.current and m.name != ctx.drug]
+
+    def effects(rec: DrugRecord) -> list[Any]:
+        return list(rec.interactions.inhibits if inhib else rec.interactions.induces)
+
+    pairs: list[tuple[DrugRecord, DrugRecord, Any, Any]] = []
+    for m in current:
+        for e in effects(m.record):
+            for s in ctx.rec.interactions.substrate_of:
+                if s.enzyme.upper() == e.enzyme.upper():
+                    pairs.append((m.record, ctx.rec, e, s))
+        for e in effects(ctx.rec):
+            for s in m.record.interactions.substrate_of:
+                if s.enzyme.upper() == e.enzyme.upper():
+                    pairs.append((ctx.rec, m.record, e, s))
+    for perp, victim, e, s in pairs:
+        pred = _predicted_fold(victim.name, perp.name) if inhib else None
+        if pred is not None:
+            ratio, psrc = pred
+            effect = f"predicted exposure x{ratio:.2f} (PK engine)"
+        else:
+            psrc = ()
+            effect = _band_effect(r, e.strength) if inhib else "magnitude unknown"
+        tier = r.tiers.get(e.strength, r.tier) if inhib else r.tier
+        if s.strength == "weak" and severity_rank(tier) < severity_rank("monitor"):
+            tier = "monitor"
+        vals = {
+            "perpetrator": perp.display_name,
+            "victim": victim.display_name,
+            "enzyme": e.enzyme,
+            "strength": e.strength,
+            "effect": effect,
+        }
+        other = perp.name if victim.name == ctx.drug else victim.name
+        out.append(
+            _finding(
+                ctx,
+                r,
+                vals,
+                severity=tier,
+                extra_sources=[e.source, s.source, *psrc],
+                verified=r.all_verified and e.verified and s.verified and pred is not None,
+                involved=[other],
+                details={
+                    "enzyme": e.enzyme,
+                    "perpetrator": perp.name,
+                    "victim": victim.name,
+                    "strength": e.strength,
+                    "predicted_ratio": pred[0] if pred else None,
+                    "basis": "pk_engine" if pred else "fda_class_band",
+                },
+            )
+        )
+    return out
+
+
+def _eval_level(ctx: _Ctx, r: Rule) -> list[Finding]:
+    if not any(t in ctx.tags for t in r.when.drug_any) or ctx.planned_daily_mg is None:
+        return []
+    try:
+        from neurodose.pk import steady_state  # type: ignore[attr-defined]
+    except ImportError:
+        return []
+    fn = getattr(steady_state, "predicted_trough_sum", None)
+    if fn is None:
+        return []
+    try:
+        res = fn(ctx.drug, ctx.planned_daily_mg, ctx.patient)
+    except Exception:
+        return []
+    value = float(getattr(res, "value", res))
+    q = r.thresholds["alert"]
+    if value <= q.point:
+        return []
+    return [
+        _finding(
+            ctx,
+            r,
+            {"analyte": "AMI+NT", "value": value, "threshold": _fmt_threshold(q)},
+            verified=False,
+            details={"predicted_ng_ml": value},
+        )
+    ]
+
+
+_CPIC_DRUGS: tuple[str, ...] | None = None
+
+
+def _cpic_drugs() -> tuple[str, ...]:
+    global _CPIC_DRUGS
+    if _CPIC_DRUGS is None:
+        t = cpic_table()
+        _CPIC_DRUGS = tuple(sorted({*t.cyp2d6.drugs, *t.cyp2c19.drugs, *t.combined.drugs}))
+    return _CPIC_DRUGS
+
+
+def _eval_pgx(ctx: _Ctx, r: Rule) -> list[Finding]:
+    if r.id == "phenoconversion":
+        out = []
+        substrates = {s.enzyme.upper() for s in ctx.rec.interactions.substrate_of}
+        for gene, st in ctx.phen.items():
+            if st.perpetrator is None or gene not in substrates:
+                continue
+            if st.effective == st.genotype_phenotype:
+                continue
+            vals = {
+                "perpetrator": get_drug(st.perpetrator).display_name,
+                "gene": gene,
+                "from_phenotype": st.genotype_phenotype or "NM (assumed; no genotype given)",
+                "to_phenotype": st.effective,
+            }
+            out.append(
+                _finding(
+                    ctx,
+                    r,
+                    vals,
+                    extra_sources=st.sources,
+                    verified=st.verified,
+                    involved=[st.perpetrator],
+                    details={"gene": gene, "effective_phenotype": st.effective},
+                )
+            )
+        return out
+    # CPIC/DPWG TCA guidance by dose band
+    if ctx.drug not in _cpic_drugs():
+        return []
+    t = cpic_table()
+    d6 = ctx.phen.get("CYP2D6")
+    c19 = ctx.phen.get("CYP2C19")
+    p2d6 = d6.effective if d6 else None
+    p2c19 = c19.effective if c19 else None
+    use_c19 = p2c19 is not None and ctx.drug in {*t.cyp2c19.drugs, *t.combined.drugs}
+    use_d6 = p2d6 is not None and ctx.drug in {*t.cyp2d6.drugs, *t.combined.drugs}
+    if use_d6 and use_c19 and ctx.drug not in t.combined.drugs:
+        use_c19 = False
+    if not (use_d6 or use_c19):
+        return []
+    if (p2d6 in (None, "NM") or not use_d6) and (p2c19 in (None, "NM", "IM") or not use_c19):
+        return []
+    rec = cpic_tca_recommendation(
+        ctx.drug, cyp2d6=p2d6 if use_d6 else None, cyp2c19=p2c19 if use_c19 else None
+    )
+    dep = r.thresholds["depression_dose"]
+    depression_band = ctx.planned_daily_mg is not None and ctx.planned_daily_mg >= dep.point
+    phen_txt = ", ".join(f"{g} {ph}" for g, ph in rec.phenotypes.items())
+    involved = [s.perpetrator for s in (d6, c19) if s is not None and s.perpetrator]
+    dpwg = dpwg_dose_factor(ctx.drug, "CYP2D6", p2d6) if use_d6 and ctx.drug in (
+        "amitriptyline",
+        "nortriptyline",
+        "imipramine",
+    ) else None
+    extra_src = list(rec.sources) + ([dpwg.source] if dpwg is not None else [])
+    details: dict[str, Any] = {
+        "phenotypes": dict(rec.phenotypes),
+        "cpic_text": rec.text,
+        "cpic_strength": rec.strength,
+        "cpic_dose_factor": rec.dose_factor.value if rec.dose_factor else None,
+        "dpwg_dose_factor": dpwg.value if dpwg is not None else None,
+        "dose_band": "depression" if depression_band else "pain",
+    }
+    if depression_band:
+        low = rec.text.lower()
+        if "avoid" in low:
+            tier = r.tiers["depression_avoid"]
+        elif rec.dose_factor is not None:
+            tier = r.tiers["depression_reduce"]
+        else:
+            return []
+        msg = f"{ctx.rec.display_name}, {phen_txt}, depression-level dose: CPIC: {rec.text}"
+    else:
+        if p2d6 == "PM" or p2c19 == "PM":
+            sub = "pain_pm"
+        elif p2d6 == "UM" or p2c19 in ("UM", "RM"):
+            sub = "pain_um" if (p2d6 == "UM" or p2c19 == "UM") else "pain_rm"
+        else:
+            sub = "pain_im"
+        tier = r.tiers[sub]
+        text = r.texts.get(sub, r.texts["pain_um" if sub == "pain_rm" else "pain_pm"])
+        msg = (
+            f"{ctx.rec.display_name}, {phen_txt}: {text} "
+            f"(At depression-level doses CPIC says: {rec.text})"
+        )
+    return [
+        _finding(
+            ctx,
+            r,
+            {},
+            severity=tier,
+            message=msg,
+            extra_sources=extra_src,
+            verified=r.all_verified and all(s.verified for s in (d6, c19) if s is not None),
+            involved=involved,
+            details=details,
+        )
+    ]
+
+
+_EVALUATORS = {
+    "match": _eval_match,
+    "record_statement": _eval_record,
+    "pk_interaction": _eval_pk,
+    "pk_level": _eval_level,
+    "pgx": _eval_pgx,
+}
+
+
+def _merge(findings: list[Finding]) -> list[Finding]:
+    """Merge findings with the same (drug, key): keep the most severe, union sources."""
+    keyed: dict[tuple[str | None, str], Finding] = {}
+    out: list[Finding] = []
+    for f in findings:
+        if f.key is None:
+            out.append(f)
+            continue
+        k = (f.drug, f.key)
+        if k not in keyed:
+            keyed[k] = f
+            continue
+        old = keyed[k]
+        best, other = (f, old) if severity_rank(f.severity) < severity_rank(old.severity) else (
+            old,
+            f,
+        )
+        keyed[k] = Finding(
+            **{
+                **best.__dict__,
+                "sources": tuple(dict.fromkeys([*best.sources, *other.sources])),
+                "verified": best.verified or other.verified,
+            }
+        )
+    out.extend(keyed.values())
+    out.sort(key=lambda f: (severity_rank(f.severity), f.code, f.message))
+    return out
+
+
+def screen(
+    patient: Patient,
+    drug: str,
+    *,
+    planned_daily_mg: float | None = None,
+    comeds: Iterable[Medication] | None = None,
+) -> tuple[Finding, ...]:
+    """Screen ``drug`` for ``patient``: every rule, merged and sorted by severity.
+
+    Parameters
+    ----------
+    patient : Patient
+        From :func:`neurodose.safety.patient.load_patient`.
+    drug : str
+        Any name :func:`neurodose.knowledge.resolve_name` accepts.
+    planned_daily_mg : float, optional
+        Target daily dose in mg; decides the CPIC dose band (pain vs depression).
+    comeds : iterable of Medication, optional
+        Co-medication (default: the patient's medications other than ``drug``,
+        stopped ones included for the washout windows).
+    """
+    name = resolve_name(drug)
+    rec = get_drug(name)
+    co = tuple(
+        m for m in (patient.medications if comeds is None else comeds) if m.name != name
+    )
+    option_current = any(m.name == name and m.current for m in patient.medications)
+    pheno_rule = next(x for x in load_rules() if x.id == "phenoconversion")
+    ctx = _Ctx(
+        patient=patient,
+        drug=name,
+        rec=rec,
+        tags=drug_tags(rec),
+        comeds=co,
+        planned_daily_mg=planned_daily_mg,
+        option_current=option_current,
+        phen=effective_phenotypes(patient, co, pheno_rule),
+    )
+    found: list[Finding] = []
+    for r in load_rules():
+        found.extend(_EVALUATORS[r.kind](ctx, r))
+    return tuple(_merge(found))
+
+
+def screen_current(patient: Patient) -> tuple[Finding, ...]:
+    """Findings about the current medication list itself (each drug against the others).
+
+    Interaction findings seen from both sides are reported once.
+    """
+    out: list[Finding] = []
+    seen: set[tuple[str, frozenset[str]]] = set()
+    for m in patient.medications:
+        if not m.current:
+            continue
+        for f in screen(patient, m.name, planned_daily_mg=m.daily_mg):
+            sig = (f.code, frozenset({f.drug or "", *f.involved}))
+            if f.involved and sig in seen:
+                continue
+            seen.add(sig)
+            out.append(f)
+    out.sort(key=lambda f: (severity_rank(f.severity), f.code, f.message))
+    return tuple(out)
