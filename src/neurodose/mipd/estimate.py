@@ -193,23 +193,24 @@ class MapResult:
     def individual(self) -> dict[str, float]:
         """Individual parameter values at the MAP estimate."""
         th = self.model.theta(self.eta[None, :])
-        return {p: float(th[p][0]) for p in self.model.param_names}
+        return {p: float(th[p][0]) for p in self.model.varying}
 
     @property
     def prior(self) -> dict[str, float]:
         """Typical values (the prior mode) for this patient."""
-        return {p: float(self.model.typical[p]) for p in self.model.param_names}
+        return {p: float(self.model.typical[p]) for p in self.model.varying}
 
     def interval(self, level: float = 0.90) -> dict[str, tuple[float, float]]:
         """Laplace interval of each individual parameter (log-normal)."""
         from scipy.stats import norm
 
         z = float(norm.ppf(0.5 + level / 2))
-        se = np.sqrt(np.diag(self.cov_eta))
+        M = self.model.eta_matrix
+        se = np.sqrt(np.einsum("ij,jk,ik->i", M, self.cov_eta, M))
         ind = self.individual
         return {
             p: (ind[p] * float(np.exp(-z * se[i])), ind[p] * float(np.exp(z * se[i])))
-            for i, p in enumerate(self.model.param_names)
+            for i, p in enumerate(self.model.varying)
         }
 
     def sample(

@@ -61,15 +61,26 @@ class DoseHistory:
         Dose times in hours; the first dose is usually at 0.
     amounts_mg : array of float
         Dose amounts in mg (> 0).
+    ii_h, ss : array, optional
+        NONMEM-style interval and steady-state flag per dose (0 = none); kept so
+        that a regimen starting at steady state reaches the PK engine unchanged.
     """
 
     times_h: FloatArray
     amounts_mg: FloatArray
+    ii_h: FloatArray | None = None
+    ss: NDArray[np.int64] | None = None
 
     def __post_init__(self) -> None:
         t = np.asarray(self.times_h, dtype=float).ravel()
         a = np.asarray(self.amounts_mg, dtype=float).ravel()
-        if t.shape != a.shape:
+        ii = np.zeros_like(t) if self.ii_h is None else np.asarray(self.ii_h, float).ravel()
+        ss = (
+            np.zeros(t.shape, dtype=np.int64)
+            if self.ss is None
+            else np.asarray(self.ss, dtype=np.int64).ravel()
+        )
+        if not (t.shape == a.shape == ii.shape == ss.shape):
             raise RegimenError("amounts_mg", a.size, f"one amount per dose time ({t.size})")
         if not np.all(np.isfinite(t)) or not np.all(np.isfinite(a)):
             raise RegimenError("doses", "non-finite", "finite dose times and amounts")
@@ -78,6 +89,8 @@ class DoseHistory:
         order = np.argsort(t, kind="stable")
         object.__setattr__(self, "times_h", t[order])
         object.__setattr__(self, "amounts_mg", a[order])
+        object.__setattr__(self, "ii_h", ii[order])
+        object.__setattr__(self, "ss", ss[order])
 
     @classmethod
     def regular(
@@ -108,13 +121,20 @@ class DoseHistory:
     def until(self, t_h: float) -> DoseHistory:
         """The doses given strictly before ``t_h`` (kept if none)."""
         keep = self.times_h < t_h
-        return DoseHistory(self.times_h[keep], self.amounts_mg[keep])
+        return DoseHistory(
+            self.times_h[keep],
+            self.amounts_mg[keep],
+            self.ii_h[keep],
+            self.ss[keep],  # type: ignore[index]
+        )
 
     def then(self, other: DoseHistory) -> DoseHistory:
         """This history followed by ``other`` (times are absolute)."""
         return DoseHistory(
             np.concatenate([self.times_h, other.times_h]),
             np.concatenate([self.amounts_mg, other.amounts_mg]),
+            np.concatenate([self.ii_h, other.ii_h]),  # type: ignore[list-item]
+            np.concatenate([self.ss, other.ss]),  # type: ignore[list-item]
         )
 
     def __len__(self) -> int:
@@ -164,12 +184,15 @@ class PriorModel:
     drug : str
         Drug name (knowledge base).
     param_names : tuple of str
-        Parameters with between-subject variability (the eta vector, in order).
+        Names of the random effects (the eta vector, in order).
     typical : mapping str -> float
         Typical values for this patient (covariates, genotype, co-medication
-        applied), for the ``param_names`` and any fixed parameters.
+        applied) of every structural parameter.
     omega : (k, k) array
         Covariance of eta (log scale).
+    applies_to : mapping eta name -> tuple of parameter names, optional
+        Structural parameters each eta multiplies (``exp(eta)``); by default
+        each eta applies to the parameter of the same name.
     residual : mapping analyte -> ResidualError
     predict_fn : PredictFn
         Vectorised prediction from the PK engine (ng/mL).
@@ -190,6 +213,7 @@ class PriorModel:
     omega: FloatArray
     residual: Mapping[str, ResidualError]
     predict_fn: PredictFn
+    applies_to: Mapping[str, tuple[str, ...]] | None = None
     moiety: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     rebuild: Callable[..., PriorModel] | None = None
@@ -209,17 +233,33 @@ class PriorModel:
             raise InputError(
                 "omega", "not positive definite", "a positive definite matrix"
             ) from None
-        for p in self.param_names:
-            if p not in self.typical:
-                raise InputError("typical", p, f"a typical value for every parameter {k}")
-            if not self.typical[p] > 0:
-                raise InputError(f"typical.{p}", self.typical[p], "a value > 0")
+        applies = (
+            {p: (p,) for p in self.param_names}
+            if self.applies_to is None
+            else {e: tuple(v) for e, v in self.applies_to.items()}
+        )
+        if set(applies) != set(self.param_names):
+            raise InputError("applies_to", sorted(applies), f"one entry per eta {self.param_names}")
+        varying: list[str] = []
+        for e in self.param_names:
+            for p in applies[e]:
+                if p not in self.typical:
+                    raise InputError("typical", p, f"a typical value for parameter {p!r} (eta {e})")
+                if not self.typical[p] > 0:
+                    raise InputError(f"typical.{p}", self.typical[p], "a value > 0")
+                if p not in varying:
+                    varying.append(p)
+        M = np.zeros((len(varying), k))
+        for j, e in enumerate(self.param_names):
+            for p in applies[e]:
+                M[varying.index(p), j] = 1.0
+        object.__setattr__(self, "applies_to", applies)
         object.__setattr__(self, "omega", om)
         object.__setattr__(self, "_chol", chol)
         object.__setattr__(self, "_omega_inv", np.linalg.inv(om))
-        object.__setattr__(
-            self, "_log_typical", np.log([float(self.typical[p]) for p in self.param_names])
-        )
+        object.__setattr__(self, "_varying", tuple(varying))
+        object.__setattr__(self, "_M", M)
+        object.__setattr__(self, "_log_typical", np.log([float(self.typical[p]) for p in varying]))
         if not self.moiety:
             object.__setattr__(self, "moiety", tuple(self.residual))
 
@@ -233,6 +273,16 @@ class PriorModel:
         return len(self.param_names)
 
     @property
+    def varying(self) -> tuple[str, ...]:
+        """Structural parameters that carry at least one eta."""
+        return self._varying  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def eta_matrix(self) -> FloatArray:
+        """(n_varying, k) 0/1 matrix: log(param) = log(typical) + M @ eta."""
+        return self._M  # type: ignore[attr-defined,no-any-return]
+
+    @property
     def omega_inv(self) -> FloatArray:
         return self._omega_inv  # type: ignore[attr-defined,no-any-return]
 
@@ -243,13 +293,13 @@ class PriorModel:
     def theta(self, eta: FloatArray) -> dict[str, FloatArray]:
         """Individual parameters for rows of ``eta`` (n, k) -> dict of (n,) arrays."""
         eta = np.atleast_2d(eta)
-        vals = np.exp(self._log_typical + eta)  # type: ignore[attr-defined]
+        vals = np.exp(self._log_typical + eta @ self.eta_matrix.T)  # type: ignore[attr-defined]
         out: dict[str, FloatArray] = {
             p: np.full(eta.shape[0], float(v))
             for p, v in self.typical.items()
-            if p not in self.param_names
+            if p not in self.varying
         }
-        for i, p in enumerate(self.param_names):
+        for i, p in enumerate(self.varying):
             out[p] = vals[:, i]
         return out
 

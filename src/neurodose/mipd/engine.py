@@ -1,0 +1,258 @@
+"""Adapter: the PK engine (:mod:`neurodose.pk`) as a :class:`PriorModel`.
+
+Everything pharmacological comes from the PK engine and the knowledge base:
+the structure and exact solver (:mod:`neurodose.pk.solve`), the parameter set
+with IIV and residual error (``knowledge/pkmodels/<drug>.toml`` via
+:func:`neurodose.pk.parameters.get_pkmodel`), and the patient's typical values
+after covariates, genotype and co-medication (the PK engine's individualisation
+function, see :func:`typical_parameters`).
+
+Fast path
+---------
+MAP estimation calls the prediction a few dozen times per patient with the
+same doses and sample times. :class:`EnginePredictor` therefore expands the
+doses once and calls the engine's own building blocks (``PKModel.matrices``,
+``decompose`` and the exact superposition kernel) without re-validating the
+parameter arrays on each call (they are positive by construction,
+``typical * exp(eta)``). ``tests/unit/mipd/test_engine.py`` checks it against
+:func:`neurodose.pk.solve.concentrations` to 1e-10 relative; ``fast=False``
+uses the public function instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neurodose import citations
+from neurodose.dosing.regimen import DoseEvent, ExpandedDoses, Regimen
+from neurodose.errors import InputError
+from neurodose.mipd.model import DoseHistory, PriorModel, ResidualError
+from neurodose.pk import solve as _solve
+from neurodose.pk.model import PKModel, get_structure
+from neurodose.pk.parameters import PKModelSpec, get_pkmodel
+
+__all__ = [
+    "EnginePredictor",
+    "history_from_regimen",
+    "prior_model",
+    "regimen_from_history",
+    "typical_parameters",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+def history_from_regimen(regimen: Regimen) -> DoseHistory:
+    """All doses of an engine :class:`~neurodose.dosing.Regimen` as a DoseHistory."""
+    d = regimen.expand()
+    if np.any(d.iv):
+        raise InputError("regimen", "iv doses", "oral doses (MAP forecasting is for oral regimens)")
+    return DoseHistory(d.times, d.amounts, d.ii, d.ss)
+
+
+def regimen_from_history(doses: DoseHistory) -> Regimen:
+    """An engine Regimen with one DoseEvent per dose of ``doses``."""
+    assert doses.ii_h is not None and doses.ss is not None
+    return Regimen.from_events(
+        DoseEvent(amt=float(a), time=float(t), ii=float(ii), ss=int(s))
+        for t, a, ii, s in zip(doses.times_h, doses.amounts_mg, doses.ii_h, doses.ss, strict=True)
+    )
+
+
+def _expanded(doses: DoseHistory) -> ExpandedDoses:
+    cached = getattr(doses, "_engine_expanded", None)
+    if cached is None:
+        assert doses.ii_h is not None and doses.ss is not None
+        cached = ExpandedDoses(
+            times=np.ascontiguousarray(doses.times_h, dtype=np.float64),
+            amounts=np.ascontiguousarray(doses.amounts_mg, dtype=np.float64),
+            ii=np.ascontiguousarray(doses.ii_h, dtype=np.float64),
+            ss=np.ascontiguousarray(doses.ss, dtype=np.int64),
+            iv=np.zeros(doses.times_h.size, dtype=np.bool_),
+        )
+        object.__setattr__(doses, "_engine_expanded", cached)
+    return cached
+
+
+class EnginePredictor:
+    """Vectorised predictions with the PK engine's exact solver.
+
+    Parameters
+    ----------
+    model : PKModel
+        Structure from :func:`neurodose.pk.model.get_structure`.
+    fast : bool
+        Use the engine's building blocks directly (see module docstring);
+        ``False`` calls :func:`neurodose.pk.solve.concentrations`.
+    """
+
+    def __init__(self, model: PKModel, fast: bool = True) -> None:
+        self.model = model
+        self.fast = fast
+        self.n_calls = 0
+
+    def __call__(
+        self, theta: dict[str, FloatArray], doses: DoseHistory, times_h: FloatArray
+    ) -> dict[str, FloatArray]:
+        self.n_calls += 1
+        t = np.ascontiguousarray(times_h, dtype=np.float64)
+        if len(doses) == 0:
+            n = max(np.size(v) for v in theta.values())
+            return {a: np.zeros((n, t.size)) for a in self.model.analytes}
+        if not self.fast:
+            return _solve.concentrations(self.model, theta, regimen_from_history(doses), t)
+        n = max(np.size(v) for v in theta.values())
+        p = {k: np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for k, v in theta.items()}
+        A, b_o, b_i, H = self.model.matrices(p)
+        lam, P, Pinv = _solve.decompose(A)
+        G = np.einsum("nok,nkm->nom", H, P)
+        Wo = np.einsum("nmk,nk->nm", Pinv, b_o)
+        Wi = np.einsum("nmk,nk->nm", Pinv, b_i)
+        d = _expanded(doses)
+        amt = _solve._dose_amounts(p, d, n)
+        out = np.empty((n, len(self.model.analytes), t.size))
+        _solve._kernel(
+            np.ascontiguousarray(lam[:, None]),
+            np.ascontiguousarray(G[:, None]),
+            np.ascontiguousarray(Wo[:, None]),
+            np.ascontiguousarray(Wi[:, None]),
+            np.ascontiguousarray(P[:, None]),
+            np.ascontiguousarray(Pinv[:, None]),
+            np.zeros(0),
+            d.times,
+            amt,
+            d.ii,
+            d.ss,
+            d.iv,
+            np.ascontiguousarray(np.broadcast_to(p["tlag"], (n,)), dtype=np.float64),
+            t,
+            out,
+        )
+        return {a: out[:, i, :] for i, a in enumerate(self.model.analytes)}
+
+
+def typical_parameters(
+    spec: PKModelSpec, patient: Any = None, comedications: Sequence[Any] = ()
+) -> tuple[dict[str, float], list[str]]:
+    """Typical parameter values for this patient, from the PK engine.
+
+    Returns ``(values, notes)``. Uses the PK engine's individualisation
+    (covariates, genotype -> phenotype multipliers, co-medication) when it is
+    available; otherwise the reference values of the parameter set, with a note.
+    """
+    notes: list[str] = []
+    base = {k: q.canonical() for k, q in spec.parameters.items()}
+    if patient is None and not comedications:
+        return base, notes
+    raise InputError(
+        "patient",
+        "covariates/genotype/co-medication",
+        "the PK engine's individualisation (not available in this version of neurodose.pk)",
+    )
+
+
+def prior_model(
+    drug: str,
+    patient: Any = None,
+    comedications: Sequence[Any] = (),
+    fast: bool = True,
+) -> PriorModel:
+    """The prior for one patient on ``drug``, built from the PK engine.
+
+    Parameters
+    ----------
+    drug : str
+        A drug with a PK parameter set (``knowledge/pkmodels``), e.g. ``"amitriptyline"``.
+    patient : neurodose.pk.patient.Patient, optional
+        Covariates and genotypes.
+    comedications : sequence of Comedication, optional
+        Co-medications (inhibitors/inducers) taken throughout.
+    fast : bool
+        See :class:`EnginePredictor`.
+
+    Returns
+    -------
+    PriorModel
+        With ``rebuild(patient=..., comedications=...)`` for "what if".
+
+    Examples
+    --------
+    >>> m = prior_model("amitriptyline")
+    >>> m.param_names, m.moiety
+    (('CL', 'CL_m', 'F'), ('amitriptyline', 'nortriptyline'))
+    """
+    spec = get_pkmodel(drug)
+    structure = get_structure(spec.structure, tuple(spec.analytes), drug=spec.name)
+    typical, notes = typical_parameters(spec, patient, comedications)
+    names = tuple(spec.iiv)
+    if not names:
+        raise InputError(f"pkmodels/{spec.name}.toml: iiv", {}, "at least one IIV entry for MAP")
+    omega = np.diag([spec.iiv[e].omega_sd ** 2 for e in names])
+    applies = {e: tuple(spec.iiv[e].applies_to) for e in names}
+    prop = spec.residual.get("proportional")
+    add = spec.residual.get("additive")
+    if prop is None and add is None:
+        raise InputError(
+            f"pkmodels/{spec.name}.toml: residual", {}, "a proportional and/or additive residual SD"
+        )
+    res_sources = ",".join(sorted({q.source for q in (prop, add) if q is not None}))
+    residual = ResidualError(
+        proportional=prop.canonical() if prop is not None else 0.0,
+        additive=add.canonical() if add is not None else 0.0,
+        source=res_sources,
+    )
+    for e in names:
+        q = spec.iiv[e].quantity
+        if not q.verified:
+            notes.append(f"IIV of {e} is a placeholder ({q.display()}; {q.locator})")
+    for key, q in spec.residual.items():
+        if not q.verified:
+            notes.append(f"residual {key} error is a placeholder ({q.display()}; {q.locator})")
+    sources = tuple(spec.sources())
+    citations.register_many(sources)
+
+    def rebuild(**changes: Any) -> PriorModel:
+        unknown = set(changes) - {"patient", "comedications"}
+        if unknown:
+            raise InputError("what_if", sorted(unknown), "'patient' and/or 'comedications'")
+        return prior_model(
+            drug,
+            patient=changes.get("patient", patient),
+            comedications=changes.get("comedications", comedications),
+            fast=fast,
+        )
+
+    return PriorModel(
+        drug=spec.name,
+        param_names=names,
+        typical=typical,
+        omega=omega,
+        residual=dict.fromkeys(spec.analytes, residual),
+        predict_fn=EnginePredictor(structure, fast=fast),
+        applies_to=applies,
+        moiety=tuple(spec.tdm_sum or spec.analytes),
+        sources=sources,
+        rebuild=rebuild,
+        notes=tuple(notes),
+        context={"patient": patient, "comedications": tuple(comedications)},
+    )
+
+
+def molar_masses(analytes: Sequence[str]) -> Mapping[str, float]:
+    """Molar masses (g/mol) of analytes that have one in the knowledge base."""
+    from neurodose.errors import UnknownDrugError
+    from neurodose.knowledge import get_drug
+
+    out: dict[str, float] = {}
+    for a in analytes:
+        try:
+            rec = get_drug(a)
+        except UnknownDrugError:
+            continue
+        if rec.molar_mass is not None:
+            out[a] = rec.molar_mass.canonical()
+    return out

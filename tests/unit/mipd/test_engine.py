@@ -1,0 +1,75 @@
+"""The PK-engine adapter: fast path equals the public solver; prior from the KB."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurodose.dosing.regimen import Regimen
+from neurodose.mipd.engine import history_from_regimen, prior_model, regimen_from_history
+from neurodose.mipd.estimate import fit_map
+from neurodose.mipd.levels import Observations
+from neurodose.mipd.model import DoseHistory
+from neurodose.pk.parameters import get_pkmodel
+from neurodose.pk.solve import concentrations
+
+
+def test_fast_path_matches_public_solver():
+    fast = prior_model("amitriptyline")
+    slow = prior_model("amitriptyline", fast=False)
+    d = DoseHistory.regular(25.0, 24.0, 20)
+    eta = fast.sample_prior(40, np.random.default_rng(1))
+    t = [1.0, 100.0, 455.9, 480.0]
+    a, b = fast.predict(eta, d, t), slow.predict(eta, d, t)
+    for k in ("amitriptyline", "nortriptyline"):
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-10, atol=0)
+
+
+def test_prior_comes_from_the_pk_parameter_set():
+    spec = get_pkmodel("amitriptyline")
+    m = prior_model("amitriptyline")
+    assert m.moiety == ("amitriptyline", "nortriptyline")
+    for e, entry in spec.iiv.items():
+        i = m.param_names.index(e)
+        assert m.omega[i, i] == pytest.approx(entry.omega_sd**2)
+        assert m.applies_to[e] == tuple(entry.applies_to)
+    assert m.residual["amitriptyline"].proportional == spec.residual["proportional"].canonical()
+    assert m.typical["CL_form"] == spec.parameters["CL_form"].canonical()
+    assert any("placeholder" in n for n in m.notes)
+    assert m.sources
+
+
+def test_prediction_equals_engine_with_regimen():
+    m = prior_model("amitriptyline")
+    reg = Regimen.oral("25 mg", every="24 h", days=14)
+    h = history_from_regimen(reg)
+    p = {k: q.canonical() for k, q in get_pkmodel("amitriptyline").parameters.items()}
+    ref = concentrations(m.predict_fn.model, p, reg, [10.0, 330.0])
+    got = m.predict(np.zeros((1, m.k)), h, [10.0, 330.0])
+    np.testing.assert_allclose(got["nortriptyline"], ref["nortriptyline"], rtol=1e-12)
+    assert len(regimen_from_history(h).expand()) == 14
+
+
+def test_steady_state_flag_survives_the_round_trip():
+    reg = Regimen.oral("25 mg", every="24 h", days=3, ss=True)
+    h = history_from_regimen(reg)
+    assert h.ss.tolist() == [1, 0, 0]
+    m = prior_model("amitriptyline")
+    ss = m.predict(np.zeros((1, m.k)), h, [71.9])["nortriptyline"][0, 0]
+    cold = m.predict(np.zeros((1, m.k)), DoseHistory.regular(25, 24, 3), [71.9])["nortriptyline"]
+    long = m.predict(np.zeros((1, m.k)), DoseHistory.regular(25, 24, 60), [60 * 24 - 0.1])
+    assert ss > 1.3 * cold[0, 0]
+    assert ss == pytest.approx(long["nortriptyline"][0, 0], rel=0.01)
+
+
+def test_map_on_engine_model_moves_towards_data():
+    m = prior_model("amitriptyline")
+    d = DoseHistory.regular(25.0, 24.0, 28)
+    typ = m.predict_moiety(np.zeros((1, m.k)), d, [671.0])[0, 0]
+    obs = Observations.from_arrays(
+        [671.0, 671.0], ["amitriptyline", "nortriptyline"], [typ, typ], analytes=m.analytes
+    )
+    r = fit_map(m, d, obs)
+    assert r.diagnostics.converged
+    # both levels higher than typical for NT -> lower NT clearance
+    assert r.individual["CL_m"] < m.typical["CL_m"]
