@@ -1,0 +1,448 @@
+"""Individual parameters: covariates, genotype and interactions on specific pathways.
+
+A clearance ``P`` with pathways ``(enzyme_i, fraction_i)`` becomes
+``P * [(1 - sum f_i) + sum f_i * m_i]`` where ``m_i`` is the enzyme multiplier:
+``m = max(m_genotype * prod(m_inhibitor), m_PM) * prod(m_inducer)``. The PM
+multiplier is a floor (phenoconversion never goes below a poor metaboliser).
+Inhibitor/inducer multipliers come from a measured value in the drug's PK file
+when there is one, else from the perpetrator's FDA strength (knowledge-base
+``interactions.inhibits/induces``) mapped by ``_shared.toml``. Interactions that
+start or stop change gradually (exponential onset/offset, assumed time
+constants, ``verified = false``) and are applied piecewise-constant.
+
+>>> ps = individual_parameters("amitriptyline")
+>>> round(ps.values["CL_form"] + ps.values["CL_other"], 1)
+70.0
+>>> pm = individual_parameters("amitriptyline", Patient().with_genotype(CYP2C19="PM"))
+>>> round(pm.values["CL_form"], 2)
+4.9
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neurodose import citations
+from neurodose.errors import KnowledgeBaseError, UnknownDrugError
+from neurodose.knowledge.registry import get_drug, resolve_name
+from neurodose.pk.model import PKModel
+from neurodose.pk.parameters import PKModelSpec, get_pkmodel, shared
+from neurodose.pk.patient import Comedication, Patient
+
+__all__ = [
+    "ParameterSet",
+    "covariate_values",
+    "enzyme_effects",
+    "get_model",
+    "individual_parameters",
+]
+
+_SEGMENT_STEPS = 6  # piecewise-constant steps per time constant during onset/offset
+_SEGMENT_SPAN = 5.0  # time constants after which the effect is taken as complete
+
+
+def get_model(drug: str) -> PKModel:
+    """The model structure of ``drug`` (see :class:`~neurodose.pk.model.PKModel`)."""
+    spec = get_pkmodel(drug)
+    return PKModel(spec.structure, tuple(spec.analytes), spec.name)
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """Typical individual values for one patient (canonical units), with provenance.
+
+    Attributes
+    ----------
+    values : dict[str, float]
+        Parameters at baseline (co-medications taken throughout included).
+    changes : list of (t_h, dict)
+        Piecewise-constant parameter sets from ``t_h`` on (time-varying interactions).
+    eta_names : tuple of str
+        Names of the IIV etas (the estimated parameters for MAP).
+    eta_applies : dict[str, tuple[str, ...]]
+        Parameters each eta multiplies (``param * exp(eta)``).
+    omega : ndarray (n_eta, n_eta)
+        Covariance of eta (log scale).
+    residual : dict[str, float]
+        ``proportional`` (fraction) and/or ``additive`` (ng/mL) SDs.
+    fu : dict[str, float]
+        Unbound fraction per analyte.
+    sources : tuple of str
+    notes : tuple of str
+        What was assumed or could not be applied (e.g. no quantitative value).
+    """
+
+    drug: str
+    model: PKModel
+    values: dict[str, float]
+    changes: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    eta_names: tuple[str, ...] = ()
+    eta_applies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    omega: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
+    residual: dict[str, float] = field(default_factory=dict)
+    fu: dict[str, float] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    unverified: tuple[str, ...] = ()
+
+    def apply_etas(
+        self, eta: NDArray[np.float64], base: Mapping[str, float] | None = None
+    ) -> dict[str, NDArray[np.float64]]:
+        """Parameters for eta draws ``(n, n_eta)``: ``param * exp(eta)``."""
+        eta = np.atleast_2d(np.asarray(eta, dtype=np.float64))
+        vals = dict(self.values if base is None else base)
+        out = {k: np.full(eta.shape[0], float(v)) for k, v in vals.items()}
+        for j, name in enumerate(self.eta_names):
+            for p in self.eta_applies[name]:
+                out[p] = out[p] * np.exp(eta[:, j])
+        return out
+
+
+def covariate_values(
+    patient: Patient, spec: PKModelSpec | None = None
+) -> dict[str, float | str | bool | None]:
+    """Covariates with derived ones (IBW, BMI, SCr from CrCl by Cockcroft-Gault)."""
+    sh = shared()
+    cov: dict[str, float | str | bool | None] = {
+        "age": patient.age,
+        "sex": patient.sex,
+        "weight": patient.weight,
+        "smoker": patient.smoker,
+        "crcl": patient.crcl,
+        "scr": patient.scr,
+        "hepatic": patient.hepatic,
+        "ibw": None,
+        "bmi": None,
+    }
+    if patient.height_cm is not None:
+        inches = patient.height_cm / 2.54
+        if patient.sex is not None:
+            base = sh.devine["male_base" if patient.sex == "male" else "female_base"].canonical()
+            cov["ibw"] = base + sh.devine["per_inch"].canonical() * (inches - 60.0)
+            citations.register("devine1974")
+        if patient.weight is not None:
+            cov["bmi"] = patient.weight / (patient.height_cm / 100.0) ** 2
+    cg = sh.cockcroft_gault
+    if (
+        patient.scr is None
+        and patient.crcl is not None
+        and None
+        not in (
+            patient.age,
+            patient.weight,
+            patient.sex,
+        )
+    ):
+        assert patient.age is not None and patient.weight is not None
+        f = cg["female"].canonical() if patient.sex == "female" else 1.0
+        num = (cg["numerator_age"].canonical() - patient.age) * patient.weight * f
+        if num > 0:
+            cov["scr"] = num / (cg["denominator"].canonical() * patient.crcl)
+            citations.register("cockcroft_gault1976")
+    return cov
+
+
+def _strength_multiplier(kind: str, strength: str) -> tuple[float | None, str]:
+    table = shared().inhibition if kind == "inhibits" else shared().induction
+    q = table.get(strength)
+    if q is None:
+        return None, f"no quantitative mapping for strength {strength!r} ({kind})"
+    citations.register(q.source)
+    return q.canonical(), q.source
+
+
+def enzyme_effects(
+    spec: PKModelSpec, comed: Comedication
+) -> tuple[dict[str, float], dict[str, float], list[str]]:
+    """Class-based inhibition and induction multipliers of one co-medication on the
+    enzymes of ``spec``'s pathways: ``(inhibition, induction, notes)``."""
+    try:
+        name = resolve_name(comed.drug)
+    except UnknownDrugError:
+        raise
+    rec = get_drug(name)
+    enzymes = {p.enzyme for p in spec.pathways}
+    inh: dict[str, float] = {}
+    ind: dict[str, float] = {}
+    notes: list[str] = []
+    override = shared().strength_override.get(name)
+    for e in rec.interactions.inhibits:
+        if e.enzyme not in enzymes:
+            continue
+        strength = override.strength if override is not None else e.strength
+        if override is not None:
+            citations.register(override.source)
+        m, why = _strength_multiplier("inhibits", strength)
+        if m is None:
+            notes.append(f"{name} inhibits {e.enzyme} ({strength}): {why}; not applied")
+            continue
+        inh[e.enzyme] = inh.get(e.enzyme, 1.0) * m
+    for e in rec.interactions.induces:
+        if e.enzyme not in enzymes or e.enzyme == "CYP2D6":
+            continue
+        m, why = _strength_multiplier("induces", e.strength)
+        if m is None:
+            notes.append(f"{name} induces {e.enzyme} ({e.strength}): {why}; not applied")
+            continue
+        ind[e.enzyme] = ind.get(e.enzyme, 1.0) * m
+    return inh, ind, notes
+
+
+def _typical(spec: PKModelSpec, patient: Patient, notes: list[str]) -> dict[str, float]:
+    sh = shared()
+    vals: dict[str, float] = {}
+    weight = patient.weight
+    for name, q in spec.parameters.items():
+        v = q.canonical()
+        if q.dimension in ("volume_per_mass", "clearance_per_mass"):
+            if weight is None:
+                ref = sh.reference_patient["weight"]
+                weight_used = ref.canonical()
+                citations.register(ref.source)
+                notes.append(
+                    f"{name}: weight-normalised; no weight given, {weight_used:g} kg assumed"
+                )
+            else:
+                weight_used = weight
+            v = v * weight_used
+        vals[name] = v
+    cov = covariate_values(patient, spec)
+    for c in spec.covariates:
+        x = cov.get(c.covariate)
+        if c.kind == "categorical":
+            assert c.level is not None and c.factor is not None
+            if (
+                x is None
+                or (isinstance(x, bool) and str(x).lower() != c.level)
+                or (not isinstance(x, bool) and str(x) != c.level)
+            ):
+                if x is None and c.covariate == "hepatic":
+                    continue
+                if x is None:
+                    notes.append(f"{c.parameter}: {c.covariate} not given; reference category used")
+                continue
+            vals[c.parameter] *= c.factor.canonical()
+        else:
+            assert c.reference is not None and c.exponent is not None
+            if x is None:
+                notes.append(
+                    f"{c.parameter}: {c.covariate} not given; model reference "
+                    f"{c.reference.point:g} used (no covariate effect)"
+                )
+                continue
+            xv = float(x)  # type: ignore[arg-type]
+            if c.cap is not None:
+                xv = min(xv, c.cap.point)
+            vals[c.parameter] *= (xv / c.reference.point) ** c.exponent.point
+    if patient.hepatic is not None and not any(
+        c.covariate == "hepatic" and c.level == patient.hepatic for c in spec.covariates
+    ):
+        notes.append(
+            f"hepatic class {patient.hepatic}: no quantitative PK effect in the "
+            "knowledge base; not applied"
+        )
+    return vals
+
+
+def _pathway_multipliers(
+    spec: PKModelSpec,
+    patient: Patient,
+    inh: Mapping[str, float],
+    ind: Mapping[str, float],
+    notes: list[str] | None,
+) -> dict[str, float]:
+    """Enzyme multiplier per enzyme of the model's pathways."""
+    out: dict[str, float] = {}
+    for enzyme in sorted({p.enzyme for p in spec.pathways}):
+        table = spec.genotype.get(enzyme, {})
+        m_geno = 1.0
+        ph = patient.phenotype(enzyme)
+        if ph is not None:
+            if ph in table:
+                m_geno = table[ph].canonical()
+            elif notes is not None:
+                notes.append(
+                    f"{enzyme} {ph}: no quantitative {spec.name} value in the knowledge base; "
+                    "normal activity assumed"
+                )
+        floor = table["PM"].canonical() if "PM" in table else 0.0
+        m = m_geno * inh.get(enzyme, 1.0)
+        if enzyme in inh and m < floor and notes is not None:
+            notes.append(f"{enzyme}: inhibition capped at the PM value {floor:g} (phenoconversion)")
+        m = max(m, min(floor, m_geno))
+        out[enzyme] = m * ind.get(enzyme, 1.0)
+    return out
+
+
+def _apply_pathways(
+    spec: PKModelSpec, base: Mapping[str, float], mult: Mapping[str, float]
+) -> dict[str, float]:
+    vals = dict(base)
+    by_param: dict[str, list[tuple[float, str]]] = {}
+    for p in spec.pathways:
+        by_param.setdefault(p.parameter, []).append((p.fraction.canonical(), p.enzyme))
+    for param, items in by_param.items():
+        total = sum(f for f, _ in items)
+        if total > 1.0 + 1e-9:
+            raise KnowledgeBaseError(
+                f"{spec.name}: pathway fractions of {param} sum to {total} > 1"
+            )
+        vals[param] = base[param] * ((1.0 - total) + sum(f * mult.get(e, 1.0) for f, e in items))
+    return vals
+
+
+def _measured(spec: PKModelSpec, comed: Comedication) -> dict[str, float]:
+    name = resolve_name(comed.drug)
+    out: dict[str, float] = {}
+    for mi in spec.interactions:
+        if mi.perpetrator == name:
+            out[mi.parameter] = out.get(mi.parameter, 1.0) * mi.multiplier.canonical()
+            citations.register(mi.multiplier.source)
+    return out
+
+
+def _effect_fraction(c: Comedication, t: float, kind: str) -> float:
+    """Fraction (0..1) of the full effect at time ``t`` (exponential onset/offset)."""
+    tc = shared().time_constants
+    name = resolve_name(c.drug)
+    on = tc[f"{kind}_onset"].canonical()
+    off_key = f"{name}_offset" if f"{name}_offset" in tc else f"{kind}_offset"
+    off = tc[off_key].canonical()
+    start = -math.inf if c.start_h is None else c.start_h
+    if t < start:
+        return 0.0
+    e = 1.0 if c.start_h is None else 1.0 - math.exp(-(t - start) / on)
+    if c.stop_h is not None and t >= c.stop_h:
+        e_stop = 1.0 if c.start_h is None else 1.0 - math.exp(-(c.stop_h - start) / on)
+        e = e_stop * math.exp(-(t - c.stop_h) / off)
+    return e
+
+
+def _boundaries(comeds: Sequence[Comedication], horizon_h: float) -> list[float]:
+    tc = shared().time_constants
+    pts: set[float] = set()
+    for c in comeds:
+        if not c.time_varying:
+            continue
+        name = resolve_name(c.drug)
+        for t0, key in ((c.start_h, "onset"), (c.stop_h, "offset")):
+            if t0 is None:
+                continue
+            for k in (f"inhibition_{key}", f"induction_{key}", f"{name}_{key}"):
+                if k not in tc:
+                    continue
+                step = tc[k].canonical() / _SEGMENT_STEPS
+                for i in range(int(_SEGMENT_STEPS * _SEGMENT_SPAN) + 1):
+                    t = t0 + i * step
+                    if t <= horizon_h:
+                        pts.add(round(t, 9))
+    return sorted(pts)
+
+
+def individual_parameters(
+    drug: str,
+    patient: Patient | None = None,
+    comedications: Iterable[Comedication | str] = (),
+    *,
+    horizon_h: float = 24.0 * 365,
+) -> ParameterSet:
+    """Typical parameters of ``drug`` for ``patient`` with co-medications.
+
+    Parameters
+    ----------
+    drug : str
+        A drug with a PK parameter set (:func:`~neurodose.pk.parameters.pkmodel_names`).
+    patient : Patient, optional
+        Covariates and genotypes (default: reference adult, genotype unknown = normal).
+    comedications : iterable of Comedication or ``"DRUG:DOSE[:EVERY]"``
+        Co-medications; without start/stop they act throughout (steady state).
+    horizon_h : float
+        Last time (h) for which time-varying interaction segments are built.
+
+    Returns
+    -------
+    ParameterSet
+    """
+    from neurodose.pk.patient import parse_comedication
+
+    spec = get_pkmodel(drug)
+    patient = patient or Patient()
+    comeds = [parse_comedication(c) if isinstance(c, str) else c for c in comedications]
+    notes: list[str] = []
+    base = _typical(spec, patient, notes)
+
+    # per co-medication effects (validated names)
+    effects = []
+    for c in comeds:
+        measured = _measured(spec, c)
+        if measured:
+            effects.append((c, measured, {}, {}))
+            continue
+        inh, ind, n2 = enzyme_effects(spec, c)
+        notes.extend(n2)
+        if not inh and not ind:
+            notes.append(f"{resolve_name(c.drug)}: no modelled effect on {spec.name} pathways")
+        effects.append((c, {}, inh, ind))
+
+    def at(t: float | None, record_notes: bool) -> dict[str, float]:
+        inh_t: dict[str, float] = {}
+        ind_t: dict[str, float] = {}
+        direct: dict[str, float] = {}
+        for c, measured, inh, ind in effects:
+            frac = 1.0 if t is None else _effect_fraction(c, t, "inhibition")
+            frac_ind = 1.0 if t is None else _effect_fraction(c, t, "induction")
+            for k, v in measured.items():
+                direct[k] = direct.get(k, 1.0) * v**frac
+            for k, v in inh.items():
+                inh_t[k] = inh_t.get(k, 1.0) * v**frac
+            for k, v in ind.items():
+                ind_t[k] = ind_t.get(k, 1.0) * v**frac_ind
+        mult = _pathway_multipliers(spec, patient, inh_t, ind_t, notes if record_notes else None)
+        vals = _apply_pathways(spec, base, mult)
+        for k, v in direct.items():
+            vals[k] *= v
+        return vals
+
+    full = at(None, True)  # every effect at full size; also collects the notes
+    tv = [c for c in comeds if c.time_varying]
+    changes: list[tuple[float, dict[str, float]]] = []
+    if tv:
+        values = at(-1e12, False)  # before any start/stop boundary
+        b = _boundaries(tv, horizon_h)
+        for i, t0 in enumerate(b):
+            tm = 0.5 * (t0 + b[i + 1]) if i + 1 < len(b) else t0 + 1e9
+            changes.append((t0, at(tm, False)))
+    else:
+        values = full
+
+    eta_names = tuple(spec.iiv)
+    omega = (
+        np.diag([spec.iiv[e].omega_sd ** 2 for e in eta_names]) if eta_names else np.zeros((0, 0))
+    )
+    unverified = tuple(
+        sorted(
+            {f"parameters.{k}" for k, q in spec.parameters.items() if not q.verified}
+            | {f"iiv.{k}" for k, e in spec.iiv.items() if not e.quantity.verified}
+        )
+    )
+    return ParameterSet(
+        drug=spec.name,
+        model=PKModel(spec.structure, tuple(spec.analytes), spec.name),
+        values=values,
+        changes=changes,
+        eta_names=eta_names,
+        eta_applies={e: tuple(spec.iiv[e].applies_to) for e in eta_names},
+        omega=omega,
+        residual={k: q.canonical() for k, q in spec.residual.items()},
+        fu={k: q.canonical() for k, q in spec.fu.items()},
+        sources=tuple(
+            sorted(set(spec.sources()) | set(citations.all_registered()) & set(spec.sources()))
+        ),
+        notes=tuple(dict.fromkeys(notes)),
+        unverified=unverified,
+    )

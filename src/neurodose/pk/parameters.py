@@ -1,0 +1,253 @@
+"""Typed loader for per-drug PK parameter sets (``knowledge/pkmodels/*.toml``).
+
+Each file holds one drug's model: structure name, analytes, cited structural
+parameters, unbound fractions, IIV (CV or log-scale SD), residual error,
+metabolic pathways (fraction of a clearance carried by an enzyme), genotype
+multipliers, covariate effects and measured interactions. ``_shared.toml`` holds
+class-level mappings (FDA inhibition/induction bands), interaction time
+constants (assumptions, ``verified = false``), covariate formulas and phenotype
+frequencies.
+
+>>> spec = get_pkmodel("amitriptyline")
+>>> spec.structure, spec.analytes
+('parent_metabolite', ['amitriptyline', 'nortriptyline'])
+>>> round(spec.parameters["CL_form"].canonical() + spec.parameters["CL_other"].canonical(), 1)
+70.0
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from neurodose import citations
+from neurodose.errors import KnowledgeBaseError, UnknownDrugError
+from neurodose.knowledge.registry import (
+    DATA_DIR,
+    check_sources,
+    format_validation_error,
+    load_toml,
+)
+from neurodose.knowledge.schema import Quantity, Sourced
+
+__all__ = [
+    "Covariate",
+    "IivEntry",
+    "MeasuredInteraction",
+    "PKModelSpec",
+    "Pathway",
+    "SharedSpec",
+    "get_pkmodel",
+    "pkmodel_names",
+    "shared",
+]
+
+PKMODEL_DIR = DATA_DIR / "pkmodels"
+Structure = Literal["one_compartment", "two_compartment", "parent_metabolite"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IivEntry(_Frozen):
+    """Log-normal IIV of one eta applied (multiplicatively) to ``applies_to``."""
+
+    applies_to: list[str]
+    cv: Quantity | None = None
+    omega: Quantity | None = Field(None, description="SD on the log scale")
+
+    @model_validator(mode="after")
+    def _one(self) -> IivEntry:
+        if (self.cv is None) == (self.omega is None):
+            raise ValueError("give exactly one of 'cv' or 'omega'")
+        return self
+
+    @property
+    def omega_sd(self) -> float:
+        """SD of eta on the log scale (``sqrt(ln(1+cv^2))`` from a CV)."""
+        if self.omega is not None:
+            return self.omega.canonical()
+        assert self.cv is not None
+        return math.sqrt(math.log1p(self.cv.canonical() ** 2))
+
+    @property
+    def quantity(self) -> Quantity:
+        q = self.omega if self.omega is not None else self.cv
+        assert q is not None
+        return q
+
+
+class Pathway(_Frozen):
+    """A fraction of clearance parameter ``parameter`` carried by ``enzyme``."""
+
+    parameter: str
+    enzyme: str
+    fraction: Quantity
+
+
+class Covariate(_Frozen):
+    """A covariate effect on a parameter: categorical factor or power model."""
+
+    parameter: str
+    kind: Literal["categorical", "power"]
+    covariate: Literal["sex", "smoker", "hepatic", "age", "weight", "ibw", "bmi", "crcl", "scr"]
+    level: str | None = None
+    factor: Quantity | None = None
+    reference: Quantity | None = None
+    exponent: Quantity | None = None
+    cap: Quantity | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Covariate:
+        if self.kind == "categorical" and (self.level is None or self.factor is None):
+            raise ValueError("a categorical covariate needs 'level' and 'factor'")
+        if self.kind == "power" and (self.reference is None or self.exponent is None):
+            raise ValueError("a power covariate needs 'reference' and 'exponent'")
+        return self
+
+
+class MeasuredInteraction(_Frozen):
+    """A measured multiplier on ``parameter`` when ``perpetrator`` is taken."""
+
+    perpetrator: str
+    parameter: str
+    multiplier: Quantity
+
+
+class PKModelSpec(_Frozen):
+    """One drug's PK model data (see module docstring)."""
+
+    name: str
+    structure: Structure
+    analytes: list[str]
+    tdm_sum: list[str] = Field(default_factory=list)
+    description: str = ""
+    bioavailability: Literal["linear", "saturable"] = "linear"
+    parameters: dict[str, Quantity]
+    fu: dict[str, Quantity] = Field(default_factory=dict)
+    iiv: dict[str, IivEntry] = Field(default_factory=dict)
+    residual: dict[str, Quantity] = Field(default_factory=dict)
+    pathways: list[Pathway] = Field(default_factory=list)
+    genotype: dict[str, dict[str, Quantity]] = Field(default_factory=dict)
+    covariates: list[Covariate] = Field(default_factory=list)
+    interactions: list[MeasuredInteraction] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PKModelSpec:
+        names = set(self.parameters)
+        for eta, e in self.iiv.items():
+            for p in e.applies_to:
+                if p not in names:
+                    raise ValueError(f"iiv.{eta}.applies_to: unknown parameter {p!r}")
+        for pw in self.pathways:
+            if pw.parameter not in names:
+                raise ValueError(f"pathways: unknown parameter {pw.parameter!r}")
+        for c in self.covariates:
+            if c.parameter not in names:
+                raise ValueError(f"covariates: unknown parameter {c.parameter!r}")
+        for a in self.fu:
+            if a not in self.analytes:
+                raise ValueError(f"fu.{a}: not an analyte of this model")
+        for k in self.residual:
+            if k not in ("proportional", "additive"):
+                raise ValueError(f"residual.{k}: allowed 'proportional', 'additive'")
+        return self
+
+    def sources(self) -> list[str]:
+        """All source keys this parameter set rests on."""
+        return sorted({item.source for _, item in _walk(self)})
+
+
+class StrengthOverride(Sourced):
+    strength: Literal["strong", "moderate", "weak"]
+
+
+class SharedSpec(_Frozen):
+    """Class-level mappings and assumptions shared by all models."""
+
+    inhibition: dict[str, Quantity]
+    induction: dict[str, Quantity]
+    time_constants: dict[str, Quantity]
+    strength_override: dict[str, StrengthOverride] = Field(default_factory=dict)
+    cockcroft_gault: dict[str, Quantity]
+    devine: dict[str, Quantity]
+    frequencies: dict[str, dict[str, Quantity]]
+    reference_patient: dict[str, Quantity]
+
+
+def _walk(obj: object) -> list[tuple[str, Sourced]]:
+    out: list[tuple[str, Sourced]] = []
+
+    def walk(path: str, o: object) -> None:
+        if isinstance(o, Sourced):
+            out.append((path, o))
+        elif isinstance(o, BaseModel):
+            for k in type(o).model_fields:
+                walk(f"{path}.{k}", getattr(o, k))
+        elif isinstance(o, dict):
+            for k, v in o.items():
+                walk(f"{path}.{k}", v)
+        elif isinstance(o, list):
+            for i, v in enumerate(o):
+                walk(f"{path}[{i}]", v)
+
+    walk("", obj)
+    return out
+
+
+def _load(path: Path, model: type[BaseModel]) -> BaseModel:
+    data = load_toml(path)
+    try:
+        rec = model.model_validate(data)
+    except ValidationError as exc:
+        raise KnowledgeBaseError(format_validation_error(path, exc)) from None
+    check_sources(_walk(rec), str(path))
+    return rec
+
+
+@cache
+def _paths() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(PKMODEL_DIR.glob("*.toml")) if not p.stem.startswith("_")}
+
+
+def pkmodel_names() -> list[str]:
+    """Drugs that have a PK parameter set."""
+    return sorted(_paths())
+
+
+@cache
+def _spec(name: str) -> PKModelSpec:
+    rec = _load(_paths()[name], PKModelSpec)
+    assert isinstance(rec, PKModelSpec)
+    if rec.name != name:
+        raise KnowledgeBaseError(f"{_paths()[name]}: name {rec.name!r} must match the file")
+    return rec
+
+
+def get_pkmodel(drug: str) -> PKModelSpec:
+    """The PK parameter set of ``drug`` (registers its sources).
+
+    Raises
+    ------
+    UnknownDrugError
+        If no parameter set exists; the message lists close names.
+    """
+    key = str(drug).strip().lower().replace("-", "_").replace(" ", "_")
+    if key not in _paths():
+        raise UnknownDrugError(drug, _paths())
+    spec = _spec(key)
+    citations.register_many(spec.sources())
+    return spec
+
+
+@cache
+def shared() -> SharedSpec:
+    """The shared assumptions file ``_shared.toml``."""
+    rec = _load(PKMODEL_DIR / "_shared.toml", SharedSpec)
+    assert isinstance(rec, SharedSpec)
+    return rec
