@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurodose.errors import UnitError
@@ -121,6 +121,7 @@ for _u, (_d, _) in _UNITS.items():
 _PAIRS = [(a, b) for units in _BY_DIM.values() for a in units for b in units]
 
 
+@settings(deadline=None)  # shared 2-core machines: no per-example time limit
 @given(
     pair=st.sampled_from(_PAIRS),
     value=st.floats(min_value=1e-9, max_value=1e9, allow_nan=False, allow_infinity=False),
@@ -131,6 +132,7 @@ def test_round_trip_convert(pair: tuple[str, str], value: float) -> None:
     assert back == pytest.approx(value, rel=1e-10)
 
 
+@settings(deadline=None)
 @given(
     unit=st.sampled_from(sorted(_UNITS)),
     value=st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False),
