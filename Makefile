@@ -20,9 +20,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 venv: $(STAMP)
 
-## run: create .venv, install, run the main job (demo)
+## run: create .venv, install, run the main job (demo); figures go to out/
 run: $(STAMP)
-	$(BIN)/neurodose demo
+	mkdir -p out
+	NEURODOSE_OUTPUT_DIR=out $(BIN)/neurodose demo
 
 ## test: create .venv, install dev extras, run lint, layer check, types and the fast test tier
 test: $(STAMP) lint layers typecheck fast
@@ -39,7 +40,7 @@ typecheck: $(STAMP)
 
 ## fast: the fast test tier (unit tests, doctests, examples), warnings are errors
 fast: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not validation and not slow" -p no:cacheprovider
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not validation and not slow" -p no:cacheprovider --durations=10
 
 ## validate: validation tier against published values
 validate: $(STAMP)

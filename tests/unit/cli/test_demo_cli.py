@@ -6,6 +6,7 @@ import importlib.util
 import sys
 import types
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -23,7 +24,9 @@ def _console() -> tuple[Console, StringIO]:
     return Console(file=buf, width=140, color_system=None), buf
 
 
-def test_demo_runs_and_shows_cited_values() -> None:
+def test_demo_runs_and_shows_cited_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEURODOSE_OUTPUT_DIR", str(tmp_path))  # sections may write figures
+    monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
     out = result.stdout
@@ -38,7 +41,8 @@ def test_demo_runs_and_shows_cited_values() -> None:
     assert "never a substitute for clinical judgement" in out
 
 
-def test_demo_lists_exactly_the_sources_it_showed() -> None:
+def test_demo_lists_exactly_the_sources_it_showed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(demo_mod, "DEMO_SECTIONS", [])
     console, buf = _console()
     shown = demo_mod.run_demo(console)
     rec = get_drug("amitriptyline")
