@@ -1,0 +1,188 @@
+"""Cited plan data (``advice/data/plans.toml``): review points, taper steps, switch gaps,
+titration fill-ins for what a drug record lacks, and ranking evidence fall-backs.
+
+>>> review("response_fraction").value
+0.3
+>>> dose_guidance("amitriptyline")["start"].value
+10.0
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from neurodose.errors import KnowledgeBaseError, UnknownNameError
+from neurodose.knowledge import get_drug, resolve_name
+from neurodose.knowledge.registry import check_sources, format_validation_error, load_toml
+from neurodose.knowledge.schema import Quantity, Sourced, Statement
+
+__all__ = [
+    "Strength",
+    "dose_guidance",
+    "evidence_fallback",
+    "review",
+    "schedule_info",
+    "strengths",
+    "switch_gap",
+    "taper_value",
+]
+
+PATH = Path(__file__).parent / "data" / "plans.toml"
+_DOSE_KEYS = ("start", "titration_step", "titration_interval", "usual_low", "maximum")
+
+
+def _q(path: str, d: dict[str, Any]) -> Quantity:
+    try:
+        return Quantity.model_validate(d)
+    except ValidationError as exc:
+        raise KnowledgeBaseError(format_validation_error(f"{PATH}:{path}", exc)) from None
+
+
+@cache
+def _data() -> dict[str, Any]:
+    raw = load_toml(PATH)
+    out: dict[str, Any] = {"reviews": {}, "taper": {}, "switch": {}, "titration": {}, "evidence": {}}
+    items: list[tuple[str, Sourced]] = []
+    for sec in ("reviews", "taper", "switch"):
+        for k, v in raw.get(sec, {}).items():
+            q = _q(f"{sec}.{k}", v)
+            out[sec][k] = q
+            items.append((f"{sec}.{k}", q))
+    for drug, v in raw.get("titration", {}).items():
+        info = {
+            k: v[k]
+            for k in ("time_of_day", "doses_per_day", "unit_kind", "repeat_days")
+            if k in v
+        }
+        meta = Statement(
+            id=f"schedule_{drug}",
+            text=str(v.get("time_of_day", "")),
+            source=v["source"],
+            locator=v["locator"],
+            verified=v.get("verified", True),
+            note=v.get("note"),
+        )
+        items.append((f"titration.{drug}", meta))
+        qs = {}
+        for k in _DOSE_KEYS:
+            if k in v:
+                qs[k] = _q(f"titration.{drug}.{k}", v[k])
+                items.append((f"titration.{drug}.{k}", qs[k]))
+        out["titration"][drug] = {"info": info, "meta": meta, "doses": qs}
+    for drug, v in raw.get("evidence", {}).items():
+        st = Statement(
+            id=f"evidence_{drug}",
+            text=v.get("note", ""),
+            source=v["source"],
+            locator=v["locator"],
+        )
+        items.append((f"evidence.{drug}", st))
+        out["evidence"][drug] = {"nnt": v.get("nnt"), "nnh": v.get("nnh"), "meta": st}
+    check_sources(items, str(PATH))
+    return out
+
+
+def review(name: str) -> Quantity:
+    """A cited review point (``tolerability``, ``effect``, ``effect_tca``, ``response_fraction``)."""
+    d = _data()["reviews"]
+    if name not in d:
+        raise UnknownNameError("review point", name, d)
+    return d[name]  # type: ignore[no-any-return]
+
+
+def taper_value(name: str) -> Quantity:
+    """A cited taper parameter (``large_step_fraction``, ``step_interval`` ...)."""
+    d = _data()["taper"]
+    if name not in d:
+        raise UnknownNameError("taper parameter", name, d)
+    return d[name]  # type: ignore[no-any-return]
+
+
+def switch_gap(name: str) -> Quantity:
+    """A cited switch gap in days (``maoi_after_tca``, ``fluoxetine_washout`` ...)."""
+    d = _data()["switch"]
+    if name not in d:
+        raise UnknownNameError("switch gap", name, d)
+    return d[name]  # type: ignore[no-any-return]
+
+
+def schedule_info(drug: str) -> tuple[dict[str, Any], Statement | None]:
+    """``(info, statement)``: time of day, doses per day (and the source) for ``drug``."""
+    t = _data()["titration"].get(resolve_name(drug))
+    if t is None:
+        return {"time_of_day": "as directed", "doses_per_day": 1}, None
+    return dict(t["info"]), t["meta"]
+
+
+def dose_guidance(drug: str) -> dict[str, Quantity]:
+    """Neuropathic-pain dose guidance: the record's values, gaps filled from plans.toml."""
+    name = resolve_name(drug)
+    rec = get_drug(name)
+    out: dict[str, Quantity] = {}
+    g = rec.doses.get("neuropathic_pain")
+    if g is not None:
+        for k in _DOSE_KEYS:
+            q = getattr(g, k)
+            if q is not None:
+                out[k] = q
+    fill = _data()["titration"].get(name, {}).get("doses", {})
+    for k, q in fill.items():
+        out.setdefault(k, q)
+    return out
+
+
+def evidence_fallback(drug: str) -> dict[str, Any] | None:
+    """NNT/NNH for ranking where the drug record has none (cited)."""
+    return _data()["evidence"].get(resolve_name(drug))  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Strength:
+    """A marketed strength from the RxNorm SCD identifiers in the drug record."""
+
+    mg: float
+    form: str  # "solid" or "liquid"
+    per_ml: bool
+    display: str
+    rxcui: str
+    source: str
+
+
+_SCD = re.compile(r"(\d+(?:\.\d+)?)\s*MG(\s*/\s*ML)?", re.IGNORECASE)
+
+
+def strengths(drug: str) -> list[Strength]:
+    """Marketed strengths (RxNorm SCDs in the record), modified-release preferred where present.
+
+    >>> [s.mg for s in strengths("amitriptyline")][:3]
+    [10.0, 25.0, 50.0]
+    """
+    rec = get_drug(drug)
+    out: list[Strength] = []
+    for ident in rec.identifiers:
+        if ident.system != "RxNorm-SCD" or not ident.display:
+            continue
+        m = _SCD.search(ident.display)
+        if not m:
+            continue
+        per_ml = bool(m.group(2))
+        low = ident.display.lower()
+        form = "liquid" if per_ml or "solution" in low else "solid"
+        out.append(Strength(float(m.group(1)), form, per_ml, ident.display, ident.code, ident.source))
+    er = [s for s in out if "extended release" in s.display.lower()]
+    if er:
+        out = er + [s for s in out if s.form == "liquid" and s not in er]
+    out.sort(key=lambda s: (s.form != "solid", s.mg))
+    seen: set[tuple[float, str]] = set()
+    uniq = []
+    for s in out:
+        if (s.mg, s.form) not in seen:
+            seen.add((s.mg, s.form))
+            uniq.append(s)
+    return uniq

@@ -1,0 +1,690 @@
+"""Dated plans: titration, taper and switch schedules built from cited dose data.
+
+Each plan is an immutable list of dated steps (dose per administration, interval,
+time of day, the units to take from marketed strengths) plus review points and
+notes, with the source keys it rests on. Export with :func:`neurodose.advice.ics.to_ics`.
+
+* Titration: start, step, interval and maximum from the drug record
+  (``doses.neuropathic_pain``), gaps filled from ``advice/data/plans.toml``; the
+  maximum is lowered for renal function (gabapentinoid CrCl bands) and CYP2D6
+  genotype (DPWG dose factor for TCAs); review points at ~2 weeks (tolerability)
+  and 4-8 weeks (effect; response = >= 30 % pain reduction, IMMPACT).
+* Taper (NICE NG222; Horowitz & Taylor 2019): each step a proportion of the
+  previous dose (50 %, then 25 % at low doses), rounded to what marketed
+  strengths can give (liquid forms where the record has one), to a last dose below
+  the lowest tablet where a liquid allows, then stop.
+* Switch: cross-taper by default; washout gaps where the evidence demands them
+  (MAOI 14 days, 5 days after duloxetine, 5 weeks after fluoxetine, 1 day after
+  moclobemide).
+
+Examples
+--------
+>>> import datetime as dt
+>>> p = titration_plan("amitriptyline", start_date=dt.date(2026, 1, 5))
+>>> [(s.day, s.dose_mg, s.time_of_day) for s in p.steps][:3]
+[(0, 10.0, 'night'), (7, 20.0, 'night'), (14, 30.0, 'night')]
+>>> t = taper_plan("amitriptyline", 50, start_date=dt.date(2026, 1, 5))
+>>> [s.daily_mg for s in t.steps]
+[25.0, 10.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from neurodose import citations
+from neurodose.advice.data import (
+    Strength,
+    dose_guidance,
+    review,
+    schedule_info,
+    strengths,
+    switch_gap,
+    taper_value,
+)
+from neurodose.errors import InputError, RegimenError
+from neurodose.knowledge import get_drug, resolve_name
+from neurodose.knowledge.pgx import dpwg_dose_factor
+from neurodose.safety.engine import drug_tags, effective_phenotypes, renal_max_daily
+from neurodose.safety.patient import Patient
+
+__all__ = ["Plan", "Review", "Step", "switch_plan", "taper_plan", "titration_plan", "units_for"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One dated dose step. ``dose_mg`` is per administration; ``daily_mg`` per day."""
+
+    day: int
+    date: dt.date
+    drug: str
+    dose_mg: float
+    every_h: float
+    time_of_day: str
+    daily_mg: float
+    units: str
+    note: str = ""
+    optional: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "day": self.day,
+            "date": self.date.isoformat(),
+            "drug": self.drug,
+            "dose_mg": self.dose_mg,
+            "every_h": self.every_h,
+            "time_of_day": self.time_of_day,
+            "daily_mg": self.daily_mg,
+            "units": self.units,
+            "note": self.note,
+            "optional": self.optional,
+        }
+
+
+@dataclass(frozen=True)
+class Review:
+    """A review point (tolerability, effect)."""
+
+    day: int
+    date: dt.date
+    text: str
+    sources: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "day": self.day,
+            "date": self.date.isoformat(),
+            "text": self.text,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A dated plan: steps, reviews, notes, sources."""
+
+    kind: str
+    drugs: tuple[str, ...]
+    start_date: dt.date
+    steps: tuple[Step, ...]
+    reviews: tuple[Review, ...] = ()
+    notes: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    verified: bool = True
+    unit: str = "mg"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "drugs": list(self.drugs),
+            "start_date": self.start_date.isoformat(),
+            "unit": self.unit,
+            "steps": [s.to_dict() for s in self.steps],
+            "reviews": [r.to_dict() for r in self.reviews],
+            "notes": list(self.notes),
+            "sources": list(self.sources),
+            "verified": self.verified,
+        }
+
+
+# ----------------------------------------------------------------------- strengths
+
+
+def _solid_combo(dose: float, solids: list[float], max_units: int = 4) -> list[float] | None:
+    """Fewest units (<= max_units) of ``solids`` summing to ``dose`` exactly."""
+    best: list[float] | None = None
+
+    def rec(rem: float, start: int, acc: list[float]) -> None:
+        nonlocal best
+        if abs(rem) < 1e-9:
+            if best is None or len(acc) < len(best):
+                best = list(acc)
+            return
+        if len(acc) >= max_units or (best is not None and len(acc) >= len(best) - 1):
+            return
+        for i in range(start, len(solids)):
+            s = solids[i]
+            if s <= rem + 1e-9:
+                acc.append(s)
+                rec(rem - s, i, acc)
+                acc.pop()
+
+    rec(dose, 0, [])
+    return best
+
+
+def units_for(drug: str, dose_mg: float) -> str | None:
+    """What to take for one dose from marketed strengths; None if it cannot be made.
+
+    >>> units_for("nortriptyline", 35)
+    '1 x 25 mg + 1 x 10 mg'
+    >>> units_for("nortriptyline", 4)
+    '2 mL of 2 mg/mL oral solution'
+    """
+    if dose_mg <= 0:
+        return "none"
+    sts = strengths(drug)
+    solids = sorted({s.mg for s in sts if s.form == "solid"}, reverse=True)
+    liquids = [s for s in sts if s.form == "liquid"]
+    combo = _solid_combo(dose_mg, solids) if solids else None
+    if combo:
+        counts: dict[float, int] = {}
+        for c in combo:
+            counts[c] = counts.get(c, 0) + 1
+        return " + ".join(f"{n} x {m:g} mg" for m, n in sorted(counts.items(), reverse=True))
+    if liquids:
+        conc = liquids[0].mg
+        ml = dose_mg / conc
+        if abs(ml * 2 - round(ml * 2)) < 1e-9:  # measurable to 0.5 mL
+            return f"{ml:g} mL of {conc:g} mg/mL oral solution"
+    return None
+
+
+def _solid_totals(solids: list[float], max_units: int = 4) -> list[float]:
+    totals = {0.0}
+    for _ in range(max_units):
+        totals |= {round(t + s, 6) for t in totals for s in solids}
+    return sorted(t for t in totals if t > 0)
+
+
+def _deliverable(drug: str, dose: float, *, down: bool = True) -> float:
+    """The nearest dose marketed forms can give (rounding down by default).
+
+    Solid strengths (up to 4 units) are preferred; a liquid form is used only below
+    the lowest solid strength (measurable to 0.5 mL).
+    """
+    sts = strengths(drug)
+    if not sts:
+        return dose
+    solids = sorted({s.mg for s in sts if s.form == "solid"})
+    liquids = [s for s in sts if s.form == "liquid"]
+    if solids and dose >= solids[0] - 1e-9:
+        totals = _solid_totals(solids)
+        below = [t for t in totals if t <= dose + 1e-9]
+        above = [t for t in totals if t >= dose - 1e-9]
+        if down and below:
+            if liquids and (dose - below[-1]) > 0.2 * dose:
+                gran = liquids[0].mg * 0.5
+                return round(math.floor(dose / gran + 1e-9) * gran, 6)
+            return below[-1]
+        if not down and above:
+            return above[0]
+    if liquids:
+        gran = liquids[0].mg * 0.5
+        k = math.floor(dose / gran + 1e-9) if down else math.ceil(dose / gran - 1e-9)
+        return round(k * gran, 6)
+    return solids[0] if solids else dose
+
+
+def _fmt_units(drug: str, dose: float, unit: str) -> str:
+    if unit != "mg":
+        return f"{dose:g} {unit}{'es' if unit == 'patch' and dose != 1 else ''}"
+    u = units_for(drug, dose) if strengths(drug) else None
+    return u or f"{dose:g} mg (no marketed strength combination coded)"
+
+
+# ----------------------------------------------------------------------- titration
+
+
+def _older(patient: Patient | None) -> bool:
+    from neurodose.safety.rules import rule
+
+    if patient is None:
+        return False
+    return patient.age >= rule("gabapentinoid_older_adult").thresholds["older"].point
+
+
+def titration_plan(
+    drug: str,
+    *,
+    start_date: dt.date | None = None,
+    patient: Patient | None = None,
+    current_daily_mg: float | None = None,
+    include_optional: bool = True,
+) -> Plan:
+    """Titration schedule for a neuropathic-pain option (see module docstring).
+
+    Parameters
+    ----------
+    drug : str
+        Drug name (any alias).
+    start_date : date, optional
+        Day 0 (default today).
+    patient : Patient, optional
+        Adjusts the maximum for renal function and CYP2D6 genotype (after phenoconversion).
+    current_daily_mg : float, optional
+        Continue titrating from this daily dose instead of the start dose.
+    include_optional : bool
+        Include steps above the usual target up to the maximum, marked optional.
+    """
+    name = resolve_name(drug)
+    rec = get_drug(name)
+    start_date = start_date or dt.date.today()
+    g = dose_guidance(name)
+    info, meta = schedule_info(name)
+    unit = "mg"
+    if info.get("unit_kind") in ("patch", "plaster"):
+        unit = "patch"
+    sources: list[str] = [q.source for q in g.values()]
+    verified = all(q.verified for q in g.values())
+    if meta is not None:
+        sources.append(meta.source)
+        verified = verified and meta.verified
+    notes: list[str] = []
+    if meta is not None and meta.note:
+        notes.append(meta.note)
+    if "start" not in g:
+        raise RegimenError("drug", name, "a drug with a cited starting dose in the knowledge base")
+    start = g["start"].point
+    step = g["titration_step"].point if "titration_step" in g else None
+    interval = g["titration_interval"].canonical() / 24.0 if "titration_interval" in g else None
+    maximum = g["maximum"].point if "maximum" in g else start
+    target = g["usual_low"].point if "usual_low" in g else maximum
+    if name == "amitriptyline" and "usual_low" in g:
+        target = g["usual_low"].point
+    doses_per_day = int(info.get("doses_per_day", 1))
+    tod = str(info.get("time_of_day", "as directed"))
+    # ---- adjustments
+    if patient is not None:
+        tags = drug_tags(rec)
+        if "gabapentinoid" in tags and patient.crcl is not None:
+            mx = renal_max_daily(name, patient.crcl)
+            from neurodose.safety.rules import rule
+
+            t60 = rule(f"{name}_renal").thresholds["crcl_60"].point
+            if patient.crcl < t60 and mx.point < maximum:
+                maximum = mx.point
+                target = min(target, maximum)
+                sources.append(mx.source)
+                verified = False
+                notes.append(
+                    f"Renal: {patient.renal_basis} {patient.crcl:g} mL/min -> maximum "
+                    f"{maximum:g} mg/day (label band, UNVERIFIED)."
+                )
+        if "tca" in tags and name in ("amitriptyline", "nortriptyline", "imipramine"):
+            comeds = [m for m in patient.medications if m.name != name]
+            phen = effective_phenotypes(patient, comeds)["CYP2D6"]
+            if phen.effective is not None and phen.effective != "NM":
+                f = dpwg_dose_factor(name, "CYP2D6", phen.effective)
+                if f is not None and f.point < 1:
+                    maximum = max(start, _deliverable(name, maximum * f.point))
+                    target = min(max(start, _deliverable(name, target * f.point)), maximum)
+                    sources.append(f.source)
+                    notes.append(
+                        f"CYP2D6 {phen.effective}"
+                        + (f" (phenoconverted by {phen.perpetrator})" if phen.perpetrator else "")
+                        + f": DPWG dose factor {f.point:g} applied to the target and maximum;"
+                        " titrate slowly and consider TDM."
+                    )
+                elif f is not None and f.point > 1:
+                    notes.append(
+                        f"CYP2D6 {phen.effective}: DPWG {f.point:g}x the normal dose; more risk "
+                        "of failure at pain doses. Do not exceed the maximum without a specialist;"
+                        " consider TDM or a non-TCA."
+                    )
+                    sources.append(f.source)
+        if _older(patient):
+            notes.append(
+                "Older adult: start at the lowest dose and titrate slowly "
+                "(FDA 2019 for gabapentinoids; Beers 2023)."
+            )
+            sources.append("fda_dsc_2019_gabapentinoids")
+    # ---- steps
+    steps: list[Step] = []
+    day = 0
+    daily = current_daily_mg if current_daily_mg else start
+
+    def add(daily_mg: float, optional: bool, note: str = "") -> None:
+        n = doses_per_day
+        if unit == "mg" and doses_per_day > 1:
+            n = max(1, min(doses_per_day, int(round(daily_mg / start)) or 1))
+        per = daily_mg / n
+        every_h = 24.0 / n
+        when = tod if n == doses_per_day else ("night" if n == 1 else f"{n} times a day")
+        steps.append(
+            Step(
+                day=day,
+                date=start_date + dt.timedelta(days=day),
+                drug=name,
+                dose_mg=round(per, 4),
+                every_h=every_h,
+                time_of_day=when,
+                daily_mg=round(daily_mg, 4),
+                units=_fmt_units(name, per, unit),
+                note=note,
+                optional=optional,
+            )
+        )
+
+    add(daily, False, "start")
+    if step and interval:
+        while daily + step <= maximum + 1e-9:
+            nxt = daily + step
+            optional = daily >= target - 1e-9
+            if optional and not include_optional:
+                break
+            daily = nxt
+            day += int(round(interval))
+            add(
+                daily,
+                optional,
+                "only if needed and tolerated" if optional else "increase if tolerated",
+            )
+    elif not step:
+        notes.append("No titration step in the evidence: stay at the starting dose and review.")
+    if info.get("repeat_days"):
+        rd = int(info["repeat_days"])
+        notes.append(f"Repeat application every {rd} days if helpful.")
+    # ---- reviews
+    tol = review("tolerability")
+    eff = review("effect_tca") if "tca" in rec.classes else review("effect")
+    resp = review("response_fraction")
+    reviews = (
+        Review(
+            int(tol.canonical() / 24),
+            start_date + dt.timedelta(days=int(tol.canonical() / 24)),
+            "Tolerability review: side effects, sleep, sedation; adjust titration.",
+            (tol.source,),
+        ),
+        Review(
+            int(eff.canonical() / 24),
+            start_date + dt.timedelta(days=int(eff.canonical() / 24)),
+            f"Effect review: response = pain reduced by at least {resp.point:.0%} from baseline"
+            " (IMMPACT moderate); if not, and at a tolerated dose, switch.",
+            (eff.source, resp.source),
+        ),
+    )
+    sources += [tol.source, eff.source, resp.source]
+    verified = verified and tol.verified and eff.verified
+    src = tuple(dict.fromkeys(sources))
+    citations.register_many(src)
+    return Plan(
+        kind="titrate",
+        drugs=(name,),
+        start_date=start_date,
+        steps=tuple(steps),
+        reviews=reviews,
+        notes=tuple(notes),
+        sources=src,
+        verified=verified,
+        unit=unit,
+        extra={"target_daily": target, "maximum_daily": maximum},
+    )
+
+
+# ------------------------------------------------------------------------- taper
+
+
+def _taper_doses(name: str, current: float, slow: bool, method: str) -> tuple[list[float], float]:
+    g = dose_guidance(name)
+    big = taper_value("large_step_fraction").point
+    small = taper_value("small_step_fraction").point
+    low = g["usual_low"].point if "usual_low" in g else current / 2
+    sts = strengths(name)
+    solids = [s.mg for s in sts if s.form == "solid"]
+    liquid = any(s.form == "liquid" for s in sts)
+    lowest = min(solids) if solids else current
+    floor = lowest / 4 if liquid else lowest
+    doses: list[float] = []
+    d = current
+    guard = 0
+    while d > floor + 1e-9 and guard < 60:
+        guard += 1
+        frac = small if (method == "hyperbolic" or slow or d <= low + 1e-9) else big
+        nxt = _deliverable(name, d * (1 - frac)) if sts else round(d * (1 - frac), 3)
+        if nxt >= d - 1e-9:
+            nxt = _deliverable(name, d - 1e-6)
+        if nxt <= 0 or nxt < floor - 1e-9:
+            break
+        doses.append(nxt)
+        d = nxt
+    doses.append(0.0)
+    return doses, floor
+
+
+def taper_plan(
+    drug: str,
+    current_daily_mg: float,
+    *,
+    start_date: dt.date | None = None,
+    method: str = "proportional",
+    every_h: float | None = None,
+) -> Plan:
+    """Proportional (NICE NG222) or hyperbolic (Horowitz & Taylor 2019) taper to stopping.
+
+    Parameters
+    ----------
+    drug : str
+    current_daily_mg : float
+        Current total daily dose (mg), > 0.
+    start_date : date, optional
+        Date of the first reduction (default today).
+    method : ``"proportional"`` | ``"hyperbolic"``
+        Proportional: 50 % steps, 25 % at low doses. Hyperbolic: 25 % of the current
+        dose at every step with the slow interval (smaller absolute steps as the dose falls).
+    """
+    if method not in ("proportional", "hyperbolic"):
+        raise InputError("method", method, "'proportional' or 'hyperbolic'")
+    if not (isinstance(current_daily_mg, int | float) and current_daily_mg > 0):
+        raise RegimenError("current_dose", current_daily_mg, "a daily dose in mg > 0")
+    name = resolve_name(drug)
+    rec = get_drug(name)
+    start_date = start_date or dt.date.today()
+    slow = rec.withdrawal is not None and rec.withdrawal.risk == "high"
+    iv = taper_value("slow_step_interval" if (slow or method == "hyperbolic") else "step_interval")
+    interval = int(round(iv.canonical() / 24))
+    info, _ = schedule_info(name)
+    doses, floor = _taper_doses(name, float(current_daily_mg), slow, method)
+    n_per_day = int(info.get("doses_per_day", 1)) if every_h is None else int(round(24 / every_h))
+    tod = str(info.get("time_of_day", "as directed"))
+    steps = []
+    for i, d in enumerate(doses):
+        n = n_per_day if d > 0 else 1
+        per = d / n
+        steps.append(
+            Step(
+                day=i * interval,
+                date=start_date + dt.timedelta(days=i * interval),
+                drug=name,
+                dose_mg=round(per, 4),
+                every_h=24.0 / n,
+                time_of_day=tod if d > 0 else "-",
+                daily_mg=round(d, 4),
+                units=_fmt_units(name, per, "mg") if d > 0 else "stop",
+                note="stop" if d == 0 else f"reduce from previous ({method})",
+            )
+        )
+    notes = [
+        "Never stop suddenly. If withdrawal symptoms are hard to bear, go back to the last "
+        "dose that was tolerated and reduce more slowly (NICE NG222).",
+        f"Last dose before stopping about {doses[-2] if len(doses) > 1 else 0:g} mg/day "
+        f"(lowest practical dose with the coded forms; floor {floor:g} mg).",
+    ]
+    if slow:
+        notes.append(f"{rec.display_name} is among the drugs most likely to cause withdrawal.")
+    if not any(s.form == "liquid" for s in strengths(name)):
+        notes.append(
+            "No liquid form coded for this drug: very small final doses may need a liquid or "
+            "compounded preparation (NICE NG222; Maudsley Deprescribing Guidelines)."
+        )
+    srcs = tuple(
+        dict.fromkeys(
+            [
+                "nice_ng222",
+                "horowitz_taylor2019",
+                "maudsley_deprescribing2024",
+                iv.source,
+                *(s.source for s in strengths(name)),
+            ]
+        )
+    )
+    citations.register_many(srcs)
+    return Plan(
+        kind="taper",
+        drugs=(name,),
+        start_date=start_date,
+        steps=tuple(steps),
+        reviews=(
+            Review(
+                interval,
+                start_date + dt.timedelta(days=interval),
+                "Check withdrawal symptoms before each further reduction.",
+                ("nice_ng222",),
+            ),
+        ),
+        notes=tuple(notes),
+        sources=srcs,
+        verified=iv.verified,
+        extra={"method": method, "interval_days": interval},
+    )
+
+
+# ------------------------------------------------------------------------ switch
+
+
+def _gap_before_maoi(from_name: str) -> Any:
+    tags = drug_tags(get_drug(from_name))
+    if from_name == "fluoxetine":
+        return switch_gap("fluoxetine_washout")
+    if from_name == "duloxetine":
+        return switch_gap("maoi_after_duloxetine")
+    if "tca" in tags:
+        return switch_gap("maoi_after_tca")
+    return switch_gap("other_before_maoi")
+
+
+def switch_plan(
+    from_drug: str,
+    to_drug: str,
+    current_daily_mg: float,
+    *,
+    start_date: dt.date | None = None,
+    patient: Patient | None = None,
+) -> Plan:
+    """Switch from one drug to another: cross-taper, or taper + washout where required.
+
+    Washouts: to an MAOI 14 days after a TCA, 5 days after duloxetine, 5 weeks after
+    fluoxetine; from an irreversible MAOI 14 days, from moclobemide 1 day.
+    """
+    a = resolve_name(from_drug)
+    b = resolve_name(to_drug)
+    if a == b:
+        raise InputError("to", to_drug, "a drug different from --from")
+    start_date = start_date or dt.date.today()
+    ta = drug_tags(get_drug(a))
+    tb = drug_tags(get_drug(b))
+    notes: list[str] = []
+    sources: list[str] = []
+    gap = None
+    if "maoi" in tb and "maoi" not in ta:
+        gap = _gap_before_maoi(a)
+        strategy = "washout"
+    elif "maoi_irreversible" in ta:
+        gap = switch_gap("after_irreversible_maoi")
+        strategy = "washout"
+    elif a == "moclobemide":
+        gap = switch_gap("after_moclobemide")
+        strategy = "washout"
+    else:
+        strategy = "cross-taper"
+    taper = taper_plan(a, current_daily_mg, start_date=start_date)
+    sources += list(taper.sources)
+    steps: list[Step] = []
+    reviews: list[Review] = []
+    if strategy == "washout":
+        assert gap is not None
+        last = taper.steps[-1].day
+        gap_days = int(round(gap.canonical() / 24))
+        b_start = start_date + dt.timedelta(days=last + gap_days)
+        notes.append(
+            f"Washout: start {get_drug(b).display_name} at least {gap_days} days after the last "
+            f"dose of {get_drug(a).display_name} (serotonin syndrome risk)."
+        )
+        sources.append(gap.source)
+        steps += list(taper.steps)
+        if "maoi" in tb:
+            steps.append(
+                Step(
+                    day=last + gap_days,
+                    date=b_start,
+                    drug=b,
+                    dose_mg=0.0,
+                    every_h=24.0,
+                    time_of_day="-",
+                    daily_mg=0.0,
+                    units="start per specialist (no MAOI dosing in the knowledge base)",
+                    note="earliest start",
+                )
+            )
+        else:
+            tit = titration_plan(b, start_date=b_start, patient=patient)
+            off = last + gap_days
+            steps += [_shift(s, off) for s in tit.steps]
+            reviews += [_shift_r(r, off) for r in tit.reviews]
+            sources += list(tit.sources)
+            notes += list(tit.notes)
+    else:
+        tit = titration_plan(b, start_date=start_date, patient=patient, include_optional=False)
+        sources += list(tit.sources)
+        notes += list(tit.notes)
+        # run the taper of A alongside the titration of B: one reduction per B step
+        a_steps = list(taper.steps)
+        b_days = [s.day for s in tit.steps]
+        merged: list[Step] = []
+        for i, s in enumerate(a_steps):
+            day = b_days[i] if i < len(b_days) else (b_days[-1] + (i - len(b_days) + 1) * 7)
+            merged.append(_at(s, day, start_date))
+        steps = sorted([*merged, *tit.steps], key=lambda s: (s.day, s.drug != b))
+        reviews += list(tit.reviews)
+        if "serotonergic" in ta and "serotonergic" in tb:
+            notes.append(
+                "Both drugs are serotonergic: during the cross-taper watch for serotonin "
+                "toxicity (agitation, tremor, sweating, diarrhoea)."
+            )
+            sources.append("cymbalta_pi_mims")
+        if a == "fluoxetine":
+            notes.append(
+                "Fluoxetine and its metabolite persist for weeks: its CYP2D6 inhibition outlasts "
+                "the last dose; titrate a CYP2D6 substrate slowly."
+            )
+            sources.append("fda_dsc_2011_linezolid")
+    src = tuple(dict.fromkeys(sources))
+    citations.register_many(src)
+    return Plan(
+        kind="switch",
+        drugs=(a, b),
+        start_date=start_date,
+        steps=tuple(steps),
+        reviews=tuple(reviews),
+        notes=tuple(dict.fromkeys(notes)),
+        sources=src,
+        verified=False,
+        extra={"strategy": strategy},
+    )
+
+
+def _shift(s: Step, off: int) -> Step:
+    return _at(s, s.day + off, s.date - dt.timedelta(days=s.day))
+
+
+def _at(s: Step, day: int, start: dt.date) -> Step:
+    return Step(**{**s.__dict__, "day": day, "date": start + dt.timedelta(days=day)})
+
+
+def _shift_r(r: Review, off: int) -> Review:
+    return Review(r.day + off, r.date + dt.timedelta(days=off), r.text, r.sources)
+
+
+def strengths_text(drug: str) -> list[str]:
+    """Marketed strengths as text (for display)."""
+    out = []
+    for s in strengths(drug):
+        out.append(f"{s.mg:g} mg/mL solution" if s.form == "liquid" else f"{s.mg:g} mg")
+    return out
+
+
+_ = Strength
