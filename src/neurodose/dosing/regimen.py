@@ -386,8 +386,8 @@ class Regimen:
                     raise RegimenError(f"events[{i}]", e, f"DoseEvent fields ({exc})") from None
             return cls.from_events(evs)
         if "dose" in data:
-            kw = {k: data[k] for k in ("every", "doses", "days", "start", "clock", "per_day")}
-            kw = {k: v for k, v in kw.items() if k in data}
+            keys = ("every", "doses", "days", "start", "clock", "per_day")
+            kw = {k: data[k] for k in keys if k in data}
             extra = set(data) - {"dose", *kw}
             if extra:
                 raise RegimenError("regimen", sorted(extra), "known keys of Regimen.oral")

@@ -235,7 +235,7 @@ def _typical(spec: PKModelSpec, patient: Patient, notes: list[str]) -> dict[str,
                     f"{c.reference.point:g} used (no covariate effect)"
                 )
                 continue
-            xv = float(x)  # type: ignore[arg-type]
+            xv = float(x)
             if c.cap is not None:
                 xv = min(xv, c.cap.point)
             vals[c.parameter] *= (xv / c.reference.point) ** c.exponent.point
@@ -377,7 +377,7 @@ def individual_parameters(
     base = _typical(spec, patient, notes)
 
     # per co-medication effects (validated names)
-    effects = []
+    effects: list[tuple[Comedication, dict[str, float], dict[str, float], dict[str, float]]] = []
     for c in comeds:
         measured = _measured(spec, c)
         if measured:

@@ -269,6 +269,8 @@ def summarize(
 
 def genotype_counts(phenotypes: Mapping[str, NDArray[np.str_]]) -> dict[str, dict[str, int]]:
     """Counts of each phenotype per gene (for reports)."""
-    return {
-        g: dict(zip(*np.unique(v, return_counts=True), strict=True)) for g, v in phenotypes.items()
-    }  # type: ignore[arg-type]
+    out: dict[str, dict[str, int]] = {}
+    for g, v in phenotypes.items():
+        names, counts = np.unique(v, return_counts=True)
+        out[g] = {str(a): int(b) for a, b in zip(names, counts, strict=True)}
+    return out

@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+
+from neurodose.dosing import Regimen
+from neurodose.errors import GenotypeError, PatientError, UnknownDrugError, UnknownNameError
+from neurodose.pk import Comedication, Patient, get_model, individual_parameters, predict
+from neurodose.pk.parameters import get_pkmodel, pkmodel_names
+
+
+def test_all_parameter_sets_load_with_sources():
+    assert {
+        "amitriptyline",
+        "nortriptyline",
+        "duloxetine",
+        "venlafaxine",
+        "gabapentin",
+        "pregabalin",
+    } <= set(pkmodel_names())
+    for name in pkmodel_names():
+        spec = get_pkmodel(name)
+        assert spec.sources()
+        assert get_model(name).analytes == tuple(spec.analytes)
+
+
+def test_unverified_placeholders_flagged():
+    spec = get_pkmodel("amitriptyline")
+    for ph in ("IM", "RM", "UM"):
+        assert spec.genotype["CYP2C19"][ph].verified is False
+    share = next(p for p in spec.pathways if p.parameter == "CL_other" and p.enzyme == "CYP2D6")
+    assert share.fraction.calibrated and share.fraction.calibrated_to
+
+
+def test_ami_pathways_respond_differently():
+    base = individual_parameters("amitriptyline").values
+    c19 = individual_parameters("amitriptyline", Patient().with_genotype(CYP2C19="*2/*2")).values
+    d6 = individual_parameters("amitriptyline", Patient().with_genotype(CYP2D6="*4/*4")).values
+    assert c19["CL_form"] == pytest.approx(base["CL_form"] * 0.28)
+    assert c19["CL_m"] == base["CL_m"] and c19["CL_other"] == base["CL_other"]
+    assert d6["CL_form"] == base["CL_form"]
+    assert d6["CL_m"] == pytest.approx(base["CL_m"] * 0.4)
+    assert base["CL_other"] * 0.7 < d6["CL_other"] < base["CL_other"]
+
+
+def test_phenoconversion_floor():
+    nm_inh = individual_parameters(
+        "nortriptyline", Patient().with_genotype(CYP2D6="NM"), ["bupropion:150 mg"]
+    )
+    pm = individual_parameters("nortriptyline", Patient().with_genotype(CYP2D6="PM"))
+    pm_inh = individual_parameters(
+        "nortriptyline", Patient().with_genotype(CYP2D6="PM"), ["bupropion:150 mg"]
+    )
+    assert nm_inh.values["CL"] == pytest.approx(pm.values["CL"])
+    assert pm_inh.values["CL"] == pytest.approx(pm.values["CL"])
+    assert any("phenoconversion" in n for n in nm_inh.notes)
+
+
+def test_duloxetine_covariates_and_measured_ddi():
+    base = individual_parameters("duloxetine").values["CL"]
+    f = individual_parameters("duloxetine", Patient(sex="female")).values["CL"]
+    s = individual_parameters("duloxetine", Patient(smoker=True)).values["CL"]
+    fv = individual_parameters("duloxetine", None, ["fluvoxamine:100 mg"]).values["CL"]
+    assert f == pytest.approx(0.6 * base)
+    assert s == pytest.approx(base / 0.7, rel=1e-3)
+    assert fv == pytest.approx(base / 5.6, rel=1e-3)
+
+
+def test_renal_covariates():
+    lo = individual_parameters("pregabalin", Patient(crcl=30)).values["CL"]
+    hi = individual_parameters("pregabalin", Patient(crcl=200)).values["CL"]
+    assert lo == pytest.approx(3.97 * 30 / 86)
+    assert hi == pytest.approx(3.97 * 107 / 86)
+    g = individual_parameters("gabapentin", Patient(crcl=30, age=70, weight=70, sex="male"))
+    g2 = individual_parameters("gabapentin", Patient(crcl=90, age=70, weight=70, sex="male"))
+    assert g.values["CL"] < g2.values["CL"]
+
+
+def test_interaction_disappears_after_washout():
+    c = Comedication("bupropion", start_h=100.0, stop_h=300.0)
+    ps = individual_parameters("nortriptyline", None, [c])
+    base = individual_parameters("nortriptyline").values["CL"]
+    assert ps.values["CL"] == base
+    _t_last, last = ps.changes[-1]
+    assert last["CL"] == pytest.approx(base, rel=1e-6)
+    mid = [v["CL"] for t, v in ps.changes if 150 < t < 300]
+    assert min(mid) < 0.5 * base
+
+
+def test_bad_input_errors():
+    with pytest.raises(UnknownDrugError):
+        individual_parameters("amitriptylin")
+    with pytest.raises(UnknownDrugError):
+        individual_parameters("nortriptyline", None, ["notadrug:10 mg"])
+    with pytest.raises(PatientError, match="weight"):
+        Patient(weight=0)
+    with pytest.raises(PatientError, match="age"):
+        Patient(age=300)
+    with pytest.raises(GenotypeError):
+        Patient().with_genotype(CYP2D6="*1/*999")
+    with pytest.raises(UnknownNameError):
+        Patient().with_genotype(CYP2D6="superfast")
+
+
+def test_predict_scalar_and_vector():
+    ps = individual_parameters("amitriptyline")
+    r = Regimen.oral("25 mg", days=3)
+    one = predict("amitriptyline", ps.values, r, [10.0, 60.0])
+    assert one["nortriptyline"].shape == (2,)
+    vec = predict("amitriptyline", {**ps.values, "CL_m": np.array([30.0, 38.0])}, r, [60.0])
+    assert vec["nortriptyline"].shape == (2, 1)
+    assert vec["nortriptyline"][1, 0] == pytest.approx(one["nortriptyline"][1])
+    assert ps.eta_names and ps.omega.shape == (len(ps.eta_names),) * 2
+    assert "proportional" in ps.residual
