@@ -65,3 +65,8 @@ def toy():
 @pytest.fixture
 def daily25():
     return DoseHistory.regular(25.0, 24.0, 28)
+
+
+@pytest.fixture
+def toy_factory():
+    return make_toy

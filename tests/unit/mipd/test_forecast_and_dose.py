@@ -94,13 +94,11 @@ def test_auc_metric(toy, daily25):
     assert trough * 24 < auc < trough * 24 * 1.5
 
 
-def test_what_if_keeps_eta(toy, daily25):
-    from conftest import make_toy
-
+def test_what_if_keeps_eta(toy, daily25, toy_factory):
     r = _fit(toy, daily25)
     with pytest.raises(InputError, match="rebuild"):
         what_if(r, comedications=["paroxetine"])
-    m = replace(toy, rebuild=lambda **kw: make_toy({"CLm": 38.0 * 0.4}))
+    m = replace(toy, rebuild=lambda **kw: toy_factory({"CLm": 38.0 * 0.4}))
     r = replace(r, model=m)
     r2 = what_if(r, comedications=["paroxetine"])
     assert np.all(r2.eta == r.eta)
