@@ -1,11 +1,10 @@
 """Adapter: the PK engine (:mod:`neurodose.pk`) as a :class:`PriorModel`.
 
 Everything pharmacological comes from the PK engine and the knowledge base:
-the structure and exact solver (:mod:`neurodose.pk.solve`), the parameter set
-with IIV and residual error (``knowledge/pkmodels/<drug>.toml`` via
-:func:`neurodose.pk.parameters.get_pkmodel`), and the patient's typical values
-after covariates, genotype and co-medication (the PK engine's individualisation
-function, see :func:`typical_parameters`).
+the structure and exact solver (:mod:`neurodose.pk.solve`), and the patient's
+typical values, Omega, eta mapping and residual error after covariates,
+genotype and co-medication (:func:`neurodose.pk.individual_parameters`, from
+``knowledge/pkmodels/<drug>.toml``).
 
 Fast path
 ---------
@@ -32,15 +31,16 @@ from neurodose.dosing.regimen import DoseEvent, ExpandedDoses, Regimen
 from neurodose.errors import InputError
 from neurodose.mipd.model import DoseHistory, PriorModel, ResidualError
 from neurodose.pk import solve as _solve
-from neurodose.pk.model import PKModel, get_structure
-from neurodose.pk.parameters import PKModelSpec, get_pkmodel
+from neurodose.pk.individual import individual_parameters
+from neurodose.pk.model import PKModel
+from neurodose.pk.parameters import get_pkmodel
 
 __all__ = [
     "EnginePredictor",
     "history_from_regimen",
+    "molar_masses",
     "prior_model",
     "regimen_from_history",
-    "typical_parameters",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -90,10 +90,30 @@ class EnginePredictor:
         ``False`` calls :func:`neurodose.pk.solve.concentrations`.
     """
 
-    def __init__(self, model: PKModel, fast: bool = True) -> None:
+    def __init__(
+        self,
+        model: PKModel,
+        fast: bool = True,
+        changes: Sequence[tuple[float, Mapping[str, float]]] = (),
+        base: Mapping[str, float] | None = None,
+    ) -> None:
         self.model = model
         self.fast = fast
+        self.changes = tuple(changes)
+        self.base = dict(base or {})
         self.n_calls = 0
+
+    def _segments(self, theta: dict[str, FloatArray]) -> list[tuple[float, dict[str, FloatArray]]]:
+        """Time-varying interaction segments with each row's own eta applied."""
+        out = []
+        for t_h, vals in self.changes:
+            seg = {}
+            for k, v in vals.items():
+                b = self.base.get(k, v)
+                ratio = np.asarray(theta[k]) / b if k in theta and b else 1.0
+                seg[k] = np.asarray(v * ratio, dtype=np.float64)
+            out.append((float(t_h), seg))
+        return out
 
     def __call__(
         self, theta: dict[str, FloatArray], doses: DoseHistory, times_h: FloatArray
@@ -103,8 +123,10 @@ class EnginePredictor:
         if len(doses) == 0:
             n = max(np.size(v) for v in theta.values())
             return {a: np.zeros((n, t.size)) for a in self.model.analytes}
-        if not self.fast:
-            return _solve.concentrations(self.model, theta, regimen_from_history(doses), t)
+        if not self.fast or self.changes:
+            return _solve.concentrations(
+                self.model, theta, regimen_from_history(doses), t, changes=self._segments(theta)
+            )
         n = max(np.size(v) for v in theta.values())
         p = {k: np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for k, v in theta.items()}
         A, b_o, b_i, H = self.model.matrices(p)
@@ -135,26 +157,6 @@ class EnginePredictor:
         return {a: out[:, i, :] for i, a in enumerate(self.model.analytes)}
 
 
-def typical_parameters(
-    spec: PKModelSpec, patient: Any = None, comedications: Sequence[Any] = ()
-) -> tuple[dict[str, float], list[str]]:
-    """Typical parameter values for this patient, from the PK engine.
-
-    Returns ``(values, notes)``. Uses the PK engine's individualisation
-    (covariates, genotype -> phenotype multipliers, co-medication) when it is
-    available; otherwise the reference values of the parameter set, with a note.
-    """
-    notes: list[str] = []
-    base = {k: q.canonical() for k, q in spec.parameters.items()}
-    if patient is None and not comedications:
-        return base, notes
-    raise InputError(
-        "patient",
-        "covariates/genotype/co-medication",
-        "the PK engine's individualisation (not available in this version of neurodose.pk)",
-    )
-
-
 def prior_model(
     drug: str,
     patient: Any = None,
@@ -163,14 +165,19 @@ def prior_model(
 ) -> PriorModel:
     """The prior for one patient on ``drug``, built from the PK engine.
 
+    Typical values, Omega, eta mapping and residual error come from
+    :func:`neurodose.pk.individual_parameters` (covariates, genotype ->
+    phenotype multipliers and co-medications applied there).
+
     Parameters
     ----------
     drug : str
         A drug with a PK parameter set (``knowledge/pkmodels``), e.g. ``"amitriptyline"``.
-    patient : neurodose.pk.patient.Patient, optional
+    patient : neurodose.pk.Patient, optional
         Covariates and genotypes.
-    comedications : sequence of Comedication, optional
-        Co-medications (inhibitors/inducers) taken throughout.
+    comedications : sequence of Comedication or "DRUG:DOSE[:EVERY]", optional
+        Co-medications (inhibitors/inducers); with start/stop times their
+        effects change over time (the engine's piecewise segments).
     fast : bool
         See :class:`EnginePredictor`.
 
@@ -186,25 +193,18 @@ def prior_model(
     (('CL', 'CL_m', 'F'), ('amitriptyline', 'nortriptyline'))
     """
     spec = get_pkmodel(drug)
-    structure = get_structure(spec.structure, tuple(spec.analytes), drug=spec.name)
-    typical, notes = typical_parameters(spec, patient, comedications)
-    names = tuple(spec.iiv)
+    ps = individual_parameters(spec.name, patient, list(comedications))
+    names = tuple(ps.eta_names)
     if not names:
         raise InputError(f"pkmodels/{spec.name}.toml: iiv", {}, "at least one IIV entry for MAP")
-    omega = np.diag([spec.iiv[e].omega_sd ** 2 for e in names])
-    applies = {e: tuple(spec.iiv[e].applies_to) for e in names}
-    prop = spec.residual.get("proportional")
-    add = spec.residual.get("additive")
-    if prop is None and add is None:
-        raise InputError(
-            f"pkmodels/{spec.name}.toml: residual", {}, "a proportional and/or additive residual SD"
-        )
-    res_sources = ",".join(sorted({q.source for q in (prop, add) if q is not None}))
+    prop = float(ps.residual.get("proportional", 0.0))
+    add = float(ps.residual.get("additive", 0.0))
     residual = ResidualError(
-        proportional=prop.canonical() if prop is not None else 0.0,
-        additive=add.canonical() if add is not None else 0.0,
-        source=res_sources,
+        proportional=prop,
+        additive=add,
+        source=",".join(sorted({q.source for q in spec.residual.values()})),
     )
+    notes = list(ps.notes)
     for e in names:
         q = spec.iiv[e].quantity
         if not q.verified:
@@ -212,7 +212,7 @@ def prior_model(
     for key, q in spec.residual.items():
         if not q.verified:
             notes.append(f"residual {key} error is a placeholder ({q.display()}; {q.locator})")
-    sources = tuple(spec.sources())
+    sources = tuple(sorted(set(ps.sources) | set(spec.sources())))
     citations.register_many(sources)
 
     def rebuild(**changes: Any) -> PriorModel:
@@ -229,11 +229,11 @@ def prior_model(
     return PriorModel(
         drug=spec.name,
         param_names=names,
-        typical=typical,
-        omega=omega,
+        typical=dict(ps.values),
+        omega=np.asarray(ps.omega, dtype=float),
         residual=dict.fromkeys(spec.analytes, residual),
-        predict_fn=EnginePredictor(structure, fast=fast),
-        applies_to=applies,
+        predict_fn=EnginePredictor(ps.model, fast=fast, changes=ps.changes, base=ps.values),
+        applies_to={e: tuple(ps.eta_applies[e]) for e in names},
         moiety=tuple(spec.tdm_sum or spec.analytes),
         sources=sources,
         rebuild=rebuild,

@@ -73,3 +73,44 @@ def test_map_on_engine_model_moves_towards_data():
     assert r.diagnostics.converged
     # both levels higher than typical for NT -> lower NT clearance
     assert r.individual["CL_m"] < m.typical["CL_m"]
+
+
+def test_genotype_and_comedication_change_the_prior():
+    from neurodose.pk import Patient
+
+    base = prior_model("amitriptyline")
+    pm = prior_model("amitriptyline", Patient().with_genotype(CYP2D6="*4/*4"))
+    assert pm.typical["CL_m"] < base.typical["CL_m"]
+    inh = prior_model("amitriptyline", comedications=["paroxetine:20 mg"])
+    assert inh.typical["CL_m"] < base.typical["CL_m"]
+
+
+def test_what_if_adding_an_inhibitor_raises_the_forecast():
+    from neurodose.mipd.dose_search import what_if
+    from neurodose.mipd.forecast import forecast
+
+    m = prior_model("amitriptyline")
+    d = DoseHistory.regular(25.0, 24.0, 28)
+    obs = Observations.from_arrays(
+        [671.0, 671.0], ["amitriptyline", "nortriptyline"], [12.0, 9.0], analytes=m.analytes
+    )
+    r = fit_map(m, d, obs)
+    r2 = what_if(r, comedications=["paroxetine:20 mg"])
+    assert np.all(r2.eta == r.eta)
+    a = forecast(r, [671.0], n=50).series["amitriptyline+nortriptyline"]["map"][0]
+    b = forecast(r2, [671.0], n=50).series["amitriptyline+nortriptyline"]["map"][0]
+    assert b > a
+
+
+def test_time_varying_comedication_uses_segments():
+    from neurodose.pk import Comedication
+
+    c = Comedication("paroxetine", 20.0, 24.0, start_h=240.0)
+    m = prior_model("amitriptyline", comedications=[c])
+    assert m.predict_fn.changes
+    d = DoseHistory.regular(25.0, 24.0, 28)
+    eta = m.sample_prior(3, np.random.default_rng(0))
+    before = m.predict(eta, d, [200.0, 671.0])
+    steady = prior_model("amitriptyline").predict(eta, d, [200.0, 671.0])
+    np.testing.assert_allclose(before["nortriptyline"][:, 0], steady["nortriptyline"][:, 0])
+    assert np.all(before["nortriptyline"][:, 1] > steady["nortriptyline"][:, 1])
