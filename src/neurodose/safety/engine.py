@@ -9,7 +9,8 @@ Drug tags used by the rules are computed from the knowledge base: the record's
 ``classes``, its name, its true interaction flags (``serotonergic``, ``maoi``,
 ``cns_depressant``, ``opioid``, ``benzodiazepine_or_z``,
 ``lowers_seizure_threshold``), ``qt_risk`` (a CredibleMeds category other than
-none/unknown), ``anticholinergic`` (ACB >= 1) and ``acb3`` (ACB 3), and
+none/unknown), ``anticholinergic`` (ACB >= 1), ``anticholinergic_definite`` (ACB >= 2)
+and ``acb3`` (ACB 3), and
 ``<enzyme>_inhibitor`` / ``<enzyme>_inhibitor_<strength>`` / ``inducer``. A tag that
 comes from an unverified flag makes the finding unverified.
 
@@ -141,6 +142,8 @@ def drug_tags(rec: DrugRecord) -> dict[str, bool]:
     acb = ip.anticholinergic_acb
     if acb is not None and acb.point >= 1:
         tags["anticholinergic"] = acb.verified
+        if acb.point >= 2:
+            tags["anticholinergic_definite"] = acb.verified
         if acb.point >= 3:
             tags["acb3"] = acb.verified
     for e in ip.inhibits:
@@ -555,25 +558,18 @@ def _band_effect(r: Rule, strength: str) -> str:
     return "magnitude not classified in the evidence"
 
 
-def _predicted_fold(victim: str, perpetrator: str) -> tuple[float, tuple[str, ...]] | None:
-    """Predicted exposure ratio from the PK engine, where it supports the pair."""
-    try:
-        from neurodose.pk import interactions as pk_interactions  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    fn = getattr(pk_interactions, "predicted_exposure_ratio", None)
-    if fn is None:
-        return None
-    try:
-        res = fn(victim, perpetrator)
-    except Exception:  # the PK engine does not cover this pair
-        return None
+def _predicted_fold(
+    victim: str, perpetrator: str, patient: Patient
+) -> tuple[float, tuple[str, ...], dict[str, float]] | None:
+    """Predicted exposure ratio from the PK engine (largest analyte change), if modelled."""
+    from neurodose.safety.exposure import interaction_ratio
+
+    res = interaction_ratio(victim, [perpetrator], patient)
     if res is None:
         return None
-    ratio = float(getattr(res, "ratio", res))
-    if not math.isfinite(ratio):
-        return None
-    return ratio, tuple(getattr(res, "sources", ()))
+    ratios, srcs = res
+    key = max(ratios, key=lambda k: abs(math.log(ratios[k])) if ratios[k] > 0 else 0.0)
+    return ratios[key], srcs, ratios
 
 
 def _eval_pk(ctx: _Ctx, r: Rule) -> list[Finding]:
@@ -595,10 +591,14 @@ def _eval_pk(ctx: _Ctx, r: Rule) -> list[Finding]:
                 if s.enzyme.upper() == e.enzyme.upper():
                     pairs.append((ctx.rec, m.record, e, s))
     for perp, victim, e, s in pairs:
-        pred = _predicted_fold(victim.name, perp.name) if inhib else None
+        pred = _predicted_fold(victim.name, perp.name, ctx.patient)
+        if pred is not None and not inhib and abs(pred[0] - 1) < 1e-3:
+            pred = None
         if pred is not None:
-            ratio, psrc = pred
-            effect = f"predicted exposure x{ratio:.2f} (PK engine)"
+            ratio, psrc, ratios = pred
+            effect = "predicted steady-state exposure " + ", ".join(
+                f"{k} x{v:.2f}" for k, v in ratios.items()
+            ) + " (PK engine, typical patient)"
         else:
             psrc = ()
             effect = _band_effect(r, e.strength) if inhib else "magnitude unknown"
@@ -628,6 +628,7 @@ def _eval_pk(ctx: _Ctx, r: Rule) -> list[Finding]:
                     "victim": victim.name,
                     "strength": e.strength,
                     "predicted_ratio": pred[0] if pred else None,
+                    "predicted_ratios": pred[2] if pred else None,
                     "basis": "pk_engine" if pred else "fda_class_band",
                 },
             )
