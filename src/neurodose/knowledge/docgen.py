@@ -351,7 +351,7 @@ def _gap_rows(items: Iterable[tuple[str, Sourced]]) -> list[str]:
                 _cell(x)
                 for x in (
                     path,
-                    f"{value} {unit}".strip(),
+                    f"{value} {unit}".strip() if unit != "1" else value,
                     item.source,
                     item.locator,
                     _flags(item),
@@ -390,6 +390,8 @@ def render_evidence_gaps() -> str:
         rows = _gap_rows((_pgx_label(p, i), i) for p, i in items)
         lines += [f"### {fname}", ""]
         lines += (head + rows) if rows else ["No unverified, low-trust or derived values."]
+        if fname.endswith("dpwg_tca.toml") and not pgx.dpwg_table().citation_verified:
+            lines += ["", "Every row cites `dpwg_tca`, whose year and authors are UNVERIFIED."]
         lines.append("")
     lines += [
         "### Not encoded",
