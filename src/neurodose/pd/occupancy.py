@@ -44,9 +44,11 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
+from neurodose import citations
 from neurodose.errors import KnowledgeBaseError, UnknownNameError
 from neurodose.knowledge import get_drug
 from neurodose.knowledge.registry import drug_names
+from neurodose.knowledge.schema import Quantity
 from neurodose.units import convert
 
 __all__ = [
@@ -198,10 +200,32 @@ def _pick(records: list, target: str) -> list:
     return records
 
 
-def _analyte_props(name: str) -> AnalyteProps:
+@cache
+def _fallbacks() -> dict[str, dict[str, Quantity]]:
+    from neurodose.knowledge.registry import check_sources, load_toml
+    from neurodose.pd.params import PD_DIR
+
+    path = PD_DIR / "analyte_fallbacks.toml"
+    data = load_toml(path).get("analytes", {})
+    out = {a: {k: Quantity.model_validate(v) for k, v in d.items()} for a, d in data.items()}
+    check_sources([(f"{a}.{k}", q) for a, d in out.items() for k, q in d.items()], str(path))
+    return out
+
+
+def _analyte_quantity(name: str, key: str) -> Quantity | None:
     rec = get_drug(name)
-    fu_q = rec.protein_binding.get("fu")
-    if fu_q is None or rec.molar_mass is None:
+    q = rec.molar_mass if key == "molar_mass" else rec.protein_binding.get("fu")
+    if q is None:
+        q = _fallbacks().get(name, {}).get(key)
+        if q is not None:
+            citations.register(q.source)
+    return q
+
+
+def _analyte_props(name: str) -> AnalyteProps:
+    fu_q = _analyte_quantity(name, "fu")
+    mm_q = _analyte_quantity(name, "molar_mass")
+    if fu_q is None or mm_q is None:
         missing = "protein_binding.fu" if fu_q is None else "molar_mass"
         raise KnowledgeBaseError(
             f"drug {name!r}: {missing} is missing; occupancy needs the free fraction and "
@@ -210,9 +234,9 @@ def _analyte_props(name: str) -> AnalyteProps:
     return AnalyteProps(
         name=name,
         fu=fu_q.canonical(),
-        molar_mass=rec.molar_mass.canonical(),
-        sources=(fu_q.source, rec.molar_mass.source),
-        verified=fu_q.verified and rec.molar_mass.verified,
+        molar_mass=mm_q.canonical(),
+        sources=(fu_q.source, mm_q.source),
+        verified=fu_q.verified and mm_q.verified,
     )
 
 
@@ -242,8 +266,7 @@ def drug_targets(drug: str) -> DrugTargets:
     known = set(drug_names())
     for m in rec.active_metabolites:
         if m in known:
-            mrec = get_drug(m)
-            if mrec.protein_binding.get("fu") is None or mrec.molar_mass is None:
+            if _analyte_quantity(m, "fu") is None or _analyte_quantity(m, "molar_mass") is None:
                 unavailable[f"metabolite:{m}"] = (
                     f"active metabolite {m!r} lacks protein_binding.fu or molar_mass in the "
                     "knowledge base; its contribution to occupancy is left out"

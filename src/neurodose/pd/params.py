@@ -90,8 +90,17 @@ class PDParameters:
         return replace(self, overrides={**self.overrides, **values})
 
     def sources(self) -> list[str]:
+        """Source keys of every parameter, including the training data of calibrated ones."""
+        from neurodose.knowledge.registry import references
+
+        refs = references()
         keys = {q.source for q in self.quantities.values()}
         keys |= {a.placebo_rate.source for a in self.adverse_effects.values() if a.placebo_rate}
+        for q in self.quantities.values():
+            for item in q.calibrated_to:
+                key = item.split(":", 1)[0].strip()
+                if key in refs:
+                    keys.add(key)
         return sorted(keys)
 
     def calibrated(self) -> dict[str, Quantity]:

@@ -1,0 +1,86 @@
+"""Pain-pathway model: behaviour of each pathway, time course, offset after stopping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurodose.pd.pain import PATHWAYS, simulate_pain
+from neurodose.pd.params import load_pd_parameters
+
+P = load_pd_parameters()
+
+
+def _run(occ: dict[str, float], days: int = 84, stop: int | None = None, **kw: float):
+    arr = {}
+    for k, v in occ.items():
+        a = np.full((1, days), v)
+        if stop is not None:
+            a[:, stop - 1 :] = 0.0
+        arr[k] = a
+    return simulate_pain(
+        arr, np.array([7.0]), np.array([kw.get("placebo", 0.0)]), np.array([kw.get("eta", 1.0)]), P
+    )
+
+
+def test_no_drug_no_placebo_means_no_change() -> None:
+    r = _run({"SERT": 0.0})
+    assert np.allclose(r.pain, 7.0)
+
+
+def test_monoamine_relief_builds_over_weeks() -> None:
+    r = _run({"SERT": 0.8, "NET": 0.6})
+    p = r.pain[0]
+    assert p[7] < p[0]  # starts within the first week
+    assert p[42] < p[14] < p[7]  # keeps building
+    assert (p[0] - p[42]) > 0.6 * (p[0] - p[84])  # most of it by week 6
+
+
+def test_sodium_block_acts_faster_than_descending() -> None:
+    fast = _run({"sodium_channel": 0.2}).relief_drug[0]
+    slow = _run({"SERT": 0.8, "NET": 0.8}).relief_drug[0]
+    assert fast[3] / fast[84] > slow[3] / slow[84]
+
+
+def test_each_pathway_lowers_pain_and_shares_sum_to_one() -> None:
+    for key in ("SERT", "NET", "sodium_channel", "NMDA", "alpha2delta"):
+        r = _run({key: 0.3})
+        assert r.pain[0, -1] < 7.0, key
+    r = _run({"SERT": 0.7, "NET": 0.5, "sodium_channel": 0.1, "NMDA": 0.05})
+    total = sum(r.pathways[k][0, -1] for k in PATHWAYS)
+    assert total == pytest.approx(1.0)
+    assert r.pathways["descending_serotonergic"][0, -1] > r.pathways["NMDA"][0, -1]
+
+
+def test_stopping_brings_pain_back() -> None:
+    r = _run({"SERT": 0.8, "NET": 0.6}, days=140, stop=85)
+    p = r.pain[0]
+    assert p[84] < 6.0
+    assert p[140] > p[84] + 0.6 * (7.0 - p[84])  # no repair state: pain returns
+    assert np.all(np.diff(p[85:]) >= -1e-12)
+
+
+def test_sensitivity_zero_is_a_non_responder_and_placebo_can_worsen() -> None:
+    assert np.allclose(_run({"SERT": 0.9}, eta=0.0).pain[0], 7.0)
+    worse = _run({"SERT": 0.0}, placebo=-0.2).pain[0, -1]
+    assert worse > 7.0
+
+
+def test_sedation_improves_sleep_before_pain() -> None:
+    r = _run({"alpha2delta": 0.3})
+    sleep_gain = (r.sleep[0, 0] - r.sleep[0, 2]) / r.sleep[0, 0]
+    pain_gain = (r.pain[0, 0] - r.pain[0, 2]) / r.pain[0, 0]
+    assert sleep_gain > pain_gain
+
+
+def test_shape_errors() -> None:
+    with pytest.raises(ValueError):
+        simulate_pain({}, np.array([7.0]), np.array([0.0]), np.array([1.0]), P)
+    with pytest.raises(ValueError):
+        simulate_pain(
+            {"SERT": np.zeros((2, 5)), "NET": np.zeros((2, 6))},
+            np.array([7.0, 7.0]),
+            np.zeros(2),
+            np.ones(2),
+            P,
+        )

@@ -1,0 +1,125 @@
+"""Design parsing: valid designs, and clear errors for bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from neurodose.errors import DesignError
+from neurodose.trial.design import load_design, parse_design
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _base(**kw: Any) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "name": "t",
+        "weeks": 4,
+        "condition": "diabetic_neuropathy",
+        "n_per_arm": 10,
+        "seed": 1,
+        "arms": [
+            {"name": "placebo", "drug": "placebo"},
+            {
+                "name": "a",
+                "drug": "amitriptyline",
+                "regimen": [
+                    {"start_day": 1, "dose_mg": 10, "every_h": 24},
+                    {"start_day": 8, "dose_mg": 25, "every_h": 24},
+                ],
+            },
+        ],
+    }
+    d.update(kw)
+    return d
+
+
+def test_demo_design_loads() -> None:
+    d = load_design(ROOT / "examples" / "trials" / "demo.toml")
+    assert d.weeks == 12 and len(d.arms) == 4 and d.placebo is not None
+    assert d.condition == "diabetic_neuropathy"
+
+
+def test_dose_events_hold_until_next_step() -> None:
+    d = parse_design(_base())
+    ev = d.dose_events(d.arms[1])
+    assert ev[0] == (0.0, 10.0) and ev[6] == (144.0, 10.0) and ev[7] == (168.0, 25.0)
+    assert len(ev) == 28 and d.dose_events(d.arms[0]) == []
+
+
+def test_stop_with_taper_halves_the_dose() -> None:
+    d = parse_design(_base(weeks=6, stop={"day": 29, "taper_steps": 2, "taper_step_days": 7}))
+    ev = dict(d.dose_events(d.arms[1]))
+    assert ev[13 * 24.0] == 25.0 and ev[14 * 24.0] == 12.5 and ev[21 * 24.0] == 6.25
+    assert max(ev) < 28 * 24.0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"condition": "diabetic_neuropaty"}, "condition"),
+        ({"n_per_arm": 0}, "n_per_arm"),
+        ({"weeks": 0}, "weeks"),
+        ({"colour": 1}, "colour"),
+    ],
+)
+def test_bad_top_level_fields(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(DesignError) as e:
+        parse_design(_base(**change))
+    assert field in str(e.value)
+
+
+def test_misspelt_condition_suggests() -> None:
+    with pytest.raises(DesignError, match="did you mean 'diabetic_neuropathy'"):
+        parse_design(_base(condition="diabetic_neuropaty"))
+
+
+def test_unknown_drug() -> None:
+    arms = [
+        {"name": "placebo", "drug": "placebo"},
+        {
+            "name": "x",
+            "drug": "amitriptylin",
+            "regimen": [{"start_day": 1, "dose_mg": 10, "every_h": 24}],
+        },
+    ]
+    with pytest.raises(DesignError, match="amitriptyline"):
+        parse_design(_base(arms=arms))
+
+
+def test_overlapping_steps() -> None:
+    arms = [
+        {"name": "placebo", "drug": "placebo"},
+        {
+            "name": "x",
+            "drug": "duloxetine",
+            "regimen": [
+                {"start_day": 8, "dose_mg": 30, "every_h": 24},
+                {"start_day": 8, "dose_mg": 60, "every_h": 24},
+            ],
+        },
+    ]
+    with pytest.raises(DesignError, match="overlap"):
+        parse_design(_base(arms=arms))
+
+
+def test_missing_placebo_when_nnt_requested() -> None:
+    arms = [
+        {
+            "name": "x",
+            "drug": "duloxetine",
+            "regimen": [{"start_day": 1, "dose_mg": 60, "every_h": 24}],
+        }
+    ]
+    with pytest.raises(DesignError, match="placebo"):
+        parse_design(_base(arms=arms))
+    assert parse_design(_base(arms=arms, analysis={"nnt": False})).placebo is None
+
+
+def test_bad_population_override_and_imputation() -> None:
+    with pytest.raises(DesignError, match="baseline_pain_mean"):
+        parse_design(_base(population={"baseline_pain_maen": 7}))
+    with pytest.raises(DesignError, match="BOCF"):
+        parse_design(_base(dropout={"imputation": "MI"}))
