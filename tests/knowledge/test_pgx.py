@@ -353,3 +353,30 @@ def test_gene_file_duplicate_allele_fails(tmp_path: Path) -> None:
     p.write_text(text.replace('allele = "*2"', 'allele = "*1"'), encoding="utf-8")
     with pytest.raises(KnowledgeBaseError, match="twice"):
         pgx.load_gene_file(p)
+
+
+def test_cpic_grid_must_be_complete(tmp_path: Path) -> None:
+    p = _copy(tmp_path, "cpic_tca.toml")
+    text = p.read_text(encoding="utf-8")
+    cut = text.rindex("[[combined.cells]]")
+    p.write_text(text[:cut], encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="every CYP2C19 x CYP2D6 cell"):
+        pgx.load_cpic_file(p)
+
+
+def test_dpwg_cell_given_twice_fails(tmp_path: Path) -> None:
+    p = _copy(tmp_path, "dpwg_tca.toml")
+    text = p.read_text(encoding="utf-8")
+    p.write_text(
+        text.replace('phenotype = "IM"\nvalue = 0.75', 'phenotype = "PM"\nvalue = 0.75'), "utf-8"
+    )
+    with pytest.raises(KnowledgeBaseError, match="given twice"):
+        pgx.load_dpwg_file(p)
+
+
+def test_dose_factor_above_one_in_cpic_fails(tmp_path: Path) -> None:
+    p = _copy(tmp_path, "cpic_tca.toml")
+    text = p.read_text(encoding="utf-8")
+    p.write_text(text.replace("dose_factor = 0.75", "dose_factor = 7.5", 1), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="dose_factor"):
+        pgx.load_cpic_file(p)

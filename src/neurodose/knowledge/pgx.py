@@ -81,6 +81,9 @@ __all__ = [
     "cpic_tca_recommendation",
     "dpwg_dose_factor",
     "gene_table",
+    "load_cpic_file",
+    "load_dpwg_file",
+    "load_gene_file",
     "parse_genotype",
     "phenotype_frequencies",
     "phenotype_from_score",
@@ -356,6 +359,16 @@ def load_gene_file(path: Path) -> GeneTable:
     return _load_model(path, GeneTable)
 
 
+def load_cpic_file(path: Path) -> CpicTable:
+    """Load and validate a CPIC TCA table (schema, sources, complete grid)."""
+    return _load_model(path, CpicTable)
+
+
+def load_dpwg_file(path: Path) -> DpwgTable:
+    """Load and validate a DPWG dose-factor table (schema, sources, unique cells)."""
+    return _load_model(path, DpwgTable)
+
+
 @cache
 def _gene_tables() -> dict[str, GeneTable]:
     out: dict[str, GeneTable] = {}
@@ -370,13 +383,13 @@ def _gene_tables() -> dict[str, GeneTable]:
 @cache
 def cpic_table() -> CpicTable:
     """The CPIC 2016 TCA tables (validated)."""
-    return _load_model(PGX_DIR / "cpic_tca.toml", CpicTable)
+    return load_cpic_file(PGX_DIR / "cpic_tca.toml")
 
 
 @cache
 def dpwg_table() -> DpwgTable:
     """The DPWG TCA dose factors (validated)."""
-    return _load_model(PGX_DIR / "dpwg_tca.toml", DpwgTable)
+    return load_dpwg_file(PGX_DIR / "dpwg_tca.toml")
 
 
 def _norm_gene(gene: object) -> str:
