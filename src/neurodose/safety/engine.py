@@ -374,6 +374,10 @@ def _match(ctx: _Ctx, r: Rule) -> dict[str, Any] | None:
         vals["acb"] = f"{total:g}"
         vals["threshold"] = _fmt_threshold(q)
         involved += [n for n in p.current_names() if _acb(get_drug(n)) >= 1 and n != ctx.drug]
+    if m.acb_comed is not None:
+        has = any(_acb(get_drug(n)) >= 1 for n in p.current_names() if n != ctx.drug)
+        if has != m.acb_comed:
+            return None
     if m.count is not None:
         agents: list[str] = []
         if any(t in ctx.tags for t in m.count.tags):

@@ -104,6 +104,9 @@ class Match(_Frozen):
     lab: list[LabMatch] = Field(default_factory=list)
     count: CountMatch | None = None
     acb_min: str | None = None
+    acb_comed: bool | None = Field(
+        None, description="true: at least one current co-medication is anticholinergic (ACB >= 1)"
+    )
     pregnant: bool | None = None
     breastfeeding: bool | None = None
     cyp2d6_in: list[str] = Field(default_factory=list)

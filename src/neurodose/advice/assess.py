@@ -1,0 +1,488 @@
+"""Assess a patient: screen, rank and plan the eight neuropathic-pain options.
+
+Options: amitriptyline, nortriptyline, duloxetine, venlafaxine, pregabalin,
+gabapentin, lidocaine plaster, capsaicin 8 % patch.
+
+Verdict per option, from the worst finding (``neurodose.safety``) and the fit:
+
+* ``contraindicated`` / ``avoid`` / ``caution``: the worst safety finding's tier;
+* ``recommended``: no finding worse than monitor and a first-line option
+  (NeuPSIG strong recommendation: TCAs, SNRIs, pregabalin, gabapentin; Finnerup
+  2015 Table 3), or a topical for localised peripheral pain;
+* ``acceptable``: otherwise (second-line options, specialist-only starts).
+
+Order within a verdict: an evidence score (10/NNT for 50 % relief, Finnerup 2015)
+plus fit reasons (comorbidities and priorities) minus a penalty per caution/monitor
+finding. The weights are an ordering heuristic, not clinical numbers; each reason
+names its source.
+
+Examples
+--------
+>>> from neurodose.safety.patient import load_patient
+>>> import datetime as dt
+>>> a = assess(load_patient({"age": 60, "conditions": ["diabetic_neuropathy"]}),
+...            start_date=dt.date(2026, 1, 5))
+>>> len(a.options), a.options[0].verdict
+(8, 'recommended')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from neurodose import citations
+from neurodose.advice.data import evidence_fallback
+from neurodose.advice.plans import Plan, titration_plan
+from neurodose.errors import NeurodoseError
+from neurodose.knowledge import get_drug, get_reference, resolve_name
+from neurodose.knowledge.conditions import condition
+from neurodose.safety.engine import Finding, drug_tags, screen, screen_current, severity_rank
+from neurodose.safety.exposure import predict_exposure
+from neurodose.safety.patient import Patient
+
+__all__ = [
+    "OPTIONS",
+    "VERDICTS",
+    "Assessment",
+    "OptionResult",
+    "Reason",
+    "assess",
+    "non_drug_statement",
+]
+
+OPTIONS: tuple[str, ...] = (
+    "amitriptyline",
+    "nortriptyline",
+    "duloxetine",
+    "venlafaxine",
+    "pregabalin",
+    "gabapentin",
+    "lidocaine_plaster",
+    "capsaicin_patch",
+)
+VERDICTS: tuple[str, ...] = ("recommended", "acceptable", "caution", "avoid", "contraindicated")
+
+#: ordering heuristic (not clinical numbers): score points per fit reason / finding
+W_FIT = 1.0
+W_CAUTION = 0.75
+W_MONITOR = 0.25
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A fit or evidence reason behind a rank (+ favours, - argues against)."""
+
+    text: str
+    weight: float
+    sources: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "weight": self.weight, "sources": list(self.sources)}
+
+
+@dataclass(frozen=True)
+class OptionResult:
+    drug: str
+    display_name: str
+    verdict: str
+    rank: int
+    score: float
+    nnt: float | None
+    nnh: float | None
+    reasons: tuple[Reason, ...]
+    findings: tuple[Finding, ...]
+    plan: Plan | None
+    exposure: dict[str, Any] | None
+    sources: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "drug": self.drug,
+            "display_name": self.display_name,
+            "verdict": self.verdict,
+            "rank": self.rank,
+            "score": round(self.score, 3),
+            "evidence": {"nnt_50": self.nnt, "nnh": self.nnh},
+            "reasons": [r.to_dict() for r in self.reasons],
+            "findings": [f.to_dict() for f in self.findings],
+            "plan": self.plan.to_dict() if self.plan else {"steps": []},
+            "predicted_exposure": self.exposure,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True)
+class Assessment:
+    patient: Patient
+    options: tuple[OptionResult, ...]
+    findings: tuple[Finding, ...]
+    non_drug: dict[str, Any]
+    notes: tuple[str, ...]
+    sources: tuple[str, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def option(self, drug: str) -> OptionResult:
+        name = resolve_name(drug)
+        for o in self.options:
+            if o.drug == name:
+                return o
+        raise KeyError(drug)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "patient_summary": self.patient.summary(),
+            "options": [o.to_dict() for o in self.options],
+            "findings": [f.to_dict() for f in self.findings],
+            "non_drug": self.non_drug,
+            "notes": list(self.notes),
+            "sources": [_source_entry(k) for k in self.sources],
+            "disclaimer": "Decision support only; not a substitute for clinical judgement.",
+        }
+
+
+def _source_entry(key: str) -> dict[str, Any]:
+    ref = get_reference(key)
+    out: dict[str, Any] = {"key": key, "title": ref.get("title")}
+    for k in ("DOI", "PMID", "PMCID", "URL"):
+        if ref.get(k):
+            out[k.lower()] = ref[k]
+    return out
+
+
+def non_drug_statement() -> dict[str, Any]:
+    """Non-drug complements: the evidence packs hold no trial data for any; say so."""
+    return {
+        "items": [],
+        "statement": "The evidence behind neurodose contains no trial data on non-drug "
+        "treatments (exercise, psychological therapies, physical therapies) for neuropathic "
+        "pain, so none is listed with a citation. Their absence here is not evidence "
+        "against them; discuss them with the care team.",
+        "sources": [],
+    }
+
+
+# --------------------------------------------------------------------- evidence
+
+
+def _nnt_nnh(drug: str) -> tuple[float | None, float | None, tuple[str, ...]]:
+    rec = get_drug(drug)
+    nnt = nnh = None
+    srcs: list[str] = []
+    eff = rec.efficacy
+    for key in sorted(eff, key=lambda k: ("class" in k, k)):
+        if key.startswith("nnt_50") and "er_" not in key and "all_form" not in key and not nnt:
+            nnt = eff[key].point
+            srcs.append(eff[key].source)
+    for key in sorted(eff, key=lambda k: ("class" in k, k)):
+        if key.startswith("nnh") and "withdrawal" not in key and "er_" not in key and not nnh:
+            nnh = eff[key].point
+            srcs.append(eff[key].source)
+    fb = evidence_fallback(drug)
+    if fb is not None:
+        if nnt is None and fb.get("nnt"):
+            nnt = float(fb["nnt"])
+            srcs.append(fb["meta"].source)
+        if nnh is None and fb.get("nnh"):
+            nnh = float(fb["nnh"])
+            srcs.append(fb["meta"].source)
+        if nnt is None:
+            srcs.append(fb["meta"].source)
+    return nnt, nnh, tuple(dict.fromkeys(srcs))
+
+
+# -------------------------------------------------------------------------- fit
+
+
+def _fit(drug: str, p: Patient) -> list[Reason]:
+    tags = drug_tags(get_drug(drug))
+    conds = p.conditions
+    pri = set(p.priorities)
+    out: list[Reason] = []
+    pain = p.pain_condition
+    topical = "topical" in tags
+    if topical and pain is not None:
+        c = condition(pain)
+        if c.peripheral and c.localised:
+            out.append(
+                Reason(
+                    "Localised peripheral pain: a topical is a fair first choice "
+                    "(no systemic adverse effects).",
+                    2 * W_FIT,
+                    ("finnerup2015", "nice_cg173_safety"),
+                )
+            )
+        elif c.peripheral is False:
+            out.append(
+                Reason(
+                    "Central neuropathic pain: topicals are recommended for peripheral pain only.",
+                    -3 * W_FIT,
+                    ("finnerup2015",),
+                )
+            )
+        else:
+            out.append(
+                Reason(
+                    "Diffuse peripheral pain: topicals are second line (weak recommendation).",
+                    -0.5 * W_FIT,
+                    ("finnerup2015",),
+                )
+            )
+    if pain == "trigeminal_neuralgia":
+        out.append(
+            Reason(
+                "Trigeminal neuralgia: NICE CG173 offers carbamazepine first; the ranked "
+                "options are not the first choice.",
+                -1 * W_FIT,
+                ("nice_cg173_safety",),
+            )
+        )
+    if "depression" in conds or "mood" in pri:
+        if "snri" in tags:
+            out.append(
+                Reason(
+                    "Depression/mood: an SNRI at its usual pain dose is also an antidepressant "
+                    "dose (duloxetine 60 mg).",
+                    W_FIT,
+                    ("nice_ng222", "finnerup2018_bja"),
+                )
+            )
+        elif "tca" in tags:
+            out.append(
+                Reason(
+                    "Depression/mood: a TCA may help both, but pain doses (<= 75 mg) are "
+                    "below depression doses (75-150 mg, UNVERIFIED).",
+                    0.5 * W_FIT,
+                    ("nice_cg96", "evidence_pk_derived"),
+                )
+            )
+    if "insomnia" in conds or "sleep" in pri:
+        if drug == "amitriptyline":
+            out.append(
+                Reason(
+                    "Poor sleep: amitriptyline is taken at night and is sedating "
+                    "(sedation 59 % in a head-to-head trial).",
+                    W_FIT,
+                    ("nice_cg96_grade36", "ni_formulary_473"),
+                )
+            )
+        elif drug == "nortriptyline":
+            out.append(
+                Reason(
+                    "Poor sleep: nortriptyline is taken at night (sedating TCA).",
+                    0.5 * W_FIT,
+                    ("ni_formulary_473",),
+                )
+            )
+        elif drug == "pregabalin":
+            out.append(
+                Reason(
+                    "Poor sleep: pregabalin improved sleep continuity (Boyle 2012).",
+                    W_FIT,
+                    ("boyle2012_sleep",),
+                )
+            )
+        elif drug == "duloxetine":
+            out.append(
+                Reason(
+                    "Poor sleep: duloxetine increased wake time and reduced total sleep "
+                    "(Boyle 2012).",
+                    -0.5 * W_FIT,
+                    ("boyle2012_sleep",),
+                )
+            )
+    older = p.age >= 65
+    cardiac = conds & {
+        "heart_failure",
+        "arrhythmia",
+        "heart_block",
+        "recent_myocardial_infarction",
+        "coronary_artery_insufficiency",
+        "long_qt_syndrome",
+    }
+    if "tca" in tags and (older or cardiac):
+        why = "older age" if older else "cardiac disease"
+        out.append(
+            Reason(
+                f"TCA with {why}: anticholinergic, orthostatic and cardiac effects argue "
+                "against a TCA.",
+                -W_FIT,
+                ("beers2023", "uk_smpc_amitriptyline_accord2018"),
+            )
+        )
+    if "gabapentinoid" in tags and p.crcl is not None and p.crcl < 60:
+        out.append(
+            Reason(
+                f"Renal function ({p.renal_basis} {p.crcl:g} mL/min): gabapentinoid dose must "
+                "be reduced.",
+                -0.5 * W_FIT,
+                ("blum1994", "shoji2011"),
+            )
+        )
+    if drug == "venlafaxine":
+        out.append(
+            Reason(
+                "Venlafaxine: NICE CG173 lists it among drugs not to start in non-specialist "
+                "settings (UNVERIFIED).",
+                -0.5 * W_FIT,
+                ("nice_cg173_safety",),
+            )
+        )
+    return out
+
+
+def _first_line(drug: str, p: Patient) -> bool:
+    tags = drug_tags(get_drug(drug))
+    if "topical" in tags:
+        c = condition(p.pain_condition) if p.pain_condition else None
+        return bool(c and c.peripheral and c.localised)
+    if drug == "venlafaxine":
+        return False
+    return bool({"tca", "snri", "gabapentinoid"} & set(tags))
+
+
+def _verdict(drug: str, p: Patient, findings: tuple[Finding, ...], fit: list[Reason]) -> str:
+    worst = min((severity_rank(f.severity) for f in findings), default=5)
+    if worst <= 2:
+        return ("contraindicated", "avoid", "caution")[worst]
+    if any(r.weight <= -3 * W_FIT for r in fit):
+        return "avoid"
+    if _first_line(drug, p) and p.pain_condition != "trigeminal_neuralgia":
+        return "recommended"
+    return "acceptable"
+
+
+def _planned_daily(drug: str, p: Patient) -> float | None:
+    for m in p.medications:
+        if m.name == drug and m.current and m.daily_mg:
+            return m.daily_mg
+    return None
+
+
+def assess(
+    patient: Patient,
+    drugs: tuple[str, ...] | list[str] | None = None,
+    *,
+    start_date: dt.date | None = None,
+) -> Assessment:
+    """Screen, rank and plan the options for ``patient``.
+
+    Parameters
+    ----------
+    patient : Patient
+    drugs : sequence of str, optional
+        Options to assess (default :data:`OPTIONS`); any KB drug name.
+    start_date : date, optional
+        Day 0 of the plans (default today).
+    """
+    start_date = start_date or dt.date.today()
+    names = tuple(resolve_name(d) for d in (drugs or OPTIONS))
+    with citations.tracking() as used:
+        results = []
+        for name in names:
+            rec = get_drug(name)
+            current = _planned_daily(name, patient)
+            plan: Plan | None = None
+            plan_error = None
+            try:
+                plan = titration_plan(
+                    name, start_date=start_date, patient=patient, current_daily_mg=current
+                )
+            except NeurodoseError as exc:
+                plan_error = str(exc)
+            target = plan.extra.get("maximum_daily") if plan else current
+            findings = screen(patient, name, planned_daily_mg=target)
+            fit = _fit(name, patient)
+            nnt, nnh, esrc = _nnt_nnh(name)
+            exp = None
+            if "topical" not in drug_tags(rec):
+                e = predict_exposure(name, patient, daily_mg=current or 25.0)
+                if e is not None:
+                    exp = e.to_dict()
+                    big = {k: v for k, v in e.patient_ratio.items() if abs(v - 1) >= 0.25}
+                    if big:
+                        fit.append(
+                            Reason(
+                                "Predicted exposure vs a typical adult: "
+                                + ", ".join(f"{k} x{v:.2f}" for k, v in big.items())
+                                + " (PK engine).",
+                                -0.25 * W_FIT * len(big),
+                                e.sources[:3],
+                            )
+                        )
+            verdict = _verdict(name, patient, findings, fit)
+            if verdict == "contraindicated":
+                plan = None
+            score = (10.0 / nnt) if nnt else 0.5
+            score += sum(r.weight for r in fit)
+            score -= sum(
+                W_CAUTION if f.severity == "caution" else W_MONITOR if f.severity == "monitor" else 0
+                for f in findings
+            )
+            srcs = [*esrc, *(s for f in findings for s in f.sources)]
+            srcs += [s for r in fit for s in r.sources]
+            if plan is not None:
+                srcs += list(plan.sources)
+            notes = (f"no plan: {plan_error}",) if plan_error else ()
+            results.append(
+                (
+                    OptionResult(
+                        drug=name,
+                        display_name=rec.display_name,
+                        verdict=verdict,
+                        rank=0,
+                        score=score,
+                        nnt=nnt,
+                        nnh=nnh,
+                        reasons=(
+                            *(
+                                [
+                                    Reason(
+                                        f"NNT {nnt:g} for 50 % relief"
+                                        + (f", NNH {nnh:g}" if nnh else "")
+                                        + " (NeuPSIG).",
+                                        0.0,
+                                        esrc,
+                                    )
+                                ]
+                                if nnt
+                                else [Reason("No NNT available (low-quality evidence).", 0, esrc)]
+                            ),
+                            *fit,
+                        ),
+                        findings=findings,
+                        plan=plan,
+                        exposure=exp,
+                        sources=tuple(dict.fromkeys(srcs)),
+                    ),
+                    notes,
+                )
+            )
+        order = sorted(
+            results, key=lambda r: (VERDICTS.index(r[0].verdict), -r[0].score, r[0].drug)
+        )
+        options = tuple(
+            OptionResult(**{**r.__dict__, "rank": i + 1}) for i, (r, _) in enumerate(order)
+        )
+        current = screen_current(patient)
+    notes_all = tuple(n for _, ns in results for n in ns)
+    keys = {s for o in options for s in o.sources} | {s for f in current for s in f.sources}
+    keys |= set(used)
+    keys = {k for k in keys if _known(k)}
+    return Assessment(
+        patient=patient,
+        options=options,
+        findings=current,
+        non_drug=non_drug_statement(),
+        notes=notes_all,
+        sources=tuple(sorted(keys)),
+    )
+
+
+def _known(key: str) -> bool:
+    try:
+        get_reference(key)
+    except KeyError:
+        return False
+    return True
