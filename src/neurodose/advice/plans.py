@@ -343,8 +343,16 @@ def titration_plan(
         if unit == "mg" and doses_per_day > 1:
             n = max(1, min(doses_per_day, int(round(daily_mg / start)) or 1))
         per = daily_mg / n
-        every_h = 24.0 / n
+        every_h = 24.0 / n if not info.get("repeat_days") else float(info["repeat_days"]) * 24
         when = tod if n == doses_per_day else ("night" if n == 1 else f"{n} times a day")
+        units = _fmt_units(name, per, unit)
+        if unit == "mg" and n > 1 and strengths(name) and units_for(name, per) is None:
+            first = _deliverable(name, per)
+            last = daily_mg - first * (n - 1)
+            if first > 0 and units_for(name, last) is not None:
+                parts = [f"{first:g} mg ({units_for(name, first)})"] * (n - 1)
+                parts.append(f"{last:g} mg ({units_for(name, last)}) last dose of the day")
+                units = "uneven split: " + "; ".join(parts)
         steps.append(
             Step(
                 day=day,
@@ -354,7 +362,7 @@ def titration_plan(
                 every_h=every_h,
                 time_of_day=when,
                 daily_mg=round(daily_mg, 4),
-                units=_fmt_units(name, per, unit),
+                units=units,
                 note=note,
                 optional=optional,
             )

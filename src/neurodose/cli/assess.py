@@ -1,0 +1,206 @@
+"""``neurodose assess PATIENT.json [--json] [--drug NAME] [--start-date D]``.
+
+Screens, ranks and plans the eight neuropathic-pain options for a patient profile
+(schema: :mod:`neurodose.safety.patient`). ``--json`` prints the contract::
+
+    {"patient_summary": {...},
+     "options": [{"drug", "verdict", "rank", "findings": [{"severity", "code",
+                  "message", "sources", ...}], "plan": {"steps": [{"day", "dose_mg",
+                  "every_h", "time_of_day", ...}]}, ...}],
+     "findings": [...], "sources": [...]}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from neurodose.advice.assess import Assessment, assess
+from neurodose.advice.patient_text import patient_plan_text
+from neurodose.cli.common import escape, make_console, print_json, print_sources
+from neurodose.errors import InputError
+from neurodose.knowledge import DATA_DIR
+from neurodose.safety.patient import load_patient, load_patient_file
+
+__all__ = ["SAMPLE_PATIENT", "assess_command", "demo_section", "parse_date", "register", "render"]
+
+#: the sample patient shown by ``neurodose demo`` (examples/patients/sample.json)
+SAMPLE_PATIENT = {
+    "age": 67,
+    "sex": "female",
+    "weight_kg": 72,
+    "height_cm": 163,
+    "conditions": ["diabetic_neuropathy", "insomnia", "depression"],
+    "medications": [
+        {"name": "omeprazole", "dose_mg": 20, "every_h": 24},
+        {"name": "fluoxetine", "dose_mg": 20, "every_h": 24},
+    ],
+    "genotypes": {"CYP2D6": "*1/*41", "CYP2C19": "*1/*17"},
+    "labs": {"crcl_ml_min": 52, "qtc_ms": 438},
+    "pain": {"condition": "diabetic_neuropathy", "score": 7},
+    "priorities": ["sleep", "mood"],
+}
+
+_STYLE = {
+    "contraindicated": "bold red",
+    "avoid": "red",
+    "caution": "yellow",
+    "monitor": "cyan",
+    "info": "dim",
+    "recommended": "bold green",
+    "acceptable": "green",
+}
+
+
+def parse_date(text: str | None, field: str = "start-date") -> dt.date:
+    """ISO date (YYYY-MM-DD) or today; a bad value is an InputError naming the option."""
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(field, text, "a date as YYYY-MM-DD") from None
+
+
+def _mark(sev: str) -> str:
+    st = _STYLE.get(sev, "")
+    return f"[{st}]{sev}[/{st}]" if st else sev
+
+
+def render(console: Console, a: Assessment, *, drug: str | None = None) -> None:
+    """Rich tables: ranked options, findings per option, current-medicine findings."""
+    s = a.patient.summary()
+    console.rule("[bold]neurodose assess[/bold]")
+    console.print(
+        f"Age {s['age']:g}"
+        + (f", {s['sex']}" if s["sex"] else "")
+        + f"; conditions: {', '.join(s['conditions']) or 'none'}; "
+        f"medications: {', '.join(m['name'] for m in s['medications']) or 'none'}"
+    )
+    if s["genotypes"]:
+        console.print(
+            "Genotypes: "
+            + "; ".join(f"{g} {v['diplotype'] or ''} {v['phenotype']}" for g, v in s["genotypes"].items())
+        )
+    console.print("[italic]Decision support only; not a substitute for clinical judgement.[/italic]")
+    options = [o for o in a.options if drug is None or o.drug == drug]
+    t = Table(title="Options, ranked", show_lines=False)
+    for col in ("#", "Option", "Verdict", "NNT", "Worst findings", "Why"):
+        t.add_column(col)
+    for o in options:
+        worst = [f for f in o.findings if f.severity in ("contraindicated", "avoid", "caution")][:3]
+        t.add_row(
+            str(o.rank),
+            o.display_name,
+            _mark(o.verdict),
+            f"{o.nnt:g}" if o.nnt else "-",
+            "\n".join(f"{_mark(f.severity)} {escape(f.title)}" for f in worst) or "-",
+            "\n".join(escape(r.text) for r in o.reasons[1:3]) or "-",
+        )
+    console.print(t)
+    for o in options:
+        if not o.findings:
+            continue
+        ft = Table(title=f"{o.display_name}: findings", show_lines=False)
+        for col in ("Severity", "Code", "Message", "Sources"):
+            ft.add_column(col)
+        for f in o.findings:
+            ft.add_row(
+                _mark(f.severity),
+                f.code,
+                escape(f.message) + ("" if f.verified else " [UNVERIFIED]"),
+                ", ".join(f.sources[:3]),
+            )
+        console.print(ft)
+    if a.findings:
+        ct = Table(title="Current medicines: findings")
+        for col in ("Severity", "Drug", "Message"):
+            ct.add_column(col)
+        for f in a.findings:
+            ct.add_row(_mark(f.severity), f.drug or "-", escape(f.message))
+        console.print(ct)
+    top = next((o for o in options if o.plan is not None), None)
+    if top is not None and top.plan is not None:
+        pt = Table(title=f"Plan: {top.display_name}")
+        for col in ("Day", "Date", "Dose", "Every (h)", "When", "Take"):
+            pt.add_column(col)
+        for st in top.plan.steps:
+            pt.add_row(
+                str(st.day),
+                st.date.isoformat(),
+                f"{st.dose_mg:g} {top.plan.unit}",
+                f"{st.every_h:g}",
+                st.time_of_day,
+                escape(st.units) + (" (optional)" if st.optional else ""),
+            )
+        console.print(pt)
+        for r in top.plan.reviews:
+            console.print(f"Day {r.day} ({r.date}): {escape(r.text)}")
+        for n in top.plan.notes:
+            console.print(f"[dim]{escape(n)}[/dim]")
+    console.print(f"[dim]Non-drug measures: {escape(a.non_drug['statement'])}[/dim]")
+    print_sources(console, a.sources)
+
+
+def assess_command(
+    patient: Annotated[Path, typer.Argument(help="patient profile JSON file")],
+    json_out: Annotated[bool, typer.Option("--json", help="print the JSON contract")] = False,
+    drug: Annotated[
+        str | None, typer.Option("--drug", help="assess only this drug (any KB name)")
+    ] = None,
+    start_date: Annotated[
+        str | None, typer.Option("--start-date", help="day 0 of the plans, YYYY-MM-DD")
+    ] = None,
+    patient_text: Annotated[
+        bool, typer.Option("--patient-text", help="also print the plain-language plan")
+    ] = False,
+) -> None:
+    """Screen, rank and plan neuropathic-pain options for PATIENT (JSON)."""
+    p = load_patient_file(patient)
+    d0 = parse_date(start_date)
+    drugs = None
+    if drug is not None:
+        from neurodose.knowledge import resolve_name
+
+        drugs = [resolve_name(drug)]
+    a = assess(p, drugs, start_date=d0)
+    if json_out:
+        data = a.to_dict()
+        if patient_text:
+            top = next((o for o in a.options if o.plan is not None), None)
+            data["patient_text"] = (
+                patient_plan_text(top.plan, top.findings) if top and top.plan else None
+            )
+        print_json(data)
+        return
+    console = make_console()
+    render(console, a, drug=drugs[0] if drugs else None)
+    if patient_text:
+        top = next((o for o in a.options if o.plan is not None), None)
+        if top is not None and top.plan is not None:
+            console.rule("For the patient")
+            console.print(escape(patient_plan_text(top.plan, top.findings)))
+
+
+def demo_section(console: Console) -> None:
+    """Assessment and plan of the sample patient (called by ``neurodose demo``)."""
+    console.rule("[bold]Sample patient: assessment and plan[/bold]")
+    a = assess(load_patient(SAMPLE_PATIENT), start_date=dt.date(2026, 1, 5))
+    render(console, a)
+    top = next((o for o in a.options if o.plan is not None), None)
+    if top is not None and top.plan is not None:
+        console.rule("For the patient")
+        console.print(escape(patient_plan_text(top.plan, top.findings)))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``assess`` to the main app."""
+    app.command("assess")(assess_command)
+
+
+_ = DATA_DIR

@@ -1,0 +1,172 @@
+"""``neurodose plan titrate|taper|switch ... [--ics FILE] [--json]``.
+
+Examples::
+
+    neurodose plan titrate --drug amitriptyline --start-date 2026-01-05 --ics ami.ics
+    neurodose plan titrate --drug pregabalin --patient examples/patients/older_falls_opioid.json
+    neurodose plan taper --drug venlafaxine --current-dose 150 --method hyperbolic
+    neurodose plan switch --from amitriptyline --to duloxetine --current-dose 50
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from neurodose.advice.ics import write_ics
+from neurodose.advice.patient_text import patient_plan_text
+from neurodose.advice.plans import Plan, switch_plan, taper_plan, titration_plan
+from neurodose.cli.assess import parse_date
+from neurodose.cli.common import escape, make_console, print_json, print_sources
+from neurodose.errors import InputError
+from neurodose.knowledge import get_drug
+from neurodose.safety.patient import Patient, load_patient_file
+from neurodose.units import parse_quantity
+
+__all__ = ["plan_app", "register", "render_plan"]
+
+plan_app = typer.Typer(
+    help="Dated titration, taper and switch plans (exportable as iCalendar).",
+    no_args_is_help=True,
+)
+
+DrugOpt = Annotated[str, typer.Option("--drug", help="drug name (any KB name)")]
+StartOpt = Annotated[str | None, typer.Option("--start-date", help="day 0, YYYY-MM-DD")]
+IcsOpt = Annotated[Path | None, typer.Option("--ics", help="write the plan as .ics")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print the plan as JSON")]
+PatientOpt = Annotated[
+    Path | None, typer.Option("--patient", help="patient JSON (renal, genotype adjustments)")
+]
+TextOpt = Annotated[bool, typer.Option("--patient-text", help="print the patient version")]
+
+
+def _dose(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return parse_quantity(text, "mass", field="current-dose")
+
+
+def render_plan(console: Console, plan: Plan) -> None:
+    """A rich table of the plan's steps, reviews and notes."""
+    names = " -> ".join(get_drug(d).display_name for d in plan.drugs)
+    t = Table(title=f"{plan.kind}: {names} (from {plan.start_date})")
+    for col in ("Day", "Date", "Drug", "Dose", "Every (h)", "When", "Daily", "Take"):
+        t.add_column(col)
+    for s in plan.steps:
+        t.add_row(
+            str(s.day),
+            s.date.isoformat(),
+            s.drug,
+            f"{s.dose_mg:g} {plan.unit}",
+            f"{s.every_h:g}",
+            s.time_of_day,
+            f"{s.daily_mg:g}",
+            escape(s.units) + (" (optional)" if s.optional else ""),
+        )
+    console.print(t)
+    for r in plan.reviews:
+        console.print(f"Day {r.day} ({r.date}): {escape(r.text)}")
+    for n in plan.notes:
+        console.print(f"[dim]{escape(n)}[/dim]")
+    if not plan.verified:
+        console.print("[yellow]Some numbers behind this plan are UNVERIFIED.[/yellow]")
+    print_sources(console, plan.sources)
+
+
+def _out(plan: Plan, ics: Path | None, json_out: bool, text: bool) -> None:
+    if ics is not None:
+        write_ics(plan, ics)
+    if json_out:
+        d = plan.to_dict()
+        if text:
+            d["patient_text"] = patient_plan_text(plan)
+        if ics is not None:
+            d["ics"] = str(ics)
+        print_json(d)
+        return
+    console = make_console()
+    render_plan(console, plan)
+    if ics is not None:
+        console.print(f"Calendar written to {ics}")
+    if text:
+        console.rule("For the patient")
+        console.print(escape(patient_plan_text(plan)))
+
+
+def _patient(path: Path | None) -> Patient | None:
+    return load_patient_file(path) if path is not None else None
+
+
+@plan_app.command("titrate")
+def titrate(
+    drug: DrugOpt,
+    start_date: StartOpt = None,
+    current_dose: Annotated[
+        str | None, typer.Option("--current-dose", help="continue from this daily dose (mg)")
+    ] = None,
+    patient: PatientOpt = None,
+    ics: IcsOpt = None,
+    json_out: JsonOpt = False,
+    patient_text: TextOpt = False,
+) -> None:
+    """Titration schedule from the cited start dose, steps and maximum."""
+    plan = titration_plan(
+        drug,
+        start_date=parse_date(start_date),
+        patient=_patient(patient),
+        current_daily_mg=_dose(current_dose) if current_dose else None,
+    )
+    _out(plan, ics, json_out, patient_text)
+
+
+@plan_app.command("taper")
+def taper(
+    drug: DrugOpt,
+    current_dose: Annotated[str, typer.Option("--current-dose", help="current daily dose (mg)")],
+    start_date: StartOpt = None,
+    method: Annotated[
+        str, typer.Option("--method", help="proportional (NICE NG222) or hyperbolic")
+    ] = "proportional",
+    ics: IcsOpt = None,
+    json_out: JsonOpt = False,
+    patient_text: TextOpt = False,
+) -> None:
+    """Taper to stopping in proportional steps using marketed strengths and liquids."""
+    plan = taper_plan(drug, _dose(current_dose), start_date=parse_date(start_date), method=method)
+    _out(plan, ics, json_out, patient_text)
+
+
+@plan_app.command("switch")
+def switch(
+    from_drug: Annotated[str, typer.Option("--from", help="current drug")],
+    to_drug: Annotated[str, typer.Option("--to", help="new drug")],
+    current_dose: Annotated[
+        str, typer.Option("--current-dose", help="current daily dose of --from (mg)")
+    ],
+    start_date: StartOpt = None,
+    patient: PatientOpt = None,
+    ics: IcsOpt = None,
+    json_out: JsonOpt = False,
+    patient_text: TextOpt = False,
+) -> None:
+    """Switch by cross-taper, or taper + washout (MAOI gap, fluoxetine)."""
+    if not from_drug or not to_drug:
+        raise InputError("from/to", (from_drug, to_drug), "two drug names")
+    plan = switch_plan(
+        from_drug,
+        to_drug,
+        _dose(current_dose),
+        start_date=parse_date(start_date),
+        patient=_patient(patient),
+    )
+    _out(plan, ics, json_out, patient_text)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``plan`` command group to the main app."""
+    app.add_typer(plan_app, name="plan")
