@@ -113,6 +113,12 @@ class Diary:
         seen: dict[dt.date, int] = {}
         for i, row in enumerate(rows, start=1):
             r: dict[str, str] = {}
+            if None in row:
+                raise InputError(
+                    f"{where} row {i}",
+                    row[None],  # type: ignore[index]
+                    "no more fields than the header (quote text that contains commas)",
+                )
             for k, v in row.items():
                 key = (k or "").strip().lower().replace(" ", "_")
                 r[_ALIASES.get(key, key)] = (v or "").strip()

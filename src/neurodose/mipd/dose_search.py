@@ -11,8 +11,10 @@ posterior draws of eta (Laplace or SIR) that put it there.
 
 Choice rule (documented in docs/mipd.md): the highest probability of being in
 range; among candidates within 0.05 of it, the lowest daily dose, then the
-longest interval. If no candidate reaches the range, the result says so and
-proposes the candidate closest to it, flagged.
+longest interval. The target counts as reachable when the chosen regimen's
+prediction at the MAP estimate lies inside it; otherwise the result says so
+(with the probability) and, if no draw of any candidate is in range, proposes
+the candidate closest to it, flagged.
 
 Examples
 --------
@@ -211,7 +213,13 @@ def search_dose(
     if best_p > 0:
         pool = [c for c in cands if c.p_in_range >= best_p - 0.05]
         chosen = min(pool, key=lambda c: (c.daily_mg, -c.every_h))
-        reachable = True
+        reachable = lo_t <= chosen.predicted <= hi_t
+        if not reachable:
+            side = "below" if chosen.predicted < lo_t else "above"
+            notes.append(
+                f"target not reachable within the allowed doses: the best regimen is predicted "
+                f"{side} the target (probability in target {chosen.p_in_range:.0%})"
+            )
     else:
         reachable = False
         mid = (lo_t + hi_t) / 2

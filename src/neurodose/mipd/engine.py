@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from neurodose import citations
 from neurodose.dosing.regimen import DoseEvent, ExpandedDoses, Regimen
-from neurodose.errors import InputError
+from neurodose.errors import InputError, SolverError
 from neurodose.mipd.model import DoseHistory, PriorModel, ResidualError
 from neurodose.pk import solve as _solve
 from neurodose.pk.individual import individual_parameters
@@ -76,6 +76,12 @@ def _expanded(doses: DoseHistory) -> ExpandedDoses:
         )
         object.__setattr__(doses, "_engine_expanded", cached)
     return cached
+
+
+def _kernel_arity() -> int:
+    """Number of arguments of the engine's exact kernel (it gained an output flag)."""
+    fn = getattr(_solve._kernel, "py_func", _solve._kernel)
+    return int(fn.__code__.co_argcount)
 
 
 class EnginePredictor:
@@ -137,7 +143,7 @@ class EnginePredictor:
         d = _expanded(doses)
         amt = _solve._dose_amounts(p, d, n)
         out = np.empty((n, len(self.model.analytes), t.size))
-        _solve._kernel(
+        args: list[Any] = [
             np.ascontiguousarray(lam[:, None]),
             np.ascontiguousarray(G[:, None]),
             np.ascontiguousarray(Wo[:, None]),
@@ -153,7 +159,21 @@ class EnginePredictor:
             np.ascontiguousarray(np.broadcast_to(p["tlag"], (n,)), dtype=np.float64),
             t,
             out,
-        )
+        ]
+        n_args = _kernel_arity()
+        bad = np.zeros(n, dtype=np.bool_)
+        if n_args == len(args) + 1:
+            args.append(bad)
+        elif n_args != len(args):
+            # the engine's kernel changed: use its public function from now on
+            self.fast = False
+            return self(theta, doses, times_h)
+        _solve._kernel(*args)
+        if bad.any() or not np.all(np.isfinite(out)):
+            raise SolverError(
+                f"the exact solver produced non-finite concentrations for "
+                f"{int(max(bad.sum(), 1))} parameter set(s) during estimation"
+            )
         return {a: out[:, i, :] for i, a in enumerate(self.model.analytes)}
 
 

@@ -138,6 +138,12 @@ class Observations:
         lloqs: list[float] = []
         blqs: list[bool] = []
         for i, row in enumerate(rows, start=1):
+            if None in row:
+                raise InputError(
+                    f"{where} row {i}",
+                    row[None],  # type: ignore[index]
+                    "no more fields than the header",
+                )
             row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
             if not any(row.values()):
                 continue  # blank line

@@ -1,0 +1,383 @@
+"""``neurodose tdm`` and ``neurodose response``: model-informed precision dosing.
+
+Thin: parse options and files, call :mod:`neurodose.mipd`, print or write JSON
+and plots. Formats and the JSON contract are in ``docs/mipd.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from neurodose.errors import InputError
+
+__all__ = ["register"]
+
+_UNCERTAINTY = ("laplace", "sir")
+
+
+def _patient(
+    age: float | None,
+    sex: str | None,
+    weight: float | None,
+    smoker: bool,
+    crcl: float | None,
+    cyp2d6: str | None,
+    cyp2c19: str | None,
+) -> Any:
+    from neurodose.pk import Patient
+
+    patient = Patient(age=age, sex=sex, weight=weight, smoker=smoker, crcl=crcl)
+    genes = {k: v for k, v in (("CYP2D6", cyp2d6), ("CYP2C19", cyp2c19)) if v is not None}
+    return patient.with_genotype(**genes) if genes else patient
+
+
+def _regimen(
+    dose: str | None, every: str, doses: int | None, days: float | None, regimen: Path | None
+) -> Any:
+    # the same options and file formats as `neurodose simulate`
+    from neurodose.cli.simulate import _regimen as simulate_regimen
+
+    return simulate_regimen(dose, every, doses, days, regimen)
+
+
+def _floats(text: str | None, field: str) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        vals = [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
+    except ValueError:
+        raise InputError(field, text, "comma-separated numbers, e.g. 10,25,50") from None
+    if not vals or any(v <= 0 for v in vals):
+        raise InputError(field, text, "positive numbers, e.g. 10,25,50")
+    return vals
+
+
+def _first_dose(text: str | None) -> Any:
+    if text is None:
+        return None
+    from neurodose.mipd.levels import parse_datetime
+
+    return parse_datetime(text, "--first-dose")
+
+
+def _plot_tdm(report: Any, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if path.suffix.lower() != ".png":
+        raise InputError("--plot", str(path), "a file ending in .png")
+    fc = report.forecast.series
+    fit = report.fit
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    rec = report.recommendation
+    if rec is not None:
+        ax.axhspan(
+            *rec.target,
+            color="green",
+            alpha=0.1,
+            label="target (" + "+".join(fit.model.moiety) + ")",
+        )
+    for name, s in fc.items():
+        t = s["time_h"] / 24.0
+        ax.fill_between(t, s["lower"], s["upper"], alpha=0.2)
+        ax.plot(t, s["map"], label=f"{name} (MAP)")
+    obs = fit.obs
+    for a in fit.model.analytes:
+        sel = np.array([x == a for x in obs.analyte], dtype=bool)
+        if sel.any():
+            ax.scatter(obs.times_h[sel] / 24.0, obs.value[sel], zorder=5, label=f"{a} measured")
+    ax.set_xlabel("time since first dose (days)")
+    ax.set_ylabel("concentration (ng/mL)")
+    ax.set_title(f"{report.drug}: individual fit, {int(report.forecast.level * 100)} % interval")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``tdm`` and ``response`` commands to ``app``."""
+
+    @app.command()
+    def tdm(
+        drug: Annotated[str, typer.Option("--drug", help="drug with a PK model")],
+        levels: Annotated[
+            Path | None, typer.Option(help="levels CSV (time_h|datetime,analyte,value,unit[,lloq])")
+        ] = None,
+        dose: Annotated[str | None, typer.Option(help="each dose, e.g. '25 mg'")] = None,
+        every: Annotated[str, typer.Option(help="interval, e.g. '24 h'")] = "24 h",
+        doses: Annotated[int | None, typer.Option(help="number of doses given")] = None,
+        days: Annotated[float | None, typer.Option(help="days of dosing so far")] = None,
+        regimen: Annotated[
+            Path | None, typer.Option("--regimen", help="TOML/JSON regimen (as for simulate)")
+        ] = None,
+        first_dose: Annotated[
+            str | None, typer.Option(help="date-time of the first dose (for datetime levels)")
+        ] = None,
+        target: Annotated[
+            str | None, typer.Option(help="target range LOW-HIGH ng/mL (default: KB TDM range)")
+        ] = None,
+        metric: Annotated[str, typer.Option(help="trough or auc24")] = "trough",
+        indication: Annotated[
+            str, typer.Option(help="indication for the maximum dose")
+        ] = "neuropathic_pain",
+        strengths: Annotated[
+            str | None, typer.Option(help="tablet strengths mg, e.g. 10,25,50 (default: KB)")
+        ] = None,
+        max_daily: Annotated[
+            float | None, typer.Option(help="maximum daily dose mg (default: KB)")
+        ] = None,
+        intervals: Annotated[str, typer.Option(help="dosing intervals to consider, h")] = "24",
+        what_if_add: Annotated[
+            list[str] | None,
+            typer.Option("--what-if-add", help="scenario: add DRUG:DOSE[:EVERY] (repeatable)"),
+        ] = None,
+        what_if_stop: Annotated[
+            list[str] | None,
+            typer.Option("--what-if-stop", help="scenario: stop a --with drug (repeatable)"),
+        ] = None,
+        uncertainty: Annotated[str, typer.Option(help="sir or laplace")] = "sir",
+        age: Annotated[float | None, typer.Option(help="years")] = None,
+        sex: Annotated[str | None, typer.Option(help="male or female")] = None,
+        weight: Annotated[float | None, typer.Option(help="kg")] = None,
+        smoker: Annotated[bool, typer.Option("--smoker/--non-smoker")] = False,
+        crcl: Annotated[float | None, typer.Option(help="creatinine clearance, mL/min")] = None,
+        cyp2d6: Annotated[
+            str | None, typer.Option(help="diplotype, activity score or phenotype")
+        ] = None,
+        cyp2c19: Annotated[str | None, typer.Option(help="diplotype or phenotype")] = None,
+        with_: Annotated[
+            list[str] | None,
+            typer.Option("--with", help="co-medication DRUG:DOSE[:EVERY] (repeatable)"),
+        ] = None,
+        seed: Annotated[int, typer.Option(help="random seed (restarts, SIR)")] = 0,
+        as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+        plot: Annotated[Path | None, typer.Option(help="write a .png plot")] = None,
+    ) -> None:
+        """Fit individual PK parameters to measured levels (MAP), forecast, and
+        recommend a dose and interval for the target range."""
+        from neurodose.mipd.engine import history_from_regimen, molar_masses, prior_model
+        from neurodose.mipd.levels import read_levels_csv
+        from neurodose.mipd.tdm import parse_target, run_tdm
+        from neurodose.pk import parse_comedication
+
+        if uncertainty not in _UNCERTAINTY:
+            raise InputError("--uncertainty", uncertainty, "'sir' or 'laplace'")
+        if metric not in ("trough", "auc24"):
+            raise InputError("--metric", metric, "'trough' or 'auc24'")
+        reg = _regimen(dose, every, doses, days, regimen)
+        hist = history_from_regimen(reg)
+        patient = _patient(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
+        comeds = [parse_comedication(w) for w in (with_ or [])]
+        analytes = prior_model(drug, patient, comeds).analytes
+        obs = None
+        if levels is not None:
+            obs = read_levels_csv(
+                levels,
+                analytes,
+                first_dose=_first_dose(first_dose),
+                molar_mass=molar_masses(analytes),
+            )
+        tgt = None
+        if target is not None:
+            tgt = parse_target(target) if metric == "trough" else _auc_target(target)
+        report = run_tdm(
+            drug,
+            hist,
+            obs,
+            patient=patient,
+            comedications=comeds,
+            target=tgt,
+            indication=indication,
+            strengths=_floats(strengths, "--strengths"),
+            max_daily_mg=max_daily,
+            intervals_h=_floats(intervals, "--intervals") or [24.0],
+            metric=metric,  # type: ignore[arg-type]
+            method=uncertainty,  # type: ignore[arg-type]
+            add_drugs=[parse_comedication(w) for w in (what_if_add or [])],
+            stop_drugs=what_if_stop or [],
+            seed=seed,
+        )
+        if plot is not None:
+            _plot_tdm(report, plot)
+        if as_json:
+            typer.echo(json.dumps(report.to_json(), allow_nan=False))
+            return
+        _print_tdm(report)
+
+    @app.command()
+    def response(
+        diary: Annotated[
+            Path, typer.Option(help="diary CSV (date,pain[,sleep,side_effects,dose_mg])")
+        ],
+        drug: Annotated[str, typer.Option("--drug", help="drug taken")],
+        dose: Annotated[str | None, typer.Option(help="each dose, e.g. '25 mg'")] = None,
+        every: Annotated[str, typer.Option(help="interval, e.g. '24 h'")] = "24 h",
+        doses: Annotated[int | None, typer.Option(help="number of doses given")] = None,
+        days: Annotated[float | None, typer.Option(help="days of dosing so far")] = None,
+        regimen: Annotated[
+            Path | None, typer.Option("--regimen", help="TOML/JSON regimen (as for simulate)")
+        ] = None,
+        first_dose: Annotated[
+            str | None, typer.Option(help="date of the first dose (default: first diary day)")
+        ] = None,
+        switch_to: Annotated[
+            str | None, typer.Option(help="drug for the 'switch' scenario")
+        ] = None,
+        age: Annotated[float | None, typer.Option(help="years")] = None,
+        sex: Annotated[str | None, typer.Option(help="male or female")] = None,
+        weight: Annotated[float | None, typer.Option(help="kg")] = None,
+        smoker: Annotated[bool, typer.Option("--smoker/--non-smoker")] = False,
+        crcl: Annotated[float | None, typer.Option(help="creatinine clearance, mL/min")] = None,
+        cyp2d6: Annotated[str | None, typer.Option(help="diplotype or phenotype")] = None,
+        cyp2c19: Annotated[str | None, typer.Option(help="diplotype or phenotype")] = None,
+        with_: Annotated[
+            list[str] | None,
+            typer.Option("--with", help="co-medication DRUG:DOSE[:EVERY] (repeatable)"),
+        ] = None,
+        seed: Annotated[int, typer.Option(help="random seed")] = 0,
+        as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+        plot: Annotated[Path | None, typer.Option(help="write a .png plot")] = None,
+    ) -> None:
+        """Learn the individual response from a pain diary and forecast the chance
+        of >= 30 % relief by week 8 if the dose is kept, raised or the drug switched;
+        flag rising side effects and withdrawal-like symptoms."""
+        import datetime as dt
+
+        from neurodose.mipd.diary import read_diary_csv
+        from neurodose.mipd.response import run_response
+        from neurodose.pk import parse_comedication
+
+        d = read_diary_csv(diary)
+        reg = _regimen(dose, every, doses, days, regimen)
+        start = None
+        if first_dose is not None:
+            try:
+                start = dt.date.fromisoformat(first_dose.strip()[:10])
+            except ValueError:
+                raise InputError("--first-dose", first_dose, "a date YYYY-MM-DD") from None
+        patient = _patient(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
+        comeds = [parse_comedication(w) for w in (with_ or [])]
+        rep = run_response(
+            drug,
+            reg,
+            d,
+            first_dose=start,
+            patient=patient,
+            comedications=comeds,
+            switch_to=switch_to,
+            seed=seed,
+        )
+        if plot is not None:
+            rep.plot(plot)
+        if as_json:
+            typer.echo(json.dumps(rep.to_json(), allow_nan=False))
+            return
+        _print_response(rep)
+
+
+def _auc_target(text: str) -> tuple[float, float]:
+    import re
+
+    m = re.match(r"^\s*([0-9.]+)\s*-\s*([0-9.]+)\s*$", text)
+    if not m or not 0 <= float(m.group(1)) < float(m.group(2)):
+        raise InputError("--target", text, "an AUC24 range LOW-HIGH in ng*h/mL, e.g. '1500-4000'")
+    return float(m.group(1)), float(m.group(2))
+
+
+def _print_tdm(report: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    c = Console(highlight=False)
+    j = report.to_json()
+    t = Table(title=f"{report.drug}: individual parameters (MAP, 90 % interval) vs prior")
+    for col in ("parameter", "individual", "p05-p95", "prior (typical)"):
+        t.add_column(col)
+    for k, v in j["individual"].items():
+        lo, hi = j["individual_p05_p95"][k]
+        t.add_row(k, f"{v:.4g}", f"{lo:.4g}-{hi:.4g}", f"{j['prior'][k]:.4g}")
+    c.print(t)
+    if j["levels"]:
+        t2 = Table(title="levels: measured vs individual (IPRED) and population (PRED) prediction")
+        for col in ("time h", "analyte", "measured ng/mL", "IPRED", "PRED", "IWRES"):
+            t2.add_column(col)
+        for lv in j["levels"]:
+            meas = f"<{lv['lloq_ng_per_ml']:g} (BLQ)" if lv["blq"] else f"{lv['value_ng_per_ml']:g}"
+            iw = "-" if lv["iwres"] is None else f"{lv['iwres']:+.2f}"
+            t2.add_row(
+                f"{lv['time_h']:g}",
+                lv["analyte"],
+                meas,
+                f"{lv['ipred_ng_per_ml']:.3g}",
+                f"{lv['pred_ng_per_ml']:.3g}",
+                iw,
+            )
+        c.print(t2)
+    else:
+        c.print("no levels: a-priori prediction from the population model")
+    r = j["recommendation"]
+    if r is not None:
+        key = "predicted_trough_ng_per_ml" if r["metric"] == "trough" else "predicted_auc24"
+        lo_k = next(k for k in r if k.startswith("p0"))
+        hi_k = next(k for k in r if k.startswith("p9"))
+        c.print(
+            f"recommendation: {r['dose_mg']:g} mg every {r['every_h']:g} h "
+            f"({r['daily_dose_mg']:g} mg/day): predicted steady-state {r['metric']} of "
+            f"{j['target_applies_to']} {r[key]:.3g} ({lo_k}-{hi_k} {r[lo_k]:.3g}-{r[hi_k]:.3g}); "
+            f"P(in target {r['target'][0]:g}-{r['target'][1]:g}) = {r['p_in_target']:.0%}"
+        )
+        c.print(
+            f"  target from {r['target_source']} ({r['target_note']}); strengths "
+            f"{', '.join(f'{s:g}' for s in r['strengths_mg'])} mg ({r['strengths_source']}); "
+            f"maximum {r['max_daily_mg']:g} mg/day ({r['max_daily_source']})"
+        )
+        for n in r["notes"]:
+            c.print(f"  note: {n}")
+    for s in j["what_if"]:
+        line = f"what if {s['scenario']}:"
+        if "predicted_ss_trough" in s:
+            line += (
+                f" steady-state trough on the current dose {s['predicted_ss_trough']:.3g} "
+                f"(p05-p95 {s['p05']:.3g}-{s['p95']:.3g})"
+            )
+        if "recommendation" in s:
+            rr = s["recommendation"]
+            line += f"; recommended {rr['dose_mg']:g} mg every {rr['every_h']:g} h"
+        c.print(line)
+    for w in j["diagnostics"]["warnings"]:
+        c.print(f"warning: {w}")
+    for n in j["notes"]:
+        c.print(f"note: {n}")
+    c.print("sources: " + ", ".join(j["sources"]))
+    c.print("Decision support only; not a substitute for clinical judgement.")
+
+
+def _print_response(rep: Any) -> None:
+    from rich.console import Console
+
+    c = Console(highlight=False)
+    j = rep.to_json()
+    c.print(f"{j['drug']}: response model = {j['model']['name']}")
+    for k, v in j["individual"].items():
+        c.print(f"  {k}: {v}")
+    for s in j["scenarios"]:
+        c.print(
+            f"scenario {s['scenario']}: P(>= 30 % relief by week 8) = "
+            f"{s['p_relief_30_week8']:.0%} ({s['description']})"
+        )
+    se = j["side_effects"]
+    c.print(f"side effects: {se['direction']} ({se['slope_points_per_week']:+.2f} points/week)")
+    for f in j["findings"]:
+        c.print(f"finding: {f['message']}")
+    for n in j["notes"]:
+        c.print(f"note: {n}")
+    c.print("sources: " + ", ".join(j["sources"]))
+    c.print("Decision support only; not a substitute for clinical judgement.")

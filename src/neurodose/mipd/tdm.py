@@ -1,0 +1,360 @@
+"""TDM workflow: levels -> MAP fit -> forecast with intervals -> dose search.
+
+:func:`run_tdm` is what ``neurodose tdm`` calls; it returns a
+:class:`TdmReport` whose :meth:`~TdmReport.to_json` is the CLI JSON contract
+(see ``docs/mipd.md``). Everything clinical comes from the knowledge base:
+
+* target: ``tdm.reference_range`` of the drug record (for amitriptyline the
+  AMI + NT range 80-200 ng/mL, Mayo AMTRP; a depression range, so a lower
+  target may be given for pain);
+* tablet strengths: the drug record's RxNorm SCD identifiers
+  (e.g. "amitriptyline HCl 10 MG Oral Tablet"); if none are recorded the
+  report says so and ``strengths`` must be given;
+* maximum daily dose: ``doses.<indication>.maximum``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from neurodose import citations
+from neurodose.errors import InputError
+from neurodose.knowledge import get_drug
+from neurodose.mipd.dose_search import DoseRecommendation, search_dose, what_if
+from neurodose.mipd.engine import prior_model
+from neurodose.mipd.estimate import MapResult, fit_map
+from neurodose.mipd.forecast import Forecast, forecast, forecast_grid, moiety_name
+from neurodose.mipd.levels import Observations
+from neurodose.mipd.model import DoseHistory
+
+__all__ = [
+    "KbDosing",
+    "TdmReport",
+    "kb_dosing",
+    "parse_target",
+    "run_tdm",
+    "tablet_strengths",
+]
+
+_STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*MG\b.*\b(tablet|capsule)", re.IGNORECASE)
+
+
+def parse_target(text: str) -> tuple[float, float]:
+    """Parse ``"LO-HI"`` (ng/mL; a unit may follow, e.g. ``"50-150 ng/mL"``).
+
+    >>> parse_target("50-150")
+    (50.0, 150.0)
+    """
+    from neurodose.units import parse_unit
+
+    m = re.match(r"^\s*([0-9.]+)\s*-\s*([0-9.]+)\s*(\S+)?\s*$", str(text))
+    if not m:
+        raise InputError("--target", text, "a range LOW-HIGH in ng/mL, e.g. '50-150'")
+    lo, hi = float(m.group(1)), float(m.group(2))
+    if m.group(3):
+        dim, f = parse_unit(m.group(3))
+        if dim != "concentration":
+            raise InputError("--target", text, "a concentration range such as '50-150 ng/mL'")
+        lo, hi = lo * f, hi * f
+    if not 0 <= lo < hi:
+        raise InputError("--target", text, "LOW < HIGH, both >= 0")
+    return lo, hi
+
+
+def tablet_strengths(drug: str) -> tuple[list[float], list[str]]:
+    """Oral solid strengths (mg) from the drug record's RxNorm SCD identifiers,
+    with their source keys; empty when the knowledge base has none."""
+    rec = get_drug(drug)
+    out: set[float] = set()
+    srcs: set[str] = set()
+    for ident in rec.identifiers:
+        if ident.system != "RxNorm-SCD" or not ident.display:
+            continue
+        m = _STRENGTH.search(ident.display)
+        if m:
+            out.add(float(m.group(1)))
+            srcs.add(ident.source)
+    return sorted(out), sorted(srcs)
+
+
+@dataclass(frozen=True)
+class KbDosing:
+    """Target, strengths and maximum dose as used, with their sources."""
+
+    target: tuple[float, float]
+    target_source: str
+    target_note: str
+    strengths: list[float]
+    strengths_source: str
+    max_daily_mg: float
+    max_source: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target_ng_per_ml": list(self.target),
+            "target_source": self.target_source,
+            "target_note": self.target_note,
+            "strengths_mg": self.strengths,
+            "strengths_source": self.strengths_source,
+            "max_daily_mg": self.max_daily_mg,
+            "max_daily_source": self.max_source,
+        }
+
+
+def kb_dosing(
+    drug: str,
+    indication: str = "neuropathic_pain",
+    target: tuple[float, float] | None = None,
+    strengths: Sequence[float] | None = None,
+    max_daily_mg: float | None = None,
+) -> KbDosing:
+    """Target range, tablet strengths and maximum daily dose (KB unless given)."""
+    rec = get_drug(drug)
+    notes: list[str] = []
+    if target is None:
+        if rec.tdm is None or rec.tdm.reference_range is None:
+            raise InputError(
+                "--target", None, f"a target range: the knowledge base has no TDM range for {drug}"
+            )
+        q = rec.tdm.reference_range
+        f = q.canonical() / q.point if q.point else 1.0
+        lo = (q.low if q.low is not None else q.point) * f
+        hi = (q.high if q.high is not None else q.point) * f
+        tgt = (float(lo), float(hi))
+        t_src, t_note = q.source, q.locator
+        citations.register(q.source)
+    else:
+        tgt, t_src, t_note = target, "user", "target given by the user"
+    if strengths is None:
+        s, srcs = tablet_strengths(drug)
+        if not s:
+            raise InputError(
+                "--strengths",
+                None,
+                f"tablet strengths: the knowledge base lists none for {drug} "
+                "(no RxNorm SCD tablet identifiers); give e.g. --strengths 10,25,50",
+            )
+        st, st_src = s, ",".join(srcs)
+    else:
+        st, st_src = sorted(float(x) for x in strengths), "user"
+    if max_daily_mg is None:
+        dg = rec.doses.get(indication)
+        if dg is None or dg.maximum is None:
+            raise InputError(
+                "--max-daily",
+                None,
+                f"a maximum daily dose: the knowledge base has none for {drug} / {indication} "
+                f"(indications with doses: {', '.join(sorted(rec.doses)) or 'none'})",
+            )
+        mx = dg.maximum.canonical()
+        m_src = f"{dg.maximum.source} ({dg.maximum.locator})"
+        if not dg.maximum.verified:
+            notes.append(f"maximum dose {dg.maximum.display()} is UNVERIFIED")
+        citations.register(dg.maximum.source)
+    else:
+        mx, m_src = float(max_daily_mg), "user"
+    return KbDosing(tgt, t_src, t_note, st, st_src, float(mx), m_src, notes)
+
+
+@dataclass(frozen=True)
+class TdmReport:
+    """Everything ``neurodose tdm`` shows."""
+
+    drug: str
+    fit: MapResult
+    forecast: Forecast
+    recommendation: DoseRecommendation | None
+    dosing: KbDosing | None
+    what_if: list[dict[str, Any]]
+    sources: list[str]
+    notes: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        f = self.fit
+        lo_hi = f.interval(0.90)
+        obs = f.obs
+        levels = [
+            {
+                "time_h": float(obs.times_h[i]),
+                "analyte": obs.analyte[i],
+                "value_ng_per_ml": float(obs.value[i]),
+                "blq": bool(obs.blq[i]),
+                "lloq_ng_per_ml": float(obs.lloq[i]),
+                "ipred_ng_per_ml": round(f.diagnostics.ipred[i], 4),
+                "pred_ng_per_ml": round(f.diagnostics.pred[i], 4),
+                "iwres": f.diagnostics.iwres[i],
+            }
+            for i in range(len(obs))
+        ]
+        d = f.diagnostics
+        rec = None
+        if self.recommendation is not None:
+            rec = self.recommendation.to_json()
+            if self.dosing is not None:
+                rec.update(self.dosing.to_json())
+        return {
+            "drug": self.drug,
+            "individual": {k: round(v, 6) for k, v in f.individual.items()},
+            "individual_p05_p95": {k: [round(a, 6), round(b, 6)] for k, (a, b) in lo_hi.items()},
+            "prior": {k: round(v, 6) for k, v in f.prior.items()},
+            "eta": {n: round(float(e), 6) for n, e in zip(f.model.param_names, f.eta, strict=True)},
+            "objective": {
+                "ofv": round(f.ofv, 6),
+                "data": round(f.ofv_data, 6),
+                "prior": round(f.ofv_prior, 6),
+                "definition": "-2LL (normal residuals, M3 for BLQ) + eta' Omega^-1 eta",
+            },
+            "levels": levels,
+            "diagnostics": {
+                "converged": d.converged,
+                "n_iter": d.n_iter,
+                "n_starts": d.n_starts,
+                "n_distinct_optima": d.n_distinct_optima,
+                "gradient_norm": d.gradient_norm,
+                "posterior_sd_ratio": d.posterior_sd_ratio,
+                "warnings": d.warnings,
+            },
+            "predicted": self.forecast.to_json(),
+            "uncertainty": {"method": self.forecast.method, "level": self.forecast.level},
+            "target_applies_to": moiety_name(f.model),
+            "recommendation": rec,
+            "what_if": self.what_if,
+            "notes": self.notes,
+            "sources": self.sources,
+        }
+
+
+def run_tdm(
+    drug: str,
+    doses: DoseHistory,
+    obs: Observations | None = None,
+    patient: Any = None,
+    comedications: Sequence[Any] = (),
+    target: tuple[float, float] | None = None,
+    indication: str = "neuropathic_pain",
+    strengths: Sequence[float] | None = None,
+    max_daily_mg: float | None = None,
+    intervals_h: Sequence[float] = (24.0,),
+    metric: Literal["trough", "auc24"] = "trough",
+    method: Literal["laplace", "sir"] = "sir",
+    add_drugs: Sequence[Any] = (),
+    stop_drugs: Sequence[str] = (),
+    step_h: float = 2.0,
+    n_draws: int = 500,
+    seed: int = 0,
+    recommend: bool = True,
+) -> TdmReport:
+    """Fit, forecast and recommend for one patient (see module docstring).
+
+    ``add_drugs`` / ``stop_drugs`` give "what if" scenarios: the same
+    individual (eta kept) with a co-medication added or stopped; each reports
+    the predicted steady-state moiety trough on the current dose and the
+    recommended dose under that scenario.
+    """
+    with citations.tracking() as used:
+        model = prior_model(drug, patient, comedications)
+        if obs is not None and len(obs):
+            obs.check_after(doses.first_h)
+        fit = fit_map(model, doses, obs, seed=seed)
+        rng = np.random.default_rng(seed)
+        eta_s = fit.sample(n_draws, rng, method=method)
+        last_t = max(doses.last_h, float(obs.times_h.max()) if obs is not None and len(obs) else 0)
+        grid = forecast_grid(doses, step_h=step_h, extra_h=max(24.0, last_t - doses.last_h + 24))
+        fc = forecast(fit, grid, n=n_draws, method=method, seed=seed, eta_samples=eta_s)
+        notes = list(model.notes)
+        rec = None
+        dosing = None
+        if metric == "auc24" and target is None:
+            raise InputError("--target", None, "a target AUC24 range (ng*h/mL) for metric auc24")
+        if recommend:
+            dosing = kb_dosing(drug, indication, target, strengths, max_daily_mg)
+            notes += dosing.notes
+            rec = search_dose(
+                fit,
+                dosing.target,
+                dosing.strengths,
+                dosing.max_daily_mg,
+                intervals_h=intervals_h,
+                metric=metric,
+                seed=seed,
+                eta_samples=eta_s[: min(300, len(eta_s))],
+            )
+        scenarios: list[dict[str, Any]] = []
+        current = [c for c in comedications]
+        for label, new in [
+            *[(f"add {a if isinstance(a, str) else a.drug}", [*current, a]) for a in add_drugs],
+            *[(f"stop {s}", _without(current, s)) for s in stop_drugs],
+        ]:
+            f2 = what_if(fit, comedications=new)
+            scen: dict[str, Any] = {"scenario": label}
+            if len(doses):
+                from neurodose.mipd.dose_search import steady_state_metric
+
+                every = _last_interval(doses)
+                cur = steady_state_metric(
+                    f2.model,
+                    np.vstack([fit.eta[None, :], eta_s[:300]]),
+                    doses,
+                    float(doses.amounts_mg[-1]),
+                    every,
+                    doses.last_h + every,
+                    metric=metric,
+                )
+                scen["current_dose_mg"] = float(doses.amounts_mg[-1])
+                scen["current_every_h"] = every
+                scen["predicted_ss_" + metric] = round(float(cur[0]), 3)
+                scen["p05"] = round(float(np.percentile(cur[1:], 5)), 3)
+                scen["p95"] = round(float(np.percentile(cur[1:], 95)), 3)
+            if recommend and dosing is not None:
+                r2 = search_dose(
+                    f2,
+                    dosing.target,
+                    dosing.strengths,
+                    dosing.max_daily_mg,
+                    intervals_h=intervals_h,
+                    metric=metric,
+                    seed=seed,
+                    eta_samples=eta_s[: min(300, len(eta_s))],
+                )
+                scen["recommendation"] = {
+                    k: v for k, v in r2.to_json().items() if k != "candidates"
+                }
+            scen["notes"] = list(f2.model.notes)
+            scenarios.append(scen)
+    return TdmReport(
+        drug=model.drug,
+        fit=fit,
+        forecast=fc,
+        recommendation=rec,
+        dosing=dosing,
+        what_if=scenarios,
+        sources=sorted(used),
+        notes=notes,
+    )
+
+
+def _without(comeds: Sequence[Any], name: str) -> list[Any]:
+    from neurodose.knowledge import resolve_name
+
+    def name_of(c: Any) -> str:
+        return str(c.split(":")[0] if isinstance(c, str) else c.drug)
+
+    key = resolve_name(name)
+    kept = [c for c in comeds if resolve_name(name_of(c)) != key]
+    if len(kept) == len(comeds):
+        names = [name_of(c) for c in comeds]
+        raise InputError("--what-if-stop", name, f"a current co-medication ({names or 'none'})")
+    return kept
+
+
+def _last_interval(doses: DoseHistory) -> float:
+    if len(doses) >= 2:
+        return float(doses.times_h[-1] - doses.times_h[-2])
+    ii = float(doses.ii_h[-1]) if doses.ii_h is not None else 0.0
+    return ii if ii > 0 else 24.0
