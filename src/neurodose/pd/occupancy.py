@@ -19,7 +19,8 @@ with no affinity in the record (e.g. the TCA H1 and alpha1 gaps, §1b) is
 exist for one target (muscarinic subtypes, two laboratories), their geometric
 mean is used (stated in docs/model.md). For the sodium channel the
 state-dependent affinity is chosen by :data:`SODIUM_STATE` (inactivated state
-for depolarised ectopic fibres; Brau 2001, Nau 2000).
+for depolarised ectopic fibres; Brau 2001, Nau 2000); for NMDA, where the records
+describe different mechanisms, the most potent one is used.
 
 Translation in vitro -> in vivo is an explicit assumption: free plasma equals
 free site concentration, except that ion-channel sites (sodium channel, NMDA)
@@ -191,6 +192,10 @@ def _to_nm(value: float, unit: str) -> float:
 
 
 def _pick(records: list, target: str) -> list:
+    if target == "NMDA" and records:
+        # mechanisms differ (Ca2+-dependent inhibition vs trapping block at 0 mV): use the
+        # most potent one; the weaker block applies to strongly depolarised channels
+        return [min(records, key=lambda r: _to_nm(r.point, r.unit))]
     if target != "sodium_channel":
         return records
     for state in SODIUM_STATE:

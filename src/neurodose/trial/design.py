@@ -124,6 +124,8 @@ class Design:
     stop: Stop | None = None
     nnt: bool = True
     description: str = ""
+    #: targets whose occupancy is set to zero (mechanism dissection; not read from TOML)
+    knockout: tuple[str, ...] = ()
 
     @property
     def days(self) -> int:

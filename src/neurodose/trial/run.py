@@ -112,6 +112,8 @@ def run_chunk(
         tg = drug_targets(arm.drug)
         occ = drug_occupancy(tg, {k: v for k, v in conc.items()}, params)
         for t, o in occ.items():
+            if t in design.knockout:
+                continue
             occ_mean[t], occ_max[t] = _daily(o, days)
         rec = get_drug(arm.drug)
         if rec.tdm is not None and rec.tdm.alert is not None:

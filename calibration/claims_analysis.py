@@ -1,0 +1,337 @@
+"""Run the virtual experiments behind docs/claims.md (analysis, NOT calibration).
+
+Uses the calibrated model as it is (nothing is fitted here). Writes
+``calibration/claims_results.json`` and ``docs/figures/pd_*.png``. Run::
+
+    .venv/bin/python calibration/claims_analysis.py [--n 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from neurodose.cli.explain import explain_data  # noqa: E402
+from neurodose.cli.trial import plot_trial  # noqa: E402
+from neurodose.dosing import Regimen  # noqa: E402
+from neurodose.pd.params import load_pd_parameters  # noqa: E402
+from neurodose.trial.design import load_design, parse_design  # noqa: E402
+from neurodose.trial.run import run_trial  # noqa: E402
+
+FIG = ROOT / "docs" / "figures"
+OUT = ROOT / "calibration" / "claims_results.json"
+SEED = 424242
+
+
+def arm(name: str, drug: str, steps: list[tuple[int, float, float]]) -> dict[str, Any]:
+    if drug == "placebo":
+        return {"name": name, "drug": "placebo"}
+    return {
+        "name": name,
+        "drug": drug,
+        "regimen": [{"start_day": d, "dose_mg": m, "every_h": h} for d, m, h in steps],
+    }
+
+
+AMI_TITR = [(1, 10, 24), (8, 20, 24), (15, 30, 24), (22, 40, 24), (29, 50, 24)]
+
+
+def trial(arms: list[dict[str, Any]], n: int, weeks: int = 12, **kw: Any) -> dict[str, Any]:
+    d = {
+        "name": kw.pop("name", "claims"),
+        "weeks": weeks,
+        "condition": kw.pop("condition", "diabetic_neuropathy"),
+        "n_per_arm": n,
+        "seed": SEED,
+        "arms": [arm("placebo", "placebo", []), *arms],
+        **kw,
+    }
+    return parse_design(d)
+
+
+def run(design: Any, params: Any = None, knockout: tuple[str, ...] = ()) -> dict[str, Any]:
+    if knockout:
+        design = replace(design, knockout=knockout)
+    return run_trial(design, params=params).to_dict()
+
+
+def _fig(name: str) -> Path:
+    FIG.mkdir(parents=True, exist_ok=True)
+    return FIG / name
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=3000)
+    n = ap.parse_args(argv).n
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out: dict[str, Any] = {"n_per_arm": n, "seed": SEED}
+    p = load_pd_parameters()
+    completers = p.with_values(withdrawal_hazard_base=0.0, withdrawal_hazard_per_ae=0.0)
+
+    # A. demo trial
+    demo = load_design(ROOT / "examples" / "trials" / "demo.toml")
+    demo = replace(demo, n_per_arm=n)
+    res = run_trial(demo)
+    plot_trial(res, _fig("pd_demo_trial.png"))
+    out["demo"] = res.to_dict()
+    out["demo"].pop("sources")
+    print("demo done", flush=True)
+
+    # B/C. mechanism dissection by target knockout (same patients, same seed)
+    mech_arms = [
+        arm("amitriptyline_50", "amitriptyline", AMI_TITR),
+        arm("duloxetine_60", "duloxetine", [(1, 60, 24)]),
+        arm("venlafaxine_75", "venlafaxine", [(1, 75, 24)]),
+        arm("pregabalin_300", "pregabalin", [(1, 150, 12)]),
+    ]
+    d = trial(mech_arms, n)
+    mech: dict[str, Any] = {}
+    for ko in (
+        (),
+        ("SERT", "NET"),
+        ("sodium_channel", "NMDA"),
+        ("sodium_channel",),
+        ("NMDA",),
+        ("NET",),
+        ("SERT",),
+    ):
+        r = run(d, completers, ko)
+        key = "none" if not ko else "+".join(ko)
+        mech[key] = {
+            a: {
+                "responders_50": r["arms"][a]["responders_50"],
+                "responders_30": r["arms"][a]["responders_30"],
+                "mean_change": r["arms"][a]["mean_change"],
+                "nnt_50": r["comparisons"].get(f"{a}_vs_placebo", {}).get("nnt_50"),
+            }
+            for a in r["arms"]
+        }
+    out["mechanism_knockout_completers"] = mech
+    shares = {}
+    for drug, reg in (
+        ("amitriptyline", Regimen.oral("50 mg", every="24 h", days=84)),
+        ("duloxetine", Regimen.oral("60 mg", every="24 h", days=84)),
+        ("venlafaxine", Regimen.oral("75 mg", every="24 h", days=84)),
+        ("pregabalin", Regimen.oral("150 mg", every="12 h", days=84)),
+    ):
+        e = explain_data(drug, reg, days=84)
+        shares[drug] = {
+            "occupancy_last_day": {
+                t: round(float(np.mean(v["fraction"][-24:])), 4) for t, v in e["occupancy"].items()
+            },
+            "pathway_share_day84": {k: v["share_of_relief"][-1] for k, v in e["pathways"].items()},
+            "relief_day84": e["relief"]["drug_attributable_fraction"][-1],
+            "unavailable": list(e["unavailable_targets"]),
+        }
+    out["explain_typical"] = shares
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    drugs = list(shares)
+    bottom = np.zeros(len(drugs))
+    for k in (
+        "descending_serotonergic",
+        "descending_noradrenergic",
+        "sodium_channel",
+        "NMDA",
+        "alpha2delta",
+    ):
+        vals = np.array([shares[dr]["pathway_share_day84"][k] for dr in drugs])
+        ax.bar(drugs, vals, bottom=bottom, label=k)
+        bottom += vals
+    ax.set_ylabel("share of modelled relief, day 84")
+    ax.set_title("Which pathway carries the relief (typical patient; explain)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(_fig("pd_mechanism.png"), dpi=110)
+    plt.close(fig)
+    print("mechanism done", flush=True)
+
+    # D. stopping, abrupt vs taper
+    stop_arms = [
+        arm("amitriptyline_50", "amitriptyline", AMI_TITR),
+        arm("duloxetine_60", "duloxetine", [(1, 60, 24)]),
+    ]
+    stop = {}
+    for label, taper in (("abrupt", 0), ("taper_2x7d", 2)):
+        ds = trial(stop_arms, n, weeks=20, stop={"day": 85, "taper_steps": taper})
+        stop[label] = run(ds, completers)
+        stop[label].pop("sources")
+    out["stop"] = {
+        k: {
+            a: {
+                "weekly_mean_pain": v["arms"][a]["weekly_mean_pain"],
+                "discontinuation_symptoms": v["arms"][a]["discontinuation_symptoms"],
+            }
+            for a in v["arms"]
+        }
+        for k, v in stop.items()
+    }
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))
+    for a in ("placebo", "amitriptyline_50", "duloxetine_60"):
+        ax[0].plot(stop["abrupt"]["arms"][a]["weekly_mean_pain"], marker="o", ms=3, label=a)
+    ax[0].axvline(12, color="k", ls=":")
+    ax[0].set_xlabel("week (drug stopped at the start of week 13)")
+    ax[0].set_ylabel("mean pain (completers)")
+    ax[0].set_title("Relief does not outlast the drug")
+    ax[0].legend(fontsize=8)
+    labels = ["amitriptyline_50", "duloxetine_60", "placebo"]
+    x = np.arange(len(labels))
+    for i, k in enumerate(("abrupt", "taper_2x7d")):
+        ax[1].bar(
+            x + (i - 0.5) * 0.4,
+            [stop[k]["arms"][a]["discontinuation_symptoms"] for a in labels],
+            0.4,
+            label=k,
+        )
+    ax[1].set_xticks(x, labels)
+    ax[1].set_ylabel("discontinuation symptoms (fraction)")
+    ax[1].set_title("Abrupt stop vs 2-step taper")
+    ax[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(_fig("pd_stop_taper.png"), dpi=110)
+    plt.close(fig)
+    print("stop done", flush=True)
+
+    # E. dose-response (amitriptyline fixed doses; duloxetine 60 vs 120)
+    doses = [10, 25, 50, 75, 150]
+    dr_arms = [arm(f"amitriptyline_{m}", "amitriptyline", [(1, m, 24)]) for m in doses]
+    dr_arms += [
+        arm("duloxetine_60", "duloxetine", [(1, 60, 24)]),
+        arm("duloxetine_120", "duloxetine", [(1, 60, 12)]),
+    ]
+    r = run(trial(dr_arms, n))
+    out["dose_response"] = {
+        a: {
+            k: r["arms"][a][k]
+            for k in (
+                "responders_50",
+                "responders_30",
+                "mean_change",
+                "withdrawal_ae",
+                "cardiac_alert",
+                "any_adverse_event",
+            )
+        }
+        | {
+            "adverse_events": r["arms"][a]["adverse_events"],
+            "nnt_50": r["comparisons"].get(f"{a}_vs_placebo", {}).get("nnt_50"),
+            "nnh_withdrawal": r["comparisons"].get(f"{a}_vs_placebo", {}).get("nnh_withdrawal"),
+        }
+        for a in r["arms"]
+    }
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ami = [f"amitriptyline_{m}" for m in doses]
+    ax.plot(doses, [r["arms"][a]["responders_50"] for a in ami], "o-", label="≥50 % responders")
+    ax.plot(
+        doses, [r["arms"][a]["adverse_events"]["dry_mouth"] for a in ami], "s-", label="dry mouth"
+    )
+    ax.plot(doses, [r["arms"][a]["withdrawal_ae"] for a in ami], "^-", label="AE withdrawal")
+    ax.plot(
+        doses,
+        [r["arms"][a]["cardiac_alert"] for a in ami],
+        "x-",
+        label="AMI+NT > TDM alert (cardiac flag)",
+    )
+    ax.axhline(r["arms"]["placebo"]["responders_50"], color="grey", ls=":", label="placebo ≥50 %")
+    ax.set_xscale("log")
+    ax.set_xlabel("amitriptyline mg/day (fixed from day 1)")
+    ax.set_ylabel("fraction of patients (ITT, BOCF)")
+    ax.set_title("Amitriptyline: relief flattens, side effects keep rising")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(_fig("pd_dose_response.png"), dpi=110)
+    plt.close(fig)
+    print("dose done", flush=True)
+
+    # F. time course in completers: pain and sleep, relative to week 12 relief
+    tc = run(trial(mech_arms, n), completers)
+    pl = np.array(tc["arms"]["placebo"]["weekly_mean_pain"])
+    pls = np.array(tc["arms"]["placebo"]["weekly_mean_sleep_interference"])
+    tcout = {}
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))
+    for a in ("amitriptyline_50", "duloxetine_60", "pregabalin_300"):
+        w = np.array(tc["arms"][a]["weekly_mean_pain"])
+        s = np.array(tc["arms"][a]["weekly_mean_sleep_interference"])
+        diff = pl - w  # drug minus placebo relief, points
+        sdiff = pls - s
+        frac = diff / diff[-1]
+        sfrac = sdiff / sdiff[-1] if sdiff[-1] != 0 else sdiff
+        tcout[a] = {
+            "pain_vs_placebo_points": [round(float(x), 3) for x in diff],
+            "sleep_vs_placebo_points": [round(float(x), 3) for x in sdiff],
+            "fraction_of_week12_pain_effect": [round(float(x), 3) for x in frac],
+            "fraction_of_week12_sleep_effect": [round(float(x), 3) for x in sfrac],
+        }
+        ax[0].plot(frac, marker="o", ms=3, label=f"{a} pain")
+        ax[0].plot(sfrac, ls="--", label=f"{a} sleep")
+        ax[1].plot(diff, marker="o", ms=3, label=a)
+    ax[0].axhline(0.9, color="grey", ls=":")
+    ax[0].set_xlabel("week")
+    ax[0].set_ylabel("fraction of the week-12 drug-vs-placebo effect")
+    ax[0].set_title("Onset: sleep vs pain (completers)")
+    ax[0].legend(fontsize=7)
+    ax[1].set_xlabel("week")
+    ax[1].set_ylabel("drug minus placebo pain reduction (points)")
+    ax[1].set_title("Effect size over time")
+    ax[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(_fig("pd_time_course.png"), dpi=110)
+    plt.close(fig)
+    out["time_course_completers"] = tcout
+    print("time course done", flush=True)
+
+    # H. adverse effects fade (demo weekly prevalence)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for a, ae in (
+        ("duloxetine_60", "nausea"),
+        ("pregabalin_300", "dizziness"),
+        ("amitriptyline_10_to_50", "dry_mouth"),
+        ("amitriptyline_10_to_50", "constipation"),
+    ):
+        v = out["demo"]["arms"][a]["weekly_ae_prevalence"][ae]
+        ax.plot(v, marker="o", ms=3, label=f"{a}: {ae}")
+    ax.set_xlabel("week")
+    ax.set_ylabel("drug-induced effect present (fraction)")
+    ax.set_title("Side effects over time (tolerance; titration for amitriptyline)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(_fig("pd_ae_fade.png"), dpi=110)
+    plt.close(fig)
+
+    # conditions: placebo response by syndrome (direction from Cepeda 2012)
+    cond = {}
+    for c in (
+        "diabetic_neuropathy",
+        "postherpetic_neuralgia",
+        "hiv_neuropathy",
+        "central_post_stroke_pain",
+    ):
+        rr = run(trial([arm("duloxetine_60", "duloxetine", [(1, 60, 24)])], n, condition=c))
+        cond[c] = {
+            a: {
+                "responders_50": rr["arms"][a]["responders_50"],
+                "mean_change": rr["arms"][a]["mean_change"],
+            }
+            for a in rr["arms"]
+        }
+    out["conditions"] = cond
+    OUT.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
