@@ -392,6 +392,8 @@ def assess(
             except NeurodoseError as exc:
                 plan_error = str(exc)
             target = plan.extra.get("maximum_daily") if plan else current
+            if current is not None and (target is None or current > target):
+                target = current
             findings = screen(patient, name, planned_daily_mg=target)
             fit = _fit(name, patient)
             nnt, nnh, esrc = _nnt_nnh(name)

@@ -368,7 +368,12 @@ def titration_plan(
             )
         )
 
-    add(daily, False, "start")
+    if current_daily_mg and current_daily_mg > maximum:
+        notes.append(
+            f"Current dose {current_daily_mg:g} mg/day is above the maximum for neuropathic "
+            f"pain here ({maximum:g} mg/day): review the indication and dose."
+        )
+    add(daily, False, "start" if not current_daily_mg else "current dose")
     if step and interval:
         while daily + step <= maximum + 1e-9:
             nxt = daily + step

@@ -86,6 +86,11 @@ class Finding:
     def indicator(self) -> str:
         return INDICATOR[self.severity]
 
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """This finding's rule id plus the ids of findings merged into it."""
+        return (self.code, *dict(self.details).get("merged_codes", ()))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the ``findings`` entries of ``assess --json``)."""
         return {
@@ -100,7 +105,7 @@ class Finding:
             "management": self.management,
             "sources": list(self.sources),
             "verified": self.verified,
-            "details": {k: v for k, v in self.details},
+            "details": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.details},
         }
 
 
@@ -643,28 +648,34 @@ def _eval_pk(ctx: _Ctx, r: Rule) -> list[Finding]:
 def _eval_level(ctx: _Ctx, r: Rule) -> list[Finding]:
     if not any(t in ctx.tags for t in r.when.drug_any) or ctx.planned_daily_mg is None:
         return []
-    try:
-        from neurodose.pk import steady_state  # type: ignore[attr-defined]
-    except ImportError:
+    if ctx.rec.tdm is None:
         return []
-    fn = getattr(steady_state, "predicted_trough_sum", None)
-    if fn is None:
+    from neurodose.safety.exposure import predict_exposure
+
+    e = predict_exposure(ctx.drug, ctx.patient, daily_mg=ctx.planned_daily_mg)
+    if e is None:
         return []
-    try:
-        res = fn(ctx.drug, ctx.planned_daily_mg, ctx.patient)
-    except Exception:
+    analytes = [a for a in ctx.rec.tdm.analytes if a in e.mean_conc_ng_ml]
+    if not analytes:
         return []
-    value = float(getattr(res, "value", res))
+    value = sum(e.mean_conc_ng_ml[a] for a in analytes)
     q = r.thresholds["alert"]
     if value <= q.point:
         return []
+    label = "+".join(a[:3].upper() if a != "nortriptyline" else "NT" for a in analytes)
     return [
         _finding(
             ctx,
             r,
-            {"analyte": "AMI+NT", "value": value, "threshold": _fmt_threshold(q)},
+            {"analyte": label, "value": value, "threshold": _fmt_threshold(q)},
+            extra_sources=e.sources[:5],
             verified=False,
-            details={"predicted_ng_ml": value},
+            involved=[m.name for m in ctx.comeds if m.current],
+            details={
+                "predicted_mean_ng_ml": round(value, 1),
+                "daily_mg": ctx.planned_daily_mg,
+                "basis": "PK engine typical individual; mean over a dosing interval",
+            },
         )
     ]
 
@@ -727,7 +738,7 @@ def _eval_pgx(ctx: _Ctx, r: Rule) -> list[Finding]:
         ctx.drug, cyp2d6=p2d6 if use_d6 else None, cyp2c19=p2c19 if use_c19 else None
     )
     dep = r.thresholds["depression_dose"]
-    depression_band = ctx.planned_daily_mg is not None and ctx.planned_daily_mg >= dep.point
+    depression_band = ctx.planned_daily_mg is not None and ctx.planned_daily_mg > dep.point
     phen_txt = ", ".join(f"{g} {ph}" for g, ph in rec.phenotypes.items())
     involved = [s.perpetrator for s in (d6, c19) if s is not None and s.perpetrator]
     dpwg = dpwg_dose_factor(ctx.drug, "CYP2D6", p2d6) if use_d6 and ctx.drug in (
@@ -807,11 +818,17 @@ def _merge(findings: list[Finding]) -> list[Finding]:
             old,
             f,
         )
+        merged = dict(best.details)
+        codes = [*merged.get("merged_codes", ()), other.code, *dict(other.details).get(
+            "merged_codes", ()
+        )]
+        merged["merged_codes"] = tuple(dict.fromkeys(c for c in codes if c != best.code))
         keyed[k] = Finding(
             **{
                 **best.__dict__,
                 "sources": tuple(dict.fromkeys([*best.sources, *other.sources])),
                 "verified": best.verified or other.verified,
+                "details": tuple(sorted(merged.items())),
             }
         )
     out.extend(keyed.values())
