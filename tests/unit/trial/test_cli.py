@@ -1,4 +1,4 @@
-"""CLI: ``neurodose trial`` JSON contract and errors; ``neurodose explain`` JSON (real PK, small n)."""
+"""CLI: `neurodose trial` JSON contract and errors; `neurodose explain` JSON (real PK)."""
 
 from __future__ import annotations
 
