@@ -1,0 +1,130 @@
+"""`neurodose tdm` and `neurodose response`: JSON contract, errors naming the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from neurodose.cli.main import app
+
+EX = Path(__file__).resolve().parents[3] / "examples" / "tdm"
+runner = CliRunner()
+
+
+def _run(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_tdm_json_contract(tmp_path):
+    png = tmp_path / "fit.png"
+    r = _run(
+        "tdm",
+        "--drug",
+        "amitriptyline",
+        "--dose",
+        "25 mg",
+        "--days",
+        "28",
+        "--levels",
+        str(EX / "levels.csv"),
+        "--json",
+        "--plot",
+        str(png),
+    )
+    assert r.exit_code == 0, r.output
+    j = json.loads(r.stdout)
+    for key in ("individual", "prior", "predicted", "recommendation", "sources"):
+        assert key in j
+    for a in ("amitriptyline", "nortriptyline", "amitriptyline+nortriptyline"):
+        assert {"time_h", "concentration_ng_per_ml", "p05", "p95"} <= set(j["predicted"][a])
+    rec = j["recommendation"]
+    assert {"dose_mg", "every_h", "predicted_trough_ng_per_ml"} <= set(rec)
+    assert rec["target"] == [80.0, 200.0]
+    assert png.stat().st_size > 1000
+
+
+def test_tdm_datetime_levels_and_lower_target():
+    r = _run(
+        "tdm",
+        "--drug",
+        "amitriptyline",
+        "--dose",
+        "25 mg",
+        "--days",
+        "28",
+        "--levels",
+        str(EX / "levels_datetime.csv"),
+        "--first-dose",
+        "2026-03-02 21:00",
+        "--target",
+        "50-150",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    j = json.loads(r.stdout)
+    assert j["recommendation"]["target"] == [50.0, 150.0]
+    assert [lv["blq"] for lv in j["levels"]] == [False, False, False, True]
+
+
+def test_tdm_text_output_mentions_sources():
+    r = _run("tdm", "--drug", "amitriptyline", "--dose", "10 mg", "--days", "7")
+    assert r.exit_code == 0, r.output
+    assert "a-priori" in r.stdout and "sources:" in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("csv", "needle"),
+    [
+        ("time_h,analyte,value,unit\n-5,AMI,10,ng/mL\n", "time_h"),
+        ("time_h,analyte,value,unit\n100,AMI,-1,ng/mL\n", "value"),
+        ("time_h,analyte,value,unit\n100,AMI,10,ng/dl\n", "unit"),
+        ("time_h,analyte,value,unit\n100,clomipramine,10,ng/mL\n", "analyte"),
+    ],
+)
+def test_tdm_bad_levels_name_the_field(tmp_path, csv, needle):
+    p = tmp_path / "levels.csv"
+    p.write_text(csv, encoding="utf-8")
+    r = _run(
+        "tdm", "--drug", "amitriptyline", "--dose", "25 mg", "--days", "14", "--levels", str(p)
+    )
+    assert r.exit_code == 2
+    assert needle in r.stderr and "row 1" in r.stderr
+
+
+def test_response_json(tmp_path):
+    png = tmp_path / "resp.png"
+    r = _run(
+        "response",
+        "--diary",
+        str(EX / "diary.csv"),
+        "--drug",
+        "amitriptyline",
+        "--regimen",
+        str(EX / "regimen_titration.toml"),
+        "--json",
+        "--plot",
+        str(png),
+    )
+    assert r.exit_code == 0, r.output
+    j = json.loads(r.stdout)
+    names = [s["scenario"] for s in j["scenarios"]]
+    assert names[:2] == ["keep", "raise"] and names[2].startswith("switch to")
+    for s in j["scenarios"]:
+        assert 0.0 <= s["p_relief_30_week8"] <= 1.0
+    assert any(f["kind"] == "possible_withdrawal" for f in j["findings"])
+    assert j["fit"]["gap_days"] == 3
+    assert "dworkin2008_immpact" in j["sources"]
+    assert png.stat().st_size > 1000
+
+
+def test_response_bad_diary(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("date,pain\n2026-03-01,12\n", encoding="utf-8")
+    r = _run(
+        "response", "--diary", str(p), "--drug", "amitriptyline", "--dose", "10 mg", "--days", "7"
+    )
+    assert r.exit_code == 2
+    assert "pain" in r.stderr and "0-10" in r.stderr

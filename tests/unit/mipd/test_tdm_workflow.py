@@ -1,0 +1,79 @@
+"""The TDM workflow: KB target/strengths/maximum, report JSON contract, what-if."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurodose.errors import InputError
+from neurodose.mipd.levels import Observations
+from neurodose.mipd.model import DoseHistory
+from neurodose.mipd.tdm import kb_dosing, parse_target, run_tdm, tablet_strengths
+
+AN = ("amitriptyline", "nortriptyline")
+
+
+def test_kb_dosing_for_amitriptyline():
+    k = kb_dosing("amitriptyline")
+    assert k.target == (80.0, 200.0)
+    assert k.target_source == "mayo_amtrp"
+    assert {10.0, 25.0, 50.0} <= set(k.strengths)
+    assert k.max_daily_mg == 75.0
+    assert k.max_source.startswith("nice_cg96")
+
+
+def test_strengths_missing_in_kb_is_said():
+    assert tablet_strengths("imipramine")[0] == []
+    with pytest.raises(InputError, match="lists none for imipramine"):
+        kb_dosing("imipramine", target=(1.0, 2.0))
+    # given by the user instead
+    k = kb_dosing("imipramine", target=(1.0, 2.0), strengths=[10, 25], max_daily_mg=100)
+    assert k.strengths_source == "user"
+
+
+def test_parse_target():
+    assert parse_target("50-150") == (50.0, 150.0)
+    assert parse_target("0.05-0.15 mg/L") == (50.0, 150.0)
+    for bad in ("150-50", "abc", "50-150 mg"):
+        with pytest.raises(InputError, match="--target"):
+            parse_target(bad)
+
+
+def test_report_json_contract():
+    d = DoseHistory.regular(25.0, 24.0, 28)
+    obs = Observations.from_arrays(
+        [647, 647, 671, 671], list(AN) * 2, [14.0, 10.0, 13.0, 11.0], analytes=AN
+    )
+    r = run_tdm("amitriptyline", d, obs, add_drugs=["paroxetine:20 mg"], n_draws=200)
+    j = r.to_json()
+    assert set(j["individual"]) == set(j["prior"]) == {"CL_form", "CL_other", "CL_m", "F"}
+    pm = j["predicted"]["amitriptyline+nortriptyline"]
+    assert {"time_h", "concentration_ng_per_ml", "p05", "p95"} <= set(pm)
+    assert len(pm["time_h"]) == len(pm["p05"]) == len(pm["p95"])
+    rec = j["recommendation"]
+    for key in ("dose_mg", "every_h", "predicted_trough_ng_per_ml"):
+        assert key in rec
+    assert rec["daily_dose_mg"] <= 75.0
+    assert rec["dose_mg"] in {10, 20, 25, 30, 35, 45, 50, 60, 70, 75} or rec["dose_mg"] <= 75
+    assert j["target_applies_to"] == "amitriptyline+nortriptyline"
+    assert "mayo_amtrp" in j["sources"] and "nice_cg96" in j["sources"]
+    wi = j["what_if"][0]
+    assert wi["scenario"].startswith("add paroxetine")
+    # paroxetine (CYP2D6 inhibitor) raises the predicted trough on the current dose
+    cur = np.interp(671.0, pm["time_h"], pm["concentration_ng_per_ml"])
+    assert wi["predicted_ss_trough"] > cur
+
+
+def test_a_priori_without_levels():
+    d = DoseHistory.regular(10.0, 24.0, 7)
+    r = run_tdm("amitriptyline", d, None, target=(20.0, 60.0), n_draws=100)
+    j = r.to_json()
+    assert j["levels"] == []
+    assert j["eta"] == {"CL": 0.0, "CL_m": 0.0, "F": 0.0}
+    assert j["recommendation"]["target"] == [20.0, 60.0]
+
+
+def test_stop_unknown_comedication_errors():
+    d = DoseHistory.regular(10.0, 24.0, 7)
+    with pytest.raises(InputError, match="what-if-stop"):
+        run_tdm("amitriptyline", d, None, stop_drugs=["paroxetine"], n_draws=50)
