@@ -419,7 +419,11 @@ def assess(
             score = (10.0 / nnt) if nnt else 0.5
             score += sum(r.weight for r in fit)
             score -= sum(
-                W_CAUTION if f.severity == "caution" else W_MONITOR if f.severity == "monitor" else 0
+                W_CAUTION
+                if f.severity == "caution"
+                else W_MONITOR
+                if f.severity == "monitor"
+                else 0
                 for f in findings
             )
             srcs = [*esrc, *(s for f in findings for s in f.sources)]

@@ -47,7 +47,13 @@ def _q(path: str, d: dict[str, Any]) -> Quantity:
 @cache
 def _data() -> dict[str, Any]:
     raw = load_toml(PATH)
-    out: dict[str, Any] = {"reviews": {}, "taper": {}, "switch": {}, "titration": {}, "evidence": {}}
+    out: dict[str, Any] = {
+        "reviews": {},
+        "taper": {},
+        "switch": {},
+        "titration": {},
+        "evidence": {},
+    }
     items: list[tuple[str, Sourced]] = []
     for sec in ("reviews", "taper", "switch"):
         for k, v in raw.get(sec, {}).items():
@@ -56,9 +62,7 @@ def _data() -> dict[str, Any]:
             items.append((f"{sec}.{k}", q))
     for drug, v in raw.get("titration", {}).items():
         info = {
-            k: v[k]
-            for k in ("time_of_day", "doses_per_day", "unit_kind", "repeat_days")
-            if k in v
+            k: v[k] for k in ("time_of_day", "doses_per_day", "unit_kind", "repeat_days") if k in v
         }
         meta = Statement(
             id=f"schedule_{drug}",
@@ -89,7 +93,10 @@ def _data() -> dict[str, Any]:
 
 
 def review(name: str) -> Quantity:
-    """A cited review point (``tolerability``, ``effect``, ``effect_tca``, ``response_fraction``)."""
+    """A cited review point (tolerability, effect, effect_tca, response_fraction).
+
+    Unknown names raise with close matches.
+    """
     d = _data()["reviews"]
     if name not in d:
         raise UnknownNameError("review point", name, d)
@@ -174,7 +181,9 @@ def strengths(drug: str) -> list[Strength]:
         per_ml = bool(m.group(2))
         low = ident.display.lower()
         form = "liquid" if per_ml or "solution" in low else "solid"
-        out.append(Strength(float(m.group(1)), form, per_ml, ident.display, ident.code, ident.source))
+        out.append(
+            Strength(float(m.group(1)), form, per_ml, ident.display, ident.code, ident.source)
+        )
     er = [s for s in out if "extended release" in s.display.lower()]
     if er:
         out = er + [s for s in out if s.form == "liquid" and s not in er]

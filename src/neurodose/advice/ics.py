@@ -85,7 +85,7 @@ def _event(plan: Plan, i: int, date: dt.date, summary: str, desc: str, stamp: st
 
 def to_ics(plan: Plan, *, stamp: dt.datetime | None = None) -> str:
     """The plan as an iCalendar string (one VEVENT per step and per review)."""
-    st = (stamp or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    st = (stamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     stamp_s = st.strftime("%Y%m%dT%H%M%SZ")
     lines = [
         "BEGIN:VCALENDAR",

@@ -63,13 +63,14 @@ def patient_plan_text(plan: Plan, findings: tuple[Finding, ...] = ()) -> str:
         lines.append("Pain relief builds up slowly. It can take 4 to 6 weeks.")
     elif "topical" in tags:
         lines.append("The patch works on the skin where it hurts.")
-        lines.append("It does not spread through your body much, so side effects are mostly on the skin.")
+        lines.append(
+            "It does not spread through your body much, so side effects are mostly on the skin."
+        )
     else:
         lines.append("Some people notice less pain in the first weeks.")
         lines.append("Give it time. The full effect can take several weeks.")
     lines.append(
-        f"We will call it a success if your pain drops by about a third "
-        f"({resp:.0%}) or more."
+        f"We will call it a success if your pain drops by about a third ({resp:.0%}) or more."
     )
     if "topical" not in tags:
         lines.append("Side effects are common at the start.")
@@ -91,7 +92,9 @@ def patient_plan_text(plan: Plan, findings: tuple[Finding, ...] = ()) -> str:
         lines.append("If you want to stop, ask your doctor. They will lower the dose slowly.")
     elif plan.kind == "taper":
         lines.append("Do not stop all at once. Go down step by step.")
-        lines.append("If you feel unwell after a step, go back to the last dose and call your doctor.")
+        lines.append(
+            "If you feel unwell after a step, go back to the last dose and call your doctor."
+        )
     lines.append("Call your doctor soon if:")
     lines.append("- the side effects are hard to live with, or")
     lines.append("- your mood gets worse, or you have thoughts of harming yourself.")

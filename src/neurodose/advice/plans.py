@@ -341,7 +341,7 @@ def titration_plan(
     def add(daily_mg: float, optional: bool, note: str = "") -> None:
         n = doses_per_day
         if unit == "mg" and doses_per_day > 1:
-            n = max(1, min(doses_per_day, int(round(daily_mg / start)) or 1))
+            n = max(1, min(doses_per_day, round(daily_mg / start) or 1))
         per = daily_mg / n
         every_h = 24.0 / n if not info.get("repeat_days") else float(info["repeat_days"]) * 24
         when = tod if n == doses_per_day else ("night" if n == 1 else f"{n} times a day")
@@ -381,7 +381,7 @@ def titration_plan(
             if optional and not include_optional:
                 break
             daily = nxt
-            day += int(round(interval))
+            day += round(interval)
             add(
                 daily,
                 optional,
@@ -489,10 +489,10 @@ def taper_plan(
     start_date = start_date or dt.date.today()
     slow = rec.withdrawal is not None and rec.withdrawal.risk == "high"
     iv = taper_value("slow_step_interval" if (slow or method == "hyperbolic") else "step_interval")
-    interval = int(round(iv.canonical() / 24))
+    interval = round(iv.canonical() / 24)
     info, _ = schedule_info(name)
     doses, floor = _taper_doses(name, float(current_daily_mg), slow, method)
-    n_per_day = int(info.get("doses_per_day", 1)) if every_h is None else int(round(24 / every_h))
+    n_per_day = int(info.get("doses_per_day", 1)) if every_h is None else round(24 / every_h)
     tod = str(info.get("time_of_day", "as directed"))
     steps = []
     for i, d in enumerate(doses):
@@ -611,7 +611,7 @@ def switch_plan(
     if strategy == "washout":
         assert gap is not None
         last = taper.steps[-1].day
-        gap_days = int(round(gap.canonical() / 24))
+        gap_days = round(gap.canonical() / 24)
         b_start = start_date + dt.timedelta(days=last + gap_days)
         notes.append(
             f"Washout: start {get_drug(b).display_name} at least {gap_days} days after the last "

@@ -85,9 +85,13 @@ def render(console: Console, a: Assessment, *, drug: str | None = None) -> None:
     if s["genotypes"]:
         console.print(
             "Genotypes: "
-            + "; ".join(f"{g} {v['diplotype'] or ''} {v['phenotype']}" for g, v in s["genotypes"].items())
+            + "; ".join(
+                f"{g} {v['diplotype'] or ''} {v['phenotype']}" for g, v in s["genotypes"].items()
+            )
         )
-    console.print("[italic]Decision support only; not a substitute for clinical judgement.[/italic]")
+    console.print(
+        "[italic]Decision support only; not a substitute for clinical judgement.[/italic]"
+    )
     options = [o for o in a.options if drug is None or o.drug == drug]
     t = Table(title="Options, ranked", show_lines=False)
     for col in ("#", "Option", "Verdict", "NNT", "Worst findings", "Why"):

@@ -10,10 +10,11 @@ Examples
 True
 >>> resolve_condition("Diabetic neuropathy")
 'diabetic_neuropathy'
->>> resolve_condition("postherpetic_neuralgy")
-Traceback (most recent call last):
-...
-neurodose.errors.UnknownNameError: unknown condition 'postherpetic_neuralgy'; did you mean 'postherpetic_neuralgia'?
+>>> try:
+...     resolve_condition("postherpetic_neuralgy")
+... except UnknownNameError as exc:
+...     "did you mean 'postherpetic_neuralgia'" in str(exc)
+True
 """
 
 from __future__ import annotations

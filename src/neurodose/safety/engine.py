@@ -199,9 +199,12 @@ def _strongest_inhibitor(meds: Iterable[Medication], enzyme: str) -> tuple[str, 
     best: tuple[str, str, bool] | None = None
     for m in meds:
         for e in m.record.interactions.inhibits:
-            if e.enzyme.upper() == enzyme and e.strength in ("strong", "moderate"):
-                if best is None or order[e.strength] < order[best[1]]:
-                    best = (m.name, e.strength, e.verified)
+            if (
+                e.enzyme.upper() == enzyme
+                and e.strength in ("strong", "moderate")
+                and (best is None or order[e.strength] < order[best[1]])
+            ):
+                best = (m.name, e.strength, e.verified)
     return best
 
 
@@ -304,10 +307,6 @@ def _lab_value(p: Patient, name: str) -> Any:
     if name == "crcl":
         return p.crcl
     return getattr(p.labs, name)
-
-
-class _NoMatch(Exception):
-    pass
 
 
 def _match(ctx: _Ctx, r: Rule) -> dict[str, Any] | None:
@@ -604,10 +603,12 @@ def _eval_pk(ctx: _Ctx, r: Rule) -> list[Finding]:
         if pred is not None and abs(pred[0] - 1) < 0.05:
             pred = None  # the PK engine does not model this pathway: use the class band
         if pred is not None:
-            ratio, psrc, ratios = pred
-            effect = "predicted steady-state exposure " + ", ".join(
-                f"{k} x{v:.2f}" for k, v in ratios.items()
-            ) + " (PK engine, typical patient)"
+            _, psrc, ratios = pred
+            effect = (
+                "predicted steady-state exposure "
+                + ", ".join(f"{k} x{v:.2f}" for k, v in ratios.items())
+                + " (PK engine, typical patient)"
+            )
         else:
             psrc = ()
             effect = _band_effect(r, e.strength) if inhib else "magnitude unknown"
@@ -741,11 +742,17 @@ def _eval_pgx(ctx: _Ctx, r: Rule) -> list[Finding]:
     depression_band = ctx.planned_daily_mg is not None and ctx.planned_daily_mg > dep.point
     phen_txt = ", ".join(f"{g} {ph}" for g, ph in rec.phenotypes.items())
     involved = [s.perpetrator for s in (d6, c19) if s is not None and s.perpetrator]
-    dpwg = dpwg_dose_factor(ctx.drug, "CYP2D6", p2d6) if use_d6 and ctx.drug in (
-        "amitriptyline",
-        "nortriptyline",
-        "imipramine",
-    ) else None
+    dpwg = (
+        dpwg_dose_factor(ctx.drug, "CYP2D6", p2d6)
+        if use_d6
+        and ctx.drug
+        in (
+            "amitriptyline",
+            "nortriptyline",
+            "imipramine",
+        )
+        else None
+    )
     extra_src = list(rec.sources) + ([dpwg.source] if dpwg is not None else [])
     details: dict[str, Any] = {
         "phenotypes": dict(rec.phenotypes),
@@ -814,14 +821,20 @@ def _merge(findings: list[Finding]) -> list[Finding]:
             keyed[k] = f
             continue
         old = keyed[k]
-        best, other = (f, old) if severity_rank(f.severity) < severity_rank(old.severity) else (
-            old,
-            f,
+        best, other = (
+            (f, old)
+            if severity_rank(f.severity) < severity_rank(old.severity)
+            else (
+                old,
+                f,
+            )
         )
         merged = dict(best.details)
-        codes = [*merged.get("merged_codes", ()), other.code, *dict(other.details).get(
-            "merged_codes", ()
-        )]
+        codes = [
+            *merged.get("merged_codes", ()),
+            other.code,
+            *dict(other.details).get("merged_codes", ()),
+        ]
         merged["merged_codes"] = tuple(dict.fromkeys(c for c in codes if c != best.code))
         keyed[k] = Finding(
             **{
@@ -859,9 +872,7 @@ def screen(
     """
     name = resolve_name(drug)
     rec = get_drug(name)
-    co = tuple(
-        m for m in (patient.medications if comeds is None else comeds) if m.name != name
-    )
+    co = tuple(m for m in (patient.medications if comeds is None else comeds) if m.name != name)
     option_current = any(m.name == name and m.current for m in patient.medications)
     pheno_rule = next(x for x in load_rules() if x.id == "phenoconversion")
     ctx = _Ctx(

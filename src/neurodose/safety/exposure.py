@@ -95,7 +95,7 @@ def interaction_ratio(
     engine has no model for ``victim``.
     """
     try:
-        from neurodose.pk import Comedication, individual_parameters, pkmodel_names
+        from neurodose.pk import pkmodel_names
     except ImportError:
         return None
     if victim not in pkmodel_names():

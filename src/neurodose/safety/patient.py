@@ -25,10 +25,11 @@ Examples
 >>> p = load_patient({"age": 60, "conditions": ["diabetic_neuropathy"], "medications": []})
 >>> p.age, sorted(p.conditions)
 (60.0, ['diabetic_neuropathy'])
->>> load_patient({"age": 60, "colour": "blue"})
-Traceback (most recent call last):
-...
-neurodose.errors.PatientError: colour: 'blue' is not allowed; expected no such field (allowed fields: age, breastfeeding, conditions, genotypes, height_cm, labs, medications, pain, pregnant, priorities, sex, weight_kg)
+>>> try:
+...     load_patient({"age": 60, "colour": "blue"})
+... except PatientError as exc:
+...     str(exc).startswith("colour: 'blue' is not allowed; expected no such field")
+True
 """
 
 from __future__ import annotations
@@ -232,7 +233,9 @@ def load_patient(data: Any) -> Patient:
         pain_condition = resolve_condition(pin.pain.condition)
         if condition(pain_condition).kind != "pain":
             raise PatientError(
-                "pain.condition", pin.pain.condition, "a pain condition id (e.g. diabetic_neuropathy)"
+                "pain.condition",
+                pin.pain.condition,
+                "a pain condition id (e.g. diabetic_neuropathy)",
             )
         conds.add(pain_condition)
     if pin.pregnant:

@@ -121,9 +121,7 @@ class Rule(Sourced):
 
     id: str
     title: str
-    kind: Literal["match", "record_statement", "pk_interaction", "pk_level", "pgx"] = (
-        "match"
-    )
+    kind: Literal["match", "record_statement", "pk_interaction", "pk_level", "pgx"] = "match"
     tier: Tier
     mechanism: str
     management: str

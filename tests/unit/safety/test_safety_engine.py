@@ -97,7 +97,9 @@ def test_class_band_when_pk_engine_has_no_effect() -> None:
 
 
 def test_maoi_gap_is_a_window() -> None:
-    inside = load_patient({"age": 50, "medications": [{"name": "phenelzine", "stopped_days_ago": 13}]})
+    inside = load_patient(
+        {"age": 50, "medications": [{"name": "phenelzine", "stopped_days_ago": 13}]}
+    )
     outside = load_patient(
         {"age": 50, "medications": [{"name": "phenelzine", "stopped_days_ago": 14}]}
     )

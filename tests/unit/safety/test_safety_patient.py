@@ -96,7 +96,7 @@ def test_unknown_names_suggest_close_matches() -> None:
 
 
 def test_pain_condition_must_be_a_pain_condition() -> None:
-    with pytest.raises(PatientError, match="pain.condition"):
+    with pytest.raises(PatientError, match=r"pain\.condition"):
         load_patient({"age": 60, "pain": {"condition": "depression"}})
 
 
