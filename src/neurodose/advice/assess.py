@@ -41,6 +41,7 @@ from neurodose.knowledge.conditions import condition
 from neurodose.safety.engine import Finding, drug_tags, screen, screen_current, severity_rank
 from neurodose.safety.exposure import predict_exposure
 from neurodose.safety.patient import Patient
+from neurodose.safety.rules import rule
 
 __all__ = [
     "OPTIONS",
@@ -292,7 +293,7 @@ def _fit(drug: str, p: Patient) -> list[Reason]:
                     ("boyle2012_sleep",),
                 )
             )
-    older = p.age >= 65
+    older = p.age >= rule("gabapentinoid_older_adult").thresholds["older"].point
     cardiac = conds & {
         "heart_failure",
         "arrhythmia",
@@ -311,7 +312,8 @@ def _fit(drug: str, p: Patient) -> list[Reason]:
                 ("beers2023", "uk_smpc_amitriptyline_accord2018"),
             )
         )
-    if "gabapentinoid" in tags and p.crcl is not None and p.crcl < 60:
+    renal_band = rule("pregabalin_renal").thresholds["crcl_60"].point
+    if "gabapentinoid" in tags and p.crcl is not None and p.crcl < renal_band:
         out.append(
             Reason(
                 f"Renal function ({p.renal_basis} {p.crcl:g} mL/min): gabapentinoid dose must "

@@ -38,7 +38,6 @@ SAMPLE_PATIENT = {
     "conditions": ["diabetic_neuropathy", "insomnia", "depression"],
     "medications": [
         {"name": "omeprazole", "dose_mg": 20, "every_h": 24},
-        {"name": "fluoxetine", "dose_mg": 20, "every_h": 24},
     ],
     "genotypes": {"CYP2D6": "*1/*41", "CYP2C19": "*1/*17"},
     "labs": {"crcl_ml_min": 52, "qtc_ms": 438},

@@ -62,6 +62,8 @@ class _In(BaseModel):
 
 
 class MedicationIn(_In):
+    """One medication: name, dose per administration (mg), interval (h), days since stopped."""
+
     name: str
     dose_mg: float | None = Field(None, gt=0, le=10000)
     every_h: float | None = Field(None, gt=0, le=24 * 28)
@@ -69,6 +71,8 @@ class MedicationIn(_In):
 
 
 class LabsIn(_In):
+    """Labs: CrCl or eGFR (mL/min), QTc (ms), ALT (U/L), Child-Pugh class."""
+
     crcl_ml_min: float | None = Field(None, ge=0, le=300)
     egfr: float | None = Field(None, ge=0, le=300)
     qtc_ms: float | None = Field(None, ge=250, le=800)
@@ -77,6 +81,8 @@ class LabsIn(_In):
 
 
 class PainIn(_In):
+    """The pain condition (a pain condition id) and current score (0-10)."""
+
     condition: str
     score: float | None = Field(None, ge=0, le=10)
 
