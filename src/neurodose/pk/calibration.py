@@ -57,7 +57,9 @@ def calibrate_ami_cyp2d6_share() -> tuple[float, float]:
     targets = dpwg_ami_targets()
 
     def loss(s: float) -> float:
-        return sum((math.log(ami_exposure_ratio(s, ph)) - math.log(r)) ** 2 for ph, r in targets.items())
+        return sum(
+            (math.log(ami_exposure_ratio(s, ph)) - math.log(r)) ** 2 for ph, r in targets.items()
+        )
 
     res = minimize_scalar(loss, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-6})
     return float(res.x), math.sqrt(float(res.fun) / len(targets))

@@ -323,17 +323,20 @@ def _effect_fraction(c: Comedication, t: float, kind: str) -> float:
     return e
 
 
-def _boundaries(comeds: Sequence[Comedication], horizon_h: float) -> list[float]:
+def _boundaries(
+    comeds: Sequence[Comedication], horizon_h: float, kinds: Mapping[int, set[str]]
+) -> list[float]:
     tc = shared().time_constants
     pts: set[float] = set()
-    for c in comeds:
-        if not c.time_varying:
+    for ci, c in enumerate(comeds):
+        if not c.time_varying or not kinds.get(ci):
             continue
         name = resolve_name(c.drug)
         for t0, key in ((c.start_h, "onset"), (c.stop_h, "offset")):
             if t0 is None:
                 continue
-            for k in (f"inhibition_{key}", f"induction_{key}", f"{name}_{key}"):
+            cand = [f"{kind}_{key}" for kind in sorted(kinds[ci])] + [f"{name}_{key}"]
+            for k in cand:
                 if k not in tc:
                     continue
                 step = tc[k].canonical() / _SEGMENT_STEPS
@@ -411,9 +414,14 @@ def individual_parameters(
     full = at(None, True)  # every effect at full size; also collects the notes
     tv = [c for c in comeds if c.time_varying]
     changes: list[tuple[float, dict[str, float]]] = []
+    kinds: dict[int, set[str]] = {}
+    for ci, (_c, measured, inh, ind) in enumerate(effects):
+        kinds[ci] = ({"inhibition"} if (measured or inh) else set()) | (
+            {"induction"} if ind else set()
+        )
     if tv:
         values = at(-1e12, False)  # before any start/stop boundary
-        b = _boundaries(tv, horizon_h)
+        b = _boundaries(comeds, horizon_h, kinds)
         for i, t0 in enumerate(b):
             tm = 0.5 * (t0 + b[i + 1]) if i + 1 < len(b) else t0 + 1e9
             changes.append((t0, at(tm, False)))

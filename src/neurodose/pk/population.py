@@ -29,7 +29,7 @@ from neurodose.errors import InputError
 from neurodose.pk.individual import ParameterSet, individual_parameters
 from neurodose.pk.parameters import get_pkmodel, shared
 from neurodose.pk.patient import Comedication, Patient
-from neurodose.pk.solve import concentrations, validate_times
+from neurodose.pk.solve import concentrations, summaries, validate_times
 
 __all__ = ["Population", "percentiles", "sample", "simulate_population", "summarize"]
 
@@ -79,6 +79,7 @@ def sample(
     draw_genotypes: bool = False,
     iiv: bool = True,
     horizon_h: float = 24.0 * 365,
+    cache: dict[tuple[str, ...], ParameterSet] | None = None,
 ) -> Population:
     """Draw ``n`` subjects' parameters (seeded, reproducible).
 
@@ -96,6 +97,9 @@ def sample(
         (only for genes the patient does not fix).
     iiv : bool
         Apply log-normal inter-individual variability.
+    cache : dict, optional
+        Reused between calls with the same drug/patient/co-medications (chunks):
+        typical parameters per phenotype combination.
     """
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise InputError("n", n, "a whole number >= 1")
@@ -108,9 +112,12 @@ def sample(
     ph = _phenotype_draws(genes, patient, n, rng, draw_genotypes)
     combos: dict[tuple[str, ...], ParameterSet] = {}
     keys = list(zip(*(ph[g] for g in genes), strict=True)) if genes else [()] * n
+    store = cache if cache is not None else {}
     for key in sorted(set(keys)):
-        pat = patient.with_genotype(**dict(zip(genes, key, strict=True))) if genes else patient
-        combos[key] = individual_parameters(drug, pat, comeds, horizon_h=horizon_h)
+        if key not in store:
+            pat = patient.with_genotype(**dict(zip(genes, key, strict=True))) if genes else patient
+            store[key] = individual_parameters(drug, pat, comeds, horizon_h=horizon_h)
+        combos[key] = store[key]
     typical = combos[keys[0]]
     idx_of = {k: i for i, k in enumerate(combos)}
     idx = np.array([idx_of[k] for k in keys])
@@ -227,22 +234,24 @@ def summarize(
     """Per-patient summaries, streamed in chunks (memory bounded whatever ``n``).
 
     Returns ``{analyte (and "total" for a TDM sum): {summary: array (n,)}}`` with
-    Cmax, Tmax, Cmin over the last ``window_h``, AUC (trapezoid on the grid),
-    time to 90 % steady state (first time the running ``window_h`` mean reaches 90 %
-    of the final one) and, with ``tdm_range``, the fraction of time in range
-    (applied to the TDM sum when the model has one, else the first analyte).
-    Chunks use seeds spawned from ``seed`` (reproducible for a given chunk size).
+    the fields of :data:`neurodose.pk.solve.SUMMARY_FIELDS` (Cmax, Tmax, AUC,
+    Cmin over the last ``window_h``, time to 90 % steady state, fraction of time in
+    ``tdm_range`` for the TDM sum, or the first analyte). Summaries are computed
+    inside the numba kernel, so no n x T matrix is kept. Chunks use seeds spawned
+    from ``seed`` (reproducible for a given chunk size).
     """
     if isinstance(chunk, bool) or int(chunk) < 1:
         raise InputError("chunk", chunk, "a whole number >= 1")
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise InputError("n", n, "a whole number >= 1")
     spec = get_pkmodel(drug)
-    t = validate_times(
-        times_h
-        if times_h is not None
-        else np.arange(0.0, regimen.last_dose_time + 24.0 + 1e-9, 1.0)
-    )
+    default_t = np.arange(0.0, regimen.last_dose_time + 24.0 + 1e-9, 1.0)
+    t = validate_times(times_h if times_h is not None else default_t)
     seeds = np.random.SeedSequence(seed).spawn((int(n) + chunk - 1) // chunk)
+    comeds = list(comedications)
+    total = spec.tdm_sum if len(spec.tdm_sum) > 1 else []
     parts: dict[str, dict[str, list[Arr]]] = {}
+    cache: dict[tuple[str, ...], ParameterSet] = {}
     start = 0
     for ss in seeds:
         m = min(chunk, int(n) - start)
@@ -251,20 +260,31 @@ def summarize(
             m,
             int(ss.generate_state(1)[0]),
             patient=patient,
-            comedications=comedications,
+            comedications=comeds,
             draw_genotypes=draw_genotypes,
             horizon_h=float(t[-1]),
+            cache=cache,
         )
-        conc = simulate_population(pop, regimen, t)
-        if len(spec.tdm_sum) > 1:
-            conc = {**conc, "total": sum(conc[a] for a in spec.tdm_sum)}  # type: ignore[dict-item]
-        target = "total" if "total" in conc else spec.analytes[0]
-        for a, c in conc.items():
-            s = _summaries(t, c, window_h, tdm_range if a == target else None)
-            for k, v in s.items():
+        assert pop.typical is not None
+        res = summaries(
+            pop.typical.model,
+            pop.params,
+            regimen,
+            t,
+            changes=pop.changes,
+            total=total,
+            window_h=window_h,
+            tdm_range=tdm_range,
+        )
+        for a, d in res.items():
+            for k, v in d.items():
                 parts.setdefault(a, {}).setdefault(k, []).append(v)
         start += m
-    return {a: {k: np.concatenate(v) for k, v in d.items()} for a, d in parts.items()}
+    out = {a: {k: np.concatenate(v) for k, v in d.items()} for a, d in parts.items()}
+    if tdm_range is None:
+        for d in out.values():
+            d.pop("fraction_time_in_range", None)
+    return out
 
 
 def genotype_counts(phenotypes: Mapping[str, NDArray[np.str_]]) -> dict[str, dict[str, int]]:

@@ -12,7 +12,7 @@ independently, ``z(t + dt) = exp(lambda dt) z(t)``; a dose adds
 the matrix exponential applied with superposition: exact up to rounding, and the
 loop over subjects runs in numba (``prange``; ``NUMBA_NUM_THREADS`` threads).
 Doses at time ``t`` are included in observations at ``t``. Eigenvalues closer
-than 1e-6 (relative) are separated by a relative 1e-6 perturbation of the
+than 1e-9 (relative) are separated by a relative ~3e-9 perturbation of the
 diagonal (documented approximation; compartment matrices have real eigenvalues).
 
 ODE solver
@@ -35,6 +35,7 @@ array([[   0. , 3070.3, 1585.2]])
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numba
 import numpy as np
@@ -44,12 +45,19 @@ from neurodose.dosing.regimen import ExpandedDoses, Regimen
 from neurodose.errors import InputError, RegimenError, SolverError
 from neurodose.pk.model import PKModel
 
-__all__ = ["concentrations", "decompose", "solve_ode", "validate_times"]
+__all__ = [
+    "SUMMARY_FIELDS",
+    "concentrations",
+    "decompose",
+    "solve_ode",
+    "summaries",
+    "validate_times",
+]
 
 Arr = NDArray[np.float64]
 ParamsLike = Mapping[str, "float | ArrayLike"]
 
-_SEP = 1e-6
+_SEP = 1e-9
 
 
 def validate_times(times_h: ArrayLike) -> Arr:
@@ -64,9 +72,55 @@ def validate_times(times_h: ArrayLike) -> Arr:
     return t
 
 
+def _separate(A: Arr) -> Arr:
+    """Nudge near-equal diagonal entries of lower-triangular matrices apart."""
+    d = np.diagonal(A, axis1=1, axis2=2)
+    k = d.shape[1]
+    scale = np.maximum(np.abs(d).max(axis=1), 1e-300)
+    close = np.zeros(d.shape[0], dtype=bool)
+    for i in range(k):
+        for j in range(i + 1, k):
+            close |= np.abs(d[:, i] - d[:, j]) < _SEP * scale
+    if np.any(close):
+        A = A.copy()
+        idx = np.nonzero(close)[0]
+        for j in range(k):
+            A[idx, j, j] *= 1.0 + 3.0 * _SEP * (j + 1)
+    return A
+
+
+def _decompose_lower(A: Arr) -> tuple[Arr, Arr, Arr]:
+    """Closed-form eigen-decomposition of lower-triangular (cascade) matrices."""
+    A = _separate(A)
+    n, k, _ = A.shape
+    lam = np.ascontiguousarray(np.diagonal(A, axis1=1, axis2=2))
+    P = np.zeros_like(A)
+    for j in range(k):
+        P[:, j, j] = 1.0
+        for i in range(j + 1, k):
+            acc = np.zeros(n)
+            for m in range(j, i):
+                acc += A[:, i, m] * P[:, m, j]
+            P[:, i, j] = acc / (lam[:, j] - lam[:, i])
+    Pinv = np.zeros_like(A)
+    for j in range(k):  # forward substitution: P (unit lower) @ Pinv = I
+        Pinv[:, j, j] = 1.0
+        for i in range(j + 1, k):
+            acc = np.zeros(n)
+            for m in range(j, i):
+                acc += P[:, i, m] * Pinv[:, m, j]
+            Pinv[:, i, j] = -acc
+    return lam, P, Pinv
+
+
 def decompose(A: Arr) -> tuple[Arr, Arr, Arr]:
-    """Batched eigen-decomposition ``A = P diag(lam) P^-1`` for (n, k, k) matrices."""
+    """Batched eigen-decomposition ``A = P diag(lam) P^-1`` for (n, k, k) matrices.
+
+    Lower-triangular (cascade) systems use a closed form; others ``numpy.linalg.eig``.
+    """
     A = np.array(A, dtype=np.float64, copy=True)
+    if not np.any(np.triu(A, 1)):
+        return _decompose_lower(A)
     k = A.shape[-1]
     lam, P = np.linalg.eig(A)
     lam_r = np.real(lam)
@@ -93,6 +147,158 @@ def decompose(A: Arr) -> tuple[Arr, Arr, Arr]:
     return lam_r, P_r, np.ascontiguousarray(Pinv)
 
 
+@numba.njit(cache=True)
+def _subject(
+    s: int,
+    lam: Arr,
+    G: Arr,
+    Wo: Arr,
+    Wi: Arr,
+    P: Arr,
+    Pinv: Arr,
+    seg_t: Arr,
+    d_t: Arr,
+    d_amt: Arr,
+    d_ii: Arr,
+    d_ss: NDArray[np.int64],
+    d_iv: NDArray[np.bool_],
+    lag: Arr,
+    times: Arr,
+    buf: Arr,
+) -> bool:
+    """Concentrations of subject ``s`` into ``buf`` (O, T); True if any is not finite."""
+    _, S, k = lam.shape
+    O = G.shape[2]
+    T = times.shape[0]
+    D = d_t.shape[0]
+    nss = 0
+    for i in range(D):
+        if d_ss[i] != 0:
+            nss += 1
+    E = (S - 1) + nss + D
+    sa = s * (1 if d_amt.shape[0] > 1 else 0)
+    bad = False
+    ev_t = np.empty(E)
+    ev_kind = np.empty(E, dtype=np.int64)
+    ev_idx = np.empty(E, dtype=np.int64)
+    e = 0
+    for i in range(S - 1):
+        ev_t[e] = seg_t[i]
+        ev_kind[e] = 0
+        ev_idx[e] = i + 1
+        e += 1
+    for i in range(D):
+        if d_ss[i] != 0:
+            ev_t[e] = d_t[i]
+            ev_kind[e] = 1
+            ev_idx[e] = i
+            e += 1
+    for i in range(D):
+        ev_t[e] = d_t[i] + (0.0 if d_iv[i] else lag[s])
+        ev_kind[e] = 2
+        ev_idx[e] = i
+        e += 1
+    # ties: a segment change and a dose at the same time commute; an SS reset must
+    # precede its own dose, so keep insertion order (stable sort) when SS is used
+    sorted_already = True
+    for q in range(1, E):
+        if ev_t[q] < ev_t[q - 1]:
+            sorted_already = False
+            break
+    if sorted_already:
+        order = np.arange(E)
+    elif nss > 0:
+        order = np.argsort(ev_t, kind="mergesort")
+    else:
+        order = np.argsort(ev_t)
+    z = np.zeros(k)
+    fac = np.ones(k)
+    x = np.zeros(k)
+    g = np.empty((O, k))
+    lm_s = np.empty(k)
+    seg = 0
+    for o in range(O):
+        for m in range(k):
+            g[o, m] = G[s, 0, o, m]
+    for m in range(k):
+        lm_s[m] = lam[s, 0, m]
+    tcur = times[0]
+    if E > 0 and ev_t[order[0]] < tcur:
+        tcur = ev_t[order[0]]
+    last_dt = -1.0
+    ie = 0
+    for j in range(T):
+        t = times[j]
+        while ie < E and ev_t[order[ie]] <= t:
+            q = order[ie]
+            te = ev_t[q]
+            dt = te - tcur
+            if dt != 0.0:
+                if dt != last_dt:
+                    for m in range(k):
+                        fac[m] = np.exp(lm_s[m] * dt)
+                    last_dt = dt
+                for m in range(k):
+                    z[m] *= fac[m]
+                tcur = te
+            kind = ev_kind[q]
+            i = ev_idx[q]
+            if kind == 0:
+                for a in range(k):
+                    acc = 0.0
+                    for m in range(k):
+                        acc += P[s, seg, a, m] * z[m]
+                    x[a] = acc
+                seg = i
+                for m in range(k):
+                    acc = 0.0
+                    for a in range(k):
+                        acc += Pinv[s, seg, m, a] * x[a]
+                    z[m] = acc
+                    lm_s[m] = lam[s, seg, m]
+                for o in range(O):
+                    for m in range(k):
+                        g[o, m] = G[s, seg, o, m]
+                last_dt = -1.0
+            elif kind == 1:
+                L = 0.0 if d_iv[i] else lag[s]
+                ii = d_ii[i]
+                amt = d_amt[sa, i]
+                for m in range(k):
+                    w = Wi[s, seg, m] if d_iv[i] else Wo[s, seg, m]
+                    lm = lam[s, seg, m]
+                    val = amt * w * np.exp(lm * (ii - L)) / (1.0 - np.exp(lm * ii))
+                    if d_ss[i] == 1:
+                        z[m] = val
+                    else:
+                        z[m] += val
+            else:
+                amt = d_amt[sa, i]
+                for m in range(k):
+                    w = Wi[s, seg, m] if d_iv[i] else Wo[s, seg, m]
+                    z[m] += amt * w
+            ie += 1
+        dt = t - tcur
+        if dt != 0.0:
+            if dt != last_dt:
+                for m in range(k):
+                    fac[m] = np.exp(lm_s[m] * dt)
+                last_dt = dt
+            for m in range(k):
+                z[m] *= fac[m]
+            tcur = t
+        for o in range(O):
+            acc = 0.0
+            for m in range(k):
+                acc += g[o, m] * z[m]
+            if acc < 0.0:
+                acc = 0.0  # round-off: exact solutions are >= 0
+            elif not acc < np.inf:
+                bad = True
+            buf[o, j] = acc
+    return bad
+
+
 @numba.njit(parallel=True, cache=True)
 def _kernel(
     lam: Arr,  # (n, S, k)
@@ -103,120 +309,152 @@ def _kernel(
     Pinv: Arr,  # (n, S, k, k)
     seg_t: Arr,  # (S-1,) segment start times
     d_t: Arr,  # (D,) nominal dose times
-    d_amt: Arr,  # (n, D) amounts (bioavailability per dose already applied)
+    d_amt: Arr,  # (n or 1, D) amounts (bioavailability per dose already applied)
     d_ii: Arr,  # (D,)
     d_ss: NDArray[np.int64],  # (D,)
     d_iv: NDArray[np.bool_],  # (D,)
     lag: Arr,  # (n,)
     times: Arr,  # (T,)
     out: Arr,  # (n, O, T)
+    bad: NDArray[np.bool_],  # (n,) set where a value is not finite
 ) -> None:
-    n, S, k = lam.shape
+    n = lam.shape[0]
+    for s in numba.prange(n):
+        bad[s] = _subject(
+            s, lam, G, Wo, Wi, P, Pinv, seg_t, d_t, d_amt, d_ii, d_ss, d_iv, lag, times, out[s]
+        )
+
+
+#: columns of the summary kernel's output
+SUMMARY_FIELDS = (
+    "cmax_ng_per_ml",
+    "tmax_h",
+    "auc_ng_h_per_ml",
+    "cmin_last_ng_per_ml",
+    "time_to_90pct_ss_h",
+    "fraction_time_in_range",
+)
+
+
+@numba.njit(parallel=True, cache=True)
+def _summary_kernel(
+    lam: Arr,
+    G: Arr,
+    Wo: Arr,
+    Wi: Arr,
+    P: Arr,
+    Pinv: Arr,
+    seg_t: Arr,
+    d_t: Arr,
+    d_amt: Arr,
+    d_ii: Arr,
+    d_ss: NDArray[np.int64],
+    d_iv: NDArray[np.bool_],
+    lag: Arr,
+    times: Arr,
+    sum_rows: NDArray[np.bool_],  # (O,) rows added into an extra "total" row
+    window_h: float,
+    lo: float,
+    hi: float,
+    range_row: int,
+    out: Arr,  # (n, R, 6) with R = O (+1 when any sum_rows)
+    bad: NDArray[np.bool_],
+) -> None:
+    n = lam.shape[0]
     O = G.shape[2]
     T = times.shape[0]
-    D = d_t.shape[0]
-    nss = 0
-    for i in range(D):
-        if d_ss[i] != 0:
-            nss += 1
-    E = (S - 1) + nss + D
+    R = out.shape[1]
+    t_end = times[T - 1]
     for s in numba.prange(n):
-        ev_t = np.empty(E)
-        ev_kind = np.empty(E, dtype=np.int64)
-        ev_idx = np.empty(E, dtype=np.int64)
-        e = 0
-        for i in range(S - 1):
-            ev_t[e] = seg_t[i]
-            ev_kind[e] = 0
-            ev_idx[e] = i + 1
-            e += 1
-        for i in range(D):
-            if d_ss[i] != 0:
-                ev_t[e] = d_t[i]
-                ev_kind[e] = 1
-                ev_idx[e] = i
-                e += 1
-        for i in range(D):
-            ev_t[e] = d_t[i] + (0.0 if d_iv[i] else lag[s])
-            ev_kind[e] = 2
-            ev_idx[e] = i
-            e += 1
-        order = np.argsort(ev_t, kind="mergesort")
-        z = np.zeros(k)
-        fac = np.ones(k)
-        x = np.zeros(k)
-        seg = 0
-        tcur = times[0]
-        if E > 0 and ev_t[order[0]] < tcur:
-            tcur = ev_t[order[0]]
-        last_dt = -1.0
-        ie = 0
-        for j in range(T):
-            t = times[j]
-            while ie < E and ev_t[order[ie]] <= t:
-                q = order[ie]
-                te = ev_t[q]
-                dt = te - tcur
-                if dt != 0.0:
-                    if dt != last_dt:
-                        for m in range(k):
-                            fac[m] = np.exp(lam[s, seg, m] * dt)
-                        last_dt = dt
-                    for m in range(k):
-                        z[m] *= fac[m]
-                    tcur = te
-                kind = ev_kind[q]
-                i = ev_idx[q]
-                if kind == 0:
-                    for a in range(k):
-                        acc = 0.0
-                        for m in range(k):
-                            acc += P[s, seg, a, m] * z[m]
-                        x[a] = acc
-                    seg = i
-                    for m in range(k):
-                        acc = 0.0
-                        for a in range(k):
-                            acc += Pinv[s, seg, m, a] * x[a]
-                        z[m] = acc
-                    last_dt = -1.0
-                elif kind == 1:
-                    L = 0.0 if d_iv[i] else lag[s]
-                    ii = d_ii[i]
-                    amt = d_amt[s, i]
-                    for m in range(k):
-                        w = Wi[s, seg, m] if d_iv[i] else Wo[s, seg, m]
-                        lm = lam[s, seg, m]
-                        val = amt * w * np.exp(lm * (ii - L)) / (1.0 - np.exp(lm * ii))
-                        if d_ss[i] == 1:
-                            z[m] = val
-                        else:
-                            z[m] += val
-                else:
-                    amt = d_amt[s, i]
-                    for m in range(k):
-                        w = Wi[s, seg, m] if d_iv[i] else Wo[s, seg, m]
-                        z[m] += amt * w
-                ie += 1
-            dt = t - tcur
-            if dt != 0.0:
-                if dt != last_dt:
-                    for m in range(k):
-                        fac[m] = np.exp(lam[s, seg, m] * dt)
-                    last_dt = dt
-                for m in range(k):
-                    z[m] *= fac[m]
-                tcur = t
-            for o in range(O):
+        buf = np.empty((R, T))
+        cum = np.empty(T)
+        bad[s] = _subject(
+            s, lam, G, Wo, Wi, P, Pinv, seg_t, d_t, d_amt, d_ii, d_ss, d_iv, lag, times, buf[:O]
+        )
+        if R > O:
+            for j in range(T):
                 acc = 0.0
-                for m in range(k):
-                    acc += G[s, seg, o, m] * z[m]
-                out[s, o, j] = acc
+                for o in range(O):
+                    if sum_rows[o]:
+                        acc += buf[o, j]
+                buf[O, j] = acc
+        for r in range(R):
+            cmax = -1.0
+            tmax = 0.0
+            cmin = np.inf
+            inr = 0.0
+            cum[0] = 0.0
+            prev = buf[r, 0]
+            for j in range(T):
+                c = buf[r, j]
+                if c > cmax:
+                    cmax = c
+                    tmax = times[j]
+                if times[j] >= t_end - window_h and c < cmin:
+                    cmin = c
+                if j > 0:
+                    dt = times[j] - times[j - 1]
+                    cum[j] = cum[j - 1] + 0.5 * (c + prev) * dt
+                    if r == range_row:
+                        a = 1.0 if lo <= prev <= hi else 0.0
+                        b = 1.0 if lo <= c <= hi else 0.0
+                        inr += 0.5 * (a + b) * dt
+                prev = c
+            auc = cum[T - 1]
+            # time to 90 % steady state: first time the running window mean reaches
+            # 90 % of the final window mean (trapezoid areas)
+            t90 = np.nan
+            if t_end - times[0] >= window_h:
+                jf = T - 1
+                while jf > 0 and times[jf - 1] >= t_end - window_h:
+                    jf -= 1
+                final = (cum[T - 1] - cum[jf]) / (t_end - times[jf])
+                j0 = 0
+                for j in range(T):
+                    if times[j] - times[0] < window_h:
+                        continue
+                    while times[j0] < times[j] - window_h:
+                        j0 += 1
+                    span = times[j] - times[j0]
+                    if span > 0 and (cum[j] - cum[j0]) / span >= 0.9 * final:
+                        t90 = times[j]
+                        break
+            out[s, r, 0] = cmax
+            out[s, r, 1] = tmax
+            out[s, r, 2] = auc
+            out[s, r, 3] = cmin
+            out[s, r, 4] = t90
+            out[s, r, 5] = (
+                inr / (t_end - times[0]) if (r == range_row and t_end > times[0]) else np.nan
+            )
+
+
+@numba.njit(cache=True)
+def _project(H: Arr, P: Arr, Pinv: Arr, b_o: Arr, b_i: Arr, G: Arr, Wo: Arr, Wi: Arr) -> None:
+    """G = H P, Wo = P^-1 b_oral, Wi = P^-1 b_iv for each subject (in place)."""
+    n, O, k = H.shape
+    for s in range(n):
+        for o in range(O):
+            for m in range(k):
+                acc = 0.0
+                for a in range(k):
+                    acc += H[s, o, a] * P[s, a, m]
+                G[s, o, m] = acc
+        for m in range(k):
+            ao = 0.0
+            ai = 0.0
+            for a in range(k):
+                ao += Pinv[s, m, a] * b_o[s, a]
+                ai += Pinv[s, m, a] * b_i[s, a]
+            Wo[s, m] = ao
+            Wi[s, m] = ai
 
 
 def _dose_amounts(p: Mapping[str, Arr], doses: ExpandedDoses, n: int) -> Arr:
     """Amounts per subject and dose, with saturable bioavailability when the
     parameters carry ``Dmax`` and ``D50`` (F = Dmax / (D50 + dose))."""
+    if "Dmax" not in p or "D50" not in p:
+        return np.ascontiguousarray(doses.amounts[None, :], dtype=np.float64)
     amt = np.broadcast_to(doses.amounts, (n, len(doses))).astype(np.float64)
     if "Dmax" in p and "D50" in p:
         dmax = np.broadcast_to(np.asarray(p["Dmax"], dtype=np.float64), (n,))[:, None]
@@ -236,6 +474,68 @@ def _n_of(params: ParamsLike) -> int:
     return n
 
 
+def _prepare(
+    model: PKModel,
+    params: ParamsLike,
+    regimen: Regimen,
+    times_h: ArrayLike,
+    changes: Sequence[tuple[float, ParamsLike]],
+) -> tuple[int, Arr, tuple[Any, ...]]:
+    """Validated kernel arguments: (n, times, args before ``times``)."""
+    t = validate_times(times_h)
+    doses = regimen.expand()
+    segs: list[tuple[float, ParamsLike]] = [(-np.inf, params), *changes]
+    seg_times = np.array([c[0] for c in segs[1:]], dtype=np.float64)
+    if seg_times.size and (np.any(np.diff(seg_times) <= 0) or not np.all(np.isfinite(seg_times))):
+        raise InputError("changes", seg_times.tolist(), "finite, strictly increasing times")
+    n = max(_n_of(p) for _, p in segs)
+    S = len(segs)
+    k = model.n_states
+    O = len(model.analytes)
+    lam_a = np.empty((n, S, k))
+    P_a = np.empty((n, S, k, k))
+    Pi_a = np.empty((n, S, k, k))
+    G_a = np.empty((n, S, O, k))
+    Wo_a = np.empty((n, S, k))
+    Wi_a = np.empty((n, S, k))
+    checked = []
+    for si, (_, p) in enumerate(segs):
+        pc = model.check(p, n)
+        checked.append(pc)
+        A, b_o, b_i, H = model.matrices(pc)
+        lam, P, Pinv = decompose(A)
+        lam_a[:, si] = lam
+        P_a[:, si] = P
+        Pi_a[:, si] = Pinv
+        _project(H, P, Pinv, b_o, b_i, G_a[:, si], Wo_a[:, si], Wi_a[:, si])
+    p0 = checked[0]
+    override = regimen.lag_override
+    lag = np.full(n, override) if override is not None else p0["tlag"].copy()
+    if len(checked) > 1 and any(np.any(c["tlag"] != p0["tlag"]) for c in checked[1:]):
+        raise InputError("changes", "tlag", "the same tlag in every parameter segment")
+    ss_idx = np.nonzero(doses.ss)[0]
+    for i in ss_idx:
+        if np.any(lag >= doses.ii[i]) and not doses.iv[i]:
+            raise RegimenError("ss", int(doses.ss[i]), "a lag time shorter than the interval ii")
+    amt = _dose_amounts({**{k: np.asarray(v) for k, v in params.items()}}, doses, n)
+    args = (
+        lam_a,
+        G_a,
+        Wo_a,
+        Wi_a,
+        P_a,
+        Pi_a,
+        seg_times,
+        doses.times,
+        amt,
+        doses.ii,
+        doses.ss,
+        doses.iv,
+        np.ascontiguousarray(lag, dtype=np.float64),
+    )
+    return n, t, args
+
+
 def concentrations(
     model: PKModel,
     params: ParamsLike,
@@ -243,6 +543,7 @@ def concentrations(
     times_h: ArrayLike,
     *,
     changes: Sequence[tuple[float, ParamsLike]] = (),
+    out: Arr | None = None,
 ) -> dict[str, Arr]:
     """Exact concentrations (ng/mL) for every subject and time.
 
@@ -260,65 +561,69 @@ def concentrations(
     changes : sequence of (t_h, params)
         Piecewise-constant parameter changes: from ``t_h`` on, ``params`` (complete
         sets) apply. Used for interactions that start or stop.
+    out : ndarray (n, n_analytes, T), optional
+        Buffer to write into (reuse it across chunks to avoid page-faulting fresh
+        memory); the returned arrays are views of it.
 
     Returns
     -------
     dict
         ``{analyte: array (n, len(times_h))}`` in ng/mL.
     """
-    t = validate_times(times_h)
-    doses = regimen.expand()
-    segs: list[tuple[float, ParamsLike]] = [(-np.inf, params), *changes]
-    seg_times = np.array([c[0] for c in segs[1:]], dtype=np.float64)
-    if seg_times.size and (np.any(np.diff(seg_times) <= 0) or not np.all(np.isfinite(seg_times))):
-        raise InputError("changes", seg_times.tolist(), "finite, strictly increasing times")
-    n = max(_n_of(p) for _, p in segs)
-    lam_l, G_l, Wo_l, Wi_l, P_l, Pi_l = [], [], [], [], [], []
-    checked = []
-    for _, p in segs:
-        pc = model.check(p, n)
-        checked.append(pc)
-        A, b_o, b_i, H = model.matrices(pc)
-        lam, P, Pinv = decompose(A)
-        lam_l.append(lam)
-        P_l.append(P)
-        Pi_l.append(Pinv)
-        G_l.append(np.einsum("nok,nkm->nom", H, P))
-        Wo_l.append(np.einsum("nmk,nk->nm", Pinv, b_o))
-        Wi_l.append(np.einsum("nmk,nk->nm", Pinv, b_i))
-    p0 = checked[0]
-    override = regimen.lag_override
-    lag = np.full(n, override) if override is not None else p0["tlag"].copy()
-    if len(checked) > 1 and any(np.any(c["tlag"] != p0["tlag"]) for c in checked[1:]):
-        raise InputError("changes", "tlag", "the same tlag in every parameter segment")
-    ss_idx = np.nonzero(doses.ss)[0]
-    for i in ss_idx:
-        if np.any(lag >= doses.ii[i]) and not doses.iv[i]:
-            raise RegimenError("ss", int(doses.ss[i]), "a lag time shorter than the interval ii")
-    amt = _dose_amounts({**{k: np.asarray(v) for k, v in params.items()}}, doses, n)
-    out = np.empty((n, len(model.analytes), t.size))
-    _kernel(
-        np.ascontiguousarray(np.stack(lam_l, axis=1)),
-        np.ascontiguousarray(np.stack(G_l, axis=1)),
-        np.ascontiguousarray(np.stack(Wo_l, axis=1)),
-        np.ascontiguousarray(np.stack(Wi_l, axis=1)),
-        np.ascontiguousarray(np.stack(P_l, axis=1)),
-        np.ascontiguousarray(np.stack(Pi_l, axis=1)),
-        seg_times,
-        doses.times,
-        amt,
-        doses.ii,
-        doses.ss,
-        doses.iv,
-        np.ascontiguousarray(lag, dtype=np.float64),
-        t,
-        out,
-    )
-    if not np.all(np.isfinite(out)):
-        raise SolverError("the exact solver produced non-finite concentrations")
-    # exact solutions of compartment models are >= 0; remove round-off below zero
-    np.maximum(out, 0.0, out=out)
+    n, t, args = _prepare(model, params, regimen, times_h, changes)
+    shape = (n, len(model.analytes), t.size)
+    if out is None:
+        out = np.empty(shape)
+    elif out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise InputError("out", out.shape, f"a C-contiguous float64 array of shape {shape}")
+    bad = np.zeros(n, dtype=np.bool_)
+    kernel: Any = _kernel
+    kernel(*args, t, out, bad)
+    if bad.any():
+        raise SolverError(
+            f"the exact solver produced non-finite concentrations for {int(bad.sum())} subject(s)"
+        )
     return {a: out[:, i, :] for i, a in enumerate(model.analytes)}
+
+
+def summaries(
+    model: PKModel,
+    params: ParamsLike,
+    regimen: Regimen,
+    times_h: ArrayLike,
+    *,
+    changes: Sequence[tuple[float, ParamsLike]] = (),
+    total: Sequence[str] = (),
+    window_h: float = 24.0,
+    tdm_range: tuple[float, float] | None = None,
+) -> dict[str, dict[str, Arr]]:
+    """Per-subject summaries computed inside the kernel (no (n, T) matrix is kept).
+
+    Returns ``{analyte (and "total" when ``total`` names analytes): {field: (n,)}}``
+    with the fields of :data:`SUMMARY_FIELDS`: Cmax, Tmax, AUC (trapezoid on the
+    grid), Cmin over the last ``window_h``, time to 90 % steady state (first time
+    the running ``window_h`` mean reaches 90 % of the final one) and, with
+    ``tdm_range``, the fraction of time in range (of "total" if given, else the
+    first analyte; NaN elsewhere).
+    """
+    n, t, args = _prepare(model, params, regimen, times_h, changes)
+    names = list(model.analytes)
+    unknown = [a for a in total if a not in names]
+    if unknown:
+        raise InputError("total", unknown, f"analytes of the model: {names}")
+    sum_rows = np.array([a in total for a in names], dtype=np.bool_)
+    rows = [*names, "total"] if len(total) else names
+    out = np.empty((n, len(rows), len(SUMMARY_FIELDS)))
+    bad = np.zeros(n, dtype=np.bool_)
+    lo, hi = tdm_range if tdm_range is not None else (np.nan, np.nan)
+    range_row = -1 if tdm_range is None else (len(rows) - 1 if len(total) else 0)
+    kernel: Any = _summary_kernel
+    kernel(*args, t, sum_rows, float(window_h), float(lo), float(hi), range_row, out, bad)
+    if bad.any():
+        raise SolverError(
+            f"the exact solver produced non-finite concentrations for {int(bad.sum())} subject(s)"
+        )
+    return {r: {f: out[:, i, j] for j, f in enumerate(SUMMARY_FIELDS)} for i, r in enumerate(rows)}
 
 
 def solve_ode(

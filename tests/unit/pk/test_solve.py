@@ -98,7 +98,8 @@ def test_superposition(p, d1, d2, t2):
     a = concentrations(ONE, p, Regimen.from_events([DoseEvent(d1, 0)]), t)["d"]
     b = concentrations(ONE, p, Regimen.from_events([DoseEvent(d2, t2)]), t)["d"]
     ab = concentrations(ONE, p, Regimen.from_events([DoseEvent(d1, 0), DoseEvent(d2, t2)]), t)["d"]
-    np.testing.assert_allclose(ab, a + b, rtol=1e-9, atol=1e-9 * ab.max())
+    # rtol 1e-7: coincident eigenvalues are separated by a ~3e-9 perturbation
+    np.testing.assert_allclose(ab, a + b, rtol=1e-7, atol=1e-9 * ab.max())
 
 
 @FAST
