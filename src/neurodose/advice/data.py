@@ -170,7 +170,12 @@ def strengths(drug: str) -> list[Strength]:
     >>> [s.mg for s in strengths("amitriptyline")][:3]
     [10.0, 25.0, 50.0]
     """
-    rec = get_drug(drug)
+    return list(_strengths(resolve_name(drug)))
+
+
+@cache
+def _strengths(name: str) -> tuple[Strength, ...]:
+    rec = get_drug(name)
     out: list[Strength] = []
     for ident in rec.identifiers:
         if ident.system != "RxNorm-SCD" or not ident.display:
@@ -194,4 +199,4 @@ def strengths(drug: str) -> list[Strength]:
         if (s.mg, s.form) not in seen:
             seen.add((s.mg, s.form))
             uniq.append(s)
-    return uniq
+    return tuple(uniq)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from neurodose.safety.patient import Patient
@@ -75,16 +76,24 @@ def _pk_patient(p: Patient) -> Any:
 
 
 def _mean_conc(drug: str, values: dict[str, float], daily_mg: float) -> dict[str, float]:
+    """Mean concentration over one dosing interval at steady state (ng/mL per analyte)."""
+    key = tuple(sorted((k, float(v)) for k, v in values.items()))
+    return dict(_mean_conc_cached(drug, key, float(daily_mg)))
+
+
+@lru_cache(maxsize=4096)
+def _mean_conc_cached(
+    drug: str, key: tuple[tuple[str, float], ...], daily_mg: float
+) -> tuple[tuple[str, float], ...]:
     import numpy as np
 
     from neurodose.dosing import Regimen
     from neurodose.pk import predict
 
-    days = 28
-    reg = Regimen.oral(f"{daily_mg} mg", "24 h", days=days)
-    t = np.linspace((days - 1) * 24.0, days * 24.0, 25)
-    c = predict(drug, values, reg, t)
-    return {k: float(np.mean(v)) for k, v in c.items()}
+    reg = Regimen.oral(f"{daily_mg} mg", "24 h", doses=1, ss=True)
+    t = np.linspace(0.0, 24.0, 25)
+    c = predict(drug, dict(key), reg, t)
+    return tuple((k, float(np.mean(v))) for k, v in c.items())
 
 
 def interaction_ratio(
