@@ -1,0 +1,415 @@
+"""Comparisons of the PK engine with published values (``pkmodels/_validation.toml``).
+
+Each comparison has a kind: ``validation`` (the value was not used to build the
+model), ``calibration_check`` (a parameter was fitted or solved to it) or
+``consistency`` (the value was encoded or derived into the model). Only
+``validation`` rows count for the PBPK acceptance (within 2-fold for >= 90 %,
+GMFE reported). ``python -m neurodose.pk.validation`` rewrites the figures under
+``docs/figures/`` and prints the markdown tables.
+
+>>> rows = run(["ami_cmax_50mg_single"])
+>>> rows[0].kind, 0.5 < rows[0].ratio < 2
+('validation', True)
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from neurodose.dosing.regimen import DoseEvent, Regimen
+from neurodose.errors import KnowledgeBaseError, UnknownNameError
+from neurodose.knowledge.schema import Quantity
+from neurodose.pk.individual import individual_parameters
+from neurodose.pk.parameters import PKMODEL_DIR, _load, get_pkmodel
+from neurodose.pk.patient import Patient
+from neurodose.pk.solve import concentrations
+
+__all__ = ["Comparison", "Result", "comparisons", "gmfe", "run", "summary_stats"]
+
+Kind = Literal["validation", "calibration_check", "consistency"]
+
+
+class Comparison(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str
+    drug: str
+    kind: Kind
+    description: str
+    observed: Quantity
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    comparison: list[Comparison]
+
+
+@dataclass(frozen=True)
+class Result:
+    id: str
+    drug: str
+    kind: str
+    description: str
+    observed: float
+    unit: str
+    predicted: float
+    source: str
+    locator: str
+    low_trust: bool
+
+    @property
+    def ratio(self) -> float:
+        return self.predicted / self.observed
+
+    @property
+    def within_2fold(self) -> bool:
+        return 0.5 <= self.ratio <= 2.0
+
+
+@cache
+def comparisons() -> dict[str, Comparison]:
+    rec = _load(PKMODEL_DIR / "_validation.toml", _File)
+    assert isinstance(rec, _File)
+    out: dict[str, Comparison] = {}
+    for c in rec.comparison:
+        if c.id in out:
+            raise KnowledgeBaseError(f"_validation.toml: duplicate comparison id {c.id!r}")
+        out[c.id] = c
+    return out
+
+
+# ---------------------------------------------------------------- helpers
+def _fine(t_end: float, step: float = 0.01) -> np.ndarray:
+    return np.arange(0.0, t_end + step / 2, step)
+
+
+def _conc(
+    drug: str,
+    regimen: Regimen,
+    t: np.ndarray,
+    patient: Patient | None = None,
+    comeds: Sequence[str] = (),
+) -> dict[str, np.ndarray]:
+    ps = individual_parameters(drug, patient, comeds)
+    c = concentrations(ps.model, ps.values, regimen, t, changes=ps.changes)
+    return {a: v[0] for a, v in c.items()}
+
+
+def _half_life(drug: str, analyte: str, patient: Patient | None = None) -> float:
+    from neurodose.simulation import terminal_half_lives
+
+    return terminal_half_lives(individual_parameters(drug, patient))[analyte]
+
+
+def _ss_auc(
+    drug: str,
+    analytes: Sequence[str],
+    patient: Patient | None = None,
+    comeds: Sequence[str] = (),
+    dose: float = 25.0,
+    ii: float = 24.0,
+) -> float:
+    ps = individual_parameters(drug, patient, comeds)
+    reg = Regimen((DoseEvent(amt=dose, time=0.0, ii=ii, ss=1),))
+    t = np.linspace(0.0, ii, 2401)
+    c = concentrations(ps.model, ps.values, reg, t)
+    tot = sum(c[a][0] for a in analytes)
+    return float(np.sum(0.5 * (tot[1:] + tot[:-1]) * np.diff(t)))
+
+
+def _css_avg(drug: str, analyte: str, daily: float) -> float:
+    auc = _ss_auc(drug, [analyte], Patient(weight=None), dose=daily / 2, ii=12.0)
+    return auc / 12.0
+
+
+def _tmax_single(drug: str, analyte: str, dose: float, patient: Patient | None = None) -> float:
+    t = _fine(72.0)
+    c = _conc(drug, Regimen.oral(dose), t, patient)[analyte]
+    return float(t[int(np.argmax(c))])
+
+
+def _cmax_ss(drug: str, analyte: str, dose: float, ii: float) -> float:
+    ps = individual_parameters(drug)
+    reg = Regimen((DoseEvent(amt=dose, time=0.0, ii=ii, ss=1),))
+    t = np.linspace(0.0, ii, 1201)
+    return float(concentrations(ps.model, ps.values, reg, t)[analyte][0].max())
+
+
+def _gbp_f(daily: float) -> float:
+    spec = get_pkmodel("gabapentin")
+    dmax = spec.parameters["Dmax"].canonical()
+    d50 = spec.parameters["D50"].canonical()
+    return dmax / (d50 + daily / 3.0)
+
+
+_AMI = ["amitriptyline", "nortriptyline"]
+
+
+def _ratio(drug: str, analytes: Sequence[str], **kw: object) -> float:
+    base = _ss_auc(drug, analytes)
+    return _ss_auc(drug, analytes, **kw) / base  # type: ignore[arg-type]
+
+
+PREDICT: dict[str, Callable[[], float]] = {
+    "ami_cmax_50mg_single": lambda: float(
+        _conc("amitriptyline", Regimen.oral(50.0), _fine(96.0, 0.05))["amitriptyline"].max()
+    ),
+    "ami_tmax_single": lambda: _tmax_single("amitriptyline", "amitriptyline", 50.0),
+    "ami_half_life": lambda: _half_life("amitriptyline", "amitriptyline"),
+    "ami_f_nt": lambda: (
+        individual_parameters("amitriptyline").values["CL_form"]
+        / (
+            individual_parameters("amitriptyline").values["CL_form"]
+            + individual_parameters("amitriptyline").values["CL_other"]
+        )
+    ),
+    "nt_half_life_from_ami": lambda: _half_life("amitriptyline", "nortriptyline"),
+    "nt_tmax": lambda: _tmax_single("nortriptyline", "nortriptyline", 25.0),
+    "ami_dpwg_pm": lambda: _ratio(
+        "amitriptyline", _AMI, patient=Patient().with_genotype(CYP2D6="PM")
+    ),
+    "ami_dpwg_im": lambda: _ratio(
+        "amitriptyline", _AMI, patient=Patient().with_genotype(CYP2D6="IM")
+    ),
+    "ami_dpwg_um": lambda: _ratio(
+        "amitriptyline", _AMI, patient=Patient().with_genotype(CYP2D6="UM")
+    ),
+    "nt_dpwg_pm": lambda: _ratio(
+        "nortriptyline", ["nortriptyline"], patient=Patient().with_genotype(CYP2D6="PM")
+    ),
+    "nt_dpwg_im": lambda: _ratio(
+        "nortriptyline", ["nortriptyline"], patient=Patient().with_genotype(CYP2D6="IM")
+    ),
+    "nt_dpwg_um": lambda: _ratio(
+        "nortriptyline", ["nortriptyline"], patient=Patient().with_genotype(CYP2D6="UM")
+    ),
+    "ami_cyp2c19_pm_formation": lambda: (
+        individual_parameters("amitriptyline", Patient().with_genotype(CYP2C19="PM")).values[
+            "CL_form"
+        ]
+        / individual_parameters("amitriptyline").values["CL_form"]
+    ),
+    "dlx_cmax_ss_40bid": lambda: _cmax_ss("duloxetine", "duloxetine", 40.0, 12.0),
+    "dlx_cmax_ss_80bid": lambda: _cmax_ss("duloxetine", "duloxetine", 80.0, 12.0),
+    "dlx_half_life": lambda: _half_life("duloxetine", "duloxetine"),
+    "dlx_fluvoxamine_100": lambda: _ratio(
+        "duloxetine", ["duloxetine"], comeds=["fluvoxamine:100 mg"]
+    ),
+    "dlx_fluvoxamine_25_tdm": lambda: _ratio(
+        "duloxetine", ["duloxetine"], comeds=["fluvoxamine:25 mg"]
+    ),
+    "dlx_paroxetine": lambda: _ratio("duloxetine", ["duloxetine"], comeds=["paroxetine:20 mg"]),
+    "dlx_smoking": lambda: _ratio("duloxetine", ["duloxetine"], patient=Patient(smoker=True)),
+    "dlx_childpugh_b_auc": lambda: _ratio(
+        "duloxetine", ["duloxetine"], patient=Patient(hepatic="B")
+    ),
+    "ven_css_75": lambda: _css_avg("venlafaxine", "venlafaxine", 75.0),
+    "ven_css_150": lambda: _css_avg("venlafaxine", "venlafaxine", 150.0),
+    "ven_css_225": lambda: _css_avg("venlafaxine", "venlafaxine", 225.0),
+    "ven_css_300": lambda: _css_avg("venlafaxine", "venlafaxine", 300.0),
+    "odv_css_75": lambda: _css_avg("venlafaxine", "o_desmethylvenlafaxine", 75.0),
+    "odv_css_150": lambda: _css_avg("venlafaxine", "o_desmethylvenlafaxine", 150.0),
+    "odv_css_225": lambda: _css_avg("venlafaxine", "o_desmethylvenlafaxine", 225.0),
+    "odv_css_300": lambda: _css_avg("venlafaxine", "o_desmethylvenlafaxine", 300.0),
+    "odv_ven_ratio_75": lambda: (
+        _css_avg("venlafaxine", "o_desmethylvenlafaxine", 75.0)
+        / _css_avg("venlafaxine", "venlafaxine", 75.0)
+    ),
+    "ven_half_life": lambda: _half_life("venlafaxine", "venlafaxine"),
+    "odv_half_life": lambda: _half_life("venlafaxine", "o_desmethylvenlafaxine"),
+    "gbp_f_900": lambda: _gbp_f(900.0),
+    "gbp_f_1200": lambda: _gbp_f(1200.0),
+    "gbp_f_2400": lambda: _gbp_f(2400.0),
+    "gbp_f_3600": lambda: _gbp_f(3600.0),
+    "gbp_f_4800": lambda: _gbp_f(4800.0),
+    "gbp_half_life": lambda: _half_life("gabapentin", "gabapentin"),
+    "gbp_half_life_crcl_lt30": lambda: _half_life(
+        "gabapentin", "gabapentin", Patient(crcl=20, age=60, weight=70, sex="male")
+    ),
+    "gbp_tmax": lambda: _tmax_single("gabapentin", "gabapentin", 300.0),
+    "pgb_half_life": lambda: _half_life("pregabalin", "pregabalin"),
+    "pgb_tmax": lambda: _tmax_single("pregabalin", "pregabalin", 75.0),
+}
+
+
+def run(ids: Sequence[str] | None = None) -> list[Result]:
+    """Evaluate comparisons (all, or ``ids``)."""
+    comps = comparisons()
+    missing = set(comps) - set(PREDICT)
+    if missing:
+        raise KnowledgeBaseError(f"_validation.toml: no prediction for {sorted(missing)}")
+    out = []
+    for cid in ids if ids is not None else list(comps):
+        if cid not in comps:
+            raise UnknownNameError("comparison", cid, comps)
+        c = comps[cid]
+        out.append(
+            Result(
+                id=c.id,
+                drug=c.drug,
+                kind=c.kind,
+                description=c.description,
+                observed=c.observed.canonical(),
+                unit=c.observed.unit,
+                predicted=float(PREDICT[cid]()),
+                source=c.observed.source,
+                locator=c.observed.locator,
+                low_trust=c.observed.low_trust,
+            )
+        )
+    return out
+
+
+def gmfe(results: Sequence[Result]) -> float:
+    """Geometric mean fold error 10^mean(|log10(pred/obs)|)."""
+    return float(10 ** np.mean([abs(math.log10(r.ratio)) for r in results]))
+
+
+def summary_stats(results: Sequence[Result]) -> dict[str, float]:
+    """GMFE and fraction within 2-fold of the ``validation`` rows."""
+    val = [r for r in results if r.kind == "validation"]
+    return {
+        "n": float(len(val)),
+        "gmfe": gmfe(val),
+        "fraction_within_2fold": float(np.mean([r.within_2fold for r in val])),
+    }
+
+
+def _table(rows: Sequence[Result]) -> str:
+    lines = [
+        "| id | description | observed | predicted | pred/obs | within 2-fold | source (locator) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lt = " (low trust)" if r.low_trust else ""
+        lines.append(
+            f"| {r.id} | {r.description} | {r.observed:.4g} {r.unit} | {r.predicted:.4g} | "
+            f"{r.ratio:.2f} | {'yes' if r.within_2fold else 'NO'} | {r.source}{lt} ({r.locator}) |"
+        )
+    return "\n".join(lines)
+
+
+def report(fig_dir: Path) -> str:
+    """Markdown tables and figures (matplotlib imported here only)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = run()
+    stats = summary_stats(res)
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    colors = {
+        "validation": "tab:blue",
+        "calibration_check": "tab:orange",
+        "consistency": "tab:gray",
+    }
+    # figure 1: predicted vs observed, ratio per comparison
+    fig, ax = plt.subplots(figsize=(9, 6))
+    for i, r in enumerate(res):
+        ax.scatter(r.ratio, i, color=colors[r.kind], marker="o" if not r.low_trust else "s")
+    ax.axvspan(0.5, 2.0, color="green", alpha=0.08)
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(res)))
+    ax.set_yticklabels([r.id for r in res], fontsize=7)
+    ax.set_xlabel("predicted / observed (green: within 2-fold)")
+    handles = [plt.Line2D([], [], color=c, marker="o", ls="") for c in colors.values()]
+    ax.legend(handles, list(colors), fontsize=8, loc="lower right")
+    ax.set_title(
+        f"PK comparisons (validation: n={int(stats['n'])}, GMFE {stats['gmfe']:.2f}, "
+        f"{100 * stats['fraction_within_2fold']:.0f} % within 2-fold)"
+    )
+    fig.tight_layout()
+    fig.savefig(fig_dir / "pk_validation_ratios.png", dpi=100)
+    plt.close(fig)
+    # figure 2: gabapentin F vs dose
+    fig, ax = plt.subplots(figsize=(6, 4))
+    daily = np.linspace(300, 5000, 200)
+    ax.plot(daily, [_gbp_f(d) for d in daily], label="Al-Zubaydi/Carlsson F = Dmax/(D50 + dose)")
+    pts = [r for r in res if r.id.startswith("gbp_f_")]
+    ax.scatter(
+        [float(r.id.split("_")[-1]) for r in pts],
+        [r.observed for r in pts],
+        color="k",
+        label="Neurontin label (TID)",
+    )
+    ax.set_xlabel("daily dose (mg, TID)")
+    ax.set_ylabel("bioavailability")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(fig_dir / "pk_gabapentin_F.png", dpi=100)
+    plt.close(fig)
+    # figure 3: AMI+NT ratios by CYP2D6 phenotype (calibration check)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ph = ["PM", "IM", "UM"]
+    obs = [next(r for r in res if r.id == f"ami_dpwg_{p.lower()}") for p in ph]
+    x = np.arange(3)
+    ax.bar(x - 0.2, [r.observed for r in obs], 0.4, label="DPWG-implied (1/dose factor)")
+    ax.bar(x + 0.2, [r.predicted for r in obs], 0.4, label="model (calibrated CYP2D6 share)")
+    ax.set_xticks(x)
+    ax.set_xticklabels(ph)
+    ax.set_ylabel("AMI+NT steady-state AUC ratio vs NM")
+    ax.set_title("Calibration check (not validation)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(fig_dir / "pk_ami_cyp2d6_calibration.png", dpi=100)
+    plt.close(fig)
+    # figure 4: AMI 25 mg nightly, population band vs TDM range
+    from neurodose.pk import population
+    from neurodose.simulation import simulate
+
+    reg = Regimen.oral("25 mg", clock="22:00", days=28)
+    sim = simulate("amitriptyline", reg)
+    pop = population.sample("amitriptyline", 1000, seed=1, draw_genotypes=True)
+    pc = population.simulate_population(pop, reg, sim.times_h)
+    tot_p = population.percentiles(pc["amitriptyline"] + pc["nortriptyline"])
+    fig, ax = plt.subplots(figsize=(8, 4))
+    td = sim.times_h / 24
+    ax.fill_between(
+        td,
+        tot_p["p05"],
+        tot_p["p95"],
+        alpha=0.3,
+        label="AMI+NT 5-95 % (1000 subjects, IIV + drawn genotypes)",
+    )
+    ax.plot(td, tot_p["p50"], "--", label="AMI+NT median")
+    ax.plot(
+        td,
+        sim.concentrations["amitriptyline"] + sim.concentrations["nortriptyline"],
+        label="AMI+NT typical (NM/NM)",
+    )
+    if sim.tdm_range:
+        ax.axhspan(*sim.tdm_range, color="green", alpha=0.1, label="TDM range (depression)")
+    ax.set_xlabel("day (25 mg at 22:00 for 28 days)")
+    ax.set_ylabel("ng/mL")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(fig_dir / "pk_ami_25mg_population.png", dpi=100)
+    plt.close(fig)
+    parts = []
+    for kind, title in (
+        ("validation", "Validation (values not used to build the model)"),
+        ("calibration_check", "Calibration checks (a parameter was fitted or solved to these)"),
+        ("consistency", "Consistency checks (values encoded or derived into the model)"),
+    ):
+        parts.append(f"### {title}\n\n" + _table([r for r in res if r.kind == kind]))
+    head = (
+        f"Validation rows: n = {int(stats['n'])}, GMFE = {stats['gmfe']:.2f}, "
+        f"{100 * stats['fraction_within_2fold']:.0f} % within 2-fold "
+        f"(acceptance: >= 90 %: {'met' if stats['fraction_within_2fold'] >= 0.9 else 'NOT met'})."
+    )
+    return head + "\n\n" + "\n\n".join(parts) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/figures")
+    print(report(out))

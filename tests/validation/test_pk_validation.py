@@ -1,0 +1,66 @@
+"""Validation tier for the PK engine (make validate).
+
+Validation rows (values not used to build the model) must be within 2-fold except the
+documented misses, which are strict xfails (if one starts to pass, the test fails and
+the documentation must be updated). Calibration and consistency checks use tight
+tolerances: they check that the code reproduces what was fitted or encoded.
+"""
+
+import pytest
+
+from neurodose.pk.calibration import calibrate_ami_cyp2d6_share
+from neurodose.pk.parameters import get_pkmodel
+from neurodose.pk.validation import comparisons, run, summary_stats
+
+pytestmark = pytest.mark.validation
+
+KNOWN_MISSES = {
+    "ven_css_75": "VEN Css 2.2-fold low at 75 mg/day (label CL, low-trust patient data)",
+    "odv_css_75": "ODV Css 2.2-fold low at 75 mg/day (label CL, low-trust patient data)",
+    "gbp_half_life_crcl_lt30": "Al-Zubaydi SCr model + Cockcroft-Gault SCr: 14 h; Blum: 52 h",
+}
+
+VALIDATION = [c.id for c in comparisons().values() if c.kind == "validation"]
+CHECKS = [c.id for c in comparisons().values() if c.kind != "validation"]
+
+
+@pytest.mark.parametrize(
+    "cid",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[c]))
+        if c in KNOWN_MISSES
+        else c
+        for c in VALIDATION
+    ],
+)
+def test_validation_within_2fold(cid):
+    (r,) = run([cid])
+    assert r.within_2fold, f"{cid}: predicted {r.predicted:.4g} vs observed {r.observed:.4g}"
+
+
+@pytest.mark.parametrize("cid", CHECKS)
+def test_calibration_and_consistency(cid):
+    (r,) = run([cid])
+    # DPWG: three ratios fitted with one parameter (RMS log residual 0.09) -> 20 %;
+    # half-life 20 h vs derived 23 h (label bracket 20-25 h) -> 15 %; others 2 % (rounding)
+    tol = 0.20 if cid.startswith("ami_dpwg") else 0.15 if cid == "ami_half_life" else 0.02
+    assert abs(r.ratio - 1) <= tol, f"{cid}: ratio {r.ratio:.3f}"
+
+
+def test_acceptance_summary_reported():
+    stats = summary_stats(run())
+    assert stats["n"] == len(VALIDATION)
+    # the documented figures (docs/validation.md): 23/26 within 2-fold, GMFE < 1.5
+    assert stats["fraction_within_2fold"] == pytest.approx(1 - len(KNOWN_MISSES) / len(VALIDATION))
+    assert stats["gmfe"] < 1.5
+
+
+def test_stored_cyp2d6_share_is_the_calibrated_value():
+    share, rms = calibrate_ami_cyp2d6_share()
+    spec = get_pkmodel("amitriptyline")
+    stored = next(
+        p.fraction for p in spec.pathways if p.parameter == "CL_other" and p.enzyme == "CYP2D6"
+    )
+    assert stored.calibrated
+    assert stored.value == pytest.approx(share, abs=1e-3)
+    assert rms < 0.1
