@@ -440,15 +440,17 @@ def _taper_doses(name: str, current: float, slow: bool, method: str) -> tuple[li
     sts = strengths(name)
     solids = [s.mg for s in sts if s.form == "solid"]
     liquid = any(s.form == "liquid" for s in sts)
-    lowest = min(solids) if solids else current
-    floor = lowest / 4 if liquid else lowest
+    # lowest practical dose: a quarter of the lowest solid with a liquid, the lowest solid
+    # without; no strengths coded: exact doses down to a quarter of the usual low dose
+    lowest = min(solids) if solids else low
+    floor = lowest / 4 if (liquid or not solids) else lowest
     doses: list[float] = []
     d = current
     guard = 0
     while d > floor + 1e-9 and guard < 60:
         guard += 1
         frac = small if (method == "hyperbolic" or slow or d <= low + 1e-9) else big
-        nxt = _deliverable(name, d * (1 - frac)) if sts else round(d * (1 - frac), 3)
+        nxt = _deliverable(name, d * (1 - frac)) if sts else round(d * (1 - frac), 1)
         if nxt >= d - 1e-9:
             nxt = _deliverable(name, d - 1e-6)
         if nxt <= 0 or nxt < floor - 1e-9:
@@ -519,7 +521,12 @@ def taper_plan(
     ]
     if slow:
         notes.append(f"{rec.display_name} is among the drugs most likely to cause withdrawal.")
-    if not any(s.form == "liquid" for s in strengths(name)):
+    if not strengths(name):
+        notes.append(
+            "No marketed strengths coded for this drug: doses are exact proportions, not "
+            "rounded to real tablets; check what forms are available."
+        )
+    elif not any(s.form == "liquid" for s in strengths(name)):
         notes.append(
             "No liquid form coded for this drug: very small final doses may need a liquid or "
             "compounded preparation (NICE NG222; Maudsley Deprescribing Guidelines)."
