@@ -9,12 +9,13 @@ the end (trough just before the next dose; AUC over the last 24 h). The
 probability that the metric lies in the target range is the share of
 posterior draws of eta (Laplace or SIR) that put it there.
 
-Choice rule (documented in docs/mipd.md): the highest probability of being in
-range; among candidates within 0.05 of it, the lowest daily dose, then the
-longest interval. The target counts as reachable when the chosen regimen's
-prediction at the MAP estimate lies inside it; otherwise the result says so
-(with the probability) and, if no draw of any candidate is in range, proposes
-the candidate closest to it, flagged.
+Choice rule (documented in docs/mipd.md): when some candidate has a
+probability of being in range of at least 0.5, the lowest daily dose (then the
+longest interval) among candidates within 0.05 of the highest probability;
+otherwise the candidate whose MAP prediction is closest to the range (then the
+higher probability, then the lower daily dose). The target counts as reachable
+when the chosen regimen's MAP prediction lies inside it; otherwise the result
+says so, with the probability.
 
 Examples
 --------
@@ -210,31 +211,32 @@ def search_dose(
         )
     best_p = max(c.p_in_range for c in cands)
     notes: list[str] = []
-    if best_p > 0:
+
+    def distance(c: Candidate) -> float:
+        return max(lo_t - c.predicted, 0.0, c.predicted - hi_t)
+
+    if best_p >= 0.5:
         pool = [c for c in cands if c.p_in_range >= best_p - 0.05]
         chosen = min(pool, key=lambda c: (c.daily_mg, -c.every_h))
-        reachable = lo_t <= chosen.predicted <= hi_t
-        if not reachable:
-            side = "below" if chosen.predicted < lo_t else "above"
-            notes.append(
-                f"target not reachable within the allowed doses: the best regimen is predicted "
-                f"{side} the target (probability in target {chosen.p_in_range:.0%})"
-            )
     else:
-        reachable = False
-        mid = (lo_t + hi_t) / 2
-        chosen = min(cands, key=lambda c: (abs(c.predicted - mid), c.daily_mg))
-        if all(c.predicted < lo_t for c in cands):
-            notes.append(
-                f"target not reachable: even the largest allowed dose ({max_daily_mg:g} mg/day) "
-                f"is predicted below {lo_t:g}"
-            )
-        elif all(c.predicted > hi_t for c in cands):
-            notes.append(
-                f"target not reachable: even the smallest tablet is predicted above {hi_t:g}"
-            )
-        else:
-            notes.append("no candidate has draws inside the target range")
+        chosen = min(cands, key=lambda c: (round(distance(c), 9), -c.p_in_range, c.daily_mg))
+    reachable = lo_t <= chosen.predicted <= hi_t
+    if not reachable:
+        side = "below" if chosen.predicted < lo_t else "above"
+        limit = (
+            f"even the largest allowed dose ({max_daily_mg:g} mg/day)"
+            if side == "below"
+            else "even the smallest tablet"
+        )
+        notes.append(
+            f"target not reachable: {limit} is predicted {side} the target; the regimen "
+            f"closest to it is shown (probability in target {chosen.p_in_range:.0%})"
+        )
+    elif best_p < 0.5:
+        notes.append(
+            f"the predicted {metric} is inside the target but the probability of being in "
+            f"range is only {chosen.p_in_range:.0%}; consider a level after the change"
+        )
     return DoseRecommendation(
         dose_mg=chosen.dose_mg,
         every_h=chosen.every_h,

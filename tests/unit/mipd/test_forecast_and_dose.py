@@ -103,3 +103,13 @@ def test_what_if_keeps_eta(toy, daily25, toy_factory):
     r2 = what_if(r, comedications=["paroxetine"])
     assert np.all(r2.eta == r.eta)
     assert r2.individual["CLm"] == pytest.approx(r.individual["CLm"] * 0.4)
+
+
+def test_unreachable_low_probability_picks_closest_not_lowest(toy, daily25):
+    r = _fit(toy, daily25)
+    top = steady_state_metric(toy, r.eta[None], daily25, 75, 24, 672, 42)[0]
+    # a target just above what the maximum reaches: the largest dose is closest
+    rec = search_dose(r, (top * 1.3, top * 3), [10, 25, 50], max_daily_mg=75, n=200)
+    assert not rec.reachable
+    assert rec.daily_mg == 75.0
+    assert "largest allowed dose" in rec.notes[0]
