@@ -615,6 +615,15 @@ def _eval_pk(ctx: _Ctx, r: Rule) -> list[Finding]:
         tier = r.tiers.get(e.strength, r.tier) if inhib else r.tier
         if s.strength == "weak" and severity_rank(tier) < severity_rank("monitor"):
             tier = "monitor"
+        if pred is not None and inhib:
+            # patient-specific: tier by the predicted change against the FDA fold bands
+            fold = max(max(v, 1 / v) for v in pred[2].values() if v > 0)
+            if fold >= r.thresholds["moderate_auc_fold_low"].point:
+                tier = "caution"
+            elif fold >= r.thresholds["weak_auc_fold_low"].point:
+                tier = "monitor"
+            else:
+                tier = "info"
         vals = {
             "perpetrator": perp.display_name,
             "victim": victim.display_name,
@@ -695,9 +704,15 @@ def _cpic_drugs() -> tuple[str, ...]:
 def _eval_pgx(ctx: _Ctx, r: Rule) -> list[Finding]:
     if r.id == "phenoconversion":
         out = []
+        # only where the gene matters for this drug: a major pathway, or genotype guidance
         substrates = {s.enzyme.upper() for s in ctx.rec.interactions.substrate_of}
+        major = {
+            s.enzyme.upper() for s in ctx.rec.interactions.substrate_of if s.strength == "strong"
+        }
         for gene, st in ctx.phen.items():
             if st.perpetrator is None or gene not in substrates:
+                continue
+            if gene not in major and ctx.drug not in _cpic_drugs():
                 continue
             if st.effective == st.genotype_phenotype:
                 continue
