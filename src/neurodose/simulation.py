@@ -23,10 +23,10 @@ from neurodose import citations
 from neurodose.dosing.regimen import DoseEvent, Regimen
 from neurodose.errors import InputError
 from neurodose.pk import population as _population
-from neurodose.pk.individual import ParameterSet, individual_parameters
+from neurodose.pk.individual import ParameterSet, individual_parameters, terminal_half_lives
 from neurodose.pk.parameters import get_pkmodel
 from neurodose.pk.patient import Comedication, Patient
-from neurodose.pk.solve import concentrations, decompose, validate_times
+from neurodose.pk.solve import concentrations, validate_times
 
 __all__ = ["SimulationResult", "simulate", "terminal_half_lives"]
 
@@ -88,22 +88,6 @@ class SimulationResult:
 
 def _list(a: Arr) -> list[float]:
     return [float(round(x, 6)) for x in np.asarray(a, dtype=np.float64)]
-
-
-def terminal_half_lives(ps: ParameterSet) -> dict[str, float]:
-    """Terminal half-life (h) per analyte: ln 2 / the slowest rate that shows in it."""
-    pc = ps.model.check(ps.values, 1)
-    A, b_o, _b_i, H = ps.model.matrices(pc)
-    lam, P, Pinv = decompose(A)
-    w = Pinv[0] @ b_o[0]
-    G = H[0] @ P[0]
-    out: dict[str, float] = {}
-    for i, a in enumerate(ps.model.analytes):
-        coef = np.abs(G[i] * w)
-        use = coef > 1e-12 * coef.max()
-        rate = float(np.min(-lam[0][use]))
-        out[a] = math.log(2) / rate
-    return out
 
 
 def _trough_ss(ps: ParameterSet, regimen: Regimen) -> dict[str, float | None]:

@@ -40,6 +40,7 @@ __all__ = [
     "enzyme_effects",
     "get_model",
     "individual_parameters",
+    "terminal_half_lives",
 ]
 
 _SEGMENT_STEPS = 6  # piecewise-constant steps per time constant during onset/offset
@@ -454,3 +455,21 @@ def individual_parameters(
         notes=tuple(dict.fromkeys(notes)),
         unverified=unverified,
     )
+
+
+def terminal_half_lives(ps: ParameterSet) -> dict[str, float]:
+    """Terminal half-life (h) per analyte: ln 2 / the slowest rate that shows in it."""
+    from neurodose.pk.solve import decompose
+
+    pc = ps.model.check(ps.values, 1)
+    A, b_o, _b_i, H = ps.model.matrices(pc)
+    lam, P, Pinv = decompose(A)
+    w = Pinv[0] @ b_o[0]
+    G = H[0] @ P[0]
+    out: dict[str, float] = {}
+    for i, a in enumerate(ps.model.analytes):
+        coef = np.abs(G[i] * w)
+        use = coef > 1e-12 * coef.max()
+        rate = float(np.min(-lam[0][use]))
+        out[a] = math.log(2) / rate
+    return out

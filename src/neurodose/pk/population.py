@@ -183,40 +183,6 @@ def percentiles(conc: Arr, q: Sequence[float] = (5, 50, 95)) -> dict[str, Arr]:
     return {f"p{int(x):02d}": vals[i] for i, x in enumerate(q)}
 
 
-def _summaries(
-    t: Arr, c: Arr, window_h: float, rng_lo_hi: tuple[float, float] | None
-) -> dict[str, Arr]:
-    """Per-subject summaries of concentrations ``c`` (n, T) on grid ``t``."""
-    dt = np.diff(t)
-    seg = 0.5 * (c[:, 1:] + c[:, :-1]) * dt
-    cum = np.concatenate([np.zeros((c.shape[0], 1)), np.cumsum(seg, axis=1)], axis=1)
-    auc = cum[:, -1]
-    imax = np.argmax(c, axis=1)
-    last = t >= t[-1] - window_h
-    cmin_last = c[:, last].min(axis=1)
-    # time to 90 % steady state: first time the running window mean reaches 90 % of the last
-    j0 = np.searchsorted(t, t - window_h)
-    run = np.where(t - t[0] >= window_h, (cum - cum[:, j0]) / np.maximum(t - t[j0], 1e-12), np.nan)
-    final = run[:, -1:]
-    reached = np.nan_to_num(run, nan=-np.inf) >= 0.9 * final
-    first = np.where(reached.any(axis=1), np.argmax(reached, axis=1), -1)
-    t90 = np.where(first >= 0, t[np.maximum(first, 0)], np.nan)
-    out = {
-        "cmax_ng_per_ml": c[np.arange(c.shape[0]), imax],
-        "tmax_h": t[imax],
-        "cmin_last_ng_per_ml": cmin_last,
-        "auc_ng_h_per_ml": auc,
-        "time_to_90pct_ss_h": t90,
-    }
-    if rng_lo_hi is not None:
-        lo, hi = rng_lo_hi
-        inr = ((c >= lo) & (c <= hi)).astype(np.float64)
-        out["fraction_time_in_range"] = ((0.5 * (inr[:, 1:] + inr[:, :-1])) * dt).sum(axis=1) / (
-            t[-1] - t[0]
-        )
-    return out
-
-
 def summarize(
     drug: str,
     regimen: Regimen,

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 from neurodose.dosing.regimen import DoseEvent, Regimen
 from neurodose.errors import KnowledgeBaseError, UnknownNameError
 from neurodose.knowledge.schema import Quantity
-from neurodose.pk.individual import individual_parameters
+from neurodose.pk.individual import individual_parameters, terminal_half_lives
 from neurodose.pk.parameters import PKMODEL_DIR, _load, get_pkmodel
 from neurodose.pk.patient import Patient
 from neurodose.pk.solve import concentrations
@@ -104,8 +104,6 @@ def _conc(
 
 
 def _half_life(drug: str, analyte: str, patient: Patient | None = None) -> float:
-    from neurodose.simulation import terminal_half_lives
-
     return terminal_half_lives(individual_parameters(drug, patient))[analyte]
 
 
@@ -365,15 +363,15 @@ def report(fig_dir: Path) -> str:
     plt.close(fig)
     # figure 4: AMI 25 mg nightly, population band vs TDM range
     from neurodose.pk import population
-    from neurodose.simulation import simulate
 
     reg = Regimen.oral("25 mg", clock="22:00", days=28)
-    sim = simulate("amitriptyline", reg)
+    times = np.arange(0.0, 34 * 24 + 1.0)
+    typ = _conc("amitriptyline", reg, times)
     pop = population.sample("amitriptyline", 1000, seed=1, draw_genotypes=True)
-    pc = population.simulate_population(pop, reg, sim.times_h)
+    pc = population.simulate_population(pop, reg, times)
     tot_p = population.percentiles(pc["amitriptyline"] + pc["nortriptyline"])
     fig, ax = plt.subplots(figsize=(8, 4))
-    td = sim.times_h / 24
+    td = times / 24
     ax.fill_between(
         td,
         tot_p["p05"],
@@ -384,11 +382,21 @@ def report(fig_dir: Path) -> str:
     ax.plot(td, tot_p["p50"], "--", label="AMI+NT median")
     ax.plot(
         td,
-        sim.concentrations["amitriptyline"] + sim.concentrations["nortriptyline"],
+        typ["amitriptyline"] + typ["nortriptyline"],
         label="AMI+NT typical (NM/NM)",
     )
-    if sim.tdm_range:
-        ax.axhspan(*sim.tdm_range, color="green", alpha=0.1, label="TDM range (depression)")
+    from neurodose.knowledge.registry import _load, resolve_name
+
+    tdm = _load(resolve_name("amitriptyline")).tdm
+    if tdm is not None and tdm.reference_range is not None:
+        q = tdm.reference_range
+        ax.axhspan(
+            q.low or 0.0,
+            q.high or 0.0,
+            color="green",
+            alpha=0.1,
+            label=f"TDM range {q.low:g}-{q.high:g} ng/mL (depression; {q.source})",
+        )
     ax.set_xlabel("day (25 mg at 22:00 for 28 days)")
     ax.set_ylabel("ng/mL")
     ax.legend(fontsize=8)
