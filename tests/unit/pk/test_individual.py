@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neurodose.dosing import Regimen
 from neurodose.errors import GenotypeError, PatientError, UnknownDrugError, UnknownNameError
@@ -110,3 +112,21 @@ def test_predict_scalar_and_vector():
     assert vec["nortriptyline"][1, 0] == pytest.approx(one["nortriptyline"][1])
     assert ps.eta_names and ps.omega.shape == (len(ps.eta_names),) * 2
     assert "proportional" in ps.residual
+
+
+@settings(max_examples=6, deadline=None)
+@given(stop_day=st.integers(3, 20), dose=st.sampled_from([10.0, 25.0, 50.0]))
+def test_interaction_effect_gone_after_washout_concentrations(stop_day, dose):
+    from neurodose.pk import concentrations
+
+    c = Comedication("bupropion", start_h=0.0, stop_h=stop_day * 24.0)
+    ps = individual_parameters("nortriptyline", None, [c])
+    base = individual_parameters("nortriptyline")
+    reg = Regimen.oral(dose, days=stop_day + 60)
+    t = np.array([(stop_day + 59) * 24.0 + 2.0])
+    with_i = concentrations(ps.model, ps.values, reg, t, changes=ps.changes)["nortriptyline"]
+    without = concentrations(base.model, base.values, reg, t)["nortriptyline"]
+    during = concentrations(ps.model, ps.values, reg, [stop_day * 24.0], changes=ps.changes)
+    ref_during = concentrations(base.model, base.values, reg, [stop_day * 24.0])
+    assert during["nortriptyline"][0, 0] > 1.2 * ref_during["nortriptyline"][0, 0]
+    np.testing.assert_allclose(with_i, without, rtol=1e-3)
