@@ -95,7 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     mech_arms = [
         arm("amitriptyline_50", "amitriptyline", AMI_TITR),
         arm("duloxetine_60", "duloxetine", [(1, 60, 24)]),
-        arm("venlafaxine_75", "venlafaxine", [(1, 75, 24)]),
         arm("pregabalin_300", "pregabalin", [(1, 150, 12)]),
     ]
     d = trial(mech_arms, n)
@@ -125,7 +124,6 @@ def main(argv: list[str] | None = None) -> int:
     for drug, reg in (
         ("amitriptyline", Regimen.oral("50 mg", every="24 h", days=84)),
         ("duloxetine", Regimen.oral("60 mg", every="24 h", days=84)),
-        ("venlafaxine", Regimen.oral("75 mg", every="24 h", days=84)),
         ("pregabalin", Regimen.oral("150 mg", every="12 h", days=84)),
     ):
         e = explain_data(drug, reg, days=84)
