@@ -19,13 +19,13 @@ N = 150
 
 @pytest.fixture(scope="module")
 def study():
-    return run_study(n=N, seed=777, n_reference=15, n_draws=400, method="sir")
+    return run_study(n=N, seed=777, n_reference=10, n_draws=400, method="sir")
 
 
 @pytest.mark.validation
 def test_map_reaches_the_brute_force_optimum(study):
     gap = study["objective_gap"]
-    assert gap["n"] == 15
+    assert gap["n"] == 10
     assert gap["max"] < 1e-4
     assert study["n_not_converged"] == 0
 
