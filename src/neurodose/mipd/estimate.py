@@ -357,7 +357,7 @@ def fit_map(
         )
         cov = model.omega.copy()
     else:
-        cov = 2.0 * np.linalg.inv(H)
+        cov = np.asarray(2.0 * np.linalg.inv(H), dtype=np.float64)
     if not best.converged:
         warnings.append(f"optimiser did not meet the tolerance in {best.n_iter} iterations")
     if distinct > 1:

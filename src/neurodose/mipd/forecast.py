@@ -144,8 +144,8 @@ def forecast(
         mn = moiety_name(model)
         series[mn] = _summ(
             t,
-            sum(at_map[a][0] for a in model.moiety),
-            sum(draws[a] for a in model.moiety),
+            np.sum([at_map[a][0] for a in model.moiety], axis=0),
+            np.sum([draws[a] for a in model.moiety], axis=0),
             q_lo,
             q_hi,
         )

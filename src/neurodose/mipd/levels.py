@@ -144,19 +144,21 @@ class Observations:
                     row[None],  # type: ignore[index]
                     "no more fields than the header",
                 )
-            row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-            if not any(row.values()):
+            row_s: dict[str, str] = {
+                (k or "").strip().lower(): (v or "").strip() for k, v in row.items()
+            }
+            if not any(row_s.values()):
                 continue  # blank line
-            t = _row_time(row, i, first_dose, where)
-            name = _resolve_analyte(row.get("analyte", ""), analytes, i, where)
-            unit = row.get("unit", "")
+            t = _row_time(row_s, i, first_dose, where)
+            name = _resolve_analyte(row_s.get("analyte", ""), analytes, i, where)
+            unit = row_s.get("unit", "")
             if not unit:
                 raise InputError(
                     f"{where} row {i}: unit", unit, "a concentration unit such as ng/mL"
                 )
             factor = _unit_factor(unit, name, molar_mass or {}, i, where)
-            raw = row.get("value", "")
-            lloq_txt = row.get("lloq", "")
+            raw = row_s.get("value", "")
+            lloq_txt = row_s.get("lloq", "")
             lloq = _number(lloq_txt, f"{where} row {i}: lloq") * factor if lloq_txt else 0.0
             if lloq < 0:
                 raise InputError(f"{where} row {i}: lloq", lloq_txt, "a limit >= 0")

@@ -121,20 +121,22 @@ class DoseHistory:
     def until(self, t_h: float) -> DoseHistory:
         """The doses given strictly before ``t_h`` (kept if none)."""
         keep = self.times_h < t_h
-        return DoseHistory(
-            self.times_h[keep],
-            self.amounts_mg[keep],
-            self.ii_h[keep],
-            self.ss[keep],  # type: ignore[index]
-        )
+        ii, ss = self._ii_ss()
+        return DoseHistory(self.times_h[keep], self.amounts_mg[keep], ii[keep], ss[keep])
+
+    def _ii_ss(self) -> tuple[FloatArray, NDArray[np.int64]]:
+        assert self.ii_h is not None and self.ss is not None  # set in __post_init__
+        return self.ii_h, self.ss
 
     def then(self, other: DoseHistory) -> DoseHistory:
         """This history followed by ``other`` (times are absolute)."""
+        ii1, ss1 = self._ii_ss()
+        ii2, ss2 = other._ii_ss()
         return DoseHistory(
             np.concatenate([self.times_h, other.times_h]),
             np.concatenate([self.amounts_mg, other.amounts_mg]),
-            np.concatenate([self.ii_h, other.ii_h]),  # type: ignore[list-item]
-            np.concatenate([self.ss, other.ss]),  # type: ignore[list-item]
+            np.concatenate([ii1, ii2]),
+            np.concatenate([ss1, ss2]),
         )
 
     def __len__(self) -> int:
@@ -275,20 +277,20 @@ class PriorModel:
     @property
     def varying(self) -> tuple[str, ...]:
         """Structural parameters that carry at least one eta."""
-        return self._varying  # type: ignore[attr-defined,no-any-return]
+        return self._varying  # type: ignore[attr-defined]
 
     @property
     def eta_matrix(self) -> FloatArray:
         """(n_varying, k) 0/1 matrix: log(param) = log(typical) + M @ eta."""
-        return self._M  # type: ignore[attr-defined,no-any-return]
+        return self._M  # type: ignore[attr-defined]
 
     @property
     def omega_inv(self) -> FloatArray:
-        return self._omega_inv  # type: ignore[attr-defined,no-any-return]
+        return self._omega_inv  # type: ignore[attr-defined]
 
     @property
     def omega_chol(self) -> FloatArray:
-        return self._chol  # type: ignore[attr-defined,no-any-return]
+        return self._chol  # type: ignore[attr-defined]
 
     def theta(self, eta: FloatArray) -> dict[str, FloatArray]:
         """Individual parameters for rows of ``eta`` (n, k) -> dict of (n,) arrays."""

@@ -180,7 +180,13 @@ def fit_response(
     res = _simulate(best.eta, occ, days, pd)
     rss = float(np.sum((pain - res.pain[0, diary_day]) ** 2))
     return ResponseFit(
-        best.eta, cov, float(np.sqrt(max(rss / m, floor))), prior, m, best.ofv, best.converged
+        np.asarray(best.eta, dtype=np.float64),
+        np.asarray(cov, dtype=np.float64),
+        float(np.sqrt(max(rss / m, floor))),
+        prior,
+        m,
+        best.ofv,
+        best.converged,
     )
 
 

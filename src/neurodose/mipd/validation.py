@@ -164,7 +164,7 @@ def run_study(
                 level=design.level,
                 include_residual=True,
                 seed=i,
-                method=meth,  # type: ignore[arg-type]
+                method=meth,
             )
             sm = fc.series[mn]
             obs_m = _moiety(case.next_obs, model)
