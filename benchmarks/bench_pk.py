@@ -260,6 +260,13 @@ def main(quick: bool = False) -> str:
         "### S3: AMI -> NT, drawn CYP2D6/CYP2C19 phenotypes, IIV, paroxetine from day 28 "
         "(time-varying), 25 mg daily x 8 weeks, hourly grid, summaries only (chunks of 20,000)",
         "",
+        "One timed run per row (after a 200-subject warm-up that loads/compiles the kernels); wall "
+        "and process CPU time are both given because the 2 cores are shared with other jobs "
+        "(1-min load average in the table). Summaries (Cmax, Tmax, AUC, Cmin over the last 24 h, "
+        "time to 90 % steady state, fraction of time in range) are computed inside the kernel; "
+        "no n x T matrix is kept, so peak RSS does not grow with N beyond the "
+        "20,000-subject chunk.",
+        "",
         "| threads | N | warm-up s (200 subjects) | wall s | CPU s | subjects/s | peak RSS MB | "
         "load avg | median Cmin total | median fraction of time in 80-200 |",
         "|---|---|---|---|---|---|---|---|---|---|",
