@@ -184,3 +184,21 @@ def test_michaelis_menten_ode_runs_and_is_lower():
     lin = solve_ode(ONE, p, r, [10.0])["d"]
     mm = solve_ode(ONE, p, r, [10.0], vmax=5.0, km=1000.0, method="BDF")["d"]
     assert mm[0, 0] < lin[0, 0]
+
+
+def test_steady_state_with_lag_equals_long_run():
+    p = {"F": 0.7, "ka": 0.8, "tlag": 1.5, "CL": 3.0, "V": 40.0}
+    ii = 12.0
+    t = np.array([0.5, 1.0, 1.6, 5.0, 11.9])
+    ss = concentrations(ONE, p, Regimen.from_events([DoseEvent(20.0, 0.0, ii=ii, ss=1)]), t)["d"]
+    n = 200
+    long = Regimen.from_events([DoseEvent(20.0, 0.0, ii=ii, addl=n)])
+    lr = concentrations(ONE, p, long, t + n * ii)["d"]
+    np.testing.assert_allclose(ss, lr, rtol=1e-9)
+
+
+def test_iv_bolus_is_monoexponential():
+    p = {"F": 0.5, "ka": 1.0, "tlag": 2.0, "CL": 2.0, "V": 40.0}
+    t = np.array([0.0, 1.0, 10.0])
+    c = concentrations(ONE, p, Regimen.from_events([DoseEvent(100.0, 0.0, route="iv")]), t)["d"]
+    np.testing.assert_allclose(c[0], 1000 * 100 / 40 * np.exp(-0.05 * t), rtol=1e-12)
