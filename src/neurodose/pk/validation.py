@@ -39,6 +39,8 @@ Kind = Literal["validation", "calibration_check", "consistency"]
 
 
 class Comparison(BaseModel):
+    """One published value with its kind (validation, calibration_check, consistency)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
     id: str
     drug: str
@@ -54,6 +56,8 @@ class _File(BaseModel):
 
 @dataclass(frozen=True)
 class Result:
+    """A comparison evaluated: observed and predicted value (canonical units)."""
+
     id: str
     drug: str
     kind: str
@@ -76,6 +80,7 @@ class Result:
 
 @cache
 def comparisons() -> dict[str, Comparison]:
+    """All comparisons of ``pkmodels/_validation.toml`` keyed by id (sources checked)."""
     rec = _load(PKMODEL_DIR / "_validation.toml", _File)
     assert isinstance(rec, _File)
     out: dict[str, Comparison] = {}
