@@ -89,7 +89,7 @@ def _plot_tdm(report: Any, path: Path) -> None:
         ax.fill_between(t, s["lower"], s["upper"], alpha=0.2)
         ax.plot(t, s["map"], label=f"{name} (MAP)")
     obs = fit.obs
-    for a in fit.model.analytes:
+    for a in dict.fromkeys(obs.analyte):
         sel = np.array([x == a for x in obs.analyte], dtype=bool)
         if sel.any():
             ax.scatter(obs.times_h[sel] / 24.0, obs.value[sel], zorder=5, label=f"{a} measured")

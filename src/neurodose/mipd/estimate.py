@@ -367,9 +367,8 @@ def fit_map(
     eta = best.eta
     ofv_prior = float(f.prior_terms(eta)[0])
     ofv = best.ofv
-    both = f.predictions(np.vstack([eta, np.zeros(k)]))
-    ipred, pred = both[0], both[1]
-    sig = f.sigma(ipred[None, :])[0]
+    both, both_sd = f.predictions_and_sd(np.vstack([eta, np.zeros(k)]))
+    ipred, pred, sig = both[0], both[1], both_sd[0]
     iwres = np.where(obs.blq, np.nan, (obs.value - ipred) / sig)
     if np.any(np.abs(iwres[~obs.blq]) > 3):
         warnings.append("a level lies more than 3 residual SDs from the individual fit (|IWRES|>3)")

@@ -9,7 +9,9 @@ CSV format (one row per measured analyte; see ``docs/mipd.md``)::
 
 * ``time_h`` — hours after the first dose; **or** ``datetime`` (ISO 8601,
   e.g. ``2026-03-02 08:30``) together with the first-dose date-time.
-* ``analyte`` — a model analyte or alias (``AMI``, ``NT``), case-insensitive.
+* ``analyte`` — a model analyte or alias (``AMI``, ``NT``), case-insensitive; a
+  summed result is written with ``+`` (``AMI+NT``; its residual variance is the sum
+  of the analytes' variances).
 * ``value`` — a number, or ``<X`` / ``BLQ`` for a result below the lower limit
   of quantification (M3 likelihood; ``lloq`` needed for ``BLQ``).
 * ``unit`` — a concentration unit (ng/mL, µg/L, mg/L ...) or a molar unit
@@ -223,13 +225,24 @@ def _resolve_analyte(
     name = str(raw).strip()
     if not name:
         raise InputError(f"{where} row {row}: analyte", raw, "an analyte name")
-    key = name.lower().replace("-", "_").replace(" ", "_")
+    key = name.lower().replace("-", "_").replace(" ", "")
+    if "+" in key:  # a summed result, e.g. "AMI+NT" (total of amitriptyline and nortriptyline)
+        parts = [_resolve_analyte(p, analytes, row, where) for p in key.split("+") if p]
+        if len(set(parts)) != len(parts) or len(parts) < 2:
+            raise InputError(
+                f"{where} row {row}: analyte", name, "a sum of different analytes, e.g. AMI+NT"
+            )
+        if analytes is not None:
+            parts.sort(key=list(analytes).index)
+        return "+".join(parts)
     key = ANALYTE_ALIASES.get(key, key)
     if analytes is None:
         return key
     if key in analytes:
         return key
-    raise UnknownNameError(f"analyte ({where} row {row})", name, [*analytes, *ANALYTE_ALIASES])
+    raise UnknownNameError(
+        f"analyte ({where} row {row})", name, [*analytes, "+".join(analytes), *ANALYTE_ALIASES]
+    )
 
 
 def _number(text: str, field: str) -> float:

@@ -64,48 +64,64 @@ class Objective:
         object.__setattr__(self, "_t", t_unique)
         object.__setattr__(self, "_col", inv.ravel())
         groups = []
-        for a, idx in self.obs.index_by_analyte(self.model.analytes).items():
-            res = self.model.residual[a]
-            groups.append(
+        names = list(dict.fromkeys(self.obs.analyte))
+        arr = np.asarray(self.obs.analyte, dtype=object)
+        for name in names:
+            comps = name.split("+")
+            for c in comps:
+                if c not in self.model.analytes:
+                    from neurodose.errors import UnknownNameError
+
+                    raise UnknownNameError("analyte", name, self.model.analytes)
+            idx = np.nonzero(arr == name)[0]
+            res = [
                 (
-                    a,
-                    idx,
-                    self._col[idx],  # type: ignore[attr-defined]
-                    self.obs.value[idx],
-                    self.obs.blq[idx],
-                    float(res.proportional),
-                    float(res.additive),
+                    c,
+                    float(self.model.residual[c].proportional),
+                    float(self.model.residual[c].additive),
                 )
+                for c in comps
+            ]
+            groups.append(
+                (name, idx, self._col[idx], self.obs.value[idx], self.obs.blq[idx], res)  # type: ignore[attr-defined]
             )
         object.__setattr__(self, "_groups", groups)
-        unknown = set(self.obs.analyte) - set(self.model.analytes)
-        if unknown:
-            from neurodose.errors import UnknownNameError
-
-            raise UnknownNameError("analyte", sorted(unknown)[0], self.model.analytes)
 
     @property
     def n_obs(self) -> int:
         return len(self.obs)
 
+    @staticmethod
+    def _f_var(
+        pred: dict[str, FloatArray], col: NDArray[np.intp], res: list[tuple[str, float, float]]
+    ) -> tuple[FloatArray, FloatArray]:
+        """Prediction and residual variance of one observable (an analyte or a sum
+        of analytes; the errors of summed analytes are taken as independent)."""
+        f = np.zeros((next(iter(pred.values())).shape[0], col.size))
+        var = np.zeros_like(f)
+        for a, prop, add in res:
+            fa = pred[a][:, col]
+            f = f + fa
+            var = var + add * add + (prop * np.maximum(fa, _F_FLOOR)) ** 2
+        return f, var
+
     def predictions(self, eta: FloatArray) -> FloatArray:
         """Predicted value per sample, (n, m) in sample order."""
+        return self.predictions_and_sd(eta)[0]
+
+    def predictions_and_sd(self, eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Predicted value and residual SD per sample, each (n, m) in sample order."""
         eta = np.atleast_2d(eta)
         out = np.empty((eta.shape[0], self.n_obs))
+        sd = np.empty_like(out)
         if self.n_obs == 0:
-            return out
+            return out, sd
         pred = self.model.predict(eta, self.doses, self._t)  # type: ignore[attr-defined]
-        for a, idx, col, *_ in self._groups:  # type: ignore[attr-defined]
-            out[:, idx] = pred[a][:, col]
-        return out
-
-    def sigma(self, f: FloatArray) -> FloatArray:
-        """Residual SD per sample for predictions ``f`` (n, m)."""
-        s = np.empty_like(f)
-        for _a, idx, _col, _y, _blq, prop, add in self._groups:  # type: ignore[attr-defined]
-            fi = np.maximum(f[:, idx], _F_FLOOR)
-            s[:, idx] = np.sqrt(add * add + (prop * fi) ** 2)
-        return s
+        for _name, idx, col, _y, _blq, res in self._groups:  # type: ignore[attr-defined]
+            f, var = self._f_var(pred, col, res)
+            out[:, idx] = f
+            sd[:, idx] = np.sqrt(var)
+        return out, sd
 
     def data_terms(self, eta: FloatArray) -> FloatArray:
         """-2 log-likelihood per row of eta (n,)."""
@@ -115,13 +131,12 @@ class Objective:
             return np.zeros(n)
         pred = self.model.predict(eta, self.doses, self._t)  # type: ignore[attr-defined]
         total = np.zeros(n)
-        for a, _idx, col, y, blq, prop, add in self._groups:  # type: ignore[attr-defined]
-            f = pred[a][:, col]
+        for name, _idx, col, y, blq, res in self._groups:  # type: ignore[attr-defined]
+            f, var = self._f_var(pred, col, res)
             if not np.all(np.isfinite(f)):
                 raise SolverError(
-                    f"the PK engine returned non-finite {a} predictions during estimation"
+                    f"the PK engine returned non-finite {name} predictions during estimation"
                 )
-            var = add * add + (prop * np.maximum(f, _F_FLOOR)) ** 2
             if np.all(~blq):
                 r = y - f
                 total += np.sum(_LOG2PI + np.log(var) + r * r / var, axis=1)

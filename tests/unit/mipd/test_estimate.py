@@ -141,3 +141,17 @@ def test_restarts_are_reported(toy, daily25):
     r = fit_map(toy, daily25, obs, n_starts=4)
     assert r.diagnostics.n_starts == 4
     assert r.diagnostics.ofv_spread_between_starts < 1e-4
+
+
+def test_summed_observation_objective(toy, daily25):
+    obs = Observations.from_arrays([100.0], ["parent+metabolite"], [14.0])
+    f = Objective(toy, daily25, obs)
+    eta = np.array([[0.1, -0.1, 0.2]])
+    pred = toy.predict(eta, daily25, [100.0])
+    fp, fm = pred["parent"][0, 0], pred["metabolite"][0, 0]
+    var = (1.0 + (0.2 * fp) ** 2) + (1.0 + (0.2 * fm) ** 2)
+    expect = np.log(2 * np.pi * var) + (14.0 - fp - fm) ** 2 / var
+    expect += float(eta[0] @ np.linalg.inv(toy.omega) @ eta[0])
+    assert f(eta)[0] == pytest.approx(expect, rel=1e-12)
+    r = fit_map(toy, daily25, obs)
+    assert r.diagnostics.converged and len(r.diagnostics.iwres) == 1

@@ -100,3 +100,13 @@ def test_negative_values_in_arrays():
         Observations.from_arrays([1.0], ["AMI"], [-1.0], analytes=AN)
     with pytest.raises(InputError, match="time_h"):
         Observations.from_arrays([np.nan], ["AMI"], [1.0], analytes=AN)
+
+
+def test_summed_analyte(tmp_path):
+    p = _write(tmp_path, "time_h,analyte,value,unit\n10,NT+AMI,30,ng/mL\n11,ami + nt,31,ng/mL\n")
+    o = read_levels_csv(p, AN)
+    assert o.analyte == ("amitriptyline+nortriptyline",) * 2
+    for bad in ("AMI+AMI", "AMI+clomipramine"):
+        p = _write(tmp_path, f"time_h,analyte,value,unit\n10,{bad},30,ng/mL\n")
+        with pytest.raises((InputError, UnknownNameError)):
+            read_levels_csv(p, AN)
