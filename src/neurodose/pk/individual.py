@@ -429,10 +429,10 @@ def individual_parameters(
     else:
         values = full
 
-    eta_names = tuple(spec.iiv)
-    omega = (
-        np.diag([spec.iiv[e].omega_sd ** 2 for e in eta_names]) if eta_names else np.zeros((0, 0))
-    )
+    eta_names, cov = spec.omega()
+    omega = np.array(cov, dtype=np.float64).reshape(len(eta_names), len(eta_names))
+    if eta_names and np.any(np.linalg.eigvalsh(omega) <= 0):
+        raise KnowledgeBaseError(f"{spec.name}: the IIV covariance matrix is not positive definite")
     unverified = tuple(
         sorted(
             {f"parameters.{k}" for k, q in spec.parameters.items() if not q.verified}

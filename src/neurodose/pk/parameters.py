@@ -131,6 +131,9 @@ class PKModelSpec(_Frozen):
     parameters: dict[str, Quantity]
     fu: dict[str, Quantity] = Field(default_factory=dict)
     iiv: dict[str, IivEntry] = Field(default_factory=dict)
+    iiv_correlation: dict[str, Quantity] = Field(
+        default_factory=dict, description='correlation of two etas, key "ETA1,ETA2"'
+    )
     residual: dict[str, Quantity] = Field(default_factory=dict)
     pathways: list[Pathway] = Field(default_factory=list)
     genotype: dict[str, dict[str, Quantity]] = Field(default_factory=dict)
@@ -144,6 +147,12 @@ class PKModelSpec(_Frozen):
             for p in e.applies_to:
                 if p not in names:
                     raise ValueError(f"iiv.{eta}.applies_to: unknown parameter {p!r}")
+        for key, q in self.iiv_correlation.items():
+            pair = [x.strip() for x in key.split(",")]
+            if len(pair) != 2 or any(x not in self.iiv for x in pair) or pair[0] == pair[1]:
+                raise ValueError(f"iiv_correlation.{key}: expected 'ETA1,ETA2' of two iiv entries")
+            if not -1.0 < q.canonical() < 1.0:
+                raise ValueError(f"iiv_correlation.{key}: a correlation in (-1, 1)")
         for pw in self.pathways:
             if pw.parameter not in names:
                 raise ValueError(f"pathways: unknown parameter {pw.parameter!r}")
@@ -157,6 +166,19 @@ class PKModelSpec(_Frozen):
             if k not in ("proportional", "additive"):
                 raise ValueError(f"residual.{k}: allowed 'proportional', 'additive'")
         return self
+
+    def omega(self) -> tuple[tuple[str, ...], list[list[float]]]:
+        """Eta names and the full covariance matrix on the log scale (SD from CV or omega,
+        off-diagonals from ``iiv_correlation``; diagonal where none is given)."""
+        names = tuple(self.iiv)
+        sd = [self.iiv[e].omega_sd for e in names]
+        cov = [
+            [sd[i] ** 2 if i == j else 0.0 for j in range(len(names))] for i in range(len(names))
+        ]
+        for key, q in self.iiv_correlation.items():
+            a, b = (names.index(x.strip()) for x in key.split(","))
+            cov[a][b] = cov[b][a] = q.canonical() * sd[a] * sd[b]
+        return names, cov
 
     def sources(self) -> list[str]:
         """All source keys this parameter set rests on."""

@@ -130,3 +130,19 @@ def test_interaction_effect_gone_after_washout_concentrations(stop_day, dose):
     ref_during = concentrations(base.model, base.values, reg, [stop_day * 24.0])
     assert during["nortriptyline"][0, 0] > 1.2 * ref_during["nortriptyline"][0, 0]
     np.testing.assert_allclose(with_i, without, rtol=1e-3)
+
+
+def test_full_omega_from_correlations():
+    spec = get_pkmodel("duloxetine")
+    data = spec.model_dump()
+    data["iiv_correlation"] = {
+        "CL,V": {"value": 0.5, "unit": "1", "source": "lobo2009", "locator": "test only"}
+    }
+    corr = type(spec).model_validate(data)
+    names, cov = corr.omega()
+    assert names == ("CL", "V")
+    sd = [corr.iiv[n].omega_sd for n in names]
+    assert cov[0][1] == pytest.approx(0.5 * sd[0] * sd[1])
+    data["iiv_correlation"] = {"CL,X": data["iiv_correlation"]["CL,V"]}
+    with pytest.raises(ValueError, match="iiv_correlation"):
+        type(spec).model_validate(data)
