@@ -163,8 +163,13 @@ def simulate_population(
     *,
     residual: bool = False,
     seed: int | None = None,
+    unbound: bool = False,
 ) -> dict[str, Arr]:
-    """Concentrations ``{analyte: (n, T)}`` for a population (optionally with residual error)."""
+    """Concentrations ``{analyte: (n, T)}`` (ng/mL) for a population.
+
+    ``residual`` adds the model's residual error (seeded); ``unbound`` returns free
+    concentrations (``fu x total``, fu from the parameter set) instead of total.
+    """
     assert pop.typical is not None
     out = concentrations(pop.typical.model, pop.params, regimen, times_h, changes=pop.changes)
     if residual:
@@ -174,6 +179,8 @@ def simulate_population(
         for a, c in out.items():
             sd = np.sqrt((prop * c) ** 2 + add**2)
             out[a] = np.maximum(c + rng.standard_normal(c.shape) * sd, 0.0)
+    if unbound:
+        out = {a: c * pop.typical.fu.get(a, 1.0) for a, c in out.items()}
     return out
 
 

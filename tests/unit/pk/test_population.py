@@ -42,6 +42,10 @@ def test_residual_error_added():
     a = population.simulate_population(pop, Regimen.oral("75 mg"), t)
     b = population.simulate_population(pop, Regimen.oral("75 mg"), t, residual=True, seed=1)
     assert not np.allclose(a["pregabalin"], b["pregabalin"])
+    pop2 = population.sample("amitriptyline", 5, seed=1)
+    tot = population.simulate_population(pop2, Regimen.oral("25 mg"), t)
+    free = population.simulate_population(pop2, Regimen.oral("25 mg"), t, unbound=True)
+    np.testing.assert_allclose(free["nortriptyline"], 0.07 * tot["nortriptyline"])
     assert np.all(b["pregabalin"] >= 0)
 
 
