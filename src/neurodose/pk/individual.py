@@ -269,7 +269,7 @@ def _pathway_multipliers(
             elif notes is not None:
                 notes.append(
                     f"{enzyme} {ph}: no quantitative {spec.name} value in the knowledge base; "
-                    "normal activity assumed"
+                    "the prediction uses normal activity and does not reflect this phenotype"
                 )
         floor = table["PM"].canonical() if "PM" in table else 0.0
         m = m_geno * inh.get(enzyme, 1.0)
