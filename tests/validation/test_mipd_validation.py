@@ -59,3 +59,15 @@ def test_prediction_interval_coverage(study):
     assert study["pi_coverage_by_method"]["laplace"] >= 0.9 - half - 0.03
     for c in study["eta_ci_coverage"]:
         assert 0.9 - half - 0.03 <= c <= 0.9 + half
+
+
+@pytest.mark.validation
+def test_diary_response_forecast_is_informative_and_calibrated():
+    from neurodose.mipd.validation import run_response_study
+
+    s = run_response_study(n=120, seed=99)
+    assert s["brier_fit"] < 0.6 * s["brier_prior"]
+    assert abs(s["mean_predicted"] - s["responder_rate"]) < 0.1
+    for band in s["calibration"]:
+        if band["n"] >= 20:
+            assert abs(band["mean_predicted"] - band["observed_rate"]) < 0.15
