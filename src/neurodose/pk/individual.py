@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurodose import citations
-from neurodose.errors import KnowledgeBaseError, UnknownDrugError
+from neurodose.errors import KnowledgeBaseError
 from neurodose.knowledge.registry import get_drug, resolve_name
 from neurodose.pk.model import PKModel
 from neurodose.pk.parameters import PKModelSpec, get_pkmodel, shared
@@ -162,10 +162,7 @@ def enzyme_effects(
 ) -> tuple[dict[str, float], dict[str, float], list[str]]:
     """Class-based inhibition and induction multipliers of one co-medication on the
     enzymes of ``spec``'s pathways: ``(inhibition, induction, notes)``."""
-    try:
-        name = resolve_name(comed.drug)
-    except UnknownDrugError:
-        raise
+    name = resolve_name(comed.drug)  # UnknownDrugError with close names
     rec = get_drug(name)
     enzymes = {p.enzyme for p in spec.pathways}
     inh: dict[str, float] = {}
@@ -449,9 +446,7 @@ def individual_parameters(
         omega=omega,
         residual={k: q.canonical() for k, q in spec.residual.items()},
         fu={k: q.canonical() for k, q in spec.fu.items()},
-        sources=tuple(
-            sorted(set(spec.sources()) | set(citations.all_registered()) & set(spec.sources()))
-        ),
+        sources=tuple(spec.sources()),
         notes=tuple(dict.fromkeys(notes)),
         unverified=unverified,
     )
