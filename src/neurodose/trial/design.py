@@ -24,9 +24,10 @@ Example design (``examples/trials/demo.toml``)::
     regimen = [{start_day = 1, dose_mg = 60, every_h = 24}]
 
 Regimen steps hold from ``start_day`` (1-based) until the next step starts or
-the drug stops. ``[stop] day = D`` stops every active arm on day ``D`` (first
-day without drug); ``taper_steps = k`` precedes it by ``k`` proportional 50 %
-reductions of ``taper_step_days`` days each (NICE NG222 1.4.13-1.4.19).
+the drug stops. ``[stop] day = D`` (or top-level ``stop_day = D``) stops every
+active arm on day ``D`` (first day without drug); ``taper_steps = k`` precedes
+it by ``k`` proportional 50 % reductions of ``taper_step_days`` days each
+(NICE NG222 1.4.13-1.4.19).
 
 >>> d = parse_design({"name": "t", "weeks": 4, "condition": "diabetic_neuropathy",
 ...     "n_per_arm": 10, "seed": 1, "arms": [{"name": "placebo", "drug": "placebo"}]})
@@ -68,6 +69,9 @@ _TOP = {
     "stop",
     "analysis",
     "description",
+    "stop_day",
+    "taper_steps",
+    "taper_step_days",
 }
 _POP_PD = {
     "baseline_pain_mean",
@@ -306,6 +310,17 @@ def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
         raise _err("dropout.imputation", imputation, f"one of {list(_IMPUTATION)}")
     other = _num(drop, "other_weekly", 0.0, 1.0, "dropout.") if "other_weekly" in drop else 0.0
     stop = None
+    if "stop_day" in data or "taper_steps" in data or "taper_step_days" in data:
+        if "stop" in data:
+            raise _err("stop_day", data.get("stop_day"), "either top-level stop_day or [stop]")
+        data = {
+            **data,
+            "stop": {
+                k.replace("stop_day", "day"): data[k]
+                for k in ("stop_day", "taper_steps", "taper_step_days")
+                if k in data
+            },
+        }
     if "stop" in data:
         s = data["stop"]
         if not isinstance(s, dict):

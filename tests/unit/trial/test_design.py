@@ -54,6 +54,12 @@ def test_stop_with_taper_halves_the_dose() -> None:
     ev = dict(d.dose_events(d.arms[1]))
     assert ev[13 * 24.0] == 25.0 and ev[14 * 24.0] == 12.5 and ev[21 * 24.0] == 6.25
     assert max(ev) < 28 * 24.0
+    flat = parse_design(_base(weeks=6, stop_day=29, taper_steps=2, taper_step_days=7))
+    assert flat.stop == d.stop
+    with pytest.raises(DesignError, match="stop"):
+        parse_design(_base(weeks=6, stop_day=29, stop={"day": 29}))
+    with pytest.raises(DesignError, match=r"stop\.day"):
+        parse_design(_base(weeks=4, stop_day=40))
 
 
 @pytest.mark.parametrize(
