@@ -4,8 +4,8 @@ IIV is log-normal with the model's omega (diagonal where the evidence gives no
 correlations). Genotypes are either the patient's (all subjects alike) or drawn
 from phenotype frequencies (``_shared.toml``: midpoints of cross-population
 ranges; derived, documented). No covariate distributions are in the evidence,
-so covariates are the given patient's unless the caller passes per-subject
-covariates (``patients=``).
+so all subjects share the given patient's covariates; for covariate-varying
+populations, sample per covariate group and concatenate.
 
 >>> from neurodose.dosing import Regimen
 >>> pop = sample("nortriptyline", n=4, seed=1)
