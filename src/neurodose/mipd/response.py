@@ -19,12 +19,13 @@ sqrt(1/12)), so no residual SD is assumed. Uncertainty is Laplace.
 
 Forecast: P(>= 30 % relief by week 8) — the IMMPACT "moderately important"
 threshold (source ``dworkin2008_immpact``) — as the share of posterior draws
-whose week-8 mean pain (days 50-56, plus diary noise averaged over 7 days) is
-at most 70 % of the individual baseline, for three scenarios from the day after
-the last diary entry: keep the dose; raise it by the knowledge-base titration
-step (capped at the maximum); switch to another drug (old drug stopped, new
-drug from its KB start dose to its usual dose after one titration interval;
-occupancies of the two combined as independent, 1 - (1 - o1)(1 - o2)). The
+whose recorded week-8 mean pain (days 50-56; daily model pain plus the fitted
+diary noise, clipped to 0-10) is at most 70 % of the individual baseline, for
+three scenarios from the day after the last diary entry: keep the dose; raise
+it by the knowledge-base titration step (capped at the maximum); switch to
+another drug (old drug stopped, new drug from its KB start dose to its usual
+dose after one titration interval; occupancies of the two combined as
+independent, 1 - (1 - o1)(1 - o2)). The
 patient-level parameters carry over to the new drug, as the PD model treats
 them as traits of the patient.
 
@@ -462,6 +463,27 @@ def run_response(
     )
 
 
+def week8_pain_draws(
+    draws: FloatArray,
+    noise_sd: float,
+    occ: dict[str, FloatArray],
+    days: int,
+    pd: PDParameters,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, FloatArray]:
+    """Recorded week-8 mean pain per posterior draw, and the draws' baselines.
+
+    The diary process is simulated: daily score = model pain + normal noise
+    (the fitted diary SD), clipped to 0-10, averaged over days 50-56. Clipping
+    matters for good responders, whose recorded scores cannot go below 0.
+    """
+    res = _simulate(draws, occ, days, pd)
+    lo, hi = WEEK8
+    daily = res.pain[:, lo : hi + 1]
+    rec = np.clip(daily + noise_sd * rng.standard_normal(daily.shape), 0.0, 10.0)
+    return rec.mean(axis=1), np.clip(draws[:, 0], 0.05, 10)
+
+
 def _forecast(
     name: str,
     desc: str,
@@ -472,12 +494,9 @@ def _forecast(
     pd: PDParameters,
     rng: np.random.Generator,
 ) -> Scenario:
-    res = _simulate(draws, occ, days, pd)
-    lo, hi = WEEK8
-    wk = res.pain[:, lo : hi + 1].mean(axis=1)
-    wk = wk + fit.noise_sd / np.sqrt(hi - lo + 1) * rng.standard_normal(wk.size)
-    b = np.clip(draws[:, 0], 0.05, 10)
+    wk, b = week8_pain_draws(draws, fit.noise_sd, occ, days, pd, rng)
     relief = (b - wk) / b
+    lo, hi = WEEK8
     at_map = _simulate(fit.u, occ, days, pd).pain[0]
     return Scenario(
         name,

@@ -399,6 +399,7 @@ def run_response_study(
         _prior,
         _simulate,
         fit_response,
+        week8_pain_draws,
     )
     from neurodose.pd.params import load_pd_parameters
 
@@ -417,7 +418,6 @@ def run_response_study(
     outcome = np.zeros(n, dtype=bool)
     sens_err = np.zeros(n)
     prior_draws = prior.mean + rng.standard_normal((n_draws, 3)) * prior.sd
-    prior_sim = _simulate(prior_draws, occ, horizon, pd).pain
     b_pr = np.clip(prior_draws[:, 0], 0.05, 10)
     for i in range(n):
         u = prior.mean + rng.standard_normal(3) * prior.sd
@@ -436,15 +436,9 @@ def run_response_study(
             fit.u
             + rng.standard_normal((n_draws, 3)) @ np.linalg.cholesky(fit.cov + 1e-12 * np.eye(3)).T
         )
-        sim = _simulate(draws, occ, horizon, pd).pain
-        wk = sim[:, lo : hi + 1].mean(axis=1) + fit.noise_sd / np.sqrt(7) * rng.standard_normal(
-            n_draws
-        )
-        b = np.clip(draws[:, 0], 0.05, 10)
+        wk, b = week8_pain_draws(draws, fit.noise_sd, occ, horizon, pd, rng)
         p_fit[i] = float(np.mean((b - wk) / b >= RELIEF))
-        wk0 = prior_sim[:, lo : hi + 1].mean(axis=1) + noise_sd / np.sqrt(7) * rng.standard_normal(
-            n_draws
-        )
+        wk0, _ = week8_pain_draws(prior_draws, noise_sd, occ, horizon, pd, rng)
         p_prior[i] = float(np.mean((b_pr - wk0) / b_pr >= RELIEF))
         sens_err[i] = fit.u[2] - u[2]
     y_out = outcome.astype(float)
