@@ -36,6 +36,7 @@ def explain_data(
     patient: Any = None,
     days: float = 42.0,
     baseline_pain: float = 7.0,
+    comedications: Any = (),
 ) -> dict[str, Any]:
     """Occupancy, pathway shares and AE drivers for one typical patient (JSON-ready).
 
@@ -44,6 +45,8 @@ def explain_data(
     drug : str
     regimen : neurodose.dosing.Regimen
     patient : neurodose.pk.Patient, optional
+    comedications : iterable, optional
+        As for :func:`neurodose.simulation.simulate` (PK interactions only).
     days : float
         Horizon (whole days are used by the daily pain model).
     baseline_pain : float
@@ -59,7 +62,7 @@ def explain_data(
     n_days = max(1, round(days))
     times = np.arange(0.0, n_days * 24.0, 1.0) + 0.5
     with citations.tracking() as used:
-        res = simulate(drug, regimen, patient, times_h=times)
+        res = simulate(drug, regimen, patient, list(comedications), times_h=times)
         params = load_pd_parameters()
         tg = drug_targets(drug)
         conc = {a.name: np.asarray(res.concentrations[a.name])[None, :] for a in tg.analytes}
@@ -171,25 +174,32 @@ def register(app: typer.Typer) -> None:
         age: Annotated[float | None, typer.Option(help="years")] = None,
         sex: Annotated[str | None, typer.Option(help="male or female")] = None,
         weight: Annotated[float | None, typer.Option(help="kg")] = None,
+        smoker: Annotated[bool, typer.Option("--smoker/--non-smoker")] = False,
+        crcl: Annotated[float | None, typer.Option(help="creatinine clearance, mL/min")] = None,
         cyp2d6: Annotated[
             str | None, typer.Option(help="diplotype, activity score or phenotype")
         ] = None,
         cyp2c19: Annotated[str | None, typer.Option(help="diplotype or phenotype")] = None,
+        with_: Annotated[
+            list[str] | None,
+            typer.Option("--with", help="co-medication DRUG:DOSE[:EVERY] (repeatable)"),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
         plot: Annotated[Path | None, typer.Option(help="write a .png figure")] = None,
     ) -> None:
         """Occupancy of each target, each pathway's share of relief, side-effect drivers."""
         from neurodose.cli.common import make_console, print_json
-        from neurodose.pk import Patient
+        from neurodose.pk import Patient, parse_comedication
 
         if not days >= 1:
             raise InputError("--days", days, "at least 1 day")
         reg = _regimen(dose, every, days)
-        patient = Patient(age=age, sex=sex, weight=weight)
+        patient = Patient(age=age, sex=sex, weight=weight, smoker=smoker, crcl=crcl)
         genes = {k: v for k, v in (("CYP2D6", cyp2d6), ("CYP2C19", cyp2c19)) if v is not None}
         if genes:
             patient = patient.with_genotype(**genes)
-        data = explain_data(drug, reg, patient, days=days)
+        comeds = [parse_comedication(w) for w in (with_ or [])]
+        data = explain_data(drug, reg, patient, days=days, comedications=comeds)
         if plot is not None:
             _plot(data, plot)
         if as_json:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from neurodose import citations
 from neurodose.knowledge import get_drug
 from neurodose.pd.adverse import discontinuation_symptoms, simulate_adverse
-from neurodose.pd.occupancy import drug_occupancy, drug_targets
+from neurodose.pd.occupancy import alpha2delta_k_nm, drug_occupancy, drug_targets
 from neurodose.pd.pain import PATHWAYS, simulate_pain
 from neurodose.pd.params import PDParameters, load_pd_parameters
 from neurodose.trial.design import Design
@@ -214,10 +214,13 @@ class TrialResult:
     arms: Mapping[str, ArmAccumulator]
     sources: tuple[str, ...]
     chunk_size: int
+    unavailable: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract: arms, comparisons vs placebo, sources."""
         arms = {name: acc.summary() for name, acc in self.arms.items()}
+        for name, why in self.unavailable.items():
+            arms[name]["unavailable_targets"] = dict(why)
         comparisons: dict[str, Any] = {}
         pl = self.design.placebo
         if pl is not None and self.design.nnt:
@@ -322,10 +325,22 @@ def run_trial(
         else:
             arms[name] = acc
     srcs = set(used)
+    unavailable: dict[str, dict[str, str]] = {}
     for arm in design.arms:
         if not arm.is_placebo:
-            srcs.update(drug_targets(arm.drug).sources())
-    return TrialResult(design=design, arms=arms, sources=tuple(sorted(srcs)), chunk_size=chunk_size)
+            tg = drug_targets(arm.drug)
+            srcs.update(tg.sources())
+            why = dict(tg.unavailable)
+            if alpha2delta_k_nm(tg, params):
+                why.pop("alpha2delta", None)
+            unavailable[arm.name] = why
+    return TrialResult(
+        design=design,
+        arms=arms,
+        sources=tuple(sorted(srcs)),
+        chunk_size=chunk_size,
+        unavailable=unavailable,
+    )
 
 
 def _execute(

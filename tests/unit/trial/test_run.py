@@ -54,6 +54,7 @@ def test_json_contract(exposure) -> None:
     assert {"nnt_50", "nnt_50_ci", "nnt_30", "nnh_withdrawal"} <= set(c)
     assert len(c["nnt_50_ci"]) == 2
     assert "tatsumi1997" in out["sources"] and "frisaldi2023" in out["sources"]
+    assert "alpha2delta" in arm["unavailable_targets"]  # never invented for a TCA
     # drug lowers pain more than placebo in this model
     assert arm["mean_change"] < out["arms"]["placebo"]["mean_change"]
 
