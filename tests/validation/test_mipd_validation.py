@@ -68,7 +68,7 @@ def test_diary_response_forecast_is_informative_and_calibrated():
     s = run_response_study(n=120, seed=99)
     assert s["brier_fit"] < 0.6 * s["brier_prior"]
     # calibration in the large; the extreme bands (most patients) within 0.1.
-    # Middle bands are over-optimistic in the 1,000-patient run (docs/validation_mipd.md).
+    # Middle bands hold few patients; see docs/validation_mipd.md for the 1,000-patient run.
     assert abs(s["mean_predicted"] - s["responder_rate"]) < 0.1
     for band in s["calibration"]:
         if band["n"] >= 20 and band["band"] in ("0.0-0.2", "0.8-1.0"):

@@ -15,7 +15,8 @@ with the population distributions of the PD parameter set as prior
 modifiers used by the virtual-trial population, ``sensitivity_omega``; all in
 ``knowledge/pdmodels``). The day-to-day diary noise SD is profiled out
 (concentrated likelihood; floored at the rounding noise of an integer score,
-sqrt(1/12)), so no residual SD is assumed. Uncertainty is Laplace.
+sqrt(1/12)), so no residual SD is assumed. Uncertainty: SIR around the Laplace
+approximation (better calibrated than Laplace alone in the validation study).
 
 Forecast: P(>= 30 % relief by week 8) — the IMMPACT "moderately important"
 threshold (source ``dworkin2008_immpact``) — as the share of posterior draws
@@ -132,6 +133,26 @@ class ResponseFit:
     n_days: int
     ofv: float
     converged: bool
+    objective: Any = field(default=None, repr=False, compare=False)
+
+    def sample(self, n: int, rng: np.random.Generator, method: str = "sir") -> FloatArray:
+        """Posterior draws of (baseline, placebo, log sensitivity): Laplace, or SIR
+        (multivariate t proposals, 5 df, Laplace covariance x 1.5; Dosne 2016)."""
+        L = np.linalg.cholesky(self.cov + 1e-12 * np.eye(3))
+        if method == "laplace" or self.objective is None:
+            return np.asarray(self.u + rng.standard_normal((n, 3)) @ L.T)
+        if method != "sir":
+            raise InputError("method", method, "'laplace' or 'sir'")
+        m, df = max(5 * n, 1000), 5.0
+        Ls = L * np.sqrt(1.5)
+        z = rng.standard_normal((m, 3)) / np.sqrt(rng.chisquare(df, m) / df)[:, None]
+        x = self.u + z @ Ls.T
+        logw = -0.5 * self.objective(x) + 0.5 * (df + 3) * np.log1p(np.sum(z * z, axis=1) / df)
+        logw[~np.isfinite(logw)] = -np.inf
+        w = np.exp(logw - np.max(logw))
+        w /= w.sum()
+        idx = rng.choice(m, size=min(n, int(np.count_nonzero(w))), replace=False, p=w)
+        return np.asarray(x[idx])
 
     def individual(self) -> dict[str, float]:
         return {
@@ -188,6 +209,7 @@ def fit_response(
         m,
         best.ofv,
         best.converged,
+        ofv,
     )
 
 
@@ -389,10 +411,7 @@ def run_response(
         target = resolve_name(target)
         scen = []
         rng = np.random.default_rng(seed)
-        draws = (
-            fit.u
-            + rng.standard_normal((n_draws, 3)) @ np.linalg.cholesky(fit.cov + 1e-12 * np.eye(3)).T
-        )
+        draws = fit.sample(n_draws, rng, method="sir")
         for name, desc, _d, dh in scen_doses:
             occ = _daily_occupancy(drug, dh, horizon, patient, comedications, pd)
             scen.append(_forecast(name, desc, fit, draws, occ, horizon, pd, rng))
