@@ -129,3 +129,11 @@ def test_bad_population_override_and_imputation() -> None:
         parse_design(_base(population={"baseline_pain_maen": 7}))
     with pytest.raises(DesignError, match="BOCF"):
         parse_design(_base(dropout={"imputation": "MI"}))
+
+
+def test_every_example_design_loads() -> None:
+    files = sorted((ROOT / "examples" / "trials").glob("*.toml"))
+    assert len(files) >= 3
+    for f in files:
+        d = load_design(f)
+        assert d.arms and d.n_per_arm >= 1, f.name
