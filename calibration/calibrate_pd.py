@@ -112,9 +112,9 @@ PROVENANCE: dict[str, tuple[str, list[str]]] = {
     "ae_gain_constipation_NET": ("1", ["sultan2008: duloxetine constipation 13%"]),
     "ae_gain_drowsiness_alpha2delta": (
         "1",
-        ["straube2008: pregabalin somnolence 20%"],
+        ["straube2008: pregabalin somnolence 20% (300 mg/day)"],
     ),
-    "ae_gain_dizziness_alpha2delta": ("1", ["straube2008: pregabalin dizziness 29%"]),
+    "ae_gain_dizziness_alpha2delta": ("1", ["straube2008: pregabalin dizziness 29% (300 mg/day)"]),
     "ae_gain_default": ("1", ["geometric mean of the five calibrated AE gains (class default)"]),
     "withdrawal_hazard_per_ae": (
         "1",
