@@ -165,6 +165,8 @@ def _plot(data: dict[str, Any], path: Path) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``explain`` command to ``app``."""
+
     @app.command("explain")
     def explain(
         drug: Annotated[str, typer.Option("--drug", help="drug with a PK model")],

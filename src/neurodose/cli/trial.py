@@ -150,6 +150,8 @@ def demo_section(console: Console) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``trial`` command to ``app``."""
+
     @app.command("trial")
     def trial(
         design: Annotated[Path, typer.Argument(help="trial design TOML (examples/trials/)")],
