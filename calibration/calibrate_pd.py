@@ -484,11 +484,17 @@ def write_toml(values: dict[str, float], report: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=6000, help="patients per arm (common random numbers)")
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="only evaluate the current calibrated.toml against the targets (writes nothing)",
+    )
     a = ap.parse_args(argv)
-    values, report = calibrate(a.n, a.rounds)
-    write_toml(values, report)
-    OUT_JSON.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    values, report = calibrate(a.n, 0 if a.evaluate else a.rounds)
+    if not a.evaluate:
+        write_toml(values, report)
+        OUT_JSON.write_text(json.dumps(report, indent=1), encoding="utf-8")
     for k, t in TARGETS.items():
         print(f"{k:36s} target {t:>8} achieved {report['achieved'][k]}")
     return 0
