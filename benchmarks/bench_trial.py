@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-local", action="store_true", help="only the Dask run at full n")
     ap.add_argument("--progress", action="store_true")
-    a = ap.parse_args(argv)
+    a = ap.parse_args([] if argv is None else argv)
     rows = [run_local(20_000, a.chunk, a.progress)]
     print(_row(rows[-1]), flush=True)
     if not a.skip_local:
@@ -198,4 +198,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
