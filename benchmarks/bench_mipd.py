@@ -211,7 +211,7 @@ proportional residual error; objective in docs/mipd.md (-2LL + eta' Omega^-1 eta
   speed-up that comes from the estimator: vectorised stencil, Newton steps, prediction at the sample times only);
   largest objective difference neurodose minus BFGS {r["ofv_gap2_max"]:.2e}.
 - Correctness gate before timing: ODE vs exact predictions, max relative error {r["gate_max_rel_err"]:.1e} (< 1e-6 required).
-- JIT compilation and first fit, timed apart: {r["jit_warmup_s"]:.2f} s. Peak RSS {r["peak_rss_mb"]:.0f} MB.
+- First fit (numba JIT compilation, or loading its on-disk cache), timed apart: {r["jit_warmup_s"]:.2f} s. Peak RSS {r["peak_rss_mb"]:.0f} MB.
 - Noisy shared 2-core machine: compare ratios, not absolute times, across machines.
 """
 
