@@ -219,10 +219,10 @@ proportional residual error; objective in docs/mipd.md (-2LL + eta' Omega^-1 eta
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description="MAP benchmark (S4)")
     ap.add_argument("--n", type=int, default=1000)
-    ap.add_argument("--n-baseline", type=int, default=10)
+    ap.add_argument("--n-baseline", type=int, default=5)
     ap.add_argument("--seed", type=int, default=4)
     ap.add_argument("--out", default=str(OUT))
-    a = ap.parse_args(argv)
+    a = ap.parse_args([] if argv is None else argv)  # main() from run_all: defaults
     r = run(a.n, a.n_baseline, a.seed)
     md = to_markdown(r)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
@@ -232,4 +232,4 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
