@@ -231,6 +231,12 @@ def register(app: typer.Typer) -> None:
         switch_to: Annotated[
             str | None, typer.Option(help="drug for the 'switch' scenario")
         ] = None,
+        levels: Annotated[
+            Path | None, typer.Option(help="levels CSV to individualise the PK (as for tdm)")
+        ] = None,
+        first_dose_time: Annotated[
+            str | None, typer.Option(help="first-dose date-time, for datetime levels")
+        ] = None,
         age: Annotated[float | None, typer.Option(help="years")] = None,
         sex: Annotated[str | None, typer.Option(help="male or female")] = None,
         weight: Annotated[float | None, typer.Option(help="kg")] = None,
@@ -265,6 +271,18 @@ def register(app: typer.Typer) -> None:
                 raise InputError("--first-dose", first_dose, "a date YYYY-MM-DD") from None
         patient = _patient(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
         comeds = [parse_comedication(w) for w in (with_ or [])]
+        obs = None
+        if levels is not None:
+            from neurodose.mipd.engine import molar_masses, prior_model
+            from neurodose.mipd.levels import read_levels_csv
+
+            analytes = prior_model(drug, patient, comeds).analytes
+            obs = read_levels_csv(
+                levels,
+                analytes,
+                first_dose=_first_dose(first_dose_time),
+                molar_mass=molar_masses(analytes),
+            )
         rep = run_response(
             drug,
             reg,
@@ -273,6 +291,7 @@ def register(app: typer.Typer) -> None:
             patient=patient,
             comedications=comeds,
             switch_to=switch_to,
+            levels=obs,
             seed=seed,
         )
         if plot is not None:

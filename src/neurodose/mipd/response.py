@@ -2,8 +2,9 @@
 
 Model: the PD engineer's pain-pathway model, :func:`neurodose.pd.pain.simulate_pain`
 (occupancy -> daily pain), driven by the daily mean target occupancies of the
-patient's actual doses (PK engine, typical values for this patient's
-covariates, genotype and co-medication; :func:`neurodose.pd.occupancy.drug_occupancy`).
+patient's actual doses (PK engine: typical values for this patient's
+covariates, genotype and co-medication, or the individual MAP estimate when
+levels are given; :func:`neurodose.pd.occupancy.drug_occupancy`).
 Three patient-level parameters of that model are estimated by MAP:
 
 * ``baseline`` B (pain 0-10 without treatment),
@@ -52,6 +53,7 @@ from neurodose.knowledge import get_drug, resolve_name
 from neurodose.mipd.diary import Diary
 from neurodose.mipd.engine import history_from_regimen, prior_model
 from neurodose.mipd.estimate import newton_minimise
+from neurodose.mipd.levels import Observations
 from neurodose.mipd.model import DoseHistory
 from neurodose.mipd.signals import Finding, SideEffectTrend, side_effect_trend, withdrawal_signals
 from neurodose.pd.occupancy import drug_occupancy, drug_targets
@@ -71,13 +73,21 @@ _MIN_VAR = 1.0 / 12.0  # rounding noise of an integer 0-10 score
 
 
 def _daily_occupancy(
-    drug: str, doses: DoseHistory, days: int, patient: Any, comeds: Sequence[Any], pd: PDParameters
+    drug: str,
+    doses: DoseHistory,
+    days: int,
+    patient: Any,
+    comeds: Sequence[Any],
+    pd: PDParameters,
+    pk_eta: FloatArray | None = None,
 ) -> dict[str, FloatArray]:
-    """Daily mean occupancy per target, (1, days), day d = column d-1."""
+    """Daily mean occupancy per target, (1, days), day d = column d-1; PK at the
+    typical values, or at the individual MAP estimate ``pk_eta`` from levels."""
     model = prior_model(drug, patient, comeds)
     t = (np.arange(days)[:, None] * 24.0 + np.arange(_SAMPLES_PER_DAY)[None, :] * 3.0).ravel()
     t = t + 1.5
-    conc = model.predict(np.zeros((1, model.k)), doses, t) if len(doses) else None
+    eta = np.zeros((1, model.k)) if pk_eta is None else np.atleast_2d(pk_eta)
+    conc = model.predict(eta, doses, t) if len(doses) else None
     tg = drug_targets(drug)
     if conc is None:
         return {}
@@ -354,6 +364,7 @@ def run_response(
     patient: Any = None,
     comedications: Sequence[Any] = (),
     switch_to: str | None = None,
+    levels: Observations | None = None,
     condition: str = "diabetic_neuropathy",
     n_draws: int = 400,
     seed: int = 0,
@@ -370,10 +381,20 @@ def run_response(
         last_day = int(model_day.max())
         horizon = max(WEEK8[1], last_day)
         doses = _diary_doses(regimen, diary, first)
-        notes: list[str] = [
-            "PK at the typical values for this patient (covariates, genotype, co-medication); "
-            "levels, if any, are not used here (see `neurodose tdm`)",
-        ]
+        pk_eta = None
+        if levels is not None and len(levels):
+            from neurodose.mipd.estimate import fit_map
+
+            pk_fit = fit_map(prior_model(drug, patient, comedications), doses, levels, seed=seed)
+            pk_eta = pk_fit.eta
+            notes: list[str] = [
+                f"PK individualised from {len(levels)} level(s) (MAP; see `neurodose tdm`)"
+            ]
+        else:
+            notes = [
+                "PK at the typical values for this patient (covariates, genotype, "
+                "co-medication); give --levels to individualise it"
+            ]
         # history: doses up to the last diary day
         hist = doses.until((last_day) * 24.0)
         per_dose = float(hist.amounts_mg[-1]) if len(hist) else float(doses.amounts_mg[0])
@@ -383,7 +404,7 @@ def run_response(
         clock = float(hist.times_h[-1] % every) if len(hist) else 21.0
         t_next = last_day * 24.0 + clock
         n_future = int(np.ceil((horizon * 24.0 - t_next) / every)) + 1
-        occ_hist = _daily_occupancy(drug, hist, horizon, patient, comedications, pd)
+        occ_hist = _daily_occupancy(drug, hist, horizon, patient, comedications, pd, pk_eta)
         prior = _prior(pd, getattr(patient, "age", None), condition)
         fit = fit_response(model_day, diary.pain, occ_hist, horizon, pd, prior)
 
@@ -413,7 +434,7 @@ def run_response(
         rng = np.random.default_rng(seed)
         draws = fit.sample(n_draws, rng, method="sir")
         for name, desc, _d, dh in scen_doses:
-            occ = _daily_occupancy(drug, dh, horizon, patient, comedications, pd)
+            occ = _daily_occupancy(drug, dh, horizon, patient, comedications, pd, pk_eta)
             scen.append(_forecast(name, desc, fit, draws, occ, horizon, pd, rng))
         s_start, _s_step, s_int, s_usual = _step_doses(target)
         if s_start is None:
@@ -432,7 +453,7 @@ def run_response(
                 n2 = int(np.ceil((horizon * 24.0 - t_next) / 24.0)) + 1
                 new = DoseHistory.regular(s_start, 24.0, n2, start_h=t_next)
                 desc = f"stop {drug}; {target} {s_start:g} mg daily (KB start dose)"
-            occ_old = _daily_occupancy(drug, hist, horizon, patient, comedications, pd)
+            occ_old = _daily_occupancy(drug, hist, horizon, patient, comedications, pd, pk_eta)
             occ_new = _daily_occupancy(target, new, horizon, patient, comedications, pd)
             scen.append(
                 _forecast(

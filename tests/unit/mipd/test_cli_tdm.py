@@ -128,3 +128,21 @@ def test_response_bad_diary(tmp_path):
     )
     assert r.exit_code == 2
     assert "pain" in r.stderr and "0-10" in r.stderr
+
+
+def test_response_with_levels_individualises_pk():
+    r = _run(
+        "response",
+        "--diary",
+        str(EX / "diary.csv"),
+        "--drug",
+        "amitriptyline",
+        "--regimen",
+        str(EX / "regimen_titration.toml"),
+        "--levels",
+        str(EX / "levels.csv"),
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    j = json.loads(r.stdout)
+    assert j["notes"][0].startswith("PK individualised from 4 level(s)")
