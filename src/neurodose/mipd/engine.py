@@ -13,9 +13,12 @@ same doses and sample times. :class:`EnginePredictor` therefore expands the
 doses once and calls the engine's own building blocks (``PKModel.matrices``,
 ``decompose`` and the exact superposition kernel) without re-validating the
 parameter arrays on each call (they are positive by construction,
-``typical * exp(eta)``). ``tests/unit/mipd/test_engine.py`` checks it against
-:func:`neurodose.pk.solve.concentrations` to 1e-10 relative; ``fast=False``
-uses the public function instead.
+``typical * exp(eta)``). The first call of every predictor computes both and
+switches the fast path off for good if it does not reproduce
+:func:`neurodose.pk.solve.concentrations` (rtol 1e-9), so a change in the
+engine's internals costs speed, never correctness;
+``tests/unit/mipd/test_engine.py`` checks the agreement to 1e-10. ``fast=False``
+uses the public function throughout.
 """
 
 from __future__ import annotations
@@ -108,6 +111,7 @@ class EnginePredictor:
         self.changes = tuple(changes)
         self.base = dict(base or {})
         self.n_calls = 0
+        self._checked = False
 
     def _segments(self, theta: dict[str, FloatArray]) -> list[tuple[float, dict[str, FloatArray]]]:
         """Time-varying interaction segments with each row's own eta applied."""
@@ -130,9 +134,31 @@ class EnginePredictor:
             n = max(np.size(v) for v in theta.values())
             return {a: np.zeros((n, t.size)) for a in self.model.analytes}
         if not self.fast or self.changes:
-            return _solve.concentrations(
-                self.model, theta, regimen_from_history(doses), t, changes=self._segments(theta)
-            )
+            return self._public(theta, doses, t)
+        if not self._checked:
+            # first call: the fast path must reproduce the engine's public function,
+            # else it is switched off for good (the engine's internals changed)
+            ref = self._public(theta, doses, t)
+            try:
+                got = self._fast(theta, doses, t)
+                same = all(np.allclose(got[a], ref[a], rtol=1e-9, atol=1e-12) for a in ref)
+            except (AttributeError, TypeError, ValueError):
+                same = False
+            self._checked = True
+            self.fast = same
+            return ref
+        return self._fast(theta, doses, t)
+
+    def _public(
+        self, theta: dict[str, FloatArray], doses: DoseHistory, t: FloatArray
+    ) -> dict[str, FloatArray]:
+        return _solve.concentrations(
+            self.model, theta, regimen_from_history(doses), t, changes=self._segments(theta)
+        )
+
+    def _fast(
+        self, theta: dict[str, FloatArray], doses: DoseHistory, t: FloatArray
+    ) -> dict[str, FloatArray]:
         n = max(np.size(v) for v in theta.values())
         p = {k: np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for k, v in theta.items()}
         A, b_o, b_i, H = self.model.matrices(p)
@@ -165,9 +191,7 @@ class EnginePredictor:
         if n_args == len(args) + 1:
             args.append(bad)
         elif n_args != len(args):
-            # the engine's kernel changed: use its public function from now on
-            self.fast = False
-            return self(theta, doses, times_h)
+            raise TypeError("the engine's exact kernel changed its signature")
         _solve._kernel(*args)
         if bad.any() or not np.all(np.isfinite(out)):
             raise SolverError(

@@ -114,3 +114,16 @@ def test_time_varying_comedication_uses_segments():
     steady = prior_model("amitriptyline").predict(eta, d, [200.0, 671.0])
     np.testing.assert_allclose(before["nortriptyline"][:, 0], steady["nortriptyline"][:, 0])
     assert np.all(before["nortriptyline"][:, 1] > steady["nortriptyline"][:, 1])
+
+
+def test_fast_path_switches_itself_off_if_engine_internals_change(monkeypatch):
+    from neurodose.mipd import engine
+
+    m = prior_model("amitriptyline")
+    d = DoseHistory.regular(25.0, 24.0, 5)
+    monkeypatch.setattr(engine, "_kernel_arity", lambda: 99)
+    a = m.predict(np.zeros((2, m.k)), d, [10.0, 100.0])
+    assert m.predict_fn.fast is False
+    b = prior_model("amitriptyline", fast=False).predict(np.zeros((2, m.k)), d, [10.0, 100.0])
+    np.testing.assert_allclose(a["nortriptyline"], b["nortriptyline"])
+    assert prior_model("amitriptyline").predict_fn.fast is True
