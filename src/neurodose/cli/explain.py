@@ -17,17 +17,10 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from neurodose.errors import InputError, RegimenError
+from neurodose.cli import options as opt
+from neurodose.errors import InputError
 
 __all__ = ["explain_data", "register"]
-
-
-def _regimen(dose: str | None, every: str, days: float) -> Any:
-    from neurodose.dosing import Regimen
-
-    if dose is None:
-        raise RegimenError("--dose", None, "a dose such as '25 mg'")
-    return Regimen.oral(dose, every=every, days=days)
 
 
 def explain_data(
@@ -169,38 +162,29 @@ def register(app: typer.Typer) -> None:
 
     @app.command("explain")
     def explain(
-        drug: Annotated[str, typer.Option("--drug", help="drug with a PK model")],
-        dose: Annotated[str | None, typer.Option(help="each dose, e.g. '25 mg'")] = None,
-        every: Annotated[str, typer.Option(help="interval, e.g. '24 h'")] = "24 h",
+        drug: opt.Drug,
+        dose: opt.Dose = None,
+        every: opt.Every = "24 h",
         days: Annotated[float, typer.Option(help="days of dosing (and horizon)")] = 42.0,
-        age: Annotated[float | None, typer.Option(help="years")] = None,
-        sex: Annotated[str | None, typer.Option(help="male or female")] = None,
-        weight: Annotated[float | None, typer.Option(help="kg")] = None,
-        smoker: Annotated[bool, typer.Option("--smoker/--non-smoker")] = False,
-        crcl: Annotated[float | None, typer.Option(help="creatinine clearance, mL/min")] = None,
-        cyp2d6: Annotated[
-            str | None, typer.Option(help="diplotype, activity score or phenotype")
-        ] = None,
-        cyp2c19: Annotated[str | None, typer.Option(help="diplotype or phenotype")] = None,
-        with_: Annotated[
-            list[str] | None,
-            typer.Option("--with", help="co-medication DRUG:DOSE[:EVERY] (repeatable)"),
-        ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-        plot: Annotated[Path | None, typer.Option(help="write a .png figure")] = None,
+        age: opt.Age = None,
+        sex: opt.Sex = None,
+        weight: opt.Weight = None,
+        smoker: opt.Smoker = False,
+        crcl: opt.Crcl = None,
+        cyp2d6: opt.Cyp2d6 = None,
+        cyp2c19: opt.Cyp2c19 = None,
+        with_: opt.With = None,
+        as_json: opt.AsJson = False,
+        plot: opt.PngFigure = None,
     ) -> None:
         """Occupancy of each target, each pathway's share of relief, side-effect drivers."""
         from neurodose.cli.common import make_console, print_json
-        from neurodose.pk import Patient, parse_comedication
 
         if not days >= 1:
             raise InputError("--days", days, "at least 1 day")
-        reg = _regimen(dose, every, days)
-        patient = Patient(age=age, sex=sex, weight=weight, smoker=smoker, crcl=crcl)
-        genes = {k: v for k, v in (("CYP2D6", cyp2d6), ("CYP2C19", cyp2c19)) if v is not None}
-        if genes:
-            patient = patient.with_genotype(**genes)
-        comeds = [parse_comedication(w) for w in (with_ or [])]
+        reg = opt.regimen_from_options(dose, every, days=days, file_option=False)
+        patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
+        comeds = opt.comedications_from_options(with_)
         data = explain_data(drug, reg, patient, days=days, comedications=comeds)
         if plot is not None:
             _plot(data, plot)

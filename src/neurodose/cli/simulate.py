@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from neurodose.errors import InputError, RegimenError
+from neurodose.cli import options as opt
+from neurodose.errors import InputError
 
 __all__ = ["register"]
-
-
-def _regimen(
-    dose: str | None, every: str, doses: int | None, days: float | None, regimen_file: Path | None
-) -> Any:
-    from neurodose.dosing import Regimen
-
-    if regimen_file is not None:
-        if dose is not None:
-            raise RegimenError("--regimen", str(regimen_file), "either --regimen or --dose")
-        if not regimen_file.exists():
-            raise InputError("--regimen", str(regimen_file), "an existing TOML or JSON file")
-        text = regimen_file.read_text(encoding="utf-8")
-        try:
-            data = (
-                json.loads(text) if regimen_file.suffix.lower() == ".json" else tomllib.loads(text)
-            )
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise InputError("--regimen", str(regimen_file), f"valid TOML/JSON ({exc})") from None
-        return Regimen.from_mapping(data)
-    if dose is None:
-        raise RegimenError("--dose", None, "a dose such as '25 mg' (or --regimen FILE)")
-    return Regimen.oral(dose, every=every, doses=doses, days=days)
 
 
 def _plot(result: Any, path: Path) -> None:
@@ -107,9 +83,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def simulate(
-        drug: Annotated[str, typer.Option("--drug", help="drug with a PK model")],
-        dose: Annotated[str | None, typer.Option(help="each dose, e.g. '25 mg'")] = None,
-        every: Annotated[str, typer.Option(help="interval, e.g. '24 h'")] = "24 h",
+        drug: opt.Drug,
+        dose: opt.Dose = None,
+        every: opt.Every = "24 h",
         doses: Annotated[int | None, typer.Option(help="number of doses")] = None,
         days: Annotated[float | None, typer.Option(help="days of dosing")] = None,
         regimen: Annotated[
@@ -118,36 +94,27 @@ def register(app: typer.Typer) -> None:
         hours: Annotated[
             float | None, typer.Option(help="simulate to H hours (default last dose + 5 t1/2)")
         ] = None,
-        age: Annotated[float | None, typer.Option(help="years")] = None,
-        sex: Annotated[str | None, typer.Option(help="male or female")] = None,
-        weight: Annotated[float | None, typer.Option(help="kg")] = None,
-        smoker: Annotated[bool, typer.Option("--smoker/--non-smoker")] = False,
-        crcl: Annotated[float | None, typer.Option(help="creatinine clearance, mL/min")] = None,
-        cyp2d6: Annotated[
-            str | None, typer.Option(help="diplotype, activity score or phenotype")
-        ] = None,
-        cyp2c19: Annotated[str | None, typer.Option(help="diplotype or phenotype")] = None,
-        with_: Annotated[
-            list[str] | None,
-            typer.Option("--with", help="co-medication DRUG:DOSE[:EVERY] (repeatable)"),
-        ] = None,
+        age: opt.Age = None,
+        sex: opt.Sex = None,
+        weight: opt.Weight = None,
+        smoker: opt.Smoker = False,
+        crcl: opt.Crcl = None,
+        cyp2d6: opt.Cyp2d6 = None,
+        cyp2c19: opt.Cyp2c19 = None,
+        with_: opt.With = None,
         population: Annotated[int | None, typer.Option(help="virtual subjects for bands")] = None,
         seed: Annotated[int | None, typer.Option(help="random seed")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+        as_json: opt.AsJson = False,
         plot: Annotated[Path | None, typer.Option(help="write a .png or .html plot")] = None,
     ) -> None:
         """Simulate concentrations (total and unbound) with sources."""
         import numpy as np
 
-        from neurodose.pk import Patient, parse_comedication
         from neurodose.simulation import simulate as run
 
-        reg = _regimen(dose, every, doses, days, regimen)
-        patient = Patient(age=age, sex=sex, weight=weight, smoker=smoker, crcl=crcl)
-        genes = {k: v for k, v in (("CYP2D6", cyp2d6), ("CYP2C19", cyp2c19)) if v is not None}
-        if genes:
-            patient = patient.with_genotype(**genes)
-        comeds = [parse_comedication(w) for w in (with_ or [])]
+        reg = opt.regimen_from_options(dose, every, doses, days, regimen)
+        patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
+        comeds = opt.comedications_from_options(with_)
         times = None
         if hours is not None:
             if not hours > 0:

@@ -12,36 +12,12 @@ from typing import Annotated, Any
 
 import typer
 
+from neurodose.cli import options as opt
 from neurodose.errors import InputError
 
 __all__ = ["register"]
 
 _UNCERTAINTY = ("laplace", "sir")
-
-
-def _patient(
-    age: float | None,
-    sex: str | None,
-    weight: float | None,
-    smoker: bool,
-    crcl: float | None,
-    cyp2d6: str | None,
-    cyp2c19: str | None,
-) -> Any:
-    from neurodose.pk import Patient
-
-    patient = Patient(age=age, sex=sex, weight=weight, smoker=smoker, crcl=crcl)
-    genes = {k: v for k, v in (("CYP2D6", cyp2d6), ("CYP2C19", cyp2c19)) if v is not None}
-    return patient.with_genotype(**genes) if genes else patient
-
-
-def _regimen(
-    dose: str | None, every: str, doses: int | None, days: float | None, regimen: Path | None
-) -> Any:
-    # the same options and file formats as `neurodose simulate`
-    from neurodose.cli.simulate import _regimen as simulate_regimen
-
-    return simulate_regimen(dose, every, doses, days, regimen)
 
 
 def _floats(text: str | None, field: str) -> list[float] | None:
@@ -62,6 +38,18 @@ def _first_dose(text: str | None) -> Any:
     from neurodose.mipd.levels import parse_datetime
 
     return parse_datetime(text, "--first-dose")
+
+
+def _read_levels(path: Path | None, analytes: Any, first_dose: str | None) -> Any:
+    """The levels CSV for ``analytes`` (None without ``--levels``)."""
+    if path is None:
+        return None
+    from neurodose.mipd.engine import molar_masses
+    from neurodose.mipd.levels import read_levels_csv
+
+    return read_levels_csv(
+        path, analytes, first_dose=_first_dose(first_dose), molar_mass=molar_masses(analytes)
+    )
 
 
 def _plot_tdm(report: Any, path: Path) -> None:
@@ -107,17 +95,15 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def tdm(
-        drug: Annotated[str, typer.Option("--drug", help="drug with a PK model")],
+        drug: opt.Drug,
         levels: Annotated[
             Path | None, typer.Option(help="levels CSV (time_h|datetime,analyte,value,unit[,lloq])")
         ] = None,
-        dose: Annotated[str | None, typer.Option(help="each dose, e.g. '25 mg'")] = None,
-        every: Annotated[str, typer.Option(help="interval, e.g. '24 h'")] = "24 h",
-        doses: Annotated[int | None, typer.Option(help="number of doses given")] = None,
-        days: Annotated[float | None, typer.Option(help="days of dosing so far")] = None,
-        regimen: Annotated[
-            Path | None, typer.Option("--regimen", help="TOML/JSON regimen (as for simulate)")
-        ] = None,
+        dose: opt.Dose = None,
+        every: opt.Every = "24 h",
+        doses: opt.DosesGiven = None,
+        days: opt.DaysSoFar = None,
+        regimen: opt.RegimenAsSimulate = None,
         first_dose: Annotated[
             str | None, typer.Option(help="date-time of the first dose (for datetime levels)")
         ] = None,
@@ -144,47 +130,33 @@ def register(app: typer.Typer) -> None:
             typer.Option("--what-if-stop", help="scenario: stop a --with drug (repeatable)"),
         ] = None,
         uncertainty: Annotated[str, typer.Option(help="sir or laplace")] = "sir",
-        age: Annotated[float | None, typer.Option(help="years")] = None,
-        sex: Annotated[str | None, typer.Option(help="male or female")] = None,
-        weight: Annotated[float | None, typer.Option(help="kg")] = None,
-        smoker: Annotated[bool, typer.Option("--smoker/--non-smoker")] = False,
-        crcl: Annotated[float | None, typer.Option(help="creatinine clearance, mL/min")] = None,
-        cyp2d6: Annotated[
-            str | None, typer.Option(help="diplotype, activity score or phenotype")
-        ] = None,
-        cyp2c19: Annotated[str | None, typer.Option(help="diplotype or phenotype")] = None,
-        with_: Annotated[
-            list[str] | None,
-            typer.Option("--with", help="co-medication DRUG:DOSE[:EVERY] (repeatable)"),
-        ] = None,
+        age: opt.Age = None,
+        sex: opt.Sex = None,
+        weight: opt.Weight = None,
+        smoker: opt.Smoker = False,
+        crcl: opt.Crcl = None,
+        cyp2d6: opt.Cyp2d6 = None,
+        cyp2c19: opt.Cyp2c19 = None,
+        with_: opt.With = None,
         seed: Annotated[int, typer.Option(help="random seed (restarts, SIR)")] = 0,
-        as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-        plot: Annotated[Path | None, typer.Option(help="write a .png plot")] = None,
+        as_json: opt.AsJson = False,
+        plot: opt.PngPlot = None,
     ) -> None:
         """Fit individual PK parameters to measured levels (MAP), forecast, and
         recommend a dose and interval for the target range."""
-        from neurodose.mipd.engine import history_from_regimen, molar_masses, prior_model
-        from neurodose.mipd.levels import read_levels_csv
+        from neurodose.mipd.engine import history_from_regimen, prior_model
         from neurodose.mipd.tdm import parse_target, run_tdm
-        from neurodose.pk import parse_comedication
 
         if uncertainty not in _UNCERTAINTY:
             raise InputError("--uncertainty", uncertainty, "'sir' or 'laplace'")
         if metric not in ("trough", "auc24"):
             raise InputError("--metric", metric, "'trough' or 'auc24'")
-        reg = _regimen(dose, every, doses, days, regimen)
+        reg = opt.regimen_from_options(dose, every, doses, days, regimen)
         hist = history_from_regimen(reg)
-        patient = _patient(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
-        comeds = [parse_comedication(w) for w in (with_ or [])]
+        patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
+        comeds = opt.comedications_from_options(with_)
         analytes = prior_model(drug, patient, comeds).analytes
-        obs = None
-        if levels is not None:
-            obs = read_levels_csv(
-                levels,
-                analytes,
-                first_dose=_first_dose(first_dose),
-                molar_mass=molar_masses(analytes),
-            )
+        obs = _read_levels(levels, analytes, first_dose)
         tgt = None
         if target is not None:
             tgt = parse_target(target) if metric == "trough" else _auc_target(target)
@@ -201,7 +173,7 @@ def register(app: typer.Typer) -> None:
             intervals_h=_floats(intervals, "--intervals") or [24.0],
             metric=metric,  # type: ignore[arg-type]
             method=uncertainty,  # type: ignore[arg-type]
-            add_drugs=[parse_comedication(w) for w in (what_if_add or [])],
+            add_drugs=opt.comedications_from_options(what_if_add),
             stop_drugs=what_if_stop or [],
             seed=seed,
         )
@@ -218,13 +190,11 @@ def register(app: typer.Typer) -> None:
             Path, typer.Option(help="diary CSV (date,pain[,sleep,side_effects,dose_mg])")
         ],
         drug: Annotated[str, typer.Option("--drug", help="drug taken")],
-        dose: Annotated[str | None, typer.Option(help="each dose, e.g. '25 mg'")] = None,
-        every: Annotated[str, typer.Option(help="interval, e.g. '24 h'")] = "24 h",
-        doses: Annotated[int | None, typer.Option(help="number of doses given")] = None,
-        days: Annotated[float | None, typer.Option(help="days of dosing so far")] = None,
-        regimen: Annotated[
-            Path | None, typer.Option("--regimen", help="TOML/JSON regimen (as for simulate)")
-        ] = None,
+        dose: opt.Dose = None,
+        every: opt.Every = "24 h",
+        doses: opt.DosesGiven = None,
+        days: opt.DaysSoFar = None,
+        regimen: opt.RegimenAsSimulate = None,
         first_dose: Annotated[
             str | None, typer.Option(help="date of the first dose (default: first diary day)")
         ] = None,
@@ -237,20 +207,18 @@ def register(app: typer.Typer) -> None:
         first_dose_time: Annotated[
             str | None, typer.Option(help="first-dose date-time, for datetime levels")
         ] = None,
-        age: Annotated[float | None, typer.Option(help="years")] = None,
-        sex: Annotated[str | None, typer.Option(help="male or female")] = None,
-        weight: Annotated[float | None, typer.Option(help="kg")] = None,
-        smoker: Annotated[bool, typer.Option("--smoker/--non-smoker")] = False,
-        crcl: Annotated[float | None, typer.Option(help="creatinine clearance, mL/min")] = None,
+        age: opt.Age = None,
+        sex: opt.Sex = None,
+        weight: opt.Weight = None,
+        smoker: opt.Smoker = False,
+        crcl: opt.Crcl = None,
+        # response words --cyp2d6 more briefly than the other commands
         cyp2d6: Annotated[str | None, typer.Option(help="diplotype or phenotype")] = None,
-        cyp2c19: Annotated[str | None, typer.Option(help="diplotype or phenotype")] = None,
-        with_: Annotated[
-            list[str] | None,
-            typer.Option("--with", help="co-medication DRUG:DOSE[:EVERY] (repeatable)"),
-        ] = None,
+        cyp2c19: opt.Cyp2c19 = None,
+        with_: opt.With = None,
         seed: Annotated[int, typer.Option(help="random seed")] = 0,
-        as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-        plot: Annotated[Path | None, typer.Option(help="write a .png plot")] = None,
+        as_json: opt.AsJson = False,
+        plot: opt.PngPlot = None,
     ) -> None:
         """Learn the individual response from a pain diary and forecast the chance
         of >= 30 % relief by week 8 if the dose is kept, raised or the drug switched;
@@ -259,30 +227,23 @@ def register(app: typer.Typer) -> None:
 
         from neurodose.mipd.diary import read_diary_csv
         from neurodose.mipd.response import run_response
-        from neurodose.pk import parse_comedication
 
         d = read_diary_csv(diary)
-        reg = _regimen(dose, every, doses, days, regimen)
+        reg = opt.regimen_from_options(dose, every, doses, days, regimen)
         start = None
         if first_dose is not None:
             try:
                 start = dt.date.fromisoformat(first_dose.strip()[:10])
             except ValueError:
                 raise InputError("--first-dose", first_dose, "a date YYYY-MM-DD") from None
-        patient = _patient(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
-        comeds = [parse_comedication(w) for w in (with_ or [])]
+        patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
+        comeds = opt.comedications_from_options(with_)
         obs = None
         if levels is not None:
-            from neurodose.mipd.engine import molar_masses, prior_model
-            from neurodose.mipd.levels import read_levels_csv
+            from neurodose.mipd.engine import prior_model
 
             analytes = prior_model(drug, patient, comeds).analytes
-            obs = read_levels_csv(
-                levels,
-                analytes,
-                first_dose=_first_dose(first_dose_time),
-                molar_mass=molar_masses(analytes),
-            )
+            obs = _read_levels(levels, analytes, first_dose_time)
         rep = run_response(
             drug,
             reg,

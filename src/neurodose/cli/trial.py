@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from neurodose.cli import options as opt
 from neurodose.cli.common import make_console, print_json, print_sources
 from neurodose.trial.design import load_design
 from neurodose.trial.run import TrialResult, run_trial
@@ -156,7 +157,7 @@ def register(app: typer.Typer) -> None:
     def trial(
         design: Annotated[Path, typer.Argument(help="trial design TOML (examples/trials/)")],
         as_json: Annotated[bool, typer.Option("--json", help="print the JSON result")] = False,
-        plot: Annotated[Path | None, typer.Option(help="write a .png figure")] = None,
+        plot: opt.PngFigure = None,
         scheduler: Annotated[
             str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")
         ] = None,
