@@ -103,3 +103,32 @@ def test_layer_check_fails_on_an_upward_import(tmp_path: Path) -> None:
     proc = _lint_imports(tmp_path / "pyproject.toml", tmp_path, extra_path=tmp_path / "src")
     assert proc.returncode != 0, proc.stdout
     assert "neurodose.errors is not allowed to import neurodose.cli" in proc.stdout
+
+
+def _public_symbols() -> list[tuple[str, str, object]]:
+    import importlib
+    import pkgutil
+
+    import neurodose
+
+    out: list[tuple[str, str, object]] = [("neurodose", "", neurodose)]
+    for info in pkgutil.walk_packages(neurodose.__path__, "neurodose."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        out.append((info.name, "", module))
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if getattr(obj, "__module__", None) == info.name and callable(obj):
+                out.append((info.name, name, obj))
+    return out
+
+
+def test_public_api_is_documented() -> None:
+    """Every module, and every function or class a module exports in __all__, has a docstring."""
+    missing = [
+        f"{mod}.{name}" if name else f"{mod} (module)"
+        for mod, name, obj in _public_symbols()
+        if not (obj.__doc__ or "").strip()
+    ]
+    assert missing == [], "public symbols without a docstring: " + ", ".join(missing)
