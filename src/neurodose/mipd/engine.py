@@ -10,15 +10,14 @@ Fast path
 ---------
 MAP estimation calls the prediction a few dozen times per patient with the
 same doses and sample times. :class:`EnginePredictor` therefore expands the
-doses once and calls the engine's own building blocks (``PKModel.matrices``,
-``decompose`` and the exact superposition kernel) without re-validating the
-parameter arrays on each call (they are positive by construction,
-``typical * exp(eta)``). The first call of every predictor computes both and
-switches the fast path off for good if it does not reproduce
-:func:`neurodose.pk.solve.concentrations` (rtol 1e-9), so a change in the
-engine's internals costs speed, never correctness;
-``tests/unit/mipd/test_engine.py`` checks the agreement to 1e-10. ``fast=False``
-uses the public function throughout.
+doses once (cached on the :class:`DoseHistory`) and calls the engine's
+:func:`neurodose.pk.solve.predict_at` with them and ``check=False``: no
+re-validation of the parameter arrays on each call (they are positive by
+construction, ``typical * exp(eta)``). The first call of every predictor
+computes both and switches the fast path off for good if it does not reproduce
+:func:`neurodose.pk.solve.concentrations` (rtol 1e-9), so a fault in the fast
+path costs speed, never correctness; ``tests/unit/mipd/test_engine.py`` checks
+the agreement to 1e-10. ``fast=False`` uses ``concentrations`` throughout.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ from neurodose import citations
 from neurodose.dosing.regimen import DoseEvent, ExpandedDoses, Regimen
 from neurodose.errors import InputError, SolverError
 from neurodose.mipd.model import DoseHistory, PriorModel, ResidualError
-from neurodose.pk import solve as _solve
+from neurodose.pk import concentrations, predict_at
 from neurodose.pk.individual import individual_parameters
 from neurodose.pk.model import PKModel
 from neurodose.pk.parameters import get_pkmodel
@@ -81,12 +80,6 @@ def _expanded(doses: DoseHistory) -> ExpandedDoses:
     return cached
 
 
-def _kernel_arity() -> int:
-    """Number of arguments of the engine's exact kernel (it gained an output flag)."""
-    fn = getattr(_solve._kernel, "py_func", _solve._kernel)
-    return int(fn.__code__.co_argcount)
-
-
 class EnginePredictor:
     """Vectorised predictions with the PK engine's exact solver.
 
@@ -95,8 +88,9 @@ class EnginePredictor:
     model : PKModel
         Structure from :func:`neurodose.pk.model.get_structure`.
     fast : bool
-        Use the engine's building blocks directly (see module docstring);
-        ``False`` calls :func:`neurodose.pk.solve.concentrations`.
+        Use :func:`neurodose.pk.solve.predict_at` on pre-expanded doses without
+        parameter checks (see module docstring); ``False`` calls
+        :func:`neurodose.pk.solve.concentrations`.
     """
 
     def __init__(
@@ -152,53 +146,17 @@ class EnginePredictor:
     def _public(
         self, theta: dict[str, FloatArray], doses: DoseHistory, t: FloatArray
     ) -> dict[str, FloatArray]:
-        return _solve.concentrations(
+        return concentrations(
             self.model, theta, regimen_from_history(doses), t, changes=self._segments(theta)
         )
 
     def _fast(
         self, theta: dict[str, FloatArray], doses: DoseHistory, t: FloatArray
     ) -> dict[str, FloatArray]:
-        n = max(np.size(v) for v in theta.values())
-        p = {k: np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for k, v in theta.items()}
-        A, b_o, b_i, H = self.model.matrices(p)
-        lam, P, Pinv = _solve.decompose(A)
-        G = np.einsum("nok,nkm->nom", H, P)
-        Wo = np.einsum("nmk,nk->nm", Pinv, b_o)
-        Wi = np.einsum("nmk,nk->nm", Pinv, b_i)
-        d = _expanded(doses)
-        amt = _solve._dose_amounts(p, d, n)
-        out = np.empty((n, len(self.model.analytes), t.size))
-        args: list[Any] = [
-            np.ascontiguousarray(lam[:, None]),
-            np.ascontiguousarray(G[:, None]),
-            np.ascontiguousarray(Wo[:, None]),
-            np.ascontiguousarray(Wi[:, None]),
-            np.ascontiguousarray(P[:, None]),
-            np.ascontiguousarray(Pinv[:, None]),
-            np.zeros(0),
-            d.times,
-            amt,
-            d.ii,
-            d.ss,
-            d.iv,
-            np.ascontiguousarray(np.broadcast_to(p["tlag"], (n,)), dtype=np.float64),
-            t,
-            out,
-        ]
-        n_args = _kernel_arity()
-        bad = np.zeros(n, dtype=np.bool_)
-        if n_args == len(args) + 1:
-            args.append(bad)
-        elif n_args != len(args):
-            raise TypeError("the engine's exact kernel changed its signature")
-        _solve._kernel(*args)
-        if bad.any() or not np.all(np.isfinite(out)):
-            raise SolverError(
-                f"the exact solver produced non-finite concentrations for "
-                f"{int(max(bad.sum(), 1))} parameter set(s) during estimation"
-            )
-        return {a: out[:, i, :] for i, a in enumerate(self.model.analytes)}
+        try:
+            return predict_at(self.model, theta, _expanded(doses), t, check=False)
+        except SolverError as exc:
+            raise SolverError(f"{exc} during estimation") from None
 
 
 def prior_model(

@@ -6,7 +6,9 @@ Main entry points
 - :func:`get_model` -- the structure of a drug's model (``repr`` shows flows)
 - :class:`Patient`, :class:`Comedication` -- covariates/genotypes; co-medications
 - :func:`individual_parameters` -- typical values for a patient (+ omega, residual)
-- :func:`predict` -- fast pure function for MAP: ``params -> {analyte: conc}``
+- :func:`predict` -- pure function ``params -> {analyte: conc}`` (drug name or model)
+- :func:`predict_at` -- the same for repeated calls (MAP, dose search): pre-expanded
+  doses, optional skipping of the parameter checks
 - :mod:`neurodose.pk.population` -- ``sample``, ``summarize``, ``percentiles``
 - :func:`neurodose.pk.solve.concentrations` -- exact, vectorised over subjects
 
@@ -30,7 +32,7 @@ from neurodose.pk.individual import ParameterSet, get_model, individual_paramete
 from neurodose.pk.model import PKModel, get_structure
 from neurodose.pk.parameters import get_pkmodel, pkmodel_names
 from neurodose.pk.patient import Comedication, Patient, parse_comedication
-from neurodose.pk.solve import concentrations, solve_ode
+from neurodose.pk.solve import concentrations, predict_at, solve_ode
 
 __all__ = [
     "Comedication",
@@ -46,6 +48,7 @@ __all__ = [
     "pkmodel_names",
     "population",
     "predict",
+    "predict_at",
     "solve_ode",
 ]
 

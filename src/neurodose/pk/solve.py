@@ -49,6 +49,7 @@ __all__ = [
     "SUMMARY_FIELDS",
     "concentrations",
     "decompose",
+    "predict_at",
     "solve_ode",
     "summaries",
     "validate_times",
@@ -474,16 +475,39 @@ def _n_of(params: ParamsLike) -> int:
     return n
 
 
+def _broadcast(model: PKModel, params: ParamsLike, n: int, check: bool) -> dict[str, Arr]:
+    """Parameter arrays (n,) for ``model``; ``check=False`` skips the value checks.
+
+    Unchecked, a missing parameter or a bad shape still gets
+    :meth:`PKModel.check`'s error naming the parameter.
+    """
+    if not check:
+        out: dict[str, Arr] = {}
+        try:
+            for q in model.parameter_names:
+                a = np.asarray(params[q], dtype=np.float64)
+                out[q] = a if a.shape == (n,) else np.broadcast_to(a, (n,))
+        except (KeyError, ValueError, TypeError):
+            pass
+        else:
+            return out
+    return model.check(params, n)
+
+
 def _prepare(
     model: PKModel,
     params: ParamsLike,
-    regimen: Regimen,
+    regimen: Regimen | ExpandedDoses,
     times_h: ArrayLike,
     changes: Sequence[tuple[float, ParamsLike]],
+    check: bool = True,
 ) -> tuple[int, Arr, tuple[Any, ...]]:
     """Validated kernel arguments: (n, times, args before ``times``)."""
     t = validate_times(times_h)
-    doses = regimen.expand()
+    if isinstance(regimen, Regimen):
+        doses, override = regimen.expand(), regimen.lag_override
+    else:
+        doses, override = regimen, None
     segs: list[tuple[float, ParamsLike]] = [(-np.inf, params), *changes]
     seg_times = np.array([c[0] for c in segs[1:]], dtype=np.float64)
     if seg_times.size and (np.any(np.diff(seg_times) <= 0) or not np.all(np.isfinite(seg_times))):
@@ -500,7 +524,7 @@ def _prepare(
     Wi_a = np.empty((n, S, k))
     checked = []
     for si, (_, p) in enumerate(segs):
-        pc = model.check(p, n)
+        pc = _broadcast(model, p, n, check)
         checked.append(pc)
         A, b_o, b_i, H = model.matrices(pc)
         lam, P, Pinv = decompose(A)
@@ -509,7 +533,6 @@ def _prepare(
         Pi_a[:, si] = Pinv
         _project(H, P, Pinv, b_o, b_i, G_a[:, si], Wo_a[:, si], Wi_a[:, si])
     p0 = checked[0]
-    override = regimen.lag_override
     lag = np.full(n, override) if override is not None else p0["tlag"].copy()
     if len(checked) > 1 and any(np.any(c["tlag"] != p0["tlag"]) for c in checked[1:]):
         raise InputError("changes", "tlag", "the same tlag in every parameter segment")
@@ -571,6 +594,18 @@ def concentrations(
         ``{analyte: array (n, len(times_h))}`` in ng/mL.
     """
     n, t, args = _prepare(model, params, regimen, times_h, changes)
+    return _run(model, n, t, args, out)
+
+
+def _run(
+    model: PKModel,
+    n: int,
+    t: Arr,
+    args: tuple[Any, ...],
+    out: Arr | None = None,
+    rows: str = "subject(s)",
+) -> dict[str, Arr]:
+    """Run the exact kernel on :func:`_prepare`'s arguments: ``{analyte: (n, T)}``."""
     shape = (n, len(model.analytes), t.size)
     if out is None:
         out = np.empty(shape)
@@ -581,9 +616,79 @@ def concentrations(
     kernel(*args, t, out, bad)
     if bad.any():
         raise SolverError(
-            f"the exact solver produced non-finite concentrations for {int(bad.sum())} subject(s)"
+            f"the exact solver produced non-finite concentrations for {int(bad.sum())} {rows}"
         )
     return {a: out[:, i, :] for i, a in enumerate(model.analytes)}
+
+
+def predict_at(
+    model: PKModel,
+    params: ParamsLike,
+    doses: Regimen | ExpandedDoses,
+    times_h: ArrayLike,
+    *,
+    check: bool = True,
+) -> dict[str, Arr]:
+    """Exact concentrations (ng/mL) at given times, for repeated calls (MAP, dose search).
+
+    The same solution as :func:`concentrations` (same kernel, same numbers) without
+    its per-call overheads when the doses and times stay fixed and only the
+    parameters change: pass the doses expanded once (``regimen.expand()``) and,
+    where the parameters are valid by construction (e.g. ``typical * exp(eta)``),
+    ``check=False``. No time-varying parameter segments (use :func:`concentrations`
+    with ``changes``).
+
+    Parameters
+    ----------
+    model : PKModel
+        Structure (see :mod:`neurodose.pk.model`).
+    params : mapping of name -> float or array (n,)
+        Every parameter of ``model`` in canonical units (L, L/h, 1/h, h; ``Dmax``/
+        ``D50`` in mg for saturable bioavailability); arrays give one value per row.
+    doses : Regimen or ExpandedDoses
+        Doses (times from t = 0 in h, amounts in mg). A :class:`~neurodose.dosing.
+        ExpandedDoses` (from ``Regimen.expand()``) is used as is: no re-expansion,
+        and the lag time is the parameter ``tlag`` (a Regimen's lag override is
+        applied only when a Regimen is passed).
+    times_h : array-like
+        Output times in h, finite and increasing (checked).
+    check : bool
+        Validate the parameter values (finite, in range) as :func:`concentrations`
+        does. ``False`` skips those checks (missing parameters and bad shapes are
+        still errors naming the parameter); a non-finite result is a
+        :class:`~neurodose.errors.SolverError` either way.
+
+    Returns
+    -------
+    dict
+        ``{analyte: array (n, len(times_h))}`` in ng/mL, ``n`` the number of rows.
+
+    Raises
+    ------
+    InputError
+        Missing/invalid parameters (named), bad times (``times_h``).
+    RegimenError
+        A steady-state dose with a lag time not shorter than its interval.
+    SolverError
+        Non-finite concentrations for some rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodose.dosing import Regimen
+    >>> from neurodose.pk.model import get_structure
+    >>> m = get_structure("one_compartment", ("drug",))
+    >>> doses = Regimen.oral("100 mg", every="24 h", days=7).expand()
+    >>> p = {"F": 1.0, "ka": 1.0, "tlag": 0.0, "CL": np.array([1.0, 2.0]), "V": 20.0}
+    >>> c = predict_at(m, p, doses, [23.0, 167.0], check=False)
+    >>> c["drug"].shape
+    (2, 2)
+    >>> bool(np.allclose(c["drug"], concentrations(m, p, Regimen.oral("100 mg", days=7),
+    ...                                            [23.0, 167.0])["drug"], rtol=1e-12))
+    True
+    """
+    n, t, args = _prepare(model, params, doses, times_h, (), check=check)
+    return _run(model, n, t, args, rows="parameter set(s)")
 
 
 def summaries(

@@ -11,7 +11,7 @@ from neurodose.mipd.estimate import fit_map
 from neurodose.mipd.levels import Observations
 from neurodose.mipd.model import DoseHistory
 from neurodose.pk.parameters import get_pkmodel
-from neurodose.pk.solve import concentrations
+from neurodose.pk.solve import concentrations, predict_at
 
 
 def test_fast_path_matches_public_solver():
@@ -116,12 +116,21 @@ def test_time_varying_comedication_uses_segments():
     assert np.all(before["nortriptyline"][:, 1] > steady["nortriptyline"][:, 1])
 
 
-def test_fast_path_switches_itself_off_if_engine_internals_change(monkeypatch):
+def _fast_raises(*args, **kwargs):
+    raise TypeError("predict_at() changed its signature")
+
+
+def _fast_disagrees(*args, **kwargs):
+    return {k: v * 1.001 for k, v in predict_at(*args, **kwargs).items()}
+
+
+@pytest.mark.parametrize("broken", [_fast_raises, _fast_disagrees])
+def test_fast_path_switches_itself_off_if_engine_internals_change(monkeypatch, broken):
     from neurodose.mipd import engine
 
     m = prior_model("amitriptyline")
     d = DoseHistory.regular(25.0, 24.0, 5)
-    monkeypatch.setattr(engine, "_kernel_arity", lambda: 99)
+    monkeypatch.setattr(engine, "predict_at", broken)
     a = m.predict(np.zeros((2, m.k)), d, [10.0, 100.0])
     assert m.predict_fn.fast is False
     b = prior_model("amitriptyline", fast=False).predict(np.zeros((2, m.k)), d, [10.0, 100.0])

@@ -4,9 +4,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neurodose.dosing import DoseEvent, Regimen
-from neurodose.errors import InputError, RegimenError
+from neurodose.errors import InputError, RegimenError, SolverError
 from neurodose.pk.model import get_structure
-from neurodose.pk.solve import concentrations, solve_ode
+from neurodose.pk.solve import concentrations, predict_at, solve_ode
 
 ONE = get_structure("one_compartment", ("d",))
 TWO = get_structure("two_compartment", ("d",))
@@ -202,3 +202,55 @@ def test_iv_bolus_is_monoexponential():
     t = np.array([0.0, 1.0, 10.0])
     c = concentrations(ONE, p, Regimen.from_events([DoseEvent(100.0, 0.0, route="iv")]), t)["d"]
     np.testing.assert_allclose(c[0], 1000 * 100 / 40 * np.exp(-0.05 * t), rtol=1e-12)
+
+
+# --- predict_at: the public fast path (pre-expanded doses, optional checks) -----------
+@FAST
+@given(p=params_pm, n=st.integers(1, 4), check=st.booleans())
+def test_predict_at_equals_concentrations(p, n, check):
+    rng = np.random.default_rng(n)
+    rows = {
+        k: v * np.exp(0.3 * rng.standard_normal(n)) if k != "f_pre" else v for k, v in p.items()
+    }
+    reg = Regimen.from_events(
+        [DoseEvent(50.0, 0.0, ii=12.0, ss=1), DoseEvent(25.0, 30.0, addl=3, ii=8)]
+    )
+    t = np.array([0.0, 1.0, 29.9, 30.0, 31.0, 70.0])
+    ref = concentrations(PM, rows, reg, t)
+    for doses in (reg, reg.expand()):
+        got = predict_at(PM, rows, doses, t, check=check)
+        assert set(got) == {"p", "m"}
+        for a in ("p", "m"):
+            assert got[a].shape == (n, t.size)
+            np.testing.assert_array_equal(got[a], ref[a])
+
+
+def test_predict_at_lag_override_only_from_a_regimen():
+    p = {"F": 1.0, "ka": 1.0, "tlag": 0.0, "CL": 1.0, "V": 20.0}
+    reg = Regimen.oral("100 mg", doses=1, lag=2.0)
+    t = [1.0, 3.0]
+    ref = concentrations(ONE, p, reg, t)["d"]
+    np.testing.assert_array_equal(predict_at(ONE, p, reg, t)["d"], ref)
+    # expanded doses carry no lag override: the parameter tlag (0 h) applies
+    assert ref[0, 0] == 0.0
+    assert predict_at(ONE, p, reg.expand(), t)["d"][0, 0] > 0.0
+
+
+def test_predict_at_bad_input_named_even_unchecked():
+    p = {"F": 1.0, "ka": 1.0, "tlag": 0.0, "CL": 1.0, "V": 20.0}
+    doses = Regimen.oral(10).expand()
+    with pytest.raises(InputError, match="CL"):
+        predict_at(ONE, {**p, "CL": -1.0}, doses, [1.0])
+    for check in (True, False):
+        with pytest.raises(InputError, match="V"):
+            predict_at(ONE, {k: v for k, v in p.items() if k != "V"}, doses, [1.0], check=check)
+        with pytest.raises(InputError, match="CL"):
+            predict_at(ONE, {**p, "CL": np.ones((2, 2))}, doses, [1.0], check=check)
+        with pytest.raises(InputError, match="times_h"):
+            predict_at(ONE, p, doses, [2.0, 1.0], check=check)
+
+
+def test_predict_at_unchecked_non_finite_is_a_solver_error():
+    p = {"F": 1.0, "ka": 1.0, "tlag": 0.0, "CL": np.array([1.0, np.nan]), "V": 20.0}
+    with pytest.raises(SolverError, match="1 parameter set"):
+        predict_at(ONE, p, Regimen.oral(10).expand(), [1.0, 2.0], check=False)
