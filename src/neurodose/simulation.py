@@ -28,7 +28,7 @@ from neurodose.pk.parameters import get_pkmodel
 from neurodose.pk.patient import Comedication, Patient
 from neurodose.pk.solve import concentrations, validate_times
 
-__all__ = ["SimulationResult", "simulate", "terminal_half_lives"]
+__all__ = ["SimulationResult", "simulate", "tdm_reference_range", "terminal_half_lives"]
 
 Arr = NDArray[np.float64]
 
@@ -100,6 +100,36 @@ def _trough_ss(ps: ParameterSet, regimen: Regimen) -> dict[str, float | None]:
     t = np.linspace(0.0, last.ii, 241)
     c = concentrations(ps.model, ps.values, ss, t)
     return {a: float(v[0].min()) for a, v in c.items()}
+
+
+def tdm_reference_range(record: Any) -> tuple[float, float] | None:
+    """A drug's TDM reference range in canonical units (ng/mL), registering its source.
+
+    Parameters
+    ----------
+    record : neurodose.knowledge.schema.DrugRecord
+        The drug's knowledge-base record; its ``tdm.reference_range`` (a range, or a
+        point used as both bounds) is converted from its unit.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(low, high)`` in ng/mL; None when the record has no TDM reference range.
+
+    Examples
+    --------
+    >>> from neurodose.knowledge import get_drug
+    >>> tdm_reference_range(get_drug("nortriptyline"))
+    (70.0, 170.0)
+    """
+    if record.tdm is None or record.tdm.reference_range is None:
+        return None
+    q = record.tdm.reference_range
+    lo = q.low if q.low is not None else q.point
+    hi = q.high if q.high is not None else q.point
+    f = q.canonical() / q.point if q.point else 1.0
+    citations.register(q.source)
+    return (float(lo * f), float(hi * f))
 
 
 def _summary(t: Arr, c: Arr) -> dict[str, float]:
@@ -182,14 +212,8 @@ def simulate(
         try:
             from neurodose.knowledge.registry import _load, resolve_name
 
-            rec = _load(resolve_name(spec.name))  # only the TDM source is registered
-            if rec.tdm is not None and rec.tdm.reference_range is not None:
-                q = rec.tdm.reference_range
-                lo = q.low if q.low is not None else q.point
-                hi = q.high if q.high is not None else q.point
-                f = q.canonical() / q.point if q.point else 1.0
-                tdm_range = (lo * f, hi * f)
-                citations.register(q.source)
+            # _load: only the TDM source is registered
+            tdm_range = tdm_reference_range(_load(resolve_name(spec.name)))
         except Exception:
             tdm_range = None
         citations.register_many(ps.sources)

@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurodose.errors import InputError
+from neurodose.mipd.levels import parse_number
 
 __all__ = ["SCORES", "Diary", "read_diary_csv"]
 
@@ -146,14 +147,14 @@ class Diary:
                         raise InputError(f"{where} row {i}: pain", txt, "a pain score 0-10")
                     vals[name] = np.nan
                     continue
-                x = _num(txt, f"{where} row {i}: {name}")
+                x = parse_number(txt, f"{where} row {i}: {name}")
                 if not lo <= x <= hi:
                     raise InputError(f"{where} row {i}: {name}", txt, f"a score {lo:g}-{hi:g}")
                 vals[name] = x
             dose_txt = r.get("dose_mg", "")
             dose = np.nan
             if dose_txt:
-                dose = _num(dose_txt, f"{where} row {i}: dose_mg")
+                dose = parse_number(dose_txt, f"{where} row {i}: dose_mg")
                 if dose < 0:
                     raise InputError(f"{where} row {i}: dose_mg", dose_txt, "a dose >= 0 mg")
             recs.append(
@@ -178,16 +179,6 @@ class Diary:
         x = getattr(self, field)
         ok = np.isfinite(x)
         return self.day[ok], x[ok]
-
-
-def _num(text: str, field: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise InputError(field, text, "a number") from None
-    if not np.isfinite(x):
-        raise InputError(field, text, "a finite number")
-    return x
 
 
 def read_diary_csv(path: str | Path) -> Diary:

@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from neurodose.errors import InputError, UnitError, UnknownNameError
 from neurodose.units import parse_unit
 
-__all__ = ["ANALYTE_ALIASES", "Observations", "parse_datetime", "read_levels_csv"]
+__all__ = ["ANALYTE_ALIASES", "Observations", "parse_datetime", "parse_number", "read_levels_csv"]
 
 FloatArray = NDArray[np.float64]
 
@@ -67,6 +67,25 @@ def parse_datetime(text: str, field: str = "datetime") -> dt.datetime:
         return dt.datetime.fromisoformat(str(text).strip())
     except ValueError:
         raise InputError(field, text, "an ISO 8601 date-time such as '2026-03-02 08:30'") from None
+
+
+def parse_number(text: str, field: str) -> float:
+    """A finite number from a CSV cell (levels, diaries); errors name ``field``.
+
+    >>> parse_number(" 12.5", "levels.csv row 2: value")
+    12.5
+    >>> parse_number("nan", "diary.csv row 3: pain")
+    Traceback (most recent call last):
+    ...
+    neurodose.errors.InputError: diary.csv row 3: pain: 'nan' is not allowed; ...number
+    """
+    try:
+        x = float(text)
+    except ValueError:
+        raise InputError(field, text, "a number") from None
+    if not np.isfinite(x):
+        raise InputError(field, text, "a finite number")
+    return x
 
 
 @dataclass(frozen=True)
@@ -161,7 +180,7 @@ class Observations:
             factor = _unit_factor(unit, name, molar_mass or {}, i, where)
             raw = row_s.get("value", "")
             lloq_txt = row_s.get("lloq", "")
-            lloq = _number(lloq_txt, f"{where} row {i}: lloq") * factor if lloq_txt else 0.0
+            lloq = parse_number(lloq_txt, f"{where} row {i}: lloq") * factor if lloq_txt else 0.0
             if lloq < 0:
                 raise InputError(f"{where} row {i}: lloq", lloq_txt, "a limit >= 0")
             blq = False
@@ -172,13 +191,13 @@ class Observations:
                     )
                 value, blq = lloq, True
             elif raw.startswith("<"):
-                value = _number(raw[1:], f"{where} row {i}: value") * factor
+                value = parse_number(raw[1:], f"{where} row {i}: value") * factor
                 if value <= 0:
                     raise InputError(f"{where} row {i}: value", raw, "'<X' with X > 0")
                 lloq = max(lloq, value)
                 value, blq = lloq, True
             else:
-                value = _number(raw, f"{where} row {i}: value") * factor
+                value = parse_number(raw, f"{where} row {i}: value") * factor
                 _check_row(i, t, value, lloq, where)
                 if lloq > 0 and value < lloq:
                     value, blq = lloq, True
@@ -245,19 +264,9 @@ def _resolve_analyte(
     )
 
 
-def _number(text: str, field: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise InputError(field, text, "a number") from None
-    if not np.isfinite(x):
-        raise InputError(field, text, "a finite number")
-    return x
-
-
 def _row_time(row: Mapping[str, str], i: int, first_dose: dt.datetime | None, where: str) -> float:
     if row.get("time_h"):
-        return _number(row["time_h"], f"{where} row {i}: time_h")
+        return parse_number(row["time_h"], f"{where} row {i}: time_h")
     if row.get("datetime"):
         when = parse_datetime(row["datetime"], f"{where} row {i}: datetime")
         if first_dose is None:

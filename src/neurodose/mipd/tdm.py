@@ -31,6 +31,7 @@ from neurodose.mipd.estimate import MapResult, fit_map
 from neurodose.mipd.forecast import Forecast, forecast, forecast_grid, moiety_name
 from neurodose.mipd.levels import Observations
 from neurodose.mipd.model import DoseHistory
+from neurodose.simulation import tdm_reference_range
 
 __all__ = [
     "KbDosing",
@@ -118,17 +119,13 @@ def kb_dosing(
     rec = get_drug(drug)
     notes: list[str] = []
     if target is None:
-        if rec.tdm is None or rec.tdm.reference_range is None:
+        q = rec.tdm.reference_range if rec.tdm is not None else None
+        kb_range = tdm_reference_range(rec)
+        if q is None or kb_range is None:
             raise InputError(
                 "--target", None, f"a target range: the knowledge base has no TDM range for {drug}"
             )
-        q = rec.tdm.reference_range
-        f = q.canonical() / q.point if q.point else 1.0
-        lo = (q.low if q.low is not None else q.point) * f
-        hi = (q.high if q.high is not None else q.point) * f
-        tgt = (float(lo), float(hi))
-        t_src, t_note = q.source, q.locator
-        citations.register(q.source)
+        tgt, t_src, t_note = kb_range, q.source, q.locator
     else:
         tgt, t_src, t_note = target, "user", "target given by the user"
     if strengths is None:
@@ -272,19 +269,24 @@ def run_tdm(
         dosing = None
         if metric == "auc24" and target is None:
             raise InputError("--target", None, "a target AUC24 range (ng*h/mL) for metric auc24")
-        if recommend:
-            dosing = kb_dosing(drug, indication, target, strengths, max_daily_mg)
-            notes += dosing.notes
-            rec = search_dose(
-                fit,
-                dosing.target,
-                dosing.strengths,
-                dosing.max_daily_mg,
+
+        def recommend_for(f: MapResult, kb: KbDosing) -> DoseRecommendation:
+            """The dose search for one fit (the patient's, or a what-if scenario's)."""
+            return search_dose(
+                f,
+                kb.target,
+                kb.strengths,
+                kb.max_daily_mg,
                 intervals_h=intervals_h,
                 metric=metric,
                 seed=seed,
                 eta_samples=eta_s[: min(300, len(eta_s))],
             )
+
+        if recommend:
+            dosing = kb_dosing(drug, indication, target, strengths, max_daily_mg)
+            notes += dosing.notes
+            rec = recommend_for(fit, dosing)
         scenarios: list[dict[str, Any]] = []
         current = [c for c in comedications]
         for label, new in [
@@ -312,16 +314,7 @@ def run_tdm(
                 scen["p05"] = round(float(np.percentile(cur[1:], 5)), 3)
                 scen["p95"] = round(float(np.percentile(cur[1:], 95)), 3)
             if recommend and dosing is not None:
-                r2 = search_dose(
-                    f2,
-                    dosing.target,
-                    dosing.strengths,
-                    dosing.max_daily_mg,
-                    intervals_h=intervals_h,
-                    metric=metric,
-                    seed=seed,
-                    eta_samples=eta_s[: min(300, len(eta_s))],
-                )
+                r2 = recommend_for(f2, dosing)
                 scen["recommendation"] = {
                     k: v for k, v in r2.to_json().items() if k != "candidates"
                 }

@@ -614,11 +614,16 @@ def _run(
     bad = np.zeros(n, dtype=np.bool_)
     kernel: Any = _kernel
     kernel(*args, t, out, bad)
+    _raise_if_bad(bad, rows)
+    return {a: out[:, i, :] for i, a in enumerate(model.analytes)}
+
+
+def _raise_if_bad(bad: NDArray[np.bool_], rows: str = "subject(s)") -> None:
+    """A SolverError when the kernel flagged non-finite concentrations for some rows."""
     if bad.any():
         raise SolverError(
             f"the exact solver produced non-finite concentrations for {int(bad.sum())} {rows}"
         )
-    return {a: out[:, i, :] for i, a in enumerate(model.analytes)}
 
 
 def predict_at(
@@ -724,10 +729,7 @@ def summaries(
     range_row = -1 if tdm_range is None else (len(rows) - 1 if len(total) else 0)
     kernel: Any = _summary_kernel
     kernel(*args, t, sum_rows, float(window_h), float(lo), float(hi), range_row, out, bad)
-    if bad.any():
-        raise SolverError(
-            f"the exact solver produced non-finite concentrations for {int(bad.sum())} subject(s)"
-        )
+    _raise_if_bad(bad)
     return {r: {f: out[:, i, j] for j, f in enumerate(SUMMARY_FIELDS)} for i, r in enumerate(rows)}
 
 

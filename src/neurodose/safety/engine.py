@@ -41,6 +41,7 @@ from neurodose.safety.patient import Medication, Patient
 from neurodose.safety.rules import INDICATOR, TIERS, Rule, load_rules
 
 __all__ = [
+    "INTERACTION_FLAGS",
     "Finding",
     "drug_tags",
     "effective_phenotypes",
@@ -51,7 +52,9 @@ __all__ = [
     "worst_severity",
 ]
 
-_FLAGS = (
+#: the pharmacodynamic yes/no flags of ``InteractionProfile`` (knowledge schema), in
+#: display order; one list for screening (:func:`drug_tags`) and for showing a drug
+INTERACTION_FLAGS = (
     "serotonergic",
     "maoi",
     "cns_depressant",
@@ -135,7 +138,7 @@ def drug_tags(rec: DrugRecord) -> dict[str, bool]:
     tags: dict[str, bool] = {c: True for c in rec.classes}
     tags[rec.name] = True
     ip = rec.interactions
-    for flag in _FLAGS:
+    for flag in INTERACTION_FLAGS:
         f = getattr(ip, flag)
         if f is not None:
             if f.value:

@@ -22,6 +22,23 @@ def test_kb_dosing_for_amitriptyline():
     assert k.max_source.startswith("nice_cg96")
 
 
+def test_kb_target_and_simulation_share_the_tdm_range():
+    from neurodose import citations
+    from neurodose.dosing import Regimen
+    from neurodose.knowledge import get_drug
+    from neurodose.simulation import simulate, tdm_reference_range
+
+    for drug in ("amitriptyline", "nortriptyline"):
+        with citations.tracking() as used:
+            rng = tdm_reference_range(get_drug(drug))
+        assert rng is not None and "mayo_amtrp" in used
+        assert kb_dosing(drug, strengths=[10.0], max_daily_mg=100.0).target == rng
+        assert simulate(drug, Regimen.oral("25 mg", days=1)).tdm_range == rng
+    assert tdm_reference_range(get_drug("pregabalin")) is None
+    with pytest.raises(InputError, match="no TDM range for pregabalin"):
+        kb_dosing("pregabalin")
+
+
 def test_strengths_missing_in_kb_is_said():
     assert tablet_strengths("imipramine")[0] == []
     with pytest.raises(InputError, match="lists none for imipramine"):
