@@ -83,15 +83,11 @@ def list_drugs(
         return
     console = make_console()
     table = Table(title=f"neurodose knowledge base: {len(rows)} drugs", title_justify="left")
-    for col, justify in [
-        ("name", "left"),
-        ("class", "left"),
-        ("record", "left"),
-        ("#numbers", "right"),
-        ("#cited", "right"),
-        ("#unverified", "right"),
-    ]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table.add_column("name", no_wrap=True)
+    table.add_column("class", overflow="fold")
+    table.add_column("record", no_wrap=True)
+    for col in ("#numbers", "#cited", "#unverified"):
+        table.add_column(col, justify="right", no_wrap=True)
     for r in rows:
         unv = r["unverified_items"]
         table.add_row(
@@ -379,8 +375,10 @@ def sources(
             return
         console = make_console()
         table = Table(title=f"{len(refs)} sources", title_justify="left")
-        for col in ("key", "year", "title", "link"):
-            table.add_column(col, overflow="fold")
+        table.add_column("key", no_wrap=True)
+        table.add_column("year", no_wrap=True)
+        table.add_column("title", overflow="fold")
+        table.add_column("link", overflow="fold")
         for k, ref in sorted(refs.items()):
             table.add_row(
                 escape(k),

@@ -54,7 +54,9 @@ def test_list_bad_record_kind_is_a_usage_error() -> None:
     assert "partial" in err
 
 
-def test_list_table_names_every_drug() -> None:
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_list_table_names_every_drug(columns: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", columns)  # names are never wrapped, whatever the width
     code, out, _ = invoke("drugs", "list")
     assert code == 0
     for name in drug_names():
