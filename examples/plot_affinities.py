@@ -59,11 +59,22 @@ def plot(data: dict[str, list[tuple[str, float, Affinity]]], path: Path) -> None
     order = sorted(best, key=best.__getitem__)
     y = {name: i for i, name in enumerate(order)}
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(order) + 1.9), dpi=110)
-    offsets = {drug: (i - (len(DRUGS) - 1) / 2) * 0.22 for i, drug in enumerate(DRUGS)}
+    offsets = {drug: (i - (len(DRUGS) - 1) / 2) * 0.3 for i, drug in enumerate(DRUGS)}
     for drug, rows in data.items():
         colour, marker = STYLE[drug]
+        # several values for one target (other source or condition): spread them a little
+        seen: dict[str, int] = {}
+        ypos = []
+        for name, _, _ in rows:
+            k = seen.get(name, 0)
+            seen[name] = k + 1
+            ypos.append(y[name] + offsets[drug] + 0.14 * k)
         for verified in (True, False):
-            pts = [(nM, y[name] + offsets[drug]) for name, nM, a in rows if a.verified == verified]
+            pts = [
+                (nM, yy)
+                for (_, nM, a), yy in zip(rows, ypos, strict=True)
+                if a.verified == verified
+            ]
             if not pts:
                 continue
             ax.scatter(
@@ -77,15 +88,18 @@ def plot(data: dict[str, list[tuple[str, float, Affinity]]], path: Path) -> None
                 label=drug if verified else f"{drug} (UNVERIFIED)",
                 zorder=3,
             )
-        for name, nM, a in rows:
+        for (_, nM, a), yy in zip(rows, ypos, strict=True):
             ax.annotate(
                 a.kind,
-                (nM, y[name] + offsets[drug]),
+                (nM, yy),
                 xytext=(6, -3),
                 textcoords="offset points",
                 fontsize=7,
                 color="0.35",
             )
+    lo = min(nM for rows in data.values() for _, nM, _ in rows)
+    hi = max(nM for rows in data.values() for _, nM, _ in rows)
+    ax.set_xlim(lo / 2, hi * 6)  # room for the labels
     ax.set_xscale("log")
     ax.set_yticks(range(len(order)), order)
     ax.invert_yaxis()
