@@ -197,7 +197,13 @@ def assemble(
         machine_header(now),
         "",
     ]
-    if outcomes:
+    if outcomes and all(o.skipped for o in outcomes.values()):
+        parts += [
+            "Assembled from the fragments on disk; no benchmark was re-run. Each fragment "
+            "states when and how it was measured.",
+            "",
+        ]
+    elif outcomes:
         parts += ["## This run", "", "| benchmark | wall time (s) | status |", "|---|---:|---|"]
         for area in areas:
             o = outcomes.get(area)
