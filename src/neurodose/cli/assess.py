@@ -71,7 +71,9 @@ def _mark(sev: str) -> str:
     return f"[{st}]{sev}[/{st}]" if st else sev
 
 
-def render(console: Console, a: Assessment, *, drug: str | None = None) -> None:
+def render(
+    console: Console, a: Assessment, *, drug: str | None = None, compact_sources: bool = False
+) -> None:
     """Rich tables: ranked options, findings per option, current-medicine findings."""
     s = a.patient.summary()
     console.rule("[bold]neurodose assess[/bold]")
@@ -147,7 +149,7 @@ def render(console: Console, a: Assessment, *, drug: str | None = None) -> None:
         for n in top.plan.notes:
             console.print(f"[dim]{escape(n)}[/dim]")
     console.print(f"[dim]Non-drug measures: {escape(a.non_drug['statement'])}[/dim]")
-    print_sources(console, a.sources)
+    print_sources(console, a.sources, compact=compact_sources)
 
 
 def assess_command(
@@ -194,7 +196,7 @@ def demo_section(console: Console) -> None:
     """Assessment and plan of the sample patient (called by ``neurodose demo``)."""
     console.rule("[bold]Sample patient: assessment and plan[/bold]")
     a = assess(load_patient(SAMPLE_PATIENT), start_date=dt.date(2026, 1, 5))
-    render(console, a)
+    render(console, a, compact_sources=True)
     top = next((o for o in a.options if o.plan is not None), None)
     if top is not None and top.plan is not None:
         console.rule("For the patient")

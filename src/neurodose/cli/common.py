@@ -197,10 +197,23 @@ def cited_table(title: str, columns: Iterable[str]) -> Table:
     return table
 
 
-def print_sources(console: Console, keys: Iterable[str], title: str = "Sources") -> None:
-    """Print the references behind ``keys`` (unknown keys raise UnknownSourceError)."""
+def print_sources(
+    console: Console, keys: Iterable[str], title: str = "Sources", *, compact: bool = False
+) -> None:
+    """Print the references behind ``keys`` (unknown keys raise UnknownSourceError).
+
+    With ``compact=True`` only the keys are listed, on one wrapped line, with a pointer to
+    ``neurodose sources KEY`` for the full reference (used by the demo, where full lists
+    would bury the results).
+    """
     keys = sorted(set(keys))
     console.print(f"[bold]{escape(title)}[/bold] ({len(keys)})")
+    if compact:
+        for key in keys:
+            get_reference(key)  # every key must still resolve
+        console.print("  " + escape(", ".join(keys)))
+        console.print("  [dim]full references: neurodose sources KEY[/dim]")
+        return
     for key in keys:
         ref = get_reference(key)
         console.print(f"  [cyan]{escape(key)}[/cyan]: {escape(format_reference(ref))}")

@@ -147,7 +147,7 @@ def demo_section(console: Console) -> None:
     out = Path(os.environ.get("NEURODOSE_OUTPUT_DIR", ".")) / "neurodose_demo_trial.png"
     plot_trial(result, out)
     console.print(f"figure: {out}")
-    print_sources(console, result.sources, title="Sources (virtual trial)")
+    print_sources(console, result.sources, title="Sources (virtual trial)", compact=True)
 
 
 def register(app: typer.Typer) -> None:
