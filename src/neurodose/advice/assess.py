@@ -473,15 +473,17 @@ def assess(
         options = tuple(
             OptionResult(**{**r.__dict__, "rank": i + 1}) for i, (r, _) in enumerate(order)
         )
-        current = screen_current(patient)
+        current_findings = screen_current(patient)
     notes_all = tuple(n for _, ns in results for n in ns)
-    keys = {s for o in options for s in o.sources} | {s for f in current for s in f.sources}
+    keys = {s for o in options for s in o.sources} | {
+        s for f in current_findings for s in f.sources
+    }
     keys |= set(used)
     keys = {k for k in keys if _known(k)}
     return Assessment(
         patient=patient,
         options=options,
-        findings=current,
+        findings=current_findings,
         non_drug=non_drug_statement(),
         notes=notes_all,
         sources=tuple(sorted(keys)),

@@ -100,7 +100,7 @@ def review(name: str) -> Quantity:
     d = _data()["reviews"]
     if name not in d:
         raise UnknownNameError("review point", name, d)
-    return d[name]  # type: ignore[no-any-return]
+    return d[name]
 
 
 def taper_value(name: str) -> Quantity:
@@ -108,7 +108,7 @@ def taper_value(name: str) -> Quantity:
     d = _data()["taper"]
     if name not in d:
         raise UnknownNameError("taper parameter", name, d)
-    return d[name]  # type: ignore[no-any-return]
+    return d[name]
 
 
 def switch_gap(name: str) -> Quantity:
@@ -116,7 +116,7 @@ def switch_gap(name: str) -> Quantity:
     d = _data()["switch"]
     if name not in d:
         raise UnknownNameError("switch gap", name, d)
-    return d[name]  # type: ignore[no-any-return]
+    return d[name]
 
 
 def schedule_info(drug: str) -> tuple[dict[str, Any], Statement | None]:
@@ -146,7 +146,7 @@ def dose_guidance(drug: str) -> dict[str, Quantity]:
 
 def evidence_fallback(drug: str) -> dict[str, Any] | None:
     """NNT/NNH for ranking where the drug record has none (cited)."""
-    return _data()["evidence"].get(resolve_name(drug))  # type: ignore[no-any-return]
+    return _data()["evidence"].get(resolve_name(drug))
 
 
 @dataclass(frozen=True)

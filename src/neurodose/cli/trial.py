@@ -73,17 +73,17 @@ def print_trial(result: TrialResult, console: Console) -> None:
         )
     console.print(t)
     if d["comparisons"]:
-        c = Table(title="Versus placebo (95 % CI; ∞ = unbounded)")
+        cmp = Table(title="Versus placebo (95 % CI; ∞ = unbounded)")
         for col in ("comparison", "NNT ≥50 %", "NNT ≥30 %", "NNH (AE withdrawal)"):
-            c.add_column(col)
+            cmp.add_column(col)
         for name, v in d["comparisons"].items():
-            c.add_row(
+            cmp.add_row(
                 name,
                 _ci(v["nnt_50"], v["nnt_50_ci"]),
                 _ci(v["nnt_30"], v["nnt_30_ci"]),
                 _ci(v["nnh_withdrawal"], v["nnh_withdrawal_ci"]),
             )
-        console.print(c)
+        console.print(cmp)
     console.print(
         "[dim]Model: docs/model.md. Calibrated parameters are fits to published trials "
         "(calibration is not validation; docs/claims.md).[/dim]"

@@ -101,7 +101,7 @@ def simulate_adverse(
     z = rng.standard_normal((n, len(names)))
     u_noc = rng.random((n, len(names) + 1))
     onset_noc = rng.integers(1, max(days, 1) + 1, size=(n, len(names) + 1))
-    e_wd = rng.standard_exponential(n)
+    e_wd: Array = np.asarray(rng.standard_exponential(n))
 
     present: dict[str, NDArray[np.bool_]] = {}
     nocebo: dict[str, NDArray[np.bool_]] = {}
@@ -178,7 +178,7 @@ def discontinuation_symptoms(
     n, days = next(iter(occ_mean.values())).shape
     z = rng.standard_normal(n)
     u = rng.random(n)
-    nocebo = u < params.value("discontinuation_placebo_rate")
+    nocebo: NDArray[np.bool_] = np.asarray(u < params.value("discontinuation_placebo_rate"))
     if not active:
         return nocebo
     a = 1.0 - np.exp(-24.0 / params.value("withdrawal_adaptation_tau"))

@@ -41,6 +41,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -351,8 +352,11 @@ def occupancies(
     if missing:
         raise UnknownNameError("analyte", missing[0], given or {"(none)"})
     sf = dict(site_factor or {})
-    free = {
-        a.name: free_nm(np.asarray(conc_ng_ml[a.name], dtype=float), a.fu, a.molar_mass)
+    # free_nm returns an array for an array input
+    free: dict[str, Array] = {
+        a.name: cast(
+            Array, free_nm(np.asarray(conc_ng_ml[a.name], dtype=float), a.fu, a.molar_mass)
+        )
         for a in targets.analytes
     }
     out: dict[str, Array] = {}

@@ -51,7 +51,7 @@ def render_rules_markdown() -> str:
         out += [f"## {rf.title} (`rules/{stem}.toml`)", "", rf.description, ""]
         out += ["| Rule | Tier | Mechanism | Source |", "|---|---|---|---|"]
         for r in rf.rules:
-            tier = r.tier
+            tier: str = r.tier
             if r.tiers:
                 tier += " (" + ", ".join(f"{k}: {v}" for k, v in r.tiers.items()) + ")"
             src = f"`{r.source}` ({r.locator})"

@@ -418,7 +418,7 @@ def _match(ctx: _Ctx, r: Rule) -> dict[str, Any] | None:
     return vals
 
 
-class _SafeDict(dict):  # type: ignore[type-arg]
+class _SafeDict(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
@@ -478,7 +478,7 @@ def _eval_match(ctx: _Ctx, r: Rule) -> list[Finding]:
                 r,
                 {**vals, "conditions": condition(c).label.lower()},
                 key=f"condition:{c}",
-                **common,  # type: ignore[arg-type]
+                **common,
             )
             for c in conds
         ]
@@ -496,10 +496,10 @@ def _eval_match(ctx: _Ctx, r: Rule) -> list[Finding]:
                 r,
                 {**vals, **extra},
                 details={"max_daily_mg": mx.point, "renal_basis": ctx.patient.renal_basis},
-                **common,  # type: ignore[arg-type]
+                **common,
             )
         ]
-    return [_finding(ctx, r, vals, **common)]  # type: ignore[arg-type]
+    return [_finding(ctx, r, vals, **common)]
 
 
 def renal_max_daily(drug: str, crcl: float, r: Rule | None = None) -> Quantity:

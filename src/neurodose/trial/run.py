@@ -119,7 +119,7 @@ def run_chunk(
         if rec.tdm is not None and rec.tdm.alert is not None:
             total = sum(conc[a] for a in rec.tdm.analytes if a in conc)
             if isinstance(total, np.ndarray):
-                cardiac = (total >= rec.tdm.alert.canonical()).any(axis=1)
+                cardiac = np.asarray((total >= rec.tdm.alert.canonical()).any(axis=1))
         del conc, occ
     pain = simulate_pain(occ_mean, pop.baseline, pop.placebo, pop.eta, params, days=days)
     stop_day = design.stop.day if design.stop else days + 1
@@ -377,7 +377,7 @@ def _execute_dask(
     from distributed import Client, as_completed
 
     own = isinstance(scheduler, str)
-    client = Client(scheduler) if own else scheduler
+    client: Client = Client(scheduler) if isinstance(scheduler, str) else scheduler
     try:
         specs = list(specs)
         futs = client.map(
