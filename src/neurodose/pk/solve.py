@@ -73,44 +73,60 @@ def validate_times(times_h: ArrayLike) -> Arr:
     return t
 
 
-def _separate(A: Arr) -> Arr:
-    """Nudge near-equal diagonal entries of lower-triangular matrices apart."""
-    d = np.diagonal(A, axis1=1, axis2=2)
-    k = d.shape[1]
-    scale = np.maximum(np.abs(d).max(axis=1), 1e-300)
-    close = np.zeros(d.shape[0], dtype=bool)
-    for i in range(k):
-        for j in range(i + 1, k):
-            close |= np.abs(d[:, i] - d[:, j]) < _SEP * scale
-    if np.any(close):
-        A = A.copy()
-        idx = np.nonzero(close)[0]
+@numba.njit(parallel=True, cache=True)
+def _decompose_lower_kernel(A: Arr, lam: Arr, P: Arr, Pinv: Arr) -> None:
+    """Per-subject closed form of :func:`_decompose_lower` (``prange`` over subjects).
+
+    Diagonal entries closer than ``_SEP`` (relative to the largest) are nudged apart
+    by relative ``3 _SEP (j + 1)``; then P (unit lower, columns from the recurrence)
+    and its inverse by forward substitution.
+    """
+    n, k, _ = A.shape
+    for s in numba.prange(n):
+        scale = 0.0
+        for i in range(k):
+            lam[s, i] = A[s, i, i]
+            v = abs(A[s, i, i])
+            if v > scale:
+                scale = v
+        if scale < 1e-300:
+            scale = 1e-300
+        close = False
+        for i in range(k):
+            for j in range(i + 1, k):
+                if abs(lam[s, i] - lam[s, j]) < _SEP * scale:
+                    close = True
+        if close:
+            for j in range(k):
+                lam[s, j] *= 1.0 + 3.0 * _SEP * (j + 1)
         for j in range(k):
-            A[idx, j, j] *= 1.0 + 3.0 * _SEP * (j + 1)
-    return A
+            for i in range(k):
+                P[s, i, j] = 0.0
+                Pinv[s, i, j] = 0.0
+        for j in range(k):
+            P[s, j, j] = 1.0
+            for i in range(j + 1, k):
+                acc = 0.0
+                for m in range(j, i):  # m < i: off-diagonal entries (never nudged)
+                    acc += A[s, i, m] * P[s, m, j]
+                P[s, i, j] = acc / (lam[s, j] - lam[s, i])
+        for j in range(k):
+            Pinv[s, j, j] = 1.0
+            for i in range(j + 1, k):
+                acc = 0.0
+                for m in range(j, i):
+                    acc += P[s, i, m] * Pinv[s, m, j]
+                Pinv[s, i, j] = -acc
 
 
 def _decompose_lower(A: Arr) -> tuple[Arr, Arr, Arr]:
     """Closed-form eigen-decomposition of lower-triangular (cascade) matrices."""
-    A = _separate(A)
+    A = np.ascontiguousarray(A, dtype=np.float64)
     n, k, _ = A.shape
-    lam = np.ascontiguousarray(np.diagonal(A, axis1=1, axis2=2))
-    P = np.zeros_like(A)
-    for j in range(k):
-        P[:, j, j] = 1.0
-        for i in range(j + 1, k):
-            acc = np.zeros(n)
-            for m in range(j, i):
-                acc += A[:, i, m] * P[:, m, j]
-            P[:, i, j] = acc / (lam[:, j] - lam[:, i])
-    Pinv = np.zeros_like(A)
-    for j in range(k):  # forward substitution: P (unit lower) @ Pinv = I
-        Pinv[:, j, j] = 1.0
-        for i in range(j + 1, k):
-            acc = np.zeros(n)
-            for m in range(j, i):
-                acc += P[:, i, m] * Pinv[:, m, j]
-            Pinv[:, i, j] = -acc
+    lam = np.empty((n, k))
+    P = np.empty((n, k, k))
+    Pinv = np.empty((n, k, k))
+    _decompose_lower_kernel(A, lam, P, Pinv)
     return lam, P, Pinv
 
 
@@ -430,11 +446,11 @@ def _summary_kernel(
             )
 
 
-@numba.njit(cache=True)
+@numba.njit(parallel=True, cache=True)
 def _project(H: Arr, P: Arr, Pinv: Arr, b_o: Arr, b_i: Arr, G: Arr, Wo: Arr, Wi: Arr) -> None:
     """G = H P, Wo = P^-1 b_oral, Wi = P^-1 b_iv for each subject (in place)."""
     n, O, k = H.shape
-    for s in range(n):
+    for s in numba.prange(n):
         for o in range(O):
             for m in range(k):
                 acc = 0.0
