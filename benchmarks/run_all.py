@@ -78,6 +78,9 @@ def run_one(area: str, path: Path, docs: Path = DOCS) -> Outcome:
     before = frag.stat().st_mtime if frag.exists() else None
     start = time.perf_counter()
     saved_argv, saved_path = sys.argv, list(sys.path)
+    # a bench may pin the process to one core (bench_mipd does, for its 1-core target);
+    # restore the affinity afterwards so later benches still see every core
+    saved_cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     sys.argv = [str(path)]  # a bench's own argparse must not see run_all's options
     sys.path.insert(0, str(path.parent))  # benches may share helpers in benchmarks/
     try:
@@ -93,6 +96,8 @@ def run_one(area: str, path: Path, docs: Path = DOCS) -> Outcome:
         out.error = traceback.format_exc(limit=6)
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
+        if saved_cpus is not None:
+            os.sched_setaffinity(0, saved_cpus)
     out.seconds = time.perf_counter() - start
     after = frag.stat().st_mtime if frag.exists() else None
     if out.error is None and (after is None or after == before):
