@@ -41,6 +41,7 @@ from neurodose.knowledge.schema import (
     Quantity,
     Sourced,
     Statement,
+    iter_sourced,
 )
 
 __all__ = [
@@ -233,7 +234,7 @@ def _pgx_items() -> list[tuple[str, list[tuple[str, Sourced]]]]:
 
 
 def _walk(obj: BaseModel) -> list[tuple[str, Sourced]]:
-    return pgx._walk_sourced(obj)
+    return iter_sourced(obj)
 
 
 def _pgx_label(path: str, item: Sourced) -> str:

@@ -54,15 +54,13 @@ from functools import cache
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from neurodose import citations
 from neurodose.errors import GenotypeError, InputError, KnowledgeBaseError, UnknownNameError
 from neurodose.knowledge.registry import (
     DATA_DIR,
-    check_sources,
-    format_validation_error,
-    load_toml,
+    load_validated,
 )
 from neurodose.knowledge.schema import Quantity, Sourced
 
@@ -327,31 +325,8 @@ class DpwgTable(_Frozen):
         return self
 
 
-def _walk_sourced(obj: object) -> list[tuple[str, Sourced]]:
-    out: list[tuple[str, Sourced]] = []
-
-    def walk(path: str, o: object) -> None:
-        if isinstance(o, Sourced):
-            out.append((path, o))
-        if isinstance(o, BaseModel):
-            for k in type(o).model_fields:
-                walk(f"{path}.{k}" if path else k, getattr(o, k))
-        elif isinstance(o, list | tuple):
-            for i, v in enumerate(o):
-                walk(f"{path}[{i}]", v)
-
-    walk("", obj)
-    return out
-
-
 def _load_model(path: Path, model: type[_M]) -> _M:
-    data = load_toml(path)
-    try:
-        obj = model.model_validate(data)
-    except ValidationError as exc:
-        raise KnowledgeBaseError(format_validation_error(path, exc)) from None
-    check_sources(_walk_sourced(obj), str(path))
-    return obj
+    return load_validated(path, model)
 
 
 def load_gene_file(path: Path) -> GeneTable:

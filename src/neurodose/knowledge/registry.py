@@ -19,13 +19,13 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from neurodose import citations
 from neurodose.errors import KnowledgeBaseError, UnknownDrugError, UnknownSourceError
-from neurodose.knowledge.schema import DrugRecord, Sourced
+from neurodose.knowledge.schema import DrugRecord, Sourced, iter_sourced
 
 __all__ = [
     "DATA_DIR",
@@ -36,6 +36,7 @@ __all__ = [
     "get_reference",
     "load_drug_file",
     "load_toml",
+    "load_validated",
     "references",
     "resolve_name",
 ]
@@ -109,16 +110,26 @@ def check_sources(items: list[tuple[str, Sourced]], where: str) -> None:
             )
 
 
-def load_drug_file(path: Path) -> DrugRecord:
-    """Load and validate one drug file (schema, units, ranges, sources)."""
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def load_validated(path: Path, model: type[_M]) -> _M:
+    """Load a TOML file as ``model``; schema errors and unknown source keys raise
+    :class:`KnowledgeBaseError` naming the file and the field."""
     data = load_toml(path)
     try:
-        rec = DrugRecord.model_validate(data)
+        obj = model.model_validate(data)
     except ValidationError as exc:
         raise KnowledgeBaseError(format_validation_error(path, exc)) from None
+    check_sources(iter_sourced(obj), str(path))
+    return obj
+
+
+def load_drug_file(path: Path) -> DrugRecord:
+    """Load and validate one drug file (schema, units, ranges, sources)."""
+    rec = load_validated(path, DrugRecord)
     if rec.name != path.stem:
         raise KnowledgeBaseError(f"{path}: name {rec.name!r} must match the file name")
-    check_sources(rec.iter_sourced(), str(path))
     return rec
 
 

@@ -26,7 +26,7 @@ A number without a source is rejected, naming the field:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -46,6 +46,7 @@ __all__ = [
     "Sourced",
     "Statement",
     "Tdm",
+    "iter_sourced",
 ]
 
 Strength = Literal["strong", "moderate", "weak", "unclassified"]
@@ -351,21 +352,33 @@ class DrugRecord(_Frozen):
 
     def iter_sourced(self) -> list[tuple[str, Sourced]]:
         """Every cited item in the record as ``(path, item)`` pairs."""
-        out: list[tuple[str, Sourced]] = []
+        return iter_sourced(self)
 
-        def walk(path: str, obj: Any) -> None:
-            if isinstance(obj, Sourced):
-                out.append((path, obj))
-                return
-            if isinstance(obj, BaseModel):
-                for k in type(obj).model_fields:
-                    walk(f"{path}.{k}" if path else k, getattr(obj, k))
-            elif isinstance(obj, dict):
-                for k, v in obj.items():
-                    walk(f"{path}.{k}", v)
-            elif isinstance(obj, list):
-                for i, v in enumerate(obj):
-                    walk(f"{path}[{i}]", v)
 
-        walk("", self)
-        return out
+def iter_sourced(obj: object) -> list[tuple[str, Sourced]]:
+    """Every cited item inside ``obj`` (models, dicts, lists) as ``(path, item)`` pairs.
+
+    A cited item that itself holds cited items (e.g. a table row with quantities) is listed
+    and also searched, so that every source key can be checked.
+
+    >>> q = Quantity(value=1.0, unit="h", source="s", locator="l")
+    >>> [p for p, _ in iter_sourced({"a": [q]})]
+    ['a[0]']
+    """
+    out: list[tuple[str, Sourced]] = []
+
+    def walk(path: str, o: object) -> None:
+        if isinstance(o, Sourced):
+            out.append((path, o))
+        if isinstance(o, BaseModel):
+            for k in type(o).model_fields:
+                walk(f"{path}.{k}" if path else k, getattr(o, k))
+        elif isinstance(o, dict):
+            for k, v in o.items():
+                walk(f"{path}.{k}" if path else str(k), v)
+        elif isinstance(o, list | tuple):
+            for i, v in enumerate(o):
+                walk(f"{path}[{i}]", v)
+
+    walk("", obj)
+    return out

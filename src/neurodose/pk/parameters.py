@@ -22,17 +22,15 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from neurodose import citations
 from neurodose.errors import KnowledgeBaseError, UnknownDrugError
 from neurodose.knowledge.registry import (
     DATA_DIR,
-    check_sources,
-    format_validation_error,
-    load_toml,
+    load_validated,
 )
-from neurodose.knowledge.schema import Quantity, Sourced
+from neurodose.knowledge.schema import Quantity, Sourced, iter_sourced
 
 __all__ = [
     "Covariate",
@@ -182,7 +180,7 @@ class PKModelSpec(_Frozen):
 
     def sources(self) -> list[str]:
         """All source keys this parameter set rests on."""
-        return sorted({item.source for _, item in _walk(self)})
+        return sorted({item.source for _, item in iter_sourced(self)})
 
 
 class StrengthOverride(Sourced):
@@ -202,34 +200,8 @@ class SharedSpec(_Frozen):
     reference_patient: dict[str, Quantity]
 
 
-def _walk(obj: object) -> list[tuple[str, Sourced]]:
-    out: list[tuple[str, Sourced]] = []
-
-    def walk(path: str, o: object) -> None:
-        if isinstance(o, Sourced):
-            out.append((path, o))
-        elif isinstance(o, BaseModel):
-            for k in type(o).model_fields:
-                walk(f"{path}.{k}", getattr(o, k))
-        elif isinstance(o, dict):
-            for k, v in o.items():
-                walk(f"{path}.{k}", v)
-        elif isinstance(o, list):
-            for i, v in enumerate(o):
-                walk(f"{path}[{i}]", v)
-
-    walk("", obj)
-    return out
-
-
 def _load(path: Path, model: type[BaseModel]) -> BaseModel:
-    data = load_toml(path)
-    try:
-        rec = model.model_validate(data)
-    except ValidationError as exc:
-        raise KnowledgeBaseError(format_validation_error(path, exc)) from None
-    check_sources(_walk(rec), str(path))
-    return rec
+    return load_validated(path, model)
 
 
 @cache
