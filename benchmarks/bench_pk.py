@@ -34,7 +34,7 @@ def _rss_mb() -> float:
 def _s1_setup(n: int, seed: int = 1):  # type: ignore[no-untyped-def]
     import numpy as np
 
-    from neurodose.dosing import Regimen
+    from neurodose.case import Regimen
 
     rng = np.random.default_rng(seed)
     cl = rng.uniform(0.5, 1.5, n)
@@ -136,8 +136,8 @@ def s3(threads: int, n: int, chunk: int) -> dict:  # type: ignore[type-arg]
     import numba
     import numpy as np
 
-    from neurodose.dosing import Regimen
-    from neurodose.pk import Comedication, population
+    from neurodose.case import Comedication, Regimen
+    from neurodose.pk import population
 
     numba.set_num_threads(threads)
     reg = Regimen.oral("25 mg", every="24 h", days=56)

@@ -20,9 +20,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from neurodose.case import Regimen  # noqa: E402
 from neurodose.cli.explain import explain_data  # noqa: E402
 from neurodose.cli.trial import plot_trial  # noqa: E402
-from neurodose.dosing import Regimen  # noqa: E402
 from neurodose.pd.params import load_pd_parameters  # noqa: E402
 from neurodose.trial.design import load_design, parse_design  # noqa: E402
 from neurodose.trial.run import run_trial  # noqa: E402

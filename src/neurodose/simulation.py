@@ -1,6 +1,6 @@
 """Simulation: model + individual parameters + regimen + solver -> result with sources.
 
->>> from neurodose.dosing import Regimen
+>>> from neurodose.case import Regimen
 >>> r = simulate("nortriptyline", Regimen.oral("25 mg", every="24 h", days=14))
 >>> r.summary["nortriptyline"]["half_life_h"] > 20
 True
@@ -20,12 +20,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from neurodose import citations
-from neurodose.dosing.regimen import DoseEvent, Regimen
+from neurodose.case.patient import Comedication, Patient
+from neurodose.case.regimen import DoseEvent, Regimen
 from neurodose.errors import InputError
 from neurodose.pk import population as _population
 from neurodose.pk.individual import ParameterSet, individual_parameters, terminal_half_lives
 from neurodose.pk.parameters import get_pkmodel
-from neurodose.pk.patient import Comedication, Patient
 from neurodose.pk.solve import concentrations, validate_times
 
 __all__ = ["SimulationResult", "simulate", "tdm_reference_range", "terminal_half_lives"]
@@ -172,7 +172,7 @@ def simulate(
         Population only: draw phenotypes from the shared frequencies.
     """
     if not isinstance(regimen, Regimen):
-        raise InputError("regimen", type(regimen).__name__, "a neurodose.dosing.Regimen")
+        raise InputError("regimen", type(regimen).__name__, "a neurodose.case.Regimen")
     comeds = list(comedications)
     with citations.tracking() as used:
         spec = get_pkmodel(drug)

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from neurodose.advice.assess import Assessment, assess
+from neurodose.case.patient import load_patient
 from neurodose.safety.engine import severity_rank
-from neurodose.safety.patient import load_patient
 from neurodose.safety.rules import load_rules
 
 HERE = Path(__file__).parent / "vignettes"

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from neurodose.dosing import Regimen
+from neurodose.case import Patient, Regimen
 from neurodose.errors import InputError
-from neurodose.pk import Patient
 from neurodose.simulation import simulate
 
 

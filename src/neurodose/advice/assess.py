@@ -18,7 +18,7 @@ names its source.
 
 Examples
 --------
->>> from neurodose.safety.patient import load_patient
+>>> from neurodose.case.patient import load_patient
 >>> import datetime as dt
 >>> a = assess(load_patient({"age": 60, "conditions": ["diabetic_neuropathy"]}),
 ...            start_date=dt.date(2026, 1, 5))
@@ -35,12 +35,12 @@ from typing import Any
 from neurodose import citations
 from neurodose.advice.data import evidence_fallback
 from neurodose.advice.plans import Plan, titration_plan
+from neurodose.case.patient import Patient
 from neurodose.errors import NeurodoseError
 from neurodose.knowledge import get_drug, get_reference, resolve_name
 from neurodose.knowledge.conditions import condition
 from neurodose.safety.engine import Finding, drug_tags, screen, screen_current, severity_rank
 from neurodose.safety.exposure import predict_exposure
-from neurodose.safety.patient import Patient
 from neurodose.safety.rules import rule
 
 __all__ = [
@@ -293,7 +293,9 @@ def _fit(drug: str, p: Patient) -> list[Reason]:
                     ("boyle2012_sleep",),
                 )
             )
-    older = p.age >= rule("gabapentinoid_older_adult").thresholds["older"].point
+    older = (
+        p.age is not None and p.age >= rule("gabapentinoid_older_adult").thresholds["older"].point
+    )
     cardiac = conds & {
         "heart_failure",
         "arrhythmia",
@@ -313,10 +315,11 @@ def _fit(drug: str, p: Patient) -> list[Reason]:
             )
         )
     renal_band = rule("pregabalin_renal").thresholds["crcl_60"].point
-    if "gabapentinoid" in tags and p.crcl is not None and p.crcl < renal_band:
+    if "gabapentinoid" in tags and p.renal_function is not None and p.renal_function < renal_band:
         out.append(
             Reason(
-                f"Renal function ({p.renal_basis} {p.crcl:g} mL/min): gabapentinoid dose must "
+                f"Renal function ({p.renal_basis} {p.renal_function:g} mL/min): "
+                "gabapentinoid dose must "
                 "be reduced.",
                 -0.5 * W_FIT,
                 ("blum1994", "shoji2011"),

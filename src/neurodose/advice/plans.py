@@ -45,11 +45,11 @@ from neurodose.advice.data import (
     switch_gap,
     taper_value,
 )
+from neurodose.case.patient import Patient
 from neurodose.errors import InputError, RegimenError
 from neurodose.knowledge import get_drug, resolve_name
 from neurodose.knowledge.pgx import dpwg_dose_factor
 from neurodose.safety.engine import drug_tags, effective_phenotypes, renal_max_daily
-from neurodose.safety.patient import Patient
 
 __all__ = ["Plan", "Review", "Step", "switch_plan", "taper_plan", "titration_plan", "units_for"]
 
@@ -233,7 +233,7 @@ def _fmt_units(drug: str, dose: float, unit: str) -> str:
 def _older(patient: Patient | None) -> bool:
     from neurodose.safety.rules import rule
 
-    if patient is None:
+    if patient is None or patient.age is None:
         return False
     return patient.age >= rule("gabapentinoid_older_adult").thresholds["older"].point
 
@@ -291,18 +291,18 @@ def titration_plan(
     # ---- adjustments
     if patient is not None:
         tags = drug_tags(rec)
-        if "gabapentinoid" in tags and patient.crcl is not None:
-            mx = renal_max_daily(name, patient.crcl)
+        if "gabapentinoid" in tags and patient.renal_function is not None:
+            mx = renal_max_daily(name, patient.renal_function)
             from neurodose.safety.rules import rule
 
             t60 = rule(f"{name}_renal").thresholds["crcl_60"].point
-            if patient.crcl < t60 and mx.point < maximum:
+            if patient.renal_function < t60 and mx.point < maximum:
                 maximum = mx.point
                 target = min(target, maximum)
                 sources.append(mx.source)
                 verified = False
                 notes.append(
-                    f"Renal: {patient.renal_basis} {patient.crcl:g} mL/min -> maximum "
+                    f"Renal: {patient.renal_basis} {patient.renal_function:g} mL/min -> maximum "
                     f"{maximum:g} mg/day (label band, UNVERIFIED)."
                 )
         if "tca" in tags and name in ("amitriptyline", "nortriptyline", "imipramine"):

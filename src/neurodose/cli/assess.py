@@ -1,7 +1,7 @@
 """``neurodose assess PATIENT.json [--json] [--drug NAME] [--start-date D]``.
 
 Screens, ranks and plans the eight neuropathic-pain options for a patient profile
-(schema: :mod:`neurodose.safety.patient`). ``--json`` prints the contract::
+(schema: :mod:`neurodose.case.patient`). ``--json`` prints the contract::
 
     {"patient_summary": {...},
      "options": [{"drug", "verdict", "rank", "findings": [{"severity", "code",
@@ -22,10 +22,10 @@ from rich.table import Table
 
 from neurodose.advice.assess import Assessment, assess
 from neurodose.advice.patient_text import patient_plan_text
+from neurodose.case.patient import load_patient, load_patient_file
 from neurodose.cli.common import escape, make_console, print_json, print_sources
 from neurodose.errors import InputError
 from neurodose.knowledge import DATA_DIR
-from neurodose.safety.patient import load_patient, load_patient_file
 
 __all__ = ["SAMPLE_PATIENT", "assess_command", "demo_section", "parse_date", "register", "render"]
 

@@ -36,8 +36,8 @@ def explain_data(
     Parameters
     ----------
     drug : str
-    regimen : neurodose.dosing.Regimen
-    patient : neurodose.pk.Patient, optional
+    regimen : neurodose.case.Regimen
+    patient : neurodose.case.Patient, optional
     comedications : iterable, optional
         As for :func:`neurodose.simulation.simulate` (PK interactions only).
     days : float

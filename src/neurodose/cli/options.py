@@ -10,7 +10,7 @@ Examples
 --------
 >>> regimen_from_options("25 mg", "24 h", days=2)
 Regimen(25 mg every 24 h x 2)
->>> patient_from_options(age=70, cyp2d6="*4/*4").genotypes[0].phenotype
+>>> patient_from_options(age=70, cyp2d6="*4/*4").phenotype("CYP2D6")
 'PM'
 >>> [c.drug for c in comedications_from_options(["paroxetine:20 mg"])]
 ['paroxetine']
@@ -29,8 +29,7 @@ import typer
 from neurodose.errors import InputError, RegimenError
 
 if TYPE_CHECKING:
-    from neurodose.dosing import Regimen
-    from neurodose.pk import Comedication, Patient
+    from neurodose.case import Comedication, Patient, Regimen
 
 __all__ = [
     "Age",
@@ -103,12 +102,12 @@ def regimen_from_options(
     every : str
         Dosing interval with its unit, e.g. ``"24 h"``.
     doses : int, optional
-        Number of doses (see :meth:`neurodose.dosing.Regimen.oral`).
+        Number of doses (see :meth:`neurodose.case.Regimen.oral`).
     days : float, optional
         Days of dosing, d.
     regimen_file : pathlib.Path, optional
         A TOML or JSON regimen (``.json`` is read as JSON, anything else as TOML),
-        as :meth:`neurodose.dosing.Regimen.from_mapping` takes it; excludes ``dose``.
+        as :meth:`neurodose.case.Regimen.from_mapping` takes it; excludes ``dose``.
     file_option : bool
         Whether the command offers ``--regimen`` (only changes the hint when
         ``--dose`` is missing).
@@ -129,7 +128,7 @@ def regimen_from_options(
     ...
     neurodose.errors.RegimenError: --dose: None is not allowed; ...
     """
-    from neurodose.dosing import Regimen
+    from neurodose.case import Regimen
 
     if regimen_file is not None:
         if dose is not None:
@@ -159,7 +158,7 @@ def patient_from_options(
     cyp2d6: str | None = None,
     cyp2c19: str | None = None,
 ) -> Patient:
-    """A :class:`neurodose.pk.Patient` from the covariate and genotype options.
+    """A :class:`neurodose.case.Patient` from the covariate and genotype options.
 
     Parameters
     ----------
@@ -184,10 +183,10 @@ def patient_from_options(
     Examples
     --------
     >>> p = patient_from_options(weight=60, cyp2c19="poor")
-    >>> p.weight, [(g.gene, g.phenotype) for g in p.genotypes]
+    >>> p.weight, [(g.gene, g.phenotype) for g in p.genotypes.values()]
     (60.0, [('CYP2C19', 'PM')])
     """
-    from neurodose.pk import Patient
+    from neurodose.case import Patient
 
     patient = Patient(age=age, sex=sex, weight=weight, smoker=smoker, crcl=crcl)
     genes = {k: v for k, v in (("CYP2D6", cyp2d6), ("CYP2C19", cyp2c19)) if v is not None}
@@ -210,6 +209,6 @@ def comedications_from_options(values: Iterable[str] | None) -> list[Comedicatio
     >>> comedications_from_options(["paroxetine:20 mg:12 h"])[0].dose_mg
     20.0
     """
-    from neurodose.pk import parse_comedication
+    from neurodose.case import parse_comedication
 
     return [parse_comedication(w) for w in (values or [])]

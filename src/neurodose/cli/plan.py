@@ -20,11 +20,11 @@ from rich.table import Table
 from neurodose.advice.ics import write_ics
 from neurodose.advice.patient_text import patient_plan_text
 from neurodose.advice.plans import Plan, switch_plan, taper_plan, titration_plan
+from neurodose.case.patient import Patient, load_patient_file
 from neurodose.cli.assess import parse_date
 from neurodose.cli.common import escape, make_console, print_json, print_sources
 from neurodose.errors import InputError
 from neurodose.knowledge import get_drug
-from neurodose.safety.patient import Patient, load_patient_file
 from neurodose.units import parse_quantity
 
 __all__ = ["plan_app", "register", "render_plan"]

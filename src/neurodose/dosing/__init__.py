@@ -1,12 +1,16 @@
-"""Dosing: NONMEM-style dose events, regimens, titration builders, CSV I/O.
+"""Deprecated alias of the dosing vocabulary, which lives in :mod:`neurodose.case`.
+
+Kept so that code written against ``neurodose.dosing`` keeps working; new code imports
+from :mod:`neurodose.case`. No class is defined here.
 
 >>> from neurodose.dosing import Regimen
->>> Regimen.oral("25 mg", every="24 h", days=28).last_dose_time
-648.0
+>>> from neurodose import case
+>>> Regimen is case.Regimen
+True
 """
 
-from neurodose.dosing.nonmem import read_csv, read_csv_text, to_csv, write_csv
-from neurodose.dosing.regimen import DoseEvent, ExpandedDoses, Regimen, TitrationStep
+from neurodose.case.nonmem import read_csv, read_csv_text, to_csv, write_csv
+from neurodose.case.regimen import DoseEvent, ExpandedDoses, Regimen, TitrationStep
 
 __all__ = [
     "DoseEvent",

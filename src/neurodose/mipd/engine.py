@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurodose import citations
-from neurodose.dosing.regimen import DoseEvent, ExpandedDoses, Regimen
+from neurodose.case.regimen import DoseEvent, ExpandedDoses, Regimen
 from neurodose.errors import InputError, SolverError
 from neurodose.mipd.model import DoseHistory, PriorModel, ResidualError
 from neurodose.pk import concentrations, predict_at
@@ -49,7 +49,7 @@ FloatArray = NDArray[np.float64]
 
 
 def history_from_regimen(regimen: Regimen) -> DoseHistory:
-    """All doses of an engine :class:`~neurodose.dosing.Regimen` as a DoseHistory."""
+    """All doses of an engine :class:`~neurodose.case.Regimen` as a DoseHistory."""
     d = regimen.expand()
     if np.any(d.iv):
         raise InputError("regimen", "iv doses", "oral doses (MAP forecasting is for oral regimens)")
@@ -175,7 +175,7 @@ def prior_model(
     ----------
     drug : str
         A drug with a PK parameter set (``knowledge/pkmodels``), e.g. ``"amitriptyline"``.
-    patient : neurodose.pk.Patient, optional
+    patient : neurodose.case.Patient, optional
         Covariates and genotypes.
     comedications : sequence of Comedication or "DRUG:DOSE[:EVERY]", optional
         Co-medications (inhibitors/inducers); with start/stop times their

@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurodose import citations
-from neurodose.dosing.regimen import Regimen
+from neurodose.case.regimen import Regimen
 from neurodose.errors import InputError
 from neurodose.knowledge import get_drug, resolve_name
 from neurodose.mipd.diary import Diary

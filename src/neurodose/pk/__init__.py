@@ -12,7 +12,7 @@ Main entry points
 - :mod:`neurodose.pk.population` -- ``sample``, ``summarize``, ``percentiles``
 - :func:`neurodose.pk.solve.concentrations` -- exact, vectorised over subjects
 
->>> from neurodose.dosing import Regimen
+>>> from neurodose.case import Regimen
 >>> ps = individual_parameters("amitriptyline")
 >>> c = predict("amitriptyline", ps.values, Regimen.oral("25 mg", days=1), [4.0])
 >>> sorted(c)
@@ -26,12 +26,12 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from neurodose.dosing.regimen import Regimen
+from neurodose.case.patient import Comedication, Patient, parse_comedication
+from neurodose.case.regimen import Regimen
 from neurodose.pk import population
 from neurodose.pk.individual import ParameterSet, get_model, individual_parameters
 from neurodose.pk.model import PKModel, get_structure
 from neurodose.pk.parameters import get_pkmodel, pkmodel_names
-from neurodose.pk.patient import Comedication, Patient, parse_comedication
 from neurodose.pk.solve import concentrations, predict_at, solve_ode
 
 __all__ = [

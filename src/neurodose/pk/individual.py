@@ -28,11 +28,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurodose import citations
-from neurodose.errors import KnowledgeBaseError
+from neurodose.case.patient import Comedication, Patient
+from neurodose.errors import KnowledgeBaseError, PatientError
 from neurodose.knowledge.registry import get_drug, resolve_name
 from neurodose.pk.model import PKModel
 from neurodose.pk.parameters import PKModelSpec, get_pkmodel, shared
-from neurodose.pk.patient import Comedication, Patient
 
 __all__ = [
     "ParameterSet",
@@ -109,12 +109,17 @@ def covariate_values(
 ) -> dict[str, float | str | bool | None]:
     """Covariates with derived ones (IBW, BMI, SCr from CrCl by Cockcroft-Gault)."""
     sh = shared()
+    crcl = patient.renal_function
+    if crcl is not None and crcl <= 0:
+        raise PatientError(
+            "crcl", crcl, "> 0 mL/min (the PK covariate models need a positive CrCl)"
+        )
     cov: dict[str, float | str | bool | None] = {
         "age": patient.age,
         "sex": patient.sex,
         "weight": patient.weight,
         "smoker": patient.smoker,
-        "crcl": patient.crcl,
+        "crcl": crcl,
         "scr": patient.scr,
         "hepatic": patient.hepatic,
         "ibw": None,
@@ -131,7 +136,7 @@ def covariate_values(
     cg = sh.cockcroft_gault
     if (
         patient.scr is None
-        and patient.crcl is not None
+        and crcl is not None
         and None
         not in (
             patient.age,
@@ -143,7 +148,7 @@ def covariate_values(
         f = cg["female"].canonical() if patient.sex == "female" else 1.0
         num = (cg["numerator_age"].canonical() - patient.age) * patient.weight * f
         if num > 0:
-            cov["scr"] = num / (cg["denominator"].canonical() * patient.crcl)
+            cov["scr"] = num / (cg["denominator"].canonical() * crcl)
             citations.register("cockcroft_gault1976")
     return cov
 
@@ -369,7 +374,7 @@ def individual_parameters(
     -------
     ParameterSet
     """
-    from neurodose.pk.patient import parse_comedication
+    from neurodose.case.patient import parse_comedication
 
     spec = get_pkmodel(drug)
     patient = patient or Patient()

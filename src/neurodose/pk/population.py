@@ -7,7 +7,7 @@ ranges; derived, documented). No covariate distributions are in the evidence,
 so all subjects share the given patient's covariates; for covariate-varying
 populations, sample per covariate group and concatenate.
 
->>> from neurodose.dosing import Regimen
+>>> from neurodose.case import Regimen
 >>> pop = sample("nortriptyline", n=4, seed=1)
 >>> pop.params["CL"].shape
 (4,)
@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from neurodose.dosing.regimen import Regimen
+from neurodose.case.patient import Comedication, Patient
+from neurodose.case.regimen import Regimen
 from neurodose.errors import InputError
 from neurodose.pk.individual import ParameterSet, individual_parameters
 from neurodose.pk.parameters import get_pkmodel, shared
-from neurodose.pk.patient import Comedication, Patient
 from neurodose.pk.solve import concentrations, summaries, validate_times
 
 __all__ = ["Population", "percentiles", "sample", "simulate_population", "summarize"]

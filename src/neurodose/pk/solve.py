@@ -23,7 +23,7 @@ elimination, and continuous time-varying parameter multipliers) with
 at each dose. Used for nonlinear models and to check the exact solver.
 
 >>> import numpy as np
->>> from neurodose.dosing import Regimen
+>>> from neurodose.case import Regimen
 >>> from neurodose.pk.model import get_structure
 >>> m = get_structure("one_compartment", ("drug",))
 >>> p = {"F": 1.0, "ka": 1.0, "tlag": 0.0, "CL": 1.0, "V": 20.0}
@@ -41,7 +41,7 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from neurodose.dosing.regimen import ExpandedDoses, Regimen
+from neurodose.case.regimen import ExpandedDoses, Regimen
 from neurodose.errors import InputError, RegimenError, SolverError
 from neurodose.pk.model import PKModel
 
@@ -667,7 +667,7 @@ def predict_at(
         Every parameter of ``model`` in canonical units (L, L/h, 1/h, h; ``Dmax``/
         ``D50`` in mg for saturable bioavailability); arrays give one value per row.
     doses : Regimen or ExpandedDoses
-        Doses (times from t = 0 in h, amounts in mg). A :class:`~neurodose.dosing.
+        Doses (times from t = 0 in h, amounts in mg). A :class:`~neurodose.case.
         ExpandedDoses` (from ``Regimen.expand()``) is used as is: no re-expansion,
         and the lag time is the parameter ``tlag`` (a Regimen's lag override is
         applied only when a Regimen is passed).
@@ -696,7 +696,7 @@ def predict_at(
     Examples
     --------
     >>> import numpy as np
-    >>> from neurodose.dosing import Regimen
+    >>> from neurodose.case import Regimen
     >>> from neurodose.pk.model import get_structure
     >>> m = get_structure("one_compartment", ("drug",))
     >>> doses = Regimen.oral("100 mg", every="24 h", days=7).expand()

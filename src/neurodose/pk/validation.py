@@ -25,12 +25,12 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from neurodose.dosing.regimen import DoseEvent, Regimen
+from neurodose.case.patient import Patient
+from neurodose.case.regimen import DoseEvent, Regimen
 from neurodose.errors import KnowledgeBaseError, UnknownNameError
 from neurodose.knowledge.schema import Quantity
 from neurodose.pk.individual import individual_parameters, terminal_half_lives
 from neurodose.pk.parameters import PKMODEL_DIR, _load, get_pkmodel
-from neurodose.pk.patient import Patient
 from neurodose.pk.solve import concentrations
 
 __all__ = ["Comparison", "Result", "comparisons", "gmfe", "run", "summary_stats"]

@@ -16,7 +16,7 @@ comes from an unverified flag makes the finding unverified.
 
 Examples
 --------
->>> from neurodose.safety.patient import load_patient
+>>> from neurodose.case.patient import load_patient
 >>> p = load_patient({"age": 50, "medications": [{"name": "phenelzine", "stopped_days_ago": 3}]})
 >>> fs = screen(p, "amitriptyline")
 >>> worst_severity(fs)
@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurodose import citations
+from neurodose.case.patient import Medication, Patient
 from neurodose.knowledge import get_drug, resolve_name
 from neurodose.knowledge.conditions import condition
 from neurodose.knowledge.pgx import cpic_table, cpic_tca_recommendation, dpwg_dose_factor
 from neurodose.knowledge.schema import DrugRecord, Quantity
-from neurodose.safety.patient import Medication, Patient
 from neurodose.safety.rules import INDICATOR, TIERS, Rule, load_rules
 
 __all__ = [
@@ -308,8 +308,8 @@ def _comeds_for(ctx: _Ctx, r: Rule, tags: list[str]) -> list[tuple[Medication, b
 
 def _lab_value(p: Patient, name: str) -> Any:
     if name == "crcl":
-        return p.crcl
-    return getattr(p.labs, name)
+        return p.renal_function
+    return p.labs.get(name)
 
 
 def _match(ctx: _Ctx, r: Rule) -> dict[str, Any] | None:
@@ -346,11 +346,11 @@ def _match(ctx: _Ctx, r: Rule) -> dict[str, Any] | None:
         return None
     if m.age_min is not None:
         q = r.thresholds[m.age_min]
-        if p.age < q.point:
+        if p.age is None or p.age < q.point:  # unknown age: an age criterion cannot hold
             return None
     if m.age_max is not None:
         q = r.thresholds[m.age_max]
-        if p.age >= q.point:
+        if p.age is None or p.age >= q.point:
             return None
     for lab in m.lab:
         v = _lab_value(p, lab.name)
@@ -486,7 +486,7 @@ def _eval_match(ctx: _Ctx, r: Rule) -> list[Finding]:
         vals = {**vals, "conditions": ", ".join(condition(c).label.lower() for c in conds)}
     extra: dict[str, Any] = {}
     if r.id in ("gabapentin_renal", "pregabalin_renal"):
-        crcl = ctx.patient.crcl
+        crcl = ctx.patient.renal_function
         assert crcl is not None
         mx = renal_max_daily(ctx.drug, crcl, r)
         extra["max_daily"] = f"{mx.point:g}" + ("" if mx.verified else " [UNVERIFIED]")
@@ -879,7 +879,7 @@ def screen(
     Parameters
     ----------
     patient : Patient
-        From :func:`neurodose.safety.patient.load_patient`.
+        From :func:`neurodose.case.patient.load_patient`.
     drug : str
         Any name :func:`neurodose.knowledge.resolve_name` accepts.
     planned_daily_mg : float, optional

@@ -8,7 +8,7 @@ predicted interaction effect; (c)/(a) the overall patient-specific change. Where
 the PK engine cannot model a drug, :func:`predict_exposure` returns ``None`` and
 the screening falls back to the cited FDA class band.
 
->>> from neurodose.safety.patient import load_patient
+>>> from neurodose.case.patient import load_patient
 >>> p = load_patient({"age": 50, "medications": ["paroxetine"]})
 >>> e = predict_exposure("nortriptyline", p, daily_mg=25)
 >>> e is None or e.interaction_ratio["nortriptyline"] > 1.5
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from neurodose.safety.patient import Patient
+from neurodose.case.patient import Patient
 
 __all__ = ["ExposurePrediction", "interaction_ratio", "predict_exposure"]
 
@@ -52,29 +52,6 @@ class ExposurePrediction:
         }
 
 
-def _pk_patient(p: Patient) -> Any:
-    from neurodose.pk import Patient as PkPatient
-
-    kw: dict[str, Any] = {}
-    if p.age:
-        kw["age"] = p.age
-    if p.sex:
-        kw["sex"] = p.sex
-    if p.weight_kg:
-        kw["weight"] = p.weight_kg
-    if p.height_cm:
-        kw["height_cm"] = p.height_cm
-    if p.crcl is not None and p.crcl > 0:
-        kw["crcl"] = p.crcl
-    if p.labs.child_pugh:
-        kw["hepatic"] = p.labs.child_pugh
-    kw["smoker"] = "smoker" in p.conditions
-    out = PkPatient(**kw)
-    if p.genotypes:
-        out = out.with_genotype(**{g: c for g, c in p.genotypes.items()})
-    return out
-
-
 def _mean_conc(drug: str, values: dict[str, float], daily_mg: float) -> dict[str, float]:
     """Mean concentration over one dosing interval at steady state (ng/mL per analyte)."""
     key = tuple(sorted((k, float(v)) for k, v in values.items()))
@@ -87,7 +64,7 @@ def _mean_conc_cached(
 ) -> tuple[tuple[str, float], ...]:
     import numpy as np
 
-    from neurodose.dosing import Regimen
+    from neurodose.case import Regimen
     from neurodose.pk import predict
 
     reg = Regimen.oral(f"{daily_mg} mg", "24 h", doses=1, ss=True)
@@ -127,12 +104,12 @@ _CACHE: dict[tuple[Any, ...], Any] = {}
 def _interaction_ratio(
     victim: str, perpetrators: list[str], patient: Patient, daily_mg: float
 ) -> tuple[dict[str, float], tuple[str, ...]] | None:
-    from neurodose.pk import Comedication, individual_parameters
+    from neurodose.case import Comedication
+    from neurodose.pk import individual_parameters
 
     try:
-        pkp = _pk_patient(patient)
-        alone = individual_parameters(victim, pkp)
-        withc = individual_parameters(victim, pkp, [Comedication(n) for n in perpetrators])
+        alone = individual_parameters(victim, patient)
+        withc = individual_parameters(victim, patient, [Comedication(n) for n in perpetrators])
         a = _mean_conc(victim, alone.values, daily_mg)
         w = _mean_conc(victim, withc.values, daily_mg)
     except Exception:  # the engine cannot handle this patient/pair: class band instead
@@ -157,22 +134,17 @@ def predict_exposure(
         Daily dose (mg); default 25 mg (ratios do not depend on it for linear models).
     """
     try:
-        from neurodose.pk import Comedication, individual_parameters, pkmodel_names
+        from neurodose.pk import individual_parameters, pkmodel_names
     except ImportError:
         return None
     if drug not in pkmodel_names():
         return None
     dose = float(daily_mg or 25.0)
     try:
-        pkp = _pk_patient(patient)
-        comeds = [
-            Comedication(m.name, m.dose_mg, m.every_h)
-            for m in patient.medications
-            if m.current and m.name != drug
-        ]
+        comeds = patient.comedications(exclude=drug)
         ref = individual_parameters(drug)
-        alone = individual_parameters(drug, pkp)
-        withc = individual_parameters(drug, pkp, comeds) if comeds else alone
+        alone = individual_parameters(drug, patient)
+        withc = individual_parameters(drug, patient, comeds) if comeds else alone
         c_ref = _mean_conc(drug, ref.values, dose)
         c_alone = _mean_conc(drug, alone.values, dose)
         c_with = _mean_conc(drug, withc.values, dose) if comeds else c_alone

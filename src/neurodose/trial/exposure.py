@@ -1,7 +1,7 @@
 """Bridge from a trial arm to the PK engine's population API (no PK here).
 
 :func:`population_concentrations` turns an arm's dose list into a
-:class:`~neurodose.dosing.Regimen` (runs of equal doses at equal spacing become
+:class:`~neurodose.case.Regimen` (runs of equal doses at equal spacing become
 one ``DoseEvent`` with ``addl``), draws a seeded PK population with
 :func:`neurodose.pk.population.sample` (log-normal IIV and CYP phenotypes drawn
 from the shared frequencies) and evaluates
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from neurodose.dosing.regimen import DoseEvent, Regimen
+from neurodose.case.regimen import DoseEvent, Regimen
 
 __all__ = ["compress_doses", "population_concentrations"]
 

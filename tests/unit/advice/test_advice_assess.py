@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from neurodose.advice.assess import OPTIONS, VERDICTS, assess, non_drug_statement
 from neurodose.advice.patient_text import patient_plan_text, reading_grade
 from neurodose.advice.plans import taper_plan, titration_plan
+from neurodose.case.patient import load_patient
 from neurodose.cli.assess import SAMPLE_PATIENT, demo_section
 from neurodose.cli.main import app
-from neurodose.safety.patient import load_patient
 
 ROOT = Path(__file__).resolve().parents[3]
 D0 = dt.date(2026, 1, 5)

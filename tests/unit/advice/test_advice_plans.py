@@ -8,8 +8,8 @@ import pytest
 
 from neurodose.advice.data import dose_guidance, review, strengths, switch_gap
 from neurodose.advice.plans import switch_plan, taper_plan, titration_plan, units_for
+from neurodose.case.patient import load_patient
 from neurodose.errors import InputError, RegimenError
-from neurodose.safety.patient import load_patient
 
 D0 = dt.date(2026, 1, 5)
 

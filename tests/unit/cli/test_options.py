@@ -9,9 +9,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from neurodose.case import Patient, Regimen, parse_comedication
 from neurodose.cli import options as opt
 from neurodose.cli.main import app as main_app
-from neurodose.dosing import Regimen
 from neurodose.errors import (
     GenotypeError,
     InputError,
@@ -20,7 +20,6 @@ from neurodose.errors import (
     UnitError,
     UnknownNameError,
 )
-from neurodose.pk import Patient, parse_comedication
 
 EXAMPLE_REGIMEN = (
     Path(__file__).resolve().parents[3] / "examples" / "tdm" / "regimen_titration.toml"
@@ -87,7 +86,7 @@ def test_patient_from_options_matches_patient_with_genotypes():
     assert got == want
     assert opt.patient_from_options() == Patient()
     only = opt.patient_from_options(cyp2c19="poor")
-    assert [g.gene for g in only.genotypes] == ["CYP2C19"]
+    assert list(only.genotypes) == ["CYP2C19"]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurodose.dosing.regimen import Regimen
+from neurodose.case.regimen import Regimen
 from neurodose.mipd.engine import history_from_regimen, prior_model, regimen_from_history
 from neurodose.mipd.estimate import fit_map
 from neurodose.mipd.levels import Observations
@@ -76,7 +76,7 @@ def test_map_on_engine_model_moves_towards_data():
 
 
 def test_genotype_and_comedication_change_the_prior():
-    from neurodose.pk import Patient
+    from neurodose.case import Patient
 
     base = prior_model("amitriptyline")
     pm = prior_model("amitriptyline", Patient().with_genotype(CYP2D6="*4/*4"))
@@ -103,7 +103,7 @@ def test_what_if_adding_an_inhibitor_raises_the_forecast():
 
 
 def test_time_varying_comedication_uses_segments():
-    from neurodose.pk import Comedication
+    from neurodose.case import Comedication
 
     c = Comedication("paroxetine", 20.0, 24.0, start_h=240.0)
     m = prior_model("amitriptyline", comedications=[c])

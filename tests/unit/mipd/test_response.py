@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 
-from neurodose.dosing.regimen import Regimen
+from neurodose.case.regimen import Regimen
 from neurodose.mipd.diary import Diary
 from neurodose.mipd.response import _daily_occupancy, _prior, _simulate, fit_response, run_response
 from neurodose.pd.params import load_pd_parameters

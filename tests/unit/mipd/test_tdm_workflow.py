@@ -24,7 +24,7 @@ def test_kb_dosing_for_amitriptyline():
 
 def test_kb_target_and_simulation_share_the_tdm_range():
     from neurodose import citations
-    from neurodose.dosing import Regimen
+    from neurodose.case import Regimen
     from neurodose.knowledge import get_drug
     from neurodose.simulation import simulate, tdm_reference_range
 

@@ -3,9 +3,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurodose.dosing import Regimen
+from neurodose.case import Comedication, Patient, Regimen
 from neurodose.errors import GenotypeError, PatientError, UnknownDrugError, UnknownNameError
-from neurodose.pk import Comedication, Patient, get_model, individual_parameters, predict
+from neurodose.pk import get_model, individual_parameters, predict
 from neurodose.pk.parameters import get_pkmodel, pkmodel_names
 
 

@@ -7,8 +7,8 @@ import numba
 import numpy as np
 import pytest
 
-from neurodose.dosing import Regimen
-from neurodose.pk import Comedication, population
+from neurodose.case import Comedication, Regimen
+from neurodose.pk import population
 from neurodose.pk.solve import _SEP, _decompose_lower, decompose
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 
-from neurodose.dosing import Regimen
-from neurodose.pk import Comedication, population
+from neurodose.case import Comedication, Regimen
+from neurodose.pk import population
 from neurodose.pk.solve import summaries
 
 Arr = np.ndarray

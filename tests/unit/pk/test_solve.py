@@ -3,7 +3,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neurodose.dosing import DoseEvent, Regimen
+from neurodose.case import DoseEvent, Regimen
 from neurodose.errors import InputError, RegimenError, SolverError
 from neurodose.pk.model import get_structure
 from neurodose.pk.solve import concentrations, predict_at, solve_ode

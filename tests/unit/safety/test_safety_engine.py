@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from neurodose.case.patient import load_patient
 from neurodose.knowledge import get_drug
 from neurodose.safety.engine import (
     drug_tags,
@@ -14,7 +15,6 @@ from neurodose.safety.engine import (
     total_acb,
     worst_severity,
 )
-from neurodose.safety.patient import load_patient
 
 OPTIONS = [
     "amitriptyline",

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from neurodose.case.patient import load_patient, load_patient_file
 from neurodose.errors import (
     GenotypeError,
     PatientError,
     UnknownDrugError,
     UnknownNameError,
 )
-from neurodose.safety.patient import load_patient, load_patient_file
 
 
 def test_minimal_example_is_valid() -> None:
@@ -49,7 +49,7 @@ def test_full_profile_resolves_names_genotypes_and_labs() -> None:
     assert p.genotypes["CYP2D6"].activity_score == 0.5
     assert p.genotypes["CYP2D6"].phenotype == "IM"
     assert p.genotypes["CYP2C19"].phenotype == "PM"
-    assert p.crcl == 50 and p.renal_basis.startswith("eGFR")
+    assert p.crcl is None and p.renal_function == 50 and p.renal_basis.startswith("eGFR")
     s = p.summary()
     assert s["pain"] == {"condition": "diabetic_neuropathy", "score": 7}
     json.dumps(s)

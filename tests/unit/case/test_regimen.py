@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from neurodose.dosing import DoseEvent, Regimen, read_csv_text, to_csv
+from neurodose.case import DoseEvent, Regimen, read_csv_text, to_csv
 from neurodose.errors import RegimenError, UnitError
 
 
