@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from neurodose import citations
@@ -38,6 +38,15 @@ from neurodose.knowledge import get_drug, resolve_name
 from neurodose.knowledge.conditions import condition
 from neurodose.knowledge.pgx import cpic_table, cpic_tca_recommendation, dpwg_dose_factor
 from neurodose.knowledge.schema import DrugRecord, Quantity
+from neurodose.safety.context import (
+    INTERACTION_FLAGS,
+    Ctx,
+    drug_tags,
+    effective_phenotypes,
+    fmt_threshold,
+    total_acb,
+)
+from neurodose.safety.criteria import match
 from neurodose.safety.rules import INDICATOR, TIERS, Rule, load_rules
 
 __all__ = [
@@ -51,17 +60,6 @@ __all__ = [
     "total_acb",
     "worst_severity",
 ]
-
-#: the pharmacodynamic yes/no flags of ``InteractionProfile`` (knowledge schema), in
-#: display order; one list for screening (:func:`drug_tags`) and for showing a drug
-INTERACTION_FLAGS = (
-    "serotonergic",
-    "maoi",
-    "cns_depressant",
-    "opioid",
-    "benzodiazepine_or_z",
-    "lowers_seizure_threshold",
-)
 
 
 @dataclass(frozen=True)
@@ -125,299 +123,6 @@ def worst_severity(findings: Iterable[Finding]) -> str | None:
     return TIERS[best] if best < len(TIERS) else None
 
 
-# ---------------------------------------------------------------------------- tags
-
-
-def drug_tags(rec: DrugRecord) -> dict[str, bool]:
-    """Rule tags of a drug, each mapped to whether its evidence is verified.
-
-    >>> t = drug_tags(get_drug("methadone"))
-    >>> t["opioid"], t["serotonergic"]
-    (True, False)
-    """
-    tags: dict[str, bool] = {c: True for c in rec.classes}
-    tags[rec.name] = True
-    ip = rec.interactions
-    for flag in INTERACTION_FLAGS:
-        f = getattr(ip, flag)
-        if f is not None:
-            if f.value:
-                tags[flag] = f.verified
-            else:
-                tags.pop(flag, None)
-    if ip.qt_risk is not None and ip.qt_risk.category in ("known", "possible", "conditional"):
-        tags["qt_risk"] = ip.qt_risk.verified
-    acb = ip.anticholinergic_acb
-    if acb is not None and acb.point >= 1:
-        tags["anticholinergic"] = acb.verified
-        if acb.point >= 2:
-            tags["anticholinergic_definite"] = acb.verified
-        if acb.point >= 3:
-            tags["acb3"] = acb.verified
-    for e in ip.inhibits:
-        tags[f"{e.enzyme.lower()}_inhibitor"] = e.verified
-        tags[f"{e.enzyme.lower()}_inhibitor_{e.strength}"] = e.verified
-    for e in ip.induces:
-        tags["inducer"] = e.verified
-        tags[f"{e.enzyme.lower()}_inducer"] = e.verified
-    if "sedating" in tags or "tca" in tags:
-        tags.setdefault("cns_active", True)
-    for c in ("snri", "ssri", "gabapentinoid", "antidepressant"):
-        if c in tags:
-            tags.setdefault("cns_active", True)
-    return tags
-
-
-def _acb(rec: DrugRecord) -> float:
-    q = rec.interactions.anticholinergic_acb
-    return q.point if q is not None else 0.0
-
-
-def total_acb(patient: Patient, drug: str | None = None) -> float:
-    """Total ACB score of the current medication plus ``drug`` (counted once)."""
-    names = set(patient.current_names())
-    if drug is not None:
-        names.add(resolve_name(drug))
-    return sum(_acb(get_drug(n)) for n in sorted(names))
-
-
-# ------------------------------------------------------------------ phenoconversion
-
-_ORDER_2D6 = ("PM", "IM", "NM", "UM")
-
-
-@dataclass(frozen=True)
-class PhenotypeState:
-    gene: str
-    genotype_phenotype: str | None
-    effective: str | None
-    perpetrator: str | None = None
-    strength: str | None = None
-    sources: tuple[str, ...] = ()
-    verified: bool = True
-
-
-def _strongest_inhibitor(meds: Iterable[Medication], enzyme: str) -> tuple[str, str, bool] | None:
-    order = {"strong": 0, "moderate": 1, "weak": 2, "unclassified": 3}
-    best: tuple[str, str, bool] | None = None
-    for m in meds:
-        for e in m.record.interactions.inhibits:
-            if (
-                e.enzyme.upper() == enzyme
-                and e.strength in ("strong", "moderate")
-                and (best is None or order[e.strength] < order[best[1]])
-            ):
-                best = (m.name, e.strength, e.verified)
-    return best
-
-
-def effective_phenotypes(
-    patient: Patient, comeds: Iterable[Medication], rule_: Rule | None = None
-) -> dict[str, PhenotypeState]:
-    """Genotype phenotype and phenotype after inhibition by co-medication, per gene.
-
-    A strong inhibitor multiplies the CYP2D6 activity score by the rule's
-    ``strong_as_factor`` (0: PM-like), a moderate one by ``moderate_as_factor``;
-    without a genotype a normal metaboliser (``assumed_nm_score``) is assumed. For
-    CYP2C19 a strong inhibitor gives PM and a moderate one IM (at most).
-    """
-    from neurodose.knowledge.pgx import phenotype_from_score
-
-    r = rule_ or next(x for x in load_rules() if x.id == "phenoconversion")
-    meds = [m for m in comeds if m.current]
-    out: dict[str, PhenotypeState] = {}
-    for gene in ("CYP2D6", "CYP2C19"):
-        call = patient.genotypes.get(gene)
-        gp = call.phenotype if call else None
-        inh = _strongest_inhibitor(meds, gene)
-        if inh is None:
-            out[gene] = PhenotypeState(gene, gp, gp)
-            continue
-        name, strength, verified = inh
-        if gene == "CYP2D6":
-            if call is not None and call.activity_score is not None:
-                score = call.activity_score
-            elif gp is not None:
-                score = {"PM": 0.0, "IM": 0.5, "NM": 2.0, "UM": 3.0}[gp]
-            else:
-                score = r.thresholds["assumed_nm_score"].point
-            factor = r.thresholds[f"{strength}_as_factor"].point
-            eff = phenotype_from_score("CYP2D6", score * factor)
-            base = gp
-            if base is not None and _ORDER_2D6.index(eff) > _ORDER_2D6.index(base):
-                eff = base
-        else:
-            target = "PM" if strength == "strong" else "IM"
-            base = gp
-            order = ("PM", "IM", "NM", "RM", "UM")
-            eff = target if base is None or order.index(base) > order.index(target) else base
-        srcs = tuple(dict.fromkeys([r.source, *(t.source for t in r.thresholds.values())]))
-        out[gene] = PhenotypeState(
-            gene,
-            gp,
-            eff,
-            perpetrator=name,
-            strength=strength,
-            sources=srcs,
-            verified=verified and r.all_verified,
-        )
-    return out
-
-
-# ------------------------------------------------------------------------ context
-
-
-@dataclass(frozen=True)
-class _Ctx:
-    patient: Patient
-    drug: str
-    rec: DrugRecord
-    tags: Mapping[str, bool]
-    comeds: tuple[Medication, ...]
-    planned_daily_mg: float | None
-    option_current: bool
-    phen: Mapping[str, PhenotypeState] = field(default_factory=dict)
-
-
-def _fmt_threshold(q: Quantity) -> str:
-    u = "" if q.unit in ("1", "score") else f" {q.unit}"
-    unv = "" if q.verified else " [UNVERIFIED]"
-    return f"{q.point:g}{u}{unv}"
-
-
-def _window_h(q: Quantity) -> float:
-    return q.canonical() if q.dimension == "time" else q.point * 24.0
-
-
-def _comeds_for(ctx: _Ctx, r: Rule, tags: list[str]) -> list[tuple[Medication, bool]]:
-    """Co-medications carrying any of ``tags`` (with verified flag), window-aware."""
-    win = r.thresholds[r.when.comed_window] if r.when.comed_window else None
-    out = []
-    for m in ctx.comeds:
-        if not m.current:
-            if win is None or m.stopped_days_ago is None:
-                continue
-            if m.stopped_days_ago * 24.0 >= _window_h(win):
-                continue
-        mt = drug_tags(m.record)
-        hit = [t for t in tags if t in mt]
-        if hit:
-            out.append((m, all(mt[t] for t in hit)))
-    return out
-
-
-def _lab_value(p: Patient, name: str) -> Any:
-    if name == "crcl":
-        return p.renal_function
-    return p.labs.get(name)
-
-
-def _match(ctx: _Ctx, r: Rule) -> dict[str, Any] | None:
-    """Evaluate the declarative clause; return template values or None."""
-    m = r.when
-    p = ctx.patient
-    vals: dict[str, Any] = {"age": p.age}
-    verified = r.all_verified
-    involved: list[str] = []
-    if m.drug_any:
-        hit = [t for t in m.drug_any if t in ctx.tags]
-        if not hit:
-            return None
-        verified = verified and any(ctx.tags[t] for t in hit)
-    if any(t in ctx.tags for t in m.drug_not):
-        return None
-    if m.option_current is not None and m.option_current != ctx.option_current:
-        return None
-    if m.comed_any:
-        hits = _comeds_for(ctx, r, m.comed_any)
-        if not hits:
-            return None
-        verified = verified and all(v for _, v in hits)
-        involved += [h.name for h, _ in hits]
-        vals["comeds"] = ", ".join(h.record.display_name for h, _ in hits)
-        if r.when.comed_window:
-            vals["threshold"] = _fmt_threshold(r.thresholds[r.when.comed_window])
-    matched_conditions: list[str] = []
-    if m.conditions_any:
-        matched_conditions = [c for c in m.conditions_any if c in p.conditions]
-        if not matched_conditions:
-            return None
-    if any(c in p.conditions for c in m.conditions_none):
-        return None
-    if m.age_min is not None:
-        q = r.thresholds[m.age_min]
-        if p.age is None or p.age < q.point:  # unknown age: an age criterion cannot hold
-            return None
-    if m.age_max is not None:
-        q = r.thresholds[m.age_max]
-        if p.age is None or p.age >= q.point:
-            return None
-    for lab in m.lab:
-        v = _lab_value(p, lab.name)
-        if lab.op == "in":
-            key = "missing" if v is None else str(v)
-            if key not in lab.values:
-                return None
-            continue
-        if v is None:
-            return None
-        q = r.thresholds[lab.threshold or ""]
-        t = q.point
-        ok = {"<": v < t, "<=": v <= t, ">": v > t, ">=": v >= t}[lab.op]
-        if not ok:
-            return None
-        vals["value"] = v
-        if lab.op in ("<", ">"):
-            vals["threshold"] = _fmt_threshold(q)
-    if m.pregnant is not None and m.pregnant != p.pregnant:
-        return None
-    if m.breastfeeding is not None and m.breastfeeding != p.breastfeeding:
-        return None
-    if m.acb_min is not None:
-        total = total_acb(p, ctx.drug)
-        q = r.thresholds[m.acb_min]
-        if total < q.point:
-            return None
-        vals["acb"] = f"{total:g}"
-        vals["threshold"] = _fmt_threshold(q)
-        involved += [n for n in p.current_names() if _acb(get_drug(n)) >= 1 and n != ctx.drug]
-    if m.acb_comed is not None:
-        has = any(_acb(get_drug(n)) >= 1 for n in p.current_names() if n != ctx.drug)
-        if has != m.acb_comed:
-            return None
-    if m.count is not None:
-        agents: list[str] = []
-        if any(t in ctx.tags for t in m.count.tags):
-            agents.append(ctx.drug)
-        for med in ctx.comeds:
-            if med.current and med.name != ctx.drug:
-                mt = drug_tags(med.record)
-                hit = [t for t in m.count.tags if t in mt]
-                if hit:
-                    agents.append(med.name)
-                    verified = verified and all(mt[t] for t in hit)
-        q = r.thresholds[m.count.min]
-        if len(agents) < q.point:
-            return None
-        vals["count"] = len(agents)
-        vals["agents"] = ", ".join(get_drug(a).display_name for a in agents)
-        involved += [a for a in agents if a != ctx.drug]
-    for gene, allowed in (("CYP2D6", m.cyp2d6_in), ("CYP2C19", m.cyp2c19_in)):
-        if allowed:
-            st = ctx.phen.get(gene)
-            if st is None or st.effective not in allowed:
-                return None
-            vals[gene.lower()] = st.effective + (
-                f" (phenoconverted by {st.perpetrator})" if st.perpetrator else ""
-            )
-            if st.perpetrator:
-                involved.append(st.perpetrator)
-    vals["_conditions"] = matched_conditions
-    vals["_verified"] = verified
-    vals["_involved"] = involved
-    return vals
-
-
 class _SafeDict(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -431,7 +136,7 @@ def _render(template: str, vals: Mapping[str, Any]) -> str:
 
 
 def _finding(
-    ctx: _Ctx,
+    ctx: Ctx,
     r: Rule,
     vals: Mapping[str, Any],
     *,
@@ -465,8 +170,8 @@ def _finding(
 # ---------------------------------------------------------------------- evaluators
 
 
-def _eval_match(ctx: _Ctx, r: Rule) -> list[Finding]:
-    vals = _match(ctx, r)
+def _eval_match(ctx: Ctx, r: Rule) -> list[Finding]:
+    vals = match(ctx, r)
     if vals is None:
         return []
     conds = vals["_conditions"]
@@ -518,7 +223,7 @@ def renal_max_daily(drug: str, crcl: float, r: Rule | None = None) -> Quantity:
     return t["max_60"]
 
 
-def _eval_record(ctx: _Ctx, r: Rule) -> list[Finding]:
+def _eval_record(ctx: Ctx, r: Rule) -> list[Finding]:
     if r.when.drug_any and not any(t in ctx.tags for t in r.when.drug_any):
         return []
     out = []
@@ -583,7 +288,7 @@ def _predicted_fold(
     return ratios[key], srcs, ratios
 
 
-def _eval_pk(ctx: _Ctx, r: Rule) -> list[Finding]:
+def _eval_pk(ctx: Ctx, r: Rule) -> list[Finding]:
     out: list[Finding] = []
     inhib = r.id == "enzyme_inhibition"
     current = [m for m in ctx.comeds if m.current and m.name != ctx.drug]
@@ -658,7 +363,7 @@ def _eval_pk(ctx: _Ctx, r: Rule) -> list[Finding]:
     return out
 
 
-def _eval_level(ctx: _Ctx, r: Rule) -> list[Finding]:
+def _eval_level(ctx: Ctx, r: Rule) -> list[Finding]:
     if not any(t in ctx.tags for t in r.when.drug_any) or ctx.planned_daily_mg is None:
         return []
     if ctx.rec.tdm is None:
@@ -680,7 +385,7 @@ def _eval_level(ctx: _Ctx, r: Rule) -> list[Finding]:
         _finding(
             ctx,
             r,
-            {"analyte": label, "value": value, "threshold": _fmt_threshold(q)},
+            {"analyte": label, "value": value, "threshold": fmt_threshold(q)},
             extra_sources=e.sources[:5],
             verified=False,
             involved=[m.name for m in ctx.comeds if m.current],
@@ -704,7 +409,7 @@ def _cpic_drugs() -> tuple[str, ...]:
     return _CPIC_DRUGS
 
 
-def _eval_pgx(ctx: _Ctx, r: Rule) -> list[Finding]:
+def _eval_pgx(ctx: Ctx, r: Rule) -> list[Finding]:
     if r.id == "phenoconversion":
         out = []
         # only where the gene matters for this drug: a major pathway, or genotype guidance
@@ -893,7 +598,7 @@ def screen(
     co = tuple(m for m in (patient.medications if comeds is None else comeds) if m.name != name)
     option_current = any(m.name == name and m.current for m in patient.medications)
     pheno_rule = next(x for x in load_rules() if x.id == "phenoconversion")
-    ctx = _Ctx(
+    ctx = Ctx(
         patient=patient,
         drug=name,
         rec=rec,
