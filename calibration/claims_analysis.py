@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from neurodose.case import Regimen  # noqa: E402
-from neurodose.cli.explain import explain_data  # noqa: E402
 from neurodose.cli.trial import plot_trial  # noqa: E402
 from neurodose.pd.params import load_pd_parameters  # noqa: E402
+from neurodose.simulation import explain  # noqa: E402
 from neurodose.trial.design import load_design, parse_design  # noqa: E402
 from neurodose.trial.run import run_trial  # noqa: E402
 
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         ("duloxetine", Regimen.oral("60 mg", every="24 h", days=84)),
         ("pregabalin", Regimen.oral("150 mg", every="12 h", days=84)),
     ):
-        e = explain_data(drug, reg, days=84)
+        e = explain(drug, reg, days=84)
         shares[drug] = {
             "occupancy_last_day": {
                 t: round(float(np.mean(v["fraction"][-24:])), 4) for t, v in e["occupancy"].items()

@@ -1,4 +1,17 @@
-"""Simulation: model + individual parameters + regimen + solver -> result with sources.
+"""Simulation: the one PK -> PD pipeline.
+
+``simulate(drug, regimen, patient, comedications, *, pd=...)`` joins the model, the
+patient's individual parameters, the regimen and the exact solver (PK), and with
+``pd`` continues down the chain: free concentrations -> target occupancy
+(:mod:`neurodose.pd.occupancy`) -> daily drives (daily mean occupancy drives pain,
+daily peak drives adverse effects) -> pain (:func:`neurodose.pd.pain.simulate_pain`)
+and adverse-effect drivers. Every consumer of the chain uses these stages:
+
+- :func:`simulate` with ``pd``: one patient (``neurodose explain``, :func:`explain`);
+- :func:`daily_drives`: the occupancy -> drives stage for concentrations computed
+  elsewhere (a virtual-trial population in :mod:`neurodose.trial.run`, the MAP
+  individual of :mod:`neurodose.mipd.response`), on the grid of
+  :func:`daily_sample_times`.
 
 >>> from neurodose.case import Regimen
 >>> r = simulate("nortriptyline", Regimen.oral("25 mg", every="24 h", days=14))
@@ -6,15 +19,18 @@
 True
 >>> sorted(r.to_json())
 ['analytes', 'drug', 'notes', 'sources', 'summary', 'unverified']
+>>> e = simulate("duloxetine", Regimen.oral("60 mg", days=14), pd=True, days=14)
+>>> bool(e.pd.pain.pain[0, -1] < e.pd.pain.pain[0, 0])
+True
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -28,9 +44,122 @@ from neurodose.pk.individual import ParameterSet, individual_parameters, termina
 from neurodose.pk.parameters import get_pkmodel
 from neurodose.pk.solve import concentrations, validate_times
 
-__all__ = ["SimulationResult", "simulate", "tdm_reference_range", "terminal_half_lives"]
+if TYPE_CHECKING:
+    from neurodose.pd.occupancy import DrugTargets
+    from neurodose.pd.pain import PainResult
+    from neurodose.pd.params import PDParameters
+
+__all__ = [
+    "Drives",
+    "PDResult",
+    "SimulationResult",
+    "daily_drives",
+    "daily_sample_times",
+    "explain",
+    "simulate",
+    "tdm_reference_range",
+    "terminal_half_lives",
+]
 
 Arr = NDArray[np.float64]
+
+
+def daily_sample_times(days: int, samples_per_day: int) -> Arr:
+    """PK sampling times (h) for days 1..``days``: the midpoints of ``samples_per_day``
+    equal bins of each day, shape ``(days * samples_per_day,)``.
+
+    >>> daily_sample_times(2, 4).tolist()
+    [3.0, 9.0, 15.0, 21.0, 27.0, 33.0, 39.0, 45.0]
+    """
+    step = 24.0 / samples_per_day
+    offsets = np.arange(samples_per_day) * step + step / 2.0
+    return np.asarray((np.arange(days)[:, None] * 24.0 + offsets[None, :]).ravel())
+
+
+@dataclass(frozen=True)
+class Drives:
+    """Target occupancy on a daily grid and the daily drives of the PD models.
+
+    Attributes
+    ----------
+    targets : DrugTargets
+        The drug's targets, affinities and analytes (``pd.occupancy.drug_targets``).
+    occupancy : dict[target, ndarray (n, days * samples_per_day)]
+        Occupancy (0-1) at the sampling times of :func:`daily_sample_times`.
+    mean : dict[target, ndarray (n, days)]
+        Daily mean occupancy: the drive of the pain model.
+    peak : dict[target, ndarray (n, days)]
+        Daily maximum occupancy: the drive of the adverse-effect model.
+    """
+
+    targets: DrugTargets
+    occupancy: dict[str, Arr]
+    mean: dict[str, Arr]
+    peak: dict[str, Arr]
+    days: int
+    samples_per_day: int
+
+
+def daily_drives(
+    drug: str,
+    conc_ng_ml: Mapping[str, Arr],
+    days: int,
+    pd: PDParameters,
+    *,
+    samples_per_day: int,
+    exclude: Iterable[str] = (),
+) -> Drives:
+    """Occupancy and daily drives from total concentrations on the daily grid.
+
+    Parameters
+    ----------
+    drug : str
+    conc_ng_ml : mapping analyte -> ndarray (n, days * samples_per_day)
+        Total concentrations (ng/mL) at :func:`daily_sample_times` ``(days, samples_per_day)``.
+    days : int
+    pd : PDParameters
+        Site factors and calibrated potencies (``pd.params.load_pd_parameters``).
+    samples_per_day : int
+    exclude : iterable of str
+        Targets left out of the drives (mechanism knock-out); still in ``occupancy``.
+    """
+    from neurodose.pd.occupancy import drug_occupancy, drug_targets
+
+    tg = drug_targets(drug)
+    occ = drug_occupancy(tg, dict(conc_ng_ml), pd)
+    skip = set(exclude)
+    mean: dict[str, Arr] = {}
+    peak: dict[str, Arr] = {}
+    for t, o in occ.items():
+        if t in skip:
+            continue
+        y = o.reshape(o.shape[0], days, samples_per_day)
+        mean[t], peak[t] = y.mean(axis=2), y.max(axis=2)
+    return Drives(tg, occ, mean, peak, days, samples_per_day)
+
+
+@dataclass(frozen=True)
+class PDResult:
+    """The PD end of :func:`simulate` for one typical patient.
+
+    Attributes
+    ----------
+    drives : Drives
+        Occupancy and daily drives (n = 1).
+    pain : PainResult
+        Daily pain, sleep interference, drug-attributable relief and pathway shares
+        (no placebo response, sensitivity 1, ``baseline_pain`` at day 0).
+    adverse : dict[effect, dict]
+        Per adverse effect: the reached driver ``targets``, their ``gains`` and the
+        ``intensity`` over time (ndarray (T,); before tolerance, 1 = threshold of a
+        median patient).
+    baseline_pain : float
+    """
+
+    drives: Drives
+    pain: PainResult
+    adverse: dict[str, dict[str, Any]]
+    baseline_pain: float
 
 
 @dataclass(frozen=True)
@@ -45,6 +174,7 @@ class SimulationResult:
     unbound : dict[analyte, ndarray (T,)]          free = fu x total, ng/mL
     population : dict[analyte, dict[str, ndarray]] p05/p50/p95 (when simulated)
     summary : dict[analyte, dict[str, float | None]]
+    pd : PDResult or None                          occupancy -> pain, AEs (``pd=``)
     parameters : ParameterSet
     sources : list of str
     """
@@ -60,6 +190,7 @@ class SimulationResult:
     tdm_range: tuple[float, float] | None = None
     tdm_analytes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    pd: PDResult | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The CLI JSON contract (plain Python types)."""
@@ -151,6 +282,10 @@ def simulate(
     seed: int | None = None,
     *,
     draw_genotypes: bool = False,
+    pd: PDParameters | bool | None = None,
+    days: float | None = None,
+    samples_per_day: int = 24,
+    baseline_pain: float = 7.0,
 ) -> SimulationResult:
     """Simulate ``drug`` for one patient (and optionally a population of ``population``).
 
@@ -164,16 +299,35 @@ def simulate(
     comedications : iterable of Comedication or "DRUG:DOSE[:EVERY]"
     times_h : array-like, optional
         Output times (h). Default: hourly from 0 to the last dose + five terminal
-        half-lives of the longest-lived analyte.
+        half-lives of the longest-lived analyte; with ``pd``, the daily grid of
+        :func:`daily_sample_times` (``days`` x ``samples_per_day``).
     population : int, optional
         Number of virtual subjects (IIV) for p05/p50/p95 bands.
     seed : int, optional
     draw_genotypes : bool
         Population only: draw phenotypes from the shared frequencies.
+    pd : PDParameters or True, optional
+        Continue down the chain to occupancy, daily drives, pain and adverse-effect
+        drivers (``True``: the knowledge-base PD parameter set); the result's ``pd``.
+    days : float, optional
+        With ``pd``: the horizon in days (whole days; default 42).
+    samples_per_day : int
+        With ``pd``: PK samples per day for the daily drives (default hourly).
+    baseline_pain : float
+        With ``pd``: the typical patient's 0-10 pain at day 0.
     """
     if not isinstance(regimen, Regimen):
         raise InputError("regimen", type(regimen).__name__, "a neurodose.case.Regimen")
     comeds = list(comedications)
+    n_days = 0
+    if pd is not None and pd is not False:
+        if times_h is not None:
+            raise InputError("times_h", "given", "no times with pd (the PD chain samples each day)")
+        horizon = 42.0 if days is None else days
+        if not horizon >= 1:
+            raise InputError("days", days, "at least 1 day")
+        n_days = max(1, round(horizon))
+        times_h = daily_sample_times(n_days, samples_per_day)
     with citations.tracking() as used:
         spec = get_pkmodel(drug)
         ps = individual_parameters(drug, patient, comeds)
@@ -217,6 +371,9 @@ def simulate(
         except Exception:
             tdm_range = None
         citations.register_many(ps.sources)
+        pd_result = None
+        if n_days and pd is not None:
+            pd_result = _pd_chain(spec.name, conc, n_days, samples_per_day, pd, baseline_pain)
     return SimulationResult(
         drug=spec.name,
         times_h=t,
@@ -229,4 +386,152 @@ def simulate(
         tdm_range=tdm_range,
         tdm_analytes=tuple(spec.tdm_sum),
         notes=ps.notes,
+        pd=pd_result,
     )
+
+
+def _pd_chain(
+    drug: str,
+    conc: Mapping[str, Arr],
+    days: int,
+    samples_per_day: int,
+    pd: PDParameters | bool,
+    baseline_pain: float,
+) -> PDResult:
+    """Occupancy -> daily drives -> pain and AE drivers for one typical patient."""
+    from neurodose.pd.adverse import ae_gain
+    from neurodose.pd.pain import simulate_pain
+    from neurodose.pd.params import load_pd_parameters
+
+    params = load_pd_parameters() if pd is True else pd
+    assert not isinstance(params, bool)
+    tg = _targets(drug)
+    analyte_conc = {a.name: np.asarray(conc[a.name]) for a in tg.analytes}
+    drives = daily_drives(drug, analyte_conc, days, params, samples_per_day=samples_per_day)
+    citations.register_many(tg.sources())
+    pain = simulate_pain(
+        drives.mean, np.array([baseline_pain]), np.array([0.0]), np.array([1.0]), params
+    )
+    occ = drives.occupancy
+    adverse: dict[str, dict[str, Any]] = {}
+    for name, ae in params.adverse_effects.items():
+        reached = [t for t in ae.drivers if t in occ]
+        if not reached:
+            continue
+        gains = {t: ae_gain(params, name, t) for t in reached}
+        adverse[name] = {
+            "targets": reached,
+            "gains": gains,
+            "intensity": sum(gains[t] * occ[t][0] for t in reached),
+        }
+    return PDResult(drives, pain, adverse, float(baseline_pain))
+
+
+def _targets(drug: str) -> DrugTargets:
+    from neurodose.pd.occupancy import drug_targets
+
+    return drug_targets(drug)
+
+
+def explain(
+    drug: str,
+    regimen: Regimen,
+    patient: Patient | None = None,
+    comedications: Iterable[Comedication | str] = (),
+    days: float = 42.0,
+    baseline_pain: float = 7.0,
+) -> dict[str, Any]:
+    """Why a drug relieves pain and what drives its side effects (JSON-ready).
+
+    Runs :func:`simulate` with ``pd`` on an hourly grid for ``days`` and reports, for
+    one typical patient: the occupancy of every target over time, each pathway's
+    share of the modelled relief, the relief and pain trajectories, the intensity of
+    each adverse-effect driver, the affinities used and the sources.
+
+    Parameters
+    ----------
+    drug : str
+    regimen : Regimen
+    patient : Patient, optional
+    comedications : iterable, optional
+        As for :func:`simulate` (PK interactions only).
+    days : float
+        Horizon (whole days are used by the daily pain model).
+    baseline_pain : float
+        Baseline 0-10 pain for the illustrative pain trajectory.
+    """
+    with citations.tracking() as used:
+        res = simulate(
+            drug,
+            regimen,
+            patient,
+            comedications,
+            pd=True,
+            days=days,
+            samples_per_day=24,
+            baseline_pain=baseline_pain,
+        )
+    assert res.pd is not None
+    tg = res.pd.drives.targets
+    occ = res.pd.drives.occupancy
+    pain = res.pd.pain
+    n_days = res.pd.drives.days
+    times = res.times_h
+    from neurodose.pd.occupancy import TARGETS
+
+    occupancy = {
+        t: {"time_h": times.tolist(), "fraction": [round(float(x), 5) for x in occ[t][0]]}
+        for t in TARGETS
+        if t in occ
+    }
+    pathways = {
+        k: {
+            "day": list(range(n_days + 1)),
+            "share_of_relief": [round(float(x), 4) for x in v[0]],
+        }
+        for k, v in pain.pathways.items()
+    }
+    drivers: dict[str, Any] = {
+        name: {
+            "targets": d["targets"],
+            "gains": {t: round(g, 4) for t, g in d["gains"].items()},
+            "peak_intensity": round(float(np.max(d["intensity"])), 4),
+            "note": "intensity before tolerance; 1 = threshold of a median patient",
+        }
+        for name, d in res.pd.adverse.items()
+    }
+    return {
+        "drug": tg.drug,
+        "regimen": repr(regimen),
+        "occupancy": occupancy,
+        "unavailable_targets": dict(tg.unavailable),
+        "pathways": pathways,
+        "relief": {
+            "day": list(range(n_days + 1)),
+            "drug_attributable_fraction": [round(float(x), 4) for x in pain.relief_drug[0]],
+            "pain_without_placebo": [round(float(x), 3) for x in pain.pain[0]],
+            "sleep_interference": [round(float(x), 3) for x in pain.sleep[0]],
+        },
+        "side_effect_drivers": drivers,
+        "affinities": {
+            t: [
+                {
+                    "analyte": b.analyte,
+                    "K_nM": round(b.K_nM, 4),
+                    "kind": b.kind,
+                    "verified": b.verified,
+                    "sources": list(b.sources),
+                    "note": b.note,
+                }
+                for b in bs
+            ]
+            for t, bs in tg.bindings.items()
+        },
+        "unverified_inputs": tg.unverified(),
+        "notes": [
+            "typical patient (no placebo response, sensitivity 1); docs/model.md",
+            "ion-channel sites use the calibrated channel_site_factor; "
+            "alpha2delta potency of gabapentinoids is calibrated",
+        ],
+        "sources": sorted(set(used) | set(res.sources)),
+    }

@@ -7,6 +7,9 @@ of the modelled relief (descending serotonergic/noradrenergic, sodium channel,
 NMDA, alpha2delta), and the intensity of each adverse-effect driver. Targets
 with no affinity in the knowledge base are listed as unavailable, never
 invented.
+
+The calculation is :func:`neurodose.simulation.explain` (the PK -> PD pipeline,
+:func:`neurodose.simulation.simulate` with ``pd``); this module only prints it.
 """
 
 from __future__ import annotations
@@ -20,108 +23,7 @@ import typer
 from neurodose.cli import options as opt
 from neurodose.errors import InputError
 
-__all__ = ["explain_data", "register"]
-
-
-def explain_data(
-    drug: str,
-    regimen: Any,
-    patient: Any = None,
-    days: float = 42.0,
-    baseline_pain: float = 7.0,
-    comedications: Any = (),
-) -> dict[str, Any]:
-    """Occupancy, pathway shares and AE drivers for one typical patient (JSON-ready).
-
-    Parameters
-    ----------
-    drug : str
-    regimen : neurodose.case.Regimen
-    patient : neurodose.case.Patient, optional
-    comedications : iterable, optional
-        As for :func:`neurodose.simulation.simulate` (PK interactions only).
-    days : float
-        Horizon (whole days are used by the daily pain model).
-    baseline_pain : float
-        Baseline 0-10 pain for the illustrative pain trajectory.
-    """
-    from neurodose import citations
-    from neurodose.pd.adverse import ae_gain
-    from neurodose.pd.occupancy import TARGETS, drug_occupancy, drug_targets
-    from neurodose.pd.pain import simulate_pain
-    from neurodose.pd.params import load_pd_parameters
-    from neurodose.simulation import simulate
-
-    n_days = max(1, round(days))
-    times = np.arange(0.0, n_days * 24.0, 1.0) + 0.5
-    with citations.tracking() as used:
-        res = simulate(drug, regimen, patient, list(comedications), times_h=times)
-        params = load_pd_parameters()
-        tg = drug_targets(drug)
-        conc = {a.name: np.asarray(res.concentrations[a.name])[None, :] for a in tg.analytes}
-        occ = drug_occupancy(tg, conc, params)
-    daily = {k: v.reshape(1, n_days, 24).mean(axis=2) for k, v in occ.items()}
-    pain = simulate_pain(daily, np.array([baseline_pain]), np.array([0.0]), np.array([1.0]), params)
-    occupancy = {
-        t: {"time_h": times.tolist(), "fraction": [round(float(x), 5) for x in occ[t][0]]}
-        for t in TARGETS
-        if t in occ
-    }
-    pathways = {
-        k: {
-            "day": list(range(n_days + 1)),
-            "share_of_relief": [round(float(x), 4) for x in v[0]],
-        }
-        for k, v in pain.pathways.items()
-    }
-    drivers: dict[str, Any] = {}
-    for name, ae in params.adverse_effects.items():
-        reached = [t for t in ae.drivers if t in occ]
-        if not reached:
-            continue
-        inten = sum(ae_gain(params, name, t) * occ[t][0] for t in reached)
-        drivers[name] = {
-            "targets": reached,
-            "gains": {t: round(ae_gain(params, name, t), 4) for t in reached},
-            "peak_intensity": round(float(np.max(inten)), 4),
-            "note": "intensity before tolerance; 1 = threshold of a median patient",
-        }
-    unverified = tg.unverified()
-    return {
-        "drug": tg.drug,
-        "regimen": repr(regimen),
-        "occupancy": occupancy,
-        "unavailable_targets": dict(tg.unavailable),
-        "pathways": pathways,
-        "relief": {
-            "day": list(range(n_days + 1)),
-            "drug_attributable_fraction": [round(float(x), 4) for x in pain.relief_drug[0]],
-            "pain_without_placebo": [round(float(x), 3) for x in pain.pain[0]],
-            "sleep_interference": [round(float(x), 3) for x in pain.sleep[0]],
-        },
-        "side_effect_drivers": drivers,
-        "affinities": {
-            t: [
-                {
-                    "analyte": b.analyte,
-                    "K_nM": round(b.K_nM, 4),
-                    "kind": b.kind,
-                    "verified": b.verified,
-                    "sources": list(b.sources),
-                    "note": b.note,
-                }
-                for b in bs
-            ]
-            for t, bs in tg.bindings.items()
-        },
-        "unverified_inputs": unverified,
-        "notes": [
-            "typical patient (no placebo response, sensitivity 1); docs/model.md",
-            "ion-channel sites use the calibrated channel_site_factor; "
-            "alpha2delta potency of gabapentinoids is calibrated",
-        ],
-        "sources": sorted(set(used) | set(res.sources) | set(tg.sources())),
-    }
+__all__ = ["register"]
 
 
 def _plot(data: dict[str, Any], path: Path) -> None:
@@ -185,7 +87,9 @@ def register(app: typer.Typer) -> None:
         reg = opt.regimen_from_options(dose, every, days=days, file_option=False)
         patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
         comeds = opt.comedications_from_options(with_)
-        data = explain_data(drug, reg, patient, days=days, comedications=comeds)
+        from neurodose.simulation import explain as explain_pipeline
+
+        data = explain_pipeline(drug, reg, patient, comeds, days=days)
         if plot is not None:
             _plot(data, plot)
         if as_json:

@@ -56,11 +56,20 @@ from neurodose.mipd.estimate import newton_minimise
 from neurodose.mipd.levels import Observations
 from neurodose.mipd.model import DoseHistory
 from neurodose.mipd.signals import Finding, SideEffectTrend, side_effect_trend, withdrawal_signals
-from neurodose.pd.occupancy import drug_occupancy, drug_targets
 from neurodose.pd.pain import simulate_pain
 from neurodose.pd.params import PDParameters, load_pd_parameters
+from neurodose.simulation import daily_drives, daily_sample_times
 
-__all__ = ["ResponseFit", "ResponseReport", "fit_response", "run_response"]
+__all__ = [
+    "PainPrior",
+    "ResponseFit",
+    "ResponseReport",
+    "daily_occupancy",
+    "fit_response",
+    "pain_prior",
+    "run_response",
+    "simulate_patient_pain",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -72,7 +81,7 @@ _SAMPLES_PER_DAY = 8
 _MIN_VAR = 1.0 / 12.0  # rounding noise of an integer 0-10 score
 
 
-def _daily_occupancy(
+def daily_occupancy(
     drug: str,
     doses: DoseHistory,
     days: int,
@@ -82,17 +91,18 @@ def _daily_occupancy(
     pk_eta: FloatArray | None = None,
 ) -> dict[str, FloatArray]:
     """Daily mean occupancy per target, (1, days), day d = column d-1; PK at the
-    typical values, or at the individual MAP estimate ``pk_eta`` from levels."""
-    model = prior_model(drug, patient, comeds)
-    t = (np.arange(days)[:, None] * 24.0 + np.arange(_SAMPLES_PER_DAY)[None, :] * 3.0).ravel()
-    t = t + 1.5
-    eta = np.zeros((1, model.k)) if pk_eta is None else np.atleast_2d(pk_eta)
-    conc = model.predict(eta, doses, t) if len(doses) else None
-    tg = drug_targets(drug)
-    if conc is None:
+    typical values, or at the individual MAP estimate ``pk_eta`` from levels.
+
+    The occupancy -> drive stage is the pipeline's
+    :func:`neurodose.simulation.daily_drives` on its daily grid.
+    """
+    if not len(doses):
         return {}
-    occ = drug_occupancy(tg, {k: v for k, v in conc.items()}, pd)
-    return {k: v.reshape(1, days, _SAMPLES_PER_DAY).mean(axis=2) for k, v in occ.items()}
+    model = prior_model(drug, patient, comeds)
+    t = daily_sample_times(days, _SAMPLES_PER_DAY)
+    eta = np.zeros((1, model.k)) if pk_eta is None else np.atleast_2d(pk_eta)
+    conc = model.predict(eta, doses, t)
+    return daily_drives(drug, conc, days, pd, samples_per_day=_SAMPLES_PER_DAY).mean
 
 
 def _combine(a: dict[str, FloatArray], b: dict[str, FloatArray]) -> dict[str, FloatArray]:
@@ -103,18 +113,21 @@ def _combine(a: dict[str, FloatArray], b: dict[str, FloatArray]) -> dict[str, Fl
 
 
 @dataclass(frozen=True)
-class _Prior:
+class PainPrior:
+    """Population prior of (baseline, placebo, log sensitivity): means and SDs."""
+
     mean: FloatArray
     sd: FloatArray
 
 
-def _prior(pd: PDParameters, age: float | None, condition: str) -> _Prior:
+def pain_prior(pd: PDParameters, age: float | None, condition: str) -> PainPrior:
+    """The prior of the patient-level pain-model parameters for ``condition`` and ``age``."""
     cond = pd.condition(condition)
     m_cond = 1.0 if cond.placebo_multiplier == "reference" else pd.value(cond.placebo_multiplier)
     mod_age = 1.0 if age is None else max(0.0, 1.0 - pd.value("placebo_age_decline") * (age - 60))
     b_mean = pd.value("baseline_pain_mean")
     p_mean = pd.value("placebo_mean") * m_cond * mod_age
-    return _Prior(
+    return PainPrior(
         np.array([b_mean, p_mean, 0.0]),
         np.array(
             [pd.value("baseline_pain_sd"), pd.value("placebo_sd"), pd.value("sensitivity_omega")]
@@ -122,7 +135,11 @@ def _prior(pd: PDParameters, age: float | None, condition: str) -> _Prior:
     )
 
 
-def _simulate(u: FloatArray, occ: dict[str, FloatArray], days: int, pd: PDParameters) -> Any:
+def simulate_patient_pain(
+    u: FloatArray, occ: dict[str, FloatArray], days: int, pd: PDParameters
+) -> Any:
+    """Pain trajectories for rows of ``u`` = (baseline, placebo, log sensitivity) driven by
+    the daily mean occupancies ``occ`` (target -> (1 or n, days))."""
     u = np.atleast_2d(u)
     n = u.shape[0]
     b = np.clip(u[:, 0], 0.05, 10.0)
@@ -139,7 +156,7 @@ class ResponseFit:
     u: FloatArray
     cov: FloatArray
     noise_sd: float
-    prior: _Prior
+    prior: PainPrior
     n_days: int
     ofv: float
     converged: bool
@@ -179,7 +196,7 @@ def fit_response(
     occ: dict[str, FloatArray],
     days: int,
     pd: PDParameters,
-    prior: _Prior,
+    prior: PainPrior,
 ) -> ResponseFit:
     """MAP of (baseline, placebo, log sensitivity) from daily pain on model days."""
     if diary_day.size == 0:
@@ -188,7 +205,7 @@ def fit_response(
     floor = _MIN_VAR
 
     def ofv(u: FloatArray) -> FloatArray:
-        res = _simulate(u, occ, days, pd)
+        res = simulate_patient_pain(u, occ, days, pd)
         f = res.pain[:, diary_day]
         rss = np.sum((pain[None, :] - f) ** 2, axis=1)
         var = np.maximum(rss / m, floor)
@@ -209,7 +226,7 @@ def fit_response(
     H = (best.hess + best.hess.T) / 2
     w = np.linalg.eigvalsh(H)
     cov = 2.0 * np.linalg.inv(H) if np.min(w) > 0 else np.diag(prior.sd**2)
-    res = _simulate(best.eta, occ, days, pd)
+    res = simulate_patient_pain(best.eta, occ, days, pd)
     rss = float(np.sum((pain - res.pain[0, diary_day]) ** 2))
     return ResponseFit(
         np.asarray(best.eta, dtype=np.float64),
@@ -404,8 +421,8 @@ def run_response(
         clock = float(hist.times_h[-1] % every) if len(hist) else 21.0
         t_next = last_day * 24.0 + clock
         n_future = int(np.ceil((horizon * 24.0 - t_next) / every)) + 1
-        occ_hist = _daily_occupancy(drug, hist, horizon, patient, comedications, pd, pk_eta)
-        prior = _prior(pd, getattr(patient, "age", None), condition)
+        occ_hist = daily_occupancy(drug, hist, horizon, patient, comedications, pd, pk_eta)
+        prior = pain_prior(pd, getattr(patient, "age", None), condition)
         fit = fit_response(model_day, diary.pain, occ_hist, horizon, pd, prior)
 
         _start, step, _interval_d, _usual = _step_doses(drug)
@@ -434,7 +451,7 @@ def run_response(
         rng = np.random.default_rng(seed)
         draws = fit.sample(n_draws, rng, method="sir")
         for name, desc, _d, dh in scen_doses:
-            occ = _daily_occupancy(drug, dh, horizon, patient, comedications, pd, pk_eta)
+            occ = daily_occupancy(drug, dh, horizon, patient, comedications, pd, pk_eta)
             scen.append(_forecast(name, desc, fit, draws, occ, horizon, pd, rng))
         s_start, _s_step, s_int, s_usual = _step_doses(target)
         if s_start is None:
@@ -453,8 +470,8 @@ def run_response(
                 n2 = int(np.ceil((horizon * 24.0 - t_next) / 24.0)) + 1
                 new = DoseHistory.regular(s_start, 24.0, n2, start_h=t_next)
                 desc = f"stop {drug}; {target} {s_start:g} mg daily (KB start dose)"
-            occ_old = _daily_occupancy(drug, hist, horizon, patient, comedications, pd, pk_eta)
-            occ_new = _daily_occupancy(target, new, horizon, patient, comedications, pd)
+            occ_old = daily_occupancy(drug, hist, horizon, patient, comedications, pd, pk_eta)
+            occ_new = daily_occupancy(target, new, horizon, patient, comedications, pd)
             scen.append(
                 _forecast(
                     f"switch to {target}",
@@ -517,7 +534,7 @@ def week8_pain_draws(
     (the fitted diary SD), clipped to 0-10, averaged over days 50-56. Clipping
     matters for good responders, whose recorded scores cannot go below 0.
     """
-    res = _simulate(draws, occ, days, pd)
+    res = simulate_patient_pain(draws, occ, days, pd)
     lo, hi = WEEK8
     daily = res.pain[:, lo : hi + 1]
     rec = np.clip(daily + noise_sd * rng.standard_normal(daily.shape), 0.0, 10.0)
@@ -537,7 +554,7 @@ def _forecast(
     wk, b = week8_pain_draws(draws, fit.noise_sd, occ, days, pd, rng)
     relief = (b - wk) / b
     lo, hi = WEEK8
-    at_map = _simulate(fit.u, occ, days, pd).pain[0]
+    at_map = simulate_patient_pain(fit.u, occ, days, pd).pain[0]
     return Scenario(
         name,
         desc,

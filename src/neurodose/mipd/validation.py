@@ -396,10 +396,10 @@ def run_response_study(
     from neurodose.mipd.response import (
         RELIEF,
         WEEK8,
-        _daily_occupancy,
-        _prior,
-        _simulate,
+        daily_occupancy,
         fit_response,
+        pain_prior,
+        simulate_patient_pain,
         week8_pain_draws,
     )
     from neurodose.pd.params import load_pd_parameters
@@ -408,8 +408,8 @@ def run_response_study(
     rng = np.random.default_rng(seed)
     horizon = WEEK8[1]
     doses = DoseHistory.regular(dose_mg, 24.0, horizon)
-    occ = _daily_occupancy("amitriptyline", doses, horizon, None, (), pd)
-    prior = _prior(pd, None, "diabetic_neuropathy")
+    occ = daily_occupancy("amitriptyline", doses, horizon, None, (), pd)
+    prior = pain_prior(pd, None, "diabetic_neuropathy")
     lo, hi = WEEK8
     obs_days = np.concatenate(
         [np.zeros(baseline_days, dtype=np.int64), np.arange(1, diary_days + 1)]
@@ -423,7 +423,7 @@ def run_response_study(
     for i in range(n):
         u = prior.mean + rng.standard_normal(3) * prior.sd
         u[0] = float(np.clip(u[0], 4.0, 10.0))
-        true = _simulate(u, occ, horizon, pd).pain[0]
+        true = simulate_patient_pain(u, occ, horizon, pd).pain[0]
         days_all = np.arange(horizon + 1)
         rec = np.clip(
             np.round(true[days_all] + noise_sd * rng.standard_normal(days_all.size)), 0, 10

@@ -8,8 +8,9 @@ chunk order, which makes a Dask run equal to a local run for the same seed.
 Only sums are kept: memory is bounded by one chunk per worker.
 
 Per chunk: PD population -> PK concentrations (``neurodose.trial.exposure``,
-the PK engine's population API) on a 6-hourly grid -> occupancy (daily mean for
-efficacy, daily maximum for adverse effects) -> pain model, adverse effects,
+the PK engine's population API) on a 6-hourly grid -> occupancy and daily drives
+(daily mean for efficacy, daily maximum for adverse effects;
+:func:`neurodose.simulation.daily_drives`, the shared stage) -> pain model, adverse effects,
 AE withdrawal, other dropout, discontinuation symptoms -> ITT endpoints with
 the design's imputation (BOCF default).
 """
@@ -27,9 +28,10 @@ from numpy.typing import NDArray
 from neurodose import citations
 from neurodose.knowledge import get_drug
 from neurodose.pd.adverse import discontinuation_symptoms, simulate_adverse
-from neurodose.pd.occupancy import alpha2delta_k_nm, drug_occupancy, drug_targets
+from neurodose.pd.occupancy import alpha2delta_k_nm, drug_targets
 from neurodose.pd.pain import PATHWAYS, simulate_pain
 from neurodose.pd.params import PDParameters, load_pd_parameters
+from neurodose.simulation import daily_drives, daily_sample_times
 from neurodose.trial.design import Design
 from neurodose.trial.endpoints import ArmAccumulator, nnt
 from neurodose.trial.population import PDPopulation, sample_population
@@ -50,7 +52,6 @@ ExposureFn = Callable[
 #: PK sampling grid within each day (h after the day's start); occupancy is averaged
 #: (efficacy) or maximised (adverse effects) over these points
 SAMPLES_PER_DAY = 4
-_OFFSETS = np.arange(SAMPLES_PER_DAY) * (24.0 / SAMPLES_PER_DAY) + 24.0 / SAMPLES_PER_DAY / 2
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,7 @@ def _default_exposure() -> ExposureFn:
 
 def sample_times(days: int) -> Array:
     """PK sampling times (h) for days 1..``days``: shape (days * SAMPLES_PER_DAY,)."""
-    return (np.arange(days)[:, None] * 24.0 + _OFFSETS[None, :]).ravel()
-
-
-def _daily(x: Array, days: int) -> tuple[Array, Array]:
-    y = x.reshape(x.shape[0], days, SAMPLES_PER_DAY)
-    return y.mean(axis=2), y.max(axis=2)
+    return daily_sample_times(days, SAMPLES_PER_DAY)
 
 
 def _weekly(x: Array, weeks: int) -> Array:
@@ -109,18 +105,21 @@ def run_chunk(
         exposure = exposure or _default_exposure()
         times = sample_times(days)
         conc = exposure(arm.drug, design.dose_events(arm), pop, r_pk, times)
-        tg = drug_targets(arm.drug)
-        occ = drug_occupancy(tg, {k: v for k, v in conc.items()}, params)
-        for t, o in occ.items():
-            if t in design.knockout:
-                continue
-            occ_mean[t], occ_max[t] = _daily(o, days)
+        drives = daily_drives(
+            arm.drug,
+            conc,
+            days,
+            params,
+            samples_per_day=SAMPLES_PER_DAY,
+            exclude=design.knockout,
+        )
+        occ_mean, occ_max = drives.mean, drives.peak
         rec = get_drug(arm.drug)
         if rec.tdm is not None and rec.tdm.alert is not None:
             total = sum(conc[a] for a in rec.tdm.analytes if a in conc)
             if isinstance(total, np.ndarray):
                 cardiac = np.asarray((total >= rec.tdm.alert.canonical()).any(axis=1))
-        del conc, occ
+        del conc, drives
     pain = simulate_pain(occ_mean, pop.baseline, pop.placebo, pop.eta, params, days=days)
     stop_day = design.stop.day if design.stop else days + 1
     on_drug = np.broadcast_to(np.arange(1, days + 1)[None, :] < stop_day, (n, days))

@@ -8,7 +8,13 @@ import numpy as np
 
 from neurodose.case.regimen import Regimen
 from neurodose.mipd.diary import Diary
-from neurodose.mipd.response import _daily_occupancy, _prior, _simulate, fit_response, run_response
+from neurodose.mipd.response import (
+    daily_occupancy,
+    fit_response,
+    pain_prior,
+    run_response,
+    simulate_patient_pain,
+)
 from neurodose.pd.params import load_pd_parameters
 
 
@@ -26,10 +32,10 @@ def test_fit_moves_towards_a_good_responder():
     reg = Regimen.oral("25 mg", every="24 h", days=60)
     from neurodose.mipd.engine import history_from_regimen
 
-    occ = _daily_occupancy("amitriptyline", history_from_regimen(reg), 56, None, (), pd)
-    prior = _prior(pd, None, "diabetic_neuropathy")
+    occ = daily_occupancy("amitriptyline", history_from_regimen(reg), 56, None, (), pd)
+    prior = pain_prior(pd, None, "diabetic_neuropathy")
     truth = np.array([7.0, 0.1, np.log(3.0)])
-    sim = _simulate(truth, occ, 56, pd).pain[0]
+    sim = simulate_patient_pain(truth, occ, 56, pd).pain[0]
     days = np.arange(1, 43)
     rng = np.random.default_rng(1)
     y = np.clip(np.round(sim[days] + 0.5 * rng.standard_normal(days.size)), 0, 10)

@@ -1,0 +1,171 @@
+"""Benchmark: start-up time of the command line and of ``import neurodose`` (issue 9).
+
+Each scenario is a fresh interpreter (a subprocess), run ``--repeat`` times (default 10)
+after one untimed warm-up run (which fills the numba and bytecode caches); the median
+wall time is compared with the goal from issue 9:
+
+==========================================================================  ======
+``neurodose --help``                                                        0.25 s
+``neurodose drugs show amitriptyline``                                      0.5 s
+``neurodose simulate --drug amitriptyline --dose "25 mg" --days 28 --json``  0.6 s
+``python -c "import neurodose"``                                            0.15 s
+==========================================================================  ======
+
+With ``--baseline REF`` (a git commit, default: none), the same scenarios are also timed
+for that commit's ``src/`` (extracted with ``git archive`` into a temporary folder and
+put first on ``PYTHONPATH``), interleaved with the current tree so both see the same
+machine load; the report gives both medians and the ratio.
+
+Run::
+
+    .venv/bin/python benchmarks/bench_startup.py [--repeat 10] [--baseline ab22ca1]
+
+``main()`` writes docs/performance_startup.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "performance_startup.md"
+
+# (label, argv after the interpreter, goal in s)
+CLI = ["-c", "from neurodose.cli.main import main; main()"]
+SCENARIOS: list[tuple[str, list[str], float]] = [
+    ("neurodose --help", [*CLI, "--help"], 0.25),
+    ("neurodose drugs show amitriptyline", [*CLI, "drugs", "show", "amitriptyline"], 0.5),
+    (
+        'neurodose simulate --drug amitriptyline --dose "25 mg" --days 28 --json',
+        [*CLI, "simulate", "--drug", "amitriptyline", "--dose", "25 mg", "--days", "28", "--json"],
+        0.6,
+    ),
+    ('python -c "import neurodose"', ["-c", "import neurodose"], 0.15),
+]
+
+
+def _env(src: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["COLUMNS"] = "100"
+    if src is not None:
+        env["PYTHONPATH"] = str(src) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _time_once(argv: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, *argv], env=env, capture_output=True, text=True, check=False
+    )
+    dt_s = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return dt_s
+
+
+def _extract(ref: str, into: Path) -> Path:
+    archive = into / "src.tar"
+    with archive.open("wb") as fh:
+        subprocess.run(["git", "archive", ref, "src"], cwd=ROOT, stdout=fh, check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
+
+
+def measure(repeat: int, baseline: str | None) -> list[dict[str, object]]:
+    """Median start-up times per scenario (and for ``baseline`` when given)."""
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base_src = _extract(baseline, Path(tmp)) if baseline else None
+        trees: list[tuple[str, Path | None]] = [("now", None)]
+        if base_src is not None:
+            trees.append(("baseline", base_src))
+        for label, argv, goal in SCENARIOS:
+            times: dict[str, list[float]] = {name: [] for name, _ in trees}
+            for name, src in trees:  # warm-up: caches filled, not timed
+                _time_once(argv, _env(src))
+            for _ in range(repeat):
+                for name, src in trees:
+                    times[name].append(_time_once(argv, _env(src)))
+            row: dict[str, object] = {"scenario": label, "goal": goal}
+            for name, ts in times.items():
+                row[name] = statistics.median(ts)
+            rows.append(row)
+    return rows
+
+
+def render(rows: list[dict[str, object]], repeat: int, baseline: str | None) -> str:
+    """The Markdown fragment."""
+    now = dt.datetime.now(dt.UTC)
+    head = "| command | goal (s) | median now (s) | meets goal |"
+    sep = "|---|---:|---:|---|"
+    if baseline:
+        head = (
+            f"| command | goal (s) | median now (s) | median at {baseline} (s) | "
+            "now / before | meets goal |"
+        )
+        sep = "|---|---:|---:|---:|---:|---|"
+    lines = [
+        "## Start-up (issue 9): command line and `import neurodose`",
+        "",
+        f"Measured {now:%Y-%m-%d %H:%M} UTC on {platform.machine()} "
+        f"({os.cpu_count()} CPUs), Python {platform.python_version()}. Command: "
+        f"`python benchmarks/bench_startup.py --repeat {repeat}"
+        + (f" --baseline {baseline}`" if baseline else "`")
+        + ".",
+        "",
+        f"Each command runs in a fresh interpreter, {repeat} times after one untimed warm-up "
+        "run (bytecode and numba caches filled); the table gives the median wall time of the "
+        "subprocess. `neurodose` is run as `python -c 'from neurodose.cli.main import main; "
+        "main()'` (what the console script does, without the wrapper's own start-up)."
+        + (
+            " The baseline is the same commands on the source of commit "
+            f"`{baseline}`, interleaved run by run with the current tree."
+            if baseline
+            else ""
+        ),
+        "",
+        head,
+        sep,
+    ]
+    for r in rows:
+        goal = float(r["goal"])  # type: ignore[arg-type]
+        now_s = float(r["now"])  # type: ignore[arg-type]
+        verdict = "yes" if now_s <= goal else f"no (+{now_s - goal:.2f} s)"
+        if baseline:
+            before = float(r["baseline"])  # type: ignore[arg-type]
+            lines.append(
+                f"| `{r['scenario']}` | {goal:.2f} | {now_s:.3f} | {before:.3f} | "
+                f"{now_s / before:.2f} | {verdict} |"
+            )
+        else:
+            lines.append(f"| `{r['scenario']}` | {goal:.2f} | {now_s:.3f} | {verdict} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Run the scenarios and write docs/performance_startup.md."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--baseline", default=os.environ.get("NEURODOSE_STARTUP_BASELINE"))
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    rows = measure(args.repeat, args.baseline)
+    text = render(rows, args.repeat, args.baseline)
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
