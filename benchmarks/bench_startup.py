@@ -92,7 +92,7 @@ def measure(repeat: int, baseline: str | None) -> list[dict[str, object]]:
             trees.append(("baseline", base_src))
         for label, argv, goal in SCENARIOS:
             times: dict[str, list[float]] = {name: [] for name, _ in trees}
-            for name, src in trees:  # warm-up: caches filled, not timed
+            for _name, src in trees:  # warm-up: caches filled, not timed
                 _time_once(argv, _env(src))
             for _ in range(repeat):
                 for name, src in trees:
