@@ -14,7 +14,8 @@ Tree::
     ├── InputError                  (also ValueError: out-of-range or malformed user input)
     │   ├── RegimenError
     │   ├── PatientError
-    │   └── DesignError
+    │   ├── DesignError
+    │   └── FhirError
     ├── GenotypeError               (also ValueError)
     ├── SolverError
     ├── EstimationError
@@ -38,6 +39,7 @@ from collections.abc import Iterable
 __all__ = [
     "DesignError",
     "EstimationError",
+    "FhirError",
     "GenotypeError",
     "InputError",
     "KnowledgeBaseError",
@@ -168,3 +170,7 @@ class EstimationError(NeurodoseError):
 
 class SafetyRuleError(NeurodoseError):
     """A safety rule file is invalid. (Findings themselves are values, never raised.)"""
+
+
+class FhirError(InputError):
+    """A FHIR resource or bundle is malformed or fails validation (names the element path)."""

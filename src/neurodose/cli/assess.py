@@ -22,7 +22,7 @@ from rich.table import Table
 
 from neurodose.advice.assess import Assessment, assess
 from neurodose.advice.patient_text import patient_plan_text
-from neurodose.case.patient import load_patient, load_patient_file
+from neurodose.case.patient import Patient, load_patient, load_patient_file
 from neurodose.cli.common import escape, make_console, print_json, print_sources
 from neurodose.errors import InputError
 from neurodose.knowledge import DATA_DIR
@@ -164,9 +164,16 @@ def assess_command(
     patient_text: Annotated[
         bool, typer.Option("--patient-text", help="also print the plain-language plan")
     ] = False,
+    fhir: Annotated[
+        bool,
+        typer.Option(
+            "--fhir",
+            help="print a FHIR R4 Bundle (DetectedIssue per finding, CarePlan of the top option)",
+        ),
+    ] = False,
 ) -> None:
-    """Screen, rank and plan neuropathic-pain options for PATIENT (JSON)."""
-    p = load_patient_file(patient)
+    """Screen, rank and plan neuropathic-pain options for PATIENT (JSON profile or FHIR Bundle)."""
+    p, patient_id = _read_patient(patient)
     d0 = parse_date(start_date)
     drugs = None
     if drug is not None:
@@ -174,6 +181,11 @@ def assess_command(
 
         drugs = [resolve_name(drug)]
     a = assess(p, drugs, start_date=d0)
+    if fhir:
+        from neurodose.fhir.outbound import assessment_bundle
+
+        print_json(assessment_bundle(a, patient_id=patient_id))
+        return
     if json_out:
         data = a.to_dict()
         if patient_text:
@@ -190,6 +202,24 @@ def assess_command(
         if top is not None and top.plan is not None:
             console.rule("For the patient")
             console.print(escape(patient_plan_text(top.plan, top.findings)))
+
+
+def _read_patient(path: Path) -> tuple[Patient, str | None]:
+    """A patient profile JSON, or a FHIR Bundle (mapped by :mod:`neurodose.fhir.inbound`)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return load_patient_file(path), None
+    if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+        from neurodose.fhir.inbound import case_from_bundle
+
+        case = case_from_bundle(data)
+        for u in case.unrecognised:
+            typer.echo(f"note: {u.where}: {u.text!r} {u.reason}", err=True)
+        return case.patient(), case.patient_id
+    return load_patient(data), None
 
 
 def demo_section(console: Console) -> None:

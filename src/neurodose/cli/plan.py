@@ -38,6 +38,10 @@ DrugOpt = Annotated[str, typer.Option("--drug", help="drug name (any KB name)")]
 StartOpt = Annotated[str | None, typer.Option("--start-date", help="day 0, YYYY-MM-DD")]
 IcsOpt = Annotated[Path | None, typer.Option("--ics", help="write the plan as .ics")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the plan as JSON")]
+FhirOpt = Annotated[
+    bool,
+    typer.Option("--fhir", help="print the plan as a FHIR R4 CarePlan (staged MedicationRequest)"),
+]
 PatientOpt = Annotated[
     Path | None, typer.Option("--patient", help="patient JSON (renal, genotype adjustments)")
 ]
@@ -78,9 +82,14 @@ def render_plan(console: Console, plan: Plan) -> None:
     print_sources(console, plan.sources)
 
 
-def _out(plan: Plan, ics: Path | None, json_out: bool, text: bool) -> None:
+def _out(plan: Plan, ics: Path | None, json_out: bool, text: bool, fhir: bool = False) -> None:
     if ics is not None:
         write_ics(plan, ics)
+    if fhir:
+        from neurodose.fhir.outbound import care_plan
+
+        print_json(care_plan(plan))
+        return
     if json_out:
         d = plan.to_dict()
         if text:
@@ -113,6 +122,7 @@ def titrate(
     ics: IcsOpt = None,
     json_out: JsonOpt = False,
     patient_text: TextOpt = False,
+    fhir: FhirOpt = False,
 ) -> None:
     """Titration schedule from the cited start dose, steps and maximum."""
     plan = titration_plan(
@@ -121,7 +131,7 @@ def titrate(
         patient=_patient(patient),
         current_daily_mg=_dose(current_dose) if current_dose else None,
     )
-    _out(plan, ics, json_out, patient_text)
+    _out(plan, ics, json_out, patient_text, fhir)
 
 
 @plan_app.command("taper")
@@ -135,10 +145,11 @@ def taper(
     ics: IcsOpt = None,
     json_out: JsonOpt = False,
     patient_text: TextOpt = False,
+    fhir: FhirOpt = False,
 ) -> None:
     """Taper to stopping in proportional steps using marketed strengths and liquids."""
     plan = taper_plan(drug, _dose(current_dose), start_date=parse_date(start_date), method=method)
-    _out(plan, ics, json_out, patient_text)
+    _out(plan, ics, json_out, patient_text, fhir)
 
 
 @plan_app.command("switch")
@@ -153,6 +164,7 @@ def switch(
     ics: IcsOpt = None,
     json_out: JsonOpt = False,
     patient_text: TextOpt = False,
+    fhir: FhirOpt = False,
 ) -> None:
     """Switch by cross-taper, or taper + washout (MAOI gap, fluoxetine)."""
     if not from_drug or not to_drug:
@@ -164,7 +176,7 @@ def switch(
         start_date=parse_date(start_date),
         patient=_patient(patient),
     )
-    _out(plan, ics, json_out, patient_text)
+    _out(plan, ics, json_out, patient_text, fhir)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,696 @@
+"""FHIR R4 in: resources to the neurodose patient profile, with nothing silently dropped.
+
+Mapping (code tables in :mod:`neurodose.knowledge.terminology`, all cited):
+
+* ``Patient``: age in whole years from ``birthDate`` (at ``today``), ``gender``
+  male/female to ``sex`` (other/unknown: not set).
+* ``MedicationRequest`` / ``MedicationStatement``: RxNorm (IN or SCD) or ATC code,
+  else the coding display or text as a drug name, to a knowledge-base drug;
+  ``dosageInstruction[0]``: ``doseQuantity`` (UCUM mass, or tablets/capsules times
+  the SCD strength) to ``dose_mg``; ``timing.repeat`` (frequency per period) or a
+  timing abbreviation (``BID``) to ``every_h``. Stopped or completed ones become
+  ``stopped_days_ago`` from the end of their period (for washout rules such as the
+  14-day MAOI gap); a stop date that is not given counts as today.
+* ``Condition``: SNOMED CT or ICD-10 code to a condition id (active ones only).
+* ``Observation``: LOINC code to eGFR, CrCl, QTc, ALT, pain score (UCUM units
+  converted at the boundary; the latest value wins), and genotypes (Genomics
+  Reporting ``genotype`` pattern: code 84413-4, gene in component 48018-6;
+  ``therapeutic-implication`` with a metabolizer phenotype in component 53040-2).
+
+Whatever cannot be mapped (an unknown drug code, an unmapped condition, an
+observation code neurodose does not use) is listed in :attr:`FhirCase.unrecognised`
+with its codes, never dropped; the profile is built from what was recognised.
+
+Examples
+--------
+>>> import datetime as dt
+>>> case = case_from_resources([
+...     {"resourceType": "Patient", "id": "p1", "birthDate": "1950-03-01", "gender": "female"},
+...     {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+...      "subject": {"reference": "Patient/p1"},
+...      "medicationCodeableConcept": {"text": "paroxetine"},
+...      "dosageInstruction": [{"timing": {"code": {"coding": [{"code": "QD"}]}},
+...          "doseAndRate": [{"doseQuantity": {"value": 20, "unit": "mg"}}]}]},
+...     {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+...      "subject": {"reference": "Patient/p1"},
+...      "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+...          "code": "999999", "display": "Zzz 5 MG Oral Tablet"}]}},
+... ], today=dt.date(2026, 1, 5))
+>>> case.profile["age"], case.profile["sex"], case.profile["medications"]
+(75, 'female', [{'name': 'paroxetine', 'dose_mg': 20.0, 'every_h': 24.0}])
+>>> [(u.kind, u.text) for u in case.unrecognised]
+[('medication', 'Zzz 5 MG Oral Tablet')]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from neurodose.errors import FhirError, GenotypeError, NeurodoseError, UnknownNameError
+from neurodose.fhir.ucum import quantity_value
+from neurodose.fhir.validate import bundle_entries, validate_resource
+from neurodose.knowledge import resolve_name
+from neurodose.knowledge.conditions import condition
+from neurodose.knowledge.pgx import parse_genotype
+from neurodose.knowledge.terminology import (
+    condition_for_code,
+    drug_for_code,
+    gene_for_code,
+    observation_for_code,
+    timing_interval,
+)
+from neurodose.case.patient import Patient, load_patient
+
+__all__ = [
+    "FhirCase",
+    "Order",
+    "Unrecognised",
+    "case_from_bundle",
+    "case_from_resources",
+    "medication_of",
+    "orders_from",
+]
+
+#: FHIR Timing.repeat.periodUnit -> hours (UCUM definitions; mo and a as 30 d and 365 d)
+_PERIOD_H = {
+    "s": 1 / 3600,
+    "min": 1 / 60,
+    "h": 1.0,
+    "d": 24.0,
+    "wk": 168.0,
+    "mo": 720.0,
+    "a": 8760.0,
+}
+#: dose units that count tablets or capsules (UCUM annotations and common text)
+_UNIT_DOSE = {
+    "{tbl}",
+    "{tab}",
+    "{cap}",
+    "{capsule}",
+    "{tablet}",
+    "tab",
+    "tablet",
+    "tablets",
+    "cap",
+    "capsule",
+    "capsules",
+    "TAB",
+    "CAP",
+    "1",
+}
+_CURRENT = {"active", "on-hold", "draft", "intended"}
+_PAST = {"stopped", "completed", "not-taken"}
+_STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*MG\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Unrecognised:
+    """Something in the input that neurodose could not map (listed, never dropped)."""
+
+    where: str
+    kind: str
+    text: str
+    codes: tuple[str, ...]
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "where": self.where,
+            "kind": self.kind,
+            "text": self.text,
+            "codes": list(self.codes),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Order:
+    """One medication order (draft or active): the drug it names and its dose."""
+
+    ref: str
+    drug: str | None
+    text: str
+    codes: tuple[str, ...]
+    dose_mg: float | None
+    every_h: float | None
+    resource: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def daily_mg(self) -> float | None:
+        """Daily dose (mg) where dose and interval are known."""
+        if self.dose_mg is None:
+            return None
+        return self.dose_mg * (24.0 / self.every_h if self.every_h else 1.0)
+
+
+@dataclass(frozen=True)
+class FhirCase:
+    """A patient read from FHIR: the profile (patient JSON schema) and what was not mapped."""
+
+    profile: dict[str, Any]
+    unrecognised: tuple[Unrecognised, ...] = ()
+    notes: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    patient_id: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def patient(self) -> Patient:
+        """The validated :class:`~neurodose.case.patient.Patient` (errors name the field)."""
+        return load_patient(self.profile)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _codings(cc: Any) -> list[dict[str, Any]]:
+    if not isinstance(cc, dict):
+        return []
+    return [c for c in cc.get("coding") or [] if isinstance(c, dict)]
+
+
+def _code_strings(cc: Any) -> tuple[str, ...]:
+    return tuple(f"{c.get('system', '')}|{c.get('code', '')}" for c in _codings(cc))
+
+
+def _text(cc: Any) -> str:
+    if not isinstance(cc, dict):
+        return ""
+    if cc.get("text"):
+        return str(cc["text"])
+    for c in _codings(cc):
+        if c.get("display"):
+            return str(c["display"])
+    for c in _codings(cc):
+        if c.get("code"):
+            return str(c["code"])
+    return ""
+
+
+def _date(value: Any) -> dt.date | None:
+    if not isinstance(value, str) or len(value) < 4:
+        return None
+    try:
+        if len(value) == 4:
+            return dt.date(int(value), 7, 1)
+        if len(value) == 7:
+            return dt.date(int(value[:4]), int(value[5:7]), 15)
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _ref_id(ref: Any) -> str | None:
+    if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+        return ref["reference"]
+    return None
+
+
+def _name_candidates(text: str) -> list[str]:
+    """The text itself, then its leading words (``"amitriptyline 10 MG tab"`` -> ...)."""
+    words = text.replace(",", " ").split()
+    out = [text]
+    for n in range(min(len(words), 4), 0, -1):
+        out.append(" ".join(words[:n]))
+    return out
+
+
+def _drug_from_text(text: str) -> str | None:
+    for cand in _name_candidates(text):
+        try:
+            return resolve_name(cand)
+        except (UnknownNameError, NeurodoseError):
+            continue
+    return None
+
+
+def medication_of(
+    cc: Any, *, where: str = "medication"
+) -> tuple[str | None, str, tuple[str, ...], float | None]:
+    """Map a medication CodeableConcept to ``(drug or None, text, codes, strength_mg)``.
+
+    RxNorm and ATC codes are looked up in the drug records; then the coding
+    displays and the text are tried as names. ``strength_mg`` is the per-unit
+    strength of an RxNorm SCD (from its cited display), where the code gives one.
+    """
+    codes = _code_strings(cc)
+    text = _text(cc)
+    strength: float | None = None
+    for c in _codings(cc):
+        hit = drug_for_code(c.get("system"), c.get("code"))
+        if hit is not None:
+            coded, ident = hit
+            if ident.system == "RxNorm-SCD" and ident.display:
+                m = _STRENGTH.search(ident.display)
+                strength = float(m.group(1)) if m else None
+            return coded, text or (ident.display or coded), codes, strength
+    names = [text] + [str(c.get("display")) for c in _codings(cc) if c.get("display")]
+    for n in names:
+        if n:
+            drug = _drug_from_text(n)
+            if drug is not None:
+                m = _STRENGTH.search(n)
+                return drug, text, codes, float(m.group(1)) if m else None
+    return None, text, codes, None
+
+
+def _every_h(dosage: dict[str, Any]) -> float | None:
+    timing = dosage.get("timing") or {}
+    rep = timing.get("repeat") or {}
+    if rep.get("period") is not None and rep.get("periodUnit") in _PERIOD_H:
+        freq = rep.get("frequency") or 1
+        return float(rep["period"]) * _PERIOD_H[rep["periodUnit"]] / float(freq)
+    if rep.get("frequency") and not rep.get("period"):
+        return 24.0 / float(rep["frequency"])
+    for c in _codings(timing.get("code")):
+        t = timing_interval(c.get("code"))
+        if t is not None:
+            return t.every_h
+    if rep.get("timeOfDay") and isinstance(rep["timeOfDay"], list):
+        return 24.0 / len(rep["timeOfDay"])
+    return None
+
+
+def _dose_mg(dosage: dict[str, Any], strength: float | None, where: str) -> float | None:
+    for j, dr in enumerate(dosage.get("doseAndRate") or []):
+        q = dr.get("doseQuantity")
+        if q is None and isinstance(dr.get("doseRange"), dict):
+            q = dr["doseRange"].get("high")
+        if not isinstance(q, dict):
+            continue
+        unit = q.get("code") or q.get("unit")
+        if unit in _UNIT_DOSE or (isinstance(unit, str) and unit.lower() in _UNIT_DOSE):
+            if strength is None:
+                raise FhirError(
+                    f"{where}.doseAndRate[{j}].doseQuantity",
+                    q,
+                    "a dose in mg (the medication code gives no strength per unit)",
+                )
+            return float(q["value"]) * strength
+        return quantity_value(q, "mass", where=f"{where}.doseAndRate[{j}].doseQuantity")
+    return None
+
+
+def _end_date(res: dict[str, Any]) -> dt.date | None:
+    for dosage in res.get("dosageInstruction") or res.get("dosage") or []:
+        bp = ((dosage.get("timing") or {}).get("repeat") or {}).get("boundsPeriod") or {}
+        d = _date(bp.get("end"))
+        if d:
+            return d
+    d = _date(((res.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end"))
+    if d:
+        return d
+    d = _date((res.get("effectivePeriod") or {}).get("end"))
+    if d:
+        return d
+    return _date(res.get("effectiveDateTime"))
+
+
+def _order(res: dict[str, Any], where: str, contained: Mapping[str, dict[str, Any]]) -> Order:
+    rtype = res["resourceType"]
+    ref = f"{rtype}/{res['id']}" if res.get("id") else where
+    cc = res.get("medicationCodeableConcept")
+    mref = _ref_id(res.get("medicationReference"))
+    if cc is None and mref is not None:
+        med = contained.get(mref) or contained.get(mref.split("/")[-1])
+        if med is None:
+            raise FhirError(f"{where}.medicationReference", mref, "a Medication in the bundle")
+        cc = med.get("code")
+    if not isinstance(cc, dict) or not (_codings(cc) or cc.get("text")):
+        raise FhirError(
+            f"{where}.medication[x]",
+            None,
+            "a medication (a code, a name, or a Medication reference)",
+        )
+    drug, text, codes, strength = medication_of(cc, where=f"{where}.medication")
+    dosages = res.get("dosageInstruction") or res.get("dosage") or []
+    dose = every = None
+    if dosages:
+        key = "dosageInstruction" if res.get("dosageInstruction") else "dosage"
+        dose = _dose_mg(dosages[0], strength, f"{where}.{key}[0]")
+        every = _every_h(dosages[0])
+    return Order(
+        ref=ref, drug=drug, text=text, codes=codes, dose_mg=dose, every_h=every, resource=res
+    )
+
+
+def _contained_index(resources: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for r in resources:
+        if r.get("resourceType") == "Medication" and r.get("id"):
+            out[f"Medication/{r['id']}"] = r
+        for c in r.get("contained") or []:
+            if isinstance(c, dict) and c.get("id"):
+                out[f"#{c['id']}"] = c
+    return out
+
+
+def orders_from(value: Any, *, where: str = "draftOrders") -> list[Order]:
+    """The MedicationRequests of a Bundle (or a list of resources), each mapped.
+
+    Other order types (ServiceRequest ...) are not medication orders and are
+    skipped. A MedicationRequest with no medication is a FhirError.
+    """
+    if isinstance(value, list):
+        items = [
+            (f"{where}[{i}]", validate_resource(r, where=f"{where}[{i}]"))
+            for i, r in enumerate(value)
+        ]
+    else:
+        items = list(bundle_entries(value, where=where))
+    index = _contained_index(r for _, r in items)
+    return [_order(r, w, index) for w, r in items if r["resourceType"] == "MedicationRequest"]
+
+
+# ------------------------------------------------------------------------- the case
+
+
+def _latest(obs: list[tuple[dt.date | None, Any]]) -> Any:
+    obs.sort(key=lambda x: x[0] or dt.date.min)
+    return obs[-1][1]
+
+
+def _genotype_value(res: dict[str, Any]) -> str:
+    for key in ("valueString",):
+        if isinstance(res.get(key), str):
+            return str(res[key])
+    return _text(res.get("valueCodeableConcept"))
+
+
+def _component(res: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    for comp in res.get("component") or []:
+        for c in _codings(comp.get("code")):
+            o = observation_for_code(c.get("system"), c.get("code"))
+            if o is not None and o.kind == kind:
+                return dict(comp)
+    return None
+
+
+def _gene_of(res: dict[str, Any], text: str) -> str | None:
+    comp = _component(res, "gene_studied")
+    if comp is not None:
+        cc = comp.get("valueCodeableConcept")
+        for c in _codings(cc):
+            g = gene_for_code(c.get("system"), c.get("code"))
+            if g is not None:
+                return g.symbol
+        t = _text(cc)
+        if t:
+            return t.split()[0]
+    m = re.match(r"\s*([A-Z0-9]+?)\s*\*", text)
+    return m.group(1) if m else None
+
+
+def case_from_resources(
+    resources: Iterable[Any],
+    *,
+    today: dt.date | None = None,
+    pharmcat: Mapping[str, Any] | None = None,
+) -> FhirCase:
+    """Build the patient profile from FHIR resources (each validated first).
+
+    Parameters
+    ----------
+    resources : iterable of dict or (where, dict)
+        Patient, MedicationRequest, MedicationStatement, Medication, Condition,
+        Observation and AllergyIntolerance resources; other types are listed as
+        not used.
+    today : date, optional
+        Reference date for age and days since a medication stopped (default today).
+    pharmcat : dict, optional
+        A PharmCAT ``report.json`` or ``phenotype.json`` (genotypes from it fill
+        genes the Observations do not give).
+    """
+    from neurodose.fhir.pharmcat import calls_from_pharmcat
+
+    today = today or dt.date.today()
+    items: list[tuple[str, dict[str, Any]]] = []
+    for i, r in enumerate(resources):
+        where, res = r if isinstance(r, tuple) else (f"resource[{i}]", r)
+        items.append((where, validate_resource(res, where=where)))
+    index = _contained_index(r for _, r in items)
+    unrec: list[Unrecognised] = []
+    notes: list[str] = []
+    sources: set[str] = set()
+    profile: dict[str, Any] = {}
+    patient_id = None
+    meds: dict[str, tuple[Order, float | None]] = {}
+    conds: set[str] = set()
+    labs: dict[str, list[tuple[dt.date | None, float]]] = {}
+    pains: list[tuple[dt.date | None, float]] = []
+    genos: dict[str, tuple[str, str]] = {}
+    phenos: dict[str, tuple[str, str]] = {}
+    extras: dict[str, Any] = {}
+    geno_obs: dict[str, str] = {}
+    patients = [(w, r) for w, r in items if r["resourceType"] == "Patient"]
+    if len(patients) > 1 and len({r.get("id") for _, r in patients}) > 1:
+        raise FhirError("Patient", [r.get("id") for _, r in patients], "one patient per request")
+    for where, res in items:
+        rtype = res["resourceType"]
+        if rtype == "Patient":
+            patient_id = res.get("id")
+            born = _date(res.get("birthDate"))
+            if born is None:
+                raise FhirError(f"{where} Patient.birthDate", res.get("birthDate"), "a birth date")
+            years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+            profile["age"] = years
+            if res.get("gender") in ("female", "male"):
+                profile["sex"] = res["gender"]
+        elif rtype in ("MedicationRequest", "MedicationStatement"):
+            status = res.get("status")
+            if (
+                status in ("cancelled", "entered-in-error", "unknown")
+                or res.get("intent") == "plan"
+            ):
+                notes.append(f"{where}: {rtype} with status {status!r} not used")
+                continue
+            order = _order(res, where, index)
+            if order.drug is None:
+                unrec.append(
+                    Unrecognised(
+                        where=order.ref,
+                        kind="medication",
+                        text=order.text,
+                        codes=order.codes,
+                        reason="not in the neurodose knowledge base; not checked",
+                    )
+                )
+                continue
+            stopped: float | None = None
+            if status in _PAST:
+                end = _end_date(res)
+                if end is None:
+                    stopped = 0.0
+                    notes.append(
+                        f"{order.ref}: {order.drug} {status} with no end date; "
+                        "counted as stopped today for washout rules"
+                    )
+                else:
+                    stopped = float(max((today - end).days, 0))
+                if stopped > 3650:
+                    notes.append(f"{order.ref}: {order.drug} stopped over 10 years ago; not used")
+                    continue
+            prev = meds.get(order.drug)
+            if prev is not None:
+                # keep the current one; between two current ones keep the higher daily dose
+                pcur, ncur = prev[1] is None, stopped is None
+                keep_new = (ncur and not pcur) or (
+                    ncur == pcur and (order.daily_mg or 0) > (prev[0].daily_mg or 0)
+                )
+                used = (order if keep_new else prev[0]).ref
+                notes.append(f"{order.drug}: listed more than once; using {used}")
+                if not keep_new:
+                    continue
+            meds[order.drug] = (order, stopped)
+        elif rtype == "Condition":
+            clin = [c.get("code") for c in _codings(res.get("clinicalStatus"))]
+            ver = [c.get("code") for c in _codings(res.get("verificationStatus"))]
+            if (clin and not set(clin) & {"active", "recurrence", "relapse"}) or set(ver) & {
+                "refuted",
+                "entered-in-error",
+            }:
+                notes.append(f"{where}: condition {_text(res.get('code'))!r} not active; not used")
+                continue
+            hit = None
+            for c in _codings(res.get("code")):
+                hit = condition_for_code(c.get("system"), c.get("code"))
+                if hit is not None:
+                    break
+            if hit is None:
+                unrec.append(
+                    Unrecognised(
+                        where=f"Condition/{res['id']}" if res.get("id") else where,
+                        kind="condition",
+                        text=_text(res.get("code")),
+                        codes=_code_strings(res.get("code")),
+                        reason="no SNOMED CT / ICD-10 mapping to a neurodose condition",
+                    )
+                )
+                continue
+            conds.add(hit.condition)
+            sources.add(hit.source)
+        elif rtype == "Observation":
+            if res.get("status") in ("cancelled", "entered-in-error", "registered"):
+                notes.append(f"{where}: observation with status {res.get('status')!r} not used")
+                continue
+            when = _date(res.get("effectiveDateTime")) or _date(res.get("issued"))
+            ref = f"Observation/{res['id']}" if res.get("id") else where
+            kinds = [
+                o
+                for c in _codings(res.get("code"))
+                if (o := observation_for_code(c.get("system"), c.get("code"))) is not None
+            ]
+            is_tx = any(
+                c.get("code") == "therapeutic-implication" for c in _codings(res.get("code"))
+            )
+            if is_tx:
+                comp = _component(res, "metabolizer_effect")
+                gene = _gene_of(res, "")
+                if gene is None:
+                    for d in res.get("derivedFrom") or []:
+                        gene = geno_obs.get(str(_ref_id(d)))
+                if comp is not None and gene is not None:
+                    phenos[gene] = (_text(comp.get("valueCodeableConcept")), ref)
+                else:
+                    unrec.append(
+                        Unrecognised(
+                            ref,
+                            "genotype",
+                            _text(res.get("code")),
+                            _code_strings(res.get("code")),
+                            "therapeutic implication without gene or phenotype",
+                        )
+                    )
+                continue
+            if not kinds:
+                unrec.append(
+                    Unrecognised(
+                        where=ref,
+                        kind="observation",
+                        text=_text(res.get("code")),
+                        codes=_code_strings(res.get("code")),
+                        reason="LOINC code not used by neurodose",
+                    )
+                )
+                continue
+            o = kinds[0]
+            sources.add(o.source)
+            vq = f"{where} Observation.valueQuantity"
+            if o.kind == "genotype":
+                text = _genotype_value(res)
+                gene = _gene_of(res, text)
+                if not text or gene is None:
+                    raise FhirError(
+                        f"{where} Observation.value[x]",
+                        text or None,
+                        "a genotype such as 'CYP2D6 *1/*4' with the gene in component 48018-6",
+                    )
+                dip = text.split("*", 1)
+                value = "*" + dip[1] if len(dip) == 2 else text
+                genos[gene.upper()] = (value.replace(" ", ""), ref)
+                if res.get("id"):
+                    geno_obs[f"Observation/{res['id']}"] = gene.upper()
+            elif o.kind in ("egfr", "crcl"):
+                v = quantity_value(res.get("valueQuantity"), "renal_function", where=vq)
+                labs.setdefault(o.kind, []).append((when, v))
+            elif o.kind == "qtc":
+                labs.setdefault("qtc", []).append(
+                    (when, quantity_value(res.get("valueQuantity"), "interval", where=vq))
+                )
+            elif o.kind == "alt":
+                labs.setdefault("alt", []).append(
+                    (when, quantity_value(res.get("valueQuantity"), "enzyme_activity", where=vq))
+                )
+            elif o.kind == "pain_score":
+                q = res.get("valueQuantity")
+                v = (
+                    float(res["valueInteger"])
+                    if isinstance(res.get("valueInteger"), int)
+                    else quantity_value(q, "score", where=vq)
+                )
+                pains.append((when, v))
+            elif o.kind in ("phq9_total", "sleep_duration"):
+                q = res.get("valueQuantity")
+                if isinstance(res.get("valueInteger"), int):
+                    extras[o.kind] = float(res["valueInteger"])
+                elif q is not None:
+                    dim = "time" if o.kind == "sleep_duration" else "score"
+                    extras[o.kind] = quantity_value(q, dim, where=vq)
+        elif rtype in (
+            "Medication",
+            "AllergyIntolerance",
+            "Encounter",
+            "Practitioner",
+            "PractitionerRole",
+            "OperationOutcome",
+        ):
+            continue
+        else:
+            unrec.append(Unrecognised(where, "resource", rtype, (), "resource type not used"))
+    if "age" not in profile:
+        raise FhirError("Patient", None, "a Patient resource with a birthDate")
+    profile["conditions"] = sorted(conds)
+    profile["medications"] = [
+        {
+            "name": d,
+            **({"dose_mg": o.dose_mg} if o.dose_mg is not None else {}),
+            **({"every_h": o.every_h} if o.every_h is not None else {}),
+            **({"stopped_days_ago": s} if s is not None else {}),
+        }
+        for d, (o, s) in meds.items()
+    ]
+    lab: dict[str, float] = {}
+    if "egfr" in labs:
+        lab["egfr"] = _latest(labs["egfr"])
+    if "crcl" in labs:
+        lab["crcl_ml_min"] = _latest(labs["crcl"])
+    if "qtc" in labs:
+        lab["qtc_ms"] = _latest(labs["qtc"])
+    if "alt" in labs:
+        lab["alt_u_per_l"] = _latest(labs["alt"])
+    if lab:
+        profile["labs"] = lab
+    if pains:
+        pain_conds = sorted(c for c in conds if condition(c).kind == "pain")
+        if pain_conds:
+            profile["pain"] = {"condition": pain_conds[0], "score": _latest(pains)}
+        else:
+            extras["pain_score"] = _latest(pains)
+            notes.append("pain score given without a coded neuropathic-pain condition")
+    if pharmcat is not None:
+        for call in calls_from_pharmcat(pharmcat):
+            notes.extend(call.notes)
+            if call.value is not None and call.gene not in genos:
+                genos[call.gene] = (call.value, "PharmCAT report")
+            sources.add("pharmcat_docs")
+    genotypes: dict[str, str] = {}
+    for gene, (value, ref) in {**{g: v for g, v in phenos.items()}, **genos}.items():
+        try:
+            genotypes[parse_genotype(gene, value).gene] = value
+        except UnknownNameError:
+            unrec.append(
+                Unrecognised(ref, "genotype", f"{gene} {value}", (), "gene not used by neurodose")
+            )
+        except GenotypeError as exc:
+            raise FhirError(f"{ref} genotype", f"{gene} {value}", str(exc)) from None
+    if genotypes:
+        profile["genotypes"] = genotypes
+    if any(g in genotypes for g in ("CYP2D6", "CYP2C19")):
+        sources.add("hl7_genomics_reporting")
+    return FhirCase(
+        profile=profile,
+        unrecognised=tuple(unrec),
+        notes=tuple(notes),
+        sources=tuple(sorted(sources)),
+        patient_id=patient_id,
+        extras=extras,
+    )
+
+
+def case_from_bundle(bundle: Any, *, today: dt.date | None = None) -> FhirCase:
+    """:func:`case_from_resources` for the entries of a Bundle."""
+    return case_from_resources(list(bundle_entries(bundle)), today=today)

@@ -1,0 +1,360 @@
+"""FHIR in: resources -> patient profile; unknown codes listed, bad resources named."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from neurodose.errors import FhirError
+from neurodose.fhir.inbound import case_from_bundle, case_from_resources, orders_from
+from neurodose.fhir.pharmcat import calls_from_pharmcat
+from neurodose.fhir.ucum import quantity_value
+from neurodose.knowledge.terminology import code_tables, condition_for_code, drug_for_code
+
+RX = "http://www.nlm.nih.gov/research/umls/rxnorm"
+LOINC = "http://loinc.org"
+TODAY = dt.date(2026, 1, 5)
+
+
+def _patient(**kw: object) -> dict:
+    return {"resourceType": "Patient", "id": "p1", "birthDate": "1950-06-01", **kw}
+
+
+def _mr(
+    concept: dict,
+    *,
+    status: str = "active",
+    dose: dict | None = None,
+    timing: dict | None = None,
+    **kw: object,
+) -> dict:
+    res: dict = {
+        "resourceType": "MedicationRequest",
+        "status": status,
+        "intent": "order",
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": concept,
+        **kw,
+    }
+    if dose or timing:
+        di: dict = {}
+        if dose:
+            di["doseAndRate"] = [{"doseQuantity": dose}]
+        if timing:
+            di["timing"] = timing
+        res["dosageInstruction"] = [di]
+    return res
+
+
+def _obs(code: str, value: dict | None = None, **kw: object) -> dict:
+    res: dict = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": code}]},
+        **kw,
+    }
+    if value is not None:
+        res["valueQuantity"] = value
+    return res
+
+
+def test_age_sex_from_patient() -> None:
+    case = case_from_resources([_patient(gender="male")], today=TODAY)
+    assert case.profile["age"] == 75
+    assert case.profile["sex"] == "male"
+    assert case.patient().age == 75
+
+
+def test_birthday_not_yet_reached_counts() -> None:
+    case = case_from_resources([_patient(birthDate="1950-01-06")], today=TODAY)
+    assert case.profile["age"] == 75
+    case = case_from_resources([_patient(birthDate="1950-01-05")], today=TODAY)
+    assert case.profile["age"] == 76
+
+
+def test_rxnorm_scd_tablets_times_strength_and_timing_code() -> None:
+    # 856834 = amitriptyline 25 mg tablet; 2 tablets at bedtime -> 50 mg every 24 h
+    mr = _mr(
+        {"coding": [{"system": RX, "code": "856834"}]},
+        dose={"value": 2, "unit": "tablet", "code": "{tbl}"},
+        timing={"code": {"coding": [{"code": "BED"}]}},
+    )
+    case = case_from_resources([_patient(), mr], today=TODAY)
+    (med,) = case.profile["medications"]
+    assert med == {"name": "amitriptyline", "dose_mg": 50.0, "every_h": 24.0}
+
+
+def test_atc_and_name_and_repeat_frequency() -> None:
+    duloxetine_atc = drug_for_code("ATC", "N06AX21")
+    assert duloxetine_atc is not None and duloxetine_atc[0] == "duloxetine"
+    mr1 = _mr(
+        {"coding": [{"system": "http://www.whocc.no/atc", "code": "N06AX21"}]},
+        dose={"value": 0.03, "unit": "g", "system": "http://unitsofmeasure.org", "code": "g"},
+        timing={"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+    )
+    mr2 = _mr(
+        {"text": "Gabapentin 300 mg capsule"},
+        dose={"value": 300, "unit": "mg"},
+        timing={"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+    )
+    meds = {
+        m["name"]: m
+        for m in case_from_resources([_patient(), mr1, mr2], today=TODAY).profile["medications"]
+    }
+    assert meds["duloxetine"]["dose_mg"] == pytest.approx(30.0)
+    assert meds["gabapentin"]["every_h"] == pytest.approx(8.0)
+
+
+def test_unknown_drug_code_listed_not_dropped() -> None:
+    mr = _mr({"coding": [{"system": RX, "code": "123456789", "display": "Unobtainium 5 MG"}]})
+    case = case_from_resources([_patient(), mr], today=TODAY)
+    assert case.profile["medications"] == []
+    (u,) = case.unrecognised
+    assert u.kind == "medication" and f"{RX}|123456789" in u.codes and "not checked" in u.reason
+
+
+def test_stopped_maoi_gives_days_since_stop() -> None:
+    mr = _mr(
+        {"text": "phenelzine"},
+        status="stopped",
+        dose={"value": 15, "unit": "mg"},
+        timing={
+            "repeat": {
+                "boundsPeriod": {"start": "2025-11-01", "end": "2025-12-29"},
+                "frequency": 3,
+                "period": 1,
+                "periodUnit": "d",
+            }
+        },
+    )
+    case = case_from_resources([_patient(), mr], today=TODAY)
+    (med,) = case.profile["medications"]
+    assert med["stopped_days_ago"] == 7.0
+    from neurodose.safety.engine import screen
+
+    codes = {f.code for f in screen(case.patient(), "amitriptyline")}
+    assert "maoi_irreversible_gap" in codes
+
+
+def test_stopped_without_end_date_counts_as_today_with_note() -> None:
+    mr = _mr({"text": "phenelzine"}, status="completed")
+    case = case_from_resources([_patient(), mr], today=TODAY)
+    assert case.profile["medications"][0]["stopped_days_ago"] == 0.0
+    assert any("no end date" in n for n in case.notes)
+
+
+def test_conditions_snomed_icd10_prefix_and_unmapped() -> None:
+    conds = [
+        {
+            "resourceType": "Condition",
+            "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "230572002"}]},
+        },
+        {
+            "resourceType": "Condition",
+            "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F32.1"}]},
+        },
+        {
+            "resourceType": "Condition",
+            "subject": {"reference": "Patient/p1"},
+            "id": "c3",
+            "code": {
+                "coding": [{"system": "http://snomed.info/sct", "code": "44054006"}],
+                "text": "Type 2 diabetes",
+            },
+        },
+        {
+            "resourceType": "Condition",
+            "subject": {"reference": "Patient/p1"},
+            "clinicalStatus": {"coding": [{"code": "resolved"}]},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "G40.9"}]},
+        },
+    ]
+    case = case_from_resources([_patient(), *conds], today=TODAY)
+    assert case.profile["conditions"] == ["depression", "diabetic_neuropathy"]
+    assert [(u.where, u.text) for u in case.unrecognised] == [("Condition/c3", "Type 2 diabetes")]
+
+
+def test_observations_ucum_latest_wins_and_pain() -> None:
+    res = [
+        _patient(),
+        {
+            "resourceType": "Condition",
+            "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "230572002"}]},
+        },
+        _obs("33914-3", {"value": 55, "code": "mL/min/{1.73_m2}"}, effectiveDateTime="2025-06-01"),
+        _obs("62238-1", {"value": 0.4, "code": "mL/s/{1.73_m2}"}, effectiveDateTime="2025-12-01"),
+        _obs("8636-3", {"value": 0.51, "code": "s"}),
+        _obs("72514-3", {"value": 7, "code": "{score}"}),
+        _obs("8867-4", {"value": 70, "code": "/min"}),
+    ]
+    case = case_from_resources(res, today=TODAY)
+    assert case.profile["labs"]["egfr"] == pytest.approx(24.0)
+    assert case.profile["labs"]["qtc_ms"] == pytest.approx(510.0)
+    assert case.profile["pain"] == {"condition": "diabetic_neuropathy", "score": 7.0}
+    assert [u.kind for u in case.unrecognised] == ["observation"]
+
+
+def test_wrong_unit_is_an_error_naming_the_path() -> None:
+    with pytest.raises(FhirError, match=r"valueQuantity.code.*renal_function"):
+        case_from_resources([_patient(), _obs("33914-3", {"value": 55, "code": "mg"})], today=TODAY)
+
+
+def test_genomics_reporting_genotype_and_implication() -> None:
+    geno = {
+        "resourceType": "Observation",
+        "id": "g1",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "84413-4"}]},
+        "valueCodeableConcept": {"text": "CYP2D6 *4/*4"},
+        "component": [
+            {
+                "code": {"coding": [{"system": LOINC, "code": "48018-6"}]},
+                "valueCodeableConcept": {
+                    "coding": [{"system": "http://www.genenames.org/geneId", "code": "HGNC:2625"}]
+                },
+            }
+        ],
+    }
+    tx = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {
+            "coding": [
+                {
+                    "system": "http://hl7.org/uv/genomics-reporting/CodeSystem/tbd-codes-cs",
+                    "code": "therapeutic-implication",
+                }
+            ]
+        },
+        "derivedFrom": [{"reference": "Observation/g2"}],
+        "component": [
+            {
+                "code": {"coding": [{"system": LOINC, "code": "53040-2"}]},
+                "valueCodeableConcept": {"text": "Ultrarapid metabolizer"},
+            },
+            {
+                "code": {"coding": [{"system": LOINC, "code": "48018-6"}]},
+                "valueCodeableConcept": {"text": "CYP2C19"},
+            },
+        ],
+    }
+    case = case_from_resources([_patient(), geno, tx], today=TODAY)
+    assert case.profile["genotypes"] == {"CYP2D6": "*4/*4", "CYP2C19": "Ultrarapid metabolizer"}
+    p = case.patient()
+    assert p.genotypes["CYP2D6"].phenotype == "PM" and p.genotypes["CYP2C19"].phenotype == "UM"
+
+
+def test_bad_allele_is_an_error() -> None:
+    geno = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "84413-4"}]},
+        "valueCodeableConcept": {"text": "CYP2D6 *999/*4"},
+    }
+    with pytest.raises(FhirError, match="genotype"):
+        case_from_resources([_patient(), geno], today=TODAY)
+
+
+def test_pharmcat_vcf_cyp2d6_flagged_and_outside_call_not() -> None:
+    report = {
+        "pharmcatVersion": "3.0.0",
+        "genes": {
+            "CPIC": {
+                "CYP2D6": {
+                    "callSource": "MATCHER",
+                    "sourceDiplotypes": [
+                        {"label": "*1/*4", "phenotypes": ["Intermediate Metabolizer"]}
+                    ],
+                },
+                "CYP2C19": {
+                    "callSource": "MATCHER",
+                    "sourceDiplotypes": [{"label": "*1/*17", "phenotypes": ["Rapid Metabolizer"]}],
+                },
+            }
+        },
+    }
+    calls = {c.gene: c for c in calls_from_pharmcat(report)}
+    assert "unreliable" in calls["CYP2D6"].notes[0]
+    assert calls["CYP2C19"].notes == ()
+    report["genes"]["CPIC"]["CYP2D6"]["callSource"] = "OUTSIDE"
+    assert calls_from_pharmcat(report)[0].notes == ()
+    case = case_from_resources([_patient()], today=TODAY, pharmcat=report)
+    assert case.profile["genotypes"] == {"CYP2D6": "*1/*4", "CYP2C19": "*1/*17"}
+
+
+def test_pharmcat_ambiguous_differing_phenotypes_not_used() -> None:
+    report = {
+        "geneReports": {
+            "CYP2C19": {
+                "callSource": "MATCHER",
+                "sourceDiplotypes": [
+                    {"label": "*1/*2", "phenotypes": ["Intermediate Metabolizer"]},
+                    {"label": "*1/*17", "phenotypes": ["Rapid Metabolizer"]},
+                ],
+            }
+        }
+    }
+    (call,) = calls_from_pharmcat(report)
+    assert call.value is None and "not usable" in call.notes[0]
+
+
+def test_invalid_resource_names_first_bad_element() -> None:
+    bad = _obs("8636-3", {"value": "long", "code": "ms"})
+    with pytest.raises(FhirError, match=r"Observation\.valueQuantity\.value"):
+        case_from_resources([_patient(), bad], today=TODAY)
+
+
+def test_bundle_required_and_orders() -> None:
+    with pytest.raises(FhirError, match="a FHIR Bundle"):
+        orders_from({"resourceType": "Patient"})
+    b = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": _mr(
+                    {"text": "nortriptyline"},
+                    status="draft",
+                    id="o1",
+                    dose={"value": 10, "unit": "mg"},
+                )
+            },
+            {
+                "resource": {
+                    "resourceType": "ServiceRequest",
+                    "status": "draft",
+                    "intent": "order",
+                    "subject": {"reference": "Patient/p1"},
+                }
+            },
+        ],
+    }
+    (o,) = orders_from(b)
+    assert (o.ref, o.drug, o.dose_mg) == ("MedicationRequest/o1", "nortriptyline", 10.0)
+    b["entry"][0]["resource"].pop("medicationCodeableConcept")
+    with pytest.raises(FhirError, match=r"MedicationRequest.*medicationCodeableConcept"):
+        orders_from(b)
+    with pytest.raises(FhirError, match="Patient"):
+        case_from_bundle({"resourceType": "Bundle", "type": "collection", "entry": []})
+
+
+def test_ucum_conversion_rejects_other_dimension() -> None:
+    assert quantity_value({"value": 480, "code": "ms"}, "interval") == 480.0
+    with pytest.raises(FhirError):
+        quantity_value({"value": 480, "code": "mg"}, "interval")
+
+
+def test_code_tables_cited_and_consistent() -> None:
+    t = code_tables()
+    assert t.conditions and t.observations and t.timings
+    # every row names a source; the condition ids resolve
+    for c in t.conditions:
+        assert c.source and c.locator
+        assert condition_for_code(c.system, c.code) is not None
+    # rows the evidence marks UNVERIFIED stay unverified
+    phn = condition_for_code("SNOMED", "2177002")
+    assert phn is not None and phn.verified is False
