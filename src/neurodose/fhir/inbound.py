@@ -50,6 +50,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from neurodose.case.patient import Patient, load_patient
 from neurodose.errors import FhirError, GenotypeError, NeurodoseError, UnknownNameError
 from neurodose.fhir.ucum import quantity_value
 from neurodose.fhir.validate import bundle_entries, validate_resource
@@ -63,7 +64,6 @@ from neurodose.knowledge.terminology import (
     observation_for_code,
     timing_interval,
 )
-from neurodose.case.patient import Patient, load_patient
 
 __all__ = [
     "FhirCase",

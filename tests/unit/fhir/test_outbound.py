@@ -12,6 +12,7 @@ from fhir.resources.R4B.observation import Observation
 
 from neurodose.advice.assess import assess
 from neurodose.advice.plans import taper_plan, titration_plan
+from neurodose.case.patient import load_patient
 from neurodose.fhir.outbound import (
     SEVERITY,
     assessment_bundle,
@@ -21,7 +22,6 @@ from neurodose.fhir.outbound import (
     tdm_observations,
 )
 from neurodose.safety.engine import screen
-from neurodose.case.patient import load_patient
 
 D0 = dt.date(2026, 1, 5)
 
