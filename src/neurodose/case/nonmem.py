@@ -23,6 +23,7 @@ from pathlib import Path
 
 from neurodose.case.regimen import DoseEvent, Regimen
 from neurodose.errors import RegimenError
+from neurodose.inputs import read_text
 
 __all__ = ["COLUMNS", "read_csv", "read_csv_text", "to_csv", "write_csv"]
 
@@ -93,7 +94,7 @@ def read_csv(
     path: str | Path,
 ) -> tuple[dict[int, Regimen], dict[int, list[tuple[float, float]]]]:
     """Read a NONMEM-style CSV file (see :func:`read_csv_text`)."""
-    return read_csv_text(Path(path).read_text(encoding="utf-8"))
+    return read_csv_text(read_text(path, "NONMEM CSV"))
 
 
 def to_csv(

@@ -56,6 +56,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from neurodose.errors import InputError, PatientError
+from neurodose.inputs import read_text
 from neurodose.knowledge import get_drug, resolve_name
 from neurodose.knowledge.conditions import condition, expand_conditions, resolve_condition
 from neurodose.knowledge.pgx import GenotypeCall, parse_genotype
@@ -510,9 +511,11 @@ def load_patient_file(path: str | Path) -> Patient:
     """Read a patient JSON file; bad JSON is a :class:`PatientError` naming the file."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PatientError("patient file", str(p), "an existing JSON file") from None
-    except json.JSONDecodeError as exc:
+        text = read_text(p, "patient file")
+    except InputError as exc:
+        raise PatientError("patient file", str(p), exc.allowed) from None
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise PatientError("patient file", str(p), f"valid JSON ({exc})") from None
     return load_patient(data)

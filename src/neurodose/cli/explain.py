@@ -22,6 +22,7 @@ import typer
 
 from neurodose.cli import options as opt
 from neurodose.errors import InputError
+from neurodose.inputs import writing
 
 __all__ = ["register"]
 
@@ -54,9 +55,11 @@ def _plot(data: dict[str, Any], path: Path) -> None:
     ax[2].set_title("Typical patient")
     ax[2].legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with writing(path, "--plot"):
+            fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def register(app: typer.Typer) -> None:
@@ -78,10 +81,12 @@ def register(app: typer.Typer) -> None:
         with_: opt.With = None,
         as_json: opt.AsJson = False,
         plot: opt.PngFigure = None,
+        mkdir: opt.Mkdir = False,
     ) -> None:
         """Occupancy of each target, each pathway's share of relief, side-effect drivers."""
         from neurodose.cli.common import make_console, print_json
 
+        plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         if not days >= 1:
             raise InputError("--days", days, "at least 1 day")
         reg = opt.regimen_from_options(dose, every, days=days, file_option=False)

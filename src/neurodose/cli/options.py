@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from neurodose.errors import InputError, RegimenError
+from neurodose.inputs import read_text
 
 if TYPE_CHECKING:
     from neurodose.case import Comedication, Patient, Regimen
@@ -42,6 +43,7 @@ __all__ = [
     "DosesGiven",
     "Drug",
     "Every",
+    "Mkdir",
     "PngFigure",
     "PngPlot",
     "RegimenAsSimulate",
@@ -50,6 +52,7 @@ __all__ = [
     "Weight",
     "With",
     "comedications_from_options",
+    "out_path",
     "patient_from_options",
     "regimen_from_options",
 ]
@@ -82,6 +85,26 @@ With = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 PngPlot = Annotated[Path | None, typer.Option(help="write a .png plot")]
 PngFigure = Annotated[Path | None, typer.Option(help="write a .png figure")]
+Mkdir = Annotated[
+    bool,
+    typer.Option("--mkdir", help="create the folder of an output file if it is missing"),
+]
+
+
+def out_path(
+    path: Path | None, flag: str, suffixes: tuple[str, ...] = (), mkdir: bool = False
+) -> Path | None:
+    """Check an output option (``--plot``, ``--ics``, ``--csv``) before any work is done.
+
+    ``None`` (option not given) stays ``None``; otherwise see
+    :func:`neurodose.inputs.output_path` (the folder must exist unless ``--mkdir``).
+
+    >>> out_path(None, "--plot") is None
+    True
+    """
+    from neurodose.inputs import output_path
+
+    return None if path is None else output_path(path, flag, suffixes=suffixes, mkdir=mkdir)
 
 
 def regimen_from_options(
@@ -133,14 +156,12 @@ def regimen_from_options(
     if regimen_file is not None:
         if dose is not None:
             raise RegimenError("--regimen", str(regimen_file), "either --regimen or --dose")
-        if not regimen_file.exists():
-            raise InputError("--regimen", str(regimen_file), "an existing TOML or JSON file")
-        text = regimen_file.read_text(encoding="utf-8")
+        text = read_text(regimen_file, "--regimen")
         try:
             data = (
                 json.loads(text) if regimen_file.suffix.lower() == ".json" else tomllib.loads(text)
             )
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        except (json.JSONDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
             raise InputError("--regimen", str(regimen_file), f"valid TOML/JSON ({exc})") from None
         return Regimen.from_mapping(data)
     if dose is None:

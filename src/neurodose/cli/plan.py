@@ -23,7 +23,9 @@ from neurodose.advice.plans import Plan, switch_plan, taper_plan, titration_plan
 from neurodose.case.patient import Patient, load_patient_file
 from neurodose.cli.assess import parse_date
 from neurodose.cli.common import escape, make_console, print_json, print_sources
+from neurodose.cli.options import Mkdir, out_path
 from neurodose.errors import InputError
+from neurodose.inputs import writing
 from neurodose.knowledge import get_drug
 from neurodose.units import parse_quantity
 
@@ -84,7 +86,8 @@ def render_plan(console: Console, plan: Plan) -> None:
 
 def _out(plan: Plan, ics: Path | None, json_out: bool, text: bool, fhir: bool = False) -> None:
     if ics is not None:
-        write_ics(plan, ics)
+        with writing(ics, "--ics"):
+            write_ics(plan, ics)
     if fhir:
         from neurodose.fhir.outbound import care_plan
 
@@ -123,8 +126,10 @@ def titrate(
     json_out: JsonOpt = False,
     patient_text: TextOpt = False,
     fhir: FhirOpt = False,
+    mkdir: Mkdir = False,
 ) -> None:
     """Titration schedule from the cited start dose, steps and maximum."""
+    ics = out_path(ics, "--ics", (".ics",), mkdir)
     plan = titration_plan(
         drug,
         start_date=parse_date(start_date),
@@ -146,8 +151,10 @@ def taper(
     json_out: JsonOpt = False,
     patient_text: TextOpt = False,
     fhir: FhirOpt = False,
+    mkdir: Mkdir = False,
 ) -> None:
     """Taper to stopping in proportional steps using marketed strengths and liquids."""
+    ics = out_path(ics, "--ics", (".ics",), mkdir)
     plan = taper_plan(drug, _dose(current_dose), start_date=parse_date(start_date), method=method)
     _out(plan, ics, json_out, patient_text, fhir)
 
@@ -165,8 +172,10 @@ def switch(
     json_out: JsonOpt = False,
     patient_text: TextOpt = False,
     fhir: FhirOpt = False,
+    mkdir: Mkdir = False,
 ) -> None:
     """Switch by cross-taper, or taper + washout (MAOI gap, fluoxetine)."""
+    ics = out_path(ics, "--ics", (".ics",), mkdir)
     if not from_drug or not to_drug:
         raise InputError("from/to", (from_drug, to_drug), "two drug names")
     plan = switch_plan(

@@ -9,6 +9,7 @@ import typer
 
 from neurodose.cli import options as opt
 from neurodose.errors import InputError
+from neurodose.inputs import writing
 
 __all__ = ["register"]
 
@@ -47,7 +48,8 @@ def _plot(result: Any, path: Path) -> None:
         fig.update_layout(
             xaxis_title="time (days)", yaxis_title="concentration (ng/mL)", title=f"{result.drug}"
         )
-        fig.write_html(str(path), include_plotlyjs="cdn")
+        with writing(path, "--plot"):
+            fig.write_html(str(path), include_plotlyjs=True)
     elif suffix == ".png":
         import matplotlib
 
@@ -72,8 +74,11 @@ def _plot(result: Any, path: Path) -> None:
         ax.set_title(result.drug)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        try:
+            with writing(path, "--plot"):
+                fig.savefig(path, dpi=110)
+        finally:
+            plt.close(fig)
     else:
         raise InputError("--plot", str(path), "a file ending in .png or .html")
 
@@ -105,13 +110,18 @@ def register(app: typer.Typer) -> None:
         population: Annotated[int | None, typer.Option(help="virtual subjects for bands")] = None,
         seed: Annotated[int | None, typer.Option(help="random seed")] = None,
         as_json: opt.AsJson = False,
-        plot: Annotated[Path | None, typer.Option(help="write a .png or .html plot")] = None,
+        plot: Annotated[
+            Path | None,
+            typer.Option(help="write a .png or .html plot (HTML works offline: plotly.js inside)"),
+        ] = None,
+        mkdir: opt.Mkdir = False,
     ) -> None:
         """Simulate concentrations (total and unbound) with sources."""
         import numpy as np
 
         from neurodose.simulation import simulate as run
 
+        plot = opt.out_path(plot, "--plot", (".png", ".html"), mkdir)
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
         patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
         comeds = opt.comedications_from_options(with_)

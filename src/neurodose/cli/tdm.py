@@ -14,6 +14,7 @@ import typer
 
 from neurodose.cli import options as opt
 from neurodose.errors import InputError
+from neurodose.inputs import writing
 
 __all__ = ["register"]
 
@@ -59,8 +60,6 @@ def _plot_tdm(report: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    if path.suffix.lower() != ".png":
-        raise InputError("--plot", str(path), "a file ending in .png")
     fc = report.forecast.series
     fit = report.fit
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -86,8 +85,11 @@ def _plot_tdm(report: Any, path: Path) -> None:
     ax.set_title(f"{report.drug}: individual fit, {int(report.forecast.level * 100)} % interval")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with writing(path, "--plot"):
+            fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def register(app: typer.Typer) -> None:
@@ -141,12 +143,14 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="random seed (restarts, SIR)")] = 0,
         as_json: opt.AsJson = False,
         plot: opt.PngPlot = None,
+        mkdir: opt.Mkdir = False,
     ) -> None:
         """Fit individual PK parameters to measured levels (MAP), forecast, and
         recommend a dose and interval for the target range."""
         from neurodose.mipd.engine import history_from_regimen, prior_model
         from neurodose.mipd.tdm import parse_target, run_tdm
 
+        plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         if uncertainty not in _UNCERTAINTY:
             raise InputError("--uncertainty", uncertainty, "'sir' or 'laplace'")
         if metric not in ("trough", "auc24"):
@@ -219,6 +223,7 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="random seed")] = 0,
         as_json: opt.AsJson = False,
         plot: opt.PngPlot = None,
+        mkdir: opt.Mkdir = False,
     ) -> None:
         """Learn the individual response from a pain diary and forecast the chance
         of >= 30 % relief by week 8 if the dose is kept, raised or the drug switched;
@@ -228,6 +233,7 @@ def register(app: typer.Typer) -> None:
         from neurodose.mipd.diary import read_diary_csv
         from neurodose.mipd.response import run_response
 
+        plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         d = read_diary_csv(diary)
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
         start = None

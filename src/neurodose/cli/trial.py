@@ -18,6 +18,7 @@ from rich.table import Table
 
 from neurodose.cli import options as opt
 from neurodose.cli.common import make_console, print_json, print_sources
+from neurodose.inputs import output_path, writing
 from neurodose.trial.design import load_design
 from neurodose.trial.run import TrialResult, run_trial
 
@@ -127,9 +128,11 @@ def plot_trial(result: TrialResult, path: Path) -> Path:
     fig.suptitle(f"neurodose virtual trial: {d['design']['name']} ({d['design']['condition']})")
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with writing(path, "--plot"):
+            fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -145,7 +148,7 @@ def demo_section(console: Console) -> None:
     result = run_trial(design, progress=console.is_terminal)
     print_trial(result, console)
     out = Path(os.environ.get("NEURODOSE_OUTPUT_DIR", ".")) / "neurodose_demo_trial.png"
-    plot_trial(result, out)
+    plot_trial(result, output_path(out, "NEURODOSE_OUTPUT_DIR"))
     console.print(f"figure: {out}")
     print_sources(console, result.sources, title="Sources (virtual trial)", compact=True)
 
@@ -162,8 +165,10 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")
         ] = None,
         chunk_size: Annotated[int, typer.Option(help="patients per chunk")] = 20_000,
+        mkdir: opt.Mkdir = False,
     ) -> None:
         """Run a virtual trial from a TOML design (ITT, BOCF; NNT/NNH vs placebo)."""
+        plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         des = load_design(design)
         console = make_console(stderr=as_json)
         result = run_trial(

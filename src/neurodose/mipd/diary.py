@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +45,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurodose.errors import InputError
+from neurodose.inputs import read_text
 from neurodose.mipd.levels import parse_number
 
-__all__ = ["SCORES", "Diary", "read_diary_csv"]
+__all__ = ["MAX_DIARY_ROWS", "SCORES", "Diary", "read_diary_csv"]
+
+#: most entries a diary file may hold (about 10 years of daily entries); bounds the work
+MAX_DIARY_ROWS = 3660
 
 FloatArray = NDArray[np.float64]
 
@@ -191,16 +197,21 @@ def read_diary_csv(path: str | Path) -> Diary:
         out-of-range values (naming row and field).
     """
     p = Path(path)
-    if not p.is_file():
-        raise InputError("diary", str(path), "an existing CSV file")
-    with open(p, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        cols = [(c or "").strip().lower().replace(" ", "_") for c in (reader.fieldnames or [])]
-        cols = [_ALIASES.get(c, c) for c in cols]
-        missing = [c for c in ("date", "pain") if c not in cols]
-        if missing:
-            raise InputError(f"{p.name}: columns", cols, f"columns including {', '.join(missing)}")
-        unknown = [c for c in cols if c not in _KNOWN]
-        if unknown:
-            raise InputError(f"{p.name}: column", unknown[0], f"one of {', '.join(sorted(_KNOWN))}")
-        return Diary.from_rows(list(reader), where=p.name)
+    text = read_text(p, "diary")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    cols = [(c or "").strip().lower().replace(" ", "_") for c in (reader.fieldnames or [])]
+    cols = [_ALIASES.get(c, c) for c in cols]
+    missing = [c for c in ("date", "pain") if c not in cols]
+    if missing:
+        raise InputError(f"{p.name}: columns", cols, f"columns including {', '.join(missing)}")
+    unknown = [c for c in cols if c not in _KNOWN]
+    if unknown:
+        raise InputError(f"{p.name}: column", unknown[0], f"one of {', '.join(sorted(_KNOWN))}")
+    rows = list(itertools.islice(reader, MAX_DIARY_ROWS + 1))
+    if len(rows) > MAX_DIARY_ROWS:
+        raise InputError(
+            f"{p.name}: rows",
+            f"more than {MAX_DIARY_ROWS:,}",
+            f"at most {MAX_DIARY_ROWS:,} diary entries (about 10 years of daily entries)",
+        )
+    return Diary.from_rows(rows, where=p.name)

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +42,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurodose.errors import InputError, UnitError, UnknownNameError
+from neurodose.inputs import read_text
 from neurodose.units import parse_unit
 
-__all__ = ["ANALYTE_ALIASES", "Observations", "parse_datetime", "parse_number", "read_levels_csv"]
+__all__ = [
+    "ANALYTE_ALIASES",
+    "MAX_LEVEL_ROWS",
+    "Observations",
+    "parse_datetime",
+    "parse_number",
+    "read_levels_csv",
+]
+
+#: most rows a levels file may hold; bounds the fitting work
+MAX_LEVEL_ROWS = 1000
 
 FloatArray = NDArray[np.float64]
 
@@ -329,16 +342,19 @@ def read_levels_csv(
         An unknown unit or one that is not a concentration.
     """
     p = Path(path)
-    if not p.is_file():
-        raise InputError("levels", str(path), "an existing CSV file")
-    with open(p, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        cols = [c.strip().lower() for c in (reader.fieldnames or [])]
-        missing = [c for c in ("analyte", "value", "unit") if c not in cols]
-        if "time_h" not in cols and "datetime" not in cols:
-            missing.insert(0, "time_h or datetime")
-        if missing:
-            raise InputError(f"{p.name}: columns", cols, f"columns including {', '.join(missing)}")
-        return Observations.from_rows(
-            list(reader), analytes, first_dose=first_dose, molar_mass=molar_mass, where=p.name
+    text = read_text(p, "levels")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    cols = [(c or "").strip().lower() for c in (reader.fieldnames or [])]
+    missing = [c for c in ("analyte", "value", "unit") if c not in cols]
+    if "time_h" not in cols and "datetime" not in cols:
+        missing.insert(0, "time_h or datetime")
+    if missing:
+        raise InputError(f"{p.name}: columns", cols, f"columns including {', '.join(missing)}")
+    rows = list(itertools.islice(reader, MAX_LEVEL_ROWS + 1))
+    if len(rows) > MAX_LEVEL_ROWS:
+        raise InputError(
+            f"{p.name}: rows", f"more than {MAX_LEVEL_ROWS}", f"at most {MAX_LEVEL_ROWS:,} levels"
         )
+    return Observations.from_rows(
+        rows, analytes, first_dose=first_dose, molar_mass=molar_mass, where=p.name
+    )

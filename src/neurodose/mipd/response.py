@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 from neurodose import citations
 from neurodose.case.regimen import Regimen
 from neurodose.errors import InputError
+from neurodose.inputs import writing
 from neurodose.knowledge import get_drug, resolve_name
 from neurodose.mipd.diary import Diary
 from neurodose.mipd.engine import history_from_regimen, prior_model
@@ -327,8 +328,11 @@ class ResponseReport:
         ax.set_ylim(0, 10)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
+        try:
+            with writing(p, "--plot"):
+                fig.savefig(p, dpi=110)
+        finally:
+            plt.close(fig)
 
 
 def _diary_doses(regimen: Regimen, diary: Diary, first: dt.date) -> DoseHistory:

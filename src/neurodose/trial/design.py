@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neurodose.errors import DesignError, UnknownDrugError, close_matches
+from neurodose.errors import DesignError, InputError, UnknownDrugError, close_matches
+from neurodose.inputs import read_text
 from neurodose.knowledge.registry import drug_names, resolve_name
 from neurodose.pd.params import load_pd_parameters
 
@@ -365,11 +366,12 @@ def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
 def load_design(path: str | Path) -> Design:
     """Read and validate a TOML design file."""
     p = Path(path)
-    if not p.exists():
-        raise DesignError("design", str(p), "an existing TOML file")
     try:
-        with open(p, "rb") as fh:
-            data = tomllib.load(fh)
+        text = read_text(p, "design")
+    except InputError as exc:
+        raise DesignError("design", str(p), exc.allowed) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DesignError("design", str(p), f"valid TOML ({exc})") from None
     return parse_design(data, source=str(p))

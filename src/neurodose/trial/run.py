@@ -26,6 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurodose import citations
+from neurodose.errors import InputError
+from neurodose.inputs import count
 from neurodose.knowledge import get_drug
 from neurodose.pd.adverse import discontinuation_symptoms, simulate_adverse
 from neurodose.pd.occupancy import alpha2delta_k_nm, drug_targets
@@ -37,11 +39,15 @@ from neurodose.trial.endpoints import ArmAccumulator, nnt
 from neurodose.trial.population import PDPopulation, sample_population
 
 __all__ = [
+    "MAX_CHUNK_SIZE",
     "SAMPLES_PER_DAY",
+    "SCHEDULER_TIMEOUT_S",
     "ChunkSpec",
     "TrialResult",
+    "connect_scheduler",
     "run_chunk",
     "run_trial",
+    "scheduler_timeout",
 ]
 
 Array = NDArray[np.float64]
@@ -195,10 +201,93 @@ def run_chunk(
     return acc
 
 
+#: largest chunk (patients); memory is about 5 kB per patient-week, so 200,000 x 12 weeks ~ 12 GB
+MAX_CHUNK_SIZE = 200_000
+
+#: seconds to wait for a Dask scheduler (``NEURODOSE_SCHEDULER_TIMEOUT`` overrides)
+SCHEDULER_TIMEOUT_S = 10.0
+
+_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+
+
+def scheduler_timeout() -> float:
+    """Seconds to wait when connecting to a Dask scheduler (``NEURODOSE_SCHEDULER_TIMEOUT``)."""
+    import os
+
+    raw = os.environ.get("NEURODOSE_SCHEDULER_TIMEOUT")
+    if raw is None or not raw.strip():
+        return SCHEDULER_TIMEOUT_S
+    from neurodose.inputs import finite_number
+
+    return finite_number(
+        raw, "NEURODOSE_SCHEDULER_TIMEOUT", low=0, low_inclusive=False, high=3600, unit="s"
+    )
+
+
+def connect_scheduler(address: str) -> Any:
+    """A ``distributed.Client`` for ``address``, within :func:`scheduler_timeout` seconds.
+
+    Raises
+    ------
+    InputError
+        A malformed address, or no scheduler answering there in time (never hangs).
+    """
+    import re
+
+    text = str(address).strip()
+    m = re.fullmatch(r"([a-z]+)://([^\s/:]+|\[[0-9a-fA-F:]+\]):(\d{1,5})", text)
+    inproc = text.startswith("inproc://") and len(text) > len("inproc://")
+    if not inproc and (not m or m.group(1) not in _SCHEMES or not 0 < int(m.group(3)) < 65536):
+        raise InputError(
+            "scheduler",
+            address,
+            "a Dask scheduler address SCHEME://HOST:PORT, e.g. tcp://127.0.0.1:8786 "
+            f"(schemes: {', '.join(_SCHEMES)})",
+        )
+    timeout = scheduler_timeout()
+    from distributed import Client
+
+    try:
+        _probe_scheduler(text, timeout)  # never leave a half-made Client behind
+        return Client(text, timeout=timeout, set_as_default=False)
+    except Exception as exc:  # OSError, TimeoutError, comm errors: all mean "not reachable"
+        if isinstance(exc, MemoryError | UnicodeError | ValueError | TypeError):
+            reason = "something answered, but not with Dask messages"
+        else:
+            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise InputError(
+            "scheduler",
+            address,
+            f"a reachable Dask scheduler (none answered within {timeout:g} s: {reason}; "
+            "NEURODOSE_SCHEDULER_TIMEOUT sets the wait)",
+        ) from None
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Ask ``address`` for its identity within ``timeout`` s; raise if it is no Dask scheduler."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def probe() -> None:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            answer = await comm.read()
+        finally:
+            comm.abort()
+        if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+            raise OSError(f"{address} answered, but not as a Dask scheduler")
+
+    async def bounded() -> None:
+        await asyncio.wait_for(probe(), timeout)
+
+    asyncio.run(bounded())
+
+
 def plan_chunks(design: Design, chunk_size: int) -> list[ChunkSpec]:
     """The chunk plan: arms in order, each split into ``ceil(n / chunk_size)`` chunks."""
-    if chunk_size < 1:
-        raise ValueError("chunk_size must be >= 1")
+    chunk_size = count(chunk_size, "chunk-size", low=1, high=MAX_CHUNK_SIZE)
     out = []
     for a in range(len(design.arms)):
         k = math.ceil(design.n_per_arm / chunk_size)
@@ -373,10 +462,10 @@ def _execute_dask(
     scheduler: str | Any,
     prog: Any,
 ) -> list[ArmAccumulator]:
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
     own = isinstance(scheduler, str)
-    client: Client = Client(scheduler) if isinstance(scheduler, str) else scheduler
+    client = connect_scheduler(scheduler) if isinstance(scheduler, str) else scheduler
     try:
         specs = list(specs)
         futs = client.map(

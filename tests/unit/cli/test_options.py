@@ -60,7 +60,7 @@ def test_regimen_file_errors_name_the_option(tmp_path):
     bad.write_text("dose = ", encoding="utf-8")
     with pytest.raises(RegimenError, match=r"--regimen.*either --regimen or --dose"):
         opt.regimen_from_options("25 mg", regimen_file=bad)
-    with pytest.raises(InputError, match=r"--regimen.*an existing TOML or JSON file"):
+    with pytest.raises(InputError, match=r"--regimen.*an existing file"):
         opt.regimen_from_options(None, regimen_file=tmp_path / "missing.toml")
     with pytest.raises(InputError, match=r"--regimen.*valid TOML/JSON"):
         opt.regimen_from_options(None, regimen_file=bad)

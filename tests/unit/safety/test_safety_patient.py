@@ -110,7 +110,7 @@ def test_load_patient_file_errors(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(PatientError, match="valid JSON"):
         load_patient_file(bad)
-    with pytest.raises(PatientError, match="existing JSON file"):
+    with pytest.raises(PatientError, match="an existing file"):
         load_patient_file(tmp_path / "none.json")
     good = tmp_path / "g.json"
     good.write_text(json.dumps({"age": 44}))
