@@ -208,9 +208,16 @@ def _read_patient(path: Path) -> tuple[Patient, str | None]:
     """A patient profile JSON, or a FHIR Bundle (mapped by :mod:`neurodose.fhir.inbound`)."""
     import json
 
+    from neurodose.errors import PatientError
+    from neurodose.inputs import read_text
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        text = read_text(path, "patient file")  # regular, UTF-8, size-limited
+    except InputError as exc:
+        raise PatientError("patient file", str(path), exc.allowed) from None
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
         return load_patient_file(path), None
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
         from neurodose.fhir.inbound import case_from_bundle
