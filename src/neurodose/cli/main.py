@@ -82,6 +82,7 @@ COMMAND_MODULES = [
     "neurodose.cli.plan",
     "neurodose.cli.tdm",
     "neurodose.cli.response",
+    "neurodose.cli.cds",
 ]
 
 for _name in COMMAND_MODULES:

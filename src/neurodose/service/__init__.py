@@ -1,0 +1,1 @@
+"""neurodose.service: web services (the clinic app and the CDS Hooks services)."""

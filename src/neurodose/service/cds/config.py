@@ -1,0 +1,163 @@
+"""Configuration of the CDS Hooks services: trusted clients, public URL, CORS, limits.
+
+The clients file (``--cds-clients FILE`` or ``NEURODOSE_CDS_CLIENTS``) is JSON::
+
+    {"clients": [
+        {"iss": "https://ehr.example.org", "jwks": {"keys": [...]},
+         "origins": ["https://ehr.example.org"]},
+        {"iss": "https://sandbox.example.org",
+         "jwks_url": "https://sandbox.example.org/.well-known/jwks.json"}
+     ]}
+
+``iss`` is the allowlisted issuer; its public keys are given inline (``jwks``) or
+at ``jwks_url``, which is then the only ``jku`` a token of that client may name.
+``origins`` are the browser origins allowed by CORS (none by default).
+
+Environment: ``NEURODOSE_PUBLIC_URL`` (the base URL EHRs call; ``aud`` must equal
+``{public_url}/cds-services[/{id}[/feedback]]`` exactly), ``NEURODOSE_CDS_CLIENTS``,
+``NEURODOSE_CDS_DEV_INSECURE=1`` (accept unsigned requests, local demos only),
+``NEURODOSE_CDS_FHIR_TIMEOUT_S`` (prefetch fetches, default 2 s).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neurodose.errors import InputError
+
+__all__ = ["CdsClient", "CdsConfig", "load_clients"]
+
+
+@dataclass(frozen=True)
+class CdsClient:
+    """One trusted EHR: issuer, keys (inline or at an allowlisted URL), CORS origins."""
+
+    iss: str
+    jwks: dict[str, Any] | None = None
+    jwks_url: str | None = None
+    origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CdsConfig:
+    """Everything the CDS Hooks routes need.
+
+    Attributes
+    ----------
+    public_url : str
+        Base URL the EHR calls (no trailing slash), e.g. ``https://cds.example.org``.
+    clients : tuple of CdsClient
+        Allowlisted issuers and their keys.
+    dev_insecure : bool
+        Accept requests without a valid JWT (local demos only; warns on every request).
+    fhir_timeout_s : float
+        Time limit of one FHIR fetch for a missing prefetch key, s.
+    max_token_lifetime_s : float
+        Longest accepted ``exp - iat`` (the replay cache keeps each jti this long), s.
+    clock_skew_s : float
+        Allowed clock difference for ``iat`` (not in the future by more than this), s.
+    """
+
+    public_url: str
+    clients: tuple[CdsClient, ...] = ()
+    dev_insecure: bool = False
+    fhir_timeout_s: float = 2.0
+    max_token_lifetime_s: float = 3600.0
+    clock_skew_s: float = 60.0
+    extra_origins: tuple[str, ...] = field(default=())
+
+    @property
+    def origins(self) -> list[str]:
+        """All CORS origins (the clients' and any extra ones)."""
+        return sorted({o for c in self.clients for o in c.origins} | set(self.extra_origins))
+
+    def client(self, iss: str) -> CdsClient | None:
+        """The client with issuer ``iss`` (None when not allowlisted)."""
+        for c in self.clients:
+            if c.iss == iss:
+                return c
+        return None
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        public_url: str | None = None,
+        clients_file: str | Path | None = None,
+        dev_insecure: bool | None = None,
+    ) -> CdsConfig:
+        """Build from arguments, falling back to the environment (see module docstring)."""
+        url = public_url or os.environ.get("NEURODOSE_PUBLIC_URL")
+        if not url:
+            raise InputError(
+                "public-url", url, "the base URL EHRs call, e.g. https://cds.example.org"
+            )
+        if not url.startswith(("http://", "https://")):
+            raise InputError("public-url", url, "an http(s) URL")
+        path = clients_file or os.environ.get("NEURODOSE_CDS_CLIENTS")
+        clients = load_clients(path) if path else ()
+        insecure = (
+            dev_insecure
+            if dev_insecure is not None
+            else os.environ.get("NEURODOSE_CDS_DEV_INSECURE", "") == "1"
+        )
+        raw_t = os.environ.get("NEURODOSE_CDS_FHIR_TIMEOUT_S", "2")
+        try:
+            timeout = float(raw_t)
+        except ValueError:
+            raise InputError("NEURODOSE_CDS_FHIR_TIMEOUT_S", raw_t, "seconds, 0.1-30") from None
+        if not 0.1 <= timeout <= 30:
+            raise InputError("NEURODOSE_CDS_FHIR_TIMEOUT_S", raw_t, "seconds, 0.1-30")
+        return cls(
+            public_url=url.rstrip("/"),
+            clients=clients,
+            dev_insecure=insecure,
+            fhir_timeout_s=timeout,
+        )
+
+
+def load_clients(path: str | Path) -> tuple[CdsClient, ...]:
+    """Read the clients file (module docstring); errors name the file and the field."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("cds-clients", str(p), "an existing JSON file") from None
+    except json.JSONDecodeError as exc:
+        raise InputError("cds-clients", str(p), f"valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("clients"), list):
+        raise InputError(f"{p}: clients", None, 'a JSON object {"clients": [...]}')
+    out: list[CdsClient] = []
+    for i, c in enumerate(data["clients"]):
+        where = f"{p}: clients[{i}]"
+        if not isinstance(c, dict):
+            raise InputError(where, c, "an object with iss and jwks or jwks_url")
+        unknown = set(c) - {"iss", "jwks", "jwks_url", "origins"}
+        if unknown:
+            raise InputError(f"{where}.{sorted(unknown)[0]}", "...", "iss, jwks, jwks_url, origins")
+        iss = c.get("iss")
+        if not isinstance(iss, str) or not iss:
+            raise InputError(f"{where}.iss", iss, "the issuer (a non-empty string)")
+        jwks, url = c.get("jwks"), c.get("jwks_url")
+        if (jwks is None) == (url is None):
+            raise InputError(where, iss, "exactly one of jwks (inline) or jwks_url")
+        if jwks is not None and not (isinstance(jwks, dict) and isinstance(jwks.get("keys"), list)):
+            raise InputError(f"{where}.jwks", type(jwks).__name__, 'a JWK Set {"keys": [...]}')
+        local = isinstance(url, str) and url.startswith("http://127.0.0.1")
+        if (
+            url is not None
+            and not local
+            and not (isinstance(url, str) and url.startswith("https://"))
+        ):
+            raise InputError(f"{where}.jwks_url", url, "an https URL")
+        origins = c.get("origins", [])
+        if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+            raise InputError(f"{where}.origins", origins, "a list of origins (https://host)")
+        if any(x.iss == iss for x in out):
+            raise InputError(f"{where}.iss", iss, "each issuer once")
+        out.append(CdsClient(iss=iss, jwks=jwks, jwks_url=url, origins=tuple(origins)))
+    return tuple(out)

@@ -1,0 +1,355 @@
+"""The three services: request checks, prefetch, screening through the library, cards.
+
+Translation only: the patient comes from :func:`neurodose.fhir.inbound.case_from_resources`,
+findings from :func:`neurodose.safety.engine.screen`, the alternative from
+:func:`neurodose.advice.assess.assess`, review timing from the cited plan data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from neurodose.advice.assess import OPTIONS, assess
+from neurodose.advice.data import review
+from neurodose.errors import FhirError
+from neurodose.fhir.inbound import FhirCase, Order, case_from_resources, orders_from
+from neurodose.fhir.validate import bundle_entries, validate_resource
+from neurodose.knowledge import get_drug
+from neurodose.safety.engine import drug_tags, screen
+from neurodose.service.cds.cards import finding_card, note_card, unrecognised_card
+from neurodose.service.cds.config import CdsConfig
+from neurodose.service.cds.prefetch import (
+    PrefetchUnavailableError,
+    fetch_missing,
+    prefetch_templates,
+)
+
+__all__ = ["SERVICES", "HookError", "Service", "discovery", "handle_hook"]
+
+
+@dataclass(frozen=True)
+class Service:
+    """One CDS service: id, hook, title, description."""
+
+    id: str
+    hook: str
+    title: str
+    description: str
+
+
+SERVICES: tuple[Service, ...] = (
+    Service(
+        "neurodose-order-select",
+        "order-select",
+        "neurodose: neuropathic-pain medicine check (order select)",
+        "Screens a selected draft medication order of any drug in the neurodose knowledge base: "
+        "interactions, CYP2D6/CYP2C19 by dose band with phenoconversion, Beers, renal, QT, MAOI "
+        "washout. Cards cite their sources.",
+    ),
+    Service(
+        "neurodose-order-sign",
+        "order-sign",
+        "neurodose: neuropathic-pain medicine check (order sign)",
+        "Final check of draft medication orders before signing (same rules as order-select).",
+    ),
+    Service(
+        "neurodose-patient-view",
+        "patient-view",
+        "neurodose: neuropathic-pain therapy summary",
+        "One card: current neuropathic-pain medicine and dose, week of treatment, review due, "
+        "level guidance.",
+    ),
+)
+_BY_ID = {s.id: s for s in SERVICES}
+_ORDER_KEYS = ("patient", "medications", "recentMedications", "conditions", "observations")
+
+
+class HookError(Exception):
+    """A request the service answers with ``status`` and a one-line ``message``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = " ".join(message.split())
+
+
+def discovery() -> dict[str, Any]:
+    """The discovery document (``GET /cds-services``)."""
+    return {
+        "services": [
+            {
+                "hook": s.hook,
+                "id": s.id,
+                "title": s.title,
+                "description": s.description,
+                "prefetch": prefetch_templates(s.hook),
+                "usageRequirements": "Signed JWT from an allowlisted client (ES384/RS384).",
+            }
+            for s in SERVICES
+        ]
+    }
+
+
+def service(service_id: str) -> Service | None:
+    """The service with this id (None when unknown)."""
+    return _BY_ID.get(service_id)
+
+
+def _check_request(svc: Service, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise HookError(400, "request body: expected a JSON object")
+    if body.get("hook") != svc.hook:
+        raise HookError(
+            400, f"hook: {body.get('hook')!r} does not match service {svc.id} ({svc.hook})"
+        )
+    if not isinstance(body.get("hookInstance"), str) or not body["hookInstance"]:
+        raise HookError(400, "hookInstance: expected a UUID string")
+    ctx = body.get("context")
+    if not isinstance(ctx, dict):
+        raise HookError(400, "context: expected an object")
+    if not isinstance(ctx.get("patientId"), str) or not ctx["patientId"]:
+        raise HookError(400, "context.patientId: missing (a Patient id is required)")
+    auth = body.get("fhirAuthorization")
+    if auth is not None:
+        if not isinstance(auth, dict) or not isinstance(auth.get("access_token"), str):
+            raise HookError(400, "fhirAuthorization: expected an object with access_token")
+        if auth.get("token_type") not in (None, "Bearer"):
+            raise HookError(400, "fhirAuthorization.token_type: expected 'Bearer'")
+        if not body.get("fhirServer"):
+            raise HookError(400, "fhirServer: required when fhirAuthorization is sent")
+    if body.get("fhirServer") is not None and not isinstance(body["fhirServer"], str):
+        raise HookError(400, "fhirServer: expected a URL string")
+    pre = body.get("prefetch", {})
+    if pre is None:
+        pre = {}
+    if not isinstance(pre, dict):
+        raise HookError(400, "prefetch: expected an object")
+    if svc.hook in ("order-select", "order-sign") and "draftOrders" not in ctx:
+        raise HookError(400, "context.draftOrders: missing (a Bundle of draft orders)")
+    return pre
+
+
+def _subject_ok(res: Mapping[str, Any], pid: str) -> bool:
+    for key in ("subject", "patient"):
+        ref = res.get(key)
+        if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+            return ref["reference"] in (f"Patient/{pid}", pid) or ref["reference"].endswith(
+                f"/Patient/{pid}"
+            )
+    return True
+
+
+def _case(prefetch: Mapping[str, Any], pid: str, today: dt.date) -> FhirCase:
+    patient = prefetch.get("patient")
+    if patient is None:
+        raise HookError(412, "prefetch.patient: no Patient available (age is needed to screen)")
+    items: list[tuple[str, dict[str, Any]]] = [
+        ("prefetch.patient", validate_resource(patient, where="prefetch.patient", expect="Patient"))
+    ]
+    if items[0][1].get("id") not in (None, pid):
+        raise HookError(
+            400, f"prefetch.patient: id {items[0][1].get('id')!r} is not context.patientId"
+        )
+    for key in _ORDER_KEYS[1:]:
+        value = prefetch.get(key)
+        if value is None:
+            continue
+        for where, res in bundle_entries(value, where=f"prefetch.{key}"):
+            if res.get("resourceType") == "OperationOutcome":
+                continue
+            if not _subject_ok(res, pid):
+                raise HookError(400, f"{where}: belongs to another patient than context.patientId")
+            items.append((where, res))
+    return case_from_resources(items, today=today)
+
+
+def _alternative(patient: Any, order: Order, today: dt.date) -> tuple[str, Any] | None:
+    a = assess(patient, start_date=today)
+    for o in a.options:
+        if o.drug != order.drug and o.verdict in ("recommended", "acceptable") and o.plan:
+            return o.drug, o.plan.steps[0] if o.plan.steps else None
+    return None
+
+
+def _pgx_caveats(case: FhirCase, finding: Any) -> list[str]:
+    genes = set(dict(finding.details).get("phenotypes", {}) or {}) | (
+        {dict(finding.details).get("gene")} if dict(finding.details).get("gene") else set()
+    )
+    return [n for n in case.notes if any(g and g in n for g in genes)]
+
+
+def _order_cards(
+    svc: Service, body: dict[str, Any], case: FhirCase, config: CdsConfig, today: dt.date
+) -> list[dict[str, Any]]:
+    ctx = body["context"]
+    orders = orders_from(ctx["draftOrders"], where="context.draftOrders")
+    if svc.hook == "order-select" and ctx.get("selections") is not None:
+        sel = ctx["selections"]
+        if not isinstance(sel, list) or not all(isinstance(s, str) for s in sel):
+            raise HookError(400, "context.selections: expected a list of references")
+        orders = [o for o in orders if o.ref in sel]
+    patient = case.patient()
+    pid = ctx["patientId"]
+    cards: list[dict[str, Any]] = []
+    unknown = [o for o in orders if o.drug is None]
+    if unknown:
+        from neurodose.fhir.inbound import Unrecognised
+
+        cards.append(
+            unrecognised_card(
+                [
+                    Unrecognised(
+                        o.ref, "medication", o.text, o.codes, "not in the neurodose knowledge base"
+                    )
+                    for o in unknown
+                ],
+                public_url=config.public_url,
+                draft=True,
+            )
+        )
+    for order in orders:
+        if order.drug is None:
+            continue
+        findings = screen(patient, order.drug, planned_daily_mg=order.daily_mg)
+        alt = None
+        if any(f.severity in ("contraindicated", "avoid") for f in findings):
+            alt = _alternative(patient, order, today)
+        for f in findings:
+            cards.append(
+                finding_card(
+                    f,
+                    order=order,
+                    public_url=config.public_url,
+                    patient_id=pid,
+                    alternative=alt,
+                    caveats=_pgx_caveats(case, f),
+                )
+            )
+    meds = [u for u in case.unrecognised if u.kind == "medication"]
+    if meds:
+        cards.append(unrecognised_card(meds, public_url=config.public_url, draft=False))
+    return cards
+
+
+def _start_date(res: Mapping[str, Any]) -> dt.date | None:
+    for d in res.get("dosageInstruction") or []:
+        s = (((d.get("timing") or {}).get("repeat") or {}).get("boundsPeriod") or {}).get("start")
+        if isinstance(s, str):
+            try:
+                return dt.date.fromisoformat(s[:10])
+            except ValueError:
+                pass
+    s = res.get("authoredOn")
+    if isinstance(s, str):
+        try:
+            return dt.date.fromisoformat(s[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _patient_view(
+    prefetch: Mapping[str, Any], case: FhirCase, config: CdsConfig, pid: str, today: dt.date
+) -> list[dict[str, Any]]:
+    current = [
+        m
+        for m in case.profile.get("medications", [])
+        if m["name"] in OPTIONS and "stopped_days_ago" not in m
+    ]
+    starts: dict[str, dt.date] = {}
+    value = prefetch.get("medications")
+    if value is not None:
+        orders = orders_from(value, where="prefetch.medications")
+        for o in orders:
+            d = _start_date(o.resource)
+            if o.drug and d:
+                starts[o.drug] = min(d, starts.get(o.drug, d))
+    if not current:
+        return [
+            note_card(
+                "No neuropathic-pain medicine on the active list",
+                "neurodose found none of its neuropathic-pain options among the active "
+                "MedicationRequests. Open the full assessment for ranked options.",
+                public_url=config.public_url,
+                code="patient_view_summary",
+                patient_id=pid,
+            )
+        ]
+    lines: list[str] = []
+    parts: list[str] = []
+    for m in current:
+        rec = get_drug(m["name"])
+        dose = f"{m['dose_mg']:g} mg" if m.get("dose_mg") else "dose not given"
+        if m.get("every_h"):
+            dose += f" every {m['every_h']:g} h"
+        start = starts.get(m["name"])
+        tca = "tricyclic" in drug_tags(rec) or "tca" in drug_tags(rec)
+        rv = review("effect_tca" if tca else "effect")
+        if start:
+            week = (today - start).days // 7 + 1
+            due = start + dt.timedelta(days=float(rv.canonical()) / 24.0)
+            parts.append(f"{rec.display_name} {dose}, week {week}")
+            lines.append(
+                f"- **{rec.display_name}** {dose}; started {start.isoformat()} (week {week}); "
+                f"effect review due {due.isoformat()} ({rv.value:g} {rv.unit} after start; "
+                f"`{rv.source}`{'' if rv.verified else ', UNVERIFIED'})."
+            )
+        else:
+            parts.append(f"{rec.display_name} {dose}")
+            lines.append(f"- **{rec.display_name}** {dose}; start date not on the order.")
+        if rec.tdm is not None and rec.tdm.reference_range is not None:
+            rr = rec.tdm.reference_range
+            lines.append(
+                f"  Level: a trough level can guide dosing (reference range {rr.low:g}-{rr.high:g} "
+                f"{rr.unit}, `{rr.source}`); run `neurodose tdm` with the measured level."
+                if rr.low is not None and rr.high is not None
+                else f"  Level: TDM range on file (`{rr.source}`)."
+            )
+    lines.append("- Diary response: this patient is not linked to a neurodose clinic diary.")
+    if case.unrecognised:
+        lines.append(f"- Not recognised: {', '.join(u.text for u in case.unrecognised)}.")
+    return [
+        note_card(
+            "Neuropathic pain: " + "; ".join(parts),
+            "\n".join(lines),
+            public_url=config.public_url,
+            code="patient_view_summary",
+            patient_id=pid,
+        )
+    ]
+
+
+def handle_hook(
+    service_id: str, body: Any, config: CdsConfig, *, today: dt.date | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    """Cards for one hook call, and the service id (raises :class:`HookError`)."""
+    svc = _BY_ID.get(service_id)
+    if svc is None:
+        raise HookError(404, f"service {service_id!r} not found")
+    today = today or dt.date.today()
+    pre = _check_request(svc, body)
+    ctx = body["context"]
+    for k, v in pre.items():
+        if v is not None and not isinstance(v, dict):
+            raise HookError(400, f"prefetch.{k}: expected a FHIR resource or Bundle (or null)")
+    try:
+        pre = fetch_missing(
+            prefetch_templates(svc.hook),
+            pre,
+            context=ctx,
+            fhir_server=body.get("fhirServer"),
+            authorization=body.get("fhirAuthorization"),
+            timeout_s=config.fhir_timeout_s,
+        )
+    except PrefetchUnavailableError as exc:
+        raise HookError(412, f"prefetch unavailable: {exc}") from None
+    try:
+        case = _case(pre, ctx["patientId"], today)
+        if svc.hook == "patient-view":
+            return _patient_view(pre, case, config, ctx["patientId"], today), svc.id
+        return _order_cards(svc, body, case, config, today), svc.id
+    except FhirError as exc:
+        raise HookError(400, str(exc)) from None

@@ -1,0 +1,167 @@
+"""FastAPI routes of the CDS Hooks services, every one behind the client JWT check.
+
+=========================================  ===========================================
+``GET  /cds-services``                     discovery (JWT, aud = this URL)
+``POST /cds-services/{id}``                a hook call (JWT, aud = this URL)
+``POST /cds-services/{id}/feedback``       card outcomes (JWT, aud = this URL)
+=========================================  ===========================================
+
+A request without an acceptable JWT gets a bare ``401`` (no body). Bad input gets
+``400`` with ``{"error": "<one line>"}``; a missing prefetch that cannot be fetched
+gets ``412``. With ``dev_insecure`` every request is accepted and a warning is
+logged for each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from neurodose.errors import NeurodoseError
+from neurodose.service.cds.config import CdsConfig
+from neurodose.service.cds.hooks import HookError, discovery, handle_hook, service
+from neurodose.service.cds.security import JwtRejectedError, TokenChecker
+from neurodose.service.cds.store import CdsStore
+
+__all__ = ["cds_router"]
+
+log = logging.getLogger("neurodose.cds")
+_OUTCOMES = ("accepted", "overridden")
+
+
+def _bad(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": " ".join(message.split())}, status_code=status)
+
+
+def _parse_time(v: Any) -> dt.datetime | None:
+    if not isinstance(v, str):
+        return None
+    try:
+        t = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else None
+
+
+def cds_router(config: CdsConfig, store: CdsStore) -> APIRouter:
+    """The router (mount it with ``app.include_router``)."""
+    router = APIRouter(tags=["cds-hooks"])
+    checker = TokenChecker(config, store)
+
+    def authorised(request: Request) -> bool:
+        if config.dev_insecure:
+            log.warning(
+                "CDS Hooks --dev-insecure: %s %s accepted WITHOUT a verified JWT (demo only)",
+                request.method,
+                request.url.path,
+            )
+            return True
+        try:
+            claims = checker.check(
+                request.headers.get("authorization"), config.public_url + request.url.path
+            )
+        except JwtRejectedError as exc:
+            log.info("CDS Hooks JWT rejected: %s", exc.reason)
+            return False
+        log.info("CDS Hooks call from iss=%s jti=%s", claims.get("iss"), claims.get("jti"))
+        return True
+
+    async def body_json(request: Request) -> Any:
+        raw = await request.body()
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise HookError(400, "request body: malformed JSON") from None
+
+    @router.get("/cds-services")
+    async def cds_discovery(request: Request) -> Response:
+        """Discovery: the three services and their prefetch templates."""
+        if not await run_in_threadpool(authorised, request):
+            return Response(status_code=401)
+        return JSONResponse(discovery())
+
+    @router.post("/cds-services/{service_id}")
+    async def cds_call(service_id: str, request: Request) -> Response:
+        """One hook call: cards for the draft orders (or the patient summary)."""
+        if not await run_in_threadpool(authorised, request):
+            return Response(status_code=401)
+        try:
+            body = await body_json(request)
+            cards, sid = await run_in_threadpool(handle_hook, service_id, body, config)
+        except HookError as exc:
+            return _bad(exc.status, exc.message)
+        except NeurodoseError as exc:
+            return _bad(400, str(exc))
+        await run_in_threadpool(
+            store.record_cards,
+            sid,
+            [(c["uuid"], c["source"]["topic"]["code"], c["indicator"]) for c in cards],
+        )
+        return JSONResponse({"cards": cards})
+
+    @router.post("/cds-services/{service_id}/feedback")
+    async def cds_feedback(service_id: str, request: Request) -> Response:
+        """Card outcomes (accepted / overridden with a reason), stored per rule."""
+        if not await run_in_threadpool(authorised, request):
+            return Response(status_code=401)
+        if service(service_id) is None:
+            return _bad(404, f"service {service_id!r} not found")
+        try:
+            body = await body_json(request)
+        except HookError as exc:
+            return _bad(exc.status, exc.message)
+        items = body.get("feedback") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items:
+            return _bad(400, "feedback: expected a non-empty list")
+        rows: list[dict[str, Any]] = []
+        for i, f in enumerate(items):
+            where = f"feedback[{i}]"
+            if not isinstance(f, dict) or not isinstance(f.get("card"), str):
+                return _bad(400, f"{where}.card: expected the card uuid")
+            if f.get("outcome") not in _OUTCOMES:
+                return _bad(
+                    400, f"{where}.outcome: {f.get('outcome')!r}; expected accepted or overridden"
+                )
+            when = _parse_time(f.get("outcomeTimestamp"))
+            if when is None:
+                return _bad(400, f"{where}.outcomeTimestamp: expected an RFC 3339 time with zone")
+            acc = f.get("acceptedSuggestions")
+            if f["outcome"] == "accepted" and not (
+                isinstance(acc, list)
+                and all(isinstance(a, dict) and isinstance(a.get("id"), str) for a in acc)
+            ):
+                return _bad(
+                    400, f"{where}.acceptedSuggestions: required list of {{id}} when accepted"
+                )
+            reason = f.get("overrideReason") or {}
+            if not isinstance(reason, dict):
+                return _bad(400, f"{where}.overrideReason: expected an object")
+            coding = reason.get("reason") or {}
+            if not isinstance(coding, dict):
+                return _bad(400, f"{where}.overrideReason.reason: expected a Coding")
+            hit = await run_in_threadpool(store.card_rule, f["card"])
+            if hit is None or hit[0] != service_id:
+                return _bad(400, f"{where}.card: {f['card']!r} was not issued by {service_id}")
+            rows.append(
+                {
+                    "service": service_id,
+                    "card": f["card"],
+                    "rule": hit[1],
+                    "outcome": f["outcome"],
+                    "override_code": coding.get("code"),
+                    "override_display": coding.get("display"),
+                    "user_comment": reason.get("userComment"),
+                    "accepted_suggestions": json.dumps([a["id"] for a in acc]) if acc else None,
+                    "outcome_time": when,
+                }
+            )
+        await run_in_threadpool(store.add_feedback, rows)
+        return JSONResponse({"stored": len(rows)})
+
+    return router
