@@ -37,9 +37,10 @@ from neurodose.advice.data import evidence_fallback
 from neurodose.advice.plans import Plan, titration_plan
 from neurodose.case.patient import Patient
 from neurodose.errors import NeurodoseError
+from neurodose.findings import Finding, severity_rank
 from neurodose.knowledge import get_drug, get_reference, resolve_name
 from neurodose.knowledge.conditions import condition
-from neurodose.safety.engine import Finding, drug_tags, screen, screen_current, severity_rank
+from neurodose.safety.engine import drug_tags, screen, screen_current
 from neurodose.safety.exposure import predict_exposure
 from neurodose.safety.rules import rule
 

@@ -18,8 +18,9 @@ import re
 
 from neurodose.advice.data import review
 from neurodose.advice.plans import Plan
+from neurodose.findings import Finding
 from neurodose.knowledge import get_drug
-from neurodose.safety.engine import Finding, drug_tags
+from neurodose.safety.engine import drug_tags
 
 __all__ = ["patient_plan_text", "reading_grade"]
 

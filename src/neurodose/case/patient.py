@@ -257,8 +257,7 @@ class Patient:
         calls: Iterable[GenotypeCall] = (
             genos.values() if isinstance(genos, Mapping) else genos  # tuple of calls
         )
-        by_gene = {c.gene: c for c in calls}
-        object.__setattr__(self, "genotypes", {g: by_gene[g] for g in sorted(by_gene)})
+        object.__setattr__(self, "genotypes", {c.gene: c for c in calls})
         object.__setattr__(self, "conditions", frozenset(self.conditions))
         object.__setattr__(self, "medications", tuple(self.medications))
         object.__setattr__(self, "priorities", tuple(self.priorities))
@@ -274,7 +273,7 @@ class Patient:
         for gene, value in genes.items():
             call = value if isinstance(value, GenotypeCall) else parse_genotype(gene, value)
             calls[call.gene] = call
-        return replace(self, genotypes=calls)
+        return replace(self, genotypes={g: calls[g] for g in sorted(calls)})
 
     with_phenotype = with_genotype
 

@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 from neurodose import citations
 from neurodose.case.regimen import Regimen
 from neurodose.errors import InputError
+from neurodose.findings import Finding
 from neurodose.inputs import writing
 from neurodose.knowledge import get_drug, resolve_name
 from neurodose.mipd.diary import Diary
@@ -56,7 +57,7 @@ from neurodose.mipd.engine import history_from_regimen, prior_model
 from neurodose.mipd.estimate import newton_minimise
 from neurodose.mipd.levels import Observations
 from neurodose.mipd.model import DoseHistory
-from neurodose.mipd.signals import Finding, SideEffectTrend, side_effect_trend, withdrawal_signals
+from neurodose.mipd.signals import SideEffectTrend, side_effect_trend, withdrawal_signals
 from neurodose.pd.pain import simulate_pain
 from neurodose.pd.params import PDParameters, load_pd_parameters
 from neurodose.simulation import daily_drives, daily_sample_times
@@ -501,7 +502,8 @@ def run_response(
             findings.insert(
                 0,
                 Finding(
-                    kind="side_effects_rising",
+                    code="side_effects_rising",
+                    severity="monitor",
                     day=int(diary.day[-1]),
                     message=(
                         f"side effects are rising ({trend.slope_per_week:+.2f} points/week since "

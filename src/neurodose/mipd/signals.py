@@ -19,38 +19,19 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
 
+from neurodose.findings import Finding
 from neurodose.mipd.diary import Diary
 
-__all__ = ["Finding", "SideEffectTrend", "side_effect_trend", "withdrawal_signals"]
+__all__ = ["SideEffectTrend", "side_effect_trend", "withdrawal_signals"]
 
 #: source of the withdrawal time window (symptoms start within a few days)
 WITHDRAWAL_SOURCE = "nice_ng222"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A diary finding (a value, never an exception)."""
-
-    kind: str
-    day: int
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-    sources: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "day": self.day,
-            "message": self.message,
-            "details": self.details,
-            "sources": list(self.sources),
-        }
 
 
 @dataclass(frozen=True)
@@ -161,7 +142,8 @@ def withdrawal_signals(
             what = ", ".join(k.replace("_", " ") for k in rises)
             out.append(
                 Finding(
-                    kind="possible_withdrawal",
+                    code="possible_withdrawal",
+                    severity="monitor",
                     day=day,
                     message=(
                         f"{what} rose within {window_days} days after a {kind} (day {day}); "

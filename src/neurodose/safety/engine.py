@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from neurodose import citations
 from neurodose.case.patient import Medication, Patient
+from neurodose.findings import Finding, severity_rank, worst_severity
 from neurodose.knowledge import get_drug, resolve_name
 from neurodose.knowledge.conditions import condition
 from neurodose.knowledge.pgx import cpic_table, cpic_tca_recommendation, dpwg_dose_factor
@@ -47,7 +47,7 @@ from neurodose.safety.context import (
     total_acb,
 )
 from neurodose.safety.criteria import match
-from neurodose.safety.rules import INDICATOR, TIERS, Rule, load_rules
+from neurodose.safety.rules import Rule, load_rules
 
 __all__ = [
     "INTERACTION_FLAGS",
@@ -60,67 +60,6 @@ __all__ = [
     "total_acb",
     "worst_severity",
 ]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One screening result (a value; never raised).
-
-    ``severity`` is a tier (contraindicated, avoid, caution, monitor, info);
-    ``indicator`` the CDS Hooks card indicator (critical, warning, info).
-    """
-
-    code: str
-    severity: str
-    message: str
-    drug: str | None
-    involved: tuple[str, ...]
-    title: str
-    mechanism: str
-    management: str
-    sources: tuple[str, ...]
-    verified: bool
-    key: str | None = None
-    details: tuple[tuple[str, Any], ...] = ()
-
-    @property
-    def indicator(self) -> str:
-        return INDICATOR[self.severity]
-
-    @property
-    def codes(self) -> tuple[str, ...]:
-        """This finding's rule id plus the ids of findings merged into it."""
-        return (self.code, *dict(self.details).get("merged_codes", ()))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the ``findings`` entries of ``assess --json``)."""
-        return {
-            "severity": self.severity,
-            "indicator": self.indicator,
-            "code": self.code,
-            "title": self.title,
-            "message": self.message,
-            "drug": self.drug,
-            "involved": list(self.involved),
-            "mechanism": self.mechanism,
-            "management": self.management,
-            "sources": list(self.sources),
-            "verified": self.verified,
-            "details": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.details},
-        }
-
-
-def severity_rank(severity: str | None) -> int:
-    """0 for contraindicated ... 4 for info; 5 for no finding."""
-    return TIERS.index(severity) if severity in TIERS else len(TIERS)
-
-
-def worst_severity(findings: Iterable[Finding]) -> str | None:
-    """The most severe tier among ``findings`` (None if there are none)."""
-    best = len(TIERS)
-    for f in findings:
-        best = min(best, severity_rank(f.severity))
-    return TIERS[best] if best < len(TIERS) else None
 
 
 class _SafeDict(dict):

@@ -30,6 +30,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from neurodose.errors import SafetyRuleError, UnknownNameError
+from neurodose.findings import INDICATOR, TIERS
 from neurodose.knowledge.conditions import condition_ids
 from neurodose.knowledge.registry import DATA_DIR, check_sources, format_validation_error, load_toml
 from neurodose.knowledge.schema import Quantity, Sourced
@@ -46,18 +47,6 @@ __all__ = [
 ]
 
 Tier = Literal["contraindicated", "avoid", "caution", "monitor", "info"]
-
-#: tiers from most to least severe
-TIERS: tuple[str, ...] = ("contraindicated", "avoid", "caution", "monitor", "info")
-
-#: tier -> CDS Hooks card indicator (HL7 CDS Hooks: info | warning | critical)
-INDICATOR: dict[str, str] = {
-    "contraindicated": "critical",
-    "avoid": "critical",
-    "caution": "warning",
-    "monitor": "warning",
-    "info": "info",
-}
 
 RULES_DIR = DATA_DIR / "rules"
 
