@@ -80,6 +80,7 @@ COMMAND_MODULES = [
     "neurodose.cli.explain",
     "neurodose.cli.assess",
     "neurodose.cli.plan",
+    "neurodose.cli.rules",
     "neurodose.cli.tdm",
     "neurodose.cli.response",
     "neurodose.cli.cds",

@@ -45,6 +45,7 @@ class Condition(Sourced):
     peripheral: bool | None = None
     localised: bool | None = None
     implies: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list, description="other names accepted for this id")
 
 
 @cache
@@ -78,9 +79,17 @@ def resolve_condition(name: object) -> str:
     if not isinstance(name, str):
         raise UnknownNameError("condition", name, _conditions())
     key = "_".join(name.strip().lower().replace("-", " ").replace("'", "").split())
-    if key not in _conditions():
-        raise UnknownNameError("condition", name, _conditions())
-    return key
+    if key in _conditions():
+        return key
+    aliases = _condition_aliases()
+    if key in aliases:
+        return aliases[key]
+    raise UnknownNameError("condition", name, [*_conditions(), *aliases])
+
+
+@cache
+def _condition_aliases() -> dict[str, str]:
+    return {a: c.id for c in _conditions().values() for a in c.aliases}
 
 
 def condition(name: str) -> Condition:

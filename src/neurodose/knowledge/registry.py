@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from neurodose import citations
 from neurodose.errors import KnowledgeBaseError, UnknownDrugError, UnknownSourceError
@@ -154,6 +154,39 @@ def _aliases() -> dict[str, str]:
             if a in out or a in _drug_paths():
                 raise KnowledgeBaseError(f"alias {a!r} of {name!r} is used twice")
             out[a] = name
+    for brand, generic in brand_names().items():
+        a = _normalise(brand)
+        if a in out and out[a] != generic:
+            raise KnowledgeBaseError(f"brand name {brand!r} is already an alias of {out[a]!r}")
+        if generic not in _drug_paths():
+            raise KnowledgeBaseError(f"brand name {brand!r}: generic {generic!r} is not a drug")
+        out.setdefault(a, generic)
+    return out
+
+
+class BrandName(Sourced):
+    """A brand name and the generic it stands for (cited: RxNorm BN, dm+d AMP)."""
+
+    name: str
+    generic: str
+    market: str
+
+
+class _BrandFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    schema_version: int = 1
+    brands: list[BrandName]
+
+
+@cache
+def brand_names() -> dict[str, str]:
+    """Brand name -> canonical generic, from ``brand_names.toml`` (validated, cited)."""
+    bf = load_validated(DATA_DIR / "brand_names.toml", _BrandFile)
+    out: dict[str, str] = {}
+    for b in bf.brands:
+        if b.name in out:
+            raise KnowledgeBaseError(f"brand name {b.name!r} listed twice")
+        out[b.name] = b.generic
     return out
 
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
 from neurodose.case.patient import Medication, Patient
 from neurodose.knowledge import get_drug, resolve_name
+from neurodose.knowledge.pgx import cpic_table
 from neurodose.knowledge.schema import DrugRecord, Quantity
 from neurodose.safety.rules import Rule, load_rules
 
@@ -28,10 +30,12 @@ __all__ = [
     "PhenotypeState",
     "acb_score",
     "comeds_for",
+    "cpic_drugs",
     "drug_tags",
     "effective_phenotypes",
     "fmt_threshold",
     "total_acb",
+    "window_h",
 ]
 
 #: the pharmacodynamic yes/no flags of ``InteractionProfile`` (knowledge schema), in
@@ -81,6 +85,10 @@ def drug_tags(rec: DrugRecord) -> dict[str, bool]:
     for e in ip.induces:
         tags["inducer"] = e.verified
         tags[f"{e.enzyme.lower()}_inducer"] = e.verified
+    if rec.withdrawal is not None:
+        tags[f"withdrawal_{rec.withdrawal.risk}"] = all(
+            st.verified for st in rec.withdrawal.statements
+        )
     if "sedating" in tags or "tca" in tags:
         tags.setdefault("cns_active", True)
     for c in ("snri", "ssri", "gabapentinoid", "antidepressant"):
@@ -203,6 +211,7 @@ class Ctx:
     planned_daily_mg: float | None
     option_current: bool
     phen: Mapping[str, PhenotypeState] = field(default_factory=dict)
+    option_stopped_days: float | None = None
 
 
 def fmt_threshold(q: Quantity) -> str:
@@ -212,7 +221,8 @@ def fmt_threshold(q: Quantity) -> str:
     return f"{q.point:g}{u}{unv}"
 
 
-def _window_h(q: Quantity) -> float:
+def window_h(q: Quantity) -> float:
+    """A window threshold in hours (days when the unit is not a time)."""
     return q.canonical() if q.dimension == "time" else q.point * 24.0
 
 
@@ -224,10 +234,17 @@ def comeds_for(ctx: Ctx, r: Rule, tags: list[str]) -> list[tuple[Medication, boo
         if not m.current:
             if win is None or m.stopped_days_ago is None:
                 continue
-            if m.stopped_days_ago * 24.0 >= _window_h(win):
+            if m.stopped_days_ago * 24.0 >= window_h(win):
                 continue
         mt = drug_tags(m.record)
         hit = [t for t in tags if t in mt]
         if hit:
             out.append((m, all(mt[t] for t in hit)))
     return out
+
+
+@cache
+def cpic_drugs() -> tuple[str, ...]:
+    """Drugs with CPIC TCA genotype guidance in the knowledge base."""
+    t = cpic_table()
+    return tuple(sorted({*t.cyp2d6.drugs, *t.cyp2c19.drugs, *t.combined.drugs}))

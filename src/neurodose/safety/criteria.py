@@ -33,6 +33,7 @@ from neurodose.safety.context import (
     drug_tags,
     fmt_threshold,
     total_acb,
+    window_h,
 )
 from neurodose.safety.rules import Match, Rule
 
@@ -254,6 +255,18 @@ def _count(ctx: Ctx, r: Rule, count: Any, acc: Acc) -> bool:
     acc.vals["count"] = len(agents)
     acc.vals["agents"] = ", ".join(get_drug(a).display_name for a in agents)
     acc.involved += [a for a in agents if a != ctx.drug]
+    return True
+
+
+@criterion("stopped_within")
+def _stopped_within(ctx: Ctx, r: Rule, name: str, acc: Acc) -> bool:
+    days = ctx.option_stopped_days
+    if days is None or days * 24.0 >= window_h(r.thresholds[name]):
+        return False
+    acc.vals["stopped"] = f"{days:g}"
+    acc.vals["threshold"] = fmt_threshold(r.thresholds[name])
+    w = ctx.rec.withdrawal
+    acc.vals["risk"] = w.risk if w is not None else "unknown"
     return True
 
 

@@ -41,6 +41,7 @@ from neurodose.knowledge.schema import DrugRecord, Quantity
 from neurodose.safety.context import (
     INTERACTION_FLAGS,
     Ctx,
+    cpic_drugs,
     drug_tags,
     effective_phenotypes,
     fmt_threshold,
@@ -337,17 +338,6 @@ def _eval_level(ctx: Ctx, r: Rule) -> list[Finding]:
     ]
 
 
-_CPIC_DRUGS: tuple[str, ...] | None = None
-
-
-def _cpic_drugs() -> tuple[str, ...]:
-    global _CPIC_DRUGS
-    if _CPIC_DRUGS is None:
-        t = cpic_table()
-        _CPIC_DRUGS = tuple(sorted({*t.cyp2d6.drugs, *t.cyp2c19.drugs, *t.combined.drugs}))
-    return _CPIC_DRUGS
-
-
 def _eval_pgx(ctx: Ctx, r: Rule) -> list[Finding]:
     if r.id == "phenoconversion":
         out = []
@@ -359,7 +349,7 @@ def _eval_pgx(ctx: Ctx, r: Rule) -> list[Finding]:
         for gene, st in ctx.phen.items():
             if st.perpetrator is None or gene not in substrates:
                 continue
-            if gene not in major and ctx.drug not in _cpic_drugs():
+            if gene not in major and ctx.drug not in cpic_drugs():
                 continue
             if st.effective == st.genotype_phenotype:
                 continue
@@ -382,7 +372,7 @@ def _eval_pgx(ctx: Ctx, r: Rule) -> list[Finding]:
             )
         return out
     # CPIC/DPWG TCA guidance by dose band
-    if ctx.drug not in _cpic_drugs():
+    if ctx.drug not in cpic_drugs():
         return []
     t = cpic_table()
     d6 = ctx.phen.get("CYP2D6")
@@ -461,12 +451,51 @@ def _eval_pgx(ctx: Ctx, r: Rule) -> list[Finding]:
     ]
 
 
+def _dose_bounds(rec: DrugRecord) -> tuple[Quantity | None, Quantity | None]:
+    """The lowest cited dose (start, step, usual low) and the highest cited maximum, in mg."""
+    low: Quantity | None = None
+    high: Quantity | None = None
+    for g in rec.doses.values():
+        for q in (g.start, g.titration_step, g.usual_low):
+            if q is not None and q.unit == "mg" and (low is None or q.point < low.point):
+                low = q
+        for q in (g.maximum, g.usual_high):
+            if q is not None and q.unit == "mg" and (high is None or q.point > high.point):
+                high = q
+    return low, high
+
+
+def _eval_dose(ctx: Ctx, r: Rule) -> list[Finding]:
+    """Daily dose above the highest cited maximum, or below the lowest cited dose."""
+    mg = ctx.planned_daily_mg
+    if mg is None or (r.when.drug_any and not any(t in ctx.tags for t in r.when.drug_any)):
+        return []
+    low, high = _dose_bounds(ctx.rec)
+    sub = r.id.rsplit("_", 1)[-1]
+    q = high if sub == "maximum" else low
+    if q is None:
+        return []
+    if (sub == "maximum" and mg <= q.point) or (sub != "maximum" and mg >= q.point):
+        return []
+    return [
+        _finding(
+            ctx,
+            r,
+            {"value": f"{mg:g}", "threshold": fmt_threshold(q)},
+            extra_sources=[q.source],
+            verified=q.verified,
+            details={"daily_mg": mg, "cited_mg": q.point, "cited_source": q.source},
+        )
+    ]
+
+
 _EVALUATORS = {
     "match": _eval_match,
     "record_statement": _eval_record,
     "pk_interaction": _eval_pk,
     "pk_level": _eval_level,
     "pgx": _eval_pgx,
+    "dose_limit": _eval_dose,
 }
 
 
@@ -536,6 +565,11 @@ def screen(
     rec = get_drug(name)
     co = tuple(m for m in (patient.medications if comeds is None else comeds) if m.name != name)
     option_current = any(m.name == name and m.current for m in patient.medications)
+    stopped = [
+        m.stopped_days_ago
+        for m in patient.medications
+        if m.name == name and m.stopped_days_ago is not None
+    ]
     pheno_rule = next(x for x in load_rules() if x.id == "phenoconversion")
     ctx = Ctx(
         patient=patient,
@@ -546,6 +580,7 @@ def screen(
         planned_daily_mg=planned_daily_mg,
         option_current=option_current,
         phen=effective_phenotypes(patient, co, pheno_rule),
+        option_stopped_days=None if option_current or not stopped else min(stopped),
     )
     found: list[Finding] = []
     for r in load_rules():
@@ -554,16 +589,21 @@ def screen(
 
 
 def screen_current(patient: Patient) -> tuple[Finding, ...]:
-    """Findings about the current medication list itself (each drug against the others).
+    """Findings about the whole medication list (each current drug against the others).
 
-    Interaction findings seen from both sides are reported once.
+    Every current drug gets every rule (its interactions, its dose against the cited
+    limits, its own pharmacogenetics, age, organ function); a recently stopped drug
+    gets the rules about stopping (``stopped_within``). Interaction findings seen from
+    both sides are reported once.
     """
     out: list[Finding] = []
     seen: set[tuple[str, frozenset[str]]] = set()
+    stop_rules = {r.id for r in load_rules() if r.when.stopped_within}
     for m in patient.medications:
+        found = screen(patient, m.name, planned_daily_mg=m.daily_mg)
         if not m.current:
-            continue
-        for f in screen(patient, m.name, planned_daily_mg=m.daily_mg):
+            found = tuple(f for f in found if stop_rules & set(f.codes))
+        for f in found:
             sig = (f.code, frozenset({f.drug or "", *f.involved}))
             if f.involved and sig in seen:
                 continue

@@ -12,7 +12,8 @@ to by name; a threshold the evidence does not support has ``verified = false``.
 one of the patient's conditions), ``pk_interaction`` (enzyme inhibition/induction
 between the option and co-medication, quantified by the PK engine where it can),
 ``pgx`` (CPIC/DPWG by dose band, after phenoconversion) and ``serotonergic_count``
-(count of serotonergic agents). Nothing is ``eval``'d.
+(count of serotonergic agents) and ``dose_limit`` (daily dose against the drug
+record's cited maximum and lowest dose). Nothing is ``eval``'d.
 
 Examples
 --------
@@ -103,6 +104,9 @@ class Match(_Frozen):
     option_current: bool | None = Field(
         None, description="true: only when the patient already takes the option"
     )
+    stopped_within: str | None = Field(
+        None, description="threshold name (days): the drug itself was stopped less than this ago"
+    )
 
 
 class Rule(Sourced):
@@ -110,7 +114,9 @@ class Rule(Sourced):
 
     id: str
     title: str
-    kind: Literal["match", "record_statement", "pk_interaction", "pk_level", "pgx"] = "match"
+    kind: Literal[
+        "match", "record_statement", "pk_interaction", "pk_level", "pgx", "dose_limit"
+    ] = "match"
     tier: Tier
     mechanism: str
     management: str
@@ -141,7 +147,7 @@ class Rule(Sourced):
     @model_validator(mode="after")
     def _check(self) -> Rule:
         m = self.when
-        names = [m.comed_window, m.age_min, m.age_max, m.acb_min]
+        names = [m.comed_window, m.age_min, m.age_max, m.acb_min, m.stopped_within]
         names += [lab.threshold for lab in m.lab]
         if m.count is not None:
             names.append(m.count.min)
