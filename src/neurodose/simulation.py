@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from neurodose.pd.params import PDParameters
 
 __all__ = [
+    "MAX_POPULATION",
+    "MAX_POPULATION_POINTS",
     "Drives",
     "PDResult",
     "SimulationResult",
@@ -60,6 +62,11 @@ __all__ = [
     "tdm_reference_range",
     "terminal_half_lives",
 ]
+
+#: largest population ``simulate(population=...)`` draws (bands need far fewer)
+MAX_POPULATION = 100_000
+#: most subject x time points one population simulation may hold (memory bound, ~ 400 MB per array)
+MAX_POPULATION_POINTS = 50_000_000
 
 Arr = NDArray[np.float64]
 
@@ -272,6 +279,12 @@ def _summary(t: Arr, c: Arr) -> dict[str, float]:
     }
 
 
+def _after_dose(t_h: float, dose_times: Arr) -> float | None:
+    """Hours from the most recent dose at or before ``t_h`` (``None`` before the first dose)."""
+    before = dose_times[dose_times <= t_h + 1e-9]
+    return float(t_h - before.max()) if before.size else None
+
+
 def simulate(
     drug: str,
     regimen: Regimen,
@@ -342,8 +355,10 @@ def simulate(
         unbound = {a: c * ps.fu.get(a, 1.0) for a, c in conc1.items()}
         trough = _trough_ss(ps, regimen)
         summary: dict[str, dict[str, float | None]] = {}
+        dose_times = regimen.expand().times
         for a, c in conc1.items():
             s: dict[str, float | None] = dict(_summary(t, c))
+            s["tmax_after_dose_h"] = _after_dose(float(s["tmax_h"] or 0.0), dose_times)
             s["half_life_h"] = hl[a]
             s["cmin_ss_ng_per_ml"] = trough[a]
             summary[a] = s
@@ -351,6 +366,14 @@ def simulate(
         if population is not None:
             if isinstance(population, bool) or int(population) != population or population < 1:
                 raise InputError("population", population, "a whole number >= 1")
+            if population > MAX_POPULATION or population * len(t) > MAX_POPULATION_POINTS:
+                raise InputError(
+                    "population",
+                    population,
+                    f"at most {MAX_POPULATION:,} virtual subjects and "
+                    f"{MAX_POPULATION_POINTS:,} subject-time points (here {len(t):,} times); "
+                    "use `neurodose trial` for larger populations",
+                )
             pp = _population.sample(
                 drug,
                 int(population),

@@ -36,7 +36,7 @@ from neurodose import citations
 from neurodose.advice.data import evidence_fallback
 from neurodose.advice.plans import Plan, titration_plan
 from neurodose.case.patient import Patient
-from neurodose.errors import NeurodoseError
+from neurodose.errors import InputError, NeurodoseError
 from neurodose.findings import Finding, severity_rank
 from neurodose.knowledge import get_drug, get_reference, resolve_name
 from neurodose.knowledge.conditions import condition
@@ -378,12 +378,29 @@ def assess(
     ----------
     patient : Patient
     drugs : sequence of str, optional
-        Options to assess (default :data:`OPTIONS`); any KB drug name.
+        Options to assess (default :data:`OPTIONS`): neuropathic-pain options only (one
+        of :data:`OPTIONS` or a drug with neuropathic-pain dosing in the knowledge base).
     start_date : date, optional
         Day 0 of the plans (default today).
+
+    Raises
+    ------
+    InputError
+        A drug that is not a neuropathic-pain option (e.g. omeprazole): it would be
+        ranked as if it treated pain.
     """
     start_date = start_date or dt.date.today()
     names = tuple(resolve_name(d) for d in (drugs or OPTIONS))
+    for name in names:
+        if name not in OPTIONS and "neuropathic_pain" not in get_drug(name).doses:
+            raise InputError(
+                "drug",
+                name,
+                f"a neuropathic-pain option ({', '.join(OPTIONS)}); "
+                f"{get_drug(name).display_name} is in the knowledge base but is not a "
+                "treatment for neuropathic pain (list it among the patient's medications "
+                "to screen it)",
+            )
     with citations.tracking() as used:
         results = []
         for name in names:

@@ -494,6 +494,16 @@ def taper_plan(
     interval = round(iv.canonical() / 24)
     info, _ = schedule_info(name)
     doses, floor = _taper_doses(name, float(current_daily_mg), slow, method)
+    if float(current_daily_mg) < floor - 1e-9:
+        lowest = min((s.mg for s in strengths(name) if s.form == "solid"), default=floor)
+        raise RegimenError(
+            "current_dose",
+            f"{float(current_daily_mg):g} mg",
+            f"a daily dose the coded forms of {rec.display_name} can give (the lowest is "
+            f"{floor:g} mg; smallest unit {lowest:g} mg): a dose below it cannot be tapered "
+            "from with these forms; check the dose, or use a liquid or compounded "
+            "preparation and taper by hand (NICE NG222)",
+        )
     n_per_day = int(info.get("doses_per_day", 1)) if every_h is None else round(24 / every_h)
     tod = str(info.get("time_of_day", "as directed"))
     steps = []
@@ -516,6 +526,15 @@ def taper_plan(
     notes = [
         "Never stop suddenly. If withdrawal symptoms are hard to bear, go back to the last "
         "dose that was tolerated and reduce more slowly (NICE NG222).",
+        *(
+            [
+                f"{current_daily_mg:g} mg/day is already the lowest practical dose with the "
+                "coded forms: the only step left is stopping; if that is hard, a liquid or "
+                "compounded preparation allows smaller steps (NICE NG222)."
+            ]
+            if len(doses) == 1
+            else []
+        ),
         f"Last dose before stopping about {doses[-2] if len(doses) > 1 else 0:g} mg/day "
         f"(lowest practical dose with the coded forms; floor {floor:g} mg).",
     ]

@@ -447,6 +447,19 @@ class Regimen:
         m = (d.times >= t_h) & (d.times < t_h + 24.0)
         return float(d.amounts[m].sum())
 
+    def max_daily_dose(self) -> float:
+        """The largest total dose in any 24 h window (mg), e.g. for the ``--allow-above-max`` check.
+
+        >>> Regimen.oral("50 mg", every="12 h", days=3).max_daily_dose()
+        100.0
+        """
+        d = self.expand()
+        if len(d) == 0:
+            return 0.0
+        cum = np.concatenate([[0.0], np.cumsum(d.amounts)])
+        end = np.searchsorted(d.times, d.times + 24.0 - 1e-9, side="left")
+        return float(np.max(cum[end] - cum[: len(d.times)]))
+
     def __repr__(self) -> str:
         body = self.description or f"{len(self.events)} events"
         return f"Regimen({body})"

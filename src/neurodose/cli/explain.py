@@ -82,19 +82,24 @@ def register(app: typer.Typer) -> None:
         as_json: opt.AsJson = False,
         plot: opt.PngFigure = None,
         mkdir: opt.Mkdir = False,
+        allow_above_max: opt.AllowAboveMax = False,
     ) -> None:
         """Occupancy of each target, each pathway's share of relief, side-effect drivers."""
         from neurodose.cli.common import make_console, print_json
 
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
-        if not days >= 1:
-            raise InputError("--days", days, "at least 1 day")
+        if not days >= 1 or days > 3653:
+            raise InputError("--days", days, "at least 1 day and at most 3653 days (10 years)")
         reg = opt.regimen_from_options(dose, every, days=days, file_option=False)
+        warnings = opt.dose_warnings(drug, reg, allow_above_max)
         patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
         comeds = opt.comedications_from_options(with_)
         from neurodose.simulation import explain as explain_pipeline
 
         data = explain_pipeline(drug, reg, patient, comeds, days=days)
+        data["warnings"] = warnings
+        data["defaults_applied"] = opt.applied_defaults()
+        data["notes"] = [*data.get("notes", []), *opt.comedication_notes(comeds)]
         if plot is not None:
             _plot(data, plot)
         if as_json:
@@ -103,6 +108,8 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         console = make_console()
+        for w in warnings:
+            console.print(f"[bold red]WARNING: {w}[/bold red]")
         t = Table(title=f"{data['drug']}: occupancy (steady part of the horizon)")
         for c in ("target", "mean occupancy, last day", "peak", "affinity (nM)", "marks"):
             t.add_column(c)
@@ -138,4 +145,8 @@ def register(app: typer.Typer) -> None:
         for k, v in data["side_effect_drivers"].items():
             s.add_row(k, ", ".join(v["targets"]), f"{v['peak_intensity']:.2f}")
         console.print(s)
+        for d in data["defaults_applied"]:
+            console.print(f"assumed: {d}")
+        for w in warnings:
+            console.print(f"[bold red]WARNING: {w}[/bold red]")
         console.print("sources: " + ", ".join(data["sources"]))

@@ -22,18 +22,19 @@ import json
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from neurodose.errors import InputError, RegimenError
-from neurodose.inputs import read_text
+from neurodose.inputs import count, finite_number, read_text
 
 if TYPE_CHECKING:
     from neurodose.case import Comedication, Patient, Regimen
 
 __all__ = [
     "Age",
+    "AllowAboveMax",
     "AsJson",
     "Crcl",
     "Cyp2c19",
@@ -51,7 +52,10 @@ __all__ = [
     "Smoker",
     "Weight",
     "With",
+    "applied_defaults",
+    "comedication_notes",
     "comedications_from_options",
+    "dose_warnings",
     "out_path",
     "patient_from_options",
     "regimen_from_options",
@@ -66,6 +70,14 @@ DosesGiven = Annotated[int | None, typer.Option(help="number of doses given")]
 DaysSoFar = Annotated[float | None, typer.Option(help="days of dosing so far")]
 RegimenAsSimulate = Annotated[
     Path | None, typer.Option("--regimen", help="TOML/JSON regimen (as for simulate)")
+]
+
+AllowAboveMax = Annotated[
+    bool,
+    typer.Option(
+        "--allow-above-max",
+        help="accept a dose above the knowledge base's labelled maximum (loud warning)",
+    ),
 ]
 
 # --- patient: covariates, genotypes, co-medications ---------------------------------
@@ -167,7 +179,99 @@ def regimen_from_options(
     if dose is None:
         hint = " (or --regimen FILE)" if file_option else ""
         raise RegimenError("--dose", None, f"a dose such as '25 mg'{hint}")
-    return Regimen.oral(dose, every=every, doses=doses, days=days)
+    _require_unit(dose, "--dose", "a dose with its unit, e.g. '25 mg'")
+    _require_unit(every, "--every", "an interval with its unit, e.g. '24 h'")
+    if doses is not None:
+        count(doses, "--doses", low=1, high=MAX_DOSES)
+    if days is not None:
+        finite_number(days, "--days", low=0, low_inclusive=False, high=MAX_DAYS, unit="d")
+    reg = Regimen.oral(dose, every=every, doses=doses, days=days)
+    n = len(reg.expand())
+    if n > MAX_DOSES:
+        raise RegimenError("--days", days, f"a regimen of at most {MAX_DOSES:,} doses (got {n:,})")
+    return reg
+
+
+#: most doses one regimen may expand to (10 years of four doses a day); bounds the work
+MAX_DOSES = 14_610
+#: longest dosing period, days (10 years)
+MAX_DAYS = 3653.0
+
+
+def _require_unit(text: str, flag: str, allowed: str) -> None:
+    """A bare number (``"25"``) is ambiguous: the unit must be given."""
+    try:
+        float(str(text).strip())
+    except ValueError:
+        return
+    raise RegimenError(flag, text, f"{allowed} (a bare number is ambiguous)")
+
+
+def dose_warnings(
+    drug: str, regimen: Regimen, allow_above_max: bool = False, flag: str = "--dose"
+) -> list[str]:
+    """Check the regimen's largest 24 h dose against the KB maximum for ``drug``.
+
+    Raises :class:`~neurodose.errors.InputError` above the maximum unless
+    ``allow_above_max``; then returns the loud ``ABOVE MAXIMUM`` warning for the output.
+
+    >>> dose_warnings("duloxetine", regimen_from_options("60 mg", "24 h", days=2))
+    []
+    """
+    from neurodose.knowledge.limits import check_daily_dose
+
+    return check_daily_dose(
+        drug, regimen.max_daily_dose(), field=flag, allow_above_max=allow_above_max
+    )
+
+
+def applied_defaults(**computed: str) -> list[str]:
+    """The defaults the running command applied, as ``'--every 24 h (default)'`` lines.
+
+    Reads click's record of which options were left at their default (only those
+    with a value, and never output or flag options), then adds ``computed`` entries
+    (``name=text``) for defaults the command derived itself.
+    """
+    out: list[str] = []
+    ctx = _current_context()
+    if ctx is not None:
+        for p in ctx.command.params:
+            name = p.name or ""
+            if name in _NOT_DEFAULTS or getattr(p, "is_flag", False):
+                continue
+            source = ctx.get_parameter_source(name)
+            if getattr(source, "name", None) != "DEFAULT":
+                continue
+            value = ctx.params.get(name)
+            if value is None and name == "start_date":
+                import datetime as dt
+
+                out.append(f"--start-date {dt.date.today().isoformat()} (default: today)")
+                continue
+            if value is None or value == [] or value == ():
+                continue
+            flag = p.opts[0] if p.opts else name
+            out.append(f"{flag} {value} (default)")
+    out.extend(f"{k.replace('_', ' ')}: {v}" for k, v in computed.items())
+    return out
+
+
+def _current_context() -> Any:
+    """The running command's click context (typer >= 0.20 vendors click as typer._click)."""
+    import importlib
+
+    for mod in ("typer._click.globals", "click.globals"):
+        try:
+            m = importlib.import_module(mod)
+        except ImportError:
+            continue
+        ctx = m.get_current_context(silent=True)
+        if ctx is not None:
+            return ctx
+    return None
+
+
+_NOT_DEFAULTS = {"plot", "ics", "csv", "as_json", "json_out", "mkdir", "seed", "patient_text"}
 
 
 def patient_from_options(
@@ -232,4 +336,41 @@ def comedications_from_options(values: Iterable[str] | None) -> list[Comedicatio
     """
     from neurodose.case import parse_comedication
 
-    return [parse_comedication(w) for w in (values or [])]
+    out = []
+    for w in values or []:
+        parts = str(w).split(":")
+        if len(parts) > 1:
+            _require_unit(
+                parts[1].strip(),
+                "--with",
+                f"DRUG:DOSE[:EVERY] with a unit, e.g. '{parts[0].strip()}:20 mg'",
+            )
+        if len(parts) > 2:
+            _require_unit(
+                parts[2].strip(),
+                "--with",
+                f"DRUG:DOSE:EVERY with a unit, e.g. '{parts[0].strip()}:20 mg:24 h'",
+            )
+        out.append(parse_comedication(w))
+    return out
+
+
+def comedication_notes(comeds: Iterable[Comedication]) -> list[str]:
+    """What a co-medication without a dose means, for the output and the JSON.
+
+    The modelled interactions are class-based (an inhibitor or inducer of a pathway);
+    they do not scale with the co-medication's dose, so a missing dose changes nothing,
+    but the output says so instead of leaving the reader to guess.
+
+    >>> comedication_notes(comedications_from_options(["fluoxetine"]))[0][:40]
+    'fluoxetine: no dose given; the modelled '
+    """
+    notes = []
+    for c in comeds:
+        if c.dose_mg is None:
+            notes.append(
+                f"{c.drug}: no dose given; the modelled interaction is class-based "
+                "(inhibitor/inducer strength from the knowledge base) and does not depend "
+                "on the dose"
+            )
+    return notes

@@ -23,7 +23,7 @@ from neurodose.advice.plans import Plan, switch_plan, taper_plan, titration_plan
 from neurodose.case.patient import Patient, load_patient_file
 from neurodose.cli.assess import parse_date
 from neurodose.cli.common import escape, make_console, print_json, print_sources
-from neurodose.cli.options import Mkdir, out_path
+from neurodose.cli.options import AllowAboveMax, Mkdir, applied_defaults, out_path
 from neurodose.errors import InputError
 from neurodose.inputs import writing
 from neurodose.knowledge import get_drug
@@ -50,11 +50,21 @@ PatientOpt = Annotated[
 TextOpt = Annotated[bool, typer.Option("--patient-text", help="print the patient version")]
 
 
-def _dose(text: str) -> float:
+def _dose(text: str, drug: str, allow_above_max: bool, warnings: list[str]) -> float:
+    """``--current-dose`` in mg (a bare number is mg, as the option says), checked against
+    the knowledge base's maximum for ``drug``."""
+    from neurodose.inputs import finite_number
+    from neurodose.knowledge.limits import check_daily_dose
+
     try:
-        return float(text)
+        mg = float(text)
     except ValueError:
-        return parse_quantity(text, "mass", field="current-dose")
+        mg = parse_quantity(text, "mass", field="--current-dose")
+    mg = finite_number(mg, "--current-dose", low=0, low_inclusive=False, unit="mg")
+    warnings.extend(
+        check_daily_dose(drug, mg, field="--current-dose", allow_above_max=allow_above_max)
+    )
+    return mg
 
 
 def render_plan(console: Console, plan: Plan) -> None:
@@ -84,7 +94,15 @@ def render_plan(console: Console, plan: Plan) -> None:
     print_sources(console, plan.sources)
 
 
-def _out(plan: Plan, ics: Path | None, json_out: bool, text: bool, fhir: bool = False) -> None:
+def _out(
+    plan: Plan,
+    ics: Path | None,
+    json_out: bool,
+    text: bool,
+    fhir: bool = False,
+    warnings: list[str] | None = None,
+) -> None:
+    warnings = warnings or []
     if ics is not None:
         with writing(ics, "--ics"):
             write_ics(plan, ics)
@@ -95,6 +113,8 @@ def _out(plan: Plan, ics: Path | None, json_out: bool, text: bool, fhir: bool = 
         return
     if json_out:
         d = plan.to_dict()
+        d["warnings"] = warnings
+        d["defaults_applied"] = applied_defaults()
         if text:
             d["patient_text"] = patient_plan_text(plan)
         if ics is not None:
@@ -102,7 +122,13 @@ def _out(plan: Plan, ics: Path | None, json_out: bool, text: bool, fhir: bool = 
         print_json(d)
         return
     console = make_console()
+    for w in warnings:
+        console.print(f"[bold red]WARNING: {escape(w)}[/bold red]")
     render_plan(console, plan)
+    for dflt in applied_defaults():
+        console.print(f"assumed: {escape(dflt)}")
+    for w in warnings:
+        console.print(f"[bold red]WARNING: {escape(w)}[/bold red]")
     if ics is not None:
         console.print(f"Calendar written to {ics}")
     if text:
@@ -127,16 +153,20 @@ def titrate(
     patient_text: TextOpt = False,
     fhir: FhirOpt = False,
     mkdir: Mkdir = False,
+    allow_above_max: AllowAboveMax = False,
 ) -> None:
     """Titration schedule from the cited start dose, steps and maximum."""
     ics = out_path(ics, "--ics", (".ics",), mkdir)
+    warnings: list[str] = []
     plan = titration_plan(
         drug,
         start_date=parse_date(start_date),
         patient=_patient(patient),
-        current_daily_mg=_dose(current_dose) if current_dose else None,
+        current_daily_mg=_dose(current_dose, drug, allow_above_max, warnings)
+        if current_dose
+        else None,
     )
-    _out(plan, ics, json_out, patient_text, fhir)
+    _out(plan, ics, json_out, patient_text, fhir, warnings)
 
 
 @plan_app.command("taper")
@@ -152,11 +182,14 @@ def taper(
     patient_text: TextOpt = False,
     fhir: FhirOpt = False,
     mkdir: Mkdir = False,
+    allow_above_max: AllowAboveMax = False,
 ) -> None:
     """Taper to stopping in proportional steps using marketed strengths and liquids."""
     ics = out_path(ics, "--ics", (".ics",), mkdir)
-    plan = taper_plan(drug, _dose(current_dose), start_date=parse_date(start_date), method=method)
-    _out(plan, ics, json_out, patient_text, fhir)
+    warnings: list[str] = []
+    mg = _dose(current_dose, drug, allow_above_max, warnings)
+    plan = taper_plan(drug, mg, start_date=parse_date(start_date), method=method)
+    _out(plan, ics, json_out, patient_text, fhir, warnings)
 
 
 @plan_app.command("switch")
@@ -173,19 +206,21 @@ def switch(
     patient_text: TextOpt = False,
     fhir: FhirOpt = False,
     mkdir: Mkdir = False,
+    allow_above_max: AllowAboveMax = False,
 ) -> None:
     """Switch by cross-taper, or taper + washout (MAOI gap, fluoxetine)."""
     ics = out_path(ics, "--ics", (".ics",), mkdir)
+    warnings: list[str] = []
     if not from_drug or not to_drug:
         raise InputError("from/to", (from_drug, to_drug), "two drug names")
     plan = switch_plan(
         from_drug,
         to_drug,
-        _dose(current_dose),
+        _dose(current_dose, from_drug, allow_above_max, warnings),
         start_date=parse_date(start_date),
         patient=_patient(patient),
     )
-    _out(plan, ics, json_out, patient_text, fhir)
+    _out(plan, ics, json_out, patient_text, fhir, warnings)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 import typer
 
 from neurodose.cli import options as opt
+from neurodose.cli.common import escape
 from neurodose.errors import InputError
-from neurodose.inputs import writing
+from neurodose.inputs import count, finite_number, writing
 
-__all__ = ["register"]
+__all__ = ["MAX_HOURS", "MAX_POPULATION", "register", "simulation_csv"]
 
 
 def _plot(result: Any, path: Path) -> None:
@@ -115,50 +116,146 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="write a .png or .html plot (HTML works offline: plotly.js inside)"),
         ] = None,
         mkdir: opt.Mkdir = False,
+        allow_above_max: opt.AllowAboveMax = False,
+        csv: Annotated[
+            Path | None, typer.Option(help="write the concentration-time table as CSV")
+        ] = None,
     ) -> None:
         """Simulate concentrations (total and unbound) with sources."""
+        import json
+
         import numpy as np
 
         from neurodose.simulation import simulate as run
 
         plot = opt.out_path(plot, "--plot", (".png", ".html"), mkdir)
+        csv = opt.out_path(csv, "--csv", (".csv",), mkdir)
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
+        warnings = opt.dose_warnings(drug, reg, allow_above_max)
         patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
         comeds = opt.comedications_from_options(with_)
         times = None
+        computed: dict[str, str] = {}
+        if regimen is None and doses is None and days is None:
+            computed["doses"] = "1 (neither --doses nor --days given: a single dose)"
         if hours is not None:
-            if not hours > 0:
-                raise InputError("--hours", hours, "a positive number of hours")
+            hours = finite_number(
+                hours, "--hours", low=0, low_inclusive=False, high=MAX_HOURS, unit="h"
+            )
             times = np.arange(0.0, hours + 1e-9, 1.0)
+        else:
+            computed["hours"] = "last dose + 5 terminal half-lives (no --hours given)"
+        if population is not None:
+            count(population, "--population", low=1, high=MAX_POPULATION)
+        if all(v is None for v in (age, sex, weight, crcl)):
+            computed["patient"] = "typical adult of the population model (no covariates given)"
+        if cyp2d6 is None and cyp2c19 is None:
+            computed["genotypes"] = "unknown: population-typical (no --cyp2d6/--cyp2c19 given)"
         res = run(drug, reg, patient, comeds, times_h=times, population=population, seed=seed)
+        defaults = opt.applied_defaults(**computed)
+        notes = [*res.notes, *opt.comedication_notes(comeds)]
         if plot is not None:
             _plot(res, plot)
+        if csv is not None:
+            with writing(csv, "--csv"):
+                csv.write_text(simulation_csv(res), encoding="utf-8")
         if as_json:
-            typer.echo(res.to_json_text())
+            data = json.loads(res.to_json_text())
+            data["regimen"] = repr(reg)
+            data["warnings"] = warnings
+            data["defaults_applied"] = defaults
+            data["notes"] = notes
+            if population is not None:
+                data["population"] = {"n": population, "seed": seed, "percentiles": [5, 50, 95]}
+            typer.echo(json.dumps(data, allow_nan=False))
             return
-        from rich.console import Console
         from rich.table import Table
 
-        console = Console()
+        from neurodose.cli.common import make_console
+
+        console = make_console()
+        for w in warnings:
+            console.print(f"[bold red]WARNING: {escape(w)}[/bold red]")
         tab = Table(title=f"{res.drug}: {reg!r}")
-        for col in ("analyte", "Cmax ng/mL", "Tmax h", "AUC ng*h/mL", "t1/2 h", "Cmin,ss ng/mL"):
+        cols = ("analyte", "Cmax ng/mL", "Tmax h after dose", "at h", "AUC ng*h/mL", "t1/2 h")
+        for col in (*cols, "Cmin,ss ng/mL"):
             tab.add_column(col)
         for a, s in res.summary.items():
             cmin = s["cmin_ss_ng_per_ml"]
+            after = s.get("tmax_after_dose_h")
             tab.add_row(
                 a,
                 f"{s['cmax_ng_per_ml']:.3g}",
-                f"{s['tmax_h']:.3g}",
+                "-" if after is None else f"{after:.3g}",
+                f"{s['tmax_h']:g}",
                 f"{s['auc_ng_h_per_ml']:.4g}",
                 f"{s['half_life_h']:.3g}",
                 "-" if cmin is None else f"{cmin:.3g}",
             )
         console.print(tab)
+        if res.population:
+            pt = Table(
+                title=f"Population: {population:,} virtual subjects (seed {seed}); "
+                "percentiles of concentration, ng/mL"
+            )
+            for col in ("analyte", "at", "p05", "p50", "p95"):
+                pt.add_column(col)
+            for a, band in res.population.items():
+                c = np.asarray(res.concentrations[a])
+                i_max = int(np.argmax(c))
+                for label, i in (
+                    (f"Cmax time ({res.times_h[i_max]:g} h)", i_max),
+                    (f"end ({res.times_h[-1]:g} h)", len(c) - 1),
+                ):
+                    pt.add_row(
+                        a,
+                        label,
+                        *(f"{float(np.asarray(band[k])[i]):.3g}" for k in ("p05", "p50", "p95")),
+                    )
+            console.print(pt)
         if res.tdm_range is not None:
             console.print(
                 f"TDM reference range ({'+'.join(res.tdm_analytes)}): "
                 f"{res.tdm_range[0]:g}-{res.tdm_range[1]:g} ng/mL"
             )
-        for n in res.notes:
-            console.print(f"note: {n}")
+        for d in defaults:
+            console.print(f"assumed: {escape(d)}")
+        for n in notes:
+            console.print(f"note: {escape(n)}")
+        for w in warnings:
+            console.print(f"[bold red]WARNING: {escape(w)}[/bold red]")
         console.print("sources: " + ", ".join(res.sources))
+        if plot is not None:
+            console.print(f"plot: {plot}")
+        if csv is not None:
+            console.print(f"csv: {csv}")
+
+
+#: longest horizon ``--hours`` may ask for (10 years)
+MAX_HOURS = 87_660.0
+#: most virtual subjects ``--population`` may ask for (bands need far fewer)
+MAX_POPULATION = 100_000
+
+
+def simulation_csv(res: Any) -> str:
+    """The concentration-time table as CSV: one row per time, total and unbound per analyte,
+    population percentiles when simulated (``analyte_p05`` ...)."""
+    import csv as _csv
+    import io
+
+    import numpy as np
+
+    buf = io.StringIO()
+    w = _csv.writer(buf, lineterminator="\n")
+    header = ["time_h"]
+    cols = []
+    for a, c in res.concentrations.items():
+        header += [f"{a}_ng_per_ml", f"{a}_unbound_ng_per_ml"]
+        cols += [np.asarray(c), np.asarray(res.unbound[a])]
+        for k, v in res.population.get(a, {}).items():
+            header.append(f"{a}_{k}_ng_per_ml")
+            cols.append(np.asarray(v))
+    w.writerow(header)
+    for i, t in enumerate(np.asarray(res.times_h)):
+        w.writerow([f"{t:g}", *(f"{float(c[i]):.6g}" for c in cols)])
+    return buf.getvalue()

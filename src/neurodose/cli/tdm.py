@@ -144,6 +144,15 @@ def register(app: typer.Typer) -> None:
         as_json: opt.AsJson = False,
         plot: opt.PngPlot = None,
         mkdir: opt.Mkdir = False,
+        allow_above_max: opt.AllowAboveMax = False,
+        accept_levels: Annotated[
+            bool,
+            typer.Option(
+                "--accept-levels",
+                help="fit and recommend even when the levels are inconsistent with the "
+                "dosing history (loud warning)",
+            ),
+        ] = False,
     ) -> None:
         """Fit individual PK parameters to measured levels (MAP), forecast, and
         recommend a dose and interval for the target range."""
@@ -156,6 +165,7 @@ def register(app: typer.Typer) -> None:
         if metric not in ("trough", "auc24"):
             raise InputError("--metric", metric, "'trough' or 'auc24'")
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
+        warnings = opt.dose_warnings(drug, reg, allow_above_max)
         hist = history_from_regimen(reg)
         patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
         comeds = opt.comedications_from_options(with_)
@@ -180,13 +190,19 @@ def register(app: typer.Typer) -> None:
             add_drugs=opt.comedications_from_options(what_if_add),
             stop_drugs=what_if_stop or [],
             seed=seed,
+            accept_inconsistent=accept_levels,
         )
         if plot is not None:
             _plot_tdm(report, plot)
+        extra = {
+            "warnings": warnings,
+            "defaults_applied": opt.applied_defaults(),
+            "comedication_notes": opt.comedication_notes(comeds),
+        }
         if as_json:
-            typer.echo(json.dumps(report.to_json(), allow_nan=False))
+            typer.echo(json.dumps({**report.to_json(), **extra}, allow_nan=False))
             return
-        _print_tdm(report)
+        _print_tdm(report, extra)
 
     @app.command()
     def response(
@@ -224,6 +240,7 @@ def register(app: typer.Typer) -> None:
         as_json: opt.AsJson = False,
         plot: opt.PngPlot = None,
         mkdir: opt.Mkdir = False,
+        allow_above_max: opt.AllowAboveMax = False,
     ) -> None:
         """Learn the individual response from a pain diary and forecast the chance
         of >= 30 % relief by week 8 if the dose is kept, raised or the drug switched;
@@ -236,6 +253,7 @@ def register(app: typer.Typer) -> None:
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         d = read_diary_csv(diary)
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
+        warnings = opt.dose_warnings(drug, reg, allow_above_max)
         start = None
         if first_dose is not None:
             try:
@@ -263,10 +281,15 @@ def register(app: typer.Typer) -> None:
         )
         if plot is not None:
             rep.plot(plot)
+        extra = {
+            "warnings": warnings,
+            "defaults_applied": opt.applied_defaults(),
+            "comedication_notes": opt.comedication_notes(comeds),
+        }
         if as_json:
-            typer.echo(json.dumps(rep.to_json(), allow_nan=False))
+            typer.echo(json.dumps({**rep.to_json(), **extra}, allow_nan=False))
             return
-        _print_response(rep)
+        _print_response(rep, extra)
 
 
 def _auc_target(text: str) -> tuple[float, float]:
@@ -278,12 +301,29 @@ def _auc_target(text: str) -> tuple[float, float]:
     return float(m.group(1)), float(m.group(2))
 
 
-def _print_tdm(report: Any) -> None:
-    from rich.console import Console
+def _print_extra(c: Any, extra: dict[str, list[str]], *, warnings_only: bool = False) -> None:
+    for w in extra["warnings"]:
+        c.print(f"[bold red]WARNING: {w}[/bold red]")
+    if warnings_only:
+        return
+    for d in extra["defaults_applied"]:
+        c.print(f"assumed: {d}")
+    for n in extra["comedication_notes"]:
+        c.print(f"note: {n}")
+
+
+def _print_tdm(report: Any, extra: dict[str, list[str]]) -> None:
     from rich.table import Table
 
-    c = Console(highlight=False)
+    from neurodose.cli.common import make_console
+
+    c = make_console()
     j = report.to_json()
+    _print_extra(c, extra, warnings_only=True)
+    cons = j["consistency"]
+    for w in cons["warnings"]:
+        tail = " (accepted with --accept-levels)" if cons["accepted"] else ""
+        c.print(f"[bold red]WARNING: levels vs dosing history: {w}{tail}[/bold red]")
     t = Table(title=f"{report.drug}: individual parameters (MAP, 90 % interval) vs prior")
     for col in ("parameter", "individual", "p05-p95", "prior (typical)"):
         t.add_column(col)
@@ -342,18 +382,31 @@ def _print_tdm(report: Any) -> None:
         c.print(f"warning: {w}")
     for n in j["notes"]:
         c.print(f"note: {n}")
+    _print_extra(c, extra)
     c.print("sources: " + ", ".join(j["sources"]))
     c.print("Decision support only; not a substitute for clinical judgement.")
 
 
-def _print_response(rep: Any) -> None:
-    from rich.console import Console
+#: units of the individual response parameters (docs/mipd.md)
+_RESPONSE_UNITS = {
+    "baseline_pain": "points (0-10 scale)",
+    "placebo_fraction": "(fraction of baseline pain relieved by placebo)",
+    "sensitivity": "(x the typical drug effect)",
+    "diary_noise_sd": "points (0-10 scale, SD of day-to-day noise)",
+}
 
-    c = Console(highlight=False)
+
+def _print_response(rep: Any, extra: dict[str, list[str]]) -> None:
+    from neurodose.cli.common import make_console
+
+    c = make_console()
     j = rep.to_json()
+    _print_extra(c, extra, warnings_only=True)
     c.print(f"{j['drug']}: response model = {j['model']['name']}")
     for k, v in j["individual"].items():
-        c.print(f"  {k}: {v}")
+        unit = _RESPONSE_UNITS.get(k, "")
+        shown = f"{v:.3g}" if isinstance(v, float) else str(v)
+        c.print(f"  {k}: {shown}" + (f" {unit}" if unit else ""))
     for s in j["scenarios"]:
         c.print(
             f"scenario {s['scenario']}: P(>= 30 % relief by week 8) = "
@@ -365,5 +418,6 @@ def _print_response(rep: Any) -> None:
         c.print(f"finding: {f['message']}")
     for n in j["notes"]:
         c.print(f"note: {n}")
+    _print_extra(c, extra)
     c.print("sources: " + ", ".join(j["sources"]))
     c.print("Decision support only; not a substitute for clinical judgement.")

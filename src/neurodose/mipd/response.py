@@ -73,6 +73,9 @@ __all__ = [
     "simulate_patient_pain",
 ]
 
+#: longest span from the first dose to the last diary entry, days (bounds the work)
+MAX_RESPONSE_DAYS = 3653
+
 FloatArray = NDArray[np.float64]
 
 NAMES = ("baseline", "placebo", "log_sensitivity")
@@ -398,6 +401,21 @@ def run_response(
         citations.register_many(pd.sources())
         citations.register(RELIEF_SOURCE)
         first = first_dose or diary.start
+        diary_end = diary.start + dt.timedelta(days=diary.n_days - 1)
+        if first > diary_end:
+            raise InputError(
+                "first_dose",
+                first.isoformat(),
+                f"a date on or before the last diary entry ({diary_end.isoformat()}): a first "
+                "dose after the diary would leave every entry before treatment",
+            )
+        if (diary_end - first).days > MAX_RESPONSE_DAYS:
+            raise InputError(
+                "first_dose",
+                first.isoformat(),
+                f"a first dose at most {MAX_RESPONSE_DAYS:,} days (10 years) before the last "
+                f"diary entry ({diary_end.isoformat()})",
+            )
         off = (diary.start - first).days  # diary day 0 = model day off + 1
         model_day = np.maximum(diary.day + off + 1, 0)
         last_day = int(model_day.max())

@@ -34,9 +34,13 @@ from neurodose.mipd.model import DoseHistory
 from neurodose.simulation import tdm_reference_range
 
 __all__ = [
+    "CONTRADICTION_RATIO",
+    "INTERVALS_AFTER_LAST_DOSE",
     "KbDosing",
     "TdmReport",
     "kb_dosing",
+    "levels_after_history",
+    "levels_vs_prediction",
     "parse_target",
     "run_tdm",
     "tablet_strengths",
@@ -171,6 +175,8 @@ class TdmReport:
     what_if: list[dict[str, Any]]
     sources: list[str]
     notes: list[str]
+    consistency: list[str] = field(default_factory=list)
+    accepted_inconsistent: bool = False
 
     def to_json(self) -> dict[str, Any]:
         f = self.fit
@@ -222,6 +228,11 @@ class TdmReport:
             "target_applies_to": moiety_name(f.model),
             "recommendation": rec,
             "what_if": self.what_if,
+            "consistency": {
+                "consistent": not self.consistency,
+                "warnings": list(self.consistency),
+                "accepted": self.accepted_inconsistent,
+            },
             "notes": self.notes,
             "sources": self.sources,
         }
@@ -246,6 +257,7 @@ def run_tdm(
     n_draws: int = 500,
     seed: int = 0,
     recommend: bool = True,
+    accept_inconsistent: bool = False,
 ) -> TdmReport:
     """Fit, forecast and recommend for one patient (see module docstring).
 
@@ -253,12 +265,31 @@ def run_tdm(
     individual (eta kept) with a co-medication added or stopped; each reports
     the predicted steady-state moiety trough on the current dose and the
     recommended dose under that scenario.
+
+    Levels are checked against the dosing history (:func:`levels_vs_history`): a sample
+    long after the last recorded dose is an error, and levels that contradict the
+    history by an order of magnitude withhold the recommendation, unless
+    ``accept_inconsistent`` (then both are loud warnings in the report).
     """
     with citations.tracking() as used:
         model = prior_model(drug, patient, comedications)
+        consistency: list[str] = []
         if obs is not None and len(obs):
             obs.check_after(doses.first_h)
+            timing = levels_after_history(obs, doses)
+            if timing and not accept_inconsistent:
+                raise InputError(
+                    "levels",
+                    timing[0],
+                    "samples within the dosing history: give the doses actually taken up to "
+                    "the samples (--days/--doses/--regimen), or --accept-levels to fit anyway",
+                )
+            consistency += timing
         fit = fit_map(model, doses, obs, seed=seed)
+        if obs is not None and len(obs):
+            consistency += levels_vs_prediction(obs, fit)
+        if consistency and not accept_inconsistent:
+            recommend = False
         rng = np.random.default_rng(seed)
         eta_s = fit.sample(n_draws, rng, method=method)
         last_t = max(doses.last_h, float(obs.times_h.max()) if obs is not None and len(obs) else 0)
@@ -320,6 +351,11 @@ def run_tdm(
                 }
             scen["notes"] = list(f2.model.notes)
             scenarios.append(scen)
+    if consistency and not accept_inconsistent:
+        notes.append(
+            "no dose recommended: the levels are inconsistent with the dosing history (see "
+            "the warnings); check the history and the sample times, or pass --accept-levels"
+        )
     return TdmReport(
         drug=model.drug,
         fit=fit,
@@ -329,7 +365,56 @@ def run_tdm(
         what_if=scenarios,
         sources=sorted(used),
         notes=notes,
+        consistency=consistency,
+        accepted_inconsistent=bool(consistency) and accept_inconsistent,
     )
+
+
+#: a level more than this many dosing intervals after the last recorded dose cannot be read
+#: against that history (a trough is sampled within one interval of the last dose)
+INTERVALS_AFTER_LAST_DOSE = 1.5
+#: measured/predicted ratio (either way) read as contradicting the history: one order of
+#: magnitude (issue 13: "contradicting it by orders of magnitude")
+CONTRADICTION_RATIO = 10.0
+
+
+def levels_after_history(obs: Observations, doses: DoseHistory) -> list[str]:
+    """Warnings for samples taken long after the last recorded dose (empty when none).
+
+    A sample more than :data:`INTERVALS_AFTER_LAST_DOSE` dosing intervals after the last
+    dose means the history given stops before the doses actually taken (the usual error:
+    ``--days`` shorter than the treatment), so the fit would read a washout as a fast
+    clearance.
+    """
+    if not len(doses):
+        return []
+    every = _last_interval(doses)
+    limit = doses.last_h + INTERVALS_AFTER_LAST_DOSE * every
+    out = []
+    for t in sorted({float(x) for x in obs.times_h if x > limit + 1e-9}):
+        out.append(
+            f"level at {t:g} h is {t - doses.last_h:g} h after the last recorded dose "
+            f"({doses.last_h:g} h; more than {INTERVALS_AFTER_LAST_DOSE:g} dosing intervals of "
+            f"{every:g} h)"
+        )
+    return out
+
+
+def levels_vs_prediction(obs: Observations, fit: MapResult) -> list[str]:
+    """Warnings for levels that differ from the population prediction by >= 10x either way."""
+    out = []
+    pred = fit.diagnostics.pred
+    for i in range(len(obs)):
+        if bool(obs.blq[i]) or not pred[i] > 0:
+            continue
+        ratio = float(obs.value[i]) / pred[i]
+        if ratio >= CONTRADICTION_RATIO or ratio <= 1 / CONTRADICTION_RATIO:
+            out.append(
+                f"level of {obs.analyte[i]} at {float(obs.times_h[i]):g} h: measured "
+                f"{float(obs.value[i]):g} ng/mL is {ratio:.3g}x the population prediction "
+                f"{pred[i]:.3g} ng/mL for this dosing history (an order of magnitude or more)"
+            )
+    return out
 
 
 def _without(comeds: Sequence[Any], name: str) -> list[Any]:

@@ -223,6 +223,26 @@ def _spec(name: str) -> PKModelSpec:
     return rec
 
 
+def _no_model(drug: str) -> None:
+    """A drug that is in the knowledge base but has no PK model: say exactly that."""
+    from neurodose.knowledge import get_drug, resolve_name
+
+    try:
+        name = resolve_name(drug)
+    except KeyError:
+        return  # not in the knowledge base at all: UnknownDrugError with close matches
+    if name in _paths():
+        return
+    rec = get_drug(name)
+    exc = UnknownDrugError(drug, _paths())
+    exc.args = (
+        f"drug {drug!r}: {rec.display_name} is in the knowledge base (route "
+        f"{', '.join(rec.routes)}) but has no PK model, so it cannot be simulated; "
+        f"drugs with a PK model: {', '.join(sorted(_paths()))}",
+    )
+    raise exc
+
+
 def get_pkmodel(drug: str) -> PKModelSpec:
     """The PK parameter set of ``drug`` (registers its sources).
 
@@ -233,6 +253,7 @@ def get_pkmodel(drug: str) -> PKModelSpec:
     """
     key = str(drug).strip().lower().replace("-", "_").replace(" ", "_")
     if key not in _paths():
+        _no_model(drug)
         raise UnknownDrugError(drug, _paths())
     spec = _spec(key)
     citations.register_many(spec.sources())

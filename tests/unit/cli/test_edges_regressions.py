@@ -182,3 +182,200 @@ def test_input_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("NEURODOSE_MAX_INPUT_BYTES", "1000")
     line = _err(["assess", str(p)])
     assert "at most 1,000 bytes" in line and "NEURODOSE_MAX_INPUT_BYTES" in line
+
+
+# --- silent nonsense -> clear error or explained result -------------------------------------
+
+
+def _json(args: list[str]) -> dict:
+    import json
+
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, (res.stdout, res.stderr)
+    return json.loads(res.stdout)
+
+
+def test_implausible_dose_refused_with_the_cited_maximum() -> None:
+    from neurodose.knowledge.limits import max_daily_dose
+
+    line = _err(["simulate", "--drug", "amitriptyline", "--dose", "25000 mg"])
+    lim = max_daily_dose("amitriptyline")
+    assert lim is not None
+    assert "--dose" in line and "25000" in line and f"{lim.mg:g} mg/day" in line
+    assert lim.source in line and "--allow-above-max" in line
+
+
+def test_above_max_accepted_only_with_a_loud_warning_in_text_and_json() -> None:
+    args = ["simulate", "--drug", "duloxetine", "--dose", "240 mg", "--allow-above-max"]
+    data = _json([*args, "--json"])
+    assert data["warnings"] and data["warnings"][0].startswith("ABOVE MAXIMUM")
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0
+    assert "WARNING: ABOVE MAXIMUM" in res.stdout
+
+
+def test_taper_from_implausible_dose_refused() -> None:
+    line = _err(["plan", "taper", "--drug", "amitriptyline", "--current-dose", "6000"])
+    assert "--current-dose" in line and "6000" in line
+
+
+def test_duloxetine_taper_from_7_mg_is_not_a_silent_stop() -> None:
+    line = _err(["plan", "taper", "--drug", "duloxetine", "--current-dose", "7"])
+    assert "current_dose" in line and "20 mg" in line  # the lowest capsule
+
+
+def test_taper_from_the_lowest_dose_says_why_it_stops() -> None:
+    data = _json(["plan", "taper", "--drug", "duloxetine", "--current-dose", "20", "--json"])
+    assert [s["daily_mg"] for s in data["steps"]] == [0.0]
+    assert any("already the lowest practical dose" in n for n in data["notes"])
+
+
+@pytest.mark.parametrize("flag,value", [("--dose", "25"), ("--every", "24")])
+def test_unitless_dose_or_interval_refused(flag: str, value: str) -> None:
+    args = ["simulate", "--drug", "amitriptyline", "--dose", "25 mg", flag, value]
+    line = _err(args)
+    assert flag in line and "unit" in line
+
+
+def test_comedication_without_dose_says_what_is_assumed() -> None:
+    data = _json(
+        ["simulate", "--drug", "amitriptyline", "--dose", "25 mg", "--with", "fluoxetine", "--json"]
+    )
+    assert any(n.startswith("fluoxetine: no dose given") for n in data["notes"])
+    assert any("--every 24 h (default)" in d for d in data["defaults_applied"])
+    assert any(d.startswith("doses: 1") for d in data["defaults_applied"])
+
+
+def test_comedication_unitless_dose_refused() -> None:
+    line = _err(
+        ["simulate", "--drug", "amitriptyline", "--dose", "25 mg", "--with", "fluoxetine:20"]
+    )
+    assert "--with" in line and "unit" in line
+
+
+def test_readme_tdm_example_is_consistent() -> None:
+    """README: 28 days of 50 mg; the levels sit inside that history."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    assert '--levels examples/tdm/levels.csv --dose "50 mg" --days 28' in readme
+    levels = str(Path(__file__).resolve().parents[3] / "examples" / "tdm" / "levels.csv")
+    base = ["tdm", "--drug", "amitriptyline", "--levels", levels, "--dose", "50 mg"]
+    data = _json([*base, "--days", "28", "--json"])
+    assert data["consistency"]["consistent"] is True
+    assert data["recommendation"] is not None
+    # the old example (a week after the history ends) is refused, naming the gap
+    line = _err([*base, "--days", "21"])
+    assert "levels" in line and "after the last recorded dose" in line
+
+
+def test_level_far_after_history_refused_and_accepted_only_loudly(tmp_path: Path) -> None:
+    p = tmp_path / "late.csv"
+    p.write_text("time_h,analyte,value,unit\n5000,amitriptyline,20,ng/mL\n", encoding="utf-8")
+    base = ["tdm", "--drug", "amitriptyline", "--levels", str(p), "--dose", "50 mg"]
+    assert "5000" in _err([*base, "--days", "28"])
+    data = _json([*base, "--days", "28", "--accept-levels", "--json"])
+    assert data["consistency"]["accepted"] is True and data["consistency"]["warnings"]
+
+
+def test_levels_contradicting_history_withhold_the_recommendation(tmp_path: Path) -> None:
+    p = tmp_path / "hi.csv"
+    p.write_text("time_h,analyte,value,unit\n647,amitriptyline,1400,ng/mL\n", encoding="utf-8")
+    args = ["tdm", "--drug", "amitriptyline", "--levels", str(p), "--dose", "50 mg"]
+    data = _json([*args, "--days", "28", "--json"])
+    assert data["recommendation"] is None
+    assert data["consistency"]["consistent"] is False
+    assert any("order of magnitude" in w for w in data["consistency"]["warnings"])
+
+
+def test_response_first_dose_after_the_diary_refused() -> None:
+    diary = str(Path(__file__).resolve().parents[3] / "examples" / "tdm" / "diary.csv")
+    args = ["response", "--drug", "amitriptyline", "--diary", diary, "--dose", "25 mg"]
+    line = _err([*args, "--days", "42", "--first-dose", "2026-06-01"])
+    assert "first_dose" in line and "last diary entry" in line
+
+
+def test_assess_non_pain_drug_refused() -> None:
+    sample = str(Path(__file__).resolve().parents[3] / "examples" / "patients" / "sample.json")
+    line = _err(["assess", sample, "--drug", "omeprazole"])
+    assert "omeprazole" in line and "neuropathic-pain option" in line
+
+
+@pytest.mark.parametrize("command", ["simulate", "explain"])
+def test_drug_in_kb_without_pk_model_says_so(command: str) -> None:
+    line = _err([command, "--drug", "lidocaine", "--dose", "25 mg"])
+    assert "no PK model" in line and "unknown drug" not in line
+
+
+def test_population_is_bounded_and_shown_in_text() -> None:
+    line = _err(
+        ["simulate", "--drug", "amitriptyline", "--dose", "25 mg", "--population", "2000000"]
+    )
+    assert "--population" in line
+    res = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--drug",
+            "amitriptyline",
+            "--dose",
+            "25 mg",
+            "--days",
+            "3",
+            "--population",
+            "20",
+            "--seed",
+            "1",
+        ],
+    )
+    assert res.exit_code == 0, res.stderr
+    assert "Population: 20 virtual subjects" in res.stdout and "p95" in res.stdout
+
+
+def test_tmax_is_time_after_dose() -> None:
+    data = _json(
+        ["simulate", "--drug", "amitriptyline", "--dose", "25 mg", "--days", "14", "--json"]
+    )
+    for s in data["summary"].values():
+        assert 0 <= s["tmax_after_dose_h"] < 24 <= s["tmax_h"]
+
+
+def test_response_parameters_have_units() -> None:
+    diary = str(Path(__file__).resolve().parents[3] / "examples" / "tdm" / "diary.csv")
+    res = runner.invoke(
+        app,
+        [
+            "response",
+            "--drug",
+            "amitriptyline",
+            "--diary",
+            diary,
+            "--dose",
+            "25 mg",
+            "--days",
+            "42",
+        ],
+    )
+    assert res.exit_code == 0, res.stderr
+    assert "baseline_pain:" in res.stdout and "(0-10 scale)" in res.stdout
+
+
+def test_html_plot_works_offline(tmp_path: Path) -> None:
+    out = tmp_path / "c.html"
+    res = runner.invoke(
+        app, ["simulate", "--drug", "duloxetine", "--dose", "60 mg", "--plot", str(out)]
+    )
+    assert res.exit_code == 0, res.stderr
+    html = out.read_text(encoding="utf-8")
+    assert '<script src="https://cdn' not in html and "plotly" in html and len(html) > 1_000_000
+
+
+def test_simulate_csv(tmp_path: Path) -> None:
+    import csv
+
+    out = tmp_path / "s.csv"
+    res = runner.invoke(
+        app,
+        ["simulate", "--drug", "duloxetine", "--dose", "60 mg", "--days", "2", "--csv", str(out)],
+    )
+    assert res.exit_code == 0, res.stderr
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert rows and "duloxetine_ng_per_ml" in rows[0] and float(rows[0]["time_h"]) == 0.0
