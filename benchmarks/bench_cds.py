@@ -44,11 +44,12 @@ def _pct(xs: list[float], q: float) -> float:
 
 def _run(
     base: str, key: object, path: str, body: dict | None, n: int, clients: int
-) -> tuple[list[float], float]:
+) -> tuple[list[float], float, int]:
     from neurodose.service.cds.conformance import ClientKey
 
     assert isinstance(key, ClientKey)
     lat: list[float] = []
+    errors: list[int] = []
     lock = threading.Lock()
     per = n // clients
 
@@ -64,10 +65,11 @@ def _run(
                     else c.post(base + path, content=json.dumps(body), headers=h)
                 )
                 dt_ms = 1000 * (time.perf_counter() - t0)
-                if r.status_code != 200:
-                    raise RuntimeError(f"{r.status_code}: {r.text[:200]}")
                 with lock:
-                    lat.append(dt_ms)
+                    if r.status_code == 200:
+                        lat.append(dt_ms)
+                    else:
+                        errors.append(r.status_code)
 
     t0 = time.perf_counter()
     ts = [threading.Thread(target=worker) for _ in range(clients)]
@@ -75,7 +77,9 @@ def _run(
         t.start()
     for t in ts:
         t.join()
-    return lat, (len(lat) / (time.perf_counter() - t0))
+    if errors:
+        print(f"{path}: {len(errors)} non-200 answers: {sorted(set(errors))}")
+    return lat, (len(lat) / (time.perf_counter() - t0)), len(errors)
 
 
 def main() -> None:
@@ -135,10 +139,9 @@ def main() -> None:
                 ("order-sign, full prefetch", path, body),
             ):
                 for clients_n, n in ((1, 100), (50, 500)):
-                    lat, thr = _run(base, key, p, b, n, clients_n)
-                    rows.append(
-                        (label, clients_n, len(lat), statistics.median(lat), _pct(lat, 0.99), thr)
-                    )
+                    lat, thr, err = _run(base, key, p, b, n, clients_n)
+                    p50, p99 = statistics.median(lat), _pct(lat, 0.99)
+                    rows.append((label, clients_n, len(lat), err, p50, p99, thr))
         finally:
             proc.terminate()
             proc.wait(30)
@@ -151,21 +154,26 @@ def main() -> None:
         "genotype: 6 findings, PK-engine inhibition ratio). Client-side JWT signing is outside "
         "the timer; the server's JWT check (ES384 verify, replay-cache insert) is inside.",
         "",
-        "| request | concurrent clients | n | p50 (ms) | p99 (ms) | throughput (req/s) |",
-        "|---|---|---|---|---|---|",
+        "| request | clients | n ok | errors | p50 (ms) | p99 (ms) | throughput (req/s) |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for label, c, n, p50, p99, thr in rows:
-        lines.append(f"| {label} | {c} | {n} | {p50:.1f} | {p99:.1f} | {thr:.1f} |")
+    for label, c, n, err, p50, p99, thr in rows:
+        lines.append(f"| {label} | {c} | {n} | {err} | {p50:.1f} | {p99:.1f} | {thr:.1f} |")
     goal = next(r for r in rows if r[0].startswith("order-sign") and r[1] == 50)
+    p99, thr = goal[5], goal[6]
+    load = os.getloadavg()
     lines += [
         "",
-        f"Goal (issue 12): p99 < 100 ms at 50 clients; measured {goal[4]:.0f} ms "
+        f"Load average during the run: {load[0]:.1f} (1 min), {load[1]:.1f} (5 min) on "
+        f"{os.cpu_count()} cores: other jobs shared the machine, so these are upper bounds.",
+        "",
+        f"Goal (issue 12): p99 < 100 ms at 50 clients; measured {p99:.0f} ms "
         + (
             "(met)."
-            if goal[4] < 100
-            else f"(missed by a factor {goal[4] / 100:.1f}: with 50 clients on "
-            f"{os.cpu_count()} cores each request waits for the screening of the ones ahead of it; "
-            f"throughput {goal[5]:.0f} req/s)."
+            if p99 < 100
+            else f"(missed by a factor {p99 / 100:.1f}: with 50 clients on {os.cpu_count()} "
+            "cores each request queues behind the screening of the ones ahead of it; "
+            f"throughput {thr:.0f} req/s)."
         ),
         "",
     ]

@@ -25,14 +25,17 @@ __all__ = ["app_from_env", "create_cds_app", "mount_cds"]
 
 
 def _engine(url: str) -> Engine:
+    """SQLite in WAL mode with synchronous=NORMAL: the standalone app stores only the replay
+    cache, issued cards and feedback (a power cut may lose the last commits, never corrupt)."""
     if url.startswith("sqlite"):
-        eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(eng, "connect")
         def _pragmas(conn: object, _rec: object) -> None:
             cur = conn.cursor()  # type: ignore[attr-defined]
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         return eng

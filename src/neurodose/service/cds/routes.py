@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from neurodose.errors import NeurodoseError
@@ -39,6 +40,13 @@ def _bad(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": " ".join(message.split())}, status_code=status)
 
 
+def _denied(ok: bool | None) -> Response | None:
+    """The answer to a request whose token check did not pass (None when it passed)."""
+    if ok is None:
+        return _bad(503, "the replay cache is unavailable; retry")
+    return None if ok else Response(status_code=401)
+
+
 def _parse_time(v: Any) -> dt.datetime | None:
     if not isinstance(v, str):
         return None
@@ -54,7 +62,8 @@ def cds_router(config: CdsConfig, store: CdsStore) -> APIRouter:
     router = APIRouter(tags=["cds-hooks"])
     checker = TokenChecker(config, store)
 
-    def authorised(request: Request) -> bool:
+    def authorised(request: Request) -> bool | None:
+        """True/False for a good/bad token; None when the replay cache is unavailable."""
         if config.dev_insecure:
             log.warning(
                 "CDS Hooks --dev-insecure: %s %s accepted WITHOUT a verified JWT (demo only)",
@@ -69,6 +78,9 @@ def cds_router(config: CdsConfig, store: CdsStore) -> APIRouter:
         except JwtRejectedError as exc:
             log.info("CDS Hooks JWT rejected: %s", exc.reason)
             return False
+        except OperationalError:
+            log.error("CDS Hooks replay cache unavailable (database busy or down)")
+            return None
         log.info("CDS Hooks call from iss=%s jti=%s", claims.get("iss"), claims.get("jti"))
         return True
 
@@ -82,15 +94,15 @@ def cds_router(config: CdsConfig, store: CdsStore) -> APIRouter:
     @router.get("/cds-services")
     async def cds_discovery(request: Request) -> Response:
         """Discovery: the three services and their prefetch templates."""
-        if not await run_in_threadpool(authorised, request):
-            return Response(status_code=401)
+        if (denied := _denied(await run_in_threadpool(authorised, request))) is not None:
+            return denied
         return JSONResponse(discovery())
 
     @router.post("/cds-services/{service_id}")
     async def cds_call(service_id: str, request: Request) -> Response:
         """One hook call: cards for the draft orders (or the patient summary)."""
-        if not await run_in_threadpool(authorised, request):
-            return Response(status_code=401)
+        if (denied := _denied(await run_in_threadpool(authorised, request))) is not None:
+            return denied
         try:
             body = await body_json(request)
             cards, sid = await run_in_threadpool(handle_hook, service_id, body, config)
@@ -98,18 +110,21 @@ def cds_router(config: CdsConfig, store: CdsStore) -> APIRouter:
             return _bad(exc.status, exc.message)
         except NeurodoseError as exc:
             return _bad(400, str(exc))
-        await run_in_threadpool(
-            store.record_cards,
-            sid,
-            [(c["uuid"], c["source"]["topic"]["code"], c["indicator"]) for c in cards],
-        )
+        try:
+            await run_in_threadpool(
+                store.record_cards,
+                sid,
+                [(c["uuid"], c["source"]["topic"]["code"], c["indicator"]) for c in cards],
+            )
+        except OperationalError:  # cards still go out; feedback on them cannot be counted
+            log.error("CDS Hooks: could not record issued cards (database busy or down)")
         return JSONResponse({"cards": cards})
 
     @router.post("/cds-services/{service_id}/feedback")
     async def cds_feedback(service_id: str, request: Request) -> Response:
         """Card outcomes (accepted / overridden with a reason), stored per rule."""
-        if not await run_in_threadpool(authorised, request):
-            return Response(status_code=401)
+        if (denied := _denied(await run_in_threadpool(authorised, request))) is not None:
+            return denied
         if service(service_id) is None:
             return _bad(404, f"service {service_id!r} not found")
         try:
@@ -161,7 +176,10 @@ def cds_router(config: CdsConfig, store: CdsStore) -> APIRouter:
                     "outcome_time": when,
                 }
             )
-        await run_in_threadpool(store.add_feedback, rows)
+        try:
+            await run_in_threadpool(store.add_feedback, rows)
+        except OperationalError:
+            return _bad(503, "feedback could not be stored now; retry")
         return JSONResponse({"stored": len(rows)})
 
     return router
