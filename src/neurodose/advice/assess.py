@@ -40,6 +40,7 @@ from neurodose.errors import InputError, NeurodoseError
 from neurodose.findings import Finding, severity_rank
 from neurodose.knowledge import get_drug, get_reference, resolve_name
 from neurodose.knowledge.conditions import condition
+from neurodose.safety.coverage import Check, checks
 from neurodose.safety.engine import drug_tags, screen, screen_current
 from neurodose.safety.exposure import predict_exposure
 from neurodose.safety.rules import rule
@@ -98,6 +99,7 @@ class OptionResult:
     plan: Plan | None
     exposure: dict[str, Any] | None
     sources: tuple[str, ...]
+    checks: tuple[Check, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,6 +113,7 @@ class OptionResult:
             "findings": [f.to_dict() for f in self.findings],
             "plan": self.plan.to_dict() if self.plan else {"steps": []},
             "predicted_exposure": self.exposure,
+            "checks": [c.to_dict() for c in self.checks],
             "sources": list(self.sources),
         }
 
@@ -124,6 +127,13 @@ class Assessment:
     notes: tuple[str, ...]
     sources: tuple[str, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+    #: what was checked and what could not be, per current (or recently stopped) medicine
+    current_checks: tuple[Check, ...] = ()
+
+    def not_checked(self) -> list[Check]:
+        """Every domain not checked, for the options and the current medicines."""
+        out = [c for o in self.options for c in o.checks if c.status != "checked"]
+        return out + [c for c in self.current_checks if c.status != "checked"]
 
     def option(self, drug: str) -> OptionResult:
         name = resolve_name(drug)
@@ -137,6 +147,7 @@ class Assessment:
             "patient_summary": self.patient.summary(),
             "options": [o.to_dict() for o in self.options],
             "findings": [f.to_dict() for f in self.findings],
+            "current_checks": [{"drug": c.drug, **c.to_dict()} for c in self.current_checks],
             "non_drug": self.non_drug,
             "notes": list(self.notes),
             "sources": [_source_entry(k) for k in self.sources],
@@ -484,6 +495,7 @@ def assess(
                         plan=plan,
                         exposure=exp,
                         sources=tuple(dict.fromkeys(srcs)),
+                        checks=checks(patient, name, target),
                     ),
                     notes,
                 )
@@ -495,6 +507,9 @@ def assess(
             OptionResult(**{**r.__dict__, "rank": i + 1}) for i, (r, _) in enumerate(order)
         )
         current_findings = screen_current(patient)
+        current_checks = tuple(
+            c for m in patient.medications for c in checks(patient, m.name, m.daily_mg)
+        )
     notes_all = tuple(n for _, ns in results for n in ns)
     keys = {s for o in options for s in o.sources} | {
         s for f in current_findings for s in f.sources
@@ -508,6 +523,7 @@ def assess(
         non_drug=non_drug_statement(),
         notes=notes_all,
         sources=tuple(sorted(keys)),
+        current_checks=current_checks,
     )
 
 

@@ -129,6 +129,14 @@ def render(
         for f in a.findings:
             ct.add_row(_mark(f.severity), f.drug or "-", escape(f.message))
         console.print(ct)
+    gaps = [c for c in a.not_checked() if drug is None or c.drug == drug or c in a.current_checks]
+    if gaps:
+        gt = Table(title="Not checked (silence is not safety)")
+        for col in ("Drug", "Domain", "Why not"):
+            gt.add_column(col)
+        for c in gaps:
+            gt.add_row(c.drug, c.domain, escape(c.reason))
+        console.print(gt)
     top = next((o for o in options if o.plan is not None), None)
     if top is not None and top.plan is not None:
         pt = Table(title=f"Plan: {top.display_name}")

@@ -82,6 +82,14 @@ class NotApplicable(Sourced):
     reason: str
 
 
+class ClassException(Sourced):
+    """A cited reason why a drug's cell is below its class's tier in one row."""
+
+    row: str
+    drug: str
+    reason: str
+
+
 class MatrixSpec(_Frozen):
     """``knowledge/safety_matrix.toml``."""
 
@@ -90,6 +98,7 @@ class MatrixSpec(_Frozen):
     baseline: dict[str, Any]
     rows: list[RowSpec]
     not_applicable: list[NotApplicable] = Field(default_factory=list)
+    class_exceptions: list[ClassException] = Field(default_factory=list)
 
 
 @cache
@@ -117,6 +126,7 @@ class Cell:
     members: tuple[str, ...] = ()
     not_applicable: str | None = None
     sources: tuple[str, ...] = ()
+    findings: tuple[tuple[str, str], ...] = ()  # every (rule id, tier) the row added
 
     @property
     def status(self) -> str:
@@ -142,6 +152,7 @@ class Cell:
             "members": list(self.members),
             "not_applicable": self.not_applicable,
             "sources": list(self.sources),
+            "findings": [{"rule": c, "tier": t} for c, t in self.findings],
         }
 
 
@@ -255,11 +266,15 @@ def build_matrix(rows: Sequence[str] | None = None, columns: Sequence[str] | Non
             worst: int = len(TIERS)
             rules: list[str] = []
             members: list[str] = []
+            pairs: dict[str, str] = {}
             for member, pj in row.patients:
                 if member == d:
                     continue
                 found = _new_findings(baseline[d], screen(load_patient(pj), d))
                 for f in found:
+                    c = f.code  # merged codes keep no tier of their own
+                    if c not in pairs or severity_rank(f.severity) < severity_rank(pairs[c]):
+                        pairs[c] = f.severity
                     rank = severity_rank(f.severity)
                     codes = list(f.codes)
                     if rank < worst:
@@ -269,7 +284,12 @@ def build_matrix(rows: Sequence[str] | None = None, columns: Sequence[str] | Non
                         if member and member not in members:
                             members.append(member)
             if worst < len(TIERS):
-                cells[(row.id, d)] = Cell(TIERS[worst], tuple(rules), tuple(members))
+                cells[(row.id, d)] = Cell(
+                    TIERS[worst],
+                    tuple(rules),
+                    tuple(members),
+                    findings=tuple(sorted(pairs.items())),
+                )
                 continue
             na = _not_applicable(spec, row.id, d)
             if na is not None:
