@@ -38,7 +38,8 @@ from numpy.typing import ArrayLike, NDArray
 from neurodose import citations
 from neurodose.case.patient import Comedication, Patient
 from neurodose.case.regimen import DoseEvent, Regimen
-from neurodose.errors import InputError
+from neurodose.errors import InputError, UnknownDrugError
+from neurodose.knowledge import record
 from neurodose.pk import population as _population
 from neurodose.pk.individual import ParameterSet, individual_parameters, terminal_half_lives
 from neurodose.pk.parameters import get_pkmodel
@@ -387,12 +388,10 @@ def simulate(
             pop = {a: _population.percentiles(c) for a, c in pc.items()}
         tdm_range = None
         try:
-            from neurodose.knowledge.registry import _load, resolve_name
-
-            # _load: only the TDM source is registered
-            tdm_range = tdm_reference_range(_load(resolve_name(spec.name)))
-        except Exception:
-            tdm_range = None
+            rec = record(spec.name)  # registers nothing: only the TDM source is cited
+        except UnknownDrugError:  # a PK model without a drug record
+            rec = None
+        tdm_range = tdm_reference_range(rec) if rec is not None else None
         citations.register_many(ps.sources)
         pd_result = None
         if n_days and pd is not None:

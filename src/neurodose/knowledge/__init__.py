@@ -12,6 +12,7 @@ from neurodose.knowledge.registry import (
     get_drug,
     get_reference,
     load_drug_file,
+    record,
     references,
     resolve_name,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "get_drug",
     "get_reference",
     "load_drug_file",
+    "record",
     "references",
     "resolve_name",
 ]

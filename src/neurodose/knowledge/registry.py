@@ -37,6 +37,7 @@ __all__ = [
     "load_drug_file",
     "load_toml",
     "load_validated",
+    "record",
     "references",
     "resolve_name",
 ]
@@ -195,6 +196,23 @@ def _load(name: str) -> DrugRecord:
     return load_drug_file(_drug_paths()[name])
 
 
+def record(name: str) -> DrugRecord:
+    """The validated record for ``name``, registering no source (pure).
+
+    For calculations: cite what you use (``citations.register(q.source)`` for each
+    value read), so that a result lists exactly the sources of its values.
+    :func:`get_drug` also registers every source of the record, for displays of
+    the whole record.
+
+    >>> from neurodose import citations
+    >>> with citations.tracking() as used:
+    ...     rec = record("amitriptyline")
+    >>> rec.name, sorted(used)
+    ('amitriptyline', [])
+    """
+    return _load(resolve_name(name))
+
+
 def drug_names(record: str | None = None) -> list[str]:
     """Names of all drugs (``record='full'`` or ``'partner'`` to filter)."""
     names = sorted(_drug_paths())
@@ -221,7 +239,7 @@ def resolve_name(name: str) -> str:
 
 
 def get_drug(name: str) -> DrugRecord:
-    """The validated record for ``name`` and register its sources.
+    """The validated record for ``name``, registering all its sources (see :func:`record`).
 
     Raises
     ------

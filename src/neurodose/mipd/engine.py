@@ -247,14 +247,15 @@ def prior_model(
 def molar_masses(analytes: Sequence[str]) -> Mapping[str, float]:
     """Molar masses (g/mol) of analytes that have one in the knowledge base."""
     from neurodose.errors import UnknownDrugError
-    from neurodose.knowledge import get_drug
+    from neurodose.knowledge import record
 
     out: dict[str, float] = {}
     for a in analytes:
         try:
-            rec = get_drug(a)
+            rec = record(a)
         except UnknownDrugError:
             continue
         if rec.molar_mass is not None:
             out[a] = rec.molar_mass.canonical()
+            citations.register(rec.molar_mass.source)
     return out

@@ -51,7 +51,7 @@ from neurodose.case.regimen import Regimen
 from neurodose.errors import InputError
 from neurodose.findings import Finding
 from neurodose.inputs import writing
-from neurodose.knowledge import get_drug, resolve_name
+from neurodose.knowledge import record, resolve_name
 from neurodose.mipd.diary import Diary
 from neurodose.mipd.engine import history_from_regimen, prior_model
 from neurodose.mipd.estimate import newton_minimise
@@ -367,7 +367,7 @@ def _diary_doses(regimen: Regimen, diary: Diary, first: dt.date) -> DoseHistory:
 
 
 def _step_doses(drug: str) -> tuple[float | None, float | None, float, float | None]:
-    g = get_drug(drug).doses.get("neuropathic_pain")
+    g = record(drug).doses.get("neuropathic_pain")
     if g is None:
         return None, None, 7.0, None
     q = [g.start, g.titration_step, g.titration_interval, g.usual_low, g.maximum]
@@ -449,8 +449,11 @@ def run_response(
         fit = fit_response(model_day, diary.pain, occ_hist, horizon, pd, prior)
 
         _start, step, _interval_d, _usual = _step_doses(drug)
-        g = get_drug(drug).doses.get("neuropathic_pain")
-        max_daily = g.maximum.canonical() if g is not None and g.maximum is not None else None
+        g = record(drug).doses.get("neuropathic_pain")
+        max_daily = None
+        if g is not None and g.maximum is not None:
+            max_daily = g.maximum.canonical()
+            citations.register(g.maximum.source)
         per_day = 24.0 / every
         scen_doses: list[tuple[str, str, str, DoseHistory]] = []
         keep = hist.then(DoseHistory.regular(per_dose, every, n_future, start_h=t_next))

@@ -24,7 +24,7 @@ import numpy as np
 
 from neurodose import citations
 from neurodose.errors import InputError
-from neurodose.knowledge import get_drug
+from neurodose.knowledge import record
 from neurodose.mipd.dose_search import DoseRecommendation, search_dose, what_if
 from neurodose.mipd.engine import prior_model
 from neurodose.mipd.estimate import MapResult, fit_map
@@ -74,7 +74,7 @@ def parse_target(text: str) -> tuple[float, float]:
 def tablet_strengths(drug: str) -> tuple[list[float], list[str]]:
     """Oral solid strengths (mg) from the drug record's RxNorm SCD identifiers,
     with their source keys; empty when the knowledge base has none."""
-    rec = get_drug(drug)
+    rec = record(drug)
     out: set[float] = set()
     srcs: set[str] = set()
     for ident in rec.identifiers:
@@ -120,7 +120,7 @@ def kb_dosing(
     max_daily_mg: float | None = None,
 ) -> KbDosing:
     """Target range, tablet strengths and maximum daily dose (KB unless given)."""
-    rec = get_drug(drug)
+    rec = record(drug)
     notes: list[str] = []
     if target is None:
         q = rec.tdm.reference_range if rec.tdm is not None else None
@@ -142,6 +142,7 @@ def kb_dosing(
                 "(no RxNorm SCD tablet identifiers); give e.g. --strengths 10,25,50",
             )
         st, st_src = s, ",".join(srcs)
+        citations.register_many(srcs)
     else:
         st, st_src = sorted(float(x) for x in strengths), "user"
     if max_daily_mg is None:

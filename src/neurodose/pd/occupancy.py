@@ -48,7 +48,7 @@ from numpy.typing import NDArray
 
 from neurodose import citations
 from neurodose.errors import KnowledgeBaseError, UnknownNameError
-from neurodose.knowledge import get_drug
+from neurodose.knowledge import record
 from neurodose.knowledge.registry import drug_names
 from neurodose.knowledge.schema import Quantity
 from neurodose.units import convert
@@ -219,7 +219,7 @@ def _fallbacks() -> dict[str, dict[str, Quantity]]:
 
 
 def _analyte_quantity(name: str, key: str) -> Quantity | None:
-    rec = get_drug(name)
+    rec = record(name)
     q = rec.molar_mass if key == "molar_mass" else rec.protein_binding.get("fu")
     if q is None:
         q = _fallbacks().get(name, {}).get(key)
@@ -266,7 +266,7 @@ def drug_targets(drug: str) -> DrugTargets:
     >>> "SERT" in dt.reached
     True
     """
-    rec = get_drug(drug)
+    rec = record(drug)
     names = [rec.name]
     unavailable: dict[str, str] = {}
     known = set(drug_names())
@@ -289,7 +289,7 @@ def drug_targets(drug: str) -> DrugTargets:
     for target in TARGETS:
         found: list[TargetBinding] = []
         for a in analytes:
-            recs = _pick(get_drug(a.name).affinities(target), target)
+            recs = _pick(record(a.name).affinities(target), target)
             if not recs:
                 continue
             ks = [_to_nm(r.point, r.unit) for r in recs]
@@ -395,6 +395,7 @@ def drug_occupancy(
     Ion-channel sites (``sodium_channel``, ``NMDA``) use the calibrated
     ``channel_site_factor``; gabapentinoids get their calibrated alpha2delta potency.
     """
+    citations.register_many(targets.sources())  # cited on use (drug_targets is cached)
     kp = params.value("channel_site_factor")  # type: ignore[attr-defined]
     extra = {}
     a2d = alpha2delta_k_nm(targets, params)

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from neurodose import citations
 from neurodose.case.patient import Comedication, Patient
 from neurodose.errors import KnowledgeBaseError, PatientError
-from neurodose.knowledge.registry import get_drug, resolve_name
+from neurodose.knowledge.registry import record, resolve_name
 from neurodose.pk.model import PKModel
 from neurodose.pk.parameters import PKModelSpec, get_pkmodel, shared
 
@@ -168,7 +168,7 @@ def enzyme_effects(
     """Class-based inhibition and induction multipliers of one co-medication on the
     enzymes of ``spec``'s pathways: ``(inhibition, induction, notes)``."""
     name = resolve_name(comed.drug)  # UnknownDrugError with close names
-    rec = get_drug(name)
+    rec = record(name)  # cite only the effects applied
     enzymes = {p.enzyme for p in spec.pathways}
     inh: dict[str, float] = {}
     ind: dict[str, float] = {}
@@ -185,6 +185,7 @@ def enzyme_effects(
             notes.append(f"{name} inhibits {e.enzyme} ({strength}): {why}; not applied")
             continue
         inh[e.enzyme] = inh.get(e.enzyme, 1.0) * m
+        citations.register(e.source)
     for e in rec.interactions.induces:
         if e.enzyme not in enzymes or e.enzyme == "CYP2D6":
             continue
@@ -193,6 +194,7 @@ def enzyme_effects(
             notes.append(f"{name} induces {e.enzyme} ({e.strength}): {why}; not applied")
             continue
         ind[e.enzyme] = ind.get(e.enzyme, 1.0) * m
+        citations.register(e.source)
     return inh, ind, notes
 
 

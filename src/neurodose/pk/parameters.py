@@ -200,10 +200,6 @@ class SharedSpec(_Frozen):
     reference_patient: dict[str, Quantity]
 
 
-def _load(path: Path, model: type[BaseModel]) -> BaseModel:
-    return load_validated(path, model)
-
-
 @cache
 def _paths() -> dict[str, Path]:
     return {p.stem: p for p in sorted(PKMODEL_DIR.glob("*.toml")) if not p.stem.startswith("_")}
@@ -216,7 +212,7 @@ def pkmodel_names() -> list[str]:
 
 @cache
 def _spec(name: str) -> PKModelSpec:
-    rec = _load(_paths()[name], PKModelSpec)
+    rec = load_validated(_paths()[name], PKModelSpec)
     assert isinstance(rec, PKModelSpec)
     if rec.name != name:
         raise KnowledgeBaseError(f"{_paths()[name]}: name {rec.name!r} must match the file")
@@ -263,6 +259,6 @@ def get_pkmodel(drug: str) -> PKModelSpec:
 @cache
 def shared() -> SharedSpec:
     """The shared assumptions file ``_shared.toml``."""
-    rec = _load(PKMODEL_DIR / "_shared.toml", SharedSpec)
+    rec = load_validated(PKMODEL_DIR / "_shared.toml", SharedSpec)
     assert isinstance(rec, SharedSpec)
     return rec

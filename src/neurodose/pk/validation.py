@@ -28,9 +28,10 @@ from pydantic import BaseModel, ConfigDict
 from neurodose.case.patient import Patient
 from neurodose.case.regimen import DoseEvent, Regimen
 from neurodose.errors import KnowledgeBaseError, UnknownNameError
+from neurodose.knowledge.registry import load_validated
 from neurodose.knowledge.schema import Quantity
 from neurodose.pk.individual import individual_parameters, terminal_half_lives
-from neurodose.pk.parameters import PKMODEL_DIR, _load, get_pkmodel
+from neurodose.pk.parameters import PKMODEL_DIR, get_pkmodel
 from neurodose.pk.solve import concentrations
 
 __all__ = ["Comparison", "Result", "comparisons", "gmfe", "run", "summary_stats"]
@@ -81,7 +82,7 @@ class Result:
 @cache
 def comparisons() -> dict[str, Comparison]:
     """All comparisons of ``pkmodels/_validation.toml`` keyed by id (sources checked)."""
-    rec = _load(PKMODEL_DIR / "_validation.toml", _File)
+    rec = load_validated(PKMODEL_DIR / "_validation.toml", _File)
     assert isinstance(rec, _File)
     out: dict[str, Comparison] = {}
     for c in rec.comparison:
@@ -390,9 +391,9 @@ def report(fig_dir: Path) -> str:
         typ["amitriptyline"] + typ["nortriptyline"],
         label="AMI+NT typical (NM/NM)",
     )
-    from neurodose.knowledge.registry import _load, resolve_name
+    from neurodose.knowledge.registry import record
 
-    tdm = _load(resolve_name("amitriptyline")).tdm
+    tdm = record("amitriptyline").tdm
     if tdm is not None and tdm.reference_range is not None:
         q = tdm.reference_range
         ax.axhspan(
