@@ -64,9 +64,7 @@ def test_a_comedication_cites_the_interaction_used_not_its_whole_record():
         "amitriptyline", Regimen.oral("25 mg", days=7), comedications=["paroxetine:20 mg"]
     )
     paroxetine_all = {item.source for _, item in record("paroxetine").iter_sourced()}
-    applied = {
-        e.source for e in record("paroxetine").interactions.inhibits if e.enzyme == "CYP2D6"
-    }
+    applied = {e.source for e in record("paroxetine").interactions.inhibits if e.enzyme == "CYP2D6"}
     assert applied <= set(res.sources)
     unused = paroxetine_all - applied - set(res.sources)
     assert unused  # the record cites more than the simulation used
