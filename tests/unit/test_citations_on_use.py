@@ -32,7 +32,7 @@ def test_tdm_for_amitriptyline_does_not_cite_beers():
             "--dose",
             "50 mg",
             "--days",
-            "21",
+            "28",
             "--json",
         ]
     )
