@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from neurodose import citations
@@ -45,11 +45,12 @@ from neurodose.advice.data import (
     switch_gap,
     taper_value,
 )
-from neurodose.case.patient import Patient
+from neurodose.case.patient import Medication, Patient
 from neurodose.errors import InputError, RegimenError
+from neurodose.findings import Finding
 from neurodose.knowledge import get_drug, resolve_name
 from neurodose.knowledge.pgx import dpwg_dose_factor
-from neurodose.safety.engine import drug_tags, effective_phenotypes, renal_max_daily
+from neurodose.safety.engine import drug_tags, effective_phenotypes, renal_max_daily, screen
 
 __all__ = ["Plan", "Review", "Step", "switch_plan", "taper_plan", "titration_plan", "units_for"]
 
@@ -461,6 +462,12 @@ def _taper_doses(name: str, current: float, slow: bool, method: str) -> tuple[li
     return doses, floor
 
 
+_HALF_STEP_UNITS = (
+    "{dose:g} mg: below the lowest coded tablet/capsule: needs a liquid or compounded "
+    "preparation (ask the pharmacist); no liquid form is coded for this drug"
+)
+
+
 def taper_plan(
     drug: str,
     current_daily_mg: float,
@@ -506,9 +513,21 @@ def taper_plan(
         )
     n_per_day = int(info.get("doses_per_day", 1)) if every_h is None else round(24 / every_h)
     tod = str(info.get("time_of_day", "as directed"))
+    # the last reduction is never a 100 % drop from a full tablet: without a coded liquid,
+    # add a half step that names the liquid or compounded preparation it needs (NICE NG222)
+    half_step = (
+        len(doses) >= 2
+        and doses[-2] > 0
+        and strengths(name)
+        and not any(s.form == "liquid" for s in strengths(name))
+    )
+    if half_step:
+        doses.insert(-1, round(doses[-2] * taper_value("large_step_fraction").point, 4))
     steps = []
     for i, d in enumerate(doses):
         n = n_per_day if d > 0 else 1
+        if n > 1 and strengths(name) and units_for(name, d / n) is None and units_for(name, d):
+            n = 1  # a divided dose no strength can give: the whole day's dose once
         per = d / n
         steps.append(
             Step(
@@ -519,7 +538,13 @@ def taper_plan(
                 every_h=24.0 / n,
                 time_of_day=tod if d > 0 else "-",
                 daily_mg=round(d, 4),
-                units=_fmt_units(name, per, "mg") if d > 0 else "stop",
+                units=(
+                    "stop"
+                    if d == 0
+                    else _HALF_STEP_UNITS.format(dose=per)
+                    if half_step and i == len(doses) - 2
+                    else _fmt_units(name, per, "mg")
+                ),
                 note="stop" if d == 0 else f"reduce from previous ({method})",
             )
         )
@@ -691,6 +716,26 @@ def switch_plan(
                 "the last dose; titrate a CYP2D6 substrate slowly."
             )
             sources.append("fda_dsc_2011_linezolid")
+    overlap = _switch_interactions(a, b, current_daily_mg, patient)
+    if strategy == "cross-taper":
+        for f in overlap:
+            notes.append(
+                f"While both are taken: {f.title} ({f.severity}): {f.message} {f.management}"
+            )
+            sources += list(f.sources)
+        if not overlap:
+            notes.append(
+                f"No interaction between {get_drug(a).display_name} and "
+                f"{get_drug(b).display_name} is found by the safety screen (what it checks: "
+                "neurodose assess, 'checks')."
+            )
+    elif overlap:
+        notes.append(
+            "Why not a cross-taper: "
+            + "; ".join(f"{f.title} ({f.severity})" for f in overlap)
+            + "."
+        )
+        sources += [s for f in overlap for s in f.sources]
     src = tuple(dict.fromkeys(sources))
     citations.register_many(src)
     return Plan(
@@ -704,6 +749,16 @@ def switch_plan(
         verified=False,
         extra={"strategy": strategy},
     )
+
+
+def _switch_interactions(
+    a: str, b: str, a_daily_mg: float, patient: Patient | None
+) -> list[Finding]:
+    """Findings the safety screen gives for ``b`` while ``a`` is still taken (the overlap)."""
+    base = patient or Patient()
+    meds = tuple(m for m in base.medications if m.name not in (a, b))
+    during = replace(base, medications=(*meds, Medication(a, dose_mg=a_daily_mg)))
+    return [f for f in screen(during, b) if a in f.involved]
 
 
 def _shift(s: Step, off: int) -> Step:

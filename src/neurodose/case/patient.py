@@ -55,7 +55,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from neurodose.errors import InputError, PatientError
+from neurodose.errors import InputError, PatientError, UnknownNameError
 from neurodose.inputs import read_text
 from neurodose.knowledge import get_drug, resolve_name
 from neurodose.knowledge.conditions import condition, expand_conditions, resolve_condition
@@ -408,6 +408,12 @@ Labs = LabsIn
 
 
 def _raise_validation(err: ValidationError, data: Any) -> None:
+    for e in err.errors():  # a number given as text: say so plainly, at its real location
+        loc_parts = [x for x in e["loc"] if x not in ("MedicationIn", "str")]
+        last = str(loc_parts[-1]) if loc_parts else ""
+        if last in _NUMBER_FIELDS and e["type"] in _NOT_A_NUMBER:
+            where = ".".join(str(x) for x in loc_parts)
+            raise PatientError(where, e.get("input"), _NUMBER_FIELDS[last]) from None
     e = err.errors()[0]
     loc = ".".join(str(x) for x in e["loc"])
     if e["type"] == "extra_forbidden":
@@ -423,6 +429,39 @@ def _raise_validation(err: ValidationError, data: Any) -> None:
         allowed += f" (allowed fields: {', '.join(sorted(model.model_fields))})"
         raise PatientError(loc, e.get("input"), allowed) from None
     raise PatientError(loc, e.get("input"), e["msg"]) from None
+
+
+#: numeric fields whose text input gets a plain-language error (not a validation phrase)
+_NUMBER_FIELDS = {
+    "dose_mg": "a number in mg (e.g. 25; no unit: give 0.5 g as 500)",
+    "every_h": "a number of hours between doses (e.g. 12)",
+    "stopped_days_ago": "a number of days since the medicine was stopped (e.g. 3)",
+}
+_NOT_A_NUMBER = ("float_parsing", "float_type", "int_parsing", "int_type")
+
+
+def _report_unknown_names(pin: PatientIn) -> None:
+    """Raise once for every unknown condition and medication name (not only the first)."""
+    errors: list[tuple[str, UnknownNameError]] = []
+    for i, c in enumerate(pin.conditions):
+        try:
+            resolve_condition(c)
+        except UnknownNameError as exc:
+            errors.append((f"conditions[{i}]", exc))
+    for i, m in enumerate(pin.medications):
+        name = m if isinstance(m, str) else m.name
+        try:
+            resolve_name(name)
+        except UnknownNameError as exc:
+            errors.append((f"medications[{i}].name", exc))
+    if len(errors) == 1:
+        raise errors[0][1]
+    if errors:
+        raise PatientError(
+            "conditions/medications",
+            [str(e.name) for _, e in errors],
+            "known names; " + "; ".join(f"{where}: {exc}" for where, exc in errors),
+        )
 
 
 def load_patient(data: Any) -> Patient:
@@ -442,6 +481,7 @@ def load_patient(data: Any) -> Patient:
     except ValidationError as exc:
         _raise_validation(exc, data)
         raise  # pragma: no cover
+    _report_unknown_names(pin)
     conds = {resolve_condition(c) for c in pin.conditions}
     pain_condition = None
     if pin.pain is not None:
