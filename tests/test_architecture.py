@@ -49,6 +49,11 @@ def test_import_is_light(code: str) -> None:
     assert heavy == [], f"{code!r} imported {heavy}"
 
 
+def test_import_neurodose_defers_the_knowledge_base() -> None:
+    loaded = _modules_after("import neurodose")
+    assert "pydantic" not in loaded and "neurodose.knowledge" not in loaded
+
+
 def test_cli_startup_avoids_plotting_and_web() -> None:
     loaded = _modules_after("import neurodose.cli.main")
     heavy = sorted(
@@ -82,7 +87,7 @@ def test_layer_contract_lists_the_documented_layers() -> None:
     flat = [p.strip().strip("()") for layer in layers for p in layer.split("|")]
     assert flat[0] == "neurodose.cli"
     assert flat[-1] == "neurodose.errors"
-    for pkg in ("advice", "safety", "mipd", "trial", "pd", "pk", "dosing", "knowledge"):
+    for pkg in ("advice", "safety", "mipd", "trial", "pd", "pk", "case", "knowledge"):
         assert f"neurodose.{pkg}" in flat
 
 

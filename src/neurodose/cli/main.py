@@ -1,9 +1,13 @@
 """The ``neurodose`` command line (typer + rich). Thin: translates I/O only.
 
 Each command group lives in its own module ``neurodose.cli.<name>`` exposing
-``register(app)``; they are listed in :data:`COMMAND_MODULES`. A module that is
-not written yet is skipped; a module that fails to import for any other reason
-is an error.
+``register(app)``. :data:`COMMANDS` lists every command explicitly: its name, the
+module that registers it and its one-line help. A module is imported only when its
+command runs (or its own ``--help`` is asked for), so ``neurodose --help`` and a
+command's start-up do not pay for the others' imports (numba, scipy, the knowledge
+base). A listed module that is missing is an error, never skipped;
+``tests/unit/cli/test_main.py`` checks that every listed command exists with the
+listed help.
 
 Errors: a :class:`~neurodose.errors.NeurodoseError` raised by any command is
 printed as one line ``error: ...`` on stderr and the exit code is 2, both when
@@ -17,12 +21,12 @@ import sys
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from neurodose import __version__
 from neurodose.errors import NeurodoseError
 
-__all__ = ["COMMAND_MODULES", "EXIT_INPUT_ERROR", "app", "main"]
+__all__ = ["COMMANDS", "EXIT_INPUT_ERROR", "app", "load_command", "main"]
 
 #: exit code for bad input (a NeurodoseError); click uses 2 for usage errors too
 EXIT_INPUT_ERROR = 2
@@ -32,8 +36,103 @@ def _echo_error(exc: NeurodoseError) -> None:
     typer.echo(f"error: {exc}", err=True)
 
 
+#: every command: name -> (module defining ``register(app)``, one-line help), in help order
+COMMANDS: dict[str, tuple[str, str]] = {
+    "sources": (
+        "neurodose.cli.drugs",
+        "List every reference (CSL-JSON), or show one with the records that cite it.",
+    ),
+    "demo": (
+        "neurodose.cli.demo",
+        "A short tour: amitriptyline's targets, doses for pain vs depression, evidence.",
+    ),
+    "simulate": (
+        "neurodose.cli.simulate",
+        "Simulate concentrations (total and unbound) with sources.",
+    ),
+    "trial": (
+        "neurodose.cli.trial",
+        "Run a virtual trial from a TOML design (ITT, BOCF; NNT/NNH vs placebo).",
+    ),
+    "explain": (
+        "neurodose.cli.explain",
+        "Occupancy of each target, each pathway's share of relief, side-effect drivers.",
+    ),
+    "assess": (
+        "neurodose.cli.assess",
+        "Screen, rank and plan neuropathic-pain options for PATIENT (JSON profile or FHIR Bundle).",
+    ),
+    "tdm": (
+        "neurodose.cli.tdm",
+        "Fit individual PK parameters to measured levels (MAP), forecast, and recommend a dose "
+        "and interval for the target range.",
+    ),
+    "response": (
+        "neurodose.cli.tdm",
+        "Learn the individual response from a pain diary and forecast the chance of >= 30 % "
+        "relief by week 8 if the dose is kept, raised or the drug switched; flag rising side "
+        "effects and withdrawal-like symptoms.",
+    ),
+    "cds-check": (
+        "neurodose.cli.cds",
+        "Play an EHR against a CDS Hooks service and report what conforms.",
+    ),
+    "cds-keygen": (
+        "neurodose.cli.cds",
+        "Write a test EHR signing key and the clients file the server needs.",
+    ),
+    "drugs": (
+        "neurodose.cli.drugs",
+        "Browse drug records: targets, PK, doses, TDM, evidence, safety.",
+    ),
+    "plan": (
+        "neurodose.cli.plan",
+        "Dated titration, taper and switch plans (exportable as iCalendar).",
+    ),
+    "rules": ("neurodose.cli.rules", "The safety rule base."),
+}
+
+_LOADED: dict[str, Any] = {}
+
+
+def load_command(name: str) -> Any:
+    """The (typer) click command ``name`` of :data:`COMMANDS`, importing its module on first use."""
+    if name not in _LOADED:
+        module = importlib.import_module(COMMANDS[name][0])
+        sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+        module.register(sub)
+        group = typer.main.get_command(sub)
+        found = dict(getattr(group, "commands", None) or {group.name: group})
+        for cmd_name, cmd in found.items():
+            if cmd_name in COMMANDS and COMMANDS[cmd_name][0] == module.__name__:
+                _LOADED[cmd_name] = cmd
+        if name not in _LOADED:
+            raise LookupError(f"{module.__name__}.register does not define command {name!r}")
+    return _LOADED[name]
+
+
 class _NeurodoseGroup(TyperGroup):
-    """Top-level group: turns a NeurodoseError in any sub-command into one line + exit 2."""
+    """Top-level group: commands from :data:`COMMANDS`, imported when used; a
+    NeurodoseError in any sub-command becomes one line + exit 2."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        if self._listing:  # the top-level help needs names and one-line helps only
+            return TyperCommand(cmd_name, short_help=COMMANDS[cmd_name][1])
+        return load_command(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -69,31 +168,6 @@ def _root(
 ) -> None:
     """Cited pharmacology and decision support for antidepressants and alternatives
     in neuropathic pain. Decision support, never a substitute for clinical judgement."""
-
-
-#: command modules; each defines ``register(app: typer.Typer) -> None``
-COMMAND_MODULES = [
-    "neurodose.cli.drugs",
-    "neurodose.cli.demo",
-    "neurodose.cli.simulate",
-    "neurodose.cli.trial",
-    "neurodose.cli.explain",
-    "neurodose.cli.assess",
-    "neurodose.cli.plan",
-    "neurodose.cli.rules",
-    "neurodose.cli.tdm",
-    "neurodose.cli.response",
-    "neurodose.cli.cds",
-]
-
-for _name in COMMAND_MODULES:
-    try:
-        _mod = importlib.import_module(_name)
-    except ModuleNotFoundError as _exc:  # a command group not written yet
-        if _exc.name != _name:
-            raise
-        continue
-    _mod.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
