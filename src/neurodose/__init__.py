@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from neurodose.errors import NeurodoseError
 
 if TYPE_CHECKING:
-    from neurodose.knowledge import drugs, get_drug
+    from neurodose.knowledge.registry import drugs, get_drug
 
 __version__ = "0.1.0.dev0"
 __all__ = ["NeurodoseError", "__version__", "drugs", "get_drug"]
