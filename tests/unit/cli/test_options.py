@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from neurodose.case import Patient, Regimen, parse_comedication
 from neurodose.cli import options as opt
-from neurodose.cli.main import app as main_app
 from neurodose.errors import (
     GenotypeError,
     InputError,
@@ -200,11 +199,12 @@ def test_missing_dose_through_a_command_names_dose():
 
 
 def test_commands_share_one_declaration_of_the_patient_options():
-    cmd = typer.main.get_command(main_app)
+    from neurodose.cli.main import load_command
+
     shared = ("age", "sex", "weight", "smoker", "crcl", "cyp2c19", "with_", "dose", "every")
 
     def decl(command: str, name: str) -> tuple[object, ...]:
-        (p,) = [p for p in cmd.commands[command].params if p.name == name]
+        (p,) = [p for p in load_command(command).params if p.name == name]
         return (tuple(p.opts), tuple(p.secondary_opts), p.help, p.default, p.multiple)
 
     for name in shared:
