@@ -50,6 +50,7 @@ __all__ = [
     "count",
     "finite_number",
     "max_input_bytes",
+    "output_dir",
     "output_path",
     "read_text",
     "writing",
@@ -217,6 +218,34 @@ def output_path(
         raise InputError(field, str(p), f"a path in a writable folder ({str(parent)!r} is not)")
     if p.exists() and not os.access(p, os.W_OK):
         raise InputError(field, str(p), "a writable file")
+    return p
+
+
+def output_dir(path: str | Path, field: str, *, mkdir: bool = False) -> Path:
+    """Check a folder the user asked us to write into; create it only if ``mkdir``.
+
+    Examples
+    --------
+    >>> output_dir("/nonexistent/keys", "directory")
+    Traceback (most recent call last):
+    ...
+    neurodose.errors.InputError: directory: '/nonexistent/keys' is not allowed; expected an
+    existing folder (create it first or pass --mkdir)
+    """
+    p = Path(path)
+    try:
+        if p.exists() and not p.is_dir():
+            raise InputError(field, str(p), "a folder (this is a file)")
+        if not p.exists():
+            if not mkdir:
+                raise InputError(
+                    field, str(p), "an existing folder (create it first or pass --mkdir)"
+                )
+            p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(field, str(p), f"a writable folder ({_os_reason(exc)})") from None
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise InputError(field, str(p), "a writable folder")
     return p
 
 

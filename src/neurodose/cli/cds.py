@@ -9,7 +9,7 @@ and exits 1 when a check fails (:mod:`neurodose.service.cds.conformance`).
 
 Examples::
 
-    neurodose cds-keygen ./cds-test
+    neurodose cds-keygen ./cds-test --mkdir
     neurodose serve --public-url http://127.0.0.1:8000 --cds-clients ./cds-test/cds-clients.json
     neurodose cds-check http://127.0.0.1:8000 --key ./cds-test/client-key.json
 """
@@ -59,11 +59,17 @@ def cds_keygen(
     iss: Annotated[
         str, typer.Option("--iss", help="issuer of the test EHR")
     ] = "https://ehr.test/neurodose-cds-check",
+    mkdir: Annotated[
+        bool, typer.Option("--mkdir", help="create the folder if it is missing")
+    ] = False,
 ) -> None:
     """Write a test EHR signing key and the clients file the server needs."""
+    from neurodose.inputs import output_dir, writing
     from neurodose.service.cds.conformance import make_client_key
 
-    key, clients = make_client_key(directory, iss)
+    output_dir(directory, "directory", mkdir=mkdir)
+    with writing(directory, "directory"):
+        key, clients = make_client_key(directory, iss)
     typer.echo(f"private key: {key} (keep it)\nclients file for the server: {clients}")
 
 

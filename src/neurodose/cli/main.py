@@ -36,6 +36,20 @@ def _echo_error(exc: NeurodoseError) -> None:
     typer.echo(f"error: {exc}", err=True)
 
 
+def _usage_error_types() -> tuple[type[BaseException], ...]:
+    """click's UsageError as typer uses it (typer >= 0.20 vendors click as typer._click)."""
+    found: list[type[BaseException]] = []
+    for mod in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(importlib.import_module(mod).UsageError)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+_USAGE_ERRORS = _usage_error_types()
+
+
 #: every command: name -> (module defining ``register(app)``, one-line help), in help order
 COMMANDS: dict[str, tuple[str, str]] = {
     "sources": (
@@ -113,7 +127,8 @@ def load_command(name: str) -> Any:
 
 class _NeurodoseGroup(TyperGroup):
     """Top-level group: commands from :data:`COMMANDS`, imported when used; a
-    NeurodoseError in any sub-command becomes one line + exit 2."""
+    NeurodoseError or a usage error (bad option value, unknown option) in any
+    sub-command becomes one line ``error: ...`` and exit 2."""
 
     _listing = False
 
@@ -139,6 +154,14 @@ class _NeurodoseGroup(TyperGroup):
             return super().invoke(ctx)
         except NeurodoseError as exc:
             _echo_error(exc)
+            raise typer.Exit(EXIT_INPUT_ERROR) from exc
+        except _USAGE_ERRORS as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a group called bare: its help
+                raise
+            sub = getattr(exc, "ctx", None)
+            path = sub.command_path if sub is not None else "neurodose"
+            message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+            typer.echo(f"error: {message} (see '{path} --help')", err=True)
             raise typer.Exit(EXIT_INPUT_ERROR) from exc
 
 

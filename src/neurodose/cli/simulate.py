@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
         cyp2c19: opt.Cyp2c19 = None,
         with_: opt.With = None,
         population: Annotated[int | None, typer.Option(help="virtual subjects for bands")] = None,
-        seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+        seed: Annotated[int | None, typer.Option(help="random seed (>= 0)", min=0)] = None,
         as_json: opt.AsJson = False,
         plot: Annotated[
             Path | None,
