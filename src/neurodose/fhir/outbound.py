@@ -171,13 +171,52 @@ def _dosage(step: Any, seq: int, end: dt.date | None, unit: str) -> dict[str, An
     }
 
 
+def _plan_view(plan: Any) -> Any:
+    """An advice ``Plan`` as is, or its ``to_dict()`` JSON (as stored by the clinic) as
+    an object with the same attributes."""
+    if not isinstance(plan, Mapping):
+        return plan
+    from types import SimpleNamespace
+
+    def date(v: Any) -> dt.date:
+        return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
+
+    steps = tuple(
+        SimpleNamespace(
+            **{
+                **st,
+                "date": date(st["date"]),
+                "units": st.get("units", ""),
+                "optional": st.get("optional", False),
+            }
+        )
+        for st in plan.get("steps", [])
+    )
+    reviews = tuple(
+        SimpleNamespace(**{**r, "date": date(r["date"])}) for r in plan.get("reviews", [])
+    )
+    return SimpleNamespace(
+        kind=plan.get("kind", "plan"),
+        drugs=tuple(plan.get("drugs") or dict.fromkeys(st.drug for st in steps)),
+        start_date=date(plan.get("start_date") or steps[0].date),
+        steps=steps,
+        reviews=reviews,
+        notes=tuple(plan.get("notes", [])),
+        sources=tuple(plan.get("sources", [])),
+        verified=bool(plan.get("verified", True)),
+        unit=plan.get("unit", "mg"),
+    )
+
+
 def care_plan(
     plan: Any,
     *,
     patient_ref: str = "Patient/unknown",
     status: str = "draft",
 ) -> dict[str, Any]:
-    """A ``CarePlan`` with one staged ``MedicationRequest`` per drug of an advice ``Plan``."""
+    """A ``CarePlan`` with one staged ``MedicationRequest`` per drug of an advice ``Plan``
+    (or of its ``to_dict()`` JSON)."""
+    plan = _plan_view(plan)
     contained: list[dict[str, Any]] = []
     activities: list[dict[str, Any]] = []
     for n, drug in enumerate(plan.drugs):

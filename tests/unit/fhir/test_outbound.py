@@ -107,3 +107,13 @@ def test_diary_and_tdm_observations() -> None:
         "2026-01-03T10:00"
     )
     assert "below the limit" in t[1]["valueString"]
+
+
+def test_care_plan_from_stored_plan_json_matches_the_object() -> None:
+    plan = titration_plan("pregabalin", start_date=D0)
+    a = care_plan(plan, patient_ref="Patient/p1")
+    b = care_plan(plan.to_dict(), patient_ref="Patient/p1")
+    strip = ("authoredOn",)
+    ma = {k: v for k, v in a["contained"][0].items() if k not in strip}
+    mb = {k: v for k, v in b["contained"][0].items() if k not in strip}
+    assert ma == mb and a["activity"] == b["activity"]
