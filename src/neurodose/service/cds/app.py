@@ -44,8 +44,11 @@ def _engine(url: str) -> Engine:
 
 def mount_cds(app: FastAPI, config: CdsConfig, engine: Engine) -> CdsStore:
     """Add the CDS Hooks routes (and CORS for the configured origins) to ``app``."""
+    from neurodose.service.cds.demo import demo_router
+
     store = CdsStore(engine)
     app.include_router(cds_router(config, store))
+    app.include_router(demo_router(config))
     if config.origins:
         app.add_middleware(
             CORSMiddleware,
