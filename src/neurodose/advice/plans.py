@@ -25,7 +25,7 @@ Examples
 [(0, 10.0, 'night'), (7, 20.0, 'night'), (14, 30.0, 'night')]
 >>> t = taper_plan("amitriptyline", 50, start_date=dt.date(2026, 1, 5))
 >>> [s.daily_mg for s in t.steps]
-[25.0, 10.0, 0.0]
+[25.0, 10.0, 5.0, 0.0]
 """
 
 from __future__ import annotations
