@@ -68,6 +68,7 @@ CLASS_TAGS: dict[str, str] = {
     "anticholinergic": "ACB score 3 (definite anticholinergic)",
     "cns_active": "on the Beers 2023 CNS-active list (three or more: avoid)",
     "cyp2d6_inhibitor": "CYP2D6 inhibitor (FDA strength in interactions.inhibits)",
+    "cyp2d6_prodrug": "activated by CYP2D6 (tamoxifen, codeine, tramadol): inhibitors cut efficacy",
     "cyp2c19_inhibitor": "CYP2C19 inhibitor (FDA strength in interactions.inhibits)",
     "qt_prolonging": "listed with a QT/TdP risk (see interactions.qt_risk and its flags)",
     "metabolite": "an active metabolite with its own record (see parent)",
