@@ -78,6 +78,7 @@ def register(app: typer.Typer) -> None:
         crcl: opt.Crcl = None,
         cyp2d6: opt.Cyp2d6 = None,
         cyp2c19: opt.Cyp2c19 = None,
+        patient_file: opt.PatientFile = None,
         with_: opt.With = None,
         as_json: opt.AsJson = False,
         plot: opt.PngFigure = None,
@@ -92,8 +93,10 @@ def register(app: typer.Typer) -> None:
             raise InputError("--days", days, "at least 1 day and at most 3653 days (10 years)")
         reg = opt.regimen_from_options(dose, every, days=days, file_option=False)
         warnings = opt.dose_warnings(drug, reg, allow_above_max)
-        patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
-        comeds = opt.comedications_from_options(with_)
+        patient = opt.patient_from_options(
+            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
+        )
+        comeds = opt.comedications_from_options(with_, patient, drug)
         from neurodose.simulation import explain as explain_pipeline
 
         data = explain_pipeline(drug, reg, patient, comeds, days=days)

@@ -45,6 +45,7 @@ __all__ = [
     "Drug",
     "Every",
     "Mkdir",
+    "PatientFile",
     "PngFigure",
     "PngPlot",
     "RegimenAsSimulate",
@@ -88,6 +89,14 @@ Smoker = Annotated[bool, typer.Option("--smoker/--non-smoker")]
 Crcl = Annotated[float | None, typer.Option(help="creatinine clearance, mL/min")]
 Cyp2d6 = Annotated[str | None, typer.Option(help="diplotype, activity score or phenotype")]
 Cyp2c19 = Annotated[str | None, typer.Option(help="diplotype or phenotype")]
+PatientFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--patient",
+        help="patient JSON (as for assess): covariates, labs, genotypes and current "
+        "medications; instead of the covariate and genotype options",
+    ),
+]
 With = Annotated[
     list[str] | None,
     typer.Option("--with", help="co-medication DRUG:DOSE[:EVERY] (repeatable)"),
@@ -282,8 +291,10 @@ def patient_from_options(
     crcl: float | None = None,
     cyp2d6: str | None = None,
     cyp2c19: str | None = None,
+    patient_file: Path | None = None,
 ) -> Patient:
-    """A :class:`neurodose.case.Patient` from the covariate and genotype options.
+    """A :class:`neurodose.case.Patient` from the covariate and genotype options, or
+    from ``--patient FILE`` (the patient JSON of ``assess``).
 
     Parameters
     ----------
@@ -299,11 +310,16 @@ def patient_from_options(
         Creatinine clearance, mL/min.
     cyp2d6, cyp2c19 : str, optional
         Diplotype (``"*1/*4"``), activity score or phenotype; omitted genes stay unknown.
+    patient_file : pathlib.Path, optional
+        A patient JSON file (:func:`neurodose.case.load_patient_file`); excludes the
+        covariate and genotype options.
 
     Raises
     ------
     PatientError, GenotypeError, UnknownNameError
         A covariate out of range or an unknown allele/phenotype (the message names it).
+    InputError
+        ``--patient`` together with covariate or genotype options.
 
     Examples
     --------
@@ -311,14 +327,38 @@ def patient_from_options(
     >>> p.weight, [(g.gene, g.phenotype) for g in p.genotypes.values()]
     (60.0, [('CYP2C19', 'PM')])
     """
-    from neurodose.case import Patient
+    from neurodose.case import Patient, load_patient_file
 
+    if patient_file is not None:
+        given = [
+            f"--{n}"
+            for n, v in (
+                ("age", age),
+                ("sex", sex),
+                ("weight", weight),
+                ("crcl", crcl),
+                ("cyp2d6", cyp2d6),
+                ("cyp2c19", cyp2c19),
+            )
+            if v is not None
+        ] + (["--smoker"] if smoker else [])
+        if given:
+            raise InputError(
+                "--patient",
+                str(patient_file),
+                f"either --patient FILE or the options {', '.join(given)}, not both",
+            )
+        return load_patient_file(patient_file)
     patient = Patient(age=age, sex=sex, weight=weight, smoker=smoker, crcl=crcl)
     genes = {k: v for k, v in (("CYP2D6", cyp2d6), ("CYP2C19", cyp2c19)) if v is not None}
     return patient.with_genotype(**genes) if genes else patient
 
 
-def comedications_from_options(values: Iterable[str] | None) -> list[Comedication]:
+def comedications_from_options(
+    values: Iterable[str] | None,
+    patient: Patient | None = None,
+    drug: str | None = None,
+) -> list[Comedication]:
     """Parse repeated ``DRUG:DOSE[:EVERY]`` options (``--with``, ``--what-if-add``).
 
     Parameters
@@ -326,6 +366,10 @@ def comedications_from_options(values: Iterable[str] | None) -> list[Comedicatio
     values : iterable of str, or None
         Each ``"DRUG:DOSE[:EVERY]"``, e.g. ``"paroxetine:20 mg:24 h"`` (dose in mass
         units, interval in time units); ``None`` (option not given) is no co-medication.
+    patient : Patient, optional
+        Its current medications (from ``--patient FILE``) come first, except ``drug``.
+    drug : str, optional
+        The drug being dosed (never its own co-medication).
 
     Examples
     --------
@@ -352,6 +396,11 @@ def comedications_from_options(values: Iterable[str] | None) -> list[Comedicatio
                 f"DRUG:DOSE:EVERY with a unit, e.g. '{parts[0].strip()}:20 mg:24 h'",
             )
         out.append(parse_comedication(w))
+    if patient is not None and patient.medications:
+        from neurodose.knowledge import resolve_name
+
+        dosed = resolve_name(drug) if drug is not None else None
+        return [*patient.comedications(exclude=dosed), *out]
     return out
 
 

@@ -107,6 +107,7 @@ def register(app: typer.Typer) -> None:
         crcl: opt.Crcl = None,
         cyp2d6: opt.Cyp2d6 = None,
         cyp2c19: opt.Cyp2c19 = None,
+        patient_file: opt.PatientFile = None,
         with_: opt.With = None,
         population: Annotated[int | None, typer.Option(help="virtual subjects for bands")] = None,
         seed: Annotated[int | None, typer.Option(help="random seed (>= 0)", min=0)] = None,
@@ -132,8 +133,10 @@ def register(app: typer.Typer) -> None:
         csv = opt.out_path(csv, "--csv", (".csv",), mkdir)
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
         warnings = opt.dose_warnings(drug, reg, allow_above_max)
-        patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
-        comeds = opt.comedications_from_options(with_)
+        patient = opt.patient_from_options(
+            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
+        )
+        comeds = opt.comedications_from_options(with_, patient, drug)
         times = None
         computed: dict[str, str] = {}
         if regimen is None and doses is None and days is None:
@@ -147,9 +150,9 @@ def register(app: typer.Typer) -> None:
             computed["hours"] = "last dose + 5 terminal half-lives (no --hours given)"
         if population is not None:
             count(population, "--population", low=1, high=MAX_POPULATION)
-        if all(v is None for v in (age, sex, weight, crcl)):
+        if patient_file is None and all(v is None for v in (age, sex, weight, crcl)):
             computed["patient"] = "typical adult of the population model (no covariates given)"
-        if cyp2d6 is None and cyp2c19 is None:
+        if not patient.genotypes:
             computed["genotypes"] = "unknown: population-typical (no --cyp2d6/--cyp2c19 given)"
         res = run(drug, reg, patient, comeds, times_h=times, population=population, seed=seed)
         defaults = opt.applied_defaults(**computed)

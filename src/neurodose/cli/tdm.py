@@ -139,6 +139,7 @@ def register(app: typer.Typer) -> None:
         crcl: opt.Crcl = None,
         cyp2d6: opt.Cyp2d6 = None,
         cyp2c19: opt.Cyp2c19 = None,
+        patient_file: opt.PatientFile = None,
         with_: opt.With = None,
         seed: Annotated[int, typer.Option(help="random seed (restarts, SIR; >= 0)", min=0)] = 0,
         as_json: opt.AsJson = False,
@@ -167,8 +168,10 @@ def register(app: typer.Typer) -> None:
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
         warnings = opt.dose_warnings(drug, reg, allow_above_max)
         hist = history_from_regimen(reg)
-        patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
-        comeds = opt.comedications_from_options(with_)
+        patient = opt.patient_from_options(
+            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
+        )
+        comeds = opt.comedications_from_options(with_, patient, drug)
         analytes = prior_model(drug, patient, comeds).analytes
         obs = _read_levels(levels, analytes, first_dose)
         tgt = None
@@ -235,6 +238,7 @@ def register(app: typer.Typer) -> None:
         # response words --cyp2d6 more briefly than the other commands
         cyp2d6: Annotated[str | None, typer.Option(help="diplotype or phenotype")] = None,
         cyp2c19: opt.Cyp2c19 = None,
+        patient_file: opt.PatientFile = None,
         with_: opt.With = None,
         seed: Annotated[int, typer.Option(help="random seed (>= 0)", min=0)] = 0,
         as_json: opt.AsJson = False,
@@ -260,8 +264,10 @@ def register(app: typer.Typer) -> None:
                 start = dt.date.fromisoformat(first_dose.strip()[:10])
             except ValueError:
                 raise InputError("--first-dose", first_dose, "a date YYYY-MM-DD") from None
-        patient = opt.patient_from_options(age, sex, weight, smoker, crcl, cyp2d6, cyp2c19)
-        comeds = opt.comedications_from_options(with_)
+        patient = opt.patient_from_options(
+            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
+        )
+        comeds = opt.comedications_from_options(with_, patient, drug)
         obs = None
         if levels is not None:
             from neurodose.mipd.engine import prior_model
