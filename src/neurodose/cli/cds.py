@@ -1,4 +1,4 @@
-"""``neurodose cds-check URL --key FILE`` and ``neurodose cds-keygen DIR``: the CDS Hooks harness.
+"""``neurodose cds-serve``, ``cds-check URL --key FILE``, ``cds-keygen DIR``: CDS Hooks.
 
 ``cds-keygen DIR`` writes a test EHR key (``client-key.json``, private) and the
 matching clients file (``cds-clients.json``) to give the server with
@@ -10,8 +10,12 @@ and exits 1 when a check fails (:mod:`neurodose.service.cds.conformance`).
 Examples::
 
     neurodose cds-keygen ./cds-test --mkdir
-    neurodose serve --public-url http://127.0.0.1:8000 --cds-clients ./cds-test/cds-clients.json
-    neurodose cds-check http://127.0.0.1:8000 --key ./cds-test/client-key.json
+    neurodose cds-serve --public-url http://127.0.0.1:8010 --cds-clients ./cds-test/cds-clients.json
+    neurodose cds-check http://127.0.0.1:8010 --key ./cds-test/client-key.json
+
+``cds-serve`` runs the CDS Hooks services alone (replay cache and feedback in
+``--database``); ``--dev-insecure`` accepts unsigned requests for local demos and
+serves the ``/ehr-demo`` page.
 """
 
 from __future__ import annotations
@@ -73,7 +77,80 @@ def cds_keygen(
     typer.echo(f"private key: {key} (keep it)\nclients file for the server: {clients}")
 
 
+def cds_serve(
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="base URL the EHR calls; JWT aud must be {URL}/cds-services[/...] "
+            "(default: $NEURODOSE_PUBLIC_URL)",
+        ),
+    ] = None,
+    cds_clients: Annotated[
+        str | None,
+        typer.Option(
+            "--cds-clients",
+            help='clients file: {"clients": [{"iss", "jwks" | "jwks_url", "origins"}]} '
+            "(default: $NEURODOSE_CDS_CLIENTS)",
+        ),
+    ] = None,
+    dev_insecure: Annotated[
+        bool,
+        typer.Option(
+            "--dev-insecure",
+            help="accept requests without a verified JWT: demos only (warns on every request)",
+        ),
+    ] = False,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            help="SQLAlchemy URL of the replay cache and feedback store "
+            "(default: $NEURODOSE_DATABASE_URL, else sqlite:///neurodose-cds.sqlite3)",
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port", min=1, max=65535)] = 8010,
+    workers: Annotated[int, typer.Option(help="server processes", min=1, max=64)] = 1,
+) -> None:
+    """Serve the CDS Hooks services alone (without the clinic)."""
+    import os
+
+    import uvicorn
+
+    from neurodose.service.cds.config import CdsConfig
+
+    if public_url is not None:
+        os.environ["NEURODOSE_PUBLIC_URL"] = public_url
+    if cds_clients is not None:
+        os.environ["NEURODOSE_CDS_CLIENTS"] = cds_clients
+    if database is not None:
+        os.environ["NEURODOSE_DATABASE_URL"] = database
+    os.environ["NEURODOSE_CDS_DEV_INSECURE"] = "1" if dev_insecure else "0"
+    config = CdsConfig.from_env()
+    if not config.clients and not dev_insecure:
+        raise InputError(
+            "cds-clients", None, "a clients file with at least one client (or --dev-insecure)"
+        )
+    if dev_insecure:
+        typer.echo("WARNING: --dev-insecure: requests are NOT authenticated (demo only)", err=True)
+    typer.echo(
+        f"neurodose CDS Hooks on http://{host}:{port}/cds-services (aud base {config.public_url}); "
+        "decision support, not a substitute for clinical judgement",
+        err=True,
+    )
+    uvicorn.run(
+        "neurodose.service.cds.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``cds-check`` and ``cds-keygen`` to the main app."""
+    """Add ``cds-check``, ``cds-keygen`` and ``cds-serve`` to the main app."""
     app.command("cds-check")(cds_check)
     app.command("cds-keygen")(cds_keygen)
+    app.command("cds-serve")(cds_serve)

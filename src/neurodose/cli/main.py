@@ -91,6 +91,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "neurodose.cli.cds",
         "Play an EHR against a CDS Hooks service and report what conforms.",
     ),
+    "cds-serve": (
+        "neurodose.cli.cds",
+        "Serve the CDS Hooks services alone (without the clinic).",
+    ),
     "cds-keygen": (
         "neurodose.cli.cds",
         "Write a test EHR signing key and the clients file the server needs.",

@@ -106,28 +106,23 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     (tmp / "clients.json").write_text(json.dumps(clients))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "NEURODOSE_PUBLIC_URL": base,
-        "NEURODOSE_CDS_CLIENTS": str(tmp / "clients.json"),
-        "NEURODOSE_DATABASE_URL": f"sqlite:///{tmp / 'cds.sqlite3'}",
-    }
-    env.pop("NEURODOSE_CDS_DEV_INSECURE", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEURODOSE_")}
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "uvicorn",
-            "--factory",
-            "neurodose.service.cds.app:app_from_env",
-            "--host",
-            "127.0.0.1",
+            "neurodose",
+            "cds-serve",
+            "--public-url",
+            base,
+            "--cds-clients",
+            str(tmp / "clients.json"),
+            "--database",
+            f"sqlite:///{tmp / 'cds.sqlite3'}",
             "--port",
             str(port),
             "--workers",
             "2",
-            "--log-level",
-            "warning",
         ],
         env=env,
         stdout=subprocess.PIPE,

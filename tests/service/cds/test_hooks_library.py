@@ -95,3 +95,19 @@ def test_missing_patient_is_412_and_foreign_resource_is_400() -> None:
     with pytest.raises(HookError) as e:
         handle_hook("neurodose-patient-view", body, CFG, today=TODAY)
     assert e.value.status == 400 and "another patient" in e.value.message
+
+
+def test_cds_serve_refuses_to_start_without_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from neurodose.cli.main import EXIT_INPUT_ERROR, app
+
+    # cds-serve writes these for its workers; monkeypatch restores them afterwards
+    for k in ("NEURODOSE_PUBLIC_URL", "NEURODOSE_CDS_DEV_INSECURE", "NEURODOSE_DATABASE_URL"):
+        monkeypatch.setenv(k, "")
+    monkeypatch.delenv("NEURODOSE_CDS_CLIENTS", raising=False)
+    r = CliRunner().invoke(app, ["cds-serve", "--public-url", "https://cds.test"])
+    assert r.exit_code == EXIT_INPUT_ERROR
+    assert r.stderr.startswith("error: cds-clients") and r.stderr.count("\n") == 1
+    r = CliRunner().invoke(app, ["cds-serve", "--public-url", "ftp://cds.test"])
+    assert r.exit_code == EXIT_INPUT_ERROR and "public-url" in r.stderr
