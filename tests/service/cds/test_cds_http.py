@@ -308,16 +308,19 @@ def test_cors_only_for_configured_origins(setup: dict[str, Any]) -> None:
 
 
 def test_cds_check_passes_against_the_running_server(setup: dict[str, Any]) -> None:
-    report = run_checks(setup["base"], ClientKey.load(setup["key_file"]), SAMPLES)
-    text = report.text()
-    assert report.passed, text
-    assert (
-        sum(
-            r.name.endswith(("order-sign cards conform",)) or "order-sign cards conform" in r.name
-            for r in report.results
-        )
-        >= 12
+    from typer.testing import CliRunner
+
+    from neurodose.cli.main import app
+
+    r = CliRunner().invoke(
+        app,
+        ["cds-check", setup["base"], "--key", str(setup["key_file"]), "--samples", str(SAMPLES)],
     )
+    assert r.exit_code == 0, r.stdout
+    lines = r.stdout.splitlines()
+    assert lines[-1].endswith(" passed, 0 failed")
+    conform = [ln for ln in lines if "order-sign cards conform" in ln]
+    assert len(conform) >= 12 and all(ln.startswith("PASS") for ln in conform)
     # feedback was stored per rule, visible through the store (shared database)
     from sqlalchemy import create_engine
 
@@ -326,6 +329,13 @@ def test_cds_check_passes_against_the_running_server(setup: dict[str, Any]) -> N
     counts = CdsStore(create_engine(f"sqlite:///{setup['db']}")).feedback_counts()
     assert any(c["overridden"] >= 1 for c in counts)
     assert any(c["accepted"] >= 1 for c in counts)
+
+
+def test_harness_reports_a_failure_against_a_wrong_server(setup: dict[str, Any]) -> None:
+    # the same checks against a base URL with a different public URL: every JWT aud is wrong
+    other = ClientKey.load(setup["key_file"])
+    report = run_checks(setup["base"] + "/nope", other, SAMPLES, timeout_s=30)
+    assert not report.passed and "FAIL" in report.text()
 
 
 def test_harness_fails_on_a_broken_card() -> None:
