@@ -128,8 +128,9 @@ def test_ehr_demo_walk(demo_server: tuple[str, Path], browser: Any, tmp_path: Pa
         b for b in browser.find_elements(By.CSS_SELECTOR, "button.suggest") if "Reduce" in b.text
     )
     button.click()
-    wait.until(lambda d: "card(s)" in d.find_element(By.ID, "status").text)
-    assert browser.find_element(By.ID, "dose").get_attribute("value") == "37.5"
+    # the page applies the suggestion, then signs again: wait for the new dose and new cards
+    wait.until(lambda d: d.find_element(By.ID, "dose").get_attribute("value") == "37.5")
+    wait.until(lambda d: d.find_element(By.ID, "status").text.endswith("card(s) for amitriptyline"))
     browser.save_screenshot(str(shots / "ehr_demo_after_suggestion.png"))
 
     from sqlalchemy import create_engine
