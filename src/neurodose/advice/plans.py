@@ -265,6 +265,10 @@ def titration_plan(
     name = resolve_name(drug)
     rec = get_drug(name)
     start_date = start_date or dt.date.today()
+    if current_daily_mg is None and patient is not None:
+        current_daily_mg = next(
+            (m.daily_mg for m in patient.medications if m.name == name and m.current), None
+        )  # the patient already takes it: continue from that dose, never restart low
     g = dose_guidance(name)
     info, meta = schedule_info(name)
     unit = "mg"
@@ -414,6 +418,19 @@ def titration_plan(
     )
     sources += [tol.source, eff.source, resp.source]
     verified = verified and tol.verified and eff.verified
+    safety_worst = None
+    if patient is not None:
+        found = screen(patient, name, planned_daily_mg=maximum if unit == "mg" else None)
+        bad = [f for f in found if f.severity in ("contraindicated", "avoid")]
+        if bad:
+            safety_worst = bad[0].severity
+            notes.insert(
+                0,
+                f"SAFETY: the screen rates {rec.display_name} {safety_worst.upper()} for this "
+                f"patient ({'; '.join(dict.fromkeys(f.title for f in bad))}). This schedule "
+                "is for reference only, not a recommendation to start.",
+            )
+            sources += [x for f in bad for x in f.sources]
     src = tuple(dict.fromkeys(sources))
     citations.register_many(src)
     return Plan(
@@ -426,7 +443,7 @@ def titration_plan(
         sources=src,
         verified=verified,
         unit=unit,
-        extra={"target_daily": target, "maximum_daily": maximum},
+        extra={"target_daily": target, "maximum_daily": maximum, "safety_worst": safety_worst},
     )
 
 

@@ -113,3 +113,25 @@ def test_brand_names_resolve() -> None:
         "venlafaxine",
         "amitriptyline",
     ]
+
+
+def test_a_titration_for_a_drug_rated_avoid_says_so_at_the_top() -> None:
+    from neurodose.advice.plans import titration_plan
+
+    p = load_patient({"age": 80, "conditions": ["falls_history"]})
+    plan = titration_plan("amitriptyline", start_date=D0, patient=p)
+    assert plan.notes[0].startswith("SAFETY: the screen rates Amitriptyline AVOID")
+    assert plan.extra["safety_worst"] == "avoid"
+    ok = titration_plan("amitriptyline", start_date=D0, patient=load_patient({"age": 40}))
+    assert ok.extra["safety_worst"] is None
+    assert not any(n.startswith("SAFETY") for n in ok.notes)
+
+
+def test_a_titration_continues_from_the_patients_current_dose() -> None:
+    from neurodose.advice.plans import titration_plan
+
+    p = load_patient(
+        {"age": 45, "medications": [{"name": "pregabalin", "dose_mg": 75, "every_h": 12}]}
+    )
+    plan = titration_plan("pregabalin", start_date=D0, patient=p)
+    assert plan.steps[0].daily_mg == 150
