@@ -108,6 +108,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Dated titration, taper and switch plans (exportable as iCalendar).",
     ),
     "rules": ("neurodose.cli.rules", "The safety rule base."),
+    "serve": (
+        "neurodose.cli.serve",
+        "Start the clinic web service (creates and migrates the database on first start).",
+    ),
+    "users": ("neurodose.cli.serve", "Clinic accounts (clinicians and admins)."),
 }
 
 _LOADED: dict[str, Any] = {}

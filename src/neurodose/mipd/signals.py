@@ -72,6 +72,8 @@ def side_effect_trend(
     d, x = d[keep], x[keep]
     if d.size < min_days or np.ptp(d) == 0:
         return SideEffectTrend("not enough data", 0.0, (0.0, 0.0), from_day, int(d.size))
+    if np.ptp(x) == 0:  # the same score every day: no trend (linregress would give NaN)
+        return SideEffectTrend("stable", 0.0, (0.0, 0.0), from_day, int(d.size))
     res = stats.linregress(d.astype(float), x)
     t = float(stats.t.ppf(0.95, d.size - 2))
     lo, hi = res.slope - t * res.stderr, res.slope + t * res.stderr

@@ -382,6 +382,7 @@ def run_trial(
     scheduler: str | Any | None = None,
     params: PDParameters | None = None,
     exposure: ExposureFn | None = None,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> TrialResult:
     """Run a virtual trial; results are identical locally and on Dask for one seed.
 
@@ -394,6 +395,9 @@ def run_trial(
         Show a rich progress bar.
     scheduler : str or distributed.Client, optional
         Dask scheduler address (``tcp://host:8786``) or a Client; chunks run there.
+    on_chunk : callable, optional
+        Called with the number of patients of each finished chunk (local runs);
+        an exception it raises stops the run (how a service cancels a job).
     """
     params = params or load_pd_parameters()
     specs = plan_chunks(design, chunk_size)
@@ -404,7 +408,7 @@ def run_trial(
                 get_drug(arm.drug)
         citations.register_many(params.sources())
         citations.register_many(["dworkin2008_immpact"])
-        accs = _execute(design, specs, params, exposure, scheduler, progress)
+        accs = _execute(design, specs, params, exposure, scheduler, progress, on_chunk)
     arms: dict[str, ArmAccumulator] = {}
     for spec, acc in zip(specs, accs, strict=True):
         name = design.arms[spec.arm_index].name
@@ -438,6 +442,7 @@ def _execute(
     exposure: ExposureFn | None,
     scheduler: str | Any | None,
     progress: bool,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> list[ArmAccumulator]:
     prog = _progress(sum(s.n for s in specs), progress)
     try:
@@ -447,6 +452,8 @@ def _execute(
                 out.append(run_chunk(design, s, params, exposure))
                 if prog is not None:
                     prog.advance(prog.task_ids[0], s.n)
+                if on_chunk is not None:
+                    on_chunk(s.n)
             return out
         return _execute_dask(design, specs, params, exposure, scheduler, prog)
     finally:

@@ -90,6 +90,12 @@ def test_side_effects_rising_fading_stable():
     assert side_effect_trend(short).direction == "not enough data"
 
 
+def test_side_effects_constant_score_is_stable_and_finite():
+    same = side_effect_trend(Diary.from_rows(_rows(14, se=lambda i: 2)))
+    assert same.direction == "stable"
+    assert all(np.isfinite(same.ci90)) and same.to_json()["ci90"] == [0.0, 0.0]
+
+
 def test_trend_starts_at_last_dose_change():
     # side effects rise for a week after a dose increase on day 14 from a low level
     d = Diary.from_rows(

@@ -1,0 +1,643 @@
+"""The REST API under ``/api/v1`` (FastAPI router; see ``docs/clinic.md`` for the table).
+
+Auth rules: ``POST /token`` takes a clinician's name and password; every other
+route except ``/diary/{token}/...`` needs a clinician's bearer token (missing,
+wrong or expired: a bare ``401``) and sees only its own clinic's patients
+(another clinic's patient: ``404``). ``/diary/{token}/...`` routes are reached
+with a patient's diary token only (unknown, expired or revoked: ``401``) and
+see only that patient's entries and plain-language plan.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import OAuth2PasswordBearer
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from neurodose.errors import InputError, NeurodoseError
+from neurodose.safety.patient import PatientIn
+from neurodose.service import library, store
+from neurodose.service.models import Clinician, TrialJob
+from neurodose.service.problems import (
+    ERROR_RESPONSES,
+    NotFound,
+    Problem,
+    Unauthorized,
+    input_error,
+)
+from neurodose.service.schemas import (
+    DiaryEntryIn,
+    DiaryEntryOut,
+    DiaryLinkOut,
+    LevelRow,
+    LevelsIn,
+    PatientCreated,
+    PatientOut,
+    PatientPage,
+    RegimenIn,
+    SimulateIn,
+    SwitchIn,
+    TaperIn,
+    TokenOut,
+    TrialJobOut,
+)
+from neurodose.service.security import issue_token, read_token, verify_password
+
+__all__ = ["ClinicState", "current_clinician", "router"]
+
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/token", auto_error=False)
+router = APIRouter(prefix="/api/v1")
+_CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": Problem, "description": "conflict"}}
+_AUTH: dict[int | str, dict[str, Any]] = {401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]}
+
+
+class ClinicState:
+    """What the routes share: settings, database, background-job threads."""
+
+    def __init__(self, settings: Any, db: Any) -> None:
+        self.settings = settings
+        self.db = db
+        self.jobs: dict[str, threading.Thread] = {}
+
+
+def state(request: Request) -> ClinicState:
+    """The app's :class:`ClinicState`."""
+    st: ClinicState = request.app.state.clinic
+    return st
+
+
+State = Annotated[ClinicState, Depends(state)]
+
+
+def current_clinician(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Clinician:
+    """The active clinician of a valid bearer token, else a bare ``401``."""
+    st = state(request)
+    claims = read_token(st.settings.secret_key, token or "", "access") if token else None
+    if claims is None:
+        raise Unauthorized()
+    with st.db.session() as s:
+        user = s.get(Clinician, int(claims["sub"]))
+        if user is None or not user.active:
+            raise Unauthorized()
+        return user
+
+
+User = Annotated[Clinician, Depends(current_clinician)]
+
+
+def diary_patient_id(st: ClinicState, token: str) -> str:
+    """The patient of a live diary token, else a bare ``401``."""
+    with st.db.session() as s:
+        pid = store.diary_patient(s, token)
+    if pid is None:
+        raise Unauthorized()
+    return pid
+
+
+# ------------------------------------------------------------------ auth
+@router.post("/token", response_model=TokenOut, responses=_AUTH, tags=["auth"])
+def login(
+    st: State,
+    username: Annotated[str, Form(max_length=80)],
+    password: Annotated[str, Form(max_length=256)],
+) -> TokenOut:
+    """OAuth2 password login: a short-lived signed bearer token (no auth needed)."""
+    with st.db.session() as s:
+        user = s.scalar(select(Clinician).where(Clinician.name == username))
+        ok = verify_password(user.password_hash if user else None, password)
+        if user is None or not ok or not user.active:
+            raise Unauthorized()
+        token, _ = issue_token(
+            st.settings.secret_key,
+            str(user.id),
+            "access",
+            st.settings.token_minutes,
+            role=user.role,
+        )
+        store.audit(s, user.name, "login", None)
+    return TokenOut(access_token=token, expires_in=st.settings.token_minutes * 60)
+
+
+# ------------------------------------------------------------------ knowledge
+@router.get("/drugs", responses=ERROR_RESPONSES, tags=["knowledge"])
+def drugs(user: User) -> list[dict[str, Any]]:
+    """Every drug in the knowledge base: name, display name, class, record kind."""
+    from neurodose.knowledge.registry import drug_names, get_drug
+
+    out = []
+    for n in drug_names():
+        r = get_drug(n)
+        out.append(
+            {
+                "name": r.name,
+                "display_name": r.display_name,
+                "drug_class": r.drug_class,
+                "record": r.record,
+                "classes": list(r.classes),
+            }
+        )
+    return out
+
+
+@router.get("/drugs/{name}", responses=ERROR_RESPONSES, tags=["knowledge"])
+def drug(user: User, name: str) -> dict[str, Any]:
+    """The full cited record (as ``neurodose drugs show NAME --json``); unknown: ``404``."""
+    from neurodose.errors import UnknownNameError
+    from neurodose.knowledge.registry import get_drug, resolve_name
+
+    try:
+        rec = get_drug(resolve_name(name))
+    except UnknownNameError as exc:
+        raise NotFound(f"drug ({exc})") from None
+    data: dict[str, Any] = rec.model_dump(mode="json")
+    return data
+
+
+@router.get("/sources/{key}", responses=ERROR_RESPONSES, tags=["knowledge"])
+def source(user: User, key: str) -> dict[str, Any]:
+    """One reference as CSL-JSON (as ``neurodose sources KEY --json``); unknown: ``404``."""
+    from neurodose.errors import UnknownNameError
+    from neurodose.knowledge.registry import get_reference
+
+    try:
+        return dict(get_reference(key))
+    except UnknownNameError as exc:
+        raise NotFound(f"source ({exc})") from None
+
+
+@router.get("/conditions", responses=ERROR_RESPONSES, tags=["knowledge"])
+def conditions(user: User) -> list[dict[str, Any]]:
+    """Condition ids the patient profile accepts (for autocomplete)."""
+    from neurodose.knowledge.conditions import condition, condition_ids
+
+    return [
+        {"id": c, "label": condition(c).label, "kind": condition(c).kind} for c in condition_ids()
+    ]
+
+
+# ------------------------------------------------------------------ patients
+@router.post(
+    "/patients",
+    status_code=201,
+    response_model=PatientCreated,
+    responses=ERROR_RESPONSES,
+    tags=["patients"],
+)
+def create_patient(st: State, user: User, body: PatientIn) -> PatientCreated:
+    """Store a patient profile (the ``assess`` schema); returns the pseudonymous id."""
+    with st.db.session() as s:
+        rec = store.create_patient(s, user, body.model_dump(exclude_defaults=True))
+        return PatientCreated(id=rec.id)
+
+
+@router.get("/patients", response_model=PatientPage, responses=ERROR_RESPONSES, tags=["patients"])
+def list_patients(
+    st: State,
+    user: User,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> PatientPage:
+    """The clinic's patients, newest first, with "review due" and "level due" flags."""
+    with st.db.session() as s:
+        rows, total = store.list_patients(s, user, offset, limit)
+        items = [PatientOut(**store.patient_out(s, r)) for r in rows]
+    return PatientPage(items=items, total=total, offset=offset, limit=limit)
+
+
+@router.get(
+    "/patients/{pid}", response_model=PatientOut, responses=ERROR_RESPONSES, tags=["patients"]
+)
+def get_patient(st: State, user: User, pid: str) -> PatientOut:
+    """One patient (``404`` if not in the caller's clinic)."""
+    with st.db.session() as s:
+        rec = store.get_patient(s, user, pid)
+        store.audit(s, user.name, "patient.read", pid)
+        return PatientOut(**store.patient_out(s, rec))
+
+
+@router.put(
+    "/patients/{pid}", response_model=PatientOut, responses=ERROR_RESPONSES, tags=["patients"]
+)
+def put_patient(st: State, user: User, pid: str, body: PatientIn) -> PatientOut:
+    """Replace the patient's profile."""
+    with st.db.session() as s:
+        rec = store.update_patient(s, user, pid, body.model_dump(exclude_defaults=True))
+        return PatientOut(**store.patient_out(s, rec))
+
+
+@router.get("/patients/{pid}/assessment", responses=ERROR_RESPONSES, tags=["patients"])
+def assessment(st: State, user: User, pid: str) -> dict[str, Any]:
+    """``neurodose assess --json`` of the stored profile (plans dated from today)."""
+    with st.db.session() as s:
+        return store.assessment(s, user, pid)
+
+
+@router.get("/patients/{pid}/audit", responses=ERROR_RESPONSES, tags=["patients"])
+def audit_trail(st: State, user: User, pid: str) -> list[dict[str, Any]]:
+    """Who read or changed this patient, when (newest first)."""
+    with st.db.session() as s:
+        return store.audit_trail(s, user, pid)
+
+
+# ------------------------------------------------------------------ plans
+def _conflict(exc: store.ConflictError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=409)
+
+
+@router.post(
+    "/patients/{pid}/regimen",
+    status_code=201,
+    responses={**ERROR_RESPONSES, **_CONFLICT},
+    tags=["plans"],
+)
+def start_regimen(st: State, user: User, pid: str, body: RegimenIn) -> dict[str, Any]:
+    """Start a drug: the titration plan (``neurodose plan titrate --json``) becomes the
+    current regimen."""
+    with st.db.session() as s:
+        return store.make_plan(s, user, pid, "titration", body.model_dump())
+
+
+@router.post(
+    "/patients/{pid}/plan/taper",
+    status_code=201,
+    responses={**ERROR_RESPONSES, **_CONFLICT},
+    tags=["plans"],
+)
+def taper(st: State, user: User, pid: str, body: TaperIn) -> Any:
+    """Taper the current drug to stopping (``neurodose plan taper --json``)."""
+    try:
+        with st.db.session() as s:
+            return store.make_plan(s, user, pid, "taper", body.model_dump())
+    except store.ConflictError as exc:
+        return _conflict(exc)
+
+
+@router.post(
+    "/patients/{pid}/plan/switch",
+    status_code=201,
+    responses={**ERROR_RESPONSES, **_CONFLICT},
+    tags=["plans"],
+)
+def switch(st: State, user: User, pid: str, body: SwitchIn) -> Any:
+    """Switch from the current drug (``neurodose plan switch --json``)."""
+    try:
+        with st.db.session() as s:
+            return store.make_plan(s, user, pid, "switch", body.model_dump())
+    except store.ConflictError as exc:
+        return _conflict(exc)
+
+
+@router.get("/patients/{pid}/plan", responses=ERROR_RESPONSES, tags=["plans"])
+def get_plan(st: State, user: User, pid: str) -> dict[str, Any]:
+    """The current plan (JSON as ``neurodose plan ... --json --patient-text``); none: ``404``."""
+    with st.db.session() as s:
+        store.get_patient(s, user, pid)
+        plan = store.current_plan(s, pid)
+        if plan is None:
+            raise NotFound("plan")
+        store.audit(s, user.name, "plan.read", pid)
+        return plan.plan
+
+
+@router.get(
+    "/patients/{pid}/plan.ics",
+    responses={**ERROR_RESPONSES, 200: {"content": {"text/calendar": {}}}},
+    response_class=Response,
+    tags=["plans"],
+)
+def get_plan_ics(st: State, user: User, pid: str) -> Response:
+    """The current plan as an iCalendar file."""
+    with st.db.session() as s:
+        rec = store.get_patient(s, user, pid)
+        plan = store.current_plan(s, pid)
+        if plan is None:
+            raise NotFound("plan")
+        store.audit(s, user.name, "plan.ics", pid)
+        text = library.plan_ics(rec.profile, plan.params)
+    return Response(
+        text,
+        media_type="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="plan-{pid}.ics"'},
+    )
+
+
+# ------------------------------------------------------------------ levels, tdm
+def _csv_rows(text: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text))
+    cols = [c.strip().lower() for c in (reader.fieldnames or [])]
+    missing = [c for c in ("analyte", "value", "unit") if c not in cols]
+    if "time_h" not in cols and "datetime" not in cols:
+        missing.insert(0, "time_h or datetime")
+    if missing:
+        raise InputError("levels", ",".join(cols), f"CSV columns incl. {', '.join(missing)}")
+    out = []
+    for i, row in enumerate(reader, start=1):
+        r = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        if not any(r.values()):
+            continue
+        unknown = set(r) - set(LevelRow.model_fields)
+        if unknown:
+            raise InputError(f"levels row {i}", sorted(unknown)[0], "tdm CSV columns")
+        out.append({k: v for k, v in r.items() if v != ""})
+    return out
+
+
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON schema with its ``$defs`` references replaced by the definitions."""
+    defs = schema.pop("$defs", {})
+
+    def walk(x: Any) -> Any:
+        if isinstance(x, dict):
+            if "$ref" in x:
+                return walk(defs[x["$ref"].rsplit("/", 1)[-1]])
+            return {k: walk(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        return x
+
+    out: dict[str, Any] = walk(schema)
+    return out
+
+
+_LEVELS_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": _inline(LevelsIn.model_json_schema())},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+        "required": True,
+    }
+}
+
+
+@router.post(
+    "/patients/{pid}/levels",
+    status_code=201,
+    responses={**ERROR_RESPONSES, **_CONFLICT},
+    openapi_extra=_LEVELS_BODY,
+    tags=["levels"],
+)
+async def add_levels(st: State, user: User, pid: str, request: Request) -> Any:
+    """Add drug levels: JSON ``{"rows": [...]}`` or a ``text/csv`` body with the
+    ``tdm`` CSV columns (``time_h|datetime, analyte, value, unit[, lloq]``); datetimes
+    count from 00:00 of the regimen's first day."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    try:
+        if ctype == "text/csv":
+            rows = _csv_rows(raw.decode("utf-8-sig"))
+            LevelsIn.model_validate({"rows": rows})
+        else:
+            rows = [r.model_dump() for r in LevelsIn.model_validate_json(raw or b"{}").rows]
+    except ValidationError as exc:
+        items = [
+            {
+                "loc": ["body", *e["loc"]],
+                "msg": f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}",
+                "type": e["type"],
+                "value": str(e.get("input"))[:200],
+                "allowed": e["msg"],
+                "suggestions": [],
+            }
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": items}, status_code=422)
+    except (UnicodeDecodeError, NeurodoseError) as exc:
+        err = exc if isinstance(exc, NeurodoseError) else InputError("body", "bytes", "UTF-8 CSV")
+        return JSONResponse({"detail": [input_error(err).model_dump()]}, status_code=422)
+    try:
+        with st.db.session() as s:
+            stored = store.add_levels(s, user, pid, rows)
+    except store.ConflictError as exc:
+        return _conflict(exc)
+    return {"added": len(stored), "rows": stored}
+
+
+@router.get("/patients/{pid}/tdm", responses={**ERROR_RESPONSES, **_CONFLICT}, tags=["levels"])
+def get_tdm(st: State, user: User, pid: str) -> Any:
+    """``neurodose tdm --json`` for the current regimen and the stored levels."""
+    try:
+        with st.db.session() as s:
+            return store.tdm(s, user, pid)
+    except store.ConflictError as exc:
+        return _conflict(exc)
+
+
+# ------------------------------------------------------------------ diary
+@router.post(
+    "/patients/{pid}/diary-link",
+    status_code=201,
+    response_model=DiaryLinkOut,
+    responses=ERROR_RESPONSES,
+    tags=["diary"],
+)
+def diary_link(st: State, user: User, pid: str, request: Request) -> DiaryLinkOut:
+    """A new diary link for the patient (the token is shown only here)."""
+    with st.db.session() as s:
+        token, expires = store.create_diary_link(s, user, pid, st.settings.diary_link_days)
+    base = (st.settings.public_url or str(request.base_url)).rstrip("/")
+    return DiaryLinkOut(url=f"{base}/d/{token}", token=token, expires=expires)
+
+
+@router.delete(
+    "/patients/{pid}/diary-link", status_code=204, responses=ERROR_RESPONSES, tags=["diary"]
+)
+def revoke_diary_link(st: State, user: User, pid: str) -> Response:
+    """Revoke every diary link of the patient."""
+    with st.db.session() as s:
+        store.revoke_diary_links(s, user, pid)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/patients/{pid}/diary",
+    response_model=list[DiaryEntryOut],
+    responses=ERROR_RESPONSES,
+    tags=["diary"],
+)
+def patient_diary(st: State, user: User, pid: str) -> list[dict[str, Any]]:
+    """The patient's diary entries, oldest first."""
+    with st.db.session() as s:
+        store.get_patient(s, user, pid)
+        return store.diary_entries(s, pid, user.name)
+
+
+@router.get("/patients/{pid}/response", responses={**ERROR_RESPONSES, **_CONFLICT}, tags=["diary"])
+def get_response(st: State, user: User, pid: str) -> Any:
+    """``neurodose response --json`` from the stored diary and regimen."""
+    try:
+        with st.db.session() as s:
+            return store.response(s, user, pid)
+    except store.ConflictError as exc:
+        return _conflict(exc)
+
+
+@router.post(
+    "/diary/{token}/entries",
+    status_code=201,
+    response_model=DiaryEntryOut,
+    responses={**ERROR_RESPONSES, **_CONFLICT, 200: {"model": DiaryEntryOut}},
+    tags=["diary"],
+)
+def add_entry(st: State, token: str, body: DiaryEntryIn, response: Response) -> Any:
+    """Add today's entry (diary token only). ``201`` when stored, ``200`` for a replay
+    of the same body, ``409`` for other content under the same id or a second entry
+    for the same date."""
+    pid = diary_patient_id(st, token)
+    try:
+        with st.db.session() as s:
+            entry, created = store.add_diary_entry(s, pid, body.model_dump())
+    except store.ConflictError as exc:
+        return _conflict(exc)
+    response.status_code = 201 if created else 200
+    return entry
+
+
+@router.get(
+    "/diary/{token}/entries",
+    response_model=list[DiaryEntryOut],
+    responses=ERROR_RESPONSES,
+    tags=["diary"],
+)
+def list_entries(st: State, token: str) -> list[dict[str, Any]]:
+    """The patient's own entries (diary token only)."""
+    pid = diary_patient_id(st, token)
+    with st.db.session() as s:
+        return store.diary_entries(s, pid, "diary")
+
+
+@router.get("/diary/{token}/plan", responses=ERROR_RESPONSES, tags=["diary"])
+def diary_plan(st: State, token: str) -> dict[str, Any]:
+    """The patient's plan in plain language (diary token only); none yet: ``404``."""
+    pid = diary_patient_id(st, token)
+    with st.db.session() as s:
+        plan = store.current_plan(s, pid)
+        if plan is None:
+            raise NotFound("plan")
+        store.audit(s, "diary", "plan.read", pid)
+        return {
+            "patient_text": plan.patient_text,
+            "steps": [
+                {k: st_[k] for k in ("date", "drug", "dose_mg", "time_of_day", "units")}
+                for st_ in plan.plan["steps"]
+            ],
+        }
+
+
+# ------------------------------------------------------------------ models
+@router.post("/simulate", responses=ERROR_RESPONSES, tags=["models"])
+def simulate(user: User, body: SimulateIn) -> dict[str, Any]:
+    """``neurodose simulate --json`` (the options as JSON)."""
+    cov = body.model_dump(include={"age", "sex", "weight", "smoker", "crcl", "cyp2d6", "cyp2c19"})
+    return library.simulate_json(body.drug, body.regimen, cov, body.with_, body.hours)
+
+
+def _job_out(j: TrialJob) -> TrialJobOut:
+    return TrialJobOut(
+        job=j.id,
+        state=j.state,
+        progress=round(j.progress, 4),
+        result=j.result,
+        error=j.error,
+    )
+
+
+class _CancelledError(Exception):
+    """The job's cancel flag was set."""
+
+
+def _run_job(st: ClinicState, job_id: str, design: dict[str, Any]) -> None:
+    def progress(p: float) -> None:
+        with st.db.session() as s:
+            j = s.get(TrialJob, job_id)
+            assert j is not None
+            if j.cancel_requested:
+                raise _CancelledError
+            j.progress = min(p, 1.0)
+
+    try:
+        with st.db.session() as s:
+            j = s.get(TrialJob, job_id)
+            assert j is not None
+            if j.cancel_requested:
+                raise _CancelledError
+            j.state = "running"
+        result = library.run_trial_job(design, progress)
+        with st.db.session() as s:
+            j = s.get(TrialJob, job_id)
+            assert j is not None
+            j.state, j.progress, j.result = "done", 1.0, result
+    except _CancelledError:
+        with st.db.session() as s:
+            j = s.get(TrialJob, job_id)
+            assert j is not None
+            j.state = "cancelled"
+    except Exception as exc:  # the job fails, the server does not
+        with st.db.session() as s:
+            j = s.get(TrialJob, job_id)
+            assert j is not None
+            j.state, j.error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+    finally:
+        st.jobs.pop(job_id, None)
+
+
+@router.post(
+    "/trials",
+    status_code=202,
+    response_model=TrialJobOut,
+    responses=ERROR_RESPONSES,
+    tags=["models"],
+)
+def start_trial(st: State, user: User, design: dict[str, Any]) -> TrialJobOut:
+    """Run a virtual trial (a design as ``neurodose trial`` reads it) in the background."""
+    import secrets
+
+    from neurodose.trial.design import parse_design
+
+    des = parse_design(design, source="body")
+    n = des.n_per_arm * len(des.arms)
+    if n > st.settings.trial_max_patients:
+        raise InputError(
+            "n_per_arm", des.n_per_arm, f"at most {st.settings.trial_max_patients} patients in all"
+        )
+    job_id = "t" + secrets.token_hex(8)
+    with st.db.session() as s:
+        j = TrialJob(id=job_id, owner=user.id, state="queued", design=design)
+        s.add(j)
+    t = threading.Thread(target=_run_job, args=(st, job_id, design), daemon=True)
+    st.jobs[job_id] = t
+    t.start()
+    return _job_out(j)
+
+
+def _my_job(s: Any, user: Clinician, job: str) -> TrialJob:
+    j = s.get(TrialJob, job)
+    if j is None or j.owner != user.id:
+        raise NotFound("job")
+    return j
+
+
+@router.get("/trials/{job}", response_model=TrialJobOut, responses=ERROR_RESPONSES, tags=["models"])
+def trial_status(st: State, user: User, job: str) -> TrialJobOut:
+    """``{"state", "progress", "result"}`` of the caller's job."""
+    with st.db.session() as s:
+        return _job_out(_my_job(s, user, job))
+
+
+@router.delete(
+    "/trials/{job}", response_model=TrialJobOut, responses=ERROR_RESPONSES, tags=["models"]
+)
+def cancel_trial(st: State, user: User, job: str) -> TrialJobOut:
+    """Cancel the caller's job (it stops after the chunk it is running)."""
+    with st.db.session() as s:
+        j = _my_job(s, user, job)
+        if j.state in ("queued", "running"):
+            j.cancel_requested = True
+        return _job_out(j)

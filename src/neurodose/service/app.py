@@ -1,0 +1,58 @@
+"""The FastAPI application: :func:`create_app` (used by ``neurodose serve`` and tests).
+
+Other parts mount their routers on the app it returns (``app.include_router``);
+the shared state is ``app.state.clinic`` (:class:`neurodose.service.api.ClinicState`:
+settings, database). Routes and their auth rules: ``docs/clinic.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from neurodose import __version__
+from neurodose.service import problems
+from neurodose.service.api import ClinicState
+from neurodose.service.api import router as api_router
+from neurodose.service.db import Database, migrate
+from neurodose.service.schemas import Health
+from neurodose.service.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> FastAPI:
+    """Build the clinic app on ``settings`` (default :meth:`Settings.from_env`).
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Database URL, data folder, signing key, lifetimes.
+    migrate_db : bool
+        Bring the schema to the newest revision first (creates it on a new database).
+    """
+    settings = settings or Settings.from_env()
+    db = Database(settings.database_url)
+    if migrate_db:
+        migrate(db.engine)
+    app = FastAPI(
+        title="neurodose clinic",
+        version=__version__,
+        description="Decision support for neuropathic-pain pharmacotherapy, not a substitute "
+        "for clinical judgement. Every patient route needs a clinician's bearer token "
+        "(POST /api/v1/token); /api/v1/diary/{token}/... takes a patient's diary token.",
+    )
+    app.state.clinic = ClinicState(settings, db)
+    problems.install(app)
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    def health() -> dict[str, Any]:
+        """Liveness and the database kind (no auth)."""
+        return {"status": "ok", "database": db.dialect, "version": __version__}
+
+    app.include_router(api_router)
+    from neurodose.service.ui import mount_ui
+
+    mount_ui(app)
+    return app

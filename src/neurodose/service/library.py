@@ -1,0 +1,317 @@
+"""The library calls behind the routes: stored JSON in, the library's JSON out.
+
+No clinical logic: each function validates with the library's own loaders and
+returns exactly what the matching command prints with ``--json``
+(``assess``, ``plan``, ``tdm``, ``response``, ``simulate``, ``trial``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from neurodose.errors import InputError
+
+__all__ = [
+    "assessment",
+    "diary_rows",
+    "first_dose_time",
+    "level_analytes",
+    "make_plan",
+    "pk_patient",
+    "plan_ics",
+    "plan_regimen",
+    "profile_patient",
+    "response_report",
+    "run_trial_job",
+    "simulate_json",
+    "tdm_report",
+]
+
+
+def _clean(d: Any) -> Any:
+    """The JSON text round trip the CLI does (``allow_nan=False``)."""
+    return json.loads(json.dumps(d, allow_nan=False, default=str))
+
+
+def profile_patient(profile: Mapping[str, Any]) -> Any:
+    """The library patient of an ``assess`` profile (raises the library's errors)."""
+    from neurodose.safety.patient import load_patient
+
+    return load_patient(dict(profile))
+
+
+def pk_patient(profile: Mapping[str, Any]) -> Any:
+    """The PK-engine patient of a profile: the covariates and genotypes ``tdm`` takes."""
+    from neurodose.pk import Patient as PkPatient
+
+    p = profile_patient(profile)
+    kw: dict[str, Any] = {"age": p.age, "sex": p.sex, "weight": p.weight_kg}
+    if p.crcl is not None and p.crcl > 0:
+        kw["crcl"] = p.crcl
+    kw["smoker"] = "smoker" in p.conditions
+    out = PkPatient(**{k: v for k, v in kw.items() if v is not None})
+    genes = {g: c for g, c in p.genotypes.items() if g in ("CYP2D6", "CYP2C19")}
+    return out.with_genotype(**genes) if genes else out
+
+
+def _comeds(profile: Mapping[str, Any]) -> list[Any]:
+    """Current co-medications with a dose, as the PK engine takes them."""
+    from neurodose.pk import parse_comedication
+
+    out = []
+    for m in profile_patient(profile).medications:
+        if m.current and m.dose_mg:
+            every = f":{m.every_h:g} h" if m.every_h else ""
+            try:
+                out.append(parse_comedication(f"{m.name}:{m.dose_mg:g} mg{every}"))
+            except (KeyError, ValueError):
+                continue  # a co-medication the PK engine has no model for: not an interaction
+    return out
+
+
+def assessment(profile: Mapping[str, Any], start_date: dt.date) -> dict[str, Any]:
+    """``neurodose assess --json`` of the profile, plans dated from ``start_date``."""
+    from neurodose.advice.assess import assess
+
+    return dict(_clean(assess(profile_patient(profile), start_date=start_date).to_dict()))
+
+
+def _plan(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> Any:
+    from neurodose.advice.plans import switch_plan, taper_plan, titration_plan
+
+    start = dt.date.fromisoformat(str(params["start_date"]))
+    patient = profile_patient(profile) if profile is not None else None
+    kind = params["kind"]
+    if kind == "titration":
+        return titration_plan(
+            params["drug"],
+            start_date=start,
+            patient=patient,
+            current_daily_mg=params.get("current_daily_mg"),
+        )
+    if kind == "taper":
+        return taper_plan(
+            params["drug"],
+            float(params["current_daily_mg"]),
+            start_date=start,
+            method=params.get("method", "proportional"),
+        )
+    if kind == "switch":
+        return switch_plan(
+            params["drug"],
+            params["to"],
+            float(params["current_daily_mg"]),
+            start_date=start,
+            patient=patient,
+        )
+    raise InputError("kind", kind, "titration, taper or switch")
+
+
+def make_plan(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``neurodose plan titrate|taper|switch --json --patient-text`` for ``params``.
+
+    ``params``: ``kind`` (titration, taper, switch), ``drug``, ``start_date``,
+    ``current_daily_mg`` (mg/day), ``method`` (taper) and ``to`` (switch).
+    """
+    from neurodose.advice.patient_text import patient_plan_text
+
+    plan = _plan(profile, params)
+    d = plan.to_dict()
+    d["patient_text"] = patient_plan_text(plan)
+    return dict(_clean(d))
+
+
+def plan_ics(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> str:
+    """The plan as iCalendar text (``neurodose plan ... --ics``)."""
+    from neurodose.advice.ics import to_ics
+
+    return to_ics(_plan(profile, params))
+
+
+def plan_regimen(plan: Mapping[str, Any], drug: str, until: dt.date) -> Any:
+    """The planned doses of ``drug`` from the plan's first day to ``until`` as a Regimen.
+
+    Each plan step holds until the next (``Regimen.steps``); optional steps
+    ("raise if needed") and stop steps are not doses. Day 0 is the plan's start date.
+    """
+    from neurodose.dosing import Regimen
+
+    start = dt.date.fromisoformat(plan["start_date"])
+    days = max((until - start).days + 1, 1)
+    steps: list[dict[str, Any]] = []
+    for st in plan["steps"]:
+        if st["drug"] != drug or st.get("optional") or st["day"] >= days:
+            continue
+        if st["dose_mg"] <= 0:
+            if steps:
+                steps[-1]["end_day"] = st["day"]
+            break
+        steps.append({"start_day": st["day"], "dose_mg": st["dose_mg"], "every_h": st["every_h"]})
+    if not steps:
+        raise InputError("regimen", drug, f"planned doses of {drug} before {until}")
+    return Regimen.steps(steps, days=days)
+
+
+def first_dose_time(plan: Mapping[str, Any]) -> dt.datetime:
+    """Midnight of the plan's first day (time 0 of the plan's regimen)."""
+    return dt.datetime.combine(dt.date.fromisoformat(plan["start_date"]), dt.time())
+
+
+def level_analytes(profile: Mapping[str, Any], drug: str) -> tuple[str, ...]:
+    """The analytes the PK model of ``drug`` predicts for this patient."""
+    from neurodose.mipd.engine import prior_model
+
+    return tuple(prior_model(drug, pk_patient(profile), _comeds(profile)).analytes)
+
+
+def _observations(
+    profile: Mapping[str, Any],
+    drug: str,
+    plan: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+) -> Any:
+    from neurodose.mipd.engine import molar_masses
+    from neurodose.mipd.levels import Observations
+
+    analytes = level_analytes(profile, drug)
+    text_rows = [{k: "" if v is None else str(v) for k, v in r.items()} for r in rows]
+    return Observations.from_rows(
+        text_rows,
+        analytes,
+        first_dose=first_dose_time(plan),
+        molar_mass=molar_masses(analytes),
+    )
+
+
+def check_levels(
+    profile: Mapping[str, Any],
+    drug: str,
+    plan: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Validate level rows as ``tdm`` reads its CSV (raises the library's errors)."""
+    obs = _observations(profile, drug, plan, rows)
+    obs.check_after(0.0)
+
+
+def tdm_report(
+    profile: Mapping[str, Any],
+    drug: str,
+    plan: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    until: dt.date,
+) -> dict[str, Any]:
+    """``neurodose tdm --json`` for the stored regimen and levels."""
+    from neurodose.mipd.engine import history_from_regimen
+    from neurodose.mipd.tdm import run_tdm
+
+    reg = plan_regimen(plan, drug, until)
+    obs = _observations(profile, drug, plan, rows) if rows else None
+    report = run_tdm(
+        drug,
+        history_from_regimen(reg),
+        obs,
+        patient=pk_patient(profile),
+        comedications=_comeds(profile),
+    )
+    return dict(_clean(report.to_json()))
+
+
+def diary_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Diary entries as the diary CSV's rows (a missed dose with no dose is ``dose_mg`` 0)."""
+    rows = []
+    for e in entries:
+        dose = e.get("dose_mg")
+        if dose is None and e.get("missed_dose"):
+            dose = 0.0
+        rows.append(
+            {
+                "date": str(e["date"]),
+                "pain": f"{e['pain']:g}",
+                "sleep": "" if e.get("sleep") is None else f"{e['sleep']:g}",
+                "side_effects": "" if e.get("side_effects") is None else f"{e['side_effects']:g}",
+                "dose_mg": "" if dose is None else f"{dose:g}",
+                "notes": e.get("notes") or "",
+            }
+        )
+    return rows
+
+
+def response_report(
+    profile: Mapping[str, Any],
+    drug: str,
+    plan: Mapping[str, Any],
+    entries: Sequence[Mapping[str, Any]],
+    rows: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """``neurodose response --json`` from the stored diary, regimen and levels."""
+    from neurodose.mipd.diary import Diary
+    from neurodose.mipd.response import run_response
+
+    if not entries:
+        raise InputError("diary", "no entries", "at least one diary entry")
+    diary = Diary.from_rows(diary_rows(entries))
+    last = max(dt.date.fromisoformat(str(e["date"])) for e in entries)
+    reg = plan_regimen(plan, drug, last)
+    obs = _observations(profile, drug, plan, rows) if rows else None
+    rep = run_response(
+        drug,
+        reg,
+        diary,
+        first_dose=dt.date.fromisoformat(plan["start_date"]),
+        patient=pk_patient(profile),
+        comedications=_comeds(profile),
+        levels=obs,
+    )
+    return dict(_clean(rep.to_json()))
+
+
+def simulate_json(
+    drug: str,
+    regimen: Mapping[str, Any],
+    patient: Mapping[str, Any],
+    with_: Sequence[str],
+    hours: float | None,
+) -> dict[str, Any]:
+    """``neurodose simulate --json`` (regimen as ``--regimen`` takes it)."""
+    import numpy as np
+
+    from neurodose.dosing import Regimen
+    from neurodose.pk import Patient as PkPatient
+    from neurodose.pk import parse_comedication
+    from neurodose.simulation import simulate
+
+    reg = Regimen.from_mapping(regimen)
+    genes = {k: v for k, v in patient.items() if k in ("cyp2d6", "cyp2c19") and v is not None}
+    cov = {k: v for k, v in patient.items() if k not in ("cyp2d6", "cyp2c19") and v is not None}
+    pk = PkPatient(**cov)
+    if genes:
+        pk = pk.with_genotype(**{k.upper(): v for k, v in genes.items()})
+    comeds = [parse_comedication(w) for w in with_]
+    times = None if hours is None else np.arange(0.0, hours + 1e-9, 1.0)
+    res = simulate(drug, reg, pk, comeds, times_h=times)
+    return dict(json.loads(res.to_json_text()))
+
+
+def run_trial_job(
+    design: Mapping[str, Any], on_progress: Callable[[float], None]
+) -> dict[str, Any]:
+    """``neurodose trial --json`` of a design mapping, reporting progress 0-1 per chunk."""
+    from neurodose.trial.design import parse_design
+    from neurodose.trial.run import run_trial
+
+    des = parse_design(dict(design), source="body")
+    total = max(len(des.arms) * des.n_per_arm, 1)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        on_progress(done / total)
+
+    chunk = max(min(des.n_per_arm // 4, 20_000), 1)
+    res = run_trial(des, chunk_size=chunk, on_chunk=tick)
+    return dict(_clean(res.to_dict()))

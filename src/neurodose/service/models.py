@@ -1,0 +1,174 @@
+"""The store: SQLAlchemy 2 models (schema changes go through Alembic migrations).
+
+Tables: ``clinicians`` (accounts), ``patients`` (pseudonymous id, the ``assess``
+profile), ``regimens`` (history; the current one has ``ended_at`` NULL),
+``plans`` (titration, taper and switch plans as the library's plan JSON),
+``levels`` (drug levels as the ``tdm`` CSV rows), ``diary_links`` (hashed
+patient tokens), ``diary_entries`` (client UUIDs), ``audit`` (who read or
+changed which patient, when) and ``trial_jobs``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Clinician",
+    "DiaryEntry",
+    "DiaryLink",
+    "Level",
+    "PatientRecord",
+    "PlanRecord",
+    "RegimenRecord",
+    "TrialJob",
+    "utcnow",
+]
+
+
+def utcnow() -> dt.datetime:
+    """Now, UTC, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Clinician(Base):
+    """An account: a clinician or an admin of one clinic."""
+
+    __tablename__ = "clinicians"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    clinic: Mapped[str] = mapped_column(String(80), default="default")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PatientRecord(Base):
+    """A patient: pseudonymous id, owning clinic and the ``assess`` profile (JSON)."""
+
+    __tablename__ = "patients"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    clinic: Mapped[str] = mapped_column(String(80), index=True)
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PlanRecord(Base):
+    """A plan made for a patient: the request (``params``) and the library's plan JSON."""
+
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    patient_text: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RegimenRecord(Base):
+    """A drug course: drug, first day, the plan it follows; current while ``ended_at`` is NULL."""
+
+    __tablename__ = "regimens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    drug: Mapped[str] = mapped_column(String(64))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Level(Base):
+    """One measured drug level: a row of the ``tdm`` levels CSV (strings, as given)."""
+
+    __tablename__ = "levels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    row: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DiaryLink(Base):
+    """A patient's diary link; only the SHA-256 of the token is stored."""
+
+    __tablename__ = "diary_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DiaryEntry(Base):
+    """One day of the pain diary; ``id`` is the client's UUID (idempotent writes)."""
+
+    __tablename__ = "diary_entries"
+    __table_args__ = (UniqueConstraint("patient_id", "date", name="uq_diary_patient_date"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    pain: Mapped[float] = mapped_column(Float)
+    sleep: Mapped[float | None] = mapped_column(Float, nullable=True)
+    side_effects: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dose_mg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    missed_dose: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who read or changed which patient, when (never the data itself)."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_patient_at", "patient_id", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    detail: Mapped[str] = mapped_column(String(255), default="")
+
+
+class TrialJob(Base):
+    """A virtual trial run in the background: state, progress 0-1, result JSON."""
+
+    __tablename__ = "trial_jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    design: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

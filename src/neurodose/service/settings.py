@@ -1,0 +1,138 @@
+"""Service configuration from arguments and environment variables.
+
+Environment (all optional):
+
+``NEURODOSE_DATABASE_URL``
+    SQLAlchemy URL, e.g. ``postgresql+psycopg://user@host/neurodose``
+    (default: SQLite file ``neurodose.sqlite3`` in the data folder).
+``NEURODOSE_DATA_DIR``
+    Data folder for the SQLite file and the generated signing key (default ``./neurodose-data``).
+``NEURODOSE_SECRET_KEY``
+    Key that signs access tokens and session cookies (default: a random key kept
+    in ``DATA_DIR/secret.key``; set it to the same value on every server process).
+``NEURODOSE_TOKEN_MINUTES``
+    Lifetime of API access tokens and browser sessions, minutes (default 30).
+``NEURODOSE_DIARY_LINK_DAYS``
+    Lifetime of a patient's diary link, days (default 120).
+``NEURODOSE_PUBLIC_URL``
+    Base URL the clinic is reached at, used in diary links (default: from the request).
+``NEURODOSE_SECURE_COOKIES``
+    ``1`` (default) marks the session cookie ``Secure``; ``0`` for plain-HTTP local use.
+``NEURODOSE_TRIAL_MAX_PATIENTS``
+    Largest virtual trial (patients in all arms) a ``POST /api/v1/trials`` job may run
+    (default 200000).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from neurodose.errors import InputError
+
+__all__ = ["Settings"]
+
+
+def _int_env(name: str, default: int, lo: int, hi: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise InputError(name, raw, f"a whole number {lo}-{hi}") from None
+    if not lo <= v <= hi:
+        raise InputError(name, raw, f"a whole number {lo}-{hi}")
+    return v
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs; build it with :meth:`from_env`.
+
+    Attributes
+    ----------
+    database_url : str
+        SQLAlchemy URL (``sqlite:///...`` or ``postgresql+psycopg://...``).
+    data_dir : pathlib.Path
+        Data folder (SQLite file, generated key).
+    secret_key : str
+        Signing key of tokens and cookies.
+    token_minutes : int
+        Lifetime of access tokens and sessions, min.
+    diary_link_days : int
+        Lifetime of diary links, d.
+    public_url : str or None
+        Base URL used in diary links (``None``: from the request).
+    secure_cookies : bool
+        Whether the session cookie is ``Secure`` (HTTPS only).
+    trial_max_patients : int
+        Largest ``n_per_arm`` x arms a ``POST /trials`` job may run.
+
+    Examples
+    --------
+    >>> s = Settings.from_env(data_dir="/tmp/nd-doc", secret_key="k" * 32)
+    >>> s.database_url.startswith("sqlite:///") and s.dialect
+    'sqlite'
+    """
+
+    database_url: str
+    data_dir: Path
+    secret_key: str
+    token_minutes: int = 30
+    diary_link_days: int = 120
+    public_url: str | None = None
+    secure_cookies: bool = True
+    trial_max_patients: int = 200_000
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
+
+    @classmethod
+    def from_env(
+        cls,
+        database_url: str | None = None,
+        data_dir: str | Path | None = None,
+        secret_key: str | None = None,
+        **overrides: object,
+    ) -> Settings:
+        """Settings from arguments, else the environment, else the defaults.
+
+        A missing secret key is generated once and kept in ``DATA_DIR/secret.key``
+        (mode 600), so restarts keep sessions and tokens valid.
+        """
+        folder = Path(data_dir or os.environ.get("NEURODOSE_DATA_DIR") or "neurodose-data")
+        url = database_url or os.environ.get("NEURODOSE_DATABASE_URL") or ""
+        if url and not url.startswith(("sqlite", "postgresql")):
+            raise InputError("database", url, "a URL starting sqlite:/// or postgresql+psycopg://")
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        key = secret_key or os.environ.get("NEURODOSE_SECRET_KEY") or ""
+        if not url or not key:
+            folder.mkdir(parents=True, exist_ok=True)
+        if not url:
+            url = f"sqlite:///{(folder / 'neurodose.sqlite3').resolve()}"
+        if not key:
+            kf = folder / "secret.key"
+            if not kf.exists():
+                fd = os.open(kf, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_urlsafe(48))
+            key = kf.read_text().strip()
+        if len(key) < 32:
+            raise InputError("NEURODOSE_SECRET_KEY", "(hidden)", "at least 32 characters")
+        s = cls(
+            database_url=url,
+            data_dir=folder,
+            secret_key=key,
+            token_minutes=_int_env("NEURODOSE_TOKEN_MINUTES", 30, 1, 24 * 60),
+            diary_link_days=_int_env("NEURODOSE_DIARY_LINK_DAYS", 120, 1, 730),
+            public_url=os.environ.get("NEURODOSE_PUBLIC_URL") or None,
+            secure_cookies=os.environ.get("NEURODOSE_SECURE_COOKIES", "1") != "0",
+            trial_max_patients=_int_env("NEURODOSE_TRIAL_MAX_PATIENTS", 200_000, 1, 10**8),
+        )
+        return replace(s, **overrides)  # type: ignore[arg-type]
