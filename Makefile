@@ -8,7 +8,7 @@ LINT_DIRS := $(wildcard src tests benchmarks calibration examples)
 # parallel workers for the fast tier (pytest-xdist); PYTEST_WORKERS=0 runs in one process
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test serve venv lint typecheck layers fast validate bench docs examples clean
+.PHONY: run test serve screenshots venv lint typecheck layers fast validate bench docs examples clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: $(STAMP)
 ## serve: the clinic web service (SQLite in $$NEURODOSE_DATA_DIR, default ./neurodose-data)
 serve: $(STAMP)
 	$(BIN)/neurodose serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+
+## screenshots: the browser walk of the clinic, screenshots into docs/figures/ui
+screenshots: $(STAMP)
+	NEURODOSE_SCREENSHOTS=docs/figures/ui $(BIN)/python -m pytest -q -n 0 -p no:cacheprovider tests/service/test_browser.py
 
 ## test: create .venv, install dev extras, run lint, layer check, types and the fast test tier
 test: $(STAMP) lint layers typecheck fast

@@ -7,6 +7,10 @@ settings, database). Routes and their auth rules: ``docs/clinic.md``.
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,7 +23,37 @@ from neurodose.service.db import Database, migrate
 from neurodose.service.schemas import Health
 from neurodose.service.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["RedactTokens", "create_app"]
+
+_TOKEN_PATH = re.compile(r"(/d/|/api/v1/diary/)[^/\s?\"]+")
+
+
+class RedactTokens(logging.Filter):
+    """Replaces diary tokens in logged request paths by ``***``.
+
+    >>> RedactTokens().redact('"GET /api/v1/diary/abc123/entries HTTP/1.1" 200')
+    '"GET /api/v1/diary/***/entries HTTP/1.1" 200'
+    """
+
+    def redact(self, text: str) -> str:
+        """``text`` with every diary token replaced."""
+        return _TOKEN_PATH.sub(r"\1***", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's arguments (uvicorn logs the path as an argument)."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.redact(a) if isinstance(a, str) else a for a in record.args)
+        record.msg = self.redact(str(record.msg))
+        return True
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access.filters):
+        access.addFilter(RedactTokens())
+    yield
+    app.state.clinic.db.dispose()
 
 
 def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> FastAPI:
@@ -42,6 +76,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
         description="Decision support for neuropathic-pain pharmacotherapy, not a substitute "
         "for clinical judgement. Every patient route needs a clinician's bearer token "
         "(POST /api/v1/token); /api/v1/diary/{token}/... takes a patient's diary token.",
+        lifespan=_lifespan,
     )
     app.state.clinic = ClinicState(settings, db)
     problems.install(app)

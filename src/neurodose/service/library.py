@@ -8,6 +8,7 @@ returns exactly what the matching command prints with ``--json``
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "make_plan",
     "pk_patient",
     "plan_ics",
+    "plan_levels",
     "plan_regimen",
     "profile_patient",
     "response_report",
@@ -73,10 +75,21 @@ def _comeds(profile: Mapping[str, Any]) -> list[Any]:
 
 
 def assessment(profile: Mapping[str, Any], start_date: dt.date) -> dict[str, Any]:
-    """``neurodose assess --json`` of the profile, plans dated from ``start_date``."""
+    """``neurodose assess --json`` of the profile, plans dated from ``start_date``.
+
+    The result depends only on the profile, the date and the knowledge base, so the
+    JSON text of the last 256 (profile, date) pairs is kept (a repeat costs a parse).
+    """
+    key = json.dumps(profile, sort_keys=True, default=str)
+    return dict(json.loads(_assessment_text(key, start_date)))
+
+
+@functools.lru_cache(maxsize=256)
+def _assessment_text(profile_json: str, start_date: dt.date) -> str:
     from neurodose.advice.assess import assess
 
-    return dict(_clean(assess(profile_patient(profile), start_date=start_date).to_dict()))
+    a = assess(profile_patient(json.loads(profile_json)), start_date=start_date)
+    return json.dumps(a.to_dict(), allow_nan=False, default=str)
 
 
 def _plan(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> Any:
@@ -153,6 +166,30 @@ def plan_regimen(plan: Mapping[str, Any], drug: str, until: dt.date) -> Any:
     if not steps:
         raise InputError("regimen", drug, f"planned doses of {drug} before {until}")
     return Regimen.steps(steps, days=days)
+
+
+def plan_levels(
+    profile: Mapping[str, Any], plan: Mapping[str, Any], drug: str, days: int
+) -> dict[str, Any]:
+    """Expected concentrations (typical for this patient) over the plan's first ``days``.
+
+    Returns ``{"time_d", "series": {analyte: ng/mL}, "tdm_range", "tdm_analytes"}``
+    (``neurodose simulate`` of the planned doses, every 6 h).
+    """
+    import numpy as np
+
+    from neurodose.simulation import simulate
+
+    start = dt.date.fromisoformat(plan["start_date"])
+    reg = plan_regimen(plan, drug, start + dt.timedelta(days=days - 1))
+    times = np.arange(0.0, days * 24.0 + 1e-9, 6.0)
+    res = simulate(drug, reg, pk_patient(profile), _comeds(profile), times_h=times)
+    return {
+        "time_d": [round(float(t) / 24.0, 3) for t in res.times_h],
+        "series": {a: [round(float(v), 3) for v in c] for a, c in res.concentrations.items()},
+        "tdm_range": list(res.tdm_range) if res.tdm_range is not None else None,
+        "tdm_analytes": list(res.tdm_analytes),
+    }
 
 
 def first_dose_time(plan: Mapping[str, Any]) -> dt.datetime:

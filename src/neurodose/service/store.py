@@ -43,6 +43,7 @@ __all__ = [
     "assessment",
     "audit",
     "audit_trail",
+    "course_plan",
     "create_diary_link",
     "create_patient",
     "current_plan",
@@ -334,6 +335,11 @@ def _course(s: Session, pid: str) -> tuple[RegimenRecord, dict[str, Any]]:
         steps += mine
     out = [{**st, "day": (dt.date.fromisoformat(st["date"]) - first_date).days} for st in steps]
     return reg, {"start_date": first_date.isoformat(), "steps": out}
+
+
+def course_plan(s: Session, pid: str) -> dict[str, Any]:
+    """The current drug's dosing history as one plan (see :func:`_course`)."""
+    return _course(s, pid)[1]
 
 
 def add_levels(
