@@ -19,9 +19,16 @@ from .conftest import PASSWORD, Server, sqlite_url
 
 CHROMIUM = "/usr/bin/chromium"
 DRIVER = "/usr/bin/chromedriver"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync",
-         "--disable-dev-shm-usage"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture
@@ -80,8 +87,9 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{elem_id} .main-svg")))
 
     def set_value(elem_id: str, value: str) -> None:
-        d.execute_script("document.getElementById(arguments[0]).value = arguments[1]",
-                         elem_id, value)
+        d.execute_script(
+            "document.getElementById(arguments[0]).value = arguments[1]", elem_id, value
+        )
 
     try:
         # sign in
@@ -129,10 +137,14 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
         for i in range(14):
             d.get(url)
             pain = 7 - i // 3
-            for name, v in (("pain", pain), ("sleep", max(6 - i // 2, 1)),
-                            ("side_effects", 3 if i < 7 else 2)):
+            for name, v in (
+                ("pain", pain),
+                ("sleep", max(6 - i // 2, 1)),
+                ("side_effects", 3 if i < 7 else 2),
+            ):
                 d.find_element(By.CSS_SELECTOR, f"input[name={name}][value='{v}']").find_element(
-                    By.XPATH, "..").click()
+                    By.XPATH, ".."
+                ).click()
             if i == 9:
                 d.find_element(By.NAME, "missed_dose").click()
             set_value("date", _ago(14 - i))
@@ -152,8 +164,9 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
         # levels: upload, fitted curve and recommendation
         d.get(f"{server.url}/patients/{pid}/levels")
         box = d.find_element(By.ID, "csv_text")
-        box.send_keys(f"{_ago(1)} 09:00,amitriptyline,38,ng/mL\n"
-                      f"{_ago(1)} 09:00,nortriptyline,22,ng/mL\n")
+        box.send_keys(
+            f"{_ago(1)} 09:00,amitriptyline,38,ng/mL\n{_ago(1)} 09:00,nortriptyline,22,ng/mL\n"
+        )
         d.find_element(By.ID, "upload-levels").click()
         see("Recommendation")
         chart("levels-chart")

@@ -149,9 +149,11 @@ def test_fresh_start_creates_and_migrates_the_default_store(tmp_path, dialect):
         server.start()
         assert server.client().get("/health").json()["database"] == dialect
         assert server.client(server.token("erin")).get("/api/v1/patients").status_code == 200
-        token = server.client(server.token("erin")).post(
-            "/api/v1/patients", json={"age": 50}
-        ).json()["id"]
+        token = (
+            server.client(server.token("erin"))
+            .post("/api/v1/patients", json={"age": 50})
+            .json()["id"]
+        )
         link = server.client(server.token("erin")).post(f"/api/v1/patients/{token}/diary-link")
         diary = link.json()["token"]
         assert server.client().get(f"/api/v1/diary/{diary}/entries").status_code == 200

@@ -21,8 +21,8 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from neurodose.case import PatientIn
 from neurodose.errors import InputError, NeurodoseError
-from neurodose.safety.patient import PatientIn
 from neurodose.service import library, store
 from neurodose.service.models import Clinician, TrialJob
 from neurodose.service.problems import (

@@ -39,39 +39,24 @@ def _clean(d: Any) -> Any:
 
 
 def profile_patient(profile: Mapping[str, Any]) -> Any:
-    """The library patient of an ``assess`` profile (raises the library's errors)."""
-    from neurodose.safety.patient import load_patient
+    """The library's one :class:`neurodose.case.Patient` of an ``assess`` profile
+    (raises the library's errors, naming the field)."""
+    from neurodose.case import load_patient
 
     return load_patient(dict(profile))
 
 
 def pk_patient(profile: Mapping[str, Any]) -> Any:
-    """The PK-engine patient of a profile: the covariates and genotypes ``tdm`` takes."""
-    from neurodose.pk import Patient as PkPatient
-
-    p = profile_patient(profile)
-    kw: dict[str, Any] = {"age": p.age, "sex": p.sex, "weight": p.weight_kg}
-    if p.crcl is not None and p.crcl > 0:
-        kw["crcl"] = p.crcl
-    kw["smoker"] = "smoker" in p.conditions
-    out = PkPatient(**{k: v for k, v in kw.items() if v is not None})
-    genes = {g: c for g, c in p.genotypes.items() if g in ("CYP2D6", "CYP2C19")}
-    return out.with_genotype(**genes) if genes else out
+    """The patient the PK engine takes: the same :class:`neurodose.case.Patient`."""
+    return profile_patient(profile)
 
 
-def _comeds(profile: Mapping[str, Any]) -> list[Any]:
-    """Current co-medications with a dose, as the PK engine takes them."""
-    from neurodose.pk import parse_comedication
+def _comeds(profile: Mapping[str, Any], drug: str | None = None) -> list[Any]:
+    """The patient's current medications as PK co-medications (``drug`` left out)."""
+    from neurodose.knowledge import resolve_name
 
-    out = []
-    for m in profile_patient(profile).medications:
-        if m.current and m.dose_mg:
-            every = f":{m.every_h:g} h" if m.every_h else ""
-            try:
-                out.append(parse_comedication(f"{m.name}:{m.dose_mg:g} mg{every}"))
-            except (KeyError, ValueError):
-                continue  # a co-medication the PK engine has no model for: not an interaction
-    return out
+    exclude = resolve_name(drug) if drug else None
+    return list(profile_patient(profile).comedications(exclude=exclude))
 
 
 def assessment(profile: Mapping[str, Any], start_date: dt.date) -> dict[str, Any]:
@@ -150,7 +135,7 @@ def plan_regimen(plan: Mapping[str, Any], drug: str, until: dt.date) -> Any:
     Each plan step holds until the next (``Regimen.steps``); optional steps
     ("raise if needed") and stop steps are not doses. Day 0 is the plan's start date.
     """
-    from neurodose.dosing import Regimen
+    from neurodose.case import Regimen
 
     start = dt.date.fromisoformat(plan["start_date"])
     days = max((until - start).days + 1, 1)
@@ -171,24 +156,36 @@ def plan_regimen(plan: Mapping[str, Any], drug: str, until: dt.date) -> Any:
 def plan_levels(
     profile: Mapping[str, Any], plan: Mapping[str, Any], drug: str, days: int
 ) -> dict[str, Any]:
-    """Expected concentrations (typical for this patient) over the plan's first ``days``.
+    """Expected level and relief (typical for this patient) over the plan's first ``days``.
 
-    Returns ``{"time_d", "series": {analyte: ng/mL}, "tdm_range", "tdm_analytes"}``
-    (``neurodose simulate`` of the planned doses, every 6 h).
+    ``neurodose simulate`` of the planned doses with the PD chain (``pd=True``):
+    ``{"time_d", "series": {analyte: ng/mL every 6 h}, "tdm_range", "tdm_analytes",
+    "relief_day", "relief_pct"}``; ``relief_pct`` is the drug-attributable relief of
+    the typical patient (no placebo response; docs/model.md), per day.
     """
-    import numpy as np
-
     from neurodose.simulation import simulate
 
     start = dt.date.fromisoformat(plan["start_date"])
     reg = plan_regimen(plan, drug, start + dt.timedelta(days=days - 1))
-    times = np.arange(0.0, days * 24.0 + 1e-9, 6.0)
-    res = simulate(drug, reg, pk_patient(profile), _comeds(profile), times_h=times)
+    res = simulate(
+        drug,
+        reg,
+        pk_patient(profile),
+        _comeds(profile, drug),
+        pd=True,
+        days=days,
+        samples_per_day=4,
+    )
+    relief: list[float] = []
+    if res.pd is not None:
+        relief = [round(100.0 * float(x), 2) for x in res.pd.pain.relief_drug[0]]
     return {
         "time_d": [round(float(t) / 24.0, 3) for t in res.times_h],
         "series": {a: [round(float(v), 3) for v in c] for a, c in res.concentrations.items()},
         "tdm_range": list(res.tdm_range) if res.tdm_range is not None else None,
         "tdm_analytes": list(res.tdm_analytes),
+        "relief_day": list(range(len(relief))),
+        "relief_pct": relief,
     }
 
 
@@ -201,7 +198,7 @@ def level_analytes(profile: Mapping[str, Any], drug: str) -> tuple[str, ...]:
     """The analytes the PK model of ``drug`` predicts for this patient."""
     from neurodose.mipd.engine import prior_model
 
-    return tuple(prior_model(drug, pk_patient(profile), _comeds(profile)).analytes)
+    return tuple(prior_model(drug, pk_patient(profile), _comeds(profile, drug)).analytes)
 
 
 def _observations(
@@ -252,7 +249,7 @@ def tdm_report(
         history_from_regimen(reg),
         obs,
         patient=pk_patient(profile),
-        comedications=_comeds(profile),
+        comedications=_comeds(profile, drug),
     )
     return dict(_clean(report.to_json()))
 
@@ -300,7 +297,7 @@ def response_report(
         diary,
         first_dose=dt.date.fromisoformat(plan["start_date"]),
         patient=pk_patient(profile),
-        comedications=_comeds(profile),
+        comedications=_comeds(profile, drug),
         levels=obs,
     )
     return dict(_clean(rep.to_json()))
@@ -316,9 +313,8 @@ def simulate_json(
     """``neurodose simulate --json`` (regimen as ``--regimen`` takes it)."""
     import numpy as np
 
-    from neurodose.dosing import Regimen
-    from neurodose.pk import Patient as PkPatient
-    from neurodose.pk import parse_comedication
+    from neurodose.case import Patient as PkPatient
+    from neurodose.case import Regimen, parse_comedication
     from neurodose.simulation import simulate
 
     reg = Regimen.from_mapping(regimen)

@@ -1,7 +1,7 @@
 """Request and response bodies of the REST API (pydantic; every field documented).
 
 The patient body is the library's own ``assess`` profile schema
-(:class:`neurodose.safety.patient.PatientIn`); the library's JSON outputs
+(:class:`neurodose.case.PatientIn`); the library's JSON outputs
 (assessment, plan, tdm, response, simulate, trial) are passed through unchanged.
 """
 

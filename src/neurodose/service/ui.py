@@ -140,7 +140,7 @@ def _profile_from_form(f: dict[str, str]) -> dict[str, Any]:
 
 
 def _validate_profile(p: dict[str, Any]) -> dict[str, Any]:
-    from neurodose.safety.patient import PatientIn
+    from neurodose.case import PatientIn
 
     PatientIn.model_validate(p)
     library.profile_patient(p)
@@ -409,12 +409,32 @@ def mount_ui(app: FastAPI) -> None:
                         "line": {"width": 0},
                     }
                 )
+            if curve["relief_pct"]:
+                traces.append(
+                    {
+                        "x": curve["relief_day"],
+                        "y": curve["relief_pct"],
+                        "name": "expected relief from the drug (%)",
+                        "type": "scatter",
+                        "mode": "lines",
+                        "yaxis": "y2",
+                        "line": {"dash": "dash", "color": "#330072"},
+                    }
+                )
             fig = _fig(
                 traces,
                 shapes=shapes,
                 xaxis={"title": "days since the first dose"},
                 yaxis={"title": "concentration (ng/mL)"},
-                title={"text": "Expected level over 12 weeks (typical for this patient)"},
+                yaxis2={
+                    "title": "relief (%)",
+                    "overlaying": "y",
+                    "side": "right",
+                    "range": [0, 100],
+                },
+                title={
+                    "text": "Expected level and relief over 12 weeks (typical for this patient)"
+                },
             )
         return _page(
             request,
