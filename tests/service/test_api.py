@@ -244,9 +244,17 @@ def test_simulate_is_the_cli_contract(sqlite_clinic):
         ],
     )
     assert cli.exit_code == 0, cli.output
-    assert r.json() == json.loads(cli.output)
+    served, printed = r.json(), json.loads(cli.output)
+    # the same contract; only the command line's record of its own option defaults differs
+    printed.pop("defaults_applied")
+    assert served == printed
     r = api.post("/api/v1/simulate", json={**body, "regimen": {"dose": "-5 mg"}})
     assert r.status_code == 422
+    big = {**body, "regimen": {"dose": "500 mg", "every": "24 h", "days": 2}}
+    r = api.post("/api/v1/simulate", json=big)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", "regimen"]
+    r = api.post("/api/v1/simulate", json={**big, "allow_above_max": True})
+    assert r.status_code == 200 and "ABOVE MAXIMUM" in r.json()["warnings"][0]
 
 
 def test_sessions_are_signed_and_scoped(sqlite_clinic):

@@ -309,15 +309,22 @@ def simulate_json(
     patient: Mapping[str, Any],
     with_: Sequence[str],
     hours: float | None,
+    allow_above_max: bool = False,
 ) -> dict[str, Any]:
-    """``neurodose simulate --json`` (regimen as ``--regimen`` takes it)."""
+    """``neurodose simulate --json`` (regimen as ``--regimen`` takes it): the result with
+    ``regimen``, ``warnings`` (a dose above the knowledge-base maximum is an error unless
+    ``allow_above_max``) and ``notes``."""
     import numpy as np
 
     from neurodose.case import Patient as PkPatient
     from neurodose.case import Regimen, parse_comedication
+    from neurodose.knowledge.limits import check_daily_dose
     from neurodose.simulation import simulate
 
     reg = Regimen.from_mapping(regimen)
+    warnings = check_daily_dose(
+        drug, reg.max_daily_dose(), field="regimen", allow_above_max=allow_above_max
+    )
     genes = {k: v for k, v in patient.items() if k in ("cyp2d6", "cyp2c19") and v is not None}
     cov = {k: v for k, v in patient.items() if k not in ("cyp2d6", "cyp2c19") and v is not None}
     pk = PkPatient(**cov)
@@ -326,7 +333,11 @@ def simulate_json(
     comeds = [parse_comedication(w) for w in with_]
     times = None if hours is None else np.arange(0.0, hours + 1e-9, 1.0)
     res = simulate(drug, reg, pk, comeds, times_h=times)
-    return dict(json.loads(res.to_json_text()))
+    data = dict(json.loads(res.to_json_text()))
+    data["regimen"] = repr(reg)
+    data["warnings"] = warnings
+    data["notes"] = list(res.notes)
+    return data
 
 
 def run_trial_job(

@@ -178,6 +178,9 @@ class SimulateIn(_In):
     cyp2c19: str | None = Field(None, max_length=40)
     with_: list[str] = Field(default_factory=list, alias="with", max_length=10)
     hours: float | None = Field(None, gt=0, le=24 * 365)
+    allow_above_max: bool = Field(
+        False, description="accept a dose above the maximum (warned in 'warnings')"
+    )
 
 
 class TrialJobOut(BaseModel):
