@@ -69,6 +69,10 @@ def _cases(sample: dict[str, Any]) -> dict[tuple[str, str], tuple[Any, int]]:
             lambda: {"json": {"drug": "nortriptyline", "regimen": {"dose": "10 mg", "days": 2}}},
             200,
         ),
+        ("POST", "/api/v1/explain"): (
+            lambda: {"json": {"drug": "nortriptyline", "dose": "10 mg", "days": 3}},
+            200,
+        ),
         ("POST", "/api/v1/trials"): (lambda: {"json": {"bad": 1}}, 422),
         ("GET", "/api/v1/trials/{job}"): (lambda: {}, 200),
         ("DELETE", "/api/v1/trials/{job}"): (lambda: {}, 200),

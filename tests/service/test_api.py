@@ -266,3 +266,31 @@ def test_sessions_are_signed_and_scoped(sqlite_clinic):
     forged = sqlite_clinic.tokens["alice"][:-4] + "AAAA"
     assert srv.client(forged).get("/api/v1/patients").status_code == 401
     assert uuid.UUID(str(uuid.uuid4()))  # ids are UUIDs (the diary contract)
+
+
+def test_explain_is_the_cli_contract(sqlite_clinic):
+    api = sqlite_clinic.api()
+    body = {"drug": "duloxetine", "dose": "60 mg", "days": 14, "age": 60}
+    r = api.post("/api/v1/explain", json=body)
+    assert r.status_code == 200, r.text
+    cli = CliRunner().invoke(
+        app,
+        [
+            "explain",
+            "--drug",
+            "duloxetine",
+            "--dose",
+            "60 mg",
+            "--days",
+            "14",
+            "--age",
+            "60",
+            "--json",
+        ],
+    )
+    assert cli.exit_code == 0, cli.output
+    printed = json.loads(cli.output)
+    printed.pop("defaults_applied")
+    assert r.json() == printed
+    r = api.post("/api/v1/explain", json={**body, "drug": "dulox"})
+    assert r.status_code == 422 and "duloxetine" in r.json()["detail"][0]["suggestions"]

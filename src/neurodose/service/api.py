@@ -36,6 +36,7 @@ from neurodose.service.schemas import (
     DiaryEntryIn,
     DiaryEntryOut,
     DiaryLinkOut,
+    ExplainIn,
     LevelRow,
     LevelsIn,
     PatientCreated,
@@ -538,6 +539,15 @@ def simulate(user: User, body: SimulateIn) -> dict[str, Any]:
     cov = body.model_dump(include={"age", "sex", "weight", "smoker", "crcl", "cyp2d6", "cyp2c19"})
     return library.simulate_json(
         body.drug, body.regimen, cov, body.with_, body.hours, body.allow_above_max
+    )
+
+
+@router.post("/explain", responses=ERROR_RESPONSES, tags=["models"])
+def explain(user: User, body: ExplainIn) -> dict[str, Any]:
+    """``neurodose explain --json`` (the options as JSON)."""
+    cov = body.model_dump(include={"age", "sex", "weight", "smoker", "crcl", "cyp2d6", "cyp2c19"})
+    return library.explain_json(
+        body.drug, body.dose, body.every, body.days, cov, body.with_, body.allow_above_max
     )
 
 

@@ -18,6 +18,7 @@ from neurodose.errors import InputError
 __all__ = [
     "assessment",
     "diary_rows",
+    "explain_json",
     "first_dose_time",
     "level_analytes",
     "make_plan",
@@ -316,7 +317,6 @@ def simulate_json(
     ``allow_above_max``) and ``notes``."""
     import numpy as np
 
-    from neurodose.case import Patient as PkPatient
     from neurodose.case import Regimen, parse_comedication
     from neurodose.knowledge.limits import check_daily_dose
     from neurodose.simulation import simulate
@@ -325,11 +325,7 @@ def simulate_json(
     warnings = check_daily_dose(
         drug, reg.max_daily_dose(), field="regimen", allow_above_max=allow_above_max
     )
-    genes = {k: v for k, v in patient.items() if k in ("cyp2d6", "cyp2c19") and v is not None}
-    cov = {k: v for k, v in patient.items() if k not in ("cyp2d6", "cyp2c19") and v is not None}
-    pk = PkPatient(**cov)
-    if genes:
-        pk = pk.with_genotype(**{k.upper(): v for k, v in genes.items()})
+    pk = _options_patient(patient)
     comeds = [parse_comedication(w) for w in with_]
     times = None if hours is None else np.arange(0.0, hours + 1e-9, 1.0)
     res = simulate(drug, reg, pk, comeds, times_h=times)
@@ -338,6 +334,44 @@ def simulate_json(
     data["warnings"] = warnings
     data["notes"] = list(res.notes)
     return data
+
+
+def _options_patient(patient: Mapping[str, Any]) -> Any:
+    """The patient of the covariate/genotype options (as ``simulate --age ... --cyp2d6``)."""
+    from neurodose.case import Patient
+
+    genes = {k: v for k, v in patient.items() if k in ("cyp2d6", "cyp2c19") and v is not None}
+    cov = {k: v for k, v in patient.items() if k not in ("cyp2d6", "cyp2c19") and v is not None}
+    p = Patient(**cov)
+    return p.with_genotype(**{k.upper(): v for k, v in genes.items()}) if genes else p
+
+
+def explain_json(
+    drug: str,
+    dose: str,
+    every: str,
+    days: float,
+    patient: Mapping[str, Any],
+    with_: Sequence[str],
+    allow_above_max: bool = False,
+) -> dict[str, Any]:
+    """``neurodose explain --json``: occupancy, pathway shares of relief, side-effect
+    drivers for ``dose`` every ``every`` over ``days``, with ``warnings`` and ``notes``."""
+    from neurodose.case import Regimen, parse_comedication
+    from neurodose.knowledge.limits import check_daily_dose
+    from neurodose.simulation import explain
+
+    if not 1 <= days <= 3653:
+        raise InputError("days", days, "at least 1 day and at most 3653 days (10 years)")
+    reg = Regimen.oral(dose, every=every, days=days)
+    warnings = check_daily_dose(
+        drug, reg.max_daily_dose(), field="dose", allow_above_max=allow_above_max
+    )
+    comeds = [parse_comedication(w) for w in with_]
+    data = explain(drug, reg, _options_patient(patient), comeds, days=days)
+    data["warnings"] = warnings
+    data["notes"] = list(data.get("notes", []))
+    return dict(_clean(data))
 
 
 def run_trial_job(

@@ -17,6 +17,7 @@ __all__ = [
     "DiaryEntryIn",
     "DiaryEntryOut",
     "DiaryLinkOut",
+    "ExplainIn",
     "Health",
     "LevelRow",
     "LevelsIn",
@@ -181,6 +182,24 @@ class SimulateIn(_In):
     allow_above_max: bool = Field(
         False, description="accept a dose above the maximum (warned in 'warnings')"
     )
+
+
+class ExplainIn(_In):
+    """``neurodose explain`` options as JSON."""
+
+    drug: str = Field(min_length=1, max_length=64)
+    dose: str = Field(min_length=1, max_length=40, description="each dose, e.g. '25 mg'")
+    every: str = Field("24 h", min_length=1, max_length=40, description="interval, e.g. '24 h'")
+    days: float = Field(42.0, ge=1, le=3653, description="days of dosing (and horizon)")
+    age: float | None = Field(None, gt=0, le=120)
+    sex: Literal["male", "female"] | None = None
+    weight: float | None = Field(None, gt=0, le=400)
+    smoker: bool = False
+    crcl: float | None = Field(None, gt=0, le=300)
+    cyp2d6: str | None = Field(None, max_length=40)
+    cyp2c19: str | None = Field(None, max_length=40)
+    with_: list[str] = Field(default_factory=list, alias="with", max_length=10)
+    allow_above_max: bool = False
 
 
 class TrialJobOut(BaseModel):
