@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -54,6 +55,7 @@ __all__ = [
     "Weight",
     "With",
     "applied_defaults",
+    "as_flags",
     "comedication_notes",
     "comedications_from_options",
     "dose_warnings",
@@ -110,6 +112,31 @@ Mkdir = Annotated[
     bool,
     typer.Option("--mkdir", help="create the folder of an output file if it is missing"),
 ]
+
+
+@contextmanager
+def as_flags(flags: Mapping[str, str]) -> Iterator[None]:
+    """Name command-line flags in the library's input errors.
+
+    The library names its fields (``target``, ``max_daily_mg``); inside this context an
+    :class:`~neurodose.errors.InputError` for a field in ``flags`` is raised again, the
+    same type and message, naming the flag instead.
+
+    >>> from neurodose.errors import InputError
+    >>> try:
+    ...     with as_flags({"target": "--target"}):
+    ...         raise InputError("target", "x", "a range")
+    ... except InputError as exc:
+    ...     str(exc)
+    "--target: 'x' is not allowed; expected a range"
+    """
+    try:
+        yield
+    except InputError as exc:
+        flag = flags.get(exc.field)
+        if flag is None:
+            raise
+        raise type(exc)(flag, exc.value, exc.allowed) from exc
 
 
 def out_path(

@@ -92,6 +92,15 @@ def _plot_tdm(report: Any, path: Path) -> None:
         plt.close(fig)
 
 
+#: library field -> flag, for errors (the library names fields, the CLI names flags)
+_TDM_FLAGS = {
+    "target": "--target",
+    "strengths": "--strengths",
+    "max_daily_mg": "--max-daily",
+    "stop_drugs": "--what-if-stop",
+}
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``tdm`` and ``response`` commands to ``app``."""
 
@@ -175,26 +184,27 @@ def register(app: typer.Typer) -> None:
         analytes = prior_model(drug, patient, comeds).analytes
         obs = _read_levels(levels, analytes, first_dose)
         tgt = None
-        if target is not None:
-            tgt = parse_target(target) if metric == "trough" else _auc_target(target)
-        report = run_tdm(
-            drug,
-            hist,
-            obs,
-            patient=patient,
-            comedications=comeds,
-            target=tgt,
-            indication=indication,
-            strengths=_floats(strengths, "--strengths"),
-            max_daily_mg=max_daily,
-            intervals_h=_floats(intervals, "--intervals") or [24.0],
-            metric=metric,  # type: ignore[arg-type]
-            method=uncertainty,  # type: ignore[arg-type]
-            add_drugs=opt.comedications_from_options(what_if_add),
-            stop_drugs=what_if_stop or [],
-            seed=seed,
-            accept_inconsistent=accept_levels,
-        )
+        with opt.as_flags(_TDM_FLAGS):
+            if target is not None:
+                tgt = parse_target(target) if metric == "trough" else _auc_target(target)
+            report = run_tdm(
+                drug,
+                hist,
+                obs,
+                patient=patient,
+                comedications=comeds,
+                target=tgt,
+                indication=indication,
+                strengths=_floats(strengths, "--strengths"),
+                max_daily_mg=max_daily,
+                intervals_h=_floats(intervals, "--intervals") or [24.0],
+                metric=metric,  # type: ignore[arg-type]
+                method=uncertainty,  # type: ignore[arg-type]
+                add_drugs=opt.comedications_from_options(what_if_add),
+                stop_drugs=what_if_stop or [],
+                seed=seed,
+                accept_inconsistent=accept_levels,
+            )
         if plot is not None:
             _plot_tdm(report, plot)
         extra = {

@@ -319,7 +319,7 @@ class ResponseReport:
 
         p = Path(path)
         if p.suffix.lower() != ".png":
-            raise InputError("--plot", str(path), "a file ending in .png")
+            raise InputError("path", str(path), "a file ending in .png")
         off = (self.diary.start - self.first_dose).days + 1
         fig, ax = plt.subplots(figsize=(8, 4.5))
         ax.scatter(self.diary.day + off, self.diary.pain, s=12, color="k", label="diary pain")

@@ -59,15 +59,15 @@ def parse_target(text: str) -> tuple[float, float]:
 
     m = re.match(r"^\s*([0-9.]+)\s*-\s*([0-9.]+)\s*(\S+)?\s*$", str(text))
     if not m:
-        raise InputError("--target", text, "a range LOW-HIGH in ng/mL, e.g. '50-150'")
+        raise InputError("target", text, "a range LOW-HIGH in ng/mL, e.g. '50-150'")
     lo, hi = float(m.group(1)), float(m.group(2))
     if m.group(3):
         dim, f = parse_unit(m.group(3))
         if dim != "concentration":
-            raise InputError("--target", text, "a concentration range such as '50-150 ng/mL'")
+            raise InputError("target", text, "a concentration range such as '50-150 ng/mL'")
         lo, hi = lo * f, hi * f
     if not 0 <= lo < hi:
-        raise InputError("--target", text, "LOW < HIGH, both >= 0")
+        raise InputError("target", text, "LOW < HIGH, both >= 0")
     return lo, hi
 
 
@@ -127,7 +127,7 @@ def kb_dosing(
         kb_range = tdm_reference_range(rec)
         if q is None or kb_range is None:
             raise InputError(
-                "--target", None, f"a target range: the knowledge base has no TDM range for {drug}"
+                "target", None, f"a target range: the knowledge base has no TDM range for {drug}"
             )
         tgt, t_src, t_note = kb_range, q.source, q.locator
     else:
@@ -136,10 +136,10 @@ def kb_dosing(
         s, srcs = tablet_strengths(drug)
         if not s:
             raise InputError(
-                "--strengths",
+                "strengths",
                 None,
                 f"tablet strengths: the knowledge base lists none for {drug} "
-                "(no RxNorm SCD tablet identifiers); give e.g. --strengths 10,25,50",
+                "(no RxNorm SCD tablet identifiers); give them, e.g. 10, 25, 50 mg",
             )
         st, st_src = s, ",".join(srcs)
         citations.register_many(srcs)
@@ -149,7 +149,7 @@ def kb_dosing(
         dg = rec.doses.get(indication)
         if dg is None or dg.maximum is None:
             raise InputError(
-                "--max-daily",
+                "max_daily_mg",
                 None,
                 f"a maximum daily dose: the knowledge base has none for {drug} / {indication} "
                 f"(indications with doses: {', '.join(sorted(rec.doses)) or 'none'})",
@@ -300,7 +300,7 @@ def run_tdm(
         rec = None
         dosing = None
         if metric == "auc24" and target is None:
-            raise InputError("--target", None, "a target AUC24 range (ng*h/mL) for metric auc24")
+            raise InputError("target", None, "a target AUC24 range (ng*h/mL) for metric auc24")
 
         def recommend_for(f: MapResult, kb: KbDosing) -> DoseRecommendation:
             """The dose search for one fit (the patient's, or a what-if scenario's)."""
@@ -428,7 +428,7 @@ def _without(comeds: Sequence[Any], name: str) -> list[Any]:
     kept = [c for c in comeds if resolve_name(name_of(c)) != key]
     if len(kept) == len(comeds):
         names = [name_of(c) for c in comeds]
-        raise InputError("--what-if-stop", name, f"a current co-medication ({names or 'none'})")
+        raise InputError("stop_drugs", name, f"a current co-medication ({names or 'none'})")
     return kept
 
 

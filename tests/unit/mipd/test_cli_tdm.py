@@ -146,3 +146,30 @@ def test_response_with_levels_individualises_pk():
     assert r.exit_code == 0, r.output
     j = json.loads(r.stdout)
     assert j["notes"][0].startswith("PK individualised from 4 level(s)")
+
+
+def test_library_errors_name_fields_and_the_cli_names_flags():
+    """mipd names its fields (``stop_drugs``); ``neurodose tdm`` maps them to flags."""
+    from typer.testing import CliRunner
+
+    from neurodose.cli.main import app
+
+    res = CliRunner().invoke(
+        app,
+        [
+            "tdm",
+            "--drug",
+            "amitriptyline",
+            "--levels",
+            "examples/tdm/levels.csv",
+            "--dose",
+            "50 mg",
+            "--days",
+            "28",
+            "--what-if-stop",
+            "paroxetine",
+        ],
+    )
+    assert res.exit_code == 2
+    assert "--what-if-stop: 'paroxetine'" in res.output
+    assert "stop_drugs" not in res.output
