@@ -326,6 +326,53 @@ def main(argv: list[str] | None = None) -> int:
             for a in rr["arms"]
         }
     out["conditions"] = cond
+    print("conditions done", flush=True)
+
+    # G. round 2 (issue 14): SSRIs and imipramine vs duloxetine; gabapentin (T4 check)
+    g_arms = [
+        arm("duloxetine_60", "duloxetine", [(1, 60, 24)]),
+        arm("paroxetine_20", "paroxetine", [(1, 20, 24)]),
+        arm("escitalopram_10", "escitalopram", [(1, 10, 24)]),
+        arm("sertraline_100", "sertraline", [(1, 50, 24), (8, 100, 24)]),
+        arm("fluoxetine_20", "fluoxetine", [(1, 20, 24)]),
+        arm("imipramine_75", "imipramine", [(1, 25, 24), (8, 50, 24), (15, 75, 24)]),
+        arm("gabapentin_1800", "gabapentin", [(1, 300, 8), (8, 600, 8)]),
+    ]
+    rg = run(trial(g_arms, n))
+    out["round2_arms"] = {
+        a: {
+            k: rg["arms"][a][k]
+            for k in ("responders_50", "responders_30", "mean_change", "withdrawal_ae")
+        }
+        | {
+            "adverse_events": rg["arms"][a]["adverse_events"],
+            "nnt_50": rg["comparisons"].get(f"{a}_vs_placebo", {}).get("nnt_50"),
+            "nnh_withdrawal": rg["comparisons"].get(f"{a}_vs_placebo", {}).get("nnh_withdrawal"),
+        }
+        for a in rg["arms"]
+    }
+    print("round 2 arms done", flush=True)
+
+    # I. age: the same amitriptyline regimen in virtual 75- vs 45-year-olds
+    age_out = {}
+    for label, age in (("age_45", 45.0), ("age_75", 75.0)):
+        ra = run(
+            trial(
+                [arm("amitriptyline_50", "amitriptyline", AMI_TITR)],
+                n,
+                population={"age_mean": age, "age_sd": 0.001, "age_min": 18, "age_max": 85},
+            )
+        )
+        age_out[label] = {
+            a: {
+                k: ra["arms"][a][k]
+                for k in ("responders_50", "mean_change", "withdrawal_ae", "cardiac_alert")
+            }
+            | {"adverse_events": ra["arms"][a]["adverse_events"]}
+            for a in ra["arms"]
+        }
+    out["age"] = age_out
+    print("age done", flush=True)
     OUT.write_text(json.dumps(out, indent=1), encoding="utf-8")
     print(f"wrote {OUT}")
     return 0

@@ -23,7 +23,19 @@ from neurodose.pd.params import load_pd_parameters  # noqa: E402
 
 DOC = ROOT / "docs" / "model.md"
 RESULTS = ROOT / "calibration" / "results.json"
-DRUGS = ("amitriptyline", "nortriptyline", "duloxetine", "venlafaxine", "pregabalin", "gabapentin")
+DRUGS = (
+    "amitriptyline",
+    "nortriptyline",
+    "duloxetine",
+    "venlafaxine",
+    "pregabalin",
+    "gabapentin",
+    "paroxetine",
+    "fluoxetine",
+    "sertraline",
+    "escitalopram",
+    "imipramine",
+)
 
 
 def parameters_table() -> str:

@@ -44,6 +44,7 @@ __all__ = [
     "InputError",
     "KnowledgeBaseError",
     "NeurodoseError",
+    "NoPKModelError",
     "PatientError",
     "RegimenError",
     "SafetyRuleError",
@@ -111,6 +112,31 @@ class UnknownDrugError(UnknownNameError):
 
     def __init__(self, name: object, choices: Iterable[str]) -> None:
         super().__init__("drug", name, choices)
+
+
+class NoPKModelError(UnknownDrugError):
+    """A drug is in the knowledge base but has no PK model.
+
+    A subclass of :class:`UnknownDrugError` (callers that ask "can this drug be
+    simulated?" catch both), but the message says exactly what is missing: the drug is
+    known, it has no PK model (and why, when known), and which drugs have one.
+    """
+
+    def __init__(self, drug: str, with_models: Iterable[str], reason: str = "") -> None:
+        self.drug = drug
+        self.with_models = sorted(with_models)
+        self.field = "drug"
+        self.name = drug
+        self.suggestions: list[str] = []
+        why = f" ({reason})" if reason else ""
+        msg = (
+            f"drug {drug!r} is in the knowledge base but has no PK model{why}, so it cannot "
+            f"be simulated; drugs with a PK model: {', '.join(self.with_models)}"
+        )
+        KnowledgeBaseError.__init__(self, msg)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class UnknownSourceError(UnknownNameError):

@@ -233,9 +233,22 @@ def _trough_ss(ps: ParameterSet, regimen: Regimen) -> dict[str, float | None]:
     last = regimen.events[-1]
     if last.ii <= 0:
         return dict.fromkeys(ps.model.analytes)
-    ss = Regimen((DoseEvent(amt=last.amt, time=0.0, ii=last.ii, ss=1, route=last.route),))
     if ps.values["tlag"] >= last.ii:
         return dict.fromkeys(ps.model.analytes)
+    if ps.model.saturable:
+        # no closed-form steady state for a nonlinear model: repeat the last dose for ten
+        # saturated (longest) half-lives and take the last interval
+        v = ps.values
+        hl = math.log(2.0) * v["V"] / v["CL"]
+        n_doses = max(2, math.ceil(10.0 * hl / last.ii) + 1)
+        rep = Regimen(
+            (DoseEvent(amt=last.amt, time=0.0, ii=last.ii, addl=n_doses - 1, route=last.route),)
+        )
+        t0 = (n_doses - 1) * last.ii
+        t = np.linspace(t0, t0 + last.ii, 241)
+        c = concentrations(ps.model, ps.values, rep, t)
+        return {a: float(v_[0].min()) for a, v_ in c.items()}
+    ss = Regimen((DoseEvent(amt=last.amt, time=0.0, ii=last.ii, ss=1, route=last.route),))
     t = np.linspace(0.0, last.ii, 241)
     c = concentrations(ps.model, ps.values, ss, t)
     return {a: float(v[0].min()) for a, v in c.items()}
@@ -347,7 +360,10 @@ def simulate(
         ps = individual_parameters(drug, patient, comeds)
         hl = terminal_half_lives(ps)
         if times_h is None:
-            end = regimen.last_dose_time + 5.0 * max(hl.values())
+            longest = max(hl.values())
+            if ps.model.saturable:  # saturated (linear-part) half-life is the longest
+                longest = max(longest, math.log(2.0) * ps.values["V"] / ps.values["CL"])
+            end = regimen.last_dose_time + 5.0 * longest
             t = np.arange(0.0, math.ceil(end) + 1e-9, 1.0)
         else:
             t = validate_times(times_h)
@@ -462,6 +478,8 @@ def explain(
     comedications: Iterable[Comedication | str] = (),
     days: float = 42.0,
     baseline_pain: float = 7.0,
+    population: int | None = None,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     """Why a drug relieves pain and what drives its side effects (JSON-ready).
 
@@ -481,6 +499,11 @@ def explain(
         Horizon (whole days are used by the daily pain model).
     baseline_pain : float
         Baseline 0-10 pain for the illustrative pain trajectory.
+    population : int, optional
+        Virtual subjects (PK IIV; CYP phenotypes drawn unless the patient fixes them):
+        adds p05/p50/p95 occupancy bands per target (``occupancy[target]["population"]``).
+    seed : int, optional
+        Random seed for ``population``.
     """
     with citations.tracking() as used:
         res = simulate(
@@ -501,8 +524,35 @@ def explain(
     times = res.times_h
     from neurodose.pd.occupancy import TARGETS
 
+    bands: dict[str, dict[str, list[float]]] = {}
+    if population is not None:
+        if isinstance(population, bool) or int(population) != population or population < 1:
+            raise InputError("population", population, "a whole number >= 1")
+        from neurodose.pd.occupancy import drug_occupancy
+        from neurodose.pd.params import load_pd_parameters
+
+        with citations.tracking() as used_pop:
+            pop = _population.sample(
+                drug,
+                int(population),
+                seed,
+                patient=patient,
+                comedications=list(comedications),
+                draw_genotypes=True,
+                horizon_h=float(times[-1]),
+            )
+            pc = _population.simulate_population(pop, regimen, times)
+            occ_pop = drug_occupancy(
+                tg, {a.name: pc[a.name] for a in tg.analytes}, load_pd_parameters()
+            )
+        used = set(used) | set(used_pop)
+        bands = {
+            t: {k: [round(float(x), 5) for x in v] for k, v in _population.percentiles(o).items()}
+            for t, o in occ_pop.items()
+        }
     occupancy = {
         t: {"time_h": times.tolist(), "fraction": [round(float(x), 5) for x in occ[t][0]]}
+        | ({"population": bands[t]} if t in bands else {})
         for t in TARGETS
         if t in occ
     }

@@ -61,6 +61,7 @@ CANONICAL: dict[str, str] = {
     "patches": "patch",
     "mass_per_day": "mg/d",
     "molar_mass": "g/mol",
+    "exposure": "ng*h/mL",
 }
 
 # unit -> (dimension, factor to canonical)
@@ -93,6 +94,9 @@ _UNITS: dict[str, tuple[str, float]] = {
     "wk": ("time", 168.0),
     "week": ("time", 168.0),
     "weeks": ("time", 168.0),
+    # exposure (AUC; canonical ng*h/mL)
+    "ng*h/mL": ("exposure", 1.0),
+    "ng h/mL": ("exposure", 1.0),
     # concentration (canonical ng/mL == µg/L)
     "ng/mL": ("concentration", 1.0),
     "ng/ml": ("concentration", 1.0),

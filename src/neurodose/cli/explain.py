@@ -70,38 +70,73 @@ def register(app: typer.Typer) -> None:
         drug: opt.Drug,
         dose: opt.Dose = None,
         every: opt.Every = "24 h",
-        days: Annotated[float, typer.Option(help="days of dosing (and horizon)")] = 42.0,
+        doses: opt.NDoses = None,
+        days: Annotated[
+            float | None, typer.Option(help="days of dosing (default 42 without --doses)")
+        ] = None,
+        regimen: opt.RegimenFile = None,
+        hours: Annotated[
+            float | None,
+            typer.Option(help="horizon in hours (default: the dosing days, at least 1 week)"),
+        ] = None,
         age: opt.Age = None,
         sex: opt.Sex = None,
         weight: opt.Weight = None,
         smoker: opt.Smoker = False,
         crcl: opt.Crcl = None,
+        scr: opt.Scr = None,
         cyp2d6: opt.Cyp2d6 = None,
         cyp2c19: opt.Cyp2c19 = None,
         patient_file: opt.PatientFile = None,
         with_: opt.With = None,
+        population: opt.Population = None,
+        seed: opt.Seed = None,
         as_json: opt.AsJson = False,
         plot: opt.PngFigure = None,
         mkdir: opt.Mkdir = False,
         allow_above_max: opt.AllowAboveMax = False,
     ) -> None:
-        """Occupancy of each target, each pathway's share of relief, side-effect drivers."""
+        """Occupancy of each target, each pathway's share of relief, side-effect drivers.
+
+        Takes every option ``simulate`` takes (a single dose with ``--doses 1``, a
+        titration with ``--regimen FILE``, the horizon with ``--hours``, occupancy
+        bands with ``--population N --seed S``).
+        """
+        import math
+
         from neurodose.cli.common import make_console, print_json
 
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
-        if not days >= 1 or days > 3653:
+        if days is not None and (not days >= 1 or days > 3653):
             raise InputError("--days", days, "at least 1 day and at most 3653 days (10 years)")
-        reg = opt.regimen_from_options(dose, every, days=days, file_option=False)
+        if hours is not None and (not hours >= 24 or hours > 3653 * 24):
+            raise InputError(
+                "--hours", hours, "at least 24 hours (the pain model is daily), at most 10 years"
+            )
+        computed: dict[str, str] = {}
+        if days is None and doses is None and regimen is None:
+            days = 42.0
+            computed["days"] = "42 (no --days, --doses or --regimen given)"
+        reg = opt.regimen_from_options(dose, every, doses, days, regimen)
+        if hours is not None:
+            horizon = math.ceil(hours / 24.0)
+        elif days is not None and doses is None and regimen is None:
+            horizon = max(1, round(days))
+        else:
+            horizon = max(7, math.ceil(reg.last_dose_time / 24.0 + 1e-9) + 7)
+            computed["hours"] = f"{horizon * 24} (last dose + 1 week, at least 1 week)"
         warnings = opt.dose_warnings(drug, reg, allow_above_max)
         patient = opt.patient_from_options(
-            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
+            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file, scr=scr
         )
         comeds = opt.comedications_from_options(with_, patient, drug)
         from neurodose.simulation import explain as explain_pipeline
 
-        data = explain_pipeline(drug, reg, patient, comeds, days=days)
+        data = explain_pipeline(
+            drug, reg, patient, comeds, days=horizon, population=population, seed=seed
+        )
         data["warnings"] = warnings
-        data["defaults_applied"] = opt.applied_defaults()
+        data["defaults_applied"] = opt.applied_defaults(**computed)
         data["notes"] = [*data.get("notes", []), *opt.comedication_notes(comeds)]
         if plot is not None:
             _plot(data, plot)

@@ -45,11 +45,17 @@ __all__ = [
     "DosesGiven",
     "Drug",
     "Every",
+    "Hours",
     "Mkdir",
+    "NDoses",
     "PatientFile",
     "PngFigure",
     "PngPlot",
+    "Population",
     "RegimenAsSimulate",
+    "RegimenFile",
+    "Scr",
+    "Seed",
     "Sex",
     "Smoker",
     "Weight",
@@ -68,6 +74,16 @@ __all__ = [
 Drug = Annotated[str, typer.Option("--drug", help="drug with a PK model")]
 Dose = Annotated[str | None, typer.Option(help="each dose, e.g. '25 mg'")]
 Every = Annotated[str, typer.Option(help="interval, e.g. '24 h'")]
+#: ``simulate``'s wording (also used by ``explain``)
+NDoses = Annotated[int | None, typer.Option("--doses", help="number of doses")]
+RegimenFile = Annotated[
+    Path | None, typer.Option("--regimen", help="TOML/JSON regimen (titration steps)")
+]
+Hours = Annotated[
+    float | None, typer.Option(help="simulate to H hours (default last dose + 5 t1/2)")
+]
+Population = Annotated[int | None, typer.Option(help="virtual subjects for bands")]
+Seed = Annotated[int | None, typer.Option(help="random seed")]
 #: ``--doses``, ``--days`` and ``--regimen`` as ``tdm`` and ``response`` word them
 DosesGiven = Annotated[int | None, typer.Option(help="number of doses given")]
 DaysSoFar = Annotated[float | None, typer.Option(help="days of dosing so far")]
@@ -89,6 +105,10 @@ Sex = Annotated[str | None, typer.Option(help="male or female")]
 Weight = Annotated[float | None, typer.Option(help="kg")]
 Smoker = Annotated[bool, typer.Option("--smoker/--non-smoker")]
 Crcl = Annotated[float | None, typer.Option(help="creatinine clearance, mL/min")]
+Scr = Annotated[
+    float | None,
+    typer.Option("--scr", help="serum creatinine, mg/dL (gabapentin's clearance model)"),
+]
 Cyp2d6 = Annotated[str | None, typer.Option(help="diplotype, activity score or phenotype")]
 Cyp2c19 = Annotated[str | None, typer.Option(help="diplotype or phenotype")]
 PatientFile = Annotated[
@@ -319,6 +339,7 @@ def patient_from_options(
     cyp2d6: str | None = None,
     cyp2c19: str | None = None,
     patient_file: Path | None = None,
+    scr: float | None = None,
 ) -> Patient:
     """A :class:`neurodose.case.Patient` from the covariate and genotype options, or
     from ``--patient FILE`` (the patient JSON of ``assess``).
@@ -335,6 +356,8 @@ def patient_from_options(
         Current smoker.
     crcl : float, optional
         Creatinine clearance, mL/min.
+    scr : float, optional
+        Serum creatinine, mg/dL.
     cyp2d6, cyp2c19 : str, optional
         Diplotype (``"*1/*4"``), activity score or phenotype; omitted genes stay unknown.
     patient_file : pathlib.Path, optional
@@ -364,6 +387,7 @@ def patient_from_options(
                 ("sex", sex),
                 ("weight", weight),
                 ("crcl", crcl),
+                ("scr", scr),
                 ("cyp2d6", cyp2d6),
                 ("cyp2c19", cyp2c19),
             )
@@ -376,7 +400,7 @@ def patient_from_options(
                 f"either --patient FILE or the options {', '.join(given)}, not both",
             )
         return load_patient_file(patient_file)
-    patient = Patient(age=age, sex=sex, weight=weight, smoker=smoker, crcl=crcl)
+    patient = Patient(age=age, sex=sex, weight=weight, smoker=smoker, crcl=crcl, scr=scr)
     genes = {k: v for k, v in (("CYP2D6", cyp2d6), ("CYP2C19", cyp2c19)) if v is not None}
     return patient.with_genotype(**genes) if genes else patient
 

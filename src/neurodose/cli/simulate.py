@@ -92,19 +92,16 @@ def register(app: typer.Typer) -> None:
         drug: opt.Drug,
         dose: opt.Dose = None,
         every: opt.Every = "24 h",
-        doses: Annotated[int | None, typer.Option(help="number of doses")] = None,
+        doses: opt.NDoses = None,
         days: Annotated[float | None, typer.Option(help="days of dosing")] = None,
-        regimen: Annotated[
-            Path | None, typer.Option("--regimen", help="TOML/JSON regimen (titration steps)")
-        ] = None,
-        hours: Annotated[
-            float | None, typer.Option(help="simulate to H hours (default last dose + 5 t1/2)")
-        ] = None,
+        regimen: opt.RegimenFile = None,
+        hours: opt.Hours = None,
         age: opt.Age = None,
         sex: opt.Sex = None,
         weight: opt.Weight = None,
         smoker: opt.Smoker = False,
         crcl: opt.Crcl = None,
+        scr: opt.Scr = None,
         cyp2d6: opt.Cyp2d6 = None,
         cyp2c19: opt.Cyp2c19 = None,
         patient_file: opt.PatientFile = None,
@@ -134,7 +131,7 @@ def register(app: typer.Typer) -> None:
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
         warnings = opt.dose_warnings(drug, reg, allow_above_max)
         patient = opt.patient_from_options(
-            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
+            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file, scr=scr
         )
         comeds = opt.comedications_from_options(with_, patient, drug)
         times = None

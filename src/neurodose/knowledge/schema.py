@@ -103,6 +103,7 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
     "body_mass": (0.0, 500.0),
     "enzyme_activity": (0.0, 1e5),
     "amount_per_time": (0.0, 1e5),
+    "exposure": (0.0, 1e8),
 }
 
 

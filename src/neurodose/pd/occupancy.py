@@ -15,7 +15,9 @@ unbound nM with the knowledge-base free fraction ``protein_binding.fu`` and
 Affinities are read from the drug records only; nothing is invented. A target
 with no affinity in the record (e.g. the TCA H1 and alpha1 gaps, §1b) is
 *unavailable* for that drug and listed with the reason. Values stored with
-``verified = false`` are used and carried as unverified. Where several records
+``verified = false`` are used and carried as unverified; values marked ``low_trust``
+(e.g. a vendor summary that states no assay or species) are stored but **not** used,
+and the target is listed as unavailable with that reason. Where several records
 exist for one target (muscarinic subtypes, two laboratories), their geometric
 mean is used (stated in docs/model.md). For the sodium channel the
 state-dependent affinity is chosen by :data:`SODIUM_STATE` (inactivated state
@@ -54,12 +56,14 @@ from neurodose.knowledge.schema import Quantity
 from neurodose.units import convert
 
 __all__ = [
+    "POTENCY_RATIO_ONLY",
     "SODIUM_STATE",
     "TARGETS",
     "AnalyteProps",
     "DrugTargets",
     "TargetBinding",
     "alpha2delta_k_nm",
+    "alpha2delta_potency_ratio",
     "competitive_occupancy",
     "drug_occupancy",
     "drug_targets",
@@ -79,6 +83,17 @@ TARGETS: tuple[str, ...] = (
     "hERG",
     "alpha2delta",
 )
+
+#: targets whose in-vitro binding constants are NOT used as in-vivo affinities, with the
+#: reason; their potency comes from a calibrated value (scaled between drugs by the potency
+#: ratio measured in one assay, see :func:`alpha2delta_k_nm`)
+POTENCY_RATIO_ONLY: dict[str, str] = {
+    "alpha2delta": (
+        "in-vitro alpha2delta binding (nM; Suman-Chauhan 1993) is ~1000-fold below the "
+        "plasma levels at which gabapentinoids act, so it is used only as a potency ratio "
+        "to the calibrated pregabalin potency (docs/model.md §2.1)"
+    ),
+}
 
 #: sodium-channel state used for the neural (ectopic-fibre) site, in order of preference
 SODIUM_STATE: tuple[str, ...] = ("inactivated", "open", "resting")
@@ -284,12 +299,43 @@ def drug_targets(drug: str) -> DrugTargets:
                 f"active metabolite {m!r} has no knowledge-base record; its contribution "
                 "to occupancy is left out"
             )
+    # analytes of the drug's PK model that have no knowledge-base record (e.g.
+    # norfluoxetine, O-desmethyltramadol): their concentrations are computed, but with no
+    # record there is no affinity, free fraction or molar mass, so they are left out
+    from neurodose.pk.parameters import pkmodel_analytes, pkmodel_names
+
+    if rec.name in pkmodel_names():
+        for m in pkmodel_analytes(rec.name):
+            if m not in names and m not in known and f"metabolite:{m}" not in unavailable:
+                unavailable[f"metabolite:{m}"] = (
+                    f"metabolite {m!r} (in the PK model) has no knowledge-base record; its "
+                    "contribution to occupancy is left out"
+                )
     analytes = tuple(_analyte_props(n) for n in names)
     bindings: dict[str, tuple[TargetBinding, ...]] = {}
     for target in TARGETS:
         found: list[TargetBinding] = []
+        if target in POTENCY_RATIO_ONLY:
+            if any(record(a.name).affinities(target) for a in analytes):
+                unavailable[target] = POTENCY_RATIO_ONLY[target]
+            else:
+                unavailable[target] = (
+                    f"no {target} affinity in the knowledge base for "
+                    + " or ".join(names)
+                    + " (not invented; see docs/model.md)"
+                )
+            continue
         for a in analytes:
-            recs = _pick(record(a.name).affinities(target), target)
+            all_recs = record(a.name).affinities(target)
+            low = [r for r in all_recs if r.low_trust]
+            recs = _pick([r for r in all_recs if not r.low_trust], target)
+            if low and not recs:
+                unavailable[target] = (
+                    f"only low-trust {target} values for {a.name} (e.g. a vendor summary "
+                    "with no assay or species: "
+                    + ", ".join(sorted({r.source for r in low}))
+                    + "); stored in the knowledge base, not used for occupancy"
+                )
             if not recs:
                 continue
             ks = [_to_nm(r.point, r.unit) for r in recs]
@@ -308,7 +354,8 @@ def drug_targets(drug: str) -> DrugTargets:
             )
         if found:
             bindings[target] = tuple(found)
-        else:
+            unavailable.pop(target, None)
+        elif target not in unavailable:
             unavailable[target] = (
                 f"no {target} affinity in the knowledge base for "
                 + " or ".join(names)
@@ -380,11 +427,38 @@ def alpha2delta_k_nm(targets: DrugTargets, params: object) -> dict[str, float]:
     """
     name = f"alpha2delta_ec50_{targets.drug}"
     has = getattr(params, "has", None)
-    if targets.bindings.get("alpha2delta") or has is None or not has(name):
+    if targets.bindings.get("alpha2delta") or has is None:
         return {}
     a = targets.analytes[0]
-    ec50 = params.value(name)  # type: ignore[attr-defined]
-    return {a.name: float(free_nm(ec50, a.fu, a.molar_mass))}
+    if has(name):
+        ec50 = params.value(name)  # type: ignore[attr-defined]
+        return {a.name: float(free_nm(ec50, a.fu, a.molar_mass))}
+    if targets.unavailable.get("alpha2delta") != POTENCY_RATIO_ONLY["alpha2delta"]:
+        return {}  # no alpha2delta record at all: the target is unavailable
+    ratio = alpha2delta_potency_ratio(targets.drug)
+    if ratio is None or not has("alpha2delta_ec50_pregabalin"):
+        return {}
+    ref = drug_targets("pregabalin").analytes[0]
+    k_ref = free_nm(params.value("alpha2delta_ec50_pregabalin"), ref.fu, ref.molar_mass)  # type: ignore[attr-defined]
+    return {a.name: float(k_ref) * ratio}
+
+
+@cache
+def alpha2delta_potency_ratio(drug: str, reference: str = "pregabalin") -> float | None:
+    """K(drug) / K(reference) at alpha2delta from records of ONE assay (same source, same
+    subtype), or None when the knowledge base has no such pair.
+
+    >>> alpha2delta_potency_ratio("gabapentin")
+    1.0
+    """
+    mine = record(drug).affinities("alpha2delta")
+    ref = record(reference).affinities("alpha2delta")
+    for r in ref:
+        for m in mine:
+            if m.source == r.source and m.kind == r.kind:
+                citations.register(m.source)
+                return _to_nm(m.point, m.unit) / _to_nm(r.point, r.unit)
+    return None
 
 
 def drug_occupancy(

@@ -35,7 +35,9 @@ from neurodose.pk.model import PKModel
 from neurodose.pk.parameters import PKModelSpec, get_pkmodel, shared
 
 __all__ = [
+    "ConcentrationDriver",
     "ParameterSet",
+    "concentration_driver",
     "covariate_values",
     "enzyme_effects",
     "get_model",
@@ -234,6 +236,15 @@ def _typical(spec: PKModelSpec, patient: Patient, notes: list[str]) -> dict[str,
             vals[c.parameter] *= c.factor.canonical()
         else:
             assert c.reference is not None and c.exponent is not None
+            if x is None and c.covariate == "scr" and patient.renal_function is not None:
+                # a renal function was given but cannot reach this model: say so
+                raise PatientError(
+                    "scr",
+                    None,
+                    f"serum creatinine (--scr, mg/dL): {spec.name}'s clearance model uses "
+                    "it; a creatinine clearance is converted to it only with age, weight "
+                    "and sex given (Cockcroft-Gault)",
+                )
             if x is None:
                 notes.append(
                     f"{c.parameter}: {c.covariate} not given; model reference "
@@ -328,19 +339,106 @@ def _effect_fraction(c: Comedication, t: float, kind: str) -> float:
     return e
 
 
+#: largest change of the effect fraction within one piecewise-constant segment when the
+#: effect follows the inhibitor's own concentration
+_DRIVER_TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class ConcentrationDriver:
+    """Effect fraction (0..1) of an inhibitor that follows its own concentration.
+
+    ``fraction(t) = min(1, C(t) / C_ss)``: the inhibitor's summed analyte concentration
+    (e.g. fluoxetine + norfluoxetine), averaged over one dosing interval, relative to its
+    steady-state average at the same dose. The class strength (FDA band) is the effect
+    at therapeutic steady state; below it the log-multiplier scales with this fraction
+    (an assumption: no inhibition constants are in the evidence). So an inhibitor with
+    long-lived analytes (norfluoxetine) keeps acting for weeks after it is stopped.
+    """
+
+    drug: str
+    t: NDArray[np.float64]
+    fraction: NDArray[np.float64]
+    boundaries: tuple[float, ...]
+
+    def __call__(self, t: float) -> float:
+        return float(np.interp(t, self.t, self.fraction))
+
+
+def concentration_driver(c: Comedication, horizon_h: float) -> ConcentrationDriver | None:
+    """The concentration-driven effect of ``c`` (None when it cannot be computed: no dose,
+    no PK model for the inhibitor, or the co-medication does not start or stop)."""
+    from neurodose.case.regimen import DoseEvent, Regimen
+    from neurodose.pk.parameters import pkmodel_names
+    from neurodose.pk.solve import concentrations
+
+    if not c.time_varying or c.dose_mg is None:
+        return None
+    name = resolve_name(c.drug)
+    if name not in pkmodel_names():
+        return None
+    every = float(c.every_h or 24.0)
+    ps = individual_parameters(name)
+    hl = max(terminal_half_lives(ps).values())
+    if ps.model.saturable:
+        hl = max(hl, math.log(2.0) * ps.values["V"] / ps.values["CL"])
+    t_on = c.start_h if c.start_h is not None else -math.ceil(10.0 * hl / every) * every
+    t_off = c.stop_h if c.stop_h is not None else horizon_h + every
+    n_doses = max(1, math.ceil((t_off - t_on) / every - 1e-9))
+    end = min(horizon_h, t_off + 7.0 * hl)
+    if end <= t_on:
+        return None
+    sub = 8
+    s = np.arange(0.0, end - t_on + every, every / sub)
+    reg = Regimen((DoseEvent(amt=float(c.dose_mg), time=0.0, ii=every, addl=n_doses - 1),))
+    conc = concentrations(ps.model, ps.values, reg, s)
+    total = sum(v[0] for v in conc.values())
+    kernel = np.ones(sub) / sub
+    avg = np.convolve(total, kernel, mode="full")[: total.size]  # trailing interval mean
+    # steady-state average at this dose: ten (longest) half-lives of dosing, last interval
+    n_ss = max(2, math.ceil(10.0 * hl / every) + 1)
+    t_ss = np.linspace((n_ss - 1) * every, n_ss * every, 4 * sub + 1)
+    reg_ss = Regimen((DoseEvent(amt=float(c.dose_mg), time=0.0, ii=every, addl=n_ss - 1),))
+    c_ss = sum(v[0] for v in concentrations(ps.model, ps.values, reg_ss, t_ss).values())
+    ref = float(np.mean(0.5 * (c_ss[1:] + c_ss[:-1])))
+    frac = np.clip(avg / ref, 0.0, 1.0) if ref > 0 else np.zeros_like(avg)
+    t = s + t_on
+    pts: list[float] = []
+    last = frac[0]
+    for ti, fi in zip(t, frac, strict=True):
+        if 0.0 <= ti <= horizon_h and abs(fi - last) > _DRIVER_TOLERANCE:
+            pts.append(round(float(ti), 9))
+            last = fi
+    if c.stop_h is not None and 0.0 <= c.stop_h <= horizon_h:
+        pts.append(round(float(c.stop_h), 9))
+    return ConcentrationDriver(name, t, frac, tuple(sorted(set(pts))))
+
+
 def _boundaries(
-    comeds: Sequence[Comedication], horizon_h: float, kinds: Mapping[int, set[str]]
+    comeds: Sequence[Comedication],
+    horizon_h: float,
+    kinds: Mapping[int, set[str]],
+    drivers: Mapping[int, ConcentrationDriver] | None = None,
 ) -> list[float]:
     tc = shared().time_constants
     pts: set[float] = set()
+    drivers = drivers or {}
     for ci, c in enumerate(comeds):
         if not c.time_varying or not kinds.get(ci):
             continue
+        if ci in drivers:
+            pts.update(drivers[ci].boundaries)
+            if kinds[ci] == {"inhibition"}:
+                continue
         name = resolve_name(c.drug)
         for t0, key in ((c.start_h, "onset"), (c.stop_h, "offset")):
             if t0 is None:
                 continue
-            cand = [f"{kind}_{key}" for kind in sorted(kinds[ci])] + [f"{name}_{key}"]
+            cand = [
+                f"{kind}_{key}"
+                for kind in sorted(kinds[ci])
+                if not (kind == "inhibition" and ci in drivers)
+            ] + ([] if ci in drivers else [f"{name}_{key}"])
             for k in cand:
                 if k not in tc:
                     continue
@@ -397,12 +495,29 @@ def individual_parameters(
             notes.append(f"{resolve_name(c.drug)}: no modelled effect on {spec.name} pathways")
         effects.append((c, {}, inh, ind))
 
+    # inhibitors with a PK model and a dose follow their own concentration
+    drivers: dict[int, ConcentrationDriver] = {}
+    for ci, (c, measured, inh, _ind) in enumerate(effects):
+        if measured or inh:
+            d = concentration_driver(c, horizon_h)
+            if d is not None:
+                drivers[ci] = d
+                notes.append(
+                    f"{d.drug}: inhibition follows its own concentration (relative to its "
+                    "steady state at this dose), so it builds up and washes out with its PK"
+                )
+
     def at(t: float | None, record_notes: bool) -> dict[str, float]:
         inh_t: dict[str, float] = {}
         ind_t: dict[str, float] = {}
         direct: dict[str, float] = {}
-        for c, measured, inh, ind in effects:
-            frac = 1.0 if t is None else _effect_fraction(c, t, "inhibition")
+        for ci, (c, measured, inh, ind) in enumerate(effects):
+            if t is None:
+                frac = 1.0
+            elif ci in drivers:
+                frac = drivers[ci](t)
+            else:
+                frac = _effect_fraction(c, t, "inhibition")
             frac_ind = 1.0 if t is None else _effect_fraction(c, t, "induction")
             for k, v in measured.items():
                 direct[k] = direct.get(k, 1.0) * v**frac
@@ -426,7 +541,7 @@ def individual_parameters(
         )
     if tv:
         values = at(-1e12, False)  # before any start/stop boundary
-        b = _boundaries(comeds, horizon_h, kinds)
+        b = _boundaries(comeds, horizon_h, kinds, drivers)
         for i, t0 in enumerate(b):
             tm = 0.5 * (t0 + b[i + 1]) if i + 1 < len(b) else t0 + 1e9
             changes.append((t0, at(tm, False)))
@@ -460,9 +575,18 @@ def individual_parameters(
 
 
 def terminal_half_lives(ps: ParameterSet) -> dict[str, float]:
-    """Terminal half-life (h) per analyte: ln 2 / the slowest rate that shows in it."""
+    """Terminal half-life (h) per analyte: ln 2 / the slowest rate that shows in it.
+
+    For a saturable (Michaelis-Menten) model the half-life depends on concentration; the
+    terminal (low-concentration) limit ``ln 2 V / (CL + 1000 Vmax / Km)`` is returned.
+    """
     from neurodose.pk.solve import decompose
 
+    if ps.model.saturable:
+        # low-concentration limit: CL + 1000 Vmax / Km (the saturable pathway unsaturated)
+        v = ps.values
+        cl = v["CL"] + 1000.0 * v["Vmax"] / v["Km"]
+        return {ps.model.analytes[0]: math.log(2) * v["V"] / cl}
     pc = ps.model.check(ps.values, 1)
     A, b_o, _b_i, H = ps.model.matrices(pc)
     lam, P, Pinv = decompose(A)

@@ -10,6 +10,9 @@ Structures
 ``two_compartment``  depot -ka-> central <-Q-> peripheral; central -CL/V->
 ``parent_metabolite`` depot -ka(1-f_pre)-> parent -CL_form/V-> metabolite -CL_m/V_m->;
                       parent -CL_other/V->; depot -ka f_pre-> metabolite (first pass)
+``one_compartment_saturable`` depot -ka-> central -(CL + 1000 Vmax/(Km + C))/V->
+                      (nonlinear: solved by :mod:`neurodose.pk.saturable`; ``matrices``
+                      gives its linear part only)
 
 >>> m = get_structure("one_compartment", analytes=("drug",))
 >>> print(m)
@@ -39,12 +42,17 @@ STRUCTURES: dict[str, tuple[str, ...]] = {
     "one_compartment": ("F", "ka", "tlag", "CL", "V"),
     "two_compartment": ("F", "ka", "tlag", "CL", "V", "Q", "V2"),
     "parent_metabolite": ("F", "ka", "tlag", "CL_form", "CL_other", "V", "CL_m", "V_m", "f_pre"),
+    "one_compartment_saturable": ("F", "ka", "tlag", "CL", "V", "Vmax", "Km"),
 }
+
+#: parameters that may be zero (all others must be > 0)
+_NONNEGATIVE = ("tlag", "f_pre", "Vmax", "CL_other")
 
 _CMTS = {
     "one_compartment": ("depot", "central"),
     "two_compartment": ("depot", "central", "peripheral"),
     "parent_metabolite": ("depot", "parent", "metabolite"),
+    "one_compartment_saturable": ("depot", "central"),
 }
 
 _FLOWS = {
@@ -61,6 +69,10 @@ _FLOWS = {
         ("parent", "metabolite", "CL_form/V"),
         ("parent", None, "CL_other/V"),
         ("metabolite", None, "CL_m/V_m"),
+    ),
+    "one_compartment_saturable": (
+        ("depot", "central", "ka"),
+        ("central", None, "CL/V + Vmax/(Km + C) [saturable, Michaelis-Menten]"),
     ),
 }
 
@@ -102,6 +114,11 @@ class PKModel:
         return STRUCTURES[self.structure]
 
     @property
+    def saturable(self) -> bool:
+        """True for a structure with Michaelis-Menten elimination (not linear)."""
+        return self.structure.endswith("_saturable")
+
+    @property
     def n_states(self) -> int:
         return len(self.compartments)
 
@@ -137,10 +154,10 @@ class PKModel:
                 raise InputError(p, a.shape, f"a scalar or an array of length {n}")
             if not np.all(np.isfinite(a)):
                 raise InputError(p, "non-finite value", "finite numbers")
-            lo_ok = a >= 0 if p in ("tlag", "f_pre") else a > 0
+            lo_ok = a >= 0 if p in _NONNEGATIVE else a > 0
             if not np.all(lo_ok):
                 bad = float(a[~lo_ok][0])
-                allowed = ">= 0" if p in ("tlag", "f_pre") else "> 0"
+                allowed = ">= 0" if p in _NONNEGATIVE else "> 0"
                 raise InputError(p, bad, f"{p} {allowed}")
             if p in ("f_pre",) and np.any(a >= 1):
                 raise InputError(p, float(a.max()), "0 <= f_pre < 1")
@@ -165,7 +182,7 @@ class PKModel:
         ka = p["ka"]
         A[:, 0, 0] = -ka
         b_oral[:, 0] = p["F"]
-        if self.structure == "one_compartment":
+        if self.structure in ("one_compartment", "one_compartment_saturable"):
             H = np.zeros((n, 1, k))
             A[:, 1, 0] = ka
             A[:, 1, 1] = -p["CL"] / p["V"]

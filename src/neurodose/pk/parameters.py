@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from neurodose import citations
-from neurodose.errors import KnowledgeBaseError, UnknownDrugError
+from neurodose.errors import KnowledgeBaseError, NoPKModelError, UnknownDrugError
 from neurodose.knowledge.registry import (
     DATA_DIR,
     load_validated,
@@ -40,12 +40,23 @@ __all__ = [
     "Pathway",
     "SharedSpec",
     "get_pkmodel",
+    "pkmodel_analytes",
     "pkmodel_names",
     "shared",
 ]
 
 PKMODEL_DIR = DATA_DIR / "pkmodels"
-Structure = Literal["one_compartment", "two_compartment", "parent_metabolite"]
+
+#: why a knowledge-base drug has no PK model (shown in the error; see docs/evidence_gaps.md)
+NO_PK_MODEL_REASONS: dict[str, str] = {
+    "milnacipran": (
+        "the evidence gives its half-life, bioavailability and renal share but no clearance "
+        "or volume, so its concentrations cannot be computed without inventing a number"
+    ),
+}
+Structure = Literal[
+    "one_compartment", "two_compartment", "parent_metabolite", "one_compartment_saturable"
+]
 
 
 class _Frozen(BaseModel):
@@ -219,24 +230,29 @@ def _spec(name: str) -> PKModelSpec:
     return rec
 
 
-def _no_model(drug: str) -> None:
-    """A drug that is in the knowledge base but has no PK model: say exactly that."""
+def _no_model(drug: str) -> str | None:
+    """The PK-model name of a knowledge-base drug given by an alias, None for a name the
+    knowledge base does not know; a known drug without a PK model raises
+    :class:`~neurodose.errors.NoPKModelError` saying exactly that (never "unknown drug")."""
     from neurodose.knowledge import get_drug, resolve_name
 
     try:
         name = resolve_name(drug)
     except KeyError:
-        return  # not in the knowledge base at all: UnknownDrugError with close matches
+        return None  # not in the knowledge base at all: UnknownDrugError with close matches
     if name in _paths():
-        return
+        return name
     rec = get_drug(name)
-    exc = UnknownDrugError(drug, _paths())
-    exc.args = (
-        f"drug {drug!r}: {rec.display_name} is in the knowledge base (route "
-        f"{', '.join(rec.routes)}) but has no PK model, so it cannot be simulated; "
-        f"drugs with a PK model: {', '.join(sorted(_paths()))}",
-    )
-    raise exc
+    reason = NO_PK_MODEL_REASONS.get(name) or f"{rec.display_name}, route {', '.join(rec.routes)}"
+    raise NoPKModelError(name, _paths(), reason)
+
+
+def pkmodel_analytes(name: str) -> tuple[str, ...]:
+    """Analytes of the PK model ``name`` (exact model name), without registering its
+    sources as used (for callers that only ask which analytes a model carries)."""
+    if name not in _paths():
+        raise UnknownDrugError(name, _paths())
+    return tuple(_spec(name).analytes)
 
 
 def get_pkmodel(drug: str) -> PKModelSpec:
@@ -249,8 +265,10 @@ def get_pkmodel(drug: str) -> PKModelSpec:
     """
     key = str(drug).strip().lower().replace("-", "_").replace(" ", "_")
     if key not in _paths():
-        _no_model(drug)
-        raise UnknownDrugError(drug, _paths())
+        name = _no_model(drug)
+        if name is None:
+            raise UnknownDrugError(drug, _paths())
+        key = name
     spec = _spec(key)
     citations.register_many(spec.sources())
     return spec

@@ -609,6 +609,14 @@ def concentrations(
     dict
         ``{analyte: array (n, len(times_h))}`` in ng/mL.
     """
+    if model.saturable:
+        from neurodose.pk.saturable import saturable_concentrations
+
+        res = saturable_concentrations(model, params, regimen, times_h, changes=changes)
+        if out is not None:
+            out[:, 0, :] = res[model.analytes[0]]
+            return {model.analytes[0]: out[:, 0, :]}
+        return res
     n, t, args = _prepare(model, params, regimen, times_h, changes)
     return _run(model, n, t, args, out)
 
@@ -708,6 +716,10 @@ def predict_at(
     ...                                            [23.0, 167.0])["drug"], rtol=1e-12))
     True
     """
+    if model.saturable:
+        from neurodose.pk.saturable import saturable_concentrations
+
+        return saturable_concentrations(model, params, doses, times_h, check=check)
     n, t, args = _prepare(model, params, doses, times_h, (), check=check)
     return _run(model, n, t, args, rows="parameter set(s)")
 
@@ -732,6 +744,11 @@ def summaries(
     ``tdm_range``, the fraction of time in range (of "total" if given, else the
     first analyte; NaN elsewhere).
     """
+    if model.saturable:
+        raise SolverError(
+            f"in-kernel summaries are not available for the saturable model of {model.drug}; "
+            "use concentrations()"
+        )
     n, t, args = _prepare(model, params, regimen, times_h, changes)
     names = list(model.analytes)
     unknown = [a for a in total if a not in names]

@@ -34,7 +34,17 @@ from neurodose.pk.individual import individual_parameters, terminal_half_lives
 from neurodose.pk.parameters import PKMODEL_DIR, get_pkmodel
 from neurodose.pk.solve import concentrations
 
-__all__ = ["Comparison", "Result", "comparisons", "gmfe", "run", "summary_stats"]
+__all__ = [
+    "Comparison",
+    "LevelRow",
+    "Result",
+    "comparisons",
+    "gmfe",
+    "levels_markdown",
+    "levels_table",
+    "run",
+    "summary_stats",
+]
 
 Kind = Literal["validation", "calibration_check", "consistency"]
 
@@ -162,6 +172,49 @@ def _ratio(drug: str, analytes: Sequence[str], **kw: object) -> float:
     return _ss_auc(drug, analytes, **kw) / base  # type: ignore[arg-type]
 
 
+def _repeat_window(
+    drug: str, dose: float, days: int, start_h: float, end_h: float, patient: Patient | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Repeated daily doses (no SS record: works for the saturable model too)."""
+    t = np.arange(start_h, end_h + 1e-9, 0.05)
+    return t, _conc(drug, Regimen.oral(f"{dose} mg", every="24 h", days=days), t, patient)
+
+
+def _par_auc_single(phenotype: str) -> float:
+    t = np.arange(0.0, 24.0 * 30, 0.05)
+    pat = Patient().with_genotype(CYP2D6=phenotype)
+    c = _conc("paroxetine", Regimen.oral(30.0), t, pat)["paroxetine"]
+    return float(np.sum(0.5 * (c[1:] + c[:-1]) * np.diff(t)))
+
+
+def _par_aucss(phenotype: str, dose: float = 30.0) -> float:
+    t, c = _repeat_window(
+        "paroxetine", dose, 15, 14 * 24.0, 15 * 24.0, Patient().with_genotype(CYP2D6=phenotype)
+    )
+    y = c["paroxetine"]
+    return float(np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(t)))
+
+
+def _par_ss_half_life() -> float:
+    t, c = _repeat_window("paroxetine", 30.0, 30, 29 * 24.0 + 48.0, 29 * 24.0 + 96.0)
+    y = c["paroxetine"]
+    return float(math.log(2) * (t[-1] - t[0]) / math.log(y[0] / y[-1]))
+
+
+def _par_dose_ratio() -> float:
+    def cl(dose: float) -> float:
+        t, c = _repeat_window("paroxetine", dose, 30, 29 * 24.0, 30 * 24.0)
+        y = c["paroxetine"]
+        return dose * 1000.0 / float(np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(t)))
+
+    return cl(40.0) / cl(20.0)
+
+
+def _cl(drug: str, patient: Patient | None = None) -> float:
+    v = individual_parameters(drug, patient).values
+    return float(v["CL"])
+
+
 PREDICT: dict[str, Callable[[], float]] = {
     "ami_cmax_50mg_single": lambda: float(
         _conc("amitriptyline", Regimen.oral(50.0), _fine(96.0, 0.05))["amitriptyline"].max()
@@ -241,7 +294,201 @@ PREDICT: dict[str, Callable[[], float]] = {
     "gbp_tmax": lambda: _tmax_single("gabapentin", "gabapentin", 300.0),
     "pgb_half_life": lambda: _half_life("pregabalin", "pregabalin"),
     "pgb_tmax": lambda: _tmax_single("pregabalin", "pregabalin", 75.0),
+    # round 2 (issue 14)
+    "par_pm_auc_single": lambda: _par_auc_single("PM"),
+    "par_em_auc_single": lambda: _par_auc_single("NM"),
+    "par_em_aucss": lambda: _par_aucss("NM"),
+    "par_pm_aucss": lambda: _par_aucss("PM"),
+    "par_ss_half_life_label": _par_ss_half_life,
+    "par_dose_nonlinearity": _par_dose_ratio,
+    "flx_css_40": lambda: _ss_auc("fluoxetine", ["fluoxetine"], dose=40.0) / 24.0,
+    "nflx_css_40": lambda: _ss_auc("fluoxetine", ["norfluoxetine"], dose=40.0) / 24.0,
+    "flx_cmax_40_single": lambda: float(
+        _conc("fluoxetine", Regimen.oral(40.0), _fine(72.0, 0.05))["fluoxetine"].max()
+    ),
+    "flx_half_life_acute": lambda: _half_life("fluoxetine", "fluoxetine"),
+    "ser_css_100_nm": lambda: _ss_auc("sertraline", ["sertraline"], dose=100.0) / 24.0,
+    "ser_cyp2c19_pm": lambda: _ratio(
+        "sertraline", ["sertraline"], patient=Patient().with_genotype(CYP2C19="PM")
+    ),
+    "cit_half_life_label": lambda: _half_life("citalopram", "citalopram"),
+    "cit_cl_label": lambda: _cl("citalopram"),
+    "cit_half_life_1981": lambda: _half_life("citalopram", "citalopram"),
+    "esc_cl_liu": lambda: _cl("escitalopram"),
+    "esc_cl_jin": lambda: _cl("escitalopram"),
+    "esc_cl_label": lambda: _cl("escitalopram"),
+    "esc_half_life_label": lambda: _half_life("escitalopram", "escitalopram"),
+    "esc_tmax_label": lambda: _tmax_single("escitalopram", "escitalopram", 10.0),
+    "esc_cyp2c19_pm_liu": lambda: _ratio(
+        "escitalopram", ["escitalopram"], patient=Patient().with_genotype(CYP2C19="PM")
+    ),
+    "imi_css_em": lambda: _ss_auc("imipramine", ["imipramine"], dose=100.0) / 24.0,
+    "dmi_css_em": lambda: _ss_auc("imipramine", ["desipramine"], dose=100.0) / 24.0,
+    "dmi_css_pm": lambda: (
+        _ss_auc("imipramine", ["desipramine"], Patient().with_genotype(CYP2D6="PM"), dose=100.0)
+        / 24.0
+    ),
+    "tra_cyp2d6_slow": lambda: (
+        individual_parameters("tramadol", Patient().with_genotype(CYP2D6="PM")).values["CL_form"]
+        / individual_parameters("tramadol").values["CL_form"]
+    ),
 }
+
+
+#: cited steady-state levels at a daily dose, for the levels table: (drug, daily mg,
+#: every h, comparison id whose observed value is that level)
+_SS_LEVEL_ROWS: tuple[tuple[str, str, float, float, str], ...] = (
+    ("venlafaxine", "venlafaxine", 75.0, 12.0, "ven_css_75"),
+    ("venlafaxine", "o_desmethylvenlafaxine", 75.0, 12.0, "odv_css_75"),
+    ("venlafaxine", "venlafaxine", 150.0, 12.0, "ven_css_150"),
+    ("venlafaxine", "o_desmethylvenlafaxine", 150.0, 12.0, "odv_css_150"),
+    ("fluoxetine", "fluoxetine", 40.0, 24.0, "flx_css_40"),
+    ("fluoxetine", "norfluoxetine", 40.0, 24.0, "nflx_css_40"),
+    ("sertraline", "sertraline", 100.0, 24.0, "ser_css_100_nm"),
+    ("imipramine", "imipramine", 100.0, 24.0, "imi_css_em"),
+    ("imipramine", "desipramine", 100.0, 24.0, "dmi_css_em"),
+    ("paroxetine", "paroxetine", 30.0, 24.0, "par_em_aucss"),
+)
+
+#: doses used where the knowledge base has no neuropathic-pain dose: those of the cited
+#: steady-state studies (Sindrup 1992, Swiss PI, Braten 2020, Brosen 1986)
+_STUDY_DOSES: dict[str, tuple[float, ...]] = {
+    "paroxetine": (20.0, 40.0),
+    "fluoxetine": (20.0,),
+    "sertraline": (50.0,),
+}
+
+
+@dataclass(frozen=True)
+class LevelRow:
+    """Predicted steady-state level of the TDM analytes at one daily dose."""
+
+    drug: str
+    analytes: str
+    daily_mg: float
+    every_h: float
+    dose_source: str
+    cavg: float
+    trough: float
+    tdm_range: tuple[float, float] | None
+    tdm_source: str
+    observed: float | None = None
+    observed_source: str = ""
+
+    @property
+    def position(self) -> str:
+        if self.tdm_range is None:
+            return "no TDM range"
+        lo, hi = self.tdm_range
+        return "below" if self.trough < lo else "above" if self.trough > hi else "in range"
+
+
+def _ss_levels(
+    drug: str, daily: float, every: float, analytes: Sequence[str] = ()
+) -> tuple[float, float]:
+    """(Cavg, trough) at steady state of ``analytes`` (default: the drug's TDM analytes),
+    typical NM patient."""
+    spec = get_pkmodel(drug)
+    ps = individual_parameters(drug)
+    dose = daily * every / 24.0
+    names = list(analytes) or spec.tdm_sum or spec.analytes[:1]
+    if ps.model.saturable:
+        n = 40 * int(24.0 // every) if every <= 24 else 40
+        t = np.linspace((n - 1) * every, n * every, 241)
+        c = concentrations(
+            ps.model, ps.values, Regimen((DoseEvent(amt=dose, time=0.0, ii=every, addl=n - 1),)), t
+        )
+    else:
+        t = np.linspace(0.0, every, 241)
+        c = concentrations(
+            ps.model, ps.values, Regimen((DoseEvent(amt=dose, time=0.0, ii=every, ss=1),)), t
+        )
+    tot = sum(c[a][0] for a in names)
+    cavg = float(np.sum(0.5 * (tot[1:] + tot[:-1]) * np.diff(t)) / (t[-1] - t[0]))
+    return cavg, float(tot.min())
+
+
+def levels_table() -> list[LevelRow]:
+    """Predicted steady-state levels at usual doses vs the TDM range and cited levels.
+
+    Doses: the knowledge base's neuropathic-pain ``usual_low``/``usual_high`` (divided as
+    its ``divided_doses`` says, else once daily), otherwise the dose of a cited
+    steady-state study. Issue 14 item 8.
+    """
+    from neurodose.knowledge.registry import get_drug
+    from neurodose.pk.parameters import pkmodel_names
+
+    comps = comparisons()
+    rows: list[LevelRow] = []
+    for drug in sorted(pkmodel_names()):
+        rec = get_drug(drug)
+        q = rec.tdm.reference_range if rec.tdm is not None else None
+        rng = None
+        if q is not None:
+            f = q.canonical() / q.point if q.point else 1.0
+            lo = q.low if q.low is not None else q.point
+            hi = q.high if q.high is not None else q.point
+            rng = (float(lo * f), float(hi * f))
+        tdm_src = f"{q.source}{'' if q.verified else ' (UNVERIFIED)'}" if q is not None else ""
+        g = rec.doses.get("neuropathic_pain")
+        plan: list[tuple[float, float, str]] = []
+        if g is not None and g.usual_low is not None and g.usual_high is not None:
+            div = 1
+            if g.divided_doses is not None:
+                div = int(g.divided_doses.low or g.divided_doses.point)
+            for qd in (g.usual_low, g.usual_high):
+                plan.append((qd.canonical(), 24.0 / div, f"KB pain dose ({qd.source})"))
+        for d in _STUDY_DOSES.get(drug, ()):
+            plan.append((d, 24.0, "illustrative dose (no dose for this drug in the KB)"))
+        tdm_names = "+".join(get_pkmodel(drug).tdm_sum)
+        for daily, every, src in plan:
+            cavg, trough = _ss_levels(drug, daily, every)
+            rows.append(LevelRow(drug, tdm_names, daily, every, src, cavg, trough, rng, tdm_src))
+        for d2, analyte, daily, every, cid in _SS_LEVEL_ROWS:
+            if d2 != drug:
+                continue
+            cavg, trough = _ss_levels(drug, daily, every, [analyte])
+            c = comps[cid]
+            obs = c.observed.canonical()
+            if c.observed.dimension == "exposure":  # AUC over the interval -> mean level
+                obs = obs / every
+            rows.append(
+                LevelRow(
+                    drug,
+                    analyte,
+                    daily,
+                    every,
+                    "dose of the cited steady-state data",
+                    cavg,
+                    trough,
+                    None,
+                    "",
+                    observed=obs,
+                    observed_source=f"{c.observed.source} ({cid}, {c.kind})",
+                )
+            )
+    return rows
+
+
+def levels_markdown(rows: Sequence[LevelRow] | None = None) -> str:
+    """The levels table as markdown."""
+    rows = levels_table() if rows is None else rows
+    lines = [
+        "| drug | analytes | daily dose | dose from | predicted Cavg,ss (ng/mL) | "
+        "predicted trough | TDM range (ng/mL, source) | trough vs range | cited mean level | "
+        "pred/obs |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        rng = f"{r.tdm_range[0]:g}-{r.tdm_range[1]:g} ({r.tdm_source})" if r.tdm_range else "–"
+        pos = r.position if r.observed is None else "–"
+        obs = f"{r.observed:.4g} ({r.observed_source})" if r.observed is not None else "–"
+        ratio = f"{r.cavg / r.observed:.2f}" if r.observed else "–"
+        lines.append(
+            f"| {r.drug} | {r.analytes} | {r.daily_mg:g} mg (every {r.every_h:g} h) | "
+            f"{r.dose_source} | {r.cavg:.3g} | {r.trough:.3g} | {rng} | {pos} | {obs} | {ratio} |"
+        )
+    return "\n".join(lines)
 
 
 def run(ids: Sequence[str] | None = None) -> list[Result]:
@@ -420,6 +667,13 @@ def report(fig_dir: Path) -> str:
         f"Validation rows: n = {int(stats['n'])}, GMFE = {stats['gmfe']:.2f}, "
         f"{100 * stats['fraction_within_2fold']:.0f} % within 2-fold "
         f"(acceptance: >= 90 %: {'met' if stats['fraction_within_2fold'] >= 0.9 else 'NOT met'})."
+    )
+    parts.append(
+        "### Steady-state levels at usual doses (issue 14 item 8)\n\n"
+        "Typical patient (CYP NM, reference covariates). The TDM ranges are therapeutic "
+        "ranges for depression (AGNP 2017 or laboratory ranges), not pain targets; "
+        "'cited level' rows compare the mean steady-state level with a published one "
+        "(those ids are also in the tables above).\n\n" + levels_markdown()
     )
     return head + "\n\n" + "\n\n".join(parts) + "\n"
 

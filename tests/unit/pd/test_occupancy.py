@@ -38,14 +38,19 @@ def test_free_conversion_uses_fu_and_molar_mass() -> None:
 def test_amitriptyline_reads_kb_and_flags_gaps() -> None:
     dt = drug_targets("amitriptyline")
     assert {"SERT", "NET", "muscarinic", "sodium_channel", "NMDA", "hERG"} <= set(dt.reached)
-    # TCA H1/alpha1 are UNVERIFIED gaps in the evidence: never invented
-    if not dt.bindings.get("H1"):
-        assert "H1" in dt.unavailable
+    # H1/alpha1 only from a vendor summary (round 2, V2, low trust): stored, not used
+    for t in ("H1", "alpha1"):
+        assert t not in dt.bindings
+        assert "low-trust" in dt.unavailable[t] and "mce_amitriptyline" in dt.unavailable[t]
+    # nortriptyline's H1/alpha1 were only recalled (U): not stored, so unavailable
+    nt = drug_targets("nortriptyline")
+    assert "H1" in nt.unavailable and "alpha1" in nt.unavailable
     sert = {b.analyte: b for b in dt.bindings["SERT"]}
     assert sert["amitriptyline"].K_nM == pytest.approx(4.3)
-    # sodium channel uses inactivated-state affinities (0.58 uM Nau 2000; 0.51 uM Wang 2004)
+    # sodium channel uses inactivated-state affinities only (0.58 uM Nau 2000; 0.51 uM
+    # Wang 2004; 4.6 uM Horishita 2017): geometric mean; resting/tonic records are not used
     na = {b.analyte: b for b in dt.bindings["sodium_channel"]}
-    assert 500.0 <= na["amitriptyline"].K_nM <= 600.0
+    assert na["amitriptyline"].K_nM == pytest.approx((580.0 * 510.0 * 4600.0) ** (1 / 3))
     assert "inactivated" in na["amitriptyline"].note
     # NMDA value is stored unverified in the KB and carried as such
     assert not {b.analyte: b for b in dt.bindings["NMDA"]}["amitriptyline"].verified
@@ -88,3 +93,20 @@ def test_site_factor_and_calibrated_alpha2delta() -> None:
     occ = drug_occupancy(pg, {"pregabalin": np.array([1000.0, 4000.0])}, p)
     assert "alpha2delta" in occ and occ["alpha2delta"][1] > occ["alpha2delta"][0]
     assert "SERT" not in occ
+
+
+def test_alpha2delta_binding_is_a_potency_ratio_not_an_affinity() -> None:
+    from neurodose.pd.occupancy import alpha2delta_k_nm, alpha2delta_potency_ratio
+    from neurodose.pd.params import load_pd_parameters
+
+    for drug in ("gabapentin", "pregabalin"):
+        dt = drug_targets(drug)
+        assert "alpha2delta" not in dt.bindings
+        assert "potency ratio" in dt.unavailable["alpha2delta"]
+    # same assay (Suman-Chauhan 1993): gabapentin IC50 80 nM = racemic pregabalin 80 nM
+    assert alpha2delta_potency_ratio("gabapentin") == pytest.approx(1.0)
+    p = load_pd_parameters()
+    k_pgb = alpha2delta_k_nm(drug_targets("pregabalin"), p)["pregabalin"]
+    k_gbp = alpha2delta_k_nm(drug_targets("gabapentin"), p)["gabapentin"]
+    assert k_gbp == pytest.approx(k_pgb)  # equal molar potency, calibrated scale
+    assert alpha2delta_potency_ratio("duloxetine") is None

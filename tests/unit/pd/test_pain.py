@@ -55,7 +55,7 @@ def test_each_pathway_lowers_pain_and_shares_sum_to_one() -> None:
 def test_stopping_brings_pain_back() -> None:
     r = _run({"SERT": 0.8, "NET": 0.6}, days=140, stop=85)
     p = r.pain[0]
-    assert p[84] < 6.0
+    assert p[84] < 7.0 - 0.5  # relief on the drug (size depends on the calibrated gain)
     assert p[140] > p[84] + 0.6 * (7.0 - p[84])  # no repair state: pain returns
     assert np.all(np.diff(p[85:]) >= -1e-12)
 
