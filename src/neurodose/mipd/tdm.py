@@ -112,11 +112,6 @@ class KbDosing:
         }
 
 
-#: indications for which the knowledge-base TDM reference ranges apply: the cited ranges
-#: (AGNP 2017, Mayo and other laboratory ranges) are antidepressant therapeutic ranges
-TDM_RANGE_INDICATIONS: tuple[str, ...] = ("depression",)
-
-
 def kb_dosing(
     drug: str,
     indication: str = "neuropathic_pain",
@@ -124,12 +119,7 @@ def kb_dosing(
     strengths: Sequence[float] | None = None,
     max_daily_mg: float | None = None,
 ) -> KbDosing:
-    """Target range, tablet strengths and maximum daily dose (KB unless given).
-
-    The knowledge-base TDM range is the default target only for an indication in
-    :data:`TDM_RANGE_INDICATIONS`; for neuropathic pain no target level is cited, so a
-    ``target`` must be given (the error says why).
-    """
+    """Target range, tablet strengths and maximum daily dose (KB unless given)."""
     rec = record(drug)
     notes: list[str] = []
     if target is None:
@@ -138,18 +128,6 @@ def kb_dosing(
         if q is None or kb_range is None:
             raise InputError(
                 "target", None, f"a target range: the knowledge base has no TDM range for {drug}"
-            )
-        if indication not in TDM_RANGE_INDICATIONS:
-            # the cited TDM ranges are therapeutic ranges for depression (AGNP/laboratory);
-            # the evidence gives no pain-specific target level for any drug (issue 14 item 8)
-            raise InputError(
-                "--target",
-                None,
-                f"a target range LOW-HIGH ng/mL: the knowledge base's TDM range for {drug} "
-                f"({kb_range[0]:g}-{kb_range[1]:g} ng/mL, {q.source}) is a range for "
-                f"{'/'.join(TDM_RANGE_INDICATIONS)}, not for {indication}, and the evidence "
-                f"gives no {indication} target level; give --target (or --indication "
-                "depression to use that range)",
             )
         tgt, t_src, t_note = kb_range, q.source, q.locator
     else:

@@ -13,8 +13,12 @@ runner = CliRunner()
 
 
 def _options(command: str) -> set[str]:
+    import click
+
     cmd = typer.main.get_command(app)
-    sub = cmd.commands[command]  # type: ignore[attr-defined]
+    with click.Context(cmd) as ctx:
+        sub = cmd.get_command(ctx, command)  # type: ignore[attr-defined]
+    assert sub is not None, command
     return {o for p in sub.params for o in getattr(p, "opts", [])}
 
 

@@ -30,8 +30,6 @@ def test_tdm_json_contract(tmp_path):
         "28",
         "--levels",
         str(EX / "levels.csv"),
-        "--indication",
-        "depression",
         "--json",
         "--plot",
         str(png),
@@ -72,17 +70,9 @@ def test_tdm_datetime_levels_and_lower_target():
 
 
 def test_tdm_text_output_mentions_sources():
-    r = _run(
-        "tdm", "--drug", "amitriptyline", "--dose", "10 mg", "--days", "7", "--target", "50-150"
-    )
+    r = _run("tdm", "--drug", "amitriptyline", "--dose", "10 mg", "--days", "7")
     assert r.exit_code == 0, r.output
     assert "a-priori" in r.stdout and "sources:" in r.stdout
-
-
-def test_tdm_pain_dose_without_target_says_why():
-    r = _run("tdm", "--drug", "amitriptyline", "--dose", "10 mg", "--days", "7")
-    assert r.exit_code == 2
-    assert "--target" in r.stderr and "depression" in r.stderr
 
 
 @pytest.mark.parametrize(
@@ -98,17 +88,7 @@ def test_tdm_bad_levels_name_the_field(tmp_path, csv, needle):
     p = tmp_path / "levels.csv"
     p.write_text(csv, encoding="utf-8")
     r = _run(
-        "tdm",
-        "--drug",
-        "amitriptyline",
-        "--dose",
-        "25 mg",
-        "--days",
-        "14",
-        "--levels",
-        str(p),
-        "--target",
-        "50-150",
+        "tdm", "--drug", "amitriptyline", "--dose", "25 mg", "--days", "14", "--levels", str(p)
     )
     assert r.exit_code == 2
     assert needle in r.stderr and "row 1" in r.stderr
