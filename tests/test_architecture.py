@@ -137,3 +137,26 @@ def test_public_api_is_documented() -> None:
         if not (obj.__doc__ or "").strip()
     ]
     assert missing == [], "public symbols without a docstring: " + ", ".join(missing)
+
+
+def _private_cross_module_imports() -> list[str]:
+    """``from neurodose.x import _name`` (or a ``_module``) in another module of src."""
+    import ast
+
+    hits = []
+    for path in sorted(SRC.rglob("*.py")):
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        mod = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            if not node.module.startswith("neurodose") or node.module == mod:
+                continue
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            private += [p for p in node.module.split(".") if p.startswith("_")]
+            hits += [f"{mod}: from {node.module} import {n}" for n in private]
+    return [h for h in hits if "__" not in h.split("import ")[-1]]
+
+
+def test_no_private_imports_across_modules() -> None:
+    assert _private_cross_module_imports() == []

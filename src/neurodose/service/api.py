@@ -51,7 +51,7 @@ from neurodose.service.schemas import (
 )
 from neurodose.service.security import issue_token, read_token, verify_password
 
-__all__ = ["ClinicState", "current_clinician", "router"]
+__all__ = ["ClinicState", "csv_rows", "current_clinician", "router"]
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/token", auto_error=False)
 router = APIRouter(prefix="/api/v1")
@@ -330,7 +330,8 @@ def get_plan_ics(st: State, user: User, pid: str) -> Response:
 
 
 # ------------------------------------------------------------------ levels, tdm
-def _csv_rows(text: str) -> list[dict[str, Any]]:
+def csv_rows(text: str) -> list[dict[str, Any]]:
+    """Rows of a levels CSV (analyte, value, unit, ...), for the API and the clinic UI."""
     reader = csv.DictReader(io.StringIO(text))
     cols = [c.strip().lower() for c in (reader.fieldnames or [])]
     missing = [c for c in ("analyte", "value", "unit") if c not in cols]
@@ -393,7 +394,7 @@ async def add_levels(st: State, user: User, pid: str, request: Request) -> Any:
     raw = await request.body()
     try:
         if ctype == "text/csv":
-            rows = _csv_rows(raw.decode("utf-8-sig"))
+            rows = csv_rows(raw.decode("utf-8-sig"))
             LevelsIn.model_validate({"rows": rows})
         else:
             rows = [r.model_dump() for r in LevelsIn.model_validate_json(raw or b"{}").rows]

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from neurodose.errors import NeurodoseError
 from neurodose.service import library, store
-from neurodose.service.api import ClinicState, _csv_rows
+from neurodose.service.api import ClinicState, csv_rows
 from neurodose.service.models import Clinician
 from neurodose.service.problems import NotFound, input_error
 from neurodose.service.schemas import DiaryEntryIn
@@ -598,7 +598,7 @@ def mount_ui(app: FastAPI) -> None:
         user, token = _session(request)
         _check_csrf(request, csrf, token)
         try:
-            rows = _csv_rows(csv_text.strip() + "\n")
+            rows = csv_rows(csv_text.strip() + "\n")
             with _st(request).db.session() as s:
                 store.add_levels(s, user, pid, rows)
         except (NeurodoseError, store.ConflictError) as exc:
