@@ -103,7 +103,9 @@ async def _load(
 ) -> dict[str, Any]:
     from neurodose.cli.assess import SAMPLE_PATIENT
 
-    limits = httpx.Limits(max_connections=clients + 10)
+    # shorter than the server's keep-alive (5 s), so an idle pooled connection is never reused
+    # just as the server closes it
+    limits = httpx.Limits(max_connections=clients + 10, keepalive_expiry=1.0)
     hdr = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=url, headers=hdr, timeout=300, limits=limits) as c:
         pids, links = [], []
@@ -163,6 +165,7 @@ async def _load(
 
 
 def run(clients: int, writes: int, reads: int, patients: int) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="nd-bench-") as tmp:
         proc, url = _start(Path(tmp))
         try:
@@ -174,6 +177,7 @@ def run(clients: int, writes: int, reads: int, patients: int) -> dict[str, Any]:
             proc.terminate()
             proc.wait(30)
     res.update(
+        load=(load_before, os.getloadavg()[0]),
         clients=clients,
         writes=writes,
         reads=reads,
@@ -198,7 +202,9 @@ def to_markdown(r: dict[str, Any]) -> str:
             f"`python benchmarks/bench_service.py`: one `neurodose serve` process (SQLite, WAL, "
             f"`synchronous=FULL`) on this machine, {r['clients']} concurrent `httpx` clients; "
             f"CPUs: {r['cpus']} (usable by the benchmark: {r['cpus_usable']}; server and clients "
-            "share them). Client-side latency per request.",
+            "share them); 1-minute load average before/after the run: "
+            f"{r['load'][0]:.1f}/{r['load'][1]:.1f} (other work on the machine competes for the "
+            "same cores). Client-side latency per request.",
             "",
             "| load | requests | p50 ms | p99 ms | max ms | requests/s |",
             "|---|---|---|---|---|---|",
@@ -213,7 +219,10 @@ def to_markdown(r: dict[str, Any]) -> str:
             "Goals (issue 11, 2 cores): diary write p99 < 100 ms, assessment p99 < 300 ms. "
             "A cold assessment is CPU-bound library work (screening, ranking, plans; about "
             "0.3 s of one core each); the service computes it once per stored profile and day "
-            "and serves repeats from its cache, so only the mixed row is a fair steady state.",
+            "and serves repeats from its cache, so only the mixed row is a fair steady state. "
+            "Where a goal is missed the table says by how much; one server process serialises "
+            "the writes (SQLite, one fsync per acknowledged entry), so more processes need "
+            "PostgreSQL (docs/clinic.md).",
             "",
         ]
     )
