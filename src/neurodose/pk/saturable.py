@@ -180,7 +180,7 @@ def saturable_concentrations(
     dict
         ``{analyte: (n, T)}`` in ng/mL.
     """
-    from neurodose.pk.solve import _n_of, validate_times
+    from neurodose.pk.solve import validate_times
 
     if not model.saturable:
         raise InputError("model", model.structure, "a saturable structure")
@@ -200,7 +200,10 @@ def saturable_concentrations(
     seg_times = np.array([c[0] for c in segs[1:]], dtype=np.float64)
     if seg_times.size and (np.any(np.diff(seg_times) <= 0) or not np.all(np.isfinite(seg_times))):
         raise InputError("changes", seg_times.tolist(), "finite, strictly increasing times")
-    n = max(_n_of(p) for _, p in segs)
+    n = max(
+        max((np.asarray(v).shape[0] for v in p.values() if np.asarray(v).ndim == 1), default=1)
+        for _, p in segs
+    )
     P = np.empty((n, len(segs), len(_PARAMS)))
     checked = []
     for si, (_, p) in enumerate(segs):
