@@ -65,6 +65,11 @@ def _cases(sample: dict[str, Any]) -> dict[tuple[str, str], tuple[Any, int]]:
             lambda: {"json": {"to": "duloxetine", "current_daily_mg": 20}},
             201,
         ),
+        ("GET", "/api/v1/patients/{pid}/fhir/assessment"): (lambda: {}, 200),
+        ("GET", "/api/v1/patients/{pid}/fhir/careplan"): (lambda: {}, 200),
+        ("GET", "/api/v1/patients/{pid}/fhir/observations"): (lambda: {}, 200),
+        # admins only: a clinician's token is refused with 403
+        ("GET", "/api/v1/cds/feedback"): (lambda: {}, 403),
         ("POST", "/api/v1/simulate"): (
             lambda: {"json": {"drug": "nortriptyline", "regimen": {"dose": "10 mg", "days": 2}}},
             200,

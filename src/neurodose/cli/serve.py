@@ -35,6 +35,29 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port", min=1, max=65535)] = 8000,
     database: DatabaseOpt = None,
     workers: Annotated[int, typer.Option(help="server processes", min=1, max=64)] = 1,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="base URL EHRs and browsers use (CDS Hooks JWT aud is built from it; "
+            "default: $NEURODOSE_PUBLIC_URL)",
+        ),
+    ] = None,
+    cds_clients: Annotated[
+        str | None,
+        typer.Option(
+            "--cds-clients",
+            help="CDS Hooks clients file (JSON: iss + jwks or jwks_url); turns the CDS Hooks "
+            "services on (default: $NEURODOSE_CDS_CLIENTS)",
+        ),
+    ] = None,
+    dev_insecure: Annotated[
+        bool,
+        typer.Option(
+            "--dev-insecure",
+            help="CDS Hooks without JWT checks, for local demos only (warns on every request)",
+        ),
+    ] = False,
 ) -> None:
     """Start the clinic web service (creates and migrates the database on first start)."""
     import os
@@ -45,6 +68,17 @@ def serve(
     from neurodose.service.db import Database, migrate
     from neurodose.service.settings import Settings
 
+    if public_url is not None:
+        os.environ["NEURODOSE_PUBLIC_URL"] = public_url
+    if cds_clients is not None:
+        os.environ["NEURODOSE_CDS_CLIENTS"] = cds_clients
+    if dev_insecure:
+        os.environ["NEURODOSE_CDS_DEV_INSECURE"] = "1"
+        typer.echo("WARNING: --dev-insecure: CDS Hooks requests are NOT authenticated", err=True)
+    if os.environ.get("NEURODOSE_CDS_CLIENTS") or dev_insecure:
+        from neurodose.service.cds.config import CdsConfig
+
+        CdsConfig.from_env()  # a bad clients file or URL is one error line, before starting
     settings = Settings.from_env(database_url=database)
     db = Database(settings.database_url)
     migrate(db.engine)

@@ -87,6 +87,14 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
         return {"status": "ok", "database": db.dialect, "version": __version__}
 
     app.include_router(api_router)
+    from neurodose.service.cds.admin import router as cds_admin_router
+    from neurodose.service.cds.app import mount_cds_if_configured
+    from neurodose.service.fhir_api import router as fhir_router
+
+    app.include_router(fhir_router)
+    app.include_router(cds_admin_router)
+    # CDS Hooks services when configured (NEURODOSE_CDS_CLIENTS or --dev-insecure)
+    mount_cds_if_configured(app, db.engine, settings.public_url)
     from neurodose.service.ui import mount_ui
 
     mount_ui(app)

@@ -21,7 +21,7 @@ from neurodose.service.cds.config import CdsConfig
 from neurodose.service.cds.routes import cds_router
 from neurodose.service.cds.store import CdsStore
 
-__all__ = ["app_from_env", "create_cds_app", "mount_cds"]
+__all__ = ["app_from_env", "create_cds_app", "mount_cds", "mount_cds_if_configured"]
 
 
 def _engine(url: str) -> Engine:
@@ -58,6 +58,23 @@ def mount_cds(app: FastAPI, config: CdsConfig, engine: Engine) -> CdsStore:
         )
     app.state.cds_store = store
     return store
+
+
+def mount_cds_if_configured(
+    app: FastAPI, engine: Engine, public_url: str | None = None
+) -> CdsStore | None:
+    """Mount the CDS Hooks services on the clinic app when they are configured.
+
+    Configured means ``NEURODOSE_CDS_CLIENTS`` names a clients file, or
+    ``NEURODOSE_CDS_DEV_INSECURE=1``; the public URL (``aud``) comes from ``public_url``
+    or ``NEURODOSE_PUBLIC_URL`` and is then required. Otherwise nothing is mounted.
+    """
+    if not (
+        os.environ.get("NEURODOSE_CDS_CLIENTS")
+        or os.environ.get("NEURODOSE_CDS_DEV_INSECURE") == "1"
+    ):
+        return None
+    return mount_cds(app, CdsConfig.from_env(public_url=public_url), engine)
 
 
 def create_cds_app(config: CdsConfig, database_url: str) -> FastAPI:
