@@ -30,7 +30,10 @@ def feedback_store(request: Request, st: Any) -> CdsStore:
     return store
 
 
-@router.get("/cds/feedback", responses=ERROR_RESPONSES)
+@router.get(
+    "/cds/feedback",
+    responses={**ERROR_RESPONSES, 403: {"description": "the clinician is not an admin"}},
+)
 def cds_feedback(request: Request, st: State, user: User) -> Response:
     """Feedback counts per rule and the latest items (admins only)."""
     if user.role != "admin":
