@@ -15,10 +15,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from rich.console import Console
@@ -30,6 +31,7 @@ from neurodose.knowledge.schema import Quantity, Sourced
 
 __all__ = [
     "UNVERIFIED",
+    "busy",
     "cited_table",
     "count_numbers",
     "escape",
@@ -61,6 +63,25 @@ def make_console(stderr: bool = False) -> Console:
     if not stream.isatty() and "COLUMNS" not in os.environ:
         width = 120
     return Console(stderr=stderr, highlight=False, width=width, soft_wrap=False)
+
+
+@contextlib.contextmanager
+def busy(text: str) -> Iterator[None]:
+    """A spinner with elapsed time on stderr while something slow runs (terminals only).
+
+    Used around population simulations, fits and diaries; pipes and tests see nothing.
+    """
+    console = make_console(stderr=True)
+    if not console.is_terminal:
+        yield
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), console=console, transient=True
+    ) as prog:
+        prog.add_task(text, total=None)
+        yield
 
 
 def print_json(data: Any) -> None:

@@ -30,6 +30,8 @@ __all__ = ["COMMANDS", "EXIT_INPUT_ERROR", "app", "load_command", "main"]
 
 #: exit code for bad input (a NeurodoseError); click uses 2 for usage errors too
 EXIT_INPUT_ERROR = 2
+#: exit code after Ctrl-C (128 + SIGINT, the shell convention)
+EXIT_INTERRUPTED = 130
 
 
 def _echo_error(exc: NeurodoseError) -> None:
@@ -164,6 +166,9 @@ class _NeurodoseGroup(TyperGroup):
         except NeurodoseError as exc:
             _echo_error(exc)
             raise typer.Exit(EXIT_INPUT_ERROR) from exc
+        except KeyboardInterrupt:
+            typer.echo("error: interrupted (Ctrl-C); no output file was written", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except _USAGE_ERRORS as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # a group called bare: its help
                 raise

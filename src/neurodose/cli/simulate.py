@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from neurodose.cli import options as opt
-from neurodose.cli.common import escape
+from neurodose.cli.common import busy, escape
 from neurodose.errors import InputError
 from neurodose.inputs import count, finite_number, writing
 
@@ -151,7 +151,11 @@ def register(app: typer.Typer) -> None:
             computed["patient"] = "typical adult of the population model (no covariates given)"
         if not patient.genotypes:
             computed["genotypes"] = "unknown: population-typical (no --cyp2d6/--cyp2c19 given)"
-        res = run(drug, reg, patient, comeds, times_h=times, population=population, seed=seed)
+        what = f"simulating {drug}" + (
+            f" for {population:,} virtual subjects" if population else ""
+        )
+        with busy(what):
+            res = run(drug, reg, patient, comeds, times_h=times, population=population, seed=seed)
         defaults = opt.applied_defaults(**computed)
         notes = [*res.notes, *opt.comedication_notes(comeds)]
         if plot is not None:

@@ -16,7 +16,7 @@ from neurodose.cli import options as opt
 from neurodose.errors import InputError
 from neurodose.inputs import writing
 
-__all__ = ["register"]
+__all__ = ["register", "tdm_csv"]
 
 _UNCERTAINTY = ("laplace", "sir")
 
@@ -155,6 +155,10 @@ def register(app: typer.Typer) -> None:
         plot: opt.PngPlot = None,
         mkdir: opt.Mkdir = False,
         allow_above_max: opt.AllowAboveMax = False,
+        csv: Annotated[
+            Path | None,
+            typer.Option(help="write the forecast and the levels as CSV (long format)"),
+        ] = None,
         accept_levels: Annotated[
             bool,
             typer.Option(
@@ -170,6 +174,7 @@ def register(app: typer.Typer) -> None:
         from neurodose.mipd.tdm import parse_target, run_tdm
 
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
+        csv = opt.out_path(csv, "--csv", (".csv",), mkdir)
         if uncertainty not in _UNCERTAINTY:
             raise InputError("--uncertainty", uncertainty, "'sir' or 'laplace'")
         if metric not in ("trough", "auc24"):
@@ -184,7 +189,9 @@ def register(app: typer.Typer) -> None:
         analytes = prior_model(drug, patient, comeds).analytes
         obs = _read_levels(levels, analytes, first_dose)
         tgt = None
-        with opt.as_flags(_TDM_FLAGS):
+        from neurodose.cli.common import busy
+
+        with opt.as_flags(_TDM_FLAGS), busy(f"fitting {drug} levels (MAP) and searching doses"):
             if target is not None:
                 tgt = parse_target(target) if metric == "trough" else _auc_target(target)
             report = run_tdm(
@@ -207,6 +214,9 @@ def register(app: typer.Typer) -> None:
             )
         if plot is not None:
             _plot_tdm(report, plot)
+        if csv is not None:
+            with writing(csv, "--csv"):
+                csv.write_text(tdm_csv(report), encoding="utf-8")
         extra = {
             "warnings": warnings,
             "defaults_applied": opt.applied_defaults(),
@@ -284,17 +294,20 @@ def register(app: typer.Typer) -> None:
 
             analytes = prior_model(drug, patient, comeds).analytes
             obs = _read_levels(levels, analytes, first_dose_time)
-        rep = run_response(
-            drug,
-            reg,
-            d,
-            first_dose=start,
-            patient=patient,
-            comedications=comeds,
-            switch_to=switch_to,
-            levels=obs,
-            seed=seed,
-        )
+        from neurodose.cli.common import busy
+
+        with busy(f"learning the response from {len(d):,} diary days"):
+            rep = run_response(
+                drug,
+                reg,
+                d,
+                first_dose=start,
+                patient=patient,
+                comedications=comeds,
+                switch_to=switch_to,
+                levels=obs,
+                seed=seed,
+            )
         if plot is not None:
             rep.plot(plot)
         extra = {
@@ -306,6 +319,32 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps({**rep.to_json(), **extra}, allow_nan=False))
             return
         _print_response(rep, extra)
+
+
+def tdm_csv(report: Any) -> str:
+    """The forecast (MAP, median, interval) and the measured levels with IPRED/PRED as one
+    long CSV: ``kind`` is ``forecast`` or ``level``; concentrations in ng/mL."""
+    import csv as _csv
+    import io
+
+    buf = io.StringIO()
+    w = _csv.writer(buf, lineterminator="\n")
+    w.writerow(["kind", "analyte", "time_h", "value_ng_per_ml", "median", "lower", "upper",
+                "ipred_ng_per_ml", "pred_ng_per_ml", "blq"])  # fmt: skip
+    for name, s in report.forecast.series.items():
+        for i, t in enumerate(s["time_h"]):
+            w.writerow(
+                ["forecast", name, f"{float(t):g}", f"{float(s['map'][i]):.6g}",
+                 f"{float(s['median'][i]):.6g}", f"{float(s['lower'][i]):.6g}",
+                 f"{float(s['upper'][i]):.6g}", "", "", ""]
+            )  # fmt: skip
+    for lv in report.to_json()["levels"]:
+        value = lv["lloq_ng_per_ml"] if lv["blq"] else lv["value_ng_per_ml"]
+        w.writerow(
+            ["level", lv["analyte"], f"{lv['time_h']:g}", f"{value:g}", "", "", "",
+             f"{lv['ipred_ng_per_ml']:.6g}", f"{lv['pred_ng_per_ml']:.6g}", int(lv["blq"])]
+        )  # fmt: skip
+    return buf.getvalue()
 
 
 def _auc_target(text: str) -> tuple[float, float]:

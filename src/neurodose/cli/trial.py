@@ -17,12 +17,21 @@ from rich.console import Console
 from rich.table import Table
 
 from neurodose.cli import options as opt
-from neurodose.cli.common import make_console, print_json, print_sources
+from neurodose.cli.common import escape, make_console, print_json, print_sources
 from neurodose.inputs import output_path, writing
 from neurodose.trial.design import load_design
 from neurodose.trial.run import TrialResult, run_trial
 
-__all__ = ["DEMO_DESIGN", "demo_section", "plot_trial", "print_trial", "register"]
+__all__ = [
+    "DEMO_DESIGN",
+    "demo_section",
+    "nn_text",
+    "plot_trial",
+    "print_trial",
+    "register",
+    "subjects_csv",
+    "trial_csv",
+]
 
 #: the demo design (repository examples/trials/demo.toml)
 DEMO_DESIGN = Path(__file__).resolve().parents[3] / "examples" / "trials" / "demo.toml"
@@ -41,54 +50,190 @@ def _ci(v: Any, ci: list[Any]) -> str:
     return f"{v:g} ({'–' if lo is None else f'{lo:g}'} to {'∞' if hi is None else f'{hi:g}'})"
 
 
+def _arm_label(i: int) -> str:
+    return chr(ord("A") + i) if i < 26 else f"A{i}"
+
+
+def _regimen_text(arm: Any) -> str:
+    """``amitriptyline 10 -> 75 mg/day`` (daily doses of the first and last step)."""
+    if arm.is_placebo:
+        return "placebo"
+    steps = list(arm.regimen)
+    if not steps:
+        return arm.drug
+    daily = [round(s.dose_mg * 24.0 / s.every_h, 3) for s in steps]
+    dose = (
+        f"{daily[0]:g} mg/day" if len(set(daily)) == 1 else f"{daily[0]:g} -> {daily[-1]:g} mg/day"
+    )
+    return f"{arm.drug} {dose}"
+
+
+def nn_text(value: float | None, ci: list[Any], *, benefit_outcome: bool) -> str:
+    """NNTB/NNTH wording for a signed number needed to treat (Altman 1998).
+
+    ``value`` > 0 means the active arm has the higher rate. For a benefit outcome
+    (responders) that is NNTB, for a harm outcome (withdrawal, an adverse effect) NNTH;
+    a negative value is the other one. A CI that crosses no difference is written with
+    its bounded side and "to ∞".
+
+    >>> nn_text(4.3, [3.1, 7.1], benefit_outcome=True)
+    'NNTB 4.3 (3.1 to 7.1)'
+    >>> nn_text(-40.0, [None, -14.6], benefit_outcome=False)
+    'NNTB 40 (14.6 to ∞)'
+    >>> nn_text(None, [None, None], benefit_outcome=True)
+    'no difference'
+    """
+    if value is None:
+        return "no difference"
+    helps = (value > 0) == benefit_outcome
+    label = "NNTB" if helps else "NNTH"
+    lo, hi = ci
+    if lo is not None and hi is not None:
+        a, b = sorted((abs(lo), abs(hi)))
+        return f"{label} {abs(value):g} ({a:g} to {b:g})"
+    bound = lo if lo is not None else hi
+    if bound is None:
+        return f"{label} {abs(value):g} (CI unbounded)"
+    return f"{label} {abs(value):g} ({abs(bound):g} to ∞)"
+
+
 def print_trial(result: TrialResult, console: Console) -> None:
-    """Rich tables of a trial result."""
+    """Rich tables of a trial result, readable at 80 columns.
+
+    Arms get a letter (A, B, ...) with a legend naming the arm and its regimen, so two
+    arms of one drug stay distinguishable; efficacy and adverse effects are separate
+    tables; comparisons say NNTB/NNTH instead of signed NNTs.
+    """
     d = result.to_dict()
     des = d["design"]
     console.print(
-        f"[bold]Virtual trial {des['name']}[/bold]: {des['condition']}, {des['weeks']} weeks, "
-        f"{des['n_per_arm']:,} per arm, seed {des['seed']}, ITT with {des['imputation']}"
+        f"[bold]Virtual trial {escape(des['name'])}[/bold]: {des['condition']}, "
+        f"{des['weeks']} weeks, {des['n_per_arm']:,} per arm, seed {des['seed']}, "
+        f"ITT with {des['imputation']}"
     )
-    t = Table(title="Arms (end of trial)")
-    for c in (
-        "arm",
-        "baseline",
-        "mean change",
-        "≥30 %",
-        "≥50 %",
-        "worse",
-        "AE withdrawal",
-        *(a.replace("_", " ") for a in _MAIN_AES),
-    ):
-        t.add_column(c, justify="right" if c != "arm" else "left")
+    arms = {a.name: a for a in result.design.arms}
+    labels = {name: _arm_label(i) for i, name in enumerate(d["arms"])}
+    for name, lab in labels.items():
+        console.print(f"  {lab} = {escape(name)}: {escape(_regimen_text(arms[name]))}")
+    t = Table(title="Efficacy at the end of the trial")
+    for c in ("arm", "baseline", "change", "≥30 %", "≥50 %", "worse", "AE withdr."):
+        t.add_column(c, justify="left" if c == "arm" else "right", no_wrap=True)
     for name, a in d["arms"].items():
         t.add_row(
-            name,
+            labels[name],
             f"{a['mean_baseline']:.2f}",
             f"{a['mean_change']:+.2f}",
             _pct(a["responders_30"]),
             _pct(a["responders_50"]),
             _pct(a["worse_at_end"]),
             _pct(a["withdrawal_ae"]),
-            *(_pct(a["adverse_events"].get(k)) for k in _MAIN_AES),
         )
     console.print(t)
+    ae = Table(title="Adverse effects (share of patients, placebo arm included)")
+    ae.add_column("arm", no_wrap=True)
+    for k in _MAIN_AES:
+        ae.add_column(_AE_SHORT.get(k, k), justify="right", no_wrap=True)
+    for name, a in d["arms"].items():
+        ae.add_row(labels[name], *(_pct(a["adverse_events"].get(k)) for k in _MAIN_AES))
+    console.print(ae)
     if d["comparisons"]:
-        cmp = Table(title="Versus placebo (95 % CI; ∞ = unbounded)")
-        for col in ("comparison", "NNT ≥50 %", "NNT ≥30 %", "NNH (AE withdrawal)"):
-            cmp.add_column(col)
-        for name, v in d["comparisons"].items():
+        cmp = Table(title="Versus placebo (95 % CI)")
+        for col in ("arm", "≥50 % relief", "≥30 % relief", "AE withdrawal"):
+            cmp.add_column(col, no_wrap=col == "arm")
+        for key, v in d["comparisons"].items():
+            name = key.removesuffix("_vs_placebo")
             cmp.add_row(
-                name,
-                _ci(v["nnt_50"], v["nnt_50_ci"]),
-                _ci(v["nnt_30"], v["nnt_30_ci"]),
-                _ci(v["nnh_withdrawal"], v["nnh_withdrawal_ci"]),
+                labels.get(name, name),
+                nn_text(v["nnt_50"], v["nnt_50_ci"], benefit_outcome=True),
+                nn_text(v["nnt_30"], v["nnt_30_ci"], benefit_outcome=True),
+                nn_text(v["nnh_withdrawal"], v["nnh_withdrawal_ci"], benefit_outcome=False),
             )
         console.print(cmp)
+        console.print(
+            "[dim]NNTB/NNTH: patients to treat for one more to benefit / to be harmed than "
+            "on placebo; '... to ∞': the CI includes no difference.[/dim]"
+        )
     console.print(
         "[dim]Model: docs/model.md. Calibrated parameters are fits to published trials "
         "(calibration is not validation; docs/claims.md).[/dim]"
     )
+
+
+#: short column names of the main adverse effects (80-column tables)
+_AE_SHORT = {
+    "dry_mouth": "dry mouth",
+    "drowsiness": "drowsy",
+    "dizziness": "dizzy",
+    "constipation": "constip.",
+    "nausea": "nausea",
+}
+
+
+def trial_csv(result: TrialResult) -> str:
+    """Arm summaries as CSV: one row per arm (rates as fractions, changes in 0-10 points),
+    with NNT/NNH against placebo where there is a placebo arm."""
+    import csv
+    import io
+
+    d = result.to_dict()
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    aes = sorted({k for a in d["arms"].values() for k in a["adverse_events"]})
+    head = [
+        "arm", "drug", "regimen", "n", "mean_baseline", "mean_change", "responders_30",
+        "responders_50", "worse_at_end", "withdrawal_ae", "withdrawal_other",
+        *(f"ae_{k}" for k in aes),
+        "nnt_50", "nnt_50_ci_low", "nnt_50_ci_high", "nnh_withdrawal",
+        "nnh_withdrawal_ci_low", "nnh_withdrawal_ci_high",
+    ]  # fmt: skip
+    w.writerow(head)
+    arms = {a.name: a for a in result.design.arms}
+    for name, a in d["arms"].items():
+        c = d["comparisons"].get(f"{name}_vs_placebo", {})
+
+        def num(x: Any) -> str:
+            return "" if x is None else f"{x:.6g}"
+
+        w.writerow(
+            [
+                name, arms[name].drug, _regimen_text(arms[name]), a["n"],
+                num(a["mean_baseline"]), num(a["mean_change"]), num(a["responders_30"]),
+                num(a["responders_50"]), num(a["worse_at_end"]), num(a["withdrawal_ae"]),
+                num(a["withdrawal_other"]),
+                *(num(a["adverse_events"].get(k)) for k in aes),
+                num(c.get("nnt_50")), *(num(x) for x in c.get("nnt_50_ci", [None, None])),
+                num(c.get("nnh_withdrawal")),
+                *(num(x) for x in c.get("nnh_withdrawal_ci", [None, None])),
+            ]
+        )  # fmt: skip
+    return buf.getvalue()
+
+
+def subjects_csv(result: TrialResult) -> str:
+    """Per-subject outcomes as CSV (needs ``run_trial(..., per_subject=True)``)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    cols: list[str] = []
+    for acc in result.arms.values():
+        cols = list(acc.subjects)
+        break
+    w.writerow(["arm", "subject", *cols])
+    for name, acc in result.arms.items():
+        n = len(next(iter(acc.subjects.values()))) if acc.subjects else 0
+        arrays = [acc.subjects[c] for c in cols]
+        for i in range(n):
+            row = []
+            for c, arr in zip(cols, arrays, strict=True):
+                x = float(arr[i])
+                if c.startswith(("responder", "withdrawal", "any_")):
+                    row.append(str(int(x)))
+                else:
+                    row.append("" if x != x else f"{x:.6g}")
+            w.writerow([name, i + 1, *row])
+    return buf.getvalue()
 
 
 def plot_trial(result: TrialResult, path: Path) -> Path:
@@ -161,6 +306,11 @@ def register(app: typer.Typer) -> None:
         design: Annotated[Path, typer.Argument(help="trial design TOML (examples/trials/)")],
         as_json: Annotated[bool, typer.Option("--json", help="print the JSON result")] = False,
         plot: opt.PngFigure = None,
+        csv: Annotated[Path | None, typer.Option(help="write the arm summaries as CSV")] = None,
+        per_subject: Annotated[
+            Path | None,
+            typer.Option("--per-subject", help="write each patient's outcomes as CSV"),
+        ] = None,
         scheduler: Annotated[
             str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")
         ] = None,
@@ -169,11 +319,23 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run a virtual trial from a TOML design (ITT, BOCF; NNT/NNH vs placebo)."""
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
+        csv = opt.out_path(csv, "--csv", (".csv",), mkdir)
+        per_subject = opt.out_path(per_subject, "--per-subject", (".csv",), mkdir)
         des = load_design(design)
         console = make_console(stderr=as_json)
         result = run_trial(
-            des, chunk_size=chunk_size, scheduler=scheduler, progress=console.is_terminal
+            des,
+            chunk_size=chunk_size,
+            scheduler=scheduler,
+            progress=make_console(stderr=True).is_terminal,
+            per_subject=per_subject is not None,
         )
+        if csv is not None:
+            with writing(csv, "--csv"):
+                csv.write_text(trial_csv(result), encoding="utf-8")
+        if per_subject is not None:
+            with writing(per_subject, "--per-subject"):
+                per_subject.write_text(subjects_csv(result), encoding="utf-8")
         if as_json:
             print_json(result.to_dict())
         else:

@@ -85,6 +85,8 @@ class ArmAccumulator:
     weekly_occupancy: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     weekly_ae_prevalence: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     ae_counts: dict[str, int] = field(default_factory=dict)
+    #: per-subject outcomes (column -> array), kept only when asked (``per_subject=True``)
+    subjects: dict[str, NDArray[np.float64]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         w = self.weeks + 1
@@ -114,6 +116,14 @@ class ArmAccumulator:
             "cardiac_alert",
         ):
             setattr(self, k, getattr(self, k) + getattr(other, k))
+        if self.subjects or other.subjects:
+            cols = self.subjects.keys() | other.subjects.keys()
+            self.subjects = {
+                k: np.concatenate(
+                    [self.subjects.get(k, np.zeros(0)), other.subjects.get(k, np.zeros(0))]
+                )
+                for k in sorted(cols)
+            }
         self.sum_change += other.sum_change
         self.sum_baseline += other.sum_baseline
         self.weekly_pain = self.weekly_pain + other.weekly_pain

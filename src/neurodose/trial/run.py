@@ -40,6 +40,7 @@ from neurodose.trial.population import PDPopulation, sample_population
 
 __all__ = [
     "MAX_CHUNK_SIZE",
+    "MAX_PER_SUBJECT",
     "SAMPLES_PER_DAY",
     "SCHEDULER_TIMEOUT_S",
     "ChunkSpec",
@@ -94,8 +95,13 @@ def run_chunk(
     spec: ChunkSpec,
     params: PDParameters | None = None,
     exposure: ExposureFn | None = None,
+    per_subject: bool = False,
 ) -> ArmAccumulator:
-    """Simulate one chunk and return its sums (pure function of design, spec and seed)."""
+    """Simulate one chunk and return its sums (pure function of design, spec and seed).
+
+    With ``per_subject`` the accumulator also keeps each patient's outcomes
+    (:data:`SUBJECT_COLUMNS`) for the per-subject CSV.
+    """
     params = params or load_pd_parameters()
     if design.population:
         params = params.with_values(**{k: v for k, v in design.population.items() if params.has(k)})
@@ -181,6 +187,19 @@ def run_chunk(
     acc.discontinuation = int(disc.sum())
     acc.any_ae = int(ae.any_ae.sum())
     acc.cardiac_alert = int(cardiac.sum())
+    if per_subject:
+        acc.subjects = {
+            "baseline_pain": base.astype(np.float64),
+            "end_pain": end.astype(np.float64),
+            "change": (end - base).astype(np.float64),
+            "relief_fraction": rel.astype(np.float64),
+            "responder_30": (rel >= 0.3).astype(np.float64),
+            "responder_50": (rel >= 0.5).astype(np.float64),
+            "withdrawal_ae": (dropped & ae_first).astype(np.float64),
+            "withdrawal_other": (dropped & ~ae_first).astype(np.float64),
+            "dropout_day": np.where(dropped, drop_day, np.nan).astype(np.float64),
+            "any_adverse_event": np.asarray(ae.any_ae, dtype=np.float64),
+        }
     acc.weekly_pain = wk_pain.sum(axis=0)
     acc.weekly_sleep = wk_sleep.sum(axis=0)
     if not arm.is_placebo:
@@ -200,6 +219,9 @@ def run_chunk(
         acc.weekly_relief_share[k] = _weekly(pain.pathways[k], weeks).sum(axis=0)
     return acc
 
+
+#: most patients (all arms) whose per-subject outcomes a run keeps (~ 80 MB)
+MAX_PER_SUBJECT = 1_000_000
 
 #: largest chunk (patients); memory is about 5 kB per patient-week, so 200,000 x 12 weeks ~ 12 GB
 MAX_CHUNK_SIZE = 200_000
@@ -383,6 +405,7 @@ def run_trial(
     params: PDParameters | None = None,
     exposure: ExposureFn | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    per_subject: bool = False,
 ) -> TrialResult:
     """Run a virtual trial; results are identical locally and on Dask for one seed.
 
@@ -398,9 +421,19 @@ def run_trial(
     on_chunk : callable, optional
         Called with the number of patients of each finished chunk (local runs);
         an exception it raises stops the run (how a service cancels a job).
+    per_subject : bool
+        Keep each patient's outcomes (at most :data:`MAX_PER_SUBJECT` patients in all).
     """
     params = params or load_pd_parameters()
     specs = plan_chunks(design, chunk_size)
+    total = design.n_per_arm * len(design.arms)
+    if per_subject and total > MAX_PER_SUBJECT:
+        raise InputError(
+            "per-subject",
+            f"{total:,} patients",
+            f"at most {MAX_PER_SUBJECT:,} patients in all for per-subject outcomes "
+            "(lower n_per_arm)",
+        )
     with citations.tracking() as used:
         for arm in design.arms:
             if not arm.is_placebo:
@@ -408,7 +441,7 @@ def run_trial(
                 get_drug(arm.drug)
         citations.register_many(params.sources())
         citations.register_many(["dworkin2008_immpact"])
-        accs = _execute(design, specs, params, exposure, scheduler, progress, on_chunk)
+        accs = _execute(design, specs, params, exposure, scheduler, progress, on_chunk, per_subject)
     arms: dict[str, ArmAccumulator] = {}
     for spec, acc in zip(specs, accs, strict=True):
         name = design.arms[spec.arm_index].name
@@ -443,19 +476,20 @@ def _execute(
     scheduler: str | Any | None,
     progress: bool,
     on_chunk: Callable[[int], None] | None = None,
+    per_subject: bool = False,
 ) -> list[ArmAccumulator]:
     prog = _progress(sum(s.n for s in specs), progress)
     try:
         if scheduler is None:
             out = []
             for s in specs:
-                out.append(run_chunk(design, s, params, exposure))
+                out.append(run_chunk(design, s, params, exposure, per_subject))
                 if prog is not None:
                     prog.advance(prog.task_ids[0], s.n)
                 if on_chunk is not None:
                     on_chunk(s.n)
             return out
-        return _execute_dask(design, specs, params, exposure, scheduler, prog)
+        return _execute_dask(design, specs, params, exposure, scheduler, prog, per_subject)
     finally:
         if prog is not None:
             prog.stop()
@@ -468,6 +502,7 @@ def _execute_dask(
     exposure: ExposureFn | None,
     scheduler: str | Any,
     prog: Any,
+    per_subject: bool = False,
 ) -> list[ArmAccumulator]:
     from distributed import as_completed
 
@@ -481,6 +516,7 @@ def _execute_dask(
             specs,
             [params] * len(specs),
             [exposure] * len(specs),
+            [per_subject] * len(specs),
             pure=False,
         )
         index = {f.key: i for i, f in enumerate(futs)}

@@ -379,3 +379,128 @@ def test_simulate_csv(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.stderr
     rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
     assert rows and "duloxetine_ng_per_ml" in rows[0] and float(rows[0]["time_h"]) == 0.0
+
+
+# --- display and exports --------------------------------------------------------------------
+
+TWO_AMI = """
+name = "two_ami"
+weeks = 4
+condition = "postherpetic_neuralgia"
+n_per_arm = 60
+seed = 3
+
+[[arms]]
+name = "placebo"
+drug = "placebo"
+
+[[arms]]
+name = "amitriptyline_25"
+drug = "amitriptyline"
+regimen = [
+  { start_day = 1, dose_mg = 10, every_h = 24 },
+  { start_day = 8, dose_mg = 25, every_h = 24 },
+]
+
+[[arms]]
+name = "amitriptyline_75"
+drug = "amitriptyline"
+regimen = [
+  { start_day = 1, dose_mg = 25, every_h = 24 },
+  { start_day = 8, dose_mg = 75, every_h = 24 },
+]
+"""
+
+
+def test_trial_table_fits_80_columns_and_tells_arms_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = tmp_path / "two.toml"
+    p.write_text(TWO_AMI, encoding="utf-8")
+    monkeypatch.setenv("COLUMNS", "80")
+    res = runner.invoke(app, ["trial", str(p)])
+    assert res.exit_code == 0, res.stderr
+    lines = res.stdout.splitlines()
+    table_lines = [ln for ln in lines if ln[:1] in "┏┃┡│└"]
+    assert table_lines and max(len(ln) for ln in table_lines) <= 80
+    assert "B = amitriptyline_25: amitriptyline 10 -> 25 mg/day" in res.stdout
+    assert "C = amitriptyline_75: amitriptyline 25 -> 75 mg/day" in res.stdout
+    assert "NNTB" in res.stdout or "NNTH" in res.stdout or "no difference" in res.stdout
+    assert not any(
+        ch.isdigit() and "-" + ch in ln for ln in lines if "NNT" in ln for ch in "123456789"
+    )
+
+
+def test_nn_wording_never_prints_negative_numbers() -> None:
+    from neurodose.cli.trial import nn_text
+
+    assert nn_text(-40.0, [-80.0, -20.0], benefit_outcome=True) == "NNTH 40 (20 to 80)"
+    assert nn_text(10.5, [6.7, 24.7], benefit_outcome=False) == "NNTH 10.5 (6.7 to 24.7)"
+    assert nn_text(-50.0, [None, -15.5], benefit_outcome=False) == "NNTB 50 (15.5 to ∞)"
+
+
+def test_trial_csv_and_per_subject(tmp_path: Path) -> None:
+    import csv
+
+    p = tmp_path / "two.toml"
+    p.write_text(TWO_AMI, encoding="utf-8")
+    arms_csv, subj_csv = tmp_path / "arms.csv", tmp_path / "subjects.csv"
+    res = runner.invoke(
+        app, ["trial", str(p), "--csv", str(arms_csv), "--per-subject", str(subj_csv)]
+    )
+    assert res.exit_code == 0, res.stderr
+    arms = list(csv.DictReader(arms_csv.read_text(encoding="utf-8").splitlines()))
+    assert [a["arm"] for a in arms] == ["placebo", "amitriptyline_25", "amitriptyline_75"]
+    subj = list(csv.DictReader(subj_csv.read_text(encoding="utf-8").splitlines()))
+    assert len(subj) == 3 * 60
+    for arm in arms:  # the per-subject rows add up to the arm summary
+        rows = [s for s in subj if s["arm"] == arm["arm"]]
+        r30 = sum(int(s["responder_30"]) for s in rows) / len(rows)
+        assert abs(r30 - float(arm["responders_30"])) < 1e-4  # summaries keep 4 decimals
+
+
+def test_tdm_csv(tmp_path: Path) -> None:
+    import csv
+
+    levels = str(Path(__file__).resolve().parents[3] / "examples" / "tdm" / "levels.csv")
+    out = tmp_path / "tdm.csv"
+    res = runner.invoke(
+        app,
+        ["tdm", "--drug", "amitriptyline", "--levels", levels, "--dose", "50 mg", "--days", "28",
+         "--uncertainty", "laplace", "--csv", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    kinds = {r["kind"] for r in rows}
+    assert kinds == {"forecast", "level"}
+    assert len([r for r in rows if r["kind"] == "level"]) == 4
+
+
+def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
+    """SIGINT during a long trial: exit 130, one line, no traceback, no half-written plot."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    big = TINY_TRIAL.replace("n_per_arm = 8", "n_per_arm = 2000000").replace(
+        "weeks = 2", "weeks = 12"
+    )
+    design = tmp_path / "big.toml"
+    design.write_text(big, encoding="utf-8")
+    plot = tmp_path / "big.png"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "neurodose", "trial", str(design), "--plot", str(plot)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(6)
+    assert proc.poll() is None, "the trial ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (proc.returncode, err[-2000:])
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines == ["error: interrupted (Ctrl-C); no output file was written"], err[-2000:]
+    assert not plot.exists()
