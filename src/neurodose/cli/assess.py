@@ -196,6 +196,7 @@ def assess_command(
         return
     if json_out:
         data = a.to_dict()
+        data["defaults_applied"] = _defaults(start_date, d0)
         if patient_text:
             top = next((o for o in a.options if o.plan is not None), None)
             data["patient_text"] = (
@@ -205,11 +206,18 @@ def assess_command(
         return
     console = make_console()
     render(console, a, drug=drugs[0] if drugs else None)
+    for line in _defaults(start_date, d0):
+        console.print(f"assumed: {escape(line)}")
     if patient_text:
         top = next((o for o in a.options if o.plan is not None), None)
         if top is not None and top.plan is not None:
             console.rule("For the patient")
             console.print(escape(patient_plan_text(top.plan, top.findings)))
+
+
+def _defaults(start_date: str | None, d0: dt.date) -> list[str]:
+    """The defaults this run applied (shown in the text and the JSON)."""
+    return [] if start_date is not None else [f"--start-date {d0.isoformat()} (default: today)"]
 
 
 def _read_patient(path: Path) -> tuple[Patient, str | None]:

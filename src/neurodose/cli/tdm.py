@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from neurodose.cli import options as opt
-from neurodose.errors import InputError
+from neurodose.errors import InputError, UnitError
 from neurodose.inputs import writing
 
 __all__ = ["register", "tdm_csv"]
@@ -189,11 +189,28 @@ def register(app: typer.Typer) -> None:
         analytes = prior_model(drug, patient, comeds).analytes
         obs = _read_levels(levels, analytes, first_dose)
         tgt = None
+        if max_daily is not None:
+            from neurodose.knowledge.limits import check_daily_dose
+
+            warnings += check_daily_dose(
+                drug, max_daily, field="--max-daily", allow_above_max=allow_above_max
+            )
+        every_h = _floats(intervals, "--intervals") or [24.0]
+        for ii in every_h:
+            if not 1.0 <= ii <= 168.0:
+                raise InputError(
+                    "--intervals", intervals, "dosing intervals from 1 to 168 h (hourly to weekly)"
+                )
         from neurodose.cli.common import busy
 
         with opt.as_flags(_TDM_FLAGS), busy(f"fitting {drug} levels (MAP) and searching doses"):
             if target is not None:
-                tgt = parse_target(target) if metric == "trough" else _auc_target(target)
+                try:
+                    tgt = parse_target(target) if metric == "trough" else _auc_target(target)
+                except UnitError:
+                    raise InputError(
+                        "--target", target, "a range LOW-HIGH in ng/mL, e.g. '50-150'"
+                    ) from None
             report = run_tdm(
                 drug,
                 hist,
@@ -204,7 +221,7 @@ def register(app: typer.Typer) -> None:
                 indication=indication,
                 strengths=_floats(strengths, "--strengths"),
                 max_daily_mg=max_daily,
-                intervals_h=_floats(intervals, "--intervals") or [24.0],
+                intervals_h=every_h,
                 metric=metric,  # type: ignore[arg-type]
                 method=uncertainty,  # type: ignore[arg-type]
                 add_drugs=opt.comedications_from_options(what_if_add),

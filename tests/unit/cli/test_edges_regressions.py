@@ -504,3 +504,24 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert lines == ["error: interrupted (Ctrl-C); no output file was written"], err[-2000:]
     assert not plot.exists()
+
+
+@pytest.mark.parametrize(
+    "extra,field",
+    [
+        (["--max-daily", "1e9"], "--max-daily"),
+        (["--intervals", "1e9"], "--intervals"),
+        (["--target", "0-1e12"], "--target"),
+    ],
+)
+def test_tdm_implausible_options_refused(extra: list[str], field: str) -> None:
+    levels = str(Path(__file__).resolve().parents[3] / "examples" / "tdm" / "levels.csv")
+    args = ["tdm", "--drug", "amitriptyline", "--levels", levels, "--dose", "50 mg"]
+    line = _err([*args, "--days", "28", *extra])
+    assert line.startswith(f"error: {field}:")
+
+
+def test_assess_shows_the_default_start_date() -> None:
+    sample = str(Path(__file__).resolve().parents[3] / "examples" / "patients" / "minimal.json")
+    data = _json(["assess", sample, "--json"])
+    assert any(d.startswith("--start-date") for d in data["defaults_applied"])
