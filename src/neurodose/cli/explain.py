@@ -130,6 +130,7 @@ def register(app: typer.Typer) -> None:
             age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file, scr=scr
         )
         comeds = opt.comedications_from_options(with_, patient, drug)
+        warnings += opt.comedication_warnings(comeds, allow_above_max)
         from neurodose.simulation import explain as explain_pipeline
 
         data = explain_pipeline(

@@ -63,6 +63,7 @@ __all__ = [
     "applied_defaults",
     "as_flags",
     "comedication_notes",
+    "comedication_warnings",
     "comedications_from_options",
     "dose_warnings",
     "out_path",
@@ -452,6 +453,25 @@ def comedications_from_options(
 
         dosed = resolve_name(drug) if drug is not None else None
         return [*patient.comedications(exclude=dosed), *out]
+    return out
+
+
+def comedication_warnings(
+    comeds: Iterable[Comedication], allow_above_max: bool = False
+) -> list[str]:
+    """Check each co-medication's daily dose against its KB maximum (where the KB has one).
+
+    >>> comedication_warnings(comedications_from_options(["duloxetine:60 mg"]))
+    []
+    """
+    from neurodose.knowledge.limits import check_daily_dose
+
+    out: list[str] = []
+    for c in comeds:
+        if c.dose_mg is None:
+            continue
+        daily = c.dose_mg * 24.0 / (c.every_h or 24.0)
+        out += check_daily_dose(c.drug, daily, field="--with", allow_above_max=allow_above_max)
     return out
 
 

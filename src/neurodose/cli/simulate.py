@@ -134,6 +134,7 @@ def register(app: typer.Typer) -> None:
             age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file, scr=scr
         )
         comeds = opt.comedications_from_options(with_, patient, drug)
+        warnings += opt.comedication_warnings(comeds, allow_above_max)
         times = None
         computed: dict[str, str] = {}
         if regimen is None and doses is None and days is None:

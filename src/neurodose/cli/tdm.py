@@ -186,6 +186,7 @@ def register(app: typer.Typer) -> None:
             age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
         )
         comeds = opt.comedications_from_options(with_, patient, drug)
+        warnings += opt.comedication_warnings(comeds, allow_above_max)
         analytes = prior_model(drug, patient, comeds).analytes
         obs = _read_levels(levels, analytes, first_dose)
         tgt = None
@@ -305,6 +306,7 @@ def register(app: typer.Typer) -> None:
             age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
         )
         comeds = opt.comedications_from_options(with_, patient, drug)
+        warnings += opt.comedication_warnings(comeds, allow_above_max)
         obs = None
         if levels is not None:
             from neurodose.mipd.engine import prior_model

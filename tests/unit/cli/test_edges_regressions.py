@@ -525,3 +525,10 @@ def test_assess_shows_the_default_start_date() -> None:
     sample = str(Path(__file__).resolve().parents[3] / "examples" / "patients" / "minimal.json")
     data = _json(["assess", sample, "--json"])
     assert any(d.startswith("--start-date") for d in data["defaults_applied"])
+
+
+def test_comedication_dose_above_its_maximum_refused() -> None:
+    line = _err(
+        ["simulate", "--drug", "amitriptyline", "--dose", "25 mg", "--with", "duloxetine:6000 mg"]
+    )
+    assert line.startswith("error: --with:") and "6000" in line
