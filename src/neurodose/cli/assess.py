@@ -196,7 +196,8 @@ def assess_command(
         return
     if json_out:
         data = a.to_dict()
-        data["defaults_applied"] = _defaults(start_date, d0)
+        if start_date is None:  # the service's assessment (same JSON) always has a date
+            data["defaults_applied"] = _defaults(start_date, d0)
         if patient_text:
             top = next((o for o in a.options if o.plan is not None), None)
             data["patient_text"] = (
