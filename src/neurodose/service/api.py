@@ -315,6 +315,11 @@ def get_plan(st: State, user: User, pid: str) -> dict[str, Any]:
 )
 def get_plan_ics(st: State, user: User, pid: str) -> Response:
     """The current plan as an iCalendar file."""
+    return plan_ics_response(st, user, pid)
+
+
+def plan_ics_response(st: ClinicState, user: Clinician, pid: str) -> Response:
+    """The patient's current plan as an iCalendar download (audited); shared by the API and UI."""
     with st.db.session() as s:
         rec = store.get_patient(s, user, pid)
         plan = store.current_plan(s, pid)

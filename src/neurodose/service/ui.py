@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from neurodose.errors import NeurodoseError
 from neurodose.service import library, store
-from neurodose.service.api import ClinicState, csv_rows
+from neurodose.service.api import ClinicState, csv_rows, plan_ics_response
 from neurodose.service.models import Clinician
 from neurodose.service.problems import NotFound, input_error
 from neurodose.service.schemas import DiaryEntryIn
@@ -450,18 +450,7 @@ def mount_ui(app: FastAPI) -> None:
     @app.get("/patients/{pid}/plan.ics", include_in_schema=False)
     def plan_ics(request: Request, pid: str) -> Response:
         user, _csrf = _session(request)
-        with _st(request).db.session() as s:
-            rec = store.get_patient(s, user, pid)
-            plan = store.current_plan(s, pid)
-            if plan is None:
-                raise NotFound("plan")
-            store.audit(s, user.name, "plan.ics", pid)
-            text = library.plan_ics(rec.profile, plan.params)
-        return Response(
-            text,
-            media_type="text/calendar",
-            headers={"Content-Disposition": f'attachment; filename="plan-{pid}.ics"'},
-        )
+        return plan_ics_response(_st(request), user, pid)
 
     @app.post("/patients/{pid}/diary-link", include_in_schema=False)
     def make_link(request: Request, pid: str, csrf: str = Form("")) -> Response:
