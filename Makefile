@@ -16,6 +16,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/neurodose warmup
 	touch $(STAMP)
 
 venv: $(STAMP)

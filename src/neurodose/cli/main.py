@@ -115,6 +115,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Start the clinic web service (creates and migrates the database on first start).",
     ),
     "users": ("neurodose.cli.serve", "Clinic accounts (clinicians and admins)."),
+    "warmup": (
+        "neurodose.cli.warmup",
+        "Compile the PK engine's numba kernels into the on-disk cache.",
+    ),
 }
 
 _LOADED: dict[str, Any] = {}

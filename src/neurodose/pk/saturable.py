@@ -4,7 +4,7 @@
 linear clearance ``CL`` and a saturable pathway ``Vmax * C / (Km + C)`` (``Vmax``
 mg/h, ``Km`` ng/mL, ``C`` = 1000 x central / V in ng/mL). A saturable enzyme
 pathway is not linear, so the eigen-decomposition solver of
-:mod:`neurodose.pk.solve` does not apply. Here the depot is solved exactly
+:mod:`neurodose.pk.exact` does not apply. Here the depot is solved exactly
 (``a(t) = a0 exp(-ka t)``) and the central compartment is integrated with the
 classical 4th-order Runge-Kutta method on a fixed step of at most
 :data:`MAX_STEP_H` hours (and ``MAX_STEP_H / max(ka, CL/V)``), stepping exactly
@@ -12,7 +12,7 @@ onto every dose, parameter change and output time. The loop over subjects runs
 in numba (``prange``), so populations and trial arms keep the engine's speed.
 With ``Vmax = 0`` the structure is the linear one-compartment model (checked
 against the exact solver in the tests; the Michaelis-Menten case is checked
-against LSODA, :func:`neurodose.pk.solve.solve_ode`).
+against LSODA, :func:`neurodose.pk.ode.solve_ode`).
 
 Steady-state dose records (NONMEM SS=1/2) have no closed form for a nonlinear
 model and are refused with a clear error: give repeated doses instead.
@@ -180,7 +180,7 @@ def saturable_concentrations(
     dict
         ``{analyte: (n, T)}`` in ng/mL.
     """
-    from neurodose.pk.solve import validate_times
+    from neurodose.pk.exact import validate_times
 
     if not model.saturable:
         raise InputError("model", model.structure, "a saturable structure")

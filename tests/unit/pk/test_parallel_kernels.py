@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from neurodose.case import Comedication, Regimen
-from neurodose.pk import population
-from neurodose.pk.solve import _SEP, _decompose_lower, decompose
+from neurodose.pk import kernels, population
+from neurodose.pk.exact import SEP, decompose
 
 
 def _reference_lower(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -21,11 +21,11 @@ def _reference_lower(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     close = np.zeros(d.shape[0], dtype=bool)
     for i in range(k):
         for j in range(i + 1, k):
-            close |= np.abs(d[:, i] - d[:, j]) < _SEP * scale
+            close |= np.abs(d[:, i] - d[:, j]) < SEP * scale
     if np.any(close):
         idx = np.nonzero(close)[0]
         for j in range(k):
-            A[idx, j, j] *= 1.0 + 3.0 * _SEP * (j + 1)
+            A[idx, j, j] *= 1.0 + 3.0 * SEP * (j + 1)
     n = A.shape[0]
     lam = np.ascontiguousarray(np.diagonal(A, axis1=1, axis2=2))
     P = np.zeros_like(A)
@@ -58,11 +58,13 @@ def test_decompose_lower_matches_numpy_reference(k: int) -> None:
         diag[1::5, 1] = diag[1::5, 0] * (1.0 + 1e-12)  # nearly equal
     for i in range(k):
         A[:, i, i] = diag[:, i]
-    got = _decompose_lower(A)
+    got = tuple(np.empty_like(x) for x in (A[:, :, 0], A, A))
+    kernels.decompose_lower(np.ascontiguousarray(A), *got)
     ref = _reference_lower(A)
     for g, r in zip(got, ref, strict=True):
         assert np.array_equal(g, r)
-    assert np.array_equal(decompose(A)[1], ref[1])
+    assert np.array_equal(decompose(A, "numba")[1], ref[1])
+    assert np.array_equal(decompose(A, "python")[1], ref[1])
 
 
 def test_summarize_same_with_1_and_2_threads() -> None:

@@ -1,0 +1,211 @@
+"""The exact solver compiled by numba: the loops over subjects, in parallel.
+
+The per-subject functions of :mod:`neurodose.pk.exact` (written once, in the subset
+of Python numba compiles) are compiled here unchanged and run for every subject in
+``prange`` loops (``NUMBA_NUM_THREADS`` threads). This is the only module of the
+linear exact solver that imports numba: importing it, and loading the kernels from
+numba's on-disk cache, costs about a second of start-up, which a single patient
+avoids (:func:`neurodose.pk.exact.choose_backend`). :func:`warm_up` compiles every
+kernel into the cache (``neurodose warmup``; ``make venv`` runs it).
+
+Kernels write into arrays their caller allocates; the public entry points are in
+:mod:`neurodose.pk.solve`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from neurodose.pk import exact
+
+__all__ = ["concentrations", "decompose_lower", "project", "summaries", "warm_up"]
+
+Arr = NDArray[np.float64]
+
+_subject = numba.njit(cache=True)(exact.subject_concentrations)
+_decompose_lower_subject = numba.njit(cache=True)(exact.decompose_lower_subject)
+_project_subject = numba.njit(cache=True)(exact.project_subject)
+
+
+@numba.njit(parallel=True, cache=True)
+def decompose_lower(A: Arr, lam: Arr, P: Arr, Pinv: Arr) -> None:
+    """:func:`~neurodose.pk.exact.decompose_lower_subject` for every subject (in place)."""
+    for s in numba.prange(A.shape[0]):
+        _decompose_lower_subject(s, A, lam, P, Pinv)
+
+
+@numba.njit(parallel=True, cache=True)
+def project(H: Arr, P: Arr, Pinv: Arr, b_o: Arr, b_i: Arr, G: Arr, Wo: Arr, Wi: Arr) -> None:
+    """:func:`~neurodose.pk.exact.project_subject` for every subject (in place)."""
+    for s in numba.prange(H.shape[0]):
+        _project_subject(s, H, P, Pinv, b_o, b_i, G, Wo, Wi)
+
+
+@numba.njit(parallel=True, cache=True)
+def concentrations(
+    lam: Arr,  # (n, S, k)
+    G: Arr,  # (n, S, O, k)  output per eigen-coordinate
+    Wo: Arr,  # (n, S, k)  P^-1 b_oral
+    Wi: Arr,  # (n, S, k)  P^-1 b_iv
+    P: Arr,  # (n, S, k, k)
+    Pinv: Arr,  # (n, S, k, k)
+    seg_t: Arr,  # (S-1,) segment start times
+    d_t: Arr,  # (D,) nominal dose times
+    d_amt: Arr,  # (n or 1, D) amounts (bioavailability per dose already applied)
+    d_ii: Arr,  # (D,)
+    d_ss: NDArray[np.int64],  # (D,)
+    d_iv: NDArray[np.bool_],  # (D,)
+    lag: Arr,  # (n,)
+    times: Arr,  # (T,)
+    out: Arr,  # (n, O, T)
+    bad: NDArray[np.bool_],  # (n,) set where a value is not finite
+) -> None:
+    """:func:`~neurodose.pk.exact.subject_concentrations` for every subject into ``out``."""
+    n = lam.shape[0]
+    for s in numba.prange(n):
+        bad[s] = _subject(
+            s, lam, G, Wo, Wi, P, Pinv, seg_t, d_t, d_amt, d_ii, d_ss, d_iv, lag, times, out[s]
+        )
+
+
+@numba.njit(parallel=True, cache=True)
+def summaries(
+    lam: Arr,
+    G: Arr,
+    Wo: Arr,
+    Wi: Arr,
+    P: Arr,
+    Pinv: Arr,
+    seg_t: Arr,
+    d_t: Arr,
+    d_amt: Arr,
+    d_ii: Arr,
+    d_ss: NDArray[np.int64],
+    d_iv: NDArray[np.bool_],
+    lag: Arr,
+    times: Arr,
+    sum_rows: NDArray[np.bool_],  # (O,) rows added into an extra "total" row
+    window_h: float,
+    lo: float,
+    hi: float,
+    range_row: int,
+    out: Arr,  # (n, R, 6) with R = O (+1 when any sum_rows)
+    bad: NDArray[np.bool_],
+) -> None:
+    """Per-subject summaries (the columns of :data:`neurodose.pk.solve.SUMMARY_FIELDS`)."""
+    n = lam.shape[0]
+    O = G.shape[2]
+    T = times.shape[0]
+    R = out.shape[1]
+    t_end = times[T - 1]
+    for s in numba.prange(n):
+        buf = np.empty((R, T))
+        cum = np.empty(T)
+        bad[s] = _subject(
+            s, lam, G, Wo, Wi, P, Pinv, seg_t, d_t, d_amt, d_ii, d_ss, d_iv, lag, times, buf[:O]
+        )
+        if R > O:
+            for j in range(T):
+                acc = 0.0
+                for o in range(O):
+                    if sum_rows[o]:
+                        acc += buf[o, j]
+                buf[O, j] = acc
+        for r in range(R):
+            cmax = -1.0
+            tmax = 0.0
+            cmin = np.inf
+            inr = 0.0
+            cum[0] = 0.0
+            prev = buf[r, 0]
+            for j in range(T):
+                c = buf[r, j]
+                if c > cmax:
+                    cmax = c
+                    tmax = times[j]
+                if times[j] >= t_end - window_h and c < cmin:
+                    cmin = c
+                if j > 0:
+                    dt = times[j] - times[j - 1]
+                    cum[j] = cum[j - 1] + 0.5 * (c + prev) * dt
+                    if r == range_row:
+                        a = 1.0 if lo <= prev <= hi else 0.0
+                        b = 1.0 if lo <= c <= hi else 0.0
+                        inr += 0.5 * (a + b) * dt
+                prev = c
+            auc = cum[T - 1]
+            # time to 90 % steady state: first time the running window mean reaches
+            # 90 % of the final window mean (trapezoid areas)
+            t90 = np.nan
+            if t_end - times[0] >= window_h:
+                jf = T - 1
+                while jf > 0 and times[jf - 1] >= t_end - window_h:
+                    jf -= 1
+                final = (cum[T - 1] - cum[jf]) / (t_end - times[jf])
+                j0 = 0
+                for j in range(T):
+                    if times[j] - times[0] < window_h:
+                        continue
+                    while times[j0] < times[j] - window_h:
+                        j0 += 1
+                    span = times[j] - times[j0]
+                    if span > 0 and (cum[j] - cum[j0]) / span >= 0.9 * final:
+                        t90 = times[j]
+                        break
+            out[s, r, 0] = cmax
+            out[s, r, 1] = tmax
+            out[s, r, 2] = auc
+            out[s, r, 3] = cmin
+            out[s, r, 4] = t90
+            out[s, r, 5] = (
+                inr / (t_end - times[0]) if (r == range_row and t_end > times[0]) else np.nan
+            )
+
+
+def warm_up() -> None:
+    """Compile every kernel of the exact solver (and of :mod:`neurodose.pk.saturable`)
+    into numba's on-disk cache, through the public solver on two subjects."""
+    from neurodose.case.regimen import Regimen
+    from neurodose.pk.model import get_structure
+    from neurodose.pk.solve import concentrations as conc
+    from neurodose.pk.solve import predict_at
+    from neurodose.pk.solve import summaries as summ
+
+    reg = Regimen.oral("10 mg", every="24 h", days=2)
+    t = np.arange(0.0, 49.0)
+    two = np.array([1.0, 1.5])
+    cases: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
+        ("one_compartment", ("a",), {"F": 1.0, "ka": 1.0, "tlag": 0.0, "CL": two, "V": 20.0}),
+        (
+            "parent_metabolite",
+            ("a", "m"),
+            {
+                "F": 0.5,
+                "ka": 1.0,
+                "tlag": 0.5,
+                "CL_form": two,
+                "CL_other": 1.0,
+                "V": 100.0,
+                "CL_m": 2.0,
+                "V_m": 200.0,
+                "f_pre": 0.1,
+            },
+        ),
+        (
+            "one_compartment_saturable",
+            ("a",),
+            {"F": 1.0, "ka": 1.0, "tlag": 0.0, "CL": two, "V": 20.0, "Vmax": 1.0, "Km": 10.0},
+        ),
+    )
+    for name, analytes, p in cases:
+        m = get_structure(name, analytes)
+        conc(m, p, reg, t, backend="numba")
+        conc(m, p, reg, t, changes=[(24.0, p)], backend="numba")
+        predict_at(m, p, reg.expand(), t, check=False, backend="numba")
+        predict_at(m, p, reg, t, backend="numba")
+        if not m.saturable:
+            summ(m, p, reg, t, total=analytes, tdm_range=(1.0, 2.0))

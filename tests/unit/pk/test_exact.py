@@ -1,0 +1,132 @@
+"""The exact solver's two backends (plain Python for one subject, numba for many) give
+the same numbers; a single-patient simulation never imports numba."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from neurodose.case import DoseEvent, Regimen
+from neurodose.errors import InputError
+from neurodose.pk.exact import choose_backend
+from neurodose.pk.model import get_structure
+from neurodose.pk.solve import concentrations, predict_at
+
+ONE = get_structure("one_compartment", ("d",))
+TWO = get_structure("two_compartment", ("d",))
+PM = get_structure("parent_metabolite", ("p", "m"))
+
+rate = st.floats(0.01, 3.0)
+vol = st.floats(1.0, 500.0)
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple:
+    """A linear model, its parameters, a regimen (oral/iv, SS records, lag) and changes."""
+    which = draw(st.sampled_from(["one", "two", "pm"]))
+    p: dict[str, float] = {"F": draw(st.floats(0.05, 1.0)), "ka": draw(rate)}
+    p["tlag"] = draw(st.sampled_from([0.0, 0.5, 2.0]))
+    if which == "one":
+        model = ONE
+        p |= {"CL": draw(st.floats(0.1, 50.0)), "V": draw(vol)}
+    elif which == "two":
+        model = TWO
+        p |= {"CL": draw(st.floats(0.1, 50.0)), "V": draw(vol)}
+        p |= {"Q": draw(st.floats(0.1, 50.0)), "V2": draw(vol)}
+    else:
+        model = PM
+        p |= {"CL_form": draw(st.floats(0.1, 30.0)), "CL_other": draw(st.floats(0.0, 30.0))}
+        p |= {"V": draw(vol), "CL_m": draw(st.floats(0.1, 30.0)), "V_m": draw(vol)}
+        p["f_pre"] = draw(st.sampled_from([0.0, 0.2]))
+    events = []
+    t0 = 0.0
+    for _ in range(draw(st.integers(1, 3))):
+        ii = draw(st.sampled_from([8.0, 12.0, 24.0]))
+        events.append(
+            DoseEvent(
+                amt=draw(st.floats(1.0, 500.0)),
+                time=t0,
+                ii=ii,
+                addl=draw(st.integers(0, 10)),
+                ss=draw(st.sampled_from([0, 0, 1, 2])),
+                route=draw(st.sampled_from(["oral", "oral", "iv"])),
+            )
+        )
+        t0 += draw(st.sampled_from([0.0, 6.0, 24.0, 100.0]))  # equal times: ties
+    changes = []
+    if draw(st.booleans()):
+        key = "CL" if "CL" in p else "CL_form"
+        changes = [(draw(st.sampled_from([24.0, 30.5, 100.0])), {**p, key: p[key] * 0.4})]
+    t = np.unique(np.concatenate([np.linspace(0.0, 400.0, 97), [24.0, 30.5, 100.0]]))
+    return model, p, Regimen.from_events(events), t, changes
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_python_backend_equals_numba(case: tuple) -> None:
+    model, p, reg, t, changes = case
+    py = concentrations(model, p, reg, t, changes=changes, backend="python")
+    nb = concentrations(model, p, reg, t, changes=changes, backend="numba")
+    assert py.keys() == nb.keys()
+    for a in py:
+        assert py[a].shape == nb[a].shape == (1, t.size)
+        # the same operations in the same order: equal to rounding (in practice bit for bit)
+        np.testing.assert_allclose(py[a], nb[a], rtol=1e-12, atol=1e-12 * nb[a].max())
+    pa_py = predict_at(model, p, reg.expand(), t[::5], check=False, backend="python")
+    pa_nb = predict_at(model, p, reg.expand(), t[::5], check=False, backend="numba")
+    for a in pa_py:
+        np.testing.assert_allclose(pa_py[a], pa_nb[a], rtol=1e-12, atol=1e-12 * pa_nb[a].max())
+
+
+def test_python_backend_handles_populations_like_numba() -> None:
+    cl = np.array([0.5, 1.0, 4.0])
+    p = {"F": 0.7, "ka": 1.2, "tlag": 0.5, "CL_form": cl, "CL_other": 2.0, "V": 300.0}
+    p |= {"CL_m": 20.0, "V_m": 900.0, "f_pre": 0.1}
+    reg = Regimen.oral("25 mg", days=14)
+    t = np.arange(0.0, 400.0, 0.5)
+    changes = [(100.0, {**p, "CL_form": cl * 0.3})]
+    py = concentrations(PM, p, reg, t, changes=changes, backend="python")
+    nb = concentrations(PM, p, reg, t, changes=changes, backend="numba")
+    for a in py:
+        np.testing.assert_allclose(py[a], nb[a], rtol=1e-12)
+        assert np.all(py[a][:, 2:] > 0)  # after the lag (0.5 h)
+
+
+def test_auto_backend_choice() -> None:
+    assert choose_backend(2) == "numba"
+    assert choose_backend(1, "python") == "python"
+    assert choose_backend(5, "python") == "python"
+    with pytest.raises(InputError, match="numbaa"):
+        choose_backend(1, "numbaa")
+    with pytest.raises(InputError, match="backend"):
+        concentrations(
+            ONE,
+            {"F": 1, "ka": 1, "tlag": 0, "CL": 1, "V": 2},
+            Regimen.oral(10),
+            [1],
+            backend="fast",
+        )
+
+
+def test_single_patient_simulation_does_not_import_numba() -> None:
+    code = (
+        "import sys\n"
+        "from neurodose.case import Regimen\n"
+        "from neurodose.simulation import simulate\n"
+        "r = simulate('amitriptyline', Regimen.oral('25 mg', days=28))\n"
+        "assert r.summary['nortriptyline']['cmax_ng_per_ml'] > 0\n"
+        "print(sorted(m for m in ('numba', 'llvmlite') if m in sys.modules))\n"
+        "from neurodose.pk import population\n"
+        "population.simulate_population(population.sample('amitriptyline', 3, 1), "
+        "Regimen.oral('25 mg', days=2), [1.0, 2.0])\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["[]", "True"]
