@@ -448,7 +448,12 @@ def _pd_chain(
     drives = daily_drives(drug, analyte_conc, days, params, samples_per_day=samples_per_day)
     citations.register_many(tg.sources())
     pain = simulate_pain(
-        drives.mean, np.array([baseline_pain]), np.array([0.0]), np.array([1.0]), params
+        drives.mean,
+        np.array([baseline_pain]),
+        np.array([0.0]),
+        np.array([1.0]),
+        params,
+        days=days,  # a drug with no target affinities in the KB (tramadol) has no arrays
     )
     occ = drives.occupancy
     adverse: dict[str, dict[str, Any]] = {}

@@ -46,8 +46,18 @@ def test_validation_within_2fold(cid):
 def test_calibration_and_consistency(cid):
     (r,) = run([cid])
     # DPWG: three ratios fitted with one parameter (RMS log residual 0.09) -> 20 %;
-    # half-life 20 h vs derived 23 h (label bracket 20-25 h) -> 15 %; others 2 % (rounding)
-    tol = 0.20 if cid.startswith("ami_dpwg") else 0.15 if cid == "ami_half_life" else 0.02
+    # half-life 20 h vs derived 23 h (label bracket 20-25 h) -> 15 %; citalopram 1981: CL
+    # "about 0.42 L/min" and V "about 1150 L" give 31.6 h vs the stated 33 h -> 5 %;
+    # others 2 % (rounding)
+    tol = (
+        0.20
+        if cid.startswith("ami_dpwg")
+        else 0.15
+        if cid == "ami_half_life"
+        else 0.05
+        if cid == "cit_half_life_1981"
+        else 0.02
+    )
     assert abs(r.ratio - 1) <= tol, f"{cid}: ratio {r.ratio:.3f}"
 
 

@@ -235,7 +235,7 @@ def _typical(spec: PKModelSpec, patient: Patient, notes: list[str]) -> dict[str,
                 continue
             vals[c.parameter] *= c.factor.canonical()
         else:
-            assert c.reference is not None and c.exponent is not None
+            assert c.reference is not None
             if x is None and c.covariate == "scr" and patient.renal_function is not None:
                 # a renal function was given but cannot reach this model: say so
                 raise PatientError(
@@ -254,7 +254,13 @@ def _typical(spec: PKModelSpec, patient: Patient, notes: list[str]) -> dict[str,
             xv = float(x)
             if c.cap is not None:
                 xv = min(xv, c.cap.point)
-            vals[c.parameter] *= (xv / c.reference.point) ** c.exponent.point
+            if c.kind == "renal_fraction":
+                assert c.fraction is not None
+                f = c.fraction.point
+                vals[c.parameter] *= (1.0 - f) + f * xv / c.reference.point
+            else:
+                assert c.exponent is not None
+                vals[c.parameter] *= (xv / c.reference.point) ** c.exponent.point
     if patient.hepatic is not None and not any(
         c.covariate == "hepatic" and c.level == patient.hepatic for c in spec.covariates
     ):

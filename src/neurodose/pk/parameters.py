@@ -48,12 +48,7 @@ __all__ = [
 PKMODEL_DIR = DATA_DIR / "pkmodels"
 
 #: why a knowledge-base drug has no PK model (shown in the error; see docs/evidence_gaps.md)
-NO_PK_MODEL_REASONS: dict[str, str] = {
-    "milnacipran": (
-        "the evidence gives its half-life, bioavailability and renal share but no clearance "
-        "or volume, so its concentrations cannot be computed without inventing a number"
-    ),
-}
+NO_PK_MODEL_REASONS: dict[str, str] = {}
 Structure = Literal[
     "one_compartment", "two_compartment", "parent_metabolite", "one_compartment_saturable"
 ]
@@ -100,15 +95,19 @@ class Pathway(_Frozen):
 
 
 class Covariate(_Frozen):
-    """A covariate effect on a parameter: categorical factor or power model."""
+    """A covariate effect on a parameter: categorical factor, power model, or a
+    ``fraction`` of the parameter proportional to the covariate (``renal_fraction``:
+    ``P x [(1 - f) + f x x/reference]``, e.g. the renally excreted share of a clearance
+    scaling with creatinine clearance)."""
 
     parameter: str
-    kind: Literal["categorical", "power"]
+    kind: Literal["categorical", "power", "renal_fraction"]
     covariate: Literal["sex", "smoker", "hepatic", "age", "weight", "ibw", "bmi", "crcl", "scr"]
     level: str | None = None
     factor: Quantity | None = None
     reference: Quantity | None = None
     exponent: Quantity | None = None
+    fraction: Quantity | None = None
     cap: Quantity | None = None
 
     @model_validator(mode="after")
@@ -117,6 +116,11 @@ class Covariate(_Frozen):
             raise ValueError("a categorical covariate needs 'level' and 'factor'")
         if self.kind == "power" and (self.reference is None or self.exponent is None):
             raise ValueError("a power covariate needs 'reference' and 'exponent'")
+        if self.kind == "renal_fraction":
+            if self.reference is None or self.fraction is None:
+                raise ValueError("a renal_fraction covariate needs 'reference' and 'fraction'")
+            if not 0.0 <= self.fraction.point <= 1.0:
+                raise ValueError("renal_fraction 'fraction' must lie in [0, 1]")
         return self
 
 

@@ -168,8 +168,16 @@ _AMI = ["amitriptyline", "nortriptyline"]
 
 
 def _ratio(drug: str, analytes: Sequence[str], **kw: object) -> float:
-    base = _ss_auc(drug, analytes)
+    dose = float(kw["dose"]) if "dose" in kw else 25.0  # type: ignore[arg-type]
+    base = _ss_auc(drug, analytes, dose=dose)
     return _ss_auc(drug, analytes, **kw) / base  # type: ignore[arg-type]
+
+
+_DMS = "n_desmethylsertraline"
+
+
+def _c19(phenotype: str) -> Patient:
+    return Patient().with_genotype(CYP2C19=phenotype)
 
 
 def _repeat_window(
@@ -328,6 +336,16 @@ PREDICT: dict[str, Callable[[], float]] = {
         _ss_auc("imipramine", ["desipramine"], Patient().with_genotype(CYP2D6="PM"), dose=100.0)
         / 24.0
     ),
+    "dms_css_100_nm": lambda: _ss_auc("sertraline", [_DMS], dose=100.0) / 24.0,
+    "dms_half_life_label": lambda: _half_life("sertraline", _DMS),
+    "dms_cyp2c19_pm": lambda: _ratio("sertraline", [_DMS], patient=_c19("PM"), dose=100.0),
+    "dms_cyp2c19_im": lambda: _ratio("sertraline", [_DMS], patient=_c19("IM"), dose=100.0),
+    "dms_cyp2c19_um": lambda: _ratio("sertraline", [_DMS], patient=_c19("UM"), dose=100.0),
+    "mil_v_gelbe": lambda: float(individual_parameters("milnacipran").values["V"]),
+    "mil_tmax_ruan": lambda: _tmax_single("milnacipran", "milnacipran", 50.0),
+    "mil_tmax_gelbe": lambda: _tmax_single("milnacipran", "milnacipran", 50.0),
+    "mil_half_life_ruan": lambda: _half_life("milnacipran", "milnacipran"),
+    "mil_renal_severe": lambda: _cl("milnacipran", Patient(crcl=20.0)) / _cl("milnacipran"),
     "tra_cyp2d6_slow": lambda: (
         individual_parameters("tramadol", Patient().with_genotype(CYP2D6="PM")).values["CL_form"]
         / individual_parameters("tramadol").values["CL_form"]
@@ -345,17 +363,26 @@ _SS_LEVEL_ROWS: tuple[tuple[str, str, float, float, str], ...] = (
     ("fluoxetine", "fluoxetine", 40.0, 24.0, "flx_css_40"),
     ("fluoxetine", "norfluoxetine", 40.0, 24.0, "nflx_css_40"),
     ("sertraline", "sertraline", 100.0, 24.0, "ser_css_100_nm"),
+    ("sertraline", "n_desmethylsertraline", 100.0, 24.0, "dms_css_100_nm"),
     ("imipramine", "imipramine", 100.0, 24.0, "imi_css_em"),
     ("imipramine", "desipramine", 100.0, 24.0, "dmi_css_em"),
     ("paroxetine", "paroxetine", 30.0, 24.0, "par_em_aucss"),
 )
 
-#: doses used where the knowledge base has no neuropathic-pain dose: those of the cited
-#: steady-state studies (Sindrup 1992, Swiss PI, Braten 2020, Brosen 1986)
-_STUDY_DOSES: dict[str, tuple[float, ...]] = {
-    "paroxetine": (20.0, 40.0),
-    "fluoxetine": (20.0,),
-    "sertraline": (50.0,),
+#: doses used where the knowledge base has no neuropathic-pain dose: (daily mg, every h, where
+#: the dose comes from). Those of the cited steady-state studies (Sindrup 1992, Swiss PI,
+#: Braten 2020) or a labelled dose; "illustrative" where none is cited.
+_ILLUSTRATIVE = "illustrative dose (no dose for this drug in the KB)"
+_STUDY_DOSES: dict[str, tuple[tuple[float, float, str], ...]] = {
+    "paroxetine": ((20.0, 24.0, _ILLUSTRATIVE), (40.0, 24.0, _ILLUSTRATIVE)),
+    "fluoxetine": ((20.0, 24.0, _ILLUSTRATIVE),),
+    "sertraline": ((50.0, 24.0, _ILLUSTRATIVE),),
+    "citalopram": ((20.0, 24.0, _ILLUSTRATIVE), (40.0, 24.0, _ILLUSTRATIVE)),
+    "escitalopram": ((10.0, 24.0, _ILLUSTRATIVE), (20.0, 24.0, _ILLUSTRATIVE)),
+    "milnacipran": (
+        (100.0, 12.0, "labelled dose, 50 mg twice daily (savella_label_dailymed)"),
+        (200.0, 12.0, "labelled maximum, 100 mg twice daily (savella_label_dailymed)"),
+    ),
 }
 
 
@@ -438,8 +465,7 @@ def levels_table() -> list[LevelRow]:
                 div = int(g.divided_doses.low or g.divided_doses.point)
             for qd in (g.usual_low, g.usual_high):
                 plan.append((qd.canonical(), 24.0 / div, f"KB pain dose ({qd.source})"))
-        for d in _STUDY_DOSES.get(drug, ()):
-            plan.append((d, 24.0, "illustrative dose (no dose for this drug in the KB)"))
+        plan.extend(_STUDY_DOSES.get(drug, ()))
         tdm_names = "+".join(get_pkmodel(drug).tdm_sum)
         for daily, every, src in plan:
             cavg, trough = _ss_levels(drug, daily, every)

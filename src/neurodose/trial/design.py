@@ -46,8 +46,9 @@ from typing import Any
 
 from neurodose.errors import DesignError, InputError, UnknownDrugError, close_matches
 from neurodose.inputs import read_text
-from neurodose.knowledge.registry import drug_names, resolve_name
+from neurodose.knowledge.registry import resolve_name
 from neurodose.pd.params import load_pd_parameters
+from neurodose.pk.parameters import pkmodel_names
 
 __all__ = [
     "Arm",
@@ -280,18 +281,28 @@ def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
                 raise _err(w + "regimen", a["regimen"], "no regimen for a placebo arm")
             arms.append(Arm(an, "placebo", ()))
             continue
+        with_pk = pkmodel_names()
         try:
             canon = resolve_name(str(drug))
         except UnknownDrugError as exc:
-            hint = exc.suggestions
+            hint = close_matches(str(drug), with_pk) or exc.suggestions
             raise _err(
                 w + "drug",
                 drug,
-                "'placebo' or a drug in the knowledge base ("
-                + ", ".join(drug_names("full"))
+                "'placebo' or a drug with a PK model ("
+                + ", ".join(with_pk)
                 + ")"
                 + (f"; did you mean {hint[0]!r}?" if hint else ""),
             ) from None
+        if canon not in with_pk:
+            raise _err(
+                w + "drug",
+                drug,
+                "'placebo' or a drug with a PK model ("
+                + ", ".join(with_pk)
+                + f"); {canon!r} is in the knowledge base but has no PK model, so an arm "
+                "cannot be simulated",
+            )
         arms.append(Arm(an, canon, _parse_regimen(a.get("regimen"), w + "regimen", days)))
     pop_raw = data.get("population", {}) or {}
     if not isinstance(pop_raw, dict):

@@ -81,7 +81,7 @@ def test_gabapentin_scr_changes_levels_and_crcl_alone_is_refused():
 
 
 def test_kb_drug_without_pk_model_is_not_called_unknown():
-    r = runner.invoke(app, ["simulate", "--drug", "milnacipran", "--dose", "50 mg"])
+    r = runner.invoke(app, ["simulate", "--drug", "bupropion", "--dose", "50 mg"])
     assert r.exit_code == 2
     assert "in the knowledge base but has no PK model" in r.stderr
     assert "unknown drug" not in r.stderr

@@ -93,7 +93,7 @@ def test_steady_state_records_and_bad_models_are_refused():
 
 def test_kb_drug_without_pk_model_says_so():
     with pytest.raises(NoPKModelError, match="in the knowledge base but has no PK model"):
-        individual_parameters("milnacipran")
+        individual_parameters("bupropion")
 
 
 @pytest.mark.parametrize(
