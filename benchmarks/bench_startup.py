@@ -58,6 +58,9 @@ SCENARIOS: list[tuple[str, list[str], float]] = [
 def _env(src: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     env["COLUMNS"] = "100"
+    # the warm-up run must leave bytecode behind, as an installed package has it (pip
+    # compiles on install); with this variable set every run would recompile the source
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if src is not None:
         env["PYTHONPATH"] = str(src) + os.pathsep + env.get("PYTHONPATH", "")
     return env
