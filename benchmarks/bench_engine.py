@@ -157,7 +157,7 @@ def measure(rounds: int, baseline: str | None) -> dict[str, dict[str, list[float
         trees: list[tuple[str, Path | None]] = [("now", None)]
         if base is not None:
             trees.append(("baseline", base))
-        for name, src in trees:  # warm-up: bytecode and numba caches filled, not timed
+        for _name, src in trees:  # warm-up: bytecode and numba caches filled, not timed
             _run("map_predict", src)
         for _ in range(rounds):
             for w in WORKLOADS:

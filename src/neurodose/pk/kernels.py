@@ -1,9 +1,9 @@
-"""The exact solver compiled by numba: the loops over subjects, in parallel.
+"""The PK solvers compiled by numba: the loops over subjects, in parallel.
 
-The per-subject functions of :mod:`neurodose.pk.exact` (written once, in the subset
-of Python numba compiles) are compiled here unchanged and run for every subject in
-``prange`` loops (``NUMBA_NUM_THREADS`` threads). This is the only module of the
-linear exact solver that imports numba: importing it, and loading the kernels from
+The per-subject functions of :mod:`neurodose.pk.exact` and :mod:`neurodose.pk.saturable`
+(written once, in the subset of Python numba compiles) are compiled here unchanged
+and run for every subject in ``prange`` loops (``NUMBA_NUM_THREADS`` threads). This
+is the only module of the package that imports numba: importing it, and loading the kernels from
 numba's on-disk cache, costs about a second of start-up, which a single patient
 avoids (:func:`neurodose.pk.exact.choose_backend`). :func:`warm_up` compiles every
 kernel into the cache (``neurodose warmup``; ``make venv`` runs it).
@@ -20,15 +20,23 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from neurodose.pk import exact
+from neurodose.pk import exact, saturable
 
-__all__ = ["concentrations", "decompose_lower", "project", "summaries", "warm_up"]
+__all__ = [
+    "concentrations",
+    "decompose_lower",
+    "project",
+    "saturable_concentrations",
+    "summaries",
+    "warm_up",
+]
 
 Arr = NDArray[np.float64]
 
 _subject = numba.njit(cache=True)(exact.subject_concentrations)
 _decompose_lower_subject = numba.njit(cache=True)(exact.decompose_lower_subject)
 _project_subject = numba.njit(cache=True)(exact.project_subject)
+_saturable_subject = numba.njit(cache=True)(saturable.subject_concentrations)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -70,6 +78,22 @@ def concentrations(
         bad[s] = _subject(
             s, lam, G, Wo, Wi, P, Pinv, seg_t, d_t, d_amt, d_ii, d_ss, d_iv, lag, times, out[s]
         )
+
+
+@numba.njit(parallel=True, cache=True)
+def saturable_concentrations(
+    P: Arr,  # (n, S, 6) F, ka, CL, V, Vmax, Km per segment
+    seg_t: Arr,  # (S-1,)
+    ev_t: Arr,  # (n, D) dose event times (lag applied for oral doses)
+    d_amt: Arr,  # (n or 1, D)
+    d_iv: NDArray[np.bool_],  # (D,)
+    times: Arr,  # (T,)
+    out: Arr,  # (n, T)
+    bad: NDArray[np.bool_],  # (n,)
+) -> None:
+    """:func:`~neurodose.pk.saturable.subject_concentrations` for every subject."""
+    for s in numba.prange(P.shape[0]):
+        bad[s] = _saturable_subject(s, P, seg_t, ev_t, d_amt, d_iv, times, out)
 
 
 @numba.njit(parallel=True, cache=True)

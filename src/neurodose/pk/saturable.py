@@ -8,8 +8,11 @@ pathway is not linear, so the eigen-decomposition solver of
 (``a(t) = a0 exp(-ka t)``) and the central compartment is integrated with the
 classical 4th-order Runge-Kutta method on a fixed step of at most
 :data:`MAX_STEP_H` hours (and ``MAX_STEP_H / max(ka, CL/V)``), stepping exactly
-onto every dose, parameter change and output time. The loop over subjects runs
-in numba (``prange``), so populations and trial arms keep the engine's speed.
+onto every dose, parameter change and output time. The per-subject function
+(:func:`subject_concentrations`) is plain Python: one subject runs as it is (no
+numba start-up), and :mod:`neurodose.pk.kernels` compiles it unchanged for the
+loop over subjects (``prange``), so populations and trial arms keep the engine's
+speed (:func:`~neurodose.pk.exact.choose_backend`).
 With ``Vmax = 0`` the structure is the linear one-compartment model (checked
 against the exact solver in the tests; the Michaelis-Menten case is checked
 against LSODA, :func:`neurodose.pk.ode.solve_ode`).
@@ -29,18 +32,19 @@ array([[   0. , 3070.3, 1585.2]])
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from neurodose.case.regimen import ExpandedDoses, Regimen
 from neurodose.errors import InputError, RegimenError, SolverError
+from neurodose.pk.exact import choose_backend, validate_times
 from neurodose.pk.model import PKModel
 
-__all__ = ["MAX_STEP_H", "saturable_concentrations"]
+__all__ = ["MAX_STEP_H", "saturable_concentrations", "subject_concentrations"]
 
 Arr = NDArray[np.float64]
 
@@ -52,43 +56,8 @@ MAX_STEP_H = 0.125
 _PARAMS = ("F", "ka", "CL", "V", "Vmax", "Km")
 
 
-@numba.njit(cache=True)
-def _rhs(x: float, a: float, ka: float, k: float, vmax: float, km: float, v: float) -> float:
-    c = 1000.0 * x / v
-    if c < 0.0:
-        c = 0.0
-    return ka * a - k * x - vmax * c / (km + c)
-
-
-@numba.njit(cache=True)
-def _advance(
-    x: float, a: float, dt: float, ka: float, k: float, vmax: float, km: float, v: float
-) -> tuple[float, float]:
-    """Advance (central x, depot a) by ``dt`` with RK4 sub-steps <= MAX_STEP_H."""
-    if dt <= 0.0:
-        return x, a
-    # step <= MAX_STEP_H and <= MAX_STEP_H / max(ka, CL/V) (fast rates resolved)
-    nsteps = int(np.ceil(dt * max(1.0, ka, k) / 0.125 - 1e-12))
-    if nsteps < 1:
-        nsteps = 1
-    h = dt / nsteps
-    eh2 = np.exp(-ka * h / 2.0)
-    for _ in range(nsteps):
-        a_mid = a * eh2
-        a_end = a_mid * eh2
-        k1 = _rhs(x, a, ka, k, vmax, km, v)
-        k2 = _rhs(x + 0.5 * h * k1, a_mid, ka, k, vmax, km, v)
-        k3 = _rhs(x + 0.5 * h * k2, a_mid, ka, k, vmax, km, v)
-        k4 = _rhs(x + h * k3, a_end, ka, k, vmax, km, v)
-        x = x + h * (k1 + 2.0 * k2 + 2.0 * k3 + k4) / 6.0
-        if x < 0.0:
-            x = 0.0
-        a = a_end
-    return x, a
-
-
-@numba.njit(parallel=True, cache=True)
-def _kernel(
+def subject_concentrations(
+    s: int,
     P: Arr,  # (n, S, 6) F, ka, CL, V, Vmax, Km per segment
     seg_t: Arr,  # (S-1,)
     ev_t: Arr,  # (n, D) dose event times (lag applied for oral doses)
@@ -96,56 +65,93 @@ def _kernel(
     d_iv: NDArray[np.bool_],  # (D,)
     times: Arr,  # (T,)
     out: Arr,  # (n, T)
-    bad: NDArray[np.bool_],
-) -> None:
-    n = P.shape[0]
+) -> bool:
+    """Concentrations of subject ``s`` into ``out[s]``; True if any is not finite.
+
+    Between events (doses, parameter changes, output times) the depot decays exactly
+    (``a exp(-ka t)``) and the central compartment follows
+    ``dx/dt = ka a - k x - Vmax C / (Km + C)``, ``C = 1000 x / V`` (clipped at 0), by
+    RK4 on equal sub-steps <= MAX_STEP_H (and <= MAX_STEP_H / max(ka, CL/V)). Plain
+    Python that numba compiles unchanged (:mod:`neurodose.pk.kernels`).
+    """
     S = P.shape[1]
     D = ev_t.shape[1]
     T = times.shape[0]
-    for s in numba.prange(n):
-        sa = s * (1 if d_amt.shape[0] > 1 else 0)
-        order = np.argsort(ev_t[s], kind="mergesort")
-        x = 0.0
-        a = 0.0
-        seg = 0
-        tcur = times[0]
-        if D > 0 and ev_t[s, order[0]] < tcur:
-            tcur = ev_t[s, order[0]]
-        if S > 1 and seg_t[0] < tcur:
-            tcur = min(tcur, seg_t[0])
-        ie = 0
-        for j in range(T):
-            t = times[j]
-            while True:
-                # next event (dose or segment change) at or before t
-                t_dose = ev_t[s, order[ie]] if ie < D else np.inf
-                t_seg = seg_t[seg] if seg < S - 1 else np.inf
-                te = min(t_dose, t_seg)
-                if te > t:
-                    break
-                ka = P[s, seg, 1]
-                v = P[s, seg, 3]
-                x, a = _advance(
-                    x, a, te - tcur, ka, P[s, seg, 2] / v, P[s, seg, 4], P[s, seg, 5], v
-                )
-                tcur = te
-                if t_seg <= t_dose:
-                    seg += 1
-                else:
-                    q = order[ie]
-                    if d_iv[q]:
-                        x += d_amt[sa, q]
-                    else:
-                        a += d_amt[sa, q] * P[s, seg, 0]
-                    ie += 1
+    bad = False
+    sa = s * (1 if d_amt.shape[0] > 1 else 0)
+    order = np.argsort(ev_t[s], kind="mergesort")
+    x = 0.0
+    a = 0.0
+    seg = 0
+    tcur = times[0]
+    if D > 0 and ev_t[s, order[0]] < tcur:
+        tcur = ev_t[s, order[0]]
+    if S > 1 and seg_t[0] < tcur:
+        tcur = min(tcur, seg_t[0])
+    ie = 0
+    for j in range(T):
+        t = times[j]
+        while True:
+            # next event (dose or segment change) at or before t, else t itself
+            t_dose = ev_t[s, order[ie]] if ie < D else np.inf
+            t_seg = seg_t[seg] if seg < S - 1 else np.inf
+            te = min(t_dose, t_seg)
+            target = te if te <= t else t
+            # advance (x, a) from tcur to target
             ka = P[s, seg, 1]
             v = P[s, seg, 3]
-            x, a = _advance(x, a, t - tcur, ka, P[s, seg, 2] / v, P[s, seg, 4], P[s, seg, 5], v)
-            tcur = t
-            c = 1000.0 * x / v
-            if not c < np.inf:
-                bad[s] = True
-            out[s, j] = c
+            k = P[s, seg, 2] / v
+            vmax = P[s, seg, 4]
+            km = P[s, seg, 5]
+            dt = target - tcur
+            if dt > 0.0:
+                nsteps = math.ceil(dt * max(1.0, ka, k) / MAX_STEP_H - 1e-12)
+                if nsteps < 1:
+                    nsteps = 1
+                h = dt / nsteps
+                eh2 = math.exp(-ka * h / 2.0)
+                for _ in range(nsteps):
+                    a_mid = a * eh2
+                    a_end = a_mid * eh2
+                    # the four RK4 stages: stage state, right-hand side, weighted sum
+                    acc = 0.0
+                    kj = 0.0
+                    for stage in range(4):
+                        if stage == 0:
+                            xs = x
+                            aj = a
+                        elif stage < 3:
+                            xs = x + 0.5 * h * kj
+                            aj = a_mid
+                        else:
+                            xs = x + h * kj
+                            aj = a_end
+                        c = 1000.0 * xs / v
+                        if c < 0.0:
+                            c = 0.0
+                        kj = ka * aj - k * xs - vmax * c / (km + c)
+                        acc = acc + (kj if stage == 0 or stage == 3 else 2.0 * kj)
+                    x = x + h * acc / 6.0
+                    if x < 0.0:
+                        x = 0.0
+                    a = a_end
+            tcur = target
+            if te > t:
+                break
+            if t_seg <= t_dose:
+                seg += 1
+            else:
+                q = order[ie]
+                if d_iv[q]:
+                    x += d_amt[sa, q]
+                else:
+                    a += d_amt[sa, q] * P[s, seg, 0]
+                ie += 1
+        c = 1000.0 * x / P[s, seg, 3]
+        if not c < np.inf:
+            bad = True
+        out[s, j] = c
+    return bad
 
 
 def saturable_concentrations(
@@ -156,6 +162,7 @@ def saturable_concentrations(
     *,
     changes: Sequence[tuple[float, Mapping[str, Any]]] = (),
     check: bool = True,
+    backend: str = "auto",
 ) -> dict[str, Arr]:
     """Concentrations (ng/mL) of a ``one_compartment_saturable`` model.
 
@@ -174,14 +181,15 @@ def saturable_concentrations(
         Piecewise-constant parameter sets from ``t_h`` on (interactions).
     check : bool
         Validate parameter values (see :meth:`PKModel.check`).
+    backend : {"auto", "python", "numba"}
+        Where the per-subject loop runs (:func:`~neurodose.pk.exact.choose_backend`:
+        Python for one subject, numba for more); the same numbers either way.
 
     Returns
     -------
     dict
         ``{analyte: (n, T)}`` in ng/mL.
     """
-    from neurodose.pk.exact import validate_times
-
     if not model.saturable:
         raise InputError("model", model.structure, "a saturable structure")
     t = validate_times(times_h)
@@ -221,8 +229,7 @@ def saturable_concentrations(
     amt = np.ascontiguousarray(doses.amounts[None, :], dtype=np.float64)
     out = np.empty((n, t.size))
     bad = np.zeros(n, dtype=np.bool_)
-    kernel: Any = _kernel
-    kernel(
+    args = (
         P,
         seg_times,
         np.ascontiguousarray(ev_t, dtype=np.float64),
@@ -230,8 +237,15 @@ def saturable_concentrations(
         np.ascontiguousarray(doses.iv),
         t,
         out,
-        bad,
     )
+    if choose_backend(n, backend) == "numba":
+        from neurodose.pk import kernels
+
+        kernel: Any = kernels.saturable_concentrations
+        kernel(*args, bad)
+    else:
+        for s in range(n):
+            bad[s] = subject_concentrations(s, *args)
     if bad.any():
         raise SolverError(
             f"the saturable solver produced non-finite concentrations for {int(bad.sum())} "

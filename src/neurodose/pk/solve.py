@@ -7,9 +7,9 @@ calls every consumer uses (simulation, populations, trials, MAP estimation):
 :mod:`neurodose.pk.exact`         exact solver for linear models (eigen-decomposition and
                                   superposition), one subject at a time in plain Python/numpy
 :mod:`neurodose.pk.kernels`       the same functions compiled by numba, parallel over
-                                  subjects (the only numba module of the exact solver)
+                                  subjects (the only module that imports numba)
 :mod:`neurodose.pk.saturable`     Michaelis-Menten (nonlinear) one-compartment model: exact
-                                  depot, RK4 for the central compartment (numba)
+                                  depot, RK4 for the central compartment (same backends)
 :mod:`neurodose.pk.ode`           numerical integration (``scipy.integrate.solve_ivp``), one
                                   subject: continuous time-varying parameters, checks
 ================================  ===========================================================
@@ -41,7 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from neurodose.case.regimen import ExpandedDoses, Regimen
 from neurodose.errors import InputError, SolverError
-from neurodose.pk.exact import choose_backend, decompose, prepare, run, validate_times
+from neurodose.pk.exact import decompose, prepare, run, validate_times
 from neurodose.pk.model import PKModel
 from neurodose.pk.ode import solve_ode
 
@@ -101,7 +101,7 @@ def concentrations(
     backend : {"auto", "python", "numba"}
         Linear models: where the exact solver runs (:func:`~neurodose.pk.exact.
         choose_backend`; "auto": Python for one subject, numba for more). Same
-        numbers either way. Saturable models always run in numba.
+        numbers either way (saturable models too).
 
     Returns
     -------
@@ -111,8 +111,9 @@ def concentrations(
     if model.saturable:
         from neurodose.pk.saturable import saturable_concentrations
 
-        choose_backend(1, backend)  # a misspelt backend is an error here too
-        res = saturable_concentrations(model, params, regimen, times_h, changes=changes)
+        res = saturable_concentrations(
+            model, params, regimen, times_h, changes=changes, backend=backend
+        )
         if out is not None:
             out[:, 0, :] = res[model.analytes[0]]
             return {model.analytes[0]: out[:, 0, :]}
@@ -222,8 +223,7 @@ def predict_at(
     if model.saturable:
         from neurodose.pk.saturable import saturable_concentrations
 
-        choose_backend(1, backend)  # a misspelt backend is an error here too
-        return saturable_concentrations(model, params, doses, times_h, check=check)
+        return saturable_concentrations(model, params, doses, times_h, check=check, backend=backend)
     n, t, args = prepare(model, params, doses, times_h, (), check=check, backend=backend)
     return _run(model, n, t, args, rows="parameter set(s)", backend=backend)
 

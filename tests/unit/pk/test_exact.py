@@ -1,5 +1,6 @@
-"""The exact solver's two backends (plain Python for one subject, numba for many) give
-the same numbers; a single-patient simulation never imports numba."""
+"""The solvers' two backends (plain Python for one subject, numba for many) give the
+same numbers, for the linear exact solver and the saturable one; a single-patient
+simulation never imports numba."""
 
 from __future__ import annotations
 
@@ -83,6 +84,32 @@ def test_python_backend_equals_numba(case: tuple) -> None:
         np.testing.assert_allclose(pa_py[a], pa_nb[a], rtol=1e-12, atol=1e-12 * pa_nb[a].max())
 
 
+SAT = get_structure("one_compartment_saturable", ("d",))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cl=st.floats(0.5, 30.0),
+    v=vol,
+    ka=rate,
+    vmax=st.floats(0.0, 5.0),
+    km=st.floats(1.0, 200.0),
+    dose=st.floats(1.0, 100.0),
+    every=st.sampled_from([12.0, 24.0]),
+    change=st.booleans(),
+)
+def test_saturable_python_backend_equals_numba(
+    cl: float, v: float, ka: float, vmax: float, km: float, dose: float, every: float, change: bool
+) -> None:
+    p = {"F": 0.8, "ka": ka, "tlag": 0.5, "CL": cl, "V": v, "Vmax": vmax, "Km": km}
+    reg = Regimen.oral(f"{dose} mg", every=f"{every} h", days=5)
+    t = np.arange(0.0, 150.0, 1.5)
+    changes = [(50.0, {**p, "Vmax": vmax * 0.3})] if change else []
+    py = concentrations(SAT, p, reg, t, changes=changes, backend="python")["d"]
+    nb = concentrations(SAT, p, reg, t, changes=changes, backend="numba")["d"]
+    np.testing.assert_allclose(py, nb, rtol=1e-12, atol=1e-12 * nb.max())
+
+
 def test_python_backend_handles_populations_like_numba() -> None:
     cl = np.array([0.5, 1.0, 4.0])
     p = {"F": 0.7, "ka": 1.2, "tlag": 0.5, "CL_form": cl, "CL_other": 2.0, "V": 300.0}
@@ -120,6 +147,8 @@ def test_single_patient_simulation_does_not_import_numba() -> None:
         "from neurodose.simulation import simulate\n"
         "r = simulate('amitriptyline', Regimen.oral('25 mg', days=28))\n"
         "assert r.summary['nortriptyline']['cmax_ng_per_ml'] > 0\n"
+        "r = simulate('paroxetine', Regimen.oral('20 mg', days=7))\n"
+        "assert r.summary['paroxetine']['cmax_ng_per_ml'] > 0\n"
         "print(sorted(m for m in ('numba', 'llvmlite') if m in sys.modules))\n"
         "from neurodose.pk import population\n"
         "population.simulate_population(population.sample('amitriptyline', 3, 1), "
