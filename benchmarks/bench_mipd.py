@@ -44,10 +44,11 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 
-from neurodose.mipd.engine import prior_model, regimen_from_history  # noqa: E402
+from neurodose.case import DoseEvent, ExpandedDoses, Regimen  # noqa: E402
+from neurodose.mipd.engine import prior_model  # noqa: E402
 from neurodose.mipd.estimate import fit_map  # noqa: E402
 from neurodose.mipd.levels import Observations  # noqa: E402
-from neurodose.mipd.model import DoseHistory, PriorModel  # noqa: E402
+from neurodose.mipd.model import PriorModel  # noqa: E402
 from neurodose.mipd.objective import Objective  # noqa: E402
 from neurodose.pk.solve import solve_ode  # noqa: E402
 
@@ -67,7 +68,7 @@ def _pin_one_core() -> str:
 
 def make_patients(model: PriorModel, n: int, seed: int) -> list[tuple[np.ndarray, Observations]]:
     rng = np.random.default_rng(seed)
-    doses = DoseHistory.regular(25.0, 24.0, 28)
+    doses = Regimen.oral("25 mg", "24 h", doses=28).expand()
     t = np.array([(d - 1) * 24.0 + 23.0 for d in SAMPLE_DAYS])
     out = []
     for _ in range(n):
@@ -88,9 +89,14 @@ def ode_model(model: PriorModel) -> PriorModel:
     """The same prior, predicting with the per-subject ODE solver."""
     structure = model.predict_fn.model  # type: ignore[attr-defined]
 
-    def predict(theta: dict[str, np.ndarray], doses: DoseHistory, t: np.ndarray) -> dict:
+    def predict(theta: dict[str, np.ndarray], doses: ExpandedDoses, t: np.ndarray) -> dict:
         n = max(np.size(v) for v in theta.values())
-        reg = regimen_from_history(doses)
+        # the ODE solver takes a Regimen: one record per (non-steady-state) dose
+        assert not doses.ss.any()
+        reg = Regimen.from_events(
+            DoseEvent(amt=float(a), time=float(tt))
+            for tt, a in zip(doses.times, doses.amounts, strict=True)
+        )
         rows = []
         for i in range(n):
             p = {k: float(np.broadcast_to(v, (n,))[i]) for k, v in theta.items()}
@@ -108,7 +114,7 @@ def baseline_fit(f: Objective, k: int) -> tuple[float, np.ndarray, int]:
 def run(n: int, n_baseline: int, seed: int) -> dict[str, Any]:
     pin = _pin_one_core()
     model = prior_model("amitriptyline")
-    doses = DoseHistory.regular(25.0, 24.0, 28)
+    doses = Regimen.oral("25 mg", "24 h", doses=28).expand()
     patients = make_patients(model, n, seed)
     # warm-up / JIT (timed apart)
     t0 = time.perf_counter()

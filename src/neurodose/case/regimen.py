@@ -169,6 +169,64 @@ class ExpandedDoses:
     def __len__(self) -> int:
         return int(self.times.size)
 
+    @classmethod
+    def empty(cls) -> ExpandedDoses:
+        """No doses (e.g. a history cut before its first dose).
+
+        >>> len(ExpandedDoses.empty())
+        0
+        """
+        return cls(
+            times=np.zeros(0),
+            amounts=np.zeros(0),
+            ii=np.zeros(0),
+            ss=np.zeros(0, dtype=np.int64),
+            iv=np.zeros(0, dtype=np.bool_),
+        )
+
+    @property
+    def first_h(self) -> float:
+        """Time of the first dose in h (0 when there are none)."""
+        return float(self.times[0]) if self.times.size else 0.0
+
+    @property
+    def last_h(self) -> float:
+        """Time of the last dose in h (0 when there are none)."""
+        return float(self.times[-1]) if self.times.size else 0.0
+
+    def until(self, t_h: float) -> ExpandedDoses:
+        """The doses given strictly before ``t_h``.
+
+        >>> Regimen.oral("25 mg", days=5).expand().until(48.0).times.tolist()
+        [0.0, 24.0]
+        """
+        keep = self.times < t_h
+        return ExpandedDoses(
+            times=self.times[keep],
+            amounts=self.amounts[keep],
+            ii=self.ii[keep],
+            ss=self.ss[keep],
+            iv=self.iv[keep],
+        )
+
+    def then(self, other: ExpandedDoses) -> ExpandedDoses:
+        """These doses followed by ``other`` (times are absolute), sorted by time.
+
+        >>> a = Regimen.oral("25 mg", days=2).expand()
+        >>> b = Regimen.oral("50 mg", days=1, start=48).expand()
+        >>> a.then(b).amounts.tolist()
+        [25.0, 25.0, 50.0]
+        """
+        times = np.concatenate([self.times, other.times])
+        order = np.argsort(times, kind="stable")
+        return ExpandedDoses(
+            times=times[order],
+            amounts=np.concatenate([self.amounts, other.amounts])[order],
+            ii=np.concatenate([self.ii, other.ii])[order],
+            ss=np.concatenate([self.ss, other.ss])[order],
+            iv=np.concatenate([self.iv, other.iv])[order],
+        )
+
 
 @dataclass(frozen=True)
 class TitrationStep:

@@ -170,7 +170,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit individual PK parameters to measured levels (MAP), forecast, and
         recommend a dose and interval for the target range."""
-        from neurodose.mipd.engine import history_from_regimen, prior_model
+        from neurodose.mipd.engine import prior_model
         from neurodose.mipd.tdm import parse_target, run_tdm
 
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
@@ -181,7 +181,7 @@ def register(app: typer.Typer) -> None:
             raise InputError("--metric", metric, "'trough' or 'auc24'")
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
         warnings = opt.dose_warnings(drug, reg, allow_above_max)
-        hist = history_from_regimen(reg)
+        hist = reg.expand()
         patient = opt.patient_from_options(
             age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
         )

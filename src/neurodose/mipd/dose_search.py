@@ -33,9 +33,10 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from neurodose.case.regimen import ExpandedDoses, Regimen
 from neurodose.errors import InputError
 from neurodose.mipd.estimate import MapResult
-from neurodose.mipd.model import DoseHistory, PriorModel
+from neurodose.mipd.model import PriorModel
 
 __all__ = [
     "Candidate",
@@ -69,7 +70,7 @@ def doses_from_strengths(
 def steady_state_metric(
     model: PriorModel,
     eta: FloatArray,
-    history: DoseHistory,
+    history: ExpandedDoses,
     dose_mg: float,
     every_h: float,
     start_h: float,
@@ -79,7 +80,7 @@ def steady_state_metric(
     """Moiety trough (ng/mL) or AUC24 (ng·h/mL) after ``horizon_days`` on the new
     regimen, for each row of ``eta`` -> (n,)."""
     n_doses = int(np.ceil(horizon_days * 24.0 / every_h))
-    new = DoseHistory.regular(dose_mg, every_h, n_doses, start_h=start_h)
+    new = Regimen.oral(dose_mg, every_h, doses=n_doses, start=start_h).expand()
     doses = history.until(start_h).then(new) if len(history) else new
     t_end = start_h + n_doses * every_h
     if metric == "trough":

@@ -9,8 +9,9 @@ genotype and co-medication (:func:`neurodose.pk.individual_parameters`, from
 Fast path
 ---------
 MAP estimation calls the prediction a few dozen times per patient with the
-same doses and sample times. :class:`EnginePredictor` therefore expands the
-doses once (cached on the :class:`DoseHistory`) and calls the engine's
+same doses and sample times. The doses arrive expanded once
+(:class:`~neurodose.case.ExpandedDoses`, the case layer's dose list) and
+:class:`EnginePredictor` calls the engine's
 :func:`neurodose.pk.solve.predict_at` with them and ``check=False``: no
 re-validation of the parameter arrays on each call (they are positive by
 construction, ``typical * exp(eta)``). The first call of every predictor
@@ -29,55 +30,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurodose import citations
-from neurodose.case.regimen import DoseEvent, ExpandedDoses, Regimen
+from neurodose.case.regimen import ExpandedDoses
 from neurodose.errors import InputError, SolverError
-from neurodose.mipd.model import DoseHistory, PriorModel, ResidualError
+from neurodose.mipd.model import PriorModel, ResidualError
 from neurodose.pk import concentrations, predict_at
 from neurodose.pk.individual import individual_parameters
 from neurodose.pk.model import PKModel
 from neurodose.pk.parameters import get_pkmodel
 
-__all__ = [
-    "EnginePredictor",
-    "history_from_regimen",
-    "molar_masses",
-    "prior_model",
-    "regimen_from_history",
-]
+__all__ = ["EnginePredictor", "molar_masses", "prior_model"]
 
 FloatArray = NDArray[np.float64]
-
-
-def history_from_regimen(regimen: Regimen) -> DoseHistory:
-    """All doses of an engine :class:`~neurodose.case.Regimen` as a DoseHistory."""
-    d = regimen.expand()
-    if np.any(d.iv):
-        raise InputError("regimen", "iv doses", "oral doses (MAP forecasting is for oral regimens)")
-    return DoseHistory(d.times, d.amounts, d.ii, d.ss)
-
-
-def regimen_from_history(doses: DoseHistory) -> Regimen:
-    """An engine Regimen with one DoseEvent per dose of ``doses``."""
-    assert doses.ii_h is not None and doses.ss is not None
-    return Regimen.from_events(
-        DoseEvent(amt=float(a), time=float(t), ii=float(ii), ss=int(s))
-        for t, a, ii, s in zip(doses.times_h, doses.amounts_mg, doses.ii_h, doses.ss, strict=True)
-    )
-
-
-def _expanded(doses: DoseHistory) -> ExpandedDoses:
-    cached = getattr(doses, "_engine_expanded", None)
-    if cached is None:
-        assert doses.ii_h is not None and doses.ss is not None
-        cached = ExpandedDoses(
-            times=np.ascontiguousarray(doses.times_h, dtype=np.float64),
-            amounts=np.ascontiguousarray(doses.amounts_mg, dtype=np.float64),
-            ii=np.ascontiguousarray(doses.ii_h, dtype=np.float64),
-            ss=np.ascontiguousarray(doses.ss, dtype=np.int64),
-            iv=np.zeros(doses.times_h.size, dtype=np.bool_),
-        )
-        object.__setattr__(doses, "_engine_expanded", cached)
-    return cached
 
 
 class EnginePredictor:
@@ -120,7 +83,7 @@ class EnginePredictor:
         return out
 
     def __call__(
-        self, theta: dict[str, FloatArray], doses: DoseHistory, times_h: FloatArray
+        self, theta: dict[str, FloatArray], doses: ExpandedDoses, times_h: FloatArray
     ) -> dict[str, FloatArray]:
         self.n_calls += 1
         t = np.ascontiguousarray(times_h, dtype=np.float64)
@@ -144,17 +107,15 @@ class EnginePredictor:
         return self._fast(theta, doses, t)
 
     def _public(
-        self, theta: dict[str, FloatArray], doses: DoseHistory, t: FloatArray
+        self, theta: dict[str, FloatArray], doses: ExpandedDoses, t: FloatArray
     ) -> dict[str, FloatArray]:
-        return concentrations(
-            self.model, theta, regimen_from_history(doses), t, changes=self._segments(theta)
-        )
+        return concentrations(self.model, theta, doses, t, changes=self._segments(theta))
 
     def _fast(
-        self, theta: dict[str, FloatArray], doses: DoseHistory, t: FloatArray
+        self, theta: dict[str, FloatArray], doses: ExpandedDoses, t: FloatArray
     ) -> dict[str, FloatArray]:
         try:
-            return predict_at(self.model, theta, _expanded(doses), t, check=False)
+            return predict_at(self.model, theta, doses, t, check=False)
         except SolverError as exc:
             raise SolverError(f"{exc} during estimation") from None
 

@@ -31,9 +31,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from neurodose.case.regimen import ExpandedDoses
 from neurodose.errors import EstimationError, InputError
 from neurodose.mipd.levels import Observations
-from neurodose.mipd.model import DoseHistory, PriorModel
+from neurodose.mipd.model import PriorModel, require_oral
 from neurodose.mipd.objective import Objective
 
 __all__ = ["FitDiagnostics", "MapResult", "fit_map", "newton_minimise", "sir_samples"]
@@ -182,7 +183,7 @@ class MapResult:
     """
 
     model: PriorModel
-    doses: DoseHistory
+    doses: ExpandedDoses
     obs: Observations
     eta: FloatArray
     cov_eta: FloatArray
@@ -250,7 +251,7 @@ def _candidates(model: PriorModel, n_random: int, rng: np.random.Generator) -> F
 
 def fit_map(
     model: PriorModel,
-    doses: DoseHistory,
+    doses: ExpandedDoses,
     obs: Observations | None = None,
     n_starts: int = 3,
     n_candidates: int = 16,
@@ -263,8 +264,9 @@ def fit_map(
     ----------
     model : PriorModel
         Prior for this patient (typical values after covariates, Omega, residual).
-    doses : DoseHistory
-        Doses given (times in h after the first dose, mg).
+    doses : ExpandedDoses
+        Doses given (times in h after the first dose, mg; oral), e.g.
+        ``Regimen.oral("25 mg", every="24 h", doses=28).expand()``.
     obs : Observations, optional
         Measured levels; none gives the a-priori prediction (eta = 0).
     n_starts : int
@@ -286,6 +288,7 @@ def fit_map(
     EstimationError
         If no local search converged.
     """
+    require_oral(doses)
     if obs is None:
         obs = Observations.empty()
     if n_starts < 1:

@@ -9,8 +9,8 @@ uncertainty of the *concentration* (parameter uncertainty only); with
 Examples
 --------
 >>> import numpy as np
->>> from neurodose.mipd.model import DoseHistory
->>> grid = forecast_grid(DoseHistory.regular(25, 24, 3), step_h=24.0)
+>>> from neurodose.case import Regimen
+>>> grid = forecast_grid(Regimen.oral("25 mg", "24 h", doses=3).expand(), step_h=24.0)
 >>> grid.tolist()
 [0.0, 24.0, 48.0, 72.0]
 """
@@ -24,9 +24,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from neurodose.case.regimen import ExpandedDoses
 from neurodose.errors import InputError
 from neurodose.mipd.estimate import MapResult
-from neurodose.mipd.model import DoseHistory, PriorModel
+from neurodose.mipd.model import PriorModel
 
 __all__ = [
     "Forecast",
@@ -44,7 +45,7 @@ def moiety_name(model: PriorModel) -> str:
     return "+".join(model.moiety)
 
 
-def forecast_grid(doses: DoseHistory, step_h: float = 1.0, extra_h: float = 24.0) -> FloatArray:
+def forecast_grid(doses: ExpandedDoses, step_h: float = 1.0, extra_h: float = 24.0) -> FloatArray:
     """Times from the first dose to ``extra_h`` after the last, every ``step_h``."""
     if not step_h > 0:
         raise InputError("step_h", step_h, "a step > 0 h")
@@ -96,7 +97,7 @@ def draw_residual(
 def forecast(
     result: MapResult,
     times_h: Sequence[float] | FloatArray,
-    doses: DoseHistory | None = None,
+    doses: ExpandedDoses | None = None,
     n: int = 500,
     level: float = 0.90,
     method: Literal["laplace", "sir"] = "laplace",
@@ -112,7 +113,7 @@ def forecast(
         The fit (its model and eta).
     times_h : array
         Times (h after the first dose).
-    doses : DoseHistory, optional
+    doses : ExpandedDoses, optional
         Doses to predict with (default: the fitted history); a forecast of a
         new regimen passes the history followed by the new doses.
     n : int

@@ -6,8 +6,12 @@ genotype and co-medication (from the PK engine), the between-subject
 variability matrix Omega (log scale), the residual-error model per analyte,
 and a vectorised prediction function supplied by the PK engine::
 
-    predict(theta: dict[str, ndarray (n,)], doses: DoseHistory,
+    predict(theta: dict[str, ndarray (n,)], doses: ExpandedDoses,
             times_h: ndarray (m,)) -> dict[analyte, ndarray (n, m)]
+
+Doses are the case layer's :class:`~neurodose.case.ExpandedDoses` (build them with
+``Regimen.oral(...).expand()`` or any other :class:`~neurodose.case.Regimen`
+constructor): mipd has no dose list of its own.
 
 Individual parameters are log-normal around the typical values:
 ``theta_p = typical_p * exp(eta_p)`` with ``eta ~ N(0, Omega)``.
@@ -22,7 +26,7 @@ Examples
 >>> def predict(theta, doses, t):  # a toy 1-compartment IV bolus model
 ...     cl, v = theta["CL"][:, None], theta["V"][:, None]
 ...     out = np.zeros((cl.shape[0], t.size))
-...     for td, amt in zip(doses.times_h, doses.amounts_mg):
+...     for td, amt in zip(doses.times, doses.amounts):
 ...         dt = t - td
 ...         out += np.where(dt >= 0, amt / v * np.exp(-cl / v * np.maximum(dt, 0)), 0.0)
 ...     return {"drug": out * 1000.0}
@@ -30,7 +34,8 @@ Examples
 ...     drug="toy", param_names=("CL", "V"), typical={"CL": 10.0, "V": 100.0},
 ...     omega=np.diag([0.09, 0.04]), residual={"drug": ResidualError(0.2, 1.0)},
 ...     predict_fn=predict)
->>> h = DoseHistory.regular(dose_mg=100, every_h=24, count=3)
+>>> from neurodose.case import Regimen
+>>> h = Regimen.oral("100 mg", every="24 h", doses=3).expand()
 >>> round(float(m.predict(np.zeros((1, 2)), h, np.array([1.0]))["drug"][0, 0]), 1)
 904.8
 """
@@ -44,103 +49,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from neurodose.errors import InputError, RegimenError
+from neurodose.case.regimen import ExpandedDoses
+from neurodose.errors import InputError
 
-__all__ = ["DoseHistory", "PredictFn", "PriorModel", "ResidualError"]
+__all__ = ["PredictFn", "PriorModel", "ResidualError", "require_oral"]
 
 FloatArray = NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class DoseHistory:
-    """Oral doses as explicit events (time after the first dose, amount).
-
-    Parameters
-    ----------
-    times_h : array of float
-        Dose times in hours; the first dose is usually at 0.
-    amounts_mg : array of float
-        Dose amounts in mg (> 0).
-    ii_h, ss : array, optional
-        NONMEM-style interval and steady-state flag per dose (0 = none); kept so
-        that a regimen starting at steady state reaches the PK engine unchanged.
-    """
-
-    times_h: FloatArray
-    amounts_mg: FloatArray
-    ii_h: FloatArray | None = None
-    ss: NDArray[np.int64] | None = None
-
-    def __post_init__(self) -> None:
-        t = np.asarray(self.times_h, dtype=float).ravel()
-        a = np.asarray(self.amounts_mg, dtype=float).ravel()
-        ii = np.zeros_like(t) if self.ii_h is None else np.asarray(self.ii_h, float).ravel()
-        ss = (
-            np.zeros(t.shape, dtype=np.int64)
-            if self.ss is None
-            else np.asarray(self.ss, dtype=np.int64).ravel()
-        )
-        if not (t.shape == a.shape == ii.shape == ss.shape):
-            raise RegimenError("amounts_mg", a.size, f"one amount per dose time ({t.size})")
-        if not np.all(np.isfinite(t)) or not np.all(np.isfinite(a)):
-            raise RegimenError("doses", "non-finite", "finite dose times and amounts")
-        if np.any(a <= 0):
-            raise RegimenError("amounts_mg", float(a[a <= 0][0]), "amounts > 0 mg")
-        order = np.argsort(t, kind="stable")
-        object.__setattr__(self, "times_h", t[order])
-        object.__setattr__(self, "amounts_mg", a[order])
-        object.__setattr__(self, "ii_h", ii[order])
-        object.__setattr__(self, "ss", ss[order])
-
-    @classmethod
-    def regular(
-        cls, dose_mg: float, every_h: float, count: int, start_h: float = 0.0
-    ) -> DoseHistory:
-        """``count`` doses of ``dose_mg`` every ``every_h`` hours from ``start_h``.
-
-        >>> DoseHistory.regular(25, 24, 3).times_h.tolist()
-        [0.0, 24.0, 48.0]
-        """
-        if not dose_mg > 0:
-            raise RegimenError("dose", dose_mg, "a dose > 0 mg")
-        if not every_h > 0:
-            raise RegimenError("every", every_h, "an interval > 0 h")
-        if int(count) < 1:
-            raise RegimenError("count", count, "at least one dose")
-        t = start_h + every_h * np.arange(int(count), dtype=float)
-        return cls(t, np.full(t.size, float(dose_mg)))
-
-    @property
-    def first_h(self) -> float:
-        return float(self.times_h[0]) if self.times_h.size else 0.0
-
-    @property
-    def last_h(self) -> float:
-        return float(self.times_h[-1]) if self.times_h.size else 0.0
-
-    def until(self, t_h: float) -> DoseHistory:
-        """The doses given strictly before ``t_h`` (kept if none)."""
-        keep = self.times_h < t_h
-        ii, ss = self._ii_ss()
-        return DoseHistory(self.times_h[keep], self.amounts_mg[keep], ii[keep], ss[keep])
-
-    def _ii_ss(self) -> tuple[FloatArray, NDArray[np.int64]]:
-        assert self.ii_h is not None and self.ss is not None  # set in __post_init__
-        return self.ii_h, self.ss
-
-    def then(self, other: DoseHistory) -> DoseHistory:
-        """This history followed by ``other`` (times are absolute)."""
-        ii1, ss1 = self._ii_ss()
-        ii2, ss2 = other._ii_ss()
-        return DoseHistory(
-            np.concatenate([self.times_h, other.times_h]),
-            np.concatenate([self.amounts_mg, other.amounts_mg]),
-            np.concatenate([ii1, ii2]),
-            np.concatenate([ss1, ss2]),
-        )
-
-    def __len__(self) -> int:
-        return int(self.times_h.size)
 
 
 @dataclass(frozen=True)
@@ -174,7 +88,25 @@ class ResidualError:
         return np.sqrt(self.additive**2 + (self.proportional * f) ** 2)
 
 
-PredictFn = Callable[[dict[str, FloatArray], DoseHistory, FloatArray], dict[str, FloatArray]]
+PredictFn = Callable[[dict[str, FloatArray], ExpandedDoses, FloatArray], dict[str, FloatArray]]
+
+
+def require_oral(doses: ExpandedDoses) -> ExpandedDoses:
+    """``doses`` unchanged when every dose is oral; MAP estimation and forecasting are
+    for oral regimens (an IV dose is an :class:`~neurodose.errors.InputError`)."""
+    if np.any(doses.iv):
+        raise InputError("regimen", "iv doses", "oral doses (MAP forecasting is for oral regimens)")
+    return doses
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DoseHistory":
+        raise AttributeError(
+            "neurodose.mipd.model.DoseHistory was removed: mipd takes the case layer's doses, "
+            "neurodose.case.ExpandedDoses (e.g. Regimen.oral('25 mg', every='24 h', "
+            "doses=28).expand(); .until(t_h), .then(other), .first_h, .last_h)"
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -306,7 +238,7 @@ class PriorModel:
         return out
 
     def predict(
-        self, eta: FloatArray, doses: DoseHistory, times_h: Sequence[float] | FloatArray
+        self, eta: FloatArray, doses: ExpandedDoses, times_h: Sequence[float] | FloatArray
     ) -> dict[str, FloatArray]:
         """Predicted concentrations (ng/mL), each (n, m), for rows of ``eta``."""
         t = np.asarray(times_h, dtype=float).ravel()
@@ -317,7 +249,7 @@ class PriorModel:
         return out
 
     def predict_moiety(
-        self, eta: FloatArray, doses: DoseHistory, times_h: Sequence[float] | FloatArray
+        self, eta: FloatArray, doses: ExpandedDoses, times_h: Sequence[float] | FloatArray
     ) -> FloatArray:
         """Sum of the ``moiety`` analytes (ng/mL), (n, m)."""
         pred = self.predict(eta, doses, times_h)

@@ -31,9 +31,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import log_ndtr
 
+from neurodose.case.regimen import ExpandedDoses
 from neurodose.errors import SolverError
 from neurodose.mipd.levels import Observations
-from neurodose.mipd.model import DoseHistory, PriorModel
+from neurodose.mipd.model import PriorModel
 
 __all__ = ["Objective"]
 
@@ -51,12 +52,12 @@ class Objective:
     Parameters
     ----------
     model : PriorModel
-    doses : DoseHistory
+    doses : ExpandedDoses
     obs : Observations
     """
 
     model: PriorModel
-    doses: DoseHistory
+    doses: ExpandedDoses
     obs: Observations
 
     def __post_init__(self) -> None:

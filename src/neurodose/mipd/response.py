@@ -47,16 +47,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurodose import citations
-from neurodose.case.regimen import Regimen
+from neurodose.case.regimen import DoseEvent, ExpandedDoses, Regimen
 from neurodose.errors import InputError
 from neurodose.findings import Finding
 from neurodose.inputs import writing
 from neurodose.knowledge import record, resolve_name
 from neurodose.mipd.diary import Diary
-from neurodose.mipd.engine import history_from_regimen, prior_model
+from neurodose.mipd.engine import prior_model
 from neurodose.mipd.estimate import newton_minimise
 from neurodose.mipd.levels import Observations
-from neurodose.mipd.model import DoseHistory
+from neurodose.mipd.model import require_oral
 from neurodose.mipd.signals import SideEffectTrend, side_effect_trend, withdrawal_signals
 from neurodose.pd.pain import simulate_pain
 from neurodose.pd.params import PDParameters, load_pd_parameters
@@ -88,7 +88,7 @@ _MIN_VAR = 1.0 / 12.0  # rounding noise of an integer 0-10 score
 
 def daily_occupancy(
     drug: str,
-    doses: DoseHistory,
+    doses: ExpandedDoses,
     days: int,
     patient: Any,
     comeds: Sequence[Any],
@@ -339,14 +339,14 @@ class ResponseReport:
             plt.close(fig)
 
 
-def _diary_doses(regimen: Regimen, diary: Diary, first: dt.date) -> DoseHistory:
+def _diary_doses(regimen: Regimen, diary: Diary, first: dt.date) -> ExpandedDoses:
     """Doses actually taken: the regimen, with the diary's dose_mg where recorded."""
-    h = history_from_regimen(regimen)
+    h = require_oral(regimen.expand())
     if not diary.has_dose_column:
         return h
-    times = list(h.times_h)
-    amts = list(h.amounts_mg)
-    clock = float(h.times_h[0] % 24.0) if len(h) else 21.0
+    times = list(h.times)
+    amts = list(h.amounts)
+    clock = float(h.times[0] % 24.0) if len(h) else 21.0
     day_of = np.floor(np.asarray(times) / 24.0).astype(int)
     off = (diary.start - first).days
     keep = np.ones(len(times), dtype=bool)
@@ -363,7 +363,10 @@ def _diary_doses(regimen: Regimen, diary: Diary, first: dt.date) -> DoseHistory:
             extra_a.append(float(dose))
     t = np.concatenate([np.asarray(times)[keep], extra_t])
     a = np.concatenate([np.asarray(amts)[keep], extra_a])
-    return DoseHistory(t, a)
+    if not t.size:
+        return ExpandedDoses.empty()
+    taken = (DoseEvent(amt=float(x), time=float(y)) for y, x in zip(t, a, strict=True))
+    return Regimen.from_events(taken).expand()
 
 
 def _step_doses(drug: str) -> tuple[float | None, float | None, float, float | None]:
@@ -437,11 +440,11 @@ def run_response(
             ]
         # history: doses up to the last diary day
         hist = doses.until((last_day) * 24.0)
-        per_dose = float(hist.amounts_mg[-1]) if len(hist) else float(doses.amounts_mg[0])
+        per_dose = float(hist.amounts[-1]) if len(hist) else float(doses.amounts[0])
         every = 24.0
         if len(hist) >= 2:
-            every = float(hist.times_h[-1] - hist.times_h[-2]) or 24.0
-        clock = float(hist.times_h[-1] % every) if len(hist) else 21.0
+            every = float(hist.times[-1] - hist.times[-2]) or 24.0
+        clock = float(hist.times[-1] % every) if len(hist) else 21.0
         t_next = last_day * 24.0 + clock
         n_future = int(np.ceil((horizon * 24.0 - t_next) / every)) + 1
         occ_hist = daily_occupancy(drug, hist, horizon, patient, comedications, pd, pk_eta)
@@ -455,15 +458,15 @@ def run_response(
             max_daily = g.maximum.canonical()
             citations.register(g.maximum.source)
         per_day = 24.0 / every
-        scen_doses: list[tuple[str, str, str, DoseHistory]] = []
-        keep = hist.then(DoseHistory.regular(per_dose, every, n_future, start_h=t_next))
+        scen_doses: list[tuple[str, str, str, ExpandedDoses]] = []
+        keep = hist.then(Regimen.oral(per_dose, every, doses=n_future, start=t_next).expand())
         scen_doses.append(("keep", f"{per_dose:g} mg every {every:g} h", drug, keep))
         if step is not None:
             raised = per_dose + step / per_day
             if max_daily is not None and raised * per_day > max_daily:
                 raised = max_daily / per_day
             if raised > per_dose:
-                rs = hist.then(DoseHistory.regular(raised, every, n_future, start_h=t_next))
+                rs = hist.then(Regimen.oral(raised, every, doses=n_future, start=t_next).expand())
                 scen_doses.append(
                     ("raise", f"{raised:g} mg every {every:g} h (KB titration step)", drug, rs)
                 )
@@ -484,17 +487,19 @@ def run_response(
             notes.append(f"switch: no neuropathic-pain doses for {target} in the knowledge base")
         else:
             n1 = max(1, round(s_int))
-            new = DoseHistory.regular(s_start, 24.0, n1, start_h=t_next)
+            new = Regimen.oral(s_start, 24.0, doses=n1, start=t_next).expand()
             if s_usual is not None and s_usual > s_start:
                 n2 = max(1, int(np.ceil((horizon * 24.0 - t_next) / 24.0)) - n1 + 1)
-                new = new.then(DoseHistory.regular(s_usual, 24.0, n2, start_h=t_next + 24.0 * n1))
+                new = new.then(
+                    Regimen.oral(s_usual, 24.0, doses=n2, start=t_next + 24.0 * n1).expand()
+                )
                 desc = (
                     f"stop {drug}; {target} {s_start:g} mg daily for {n1} days, then "
                     f"{s_usual:g} mg daily (KB start and usual dose)"
                 )
             else:
                 n2 = int(np.ceil((horizon * 24.0 - t_next) / 24.0)) + 1
-                new = DoseHistory.regular(s_start, 24.0, n2, start_h=t_next)
+                new = Regimen.oral(s_start, 24.0, doses=n2, start=t_next).expand()
                 desc = f"stop {drug}; {target} {s_start:g} mg daily (KB start dose)"
             occ_old = daily_occupancy(drug, hist, horizon, patient, comedications, pd, pk_eta)
             occ_new = daily_occupancy(target, new, horizon, patient, comedications, pd)

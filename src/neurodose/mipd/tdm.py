@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from neurodose import citations
+from neurodose.case.regimen import ExpandedDoses
 from neurodose.errors import InputError
 from neurodose.knowledge import record
 from neurodose.mipd.dose_search import DoseRecommendation, search_dose, what_if
@@ -30,7 +31,7 @@ from neurodose.mipd.engine import prior_model
 from neurodose.mipd.estimate import MapResult, fit_map
 from neurodose.mipd.forecast import Forecast, forecast, forecast_grid, moiety_name
 from neurodose.mipd.levels import Observations
-from neurodose.mipd.model import DoseHistory
+from neurodose.mipd.model import require_oral
 from neurodose.simulation import tdm_reference_range
 
 __all__ = [
@@ -241,7 +242,7 @@ class TdmReport:
 
 def run_tdm(
     drug: str,
-    doses: DoseHistory,
+    doses: ExpandedDoses,
     obs: Observations | None = None,
     patient: Any = None,
     comedications: Sequence[Any] = (),
@@ -272,6 +273,7 @@ def run_tdm(
     history by an order of magnitude withhold the recommendation, unless
     ``accept_inconsistent`` (then both are loud warnings in the report).
     """
+    require_oral(doses)
     with citations.tracking() as used:
         model = prior_model(drug, patient, comedications)
         consistency: list[str] = []
@@ -335,12 +337,12 @@ def run_tdm(
                     f2.model,
                     np.vstack([fit.eta[None, :], eta_s[:300]]),
                     doses,
-                    float(doses.amounts_mg[-1]),
+                    float(doses.amounts[-1]),
                     every,
                     doses.last_h + every,
                     metric=metric,
                 )
-                scen["current_dose_mg"] = float(doses.amounts_mg[-1])
+                scen["current_dose_mg"] = float(doses.amounts[-1])
                 scen["current_every_h"] = every
                 scen["predicted_ss_" + metric] = round(float(cur[0]), 3)
                 scen["p05"] = round(float(np.percentile(cur[1:], 5)), 3)
@@ -379,7 +381,7 @@ INTERVALS_AFTER_LAST_DOSE = 1.5
 CONTRADICTION_RATIO = 10.0
 
 
-def levels_after_history(obs: Observations, doses: DoseHistory) -> list[str]:
+def levels_after_history(obs: Observations, doses: ExpandedDoses) -> list[str]:
     """Warnings for samples taken long after the last recorded dose (empty when none).
 
     A sample more than :data:`INTERVALS_AFTER_LAST_DOSE` dosing intervals after the last
@@ -432,8 +434,8 @@ def _without(comeds: Sequence[Any], name: str) -> list[Any]:
     return kept
 
 
-def _last_interval(doses: DoseHistory) -> float:
+def _last_interval(doses: ExpandedDoses) -> float:
     if len(doses) >= 2:
-        return float(doses.times_h[-1] - doses.times_h[-2])
-    ii = float(doses.ii_h[-1]) if doses.ii_h is not None else 0.0
+        return float(doses.times[-1] - doses.times[-2])
+    ii = float(doses.ii[-1])
     return ii if ii > 0 else 24.0

@@ -34,11 +34,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
 
+from neurodose.case.regimen import ExpandedDoses, Regimen
 from neurodose.mipd.engine import prior_model
 from neurodose.mipd.estimate import fit_map
 from neurodose.mipd.forecast import forecast
 from neurodose.mipd.levels import Observations
-from neurodose.mipd.model import DoseHistory, PriorModel
+from neurodose.mipd.model import PriorModel
 
 __all__ = ["StudyDesign", "brute_force_ofv", "run_study", "simulate_patient"]
 
@@ -63,7 +64,7 @@ class StudyDesign:
 @dataclass
 class PatientCase:
     eta_true: FloatArray
-    doses: DoseHistory
+    doses: ExpandedDoses
     obs: Observations
     t_next: float
     next_true: dict[str, float]
@@ -77,7 +78,7 @@ def simulate_patient(
     eta = model.sample_prior(1, rng)[0]
     dose = float(rng.choice(design.doses_mg))
     n_doses = int(design.days * 24 / design.every_h)
-    doses = DoseHistory.regular(dose, design.every_h, n_doses)
+    doses = Regimen.oral(dose, design.every_h, doses=n_doses).expand()
     days = sorted(rng.choice(design.sample_days, size=n_levels, replace=False).tolist())
     t_s = np.array([(d - 1) * 24.0 + design.hours_after_dose for d in days])
     t_next = (design.forecast_day - 1) * 24.0 + design.hours_after_dose
@@ -407,7 +408,7 @@ def run_response_study(
     pd = load_pd_parameters()
     rng = np.random.default_rng(seed)
     horizon = WEEK8[1]
-    doses = DoseHistory.regular(dose_mg, 24.0, horizon)
+    doses = Regimen.oral(dose_mg, 24.0, doses=horizon).expand()
     occ = daily_occupancy("amitriptyline", doses, horizon, None, (), pd)
     prior = pain_prior(pd, None, "diabetic_neuropathy")
     lo, hi = WEEK8

@@ -72,7 +72,7 @@ SUMMARY_FIELDS = (
 def concentrations(
     model: PKModel,
     params: ParamsLike,
-    regimen: Regimen,
+    regimen: Regimen | ExpandedDoses,
     times_h: ArrayLike,
     *,
     changes: Sequence[tuple[float, ParamsLike]] = (),
@@ -88,8 +88,9 @@ def concentrations(
     params : mapping of name -> float or array (n,)
         Parameter values in canonical units (L, L/h, 1/h, h); arrays give one value
         per subject. ``Dmax``/``D50`` (mg) switch on saturable bioavailability.
-    regimen : Regimen
-        Doses (times from t = 0 in h).
+    regimen : Regimen or ExpandedDoses
+        Doses (times from t = 0 in h); expanded doses are used as they are (the lag
+        time is then the parameter ``tlag``, as in :func:`predict_at`).
     times_h : array-like
         Output times in h, increasing.
     changes : sequence of (t_h, params)

@@ -240,14 +240,13 @@ def tdm_report(
     until: dt.date,
 ) -> dict[str, Any]:
     """``neurodose tdm --json`` for the stored regimen and levels."""
-    from neurodose.mipd.engine import history_from_regimen
     from neurodose.mipd.tdm import run_tdm
 
     reg = plan_regimen(plan, drug, until)
     obs = _observations(profile, drug, plan, rows) if rows else None
     report = run_tdm(
         drug,
-        history_from_regimen(reg),
+        reg.expand(),
         obs,
         patient=pk_patient(profile),
         comedications=_comeds(profile, drug),

@@ -38,12 +38,14 @@ it by ``k`` proportional 50 % reductions of ``taper_step_days`` days each
 from __future__ import annotations
 
 import itertools
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neurodose.case.regimen import DoseEvent, Regimen
 from neurodose.errors import DesignError, InputError, UnknownDrugError, close_matches
 from neurodose.inputs import read_text
 from neurodose.knowledge.registry import resolve_name
@@ -141,31 +143,54 @@ class Design:
     def placebo(self) -> Arm | None:
         return next((a for a in self.arms if a.is_placebo), None)
 
-    def dose_events(self, arm: Arm) -> list[tuple[float, float]]:
-        """(time_h, dose_mg) of every dose of ``arm`` during the trial (day 1 starts at 0 h)."""
+    def regimen(self, arm: Arm) -> Regimen | None:
+        """Every dose of ``arm`` during the trial as a :class:`~neurodose.case.Regimen`
+        (day 1 starts at 0 h); None for placebo.
+
+        Each regimen step holds until the next starts or the drug stops; a taper halves
+        the dose every ``taper_step_days`` before the stop. One ``DoseEvent`` (with
+        ``addl``) per run of equal doses.
+
+        >>> d = parse_design({"name": "t", "weeks": 2, "condition": "diabetic_neuropathy",
+        ...     "n_per_arm": 10, "seed": 1, "arms": [{"name": "a", "drug": "duloxetine",
+        ...     "regimen": [{"start_day": 1, "dose_mg": 30, "every_h": 24},
+        ...                 {"start_day": 8, "dose_mg": 60, "every_h": 24}]}],
+        ...     "analysis": {"nnt": False}})
+        >>> [(e.amt, e.time, e.addl) for e in d.regimen(d.arms[0]).events]
+        [(30.0, 0.0, 6), (60.0, 168.0, 6)]
+        """
         if arm.is_placebo:
-            return []
+            return None
         end_day = self.days + 1
         stop_day = self.stop.day if self.stop else end_day
         steps = list(arm.regimen)
-        taper_from = stop_day
-        if self.stop and self.stop.taper_steps:
+        # hours at which the taper lowers the dose (a dose's level is set by its day)
+        cuts: list[float] = []
+        if self.stop is not None and self.stop.taper_steps:
             taper_from = stop_day - self.stop.taper_steps * self.stop.taper_step_days
-        events: list[tuple[float, float]] = []
+            cuts = [
+                (taper_from - 1 + j * self.stop.taper_step_days) * 24.0
+                for j in range(self.stop.taper_steps)
+            ]
+        events: list[DoseEvent] = []
         for i, st in enumerate(steps):
             t0 = (st.start_day - 1) * 24.0
             t_end = (steps[i + 1].start_day - 1) * 24.0 if i + 1 < len(steps) else 1e18
             t_end = min(t_end, (stop_day - 1) * 24.0)
-            t = t0
-            while t < t_end - 1e-9:
-                dose = st.dose_mg
-                day = int(t // 24.0) + 1
-                if day >= taper_from and self.stop is not None:
-                    k = (day - taper_from) // self.stop.taper_step_days + 1
-                    dose = st.dose_mg * 0.5**k
-                events.append((t, dose))
-                t += st.every_h
-        return events
+            n = max(0, math.ceil((t_end - 1e-9 - t0) / st.every_h))
+            bounds = [0, *(max(0, math.ceil((c - t0) / st.every_h)) for c in cuts), n]
+            for level, (a, b) in enumerate(itertools.pairwise(bounds)):
+                a, b = min(a, n), min(b, n)
+                if b > a:
+                    events.append(
+                        DoseEvent(
+                            amt=st.dose_mg * 0.5**level,
+                            time=t0 + a * st.every_h,
+                            ii=st.every_h if b - a > 1 else 0.0,
+                            addl=b - a - 1,
+                        )
+                    )
+        return Regimen.from_events(events, f"trial arm {arm.name}")
 
 
 def _err(field: str, value: object, allowed: str) -> DesignError:

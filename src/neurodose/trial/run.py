@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurodose import citations
+from neurodose.case.regimen import Regimen
 from neurodose.errors import InputError
 from neurodose.inputs import count
 from neurodose.knowledge import get_drug
@@ -52,9 +53,7 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
-ExposureFn = Callable[
-    [str, list[tuple[float, float]], PDPopulation, np.random.Generator, Array], dict[str, Array]
-]
+ExposureFn = Callable[[str, Regimen, PDPopulation, np.random.Generator, Array], dict[str, Array]]
 
 #: PK sampling grid within each day (h after the day's start); occupancy is averaged
 #: (efficacy) or maximised (adverse effects) over these points
@@ -116,7 +115,9 @@ def run_chunk(
     if not arm.is_placebo:
         exposure = exposure or _default_exposure()
         times = sample_times(days)
-        conc = exposure(arm.drug, design.dose_events(arm), pop, r_pk, times)
+        regimen = design.regimen(arm)
+        assert regimen is not None  # not placebo
+        conc = exposure(arm.drug, regimen, pop, r_pk, times)
         drives = daily_drives(
             arm.drug,
             conc,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurodose.mipd.model import DoseHistory, PriorModel, ResidualError
+from neurodose.case import Regimen
+from neurodose.mipd.model import PriorModel, ResidualError
 
 
 def _bateman(dt, ka, k):
@@ -21,10 +22,10 @@ def toy_predict(theta, doses, t):
     cl, v, clm = (theta[p][:, None, None] for p in ("CL", "V", "CLm"))
     ka, fm, vm = (theta[p][:, None, None] for p in ("ka", "fm", "Vm"))
     k, km = cl / v, clm / vm
-    dt = t[None, :, None] - doses.times_h[None, None, :]
+    dt = t[None, :, None] - doses.times[None, None, :]
     on = dt >= 0
     dt = np.where(on, dt, 0.0)
-    amt = doses.amounts_mg[None, None, :]
+    amt = doses.amounts[None, None, :]
     ap = amt * ka * _bateman(dt, ka, k)
     am = (
         fm
@@ -64,7 +65,7 @@ def toy():
 
 @pytest.fixture
 def daily25():
-    return DoseHistory.regular(25.0, 24.0, 28)
+    return Regimen.oral(25.0, 24.0, doses=28).expand()
 
 
 @pytest.fixture

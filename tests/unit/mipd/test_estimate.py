@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
+from neurodose.case import Regimen
 from neurodose.errors import InputError
 from neurodose.mipd.estimate import fit_map
 from neurodose.mipd.levels import Observations
-from neurodose.mipd.model import DoseHistory
 from neurodose.mipd.objective import Objective
 
 
@@ -87,7 +87,7 @@ def test_rich_precise_data_recover_truth(toy):
 
     res = ResidualError(0.02, 0.01)
     toy = replace(toy, residual={"parent": res, "metabolite": res})
-    doses = DoseHistory.regular(25.0, 24.0, 10)
+    doses = Regimen.oral(25.0, 24.0, doses=10).expand()
     rng = np.random.default_rng(5)
     eta_true = np.array([0.4, -0.2, -0.3])
     times = [1, 2, 4, 8, 12, 24, 72, 120, 200, 216, 230, 240] * 2
@@ -123,7 +123,7 @@ def test_sir_agrees_with_laplace_roughly(toy, daily25):
 
 
 def test_levels_before_first_dose_rejected(toy):
-    doses = DoseHistory.regular(25.0, 24.0, 5, start_h=10.0)
+    doses = Regimen.oral(25.0, 24.0, doses=5, start=10.0).expand()
     obs = Observations.from_arrays([5.0], ["parent"], [3.0])
     with pytest.raises(InputError, match="time_h"):
         fit_map(toy, doses, obs)

@@ -8,15 +8,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from neurodose.case import Regimen
 from neurodose.mipd.diary import Diary
 from neurodose.mipd.estimate import fit_map
 from neurodose.mipd.levels import Observations
-from neurodose.mipd.model import DoseHistory
 
 from .conftest import make_toy
 
 TOY = make_toy()
-DOSES = DoseHistory.regular(25.0, 24.0, 14)
+DOSES = Regimen.oral(25.0, 24.0, doses=14).expand()
 
 
 @settings(max_examples=15, deadline=None)

@@ -30,9 +30,8 @@ def _diary_from(pain, start=dt.date(2026, 3, 1), skip=()):
 def test_fit_moves_towards_a_good_responder():
     pd = load_pd_parameters()
     reg = Regimen.oral("25 mg", every="24 h", days=60)
-    from neurodose.mipd.engine import history_from_regimen
 
-    occ = daily_occupancy("amitriptyline", history_from_regimen(reg), 56, None, (), pd)
+    occ = daily_occupancy("amitriptyline", reg.expand(), 56, None, (), pd)
     prior = pain_prior(pd, None, "diabetic_neuropathy")
     truth = np.array([7.0, 0.1, np.log(3.0)])
     sim = simulate_patient_pain(truth, occ, 56, pd).pain[0]

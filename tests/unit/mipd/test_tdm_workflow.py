@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurodose.case import Regimen
 from neurodose.errors import InputError
 from neurodose.mipd.levels import Observations
-from neurodose.mipd.model import DoseHistory
 from neurodose.mipd.tdm import kb_dosing, parse_target, run_tdm, tablet_strengths
 
 AN = ("amitriptyline", "nortriptyline")
@@ -57,7 +57,7 @@ def test_parse_target():
 
 
 def test_report_json_contract():
-    d = DoseHistory.regular(25.0, 24.0, 28)
+    d = Regimen.oral(25.0, 24.0, doses=28).expand()
     obs = Observations.from_arrays(
         [647, 647, 671, 671], list(AN) * 2, [14.0, 10.0, 13.0, 11.0], analytes=AN
     )
@@ -82,7 +82,7 @@ def test_report_json_contract():
 
 
 def test_a_priori_without_levels():
-    d = DoseHistory.regular(10.0, 24.0, 7)
+    d = Regimen.oral(10.0, 24.0, doses=7).expand()
     r = run_tdm("amitriptyline", d, None, target=(20.0, 60.0), n_draws=100)
     j = r.to_json()
     assert j["levels"] == []
@@ -91,6 +91,6 @@ def test_a_priori_without_levels():
 
 
 def test_stop_unknown_comedication_errors():
-    d = DoseHistory.regular(10.0, 24.0, 7)
+    d = Regimen.oral(10.0, 24.0, doses=7).expand()
     with pytest.raises(InputError, match=r"^stop_drugs:"):
         run_tdm("amitriptyline", d, None, stop_drugs=["paroxetine"], n_draws=50)

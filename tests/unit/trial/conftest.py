@@ -19,14 +19,15 @@ _FAKE = {  # drug -> list of (analyte, CL L/h, V L, ka 1/h, fraction of dose)
 }
 
 
-def fake_exposure(drug, events, pop, rng, times):
+def fake_exposure(drug, regimen, pop, rng, times):
     n = len(pop)
     out = {}
     scale = np.exp(0.3 * rng.standard_normal(n))
     for analyte, cl, v, ka, frac in _FAKE[drug]:
         k = cl / v
         c = np.zeros(times.shape[0])
-        for t0, dose in events:
+        doses = regimen.expand()
+        for t0, dose in zip(doses.times, doses.amounts, strict=True):
             dt = times - t0
             m = dt > 0
             c[m] += frac * dose * ka / (v * (ka - k)) * (np.exp(-k * dt[m]) - np.exp(-ka * dt[m]))

@@ -7,7 +7,6 @@ import pytest
 
 from neurodose.errors import UnknownNameError
 from neurodose.pd.params import load_pd_parameters
-from neurodose.trial.exposure import compress_doses
 from neurodose.trial.population import sample_population
 
 P = load_pd_parameters()
@@ -39,8 +38,32 @@ def test_freeman_directions_younger_and_higher_baseline_larger_placebo() -> None
     assert _pop(baseline_pain_mean=8).placebo.mean() > _pop(baseline_pain_mean=5).placebo.mean()
 
 
-def test_compress_doses_roundtrip() -> None:
+def test_design_regimen_has_one_event_per_run_of_doses() -> None:
+    from neurodose.trial.design import parse_design
+
+    d = parse_design(
+        {
+            "name": "t",
+            "weeks": 2,
+            "condition": "diabetic_neuropathy",
+            "n_per_arm": 10,
+            "seed": 1,
+            "arms": [
+                {
+                    "name": "a",
+                    "drug": "duloxetine",
+                    "regimen": [
+                        {"start_day": 1, "dose_mg": 10, "every_h": 24},
+                        {"start_day": 8, "dose_mg": 5, "every_h": 12},
+                    ],
+                }
+            ],
+            "stop": {"day": 10},
+            "analysis": {"nnt": False},
+        }
+    )
+    reg = d.regimen(d.arms[0])
+    x = reg.expand()
     ev = [(24.0 * i, 10.0) for i in range(7)] + [(168.0 + 12.0 * i, 5.0) for i in range(4)]
-    recs = compress_doses(ev)
-    expanded = [(r.time + k * r.ii, r.amt) for r in recs for k in range(r.addl + 1)]
-    assert expanded == ev and len(recs) == 2
+    assert list(zip(x.times.tolist(), x.amounts.tolist(), strict=True)) == ev
+    assert len(reg.events) == 2
