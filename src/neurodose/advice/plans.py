@@ -46,6 +46,7 @@ from neurodose.advice.data import (
     taper_value,
 )
 from neurodose.case.patient import Medication, Patient
+from neurodose.case.regimen import DoseEvent, Regimen
 from neurodose.errors import InputError, RegimenError
 from neurodose.findings import Finding
 from neurodose.knowledge import get_drug, resolve_name
@@ -55,20 +56,65 @@ from neurodose.safety.engine import drug_tags, effective_phenotypes, renal_max_d
 __all__ = ["Plan", "Review", "Step", "switch_plan", "taper_plan", "titration_plan", "units_for"]
 
 
+def _dosing(per_dose: float, n: int, every_h: float, day: int) -> Regimen | None:
+    """A step's doses as a :class:`~neurodose.case.Regimen`: ``n`` administrations of
+    ``per_dose`` every ``every_h`` h from the start of ``day`` (day 0 = the plan's start);
+    None for a step without a dose (stop).
+
+    >>> _dosing(37.5, 2, 12.0, 7).expand().times.tolist()
+    [168.0, 180.0]
+    """
+    if per_dose <= 0:
+        return None
+    return Regimen((DoseEvent(amt=per_dose, time=day * 24.0, ii=every_h, addl=n - 1),))
+
+
 @dataclass(frozen=True)
 class Step:
-    """One dated dose step. ``dose_mg`` is per administration; ``daily_mg`` per day."""
+    """One dated step of a plan: its doses are a :class:`~neurodose.case.Regimen`, with
+    the clinical text around them.
+
+    ``regimen`` holds the administrations of the step's first day (or the one
+    application of a patch repeated every ``every_h``), amounts in the plan's unit
+    (mg, or patches for topical products); the step repeats it until the next step of
+    the same drug (:meth:`Plan.regimen` gives the whole course). ``regimen`` is None
+    for a step without a dose (stop, earliest start). ``dose_mg`` (per administration),
+    ``every_h`` and ``daily_mg`` are read from it.
+    """
 
     day: int
     date: dt.date
     drug: str
-    dose_mg: float
-    every_h: float
+    regimen: Regimen | None
     time_of_day: str
-    daily_mg: float
     units: str
     note: str = ""
     optional: bool = False
+
+    @property
+    def dose_mg(self) -> float:
+        """Amount per administration (0 without a dose)."""
+        return round(self.regimen.events[0].amt, 4) if self.regimen else 0.0
+
+    @property
+    def every_h(self) -> float:
+        """Interval between administrations, h (24 without a dose)."""
+        return self.regimen.events[0].ii if self.regimen else 24.0
+
+    @property
+    def daily_mg(self) -> float:
+        """Total of the step's administrations in a day (0 without a dose)."""
+        if self.regimen is None:
+            return 0.0
+        ev = self.regimen.events[0]
+        return round(ev.amt * ev.n_doses, 4)
+
+    def at(self, day: int, start: dt.date) -> Step:
+        """The same step on ``day`` of a plan starting on ``start``."""
+        reg = self.regimen
+        if reg is not None:
+            reg = Regimen(tuple(replace(e, time=day * 24.0) for e in reg.events))
+        return replace(self, day=day, date=start + dt.timedelta(days=day), regimen=reg)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +163,31 @@ class Plan:
     verified: bool = True
     unit: str = "mg"
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def regimen(self, drug: str | None = None, *, days: int | None = None) -> Regimen | None:
+        """The plan's doses of ``drug`` (default: its first drug) as one Regimen.
+
+        Each step's doses repeat until the next step of that drug starts; the last
+        step until day ``days`` of the plan (default, or when ``days`` is not after
+        the last step's day: for that day only).
+        None when the plan gives that drug no dose.
+
+        >>> p = titration_plan("amitriptyline", start_date=dt.date(2026, 1, 5))
+        >>> r = p.regimen(days=70)
+        >>> r.daily_dose_at(0.0), r.daily_dose_at(7 * 24.0), len(r.expand())
+        (10.0, 20.0, 70)
+        """
+        name = self.drugs[0] if drug is None else resolve_name(drug)
+        steps = sorted((s for s in self.steps if s.drug == name), key=lambda s: s.day)
+        events = []
+        for i, s in enumerate(steps):
+            if s.regimen is None:
+                continue
+            end = steps[i + 1].day if i + 1 < len(steps) else max(days or 0, s.day + 1)
+            for e in s.regimen.events:
+                n = max(1, math.ceil(round((end - s.day) * 24.0 / e.ii, 9)))
+                events.append(replace(e, addl=n - 1))
+        return Regimen(tuple(events)) if events else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -363,10 +434,8 @@ def titration_plan(
                 day=day,
                 date=start_date + dt.timedelta(days=day),
                 drug=name,
-                dose_mg=round(per, 4),
-                every_h=every_h,
+                regimen=_dosing(per, n, every_h, day),
                 time_of_day=when,
-                daily_mg=round(daily_mg, 4),
                 units=units,
                 note=note,
                 optional=optional,
@@ -551,10 +620,8 @@ def taper_plan(
                 day=i * interval,
                 date=start_date + dt.timedelta(days=i * interval),
                 drug=name,
-                dose_mg=round(per, 4),
-                every_h=24.0 / n,
+                regimen=_dosing(per, n, 24.0 / n, i * interval),
                 time_of_day=tod if d > 0 else "-",
-                daily_mg=round(d, 4),
                 units=(
                     "stop"
                     if d == 0
@@ -693,10 +760,8 @@ def switch_plan(
                     day=last + gap_days,
                     date=b_start,
                     drug=b,
-                    dose_mg=0.0,
-                    every_h=24.0,
+                    regimen=None,
                     time_of_day="-",
-                    daily_mg=0.0,
                     units="start per specialist (no MAOI dosing in the knowledge base)",
                     note="earliest start",
                 )
@@ -718,7 +783,7 @@ def switch_plan(
         merged: list[Step] = []
         for i, s in enumerate(a_steps):
             day = b_days[i] if i < len(b_days) else (b_days[-1] + (i - len(b_days) + 1) * 7)
-            merged.append(_at(s, day, start_date))
+            merged.append(s.at(day, start_date))
         steps = sorted([*merged, *tit.steps], key=lambda s: (s.day, s.drug != b))
         reviews += list(tit.reviews)
         if "serotonergic" in ta and "serotonergic" in tb:
@@ -779,11 +844,7 @@ def _switch_interactions(
 
 
 def _shift(s: Step, off: int) -> Step:
-    return _at(s, s.day + off, s.date - dt.timedelta(days=s.day))
-
-
-def _at(s: Step, day: int, start: dt.date) -> Step:
-    return Step(**{**s.__dict__, "day": day, "date": start + dt.timedelta(days=day)})
+    return s.at(s.day + off, s.date - dt.timedelta(days=s.day))
 
 
 def _shift_r(r: Review, off: int) -> Review:
