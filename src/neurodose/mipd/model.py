@@ -51,6 +51,7 @@ from numpy.typing import NDArray
 
 from neurodose.case.regimen import ExpandedDoses
 from neurodose.errors import InputError
+from neurodose.pk.individual import apply_etas
 
 __all__ = ["PredictFn", "PriorModel", "ResidualError", "require_oral"]
 
@@ -193,7 +194,6 @@ class PriorModel:
         object.__setattr__(self, "_omega_inv", np.linalg.inv(om))
         object.__setattr__(self, "_varying", tuple(varying))
         object.__setattr__(self, "_M", M)
-        object.__setattr__(self, "_log_typical", np.log([float(self.typical[p]) for p in varying]))
         if not self.moiety:
             object.__setattr__(self, "moiety", tuple(self.residual))
 
@@ -225,17 +225,10 @@ class PriorModel:
         return self._chol  # type: ignore[attr-defined]
 
     def theta(self, eta: FloatArray) -> dict[str, FloatArray]:
-        """Individual parameters for rows of ``eta`` (n, k) -> dict of (n,) arrays."""
-        eta = np.atleast_2d(eta)
-        vals = np.exp(self._log_typical + eta @ self.eta_matrix.T)  # type: ignore[attr-defined]
-        out: dict[str, FloatArray] = {
-            p: np.full(eta.shape[0], float(v))
-            for p, v in self.typical.items()
-            if p not in self.varying
-        }
-        for i, p in enumerate(self.varying):
-            out[p] = vals[:, i]
-        return out
+        """Individual parameters for rows of ``eta`` (n, k) -> dict of (n,) arrays
+        (the PK engine's IIV model, :func:`neurodose.pk.individual.apply_etas`)."""
+        assert self.applies_to is not None  # set in __post_init__
+        return apply_etas(self.typical, self.param_names, self.applies_to, eta)
 
     def predict(
         self, eta: FloatArray, doses: ExpandedDoses, times_h: Sequence[float] | FloatArray

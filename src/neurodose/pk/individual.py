@@ -37,6 +37,7 @@ from neurodose.pk.parameters import PKModelSpec, get_pkmodel, shared
 __all__ = [
     "ConcentrationDriver",
     "ParameterSet",
+    "apply_etas",
     "concentration_driver",
     "covariate_values",
     "enzyme_effects",
@@ -96,14 +97,55 @@ class ParameterSet:
     def apply_etas(
         self, eta: NDArray[np.float64], base: Mapping[str, float] | None = None
     ) -> dict[str, NDArray[np.float64]]:
-        """Parameters for eta draws ``(n, n_eta)``: ``param * exp(eta)``."""
-        eta = np.atleast_2d(np.asarray(eta, dtype=np.float64))
-        vals = dict(self.values if base is None else base)
-        out = {k: np.full(eta.shape[0], float(v)) for k, v in vals.items()}
-        for j, name in enumerate(self.eta_names):
-            for p in self.eta_applies[name]:
-                out[p] = out[p] * np.exp(eta[:, j])
-        return out
+        """Parameters for eta draws ``(n, n_eta)``: ``param * exp(eta)`` (see
+        :func:`apply_etas`), from ``base`` (default: this set's values)."""
+        return apply_etas(
+            self.values if base is None else base, self.eta_names, self.eta_applies, eta
+        )
+
+
+def apply_etas(
+    base: Mapping[str, float | NDArray[np.float64]],
+    eta_names: Sequence[str],
+    eta_applies: Mapping[str, Sequence[str]],
+    eta: NDArray[np.float64],
+) -> dict[str, NDArray[np.float64]]:
+    """Individual parameters for rows of ``eta`` ``(n, n_eta)``: every parameter that
+    eta ``j`` applies to is multiplied by ``exp(eta[:, j])`` (log-normal IIV).
+
+    The one implementation of the IIV model: :meth:`ParameterSet.apply_etas`, the
+    population sampler (:func:`neurodose.pk.population.sample`) and MAP estimation
+    (:class:`neurodose.mipd.model.PriorModel`) all call it.
+
+    Parameters
+    ----------
+    base : mapping name -> float or array (n,)
+        Typical values (canonical units); arrays give one value per row.
+    eta_names : sequence of str
+        Names of the etas, in the column order of ``eta``.
+    eta_applies : mapping eta name -> parameter names
+        The parameters each eta multiplies.
+    eta : array (n, n_eta)
+
+    Returns
+    -------
+    dict
+        ``{name: array (n,)}`` for every parameter of ``base``.
+
+    >>> eta = np.array([[0.0], [np.log(2.0)]])
+    >>> out = apply_etas({"CL": 10.0, "V": 100.0}, ("CL",), {"CL": ("CL",)}, eta)
+    >>> out["CL"].tolist(), out["V"].tolist()
+    ([10.0, 20.0], [100.0, 100.0])
+    """
+    eta = np.atleast_2d(np.asarray(eta, dtype=np.float64))
+    n = eta.shape[0]
+    out = {
+        k: np.array(np.broadcast_to(np.asarray(v, dtype=np.float64), (n,))) for k, v in base.items()
+    }
+    for j, name in enumerate(eta_names):
+        for p in eta_applies[name]:
+            out[p] = out[p] * np.exp(eta[:, j])
+    return out
 
 
 def covariate_values(

@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from neurodose.case.patient import Comedication, Patient
 from neurodose.case.regimen import Regimen
 from neurodose.errors import InputError
-from neurodose.pk.individual import ParameterSet, individual_parameters
+from neurodose.pk.individual import ParameterSet, apply_etas, individual_parameters
 from neurodose.pk.parameters import get_pkmodel, shared
 from neurodose.pk.solve import concentrations, summaries, validate_times
 
@@ -140,11 +140,7 @@ def sample(
     )
 
     def apply(vals: dict[str, Arr]) -> dict[str, Arr]:
-        out = {nm: v.astype(np.float64).copy() for nm, v in vals.items()}
-        for j, name in enumerate(typical.eta_names):
-            for p in typical.eta_applies[name]:
-                out[p] = out[p] * np.exp(eta[:, j])
-        return out
+        return apply_etas(vals, typical.eta_names, typical.eta_applies, eta)
 
     return Population(
         drug=typical.drug,
