@@ -160,3 +160,55 @@ def _private_cross_module_imports() -> list[str]:
 
 def test_no_private_imports_across_modules() -> None:
     assert _private_cross_module_imports() == []
+
+
+#: deprecated import paths, kept for code outside the package (docs/architecture.md)
+DEPRECATED = ("neurodose.dosing", "neurodose.pk.patient", "neurodose.safety.patient")
+
+
+def _deprecated_imports(path: Path, source: str) -> list[str]:
+    """Imports of a deprecated alias module (or a name from it) in ``source``."""
+    import ast
+
+    def deprecated(name: str) -> bool:
+        return any(name == d or name.startswith(d + ".") for d in DEPRECATED)
+
+    hits = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            hits += [f"{path}: import {a.name}" for a in node.names if deprecated(a.name)]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if deprecated(node.module):
+                hits.append(f"{path}: from {node.module} import ...")
+            hits += [
+                f"{path}: from {node.module} import {a.name}"
+                for a in node.names
+                if deprecated(f"{node.module}.{a.name}")
+            ]
+    return hits
+
+
+def test_no_deprecated_alias_is_imported_inside_the_package() -> None:
+    aliases = {SRC / "dosing", SRC / "pk" / "patient.py", SRC / "safety" / "patient.py"}
+    hits = []
+    for path in sorted(SRC.rglob("*.py")):
+        if any(path == a or a in path.parents for a in aliases):
+            continue
+        hits += _deprecated_imports(path.relative_to(SRC), path.read_text(encoding="utf-8"))
+    assert hits == [], "import neurodose.case instead: " + "; ".join(hits)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "from neurodose.dosing import Regimen",
+        "from neurodose.dosing.regimen import Regimen",
+        "import neurodose.pk.patient",
+        "from neurodose.pk import patient",
+        "from neurodose import dosing",
+        "from neurodose.safety.patient import load_patient",
+    ],
+)
+def test_the_deprecated_import_check_can_fail(line: str) -> None:
+    assert _deprecated_imports(Path("x.py"), line) != []
+    assert _deprecated_imports(Path("x.py"), "from neurodose.case import Regimen") == []
