@@ -155,3 +155,23 @@ def test_plan_json_contract() -> None:
     for s in d["steps"]:
         assert {"day", "dose_mg", "every_h", "time_of_day"} <= set(s)
     assert d["steps"][2]["every_h"] == 8  # three times a day
+
+
+def test_plan_steps_carry_their_doses_as_a_regimen() -> None:
+    import datetime as dt
+
+    from neurodose.advice.plans import taper_plan, titration_plan
+
+    p = titration_plan("pregabalin", start_date=dt.date(2026, 1, 5))
+    first = p.steps[0]
+    ev = first.regimen.events[0]
+    assert ev.time == first.day * 24.0 and ev.n_doses * ev.amt == first.daily_mg
+    assert first.every_h == ev.ii == 24.0 / ev.n_doses
+    course = p.regimen(days=p.steps[-1].day + 7)
+    for s in p.steps:  # each step's daily total holds from its day until the next step
+        assert course.daily_dose_at(s.day * 24.0) == s.daily_mg
+    t = taper_plan("duloxetine", 60, start_date=dt.date(2026, 1, 5))
+    assert t.steps[-1].regimen is None and t.steps[-1].daily_mg == 0.0
+    last_dose_day = t.steps[-2].day
+    assert t.regimen().last_dose_time < t.steps[-1].day * 24.0
+    assert t.regimen().daily_dose_at(last_dose_day * 24.0) == t.steps[-2].daily_mg

@@ -114,3 +114,18 @@ def test_nonmem_bad_rows():
         read_csv_text("A,B\n1,2\n")
     with pytest.raises(RegimenError, match="amt"):
         read_csv_text("ID,TIME,AMT,EVID,CMT\n1,0,0,1,1\n")
+
+
+def test_expanded_doses_cut_and_join_keep_every_field() -> None:
+    from neurodose.case import ExpandedDoses
+
+    a = Regimen.oral("25 mg", every="24 h", days=3, ss=True).expand()
+    b = Regimen.oral("50 mg", every="12 h", doses=2, start=60).expand()
+    joined = a.until(48.0).then(b)
+    assert joined.times.tolist() == [0.0, 24.0, 60.0, 72.0]
+    assert joined.amounts.tolist() == [25.0, 25.0, 50.0, 50.0]
+    assert joined.ss.tolist() == [1, 0, 0, 0] and joined.ii.tolist() == [24.0, 24.0, 12.0, 12.0]
+    assert (joined.first_h, joined.last_h) == (0.0, 72.0)
+    assert len(a.until(0.0)) == 0 and len(ExpandedDoses.empty()) == 0
+    assert ExpandedDoses.empty().then(b).times.tolist() == b.times.tolist()
+    assert (ExpandedDoses.empty().first_h, ExpandedDoses.empty().last_h) == (0.0, 0.0)
