@@ -77,3 +77,24 @@ def test_record_is_pure_and_get_drug_cites_the_record():
     with citations.tracking() as used:
         get_drug("duloxetine")
     assert used == {item.source for _, item in record("duloxetine").iter_sourced()}
+
+
+def test_assess_and_screen_cite_values_used_not_whole_records():
+    """The advice and safety paths read records with ``record()``: a 40-year-old's
+    assessment does not cite Beers (every TCA record does), an 80-year-old's does."""
+    from neurodose.advice.assess import assess
+    from neurodose.safety.engine import screen
+
+    young = load_patient({"age": 40, "conditions": ["diabetic_neuropathy"]})
+    with citations.tracking() as used:
+        a = assess(young)
+    assert "beers2023" not in used and "beers2023" not in a.sources
+    assert "beers2023" in {item.source for _, item in record("amitriptyline").iter_sourced()}
+    old = load_patient({"age": 80, "conditions": ["diabetic_neuropathy"]})
+    with citations.tracking() as used:
+        screen(old, "amitriptyline")
+    assert "beers2023" in used
+    # a medication on the list is resolved without citing its record
+    with citations.tracking() as used:
+        load_patient({"age": 40, "medications": ["paroxetine"]})
+    assert not used

@@ -38,7 +38,7 @@ from neurodose.advice.plans import Plan, titration_plan
 from neurodose.case.patient import Patient
 from neurodose.errors import InputError, NeurodoseError
 from neurodose.findings import Finding, severity_rank
-from neurodose.knowledge import get_drug, get_reference, resolve_name
+from neurodose.knowledge import get_reference, record, resolve_name
 from neurodose.knowledge.conditions import condition
 from neurodose.safety.coverage import Check, checks
 from neurodose.safety.engine import drug_tags, screen, screen_current
@@ -180,7 +180,7 @@ def non_drug_statement() -> dict[str, Any]:
 
 
 def _nnt_nnh(drug: str) -> tuple[float | None, float | None, tuple[str, ...]]:
-    rec = get_drug(drug)
+    rec = record(drug)
     nnt = nnh = None
     srcs: list[str] = []
     eff = rec.efficacy
@@ -209,7 +209,7 @@ def _nnt_nnh(drug: str) -> tuple[float | None, float | None, tuple[str, ...]]:
 
 
 def _fit(drug: str, p: Patient) -> list[Reason]:
-    tags = drug_tags(get_drug(drug))
+    tags = drug_tags(record(drug))
     conds = p.conditions
     pri = set(p.priorities)
     out: list[Reason] = []
@@ -350,7 +350,7 @@ def _fit(drug: str, p: Patient) -> list[Reason]:
 
 
 def _first_line(drug: str, p: Patient) -> bool:
-    tags = drug_tags(get_drug(drug))
+    tags = drug_tags(record(drug))
     if "topical" in tags:
         c = condition(p.pain_condition) if p.pain_condition else None
         return bool(c and c.peripheral and c.localised)
@@ -403,19 +403,19 @@ def assess(
     start_date = start_date or dt.date.today()
     names = tuple(resolve_name(d) for d in (drugs or OPTIONS))
     for name in names:
-        if name not in OPTIONS and "neuropathic_pain" not in get_drug(name).doses:
+        if name not in OPTIONS and "neuropathic_pain" not in record(name).doses:
             raise InputError(
                 "drug",
                 name,
                 f"a neuropathic-pain option ({', '.join(OPTIONS)}); "
-                f"{get_drug(name).display_name} is in the knowledge base but is not a "
+                f"{record(name).display_name} is in the knowledge base but is not a "
                 "treatment for neuropathic pain (list it among the patient's medications "
                 "to screen it)",
             )
     with citations.tracking() as used:
         results = []
         for name in names:
-            rec = get_drug(name)
+            rec = record(name)
             current = _planned_daily(name, patient)
             plan: Plan | None = None
             plan_error = None

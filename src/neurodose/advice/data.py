@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from neurodose.errors import KnowledgeBaseError, UnknownNameError
-from neurodose.knowledge import get_drug, resolve_name
+from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.registry import check_sources, format_validation_error, load_toml
 from neurodose.knowledge.schema import Quantity, Sourced, Statement
 
@@ -130,7 +130,7 @@ def schedule_info(drug: str) -> tuple[dict[str, Any], Statement | None]:
 def dose_guidance(drug: str) -> dict[str, Quantity]:
     """Neuropathic-pain dose guidance: the record's values, gaps filled from plans.toml."""
     name = resolve_name(drug)
-    rec = get_drug(name)
+    rec = record(name)
     out: dict[str, Quantity] = {}
     g = rec.doses.get("neuropathic_pain")
     if g is not None:
@@ -175,7 +175,7 @@ def strengths(drug: str) -> list[Strength]:
 
 @cache
 def _strengths(name: str) -> tuple[Strength, ...]:
-    rec = get_drug(name)
+    rec = record(name)
     out: list[Strength] = []
     for ident in rec.identifiers:
         if ident.system != "RxNorm-SCD" or not ident.display:

@@ -19,7 +19,7 @@ import re
 from neurodose.advice.data import review
 from neurodose.advice.plans import Plan
 from neurodose.findings import Finding
-from neurodose.knowledge import get_drug
+from neurodose.knowledge import record
 from neurodose.safety.engine import drug_tags
 
 __all__ = ["patient_plan_text", "reading_grade"]
@@ -32,7 +32,7 @@ def _date(d: object) -> str:
 def patient_plan_text(plan: Plan, findings: tuple[Finding, ...] = ()) -> str:
     """The patient's version of ``plan`` (Markdown-free plain text)."""
     drug = plan.drugs[-1]
-    rec = get_drug(drug)
+    rec = record(drug)
     tags = drug_tags(rec)
     name = rec.display_name
     resp = review("response_fraction").point
@@ -45,16 +45,16 @@ def patient_plan_text(plan: Plan, findings: tuple[Finding, ...] = ()) -> str:
         lines.append(f"You are slowly coming off {name}. Lower the dose on each date below.")
     for s in plan.steps:
         if s.daily_mg == 0 and s.note == "stop":
-            lines.append(f"- From {_date(s.date)}: stop {get_drug(s.drug).display_name}.")
+            lines.append(f"- From {_date(s.date)}: stop {record(s.drug).display_name}.")
             continue
         if s.daily_mg == 0:
-            lines.append(f"- From {_date(s.date)}: {get_drug(s.drug).display_name}: {s.units}.")
+            lines.append(f"- From {_date(s.date)}: {record(s.drug).display_name}: {s.units}.")
             continue
         unit = "mg" if plan.unit == "mg" else "patch"
         dose = f"{s.dose_mg:g} {unit}"
         extra = " Only if your doctor agrees and you feel well on it." if s.optional else ""
         lines.append(
-            f"- From {_date(s.date)}: {get_drug(s.drug).display_name} {dose}, "
+            f"- From {_date(s.date)}: {record(s.drug).display_name} {dose}, "
             f"{s.time_of_day} ({s.units}).{extra}"
         )
     lines.append("")

@@ -49,7 +49,7 @@ from neurodose.case.patient import Medication, Patient
 from neurodose.case.regimen import DoseEvent, Regimen
 from neurodose.errors import InputError, RegimenError
 from neurodose.findings import Finding
-from neurodose.knowledge import get_drug, resolve_name
+from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.pgx import dpwg_dose_factor
 from neurodose.safety.engine import drug_tags, effective_phenotypes, renal_max_daily, screen
 
@@ -334,7 +334,7 @@ def titration_plan(
         Include steps above the usual target up to the maximum, marked optional.
     """
     name = resolve_name(drug)
-    rec = get_drug(name)
+    rec = record(name)
     start_date = start_date or dt.date.today()
     if current_daily_mg is None and patient is not None:
         current_daily_mg = next(
@@ -580,7 +580,7 @@ def taper_plan(
     if not (isinstance(current_daily_mg, int | float) and current_daily_mg > 0):
         raise RegimenError("current_dose", current_daily_mg, "a daily dose in mg > 0")
     name = resolve_name(drug)
-    rec = get_drug(name)
+    rec = record(name)
     start_date = start_date or dt.date.today()
     slow = rec.withdrawal is not None and rec.withdrawal.risk == "high"
     iv = taper_value("slow_step_interval" if (slow or method == "hyperbolic") else "step_interval")
@@ -695,7 +695,7 @@ def taper_plan(
 
 
 def _gap_before_maoi(from_name: str) -> Any:
-    tags = drug_tags(get_drug(from_name))
+    tags = drug_tags(record(from_name))
     if from_name == "fluoxetine":
         return switch_gap("fluoxetine_washout")
     if from_name == "duloxetine":
@@ -723,8 +723,8 @@ def switch_plan(
     if a == b:
         raise InputError("to", to_drug, "a drug different from --from")
     start_date = start_date or dt.date.today()
-    ta = drug_tags(get_drug(a))
-    tb = drug_tags(get_drug(b))
+    ta = drug_tags(record(a))
+    tb = drug_tags(record(b))
     notes: list[str] = []
     sources: list[str] = []
     gap = None
@@ -749,8 +749,8 @@ def switch_plan(
         gap_days = round(gap.canonical() / 24)
         b_start = start_date + dt.timedelta(days=last + gap_days)
         notes.append(
-            f"Washout: start {get_drug(b).display_name} at least {gap_days} days after the last "
-            f"dose of {get_drug(a).display_name} (serotonin syndrome risk)."
+            f"Washout: start {record(b).display_name} at least {gap_days} days after the last "
+            f"dose of {record(a).display_name} (serotonin syndrome risk)."
         )
         sources.append(gap.source)
         steps += list(taper.steps)
@@ -807,8 +807,8 @@ def switch_plan(
             sources += list(f.sources)
         if not overlap:
             notes.append(
-                f"No interaction between {get_drug(a).display_name} and "
-                f"{get_drug(b).display_name} is found by the safety screen (what it checks: "
+                f"No interaction between {record(a).display_name} and "
+                f"{record(b).display_name} is found by the safety screen (what it checks: "
                 "neurodose assess, 'checks')."
             )
     elif overlap:

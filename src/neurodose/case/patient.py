@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from neurodose.errors import InputError, PatientError, UnknownNameError
 from neurodose.inputs import read_text
-from neurodose.knowledge import get_drug, resolve_name
+from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.conditions import condition, expand_conditions, resolve_condition
 from neurodose.knowledge.pgx import GenotypeCall, parse_genotype
 from neurodose.knowledge.schema import DrugRecord
@@ -169,7 +169,7 @@ class Medication:
 
     def __post_init__(self) -> None:
         if self.record is None:
-            object.__setattr__(self, "record", get_drug(self.name))
+            object.__setattr__(self, "record", record(self.name))
 
     @property
     def current(self) -> bool:
@@ -513,7 +513,7 @@ def load_patient(data: Any) -> Patient:
         meds.append(
             Medication(
                 name=name,
-                record=get_drug(name),
+                record=record(name),
                 dose_mg=mi.dose_mg,
                 every_h=mi.every_h,
                 stopped_days_ago=mi.stopped_days_ago,

@@ -33,7 +33,7 @@ from typing import Any
 
 from neurodose.fhir.ucum import ucum_code
 from neurodose.fhir.validate import validated_json
-from neurodose.knowledge import get_drug, get_reference
+from neurodose.knowledge import get_reference, record
 from neurodose.knowledge.terminology import drug_codes, observation_code, system_uri
 
 __all__ = [
@@ -82,7 +82,7 @@ def _source_text(key: str) -> str:
 
 def medication_concept(drug: str) -> dict[str, Any]:
     """CodeableConcept for a drug: its cited RxNorm ingredient and ATC codes, and its name."""
-    rec = get_drug(drug)
+    rec = record(drug)
     coding = [
         {
             "system": system_uri(_ID_SYSTEM[i.system]),
@@ -124,7 +124,7 @@ def detected_issue(
         "evidence": [{"code": [{"text": _source_text(k)}]} for k in finding.sources] or None,
         "mitigation": [{"action": {"text": finding.management}}] if finding.management else None,
         "implicated": [
-            {"display": get_drug(d).display_name}
+            {"display": record(d).display_name}
             for d in dict.fromkeys([*([finding.drug] if finding.drug else []), *finding.involved])
         ]
         or None,
@@ -249,7 +249,7 @@ def care_plan(
                 }
             }
         )
-    names = " -> ".join(get_drug(d).display_name for d in plan.drugs)
+    names = " -> ".join(record(d).display_name for d in plan.drugs)
     cp = {
         "resourceType": "CarePlan",
         "status": status,

@@ -18,8 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
+from neurodose import citations
 from neurodose.case.patient import Medication, Patient
-from neurodose.knowledge import get_drug, resolve_name
+from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.pgx import cpic_table
 from neurodose.knowledge.schema import DrugRecord, Quantity
 from neurodose.safety.rules import Rule, load_rules
@@ -56,7 +57,7 @@ INTERACTION_FLAGS = (
 def drug_tags(rec: DrugRecord) -> dict[str, bool]:
     """Rule tags of a drug, each mapped to whether its evidence is verified.
 
-    >>> t = drug_tags(get_drug("methadone"))
+    >>> t = drug_tags(record("methadone"))
     >>> t["opioid"], t["serotonergic"]
     (True, False)
     """
@@ -108,7 +109,13 @@ def total_acb(patient: Patient, drug: str | None = None) -> float:
     names = set(patient.current_names())
     if drug is not None:
         names.add(resolve_name(drug))
-    return sum(acb_score(get_drug(n)) for n in sorted(names))
+    total = 0.0
+    for n in sorted(names):
+        q = record(n).interactions.anticholinergic_acb
+        if q is not None and q.point:
+            total += q.point
+            citations.register(q.source)  # cited on use: the scores that count
+    return total
 
 
 # ------------------------------------------------------------------ phenoconversion

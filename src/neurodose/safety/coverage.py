@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from neurodose.case.patient import Patient
-from neurodose.knowledge import drug_names, get_drug, resolve_name
+from neurodose.knowledge import drug_names, record, resolve_name
 from neurodose.knowledge.schema import DrugRecord
 from neurodose.safety.context import cpic_drugs, drug_tags
 from neurodose.safety.rules import Rule, load_rules
@@ -150,7 +150,7 @@ def checks(patient: Patient, drug: str, daily_mg: float | None = None) -> tuple[
     current dose for a current medicine); without it the dose limits are not checked.
     """
     name = resolve_name(drug)
-    rec = get_drug(name)
+    rec = record(name)
     tags = drug_tags(rec)
     by_domain: dict[str, list[str]] = {d: [] for d in DOMAINS}
     for r in load_rules():

@@ -25,7 +25,7 @@ from typing import Any
 
 from neurodose.case.patient import Patient
 from neurodose.errors import SafetyRuleError
-from neurodose.knowledge import get_drug
+from neurodose.knowledge import record
 from neurodose.safety.context import (
     Ctx,
     acb_score,
@@ -223,14 +223,14 @@ def _acb_min(ctx: Ctx, r: Rule, name: str, acc: Acc) -> bool:
         return False
     acc.vals["acb"] = f"{total:g}"
     acc.vals["threshold"] = fmt_threshold(q)
-    acc.involved += [n for n in p.current_names() if acb_score(get_drug(n)) >= 1 and n != ctx.drug]
+    acc.involved += [n for n in p.current_names() if acb_score(record(n)) >= 1 and n != ctx.drug]
     return True
 
 
 @criterion("acb_comed")
 def _acb_comed(ctx: Ctx, r: Rule, want: bool, acc: Acc) -> bool:
     names = [n for n in ctx.patient.current_names() if n != ctx.drug]
-    return any(acb_score(get_drug(n)) >= 1 for n in names) == want
+    return any(acb_score(record(n)) >= 1 for n in names) == want
 
 
 # ------------------------------------------------------------ counting agents
@@ -253,7 +253,7 @@ def _count(ctx: Ctx, r: Rule, count: Any, acc: Acc) -> bool:
         return False
     acc.verified = verified
     acc.vals["count"] = len(agents)
-    acc.vals["agents"] = ", ".join(get_drug(a).display_name for a in agents)
+    acc.vals["agents"] = ", ".join(record(a).display_name for a in agents)
     acc.involved += [a for a in agents if a != ctx.drug]
     return True
 

@@ -34,7 +34,7 @@ from typing import Any
 from neurodose import citations
 from neurodose.case.patient import Medication, Patient
 from neurodose.findings import Finding, severity_rank, worst_severity
-from neurodose.knowledge import get_drug, resolve_name
+from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.conditions import condition
 from neurodose.knowledge.pgx import cpic_table, cpic_tca_recommendation, dpwg_dose_factor
 from neurodose.knowledge.schema import DrugRecord, Quantity
@@ -354,7 +354,7 @@ def _eval_pgx(ctx: Ctx, r: Rule) -> list[Finding]:
             if st.effective == st.genotype_phenotype:
                 continue
             vals = {
-                "perpetrator": get_drug(st.perpetrator).display_name,
+                "perpetrator": record(st.perpetrator).display_name,
                 "gene": gene,
                 "from_phenotype": st.genotype_phenotype or "NM (assumed; no genotype given)",
                 "to_phenotype": st.effective,
@@ -562,7 +562,7 @@ def screen(
         stopped ones included for the washout windows).
     """
     name = resolve_name(drug)
-    rec = get_drug(name)
+    rec = record(name)
     co = tuple(m for m in (patient.medications if comeds is None else comeds) if m.name != name)
     option_current = any(m.name == name and m.current for m in patient.medications)
     stopped = [

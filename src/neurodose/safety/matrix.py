@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from neurodose.case.patient import load_patient
 from neurodose.errors import SafetyRuleError
-from neurodose.knowledge import drug_names, get_drug
+from neurodose.knowledge import drug_names, record
 from neurodose.knowledge.conditions import condition, condition_ids
 from neurodose.knowledge.registry import DATA_DIR, load_validated
 from neurodose.knowledge.schema import Sourced
@@ -196,7 +196,7 @@ class Matrix:
 
 
 def _members(tag: str) -> list[str]:
-    return [n for n in drug_names() if tag in drug_tags(get_drug(n))]
+    return [n for n in drug_names() if tag in drug_tags(record(n))]
 
 
 def _rows(spec: MatrixSpec) -> list[Row]:
@@ -233,7 +233,7 @@ def _rows(spec: MatrixSpec) -> list[Row]:
 
 def _not_applicable(spec: MatrixSpec, row: str, drug: str) -> NotApplicable | None:
     """The first entry whose row patterns (fnmatch) and drug tags cover the cell."""
-    tags = drug_tags(get_drug(drug))
+    tags = drug_tags(record(drug))
     for na in spec.not_applicable:
         if any(fnmatch(row, pat) for pat in na.rows) and any(t in tags for t in na.drug_any):
             return na
