@@ -92,6 +92,15 @@ def test_patient_assessment_plan_diary_response_levels_taper(clinic, sample_prof
     tdm = api.get(f"/api/v1/patients/{pid}/tdm").json()
     assert [lv["analyte"] for lv in tdm["levels"]] == ["amitriptyline", "nortriptyline"]
     assert tdm["levels"][0]["value_ng_per_ml"] == 35.0
+    # a pain dose: the KB range is a depression range, so no default target (issue 14)
+    assert tdm["recommendation"] is None
+    assert any("depression" in n and "no dose recommendation" in n for n in tdm["notes"])
+    with_target = api.get(f"/api/v1/patients/{pid}/tdm", params={"target": "50-150"})
+    assert with_target.status_code == 200, with_target.text
+    assert with_target.json()["recommendation"]["target"] == [50.0, 150.0]
+    bad = api.get(f"/api/v1/patients/{pid}/tdm", params={"target": "150-50"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["query", "target"]
 
     # taper from the current dose; the course continues under the taper plan
     r = api.post(f"/api/v1/patients/{pid}/plan/taper", json={})

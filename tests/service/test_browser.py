@@ -168,6 +168,12 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
             f"{_ago(1)} 09:00,amitriptyline,38,ng/mL\n{_ago(1)} 09:00,nortriptyline,22,ng/mL\n"
         )
         d.find_element(By.ID, "upload-levels").click()
+        # a pain dose has no default target (KB ranges are depression ranges): the page says so
+        see("no dose recommendation")
+        target = d.find_element(By.ID, "target")
+        target.clear()
+        target.send_keys("50-150")
+        d.find_element(By.ID, "apply-target").click()
         see("Recommendation")
         chart("levels-chart")
         assert "38" in d.find_element(By.TAG_NAME, "main").text

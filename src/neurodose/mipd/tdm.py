@@ -113,6 +113,38 @@ class KbDosing:
         }
 
 
+#: indications for which the knowledge-base TDM reference ranges apply: the cited ranges
+#: (AGNP 2017, Mayo and other laboratory ranges) are antidepressant therapeutic ranges
+TDM_RANGE_INDICATIONS: tuple[str, ...] = ("depression",)
+
+
+def default_target_problem(drug: str, indication: str) -> str | None:
+    """Why the knowledge-base TDM range cannot be the default target for ``indication``,
+    or ``None`` when it can (or when there is no range at all: :func:`kb_dosing` says so).
+
+    The cited ranges (AGNP 2017, Mayo and other laboratory ranges) are therapeutic ranges
+    for depression; the evidence gives no pain-specific target level for any drug, so for
+    neuropathic pain a target must be given.
+
+    >>> default_target_problem("amitriptyline", "depression") is None
+    True
+    >>> "not for neuropathic_pain" in default_target_problem("amitriptyline", "neuropathic_pain")
+    True
+    """
+    if indication in TDM_RANGE_INDICATIONS:
+        return None
+    rec = record(drug)
+    q = rec.tdm.reference_range if rec.tdm is not None else None
+    kb_range = tdm_reference_range(rec)
+    if q is None or kb_range is None:
+        return None
+    return (
+        f"the knowledge base's TDM range for {drug} ({kb_range[0]:g}-{kb_range[1]:g} ng/mL, "
+        f"{q.source}) is a range for {'/'.join(TDM_RANGE_INDICATIONS)}, not for {indication}, "
+        f"and the evidence gives no {indication} target level"
+    )
+
+
 def kb_dosing(
     drug: str,
     indication: str = "neuropathic_pain",
@@ -120,7 +152,12 @@ def kb_dosing(
     strengths: Sequence[float] | None = None,
     max_daily_mg: float | None = None,
 ) -> KbDosing:
-    """Target range, tablet strengths and maximum daily dose (KB unless given)."""
+    """Target range, tablet strengths and maximum daily dose (KB unless given).
+
+    The knowledge-base TDM range is the default target only for an indication in
+    :data:`TDM_RANGE_INDICATIONS`; for neuropathic pain no target level is cited, so a
+    ``target`` must be given (the error says why).
+    """
     rec = record(drug)
     notes: list[str] = []
     if target is None:
@@ -129,6 +166,14 @@ def kb_dosing(
         if q is None or kb_range is None:
             raise InputError(
                 "target", None, f"a target range: the knowledge base has no TDM range for {drug}"
+            )
+        problem = default_target_problem(drug, indication)
+        if problem is not None:
+            raise InputError(
+                "target",
+                None,
+                f"a target range LOW-HIGH ng/mL: {problem}; give a target (or indication "
+                "'depression' to use that range)",
             )
         tgt, t_src, t_note = kb_range, q.source, q.locator
     else:
@@ -260,6 +305,7 @@ def run_tdm(
     seed: int = 0,
     recommend: bool = True,
     accept_inconsistent: bool = False,
+    without_target: Literal["error", "fit_only"] = "error",
 ) -> TdmReport:
     """Fit, forecast and recommend for one patient (see module docstring).
 
@@ -272,6 +318,11 @@ def run_tdm(
     long after the last recorded dose is an error, and levels that contradict the
     history by an order of magnitude withhold the recommendation, unless
     ``accept_inconsistent`` (then both are loud warnings in the report).
+
+    Without ``target``, the knowledge-base TDM range is the default only for an indication
+    it applies to (:func:`default_target_problem`); otherwise ``without_target="error"``
+    raises (the CLI: ``--target`` required, with the reason) and ``"fit_only"`` fits and
+    forecasts but recommends no dose, with a note saying why (the clinic service).
     """
     require_oral(doses)
     with citations.tracking() as used:
@@ -317,6 +368,12 @@ def run_tdm(
                 eta_samples=eta_s[: min(300, len(eta_s))],
             )
 
+        problem = default_target_problem(drug, indication) if target is None else None
+        if recommend and problem is not None and without_target == "fit_only":
+            recommend = False
+            notes.append(
+                f"no dose recommendation: {problem}; give a target range (ng/mL) to get one"
+            )
         if recommend:
             dosing = kb_dosing(drug, indication, target, strengths, max_daily_mg)
             notes += dosing.notes

@@ -428,13 +428,31 @@ async def add_levels(st: State, user: User, pid: str, request: Request) -> Any:
 
 
 @router.get("/patients/{pid}/tdm", responses={**ERROR_RESPONSES, **_CONFLICT}, tags=["levels"])
-def get_tdm(st: State, user: User, pid: str) -> Any:
+def get_tdm(
+    st: State,
+    user: User,
+    pid: str,
+    target: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="target range LOW-HIGH ng/mL, e.g. 50-150. Needed for a dose "
+            "recommendation: the knowledge-base TDM ranges are depression ranges and the "
+            "evidence gives no pain target, so without it the report has the fit and forecast "
+            "only, with a note saying why",
+        ),
+    ] = None,
+) -> Any:
     """``neurodose tdm --json`` for the current regimen and the stored levels."""
     try:
         with st.db.session() as s:
-            return store.tdm(s, user, pid)
+            return store.tdm(s, user, pid, target=target)
     except store.ConflictError as exc:
         return _conflict(exc)
+    except InputError as exc:
+        if exc.field != "target":
+            raise
+        return JSONResponse({"detail": [input_error(exc, ("query",)).model_dump()]}, 422)
 
 
 # ------------------------------------------------------------------ diary

@@ -238,10 +238,17 @@ def tdm_report(
     plan: Mapping[str, Any],
     rows: Sequence[Mapping[str, Any]],
     until: dt.date,
+    target: str | None = None,
 ) -> dict[str, Any]:
-    """``neurodose tdm --json`` for the stored regimen and levels."""
-    from neurodose.mipd.tdm import run_tdm
+    """``neurodose tdm --json`` for the stored regimen and levels.
 
+    ``target`` ("LOW-HIGH" ng/mL) is needed for a dose recommendation: the knowledge-base
+    TDM ranges are depression ranges, so without it the report has the fit and forecast
+    and a note saying why no dose is recommended (``run_tdm(without_target="fit_only")``).
+    """
+    from neurodose.mipd.tdm import parse_target, run_tdm
+
+    tgt = parse_target(target) if target is not None else None
     reg = plan_regimen(plan, drug, until)
     obs = _observations(profile, drug, plan, rows) if rows else None
     report = run_tdm(
@@ -250,6 +257,8 @@ def tdm_report(
         obs,
         patient=pk_patient(profile),
         comedications=_comeds(profile, drug),
+        target=tgt,
+        without_target="fit_only",
     )
     return dict(_clean(report.to_json()))
 

@@ -361,13 +361,16 @@ def _levels(s: Session, pid: str, since: dt.date) -> list[dict[str, Any]]:
     return [r.row for r in rows]
 
 
-def tdm(s: Session, user: Clinician, pid: str) -> dict[str, Any]:
-    """``neurodose tdm --json`` for the stored course and levels."""
+def tdm(s: Session, user: Clinician, pid: str, target: str | None = None) -> dict[str, Any]:
+    """``neurodose tdm --json`` for the stored course and levels (``target`` "LOW-HIGH"
+    ng/mL: without it no dose is recommended for a pain dose, see ``library.tdm_report``)."""
     rec = get_patient(s, user, pid)
     reg, plan = _course(s, pid)
     levels = _levels(s, pid, reg.start_date)
     audit(s, user.name, "tdm.read", pid)
-    return library.tdm_report(rec.profile, reg.drug, plan, levels, max(today(), reg.start_date))
+    return library.tdm_report(
+        rec.profile, reg.drug, plan, levels, max(today(), reg.start_date), target=target
+    )
 
 
 def response(s: Session, user: Clinician, pid: str) -> dict[str, Any]:

@@ -493,8 +493,9 @@ def mount_ui(app: FastAPI) -> None:
         return RedirectResponse(f"/patients/{pid}/plan", status_code=303)
 
     @app.get("/patients/{pid}/levels", include_in_schema=False, response_class=HTMLResponse)
-    def levels_page(request: Request, pid: str, error: str = "") -> Response:
+    def levels_page(request: Request, pid: str, error: str = "", target: str = "") -> Response:
         user, csrf = _session(request)
+        target = target.strip()[:40]
         with _st(request).db.session() as s:
             rec = store.get_patient(s, user, pid)
             out = store.patient_out(s, rec)
@@ -502,7 +503,7 @@ def mount_ui(app: FastAPI) -> None:
             problem = error or None
             if store.current_regimen(s, pid) is not None:
                 try:
-                    report = store.tdm(s, user, pid)
+                    report = store.tdm(s, user, pid, target=target or None)
                 except NeurodoseError as exc:
                     problem = str(exc)
         fig = None
@@ -547,16 +548,16 @@ def mount_ui(app: FastAPI) -> None:
                 )
             shapes = []
             rec_ = report.get("recommendation") or {}
-            target = rec_.get("target") or rec_.get("target_ng_per_ml")
-            if isinstance(target, list) and len(target) == 2:
+            band = rec_.get("target") or rec_.get("target_ng_per_ml")
+            if isinstance(band, list) and len(band) == 2:
                 shapes.append(
                     {
                         "type": "rect",
                         "xref": "paper",
                         "x0": 0,
                         "x1": 1,
-                        "y0": target[0],
-                        "y1": target[1],
+                        "y0": band[0],
+                        "y1": band[1],
                         "fillcolor": "#007f3b",
                         "opacity": 0.12,
                         "line": {"width": 0},
@@ -578,6 +579,7 @@ def mount_ui(app: FastAPI) -> None:
             report=report,
             fig=fig,
             problem=problem,
+            target=target,
         )
 
     @app.post("/patients/{pid}/levels", include_in_schema=False)

@@ -259,6 +259,7 @@ def test_readme_tdm_example_is_consistent() -> None:
     assert '--levels examples/tdm/levels.csv --dose "50 mg" --days 28' in readme
     levels = str(Path(__file__).resolve().parents[3] / "examples" / "tdm" / "levels.csv")
     base = ["tdm", "--drug", "amitriptyline", "--levels", levels, "--dose", "50 mg"]
+    base += ["--target", "50-150"]  # a pain dose: no KB target (issue 14)
     data = _json([*base, "--days", "28", "--json"])
     assert data["consistency"]["consistent"] is True
     assert data["recommendation"] is not None
@@ -271,6 +272,7 @@ def test_level_far_after_history_refused_and_accepted_only_loudly(tmp_path: Path
     p = tmp_path / "late.csv"
     p.write_text("time_h,analyte,value,unit\n5000,amitriptyline,20,ng/mL\n", encoding="utf-8")
     base = ["tdm", "--drug", "amitriptyline", "--levels", str(p), "--dose", "50 mg"]
+    base += ["--target", "50-150"]
     assert "5000" in _err([*base, "--days", "28"])
     data = _json([*base, "--days", "28", "--accept-levels", "--json"])
     assert data["consistency"]["accepted"] is True and data["consistency"]["warnings"]
@@ -280,6 +282,7 @@ def test_levels_contradicting_history_withhold_the_recommendation(tmp_path: Path
     p = tmp_path / "hi.csv"
     p.write_text("time_h,analyte,value,unit\n647,amitriptyline,1400,ng/mL\n", encoding="utf-8")
     args = ["tdm", "--drug", "amitriptyline", "--levels", str(p), "--dose", "50 mg"]
+    args += ["--target", "50-150"]
     data = _json([*args, "--days", "28", "--json"])
     assert data["recommendation"] is None
     assert data["consistency"]["consistent"] is False
@@ -467,7 +470,7 @@ def test_tdm_csv(tmp_path: Path) -> None:
     res = runner.invoke(
         app,
         ["tdm", "--drug", "amitriptyline", "--levels", levels, "--dose", "50 mg", "--days", "28",
-         "--uncertainty", "laplace", "--csv", str(out)],
+         "--uncertainty", "laplace", "--target", "50-150", "--csv", str(out)],
     )  # fmt: skip
     assert res.exit_code == 0, res.stderr
     rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))

@@ -49,6 +49,8 @@ COMMANDS = {
         "50 mg",
         "--days",
         "28",
+        "--target",
+        "50-150",
     ],
     "response": [
         "response",

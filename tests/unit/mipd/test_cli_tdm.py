@@ -30,6 +30,8 @@ def test_tdm_json_contract(tmp_path):
         "28",
         "--levels",
         str(EX / "levels.csv"),
+        "--indication",
+        "depression",
         "--json",
         "--plot",
         str(png),
@@ -70,9 +72,17 @@ def test_tdm_datetime_levels_and_lower_target():
 
 
 def test_tdm_text_output_mentions_sources():
-    r = _run("tdm", "--drug", "amitriptyline", "--dose", "10 mg", "--days", "7")
+    r = _run(
+        "tdm", "--drug", "amitriptyline", "--dose", "10 mg", "--days", "7", "--target", "50-150"
+    )
     assert r.exit_code == 0, r.output
     assert "a-priori" in r.stdout and "sources:" in r.stdout
+
+
+def test_tdm_pain_dose_without_target_says_why():
+    r = _run("tdm", "--drug", "amitriptyline", "--dose", "10 mg", "--days", "7")
+    assert r.exit_code == 2
+    assert "--target" in r.stderr and "depression" in r.stderr
 
 
 @pytest.mark.parametrize(
@@ -88,7 +98,17 @@ def test_tdm_bad_levels_name_the_field(tmp_path, csv, needle):
     p = tmp_path / "levels.csv"
     p.write_text(csv, encoding="utf-8")
     r = _run(
-        "tdm", "--drug", "amitriptyline", "--dose", "25 mg", "--days", "14", "--levels", str(p)
+        "tdm",
+        "--drug",
+        "amitriptyline",
+        "--dose",
+        "25 mg",
+        "--days",
+        "14",
+        "--levels",
+        str(p),
+        "--target",
+        "50-150",
     )
     assert r.exit_code == 2
     assert needle in r.stderr and "row 1" in r.stderr
@@ -168,6 +188,8 @@ def test_library_errors_name_fields_and_the_cli_names_flags():
             "28",
             "--what-if-stop",
             "paroxetine",
+            "--target",
+            "50-150",
         ],
     )
     assert res.exit_code == 2

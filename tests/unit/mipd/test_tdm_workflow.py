@@ -14,9 +14,11 @@ AN = ("amitriptyline", "nortriptyline")
 
 
 def test_kb_dosing_for_amitriptyline():
-    k = kb_dosing("amitriptyline")
-    assert k.target == (80.0, 200.0)
-    assert k.target_source == "mayo_amtrp"
+    dep = kb_dosing("amitriptyline", "depression", max_daily_mg=150.0)
+    assert dep.target == (80.0, 200.0)
+    assert dep.target_source == "mayo_amtrp"
+    k = kb_dosing("amitriptyline", target=(50.0, 150.0))  # pain: no KB target (issue 14)
+    assert k.target == (50.0, 150.0) and k.target_source == "user"
     assert {10.0, 25.0, 50.0} <= set(k.strengths)
     assert k.max_daily_mg == 75.0
     assert k.max_source.startswith("nice_cg96")
@@ -32,7 +34,8 @@ def test_kb_target_and_simulation_share_the_tdm_range():
         with citations.tracking() as used:
             rng = tdm_reference_range(get_drug(drug))
         assert rng is not None and "mayo_amtrp" in used
-        assert kb_dosing(drug, strengths=[10.0], max_daily_mg=100.0).target == rng
+        k = kb_dosing(drug, "depression", strengths=[10.0], max_daily_mg=100.0)
+        assert k.target == rng
         assert simulate(drug, Regimen.oral("25 mg", days=1)).tdm_range == rng
     assert tdm_reference_range(get_drug("pregabalin")) is None
     with pytest.raises(InputError, match="no TDM range for pregabalin"):
@@ -61,7 +64,9 @@ def test_report_json_contract():
     obs = Observations.from_arrays(
         [647, 647, 671, 671], list(AN) * 2, [14.0, 10.0, 13.0, 11.0], analytes=AN
     )
-    r = run_tdm("amitriptyline", d, obs, add_drugs=["paroxetine:20 mg"], n_draws=200)
+    r = run_tdm(
+        "amitriptyline", d, obs, add_drugs=["paroxetine:20 mg"], target=(50.0, 150.0), n_draws=200
+    )
     j = r.to_json()
     assert set(j["individual"]) == set(j["prior"]) == {"CL_form", "CL_other", "CL_m", "F"}
     pm = j["predicted"]["amitriptyline+nortriptyline"]
@@ -73,7 +78,8 @@ def test_report_json_contract():
     assert rec["daily_dose_mg"] <= 75.0
     assert rec["dose_mg"] in {10, 20, 25, 30, 35, 45, 50, 60, 70, 75} or rec["dose_mg"] <= 75
     assert j["target_applies_to"] == "amitriptyline+nortriptyline"
-    assert "mayo_amtrp" in j["sources"] and "nice_cg96" in j["sources"]
+    assert rec["target"] == [50.0, 150.0] and rec["target_source"] == "user"
+    assert "nice_cg96" in j["sources"]
     wi = j["what_if"][0]
     assert wi["scenario"].startswith("add paroxetine")
     # paroxetine (CYP2D6 inhibitor) raises the predicted trough on the current dose
@@ -93,4 +99,20 @@ def test_a_priori_without_levels():
 def test_stop_unknown_comedication_errors():
     d = Regimen.oral(10.0, 24.0, doses=7).expand()
     with pytest.raises(InputError, match=r"^stop_drugs:"):
-        run_tdm("amitriptyline", d, None, stop_drugs=["paroxetine"], n_draws=50)
+        run_tdm(
+            "amitriptyline", d, None, stop_drugs=["paroxetine"], target=(20.0, 60.0), n_draws=50
+        )
+
+
+def test_pain_dose_has_no_default_target_and_says_why():
+    """The KB TDM ranges are depression ranges (issue 14): a pain dose needs a target."""
+    d = DoseHistory.regular(10.0, 24.0, 7)
+    with pytest.raises(InputError, match=r"^target:.*depression.*no neuropathic_pain target"):
+        run_tdm("amitriptyline", d, None, n_draws=50)
+    # the clinic service fits and forecasts without recommending, and says why
+    r = run_tdm("amitriptyline", d, None, n_draws=50, without_target="fit_only").to_json()
+    assert r["recommendation"] is None
+    assert any("no dose recommendation" in n and "depression" in n for n in r["notes"])
+    # for depression the KB range is the default
+    dep = run_tdm("amitriptyline", d, None, n_draws=50, indication="depression").to_json()
+    assert dep["recommendation"]["target"] == [80.0, 200.0]
