@@ -91,3 +91,28 @@ def test_simulate_and_explain_cli(drug: str) -> None:
     assert r.exit_code == 0, r.stderr
     ex = json.loads(r.stdout)
     assert ex["drug"] == drug
+
+
+def test_milnacipran_renal_share_scales_with_crcl() -> None:
+    """Milnacipran's renal share of clearance (Puozzo 1998: 50 % of the dose unchanged / F 0.90)
+    scales with creatinine clearance; the non-renal share does not."""
+    from neurodose.case.patient import Patient
+    from neurodose.pk.individual import individual_parameters
+
+    spec = get_pkmodel("milnacipran")
+    (cov,) = [c for c in spec.covariates if c.kind == "renal_fraction"]
+    f, ref = cov.fraction.point, cov.reference.point  # type: ignore[union-attr]
+    cl = {x: individual_parameters("milnacipran", Patient(crcl=x)).values["CL"] for x in (10, 50)}
+    base = individual_parameters("milnacipran").values["CL"]
+    for x, v in cl.items():
+        assert v == pytest.approx(base * ((1 - f) + f * x / ref))
+    assert cl[10] < cl[50] < base
+    # and it reaches the command line: a lower CrCl raises the trough
+    lo = runner.invoke(app, ["simulate", "--drug", "milnacipran", "--dose", "50 mg", "--every",
+                             "12 h", "--days", "7", "--crcl", "15", "--json"])  # fmt: skip
+    hi = runner.invoke(app, ["simulate", "--drug", "milnacipran", "--dose", "50 mg", "--every",
+                             "12 h", "--days", "7", "--crcl", "100", "--json"])  # fmt: skip
+    assert lo.exit_code == 0 and hi.exit_code == 0, lo.stderr + hi.stderr
+    t_lo = json.loads(lo.stdout)["summary"]["milnacipran"]["cmin_ss_ng_per_ml"]
+    t_hi = json.loads(hi.stdout)["summary"]["milnacipran"]["cmin_ss_ng_per_ml"]
+    assert t_lo > 1.5 * t_hi
