@@ -106,7 +106,7 @@ def test_stop_unknown_comedication_errors():
 
 def test_pain_dose_has_no_default_target_and_says_why():
     """The KB TDM ranges are depression ranges (issue 14): a pain dose needs a target."""
-    d = DoseHistory.regular(10.0, 24.0, 7)
+    d = Regimen.oral(10.0, 24.0, doses=7).expand()
     with pytest.raises(InputError, match=r"^target:.*depression.*no neuropathic_pain target"):
         run_tdm("amitriptyline", d, None, n_draws=50)
     # the clinic service fits and forecasts without recommending, and says why
