@@ -16,8 +16,10 @@ Writes ``src/neurodose/knowledge/pdmodels/calibrated.toml`` (each value with
   SNRI NNT 6.4 (both fitted together, least squares on the responder rate).
 * Finnerup 2015 class NNT: TCA 3.6 (amitriptyline titrated 10 -> 50 mg as the
   representative TCA regimen), pregabalin 7.7 (300 mg/day as 150 mg q12h).
-* Finnerup 2015 class NNH (AE withdrawal): TCA 13.4, SNRI 11.8, pregabalin 13.9,
-  with Sultan 2008 (duloxetine 15 %) and Straube 2008 (pregabalin 14 %) AE withdrawal.
+* Finnerup 2015 class NNH (AE withdrawal): SNRI 11.8 and pregabalin 13.9 with Sultan
+  2008 (duloxetine 15 %) and Straube 2008 (pregabalin 14 %) AE withdrawal fix the hazard
+  per effect; TCA 13.4 fixes the withdrawal weight of effects driven by receptor
+  blockade (H1, alpha1, muscarinic), which only the TCAs reach.
 * Sultan 2008 duloxetine AE rates: nausea 29 %, somnolence 14 %, constipation 13 %.
 * Straube 2008 pregabalin AE rates: somnolence 20 %, dizziness 29 %.
 * Time course (practice source, §3): TCA relief reaches 90 % of its 12-week
@@ -121,8 +123,12 @@ PROVENANCE: dict[str, tuple[str, list[str]]] = {
         [
             "sultan2008: duloxetine AE withdrawal 15%",
             "straube2008: pregabalin AE withdrawal 14%",
-            "finnerup2015: NNH TCA 13.4, SNRI 11.8, pregabalin 13.9",
+            "finnerup2015: NNH SNRI 11.8, pregabalin 13.9",
         ],
+    ),
+    "withdrawal_weight_receptor_blockade": (
+        "1",
+        ["finnerup2015: NNH TCA 13.4 (amitriptyline 10 -> 50 mg as the representative TCA)"],
     ),
     "discontinuation_gain": (
         "1",
@@ -373,10 +379,11 @@ def calibrate(n: int, rounds: int) -> tuple[dict[str, float], dict[str, Any]]:
         gains = [cur[k] for k in PROVENANCE if k.startswith("ae_gain_") and k != "ae_gain_default"]
         cur["ae_gain_default"] = float(np.exp(np.mean(np.log(gains))))
         pw = pl["withdrawal_ae"]
+        # per-effect hazard from the SNRI and pregabalin data (no receptor-blockade
+        # drive there); the weight of H1/alpha1/muscarinic-driven effects from the TCA NNH
         wd_targets = {
             "duloxetine_60": [0.15, pw + 1 / 11.8],
             "pregabalin_300": [0.14, pw + 1 / 13.9],
-            "amitriptyline_50": [pw + 1 / 13.4],
         }
         if not have_pgb:
             del wd_targets["pregabalin_300"]
@@ -392,6 +399,17 @@ def calibrate(n: int, rounds: int) -> tuple[dict[str, float], dict[str, Any]]:
 
         res = minimize_scalar(sse, bounds=(0.0, 0.2), method="bounded", options={"xatol": 1e-5})
         cur["withdrawal_hazard_per_ae"] = float(res.x)
+        cur["withdrawal_weight_receptor_blockade"] = _rootn(
+            "withdrawal_weight_receptor_blockade",
+            lambda x: (
+                sim.arm("amitriptyline_50", P(withdrawal_weight_receptor_blockade=x))[
+                    "withdrawal_ae"
+                ]
+                - (pw + 1 / 13.4)
+            ),
+            0.0,
+            1.5,
+        )
         stop = {"day": 85, "taper_steps": 0}
         cur["discontinuation_gain"] = _rootn(
             "discontinuation_gain",

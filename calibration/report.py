@@ -54,6 +54,8 @@ def parameters_table() -> str:
             status = "cited" + ("" if q.verified else " (unverified / direction only)")
             where = f"{q.source} ({q.locator})"
         v = q.value if q.value is not None else q.point
+        if q.low is not None and q.high is not None and q.value is not None:
+            where += f"; plausible range {q.low:g}-{q.high:g}"
         rows.append(f"| `{name}` | {v:.4g} | {q.unit} | {status} | {where} |")
     return "\n".join(rows)
 
@@ -73,7 +75,9 @@ def targets_table() -> str:
             if bs:
                 cells.append(
                     "; ".join(
-                        f"{b.analyte[:4]} {b.K_nM:.3g}{'*' if not b.verified else ''}" for b in bs
+                        f"{b.analyte[:4]} {b.K_nM:.3g}{'*' if not b.verified else ''}"
+                        + ("†" if b.low_trust else "")
+                        for b in bs
                     )
                 )
             elif t == "alpha2delta" and p_has(f"alpha2delta_ec50_{d}"):

@@ -3,10 +3,11 @@
 Every PD parameter that is ``calibrated`` or stored ``verified = false`` and that can
 change a 12-week painful-diabetic-neuropathy trial is varied (parameters of other
 conditions and of the stop/taper module are left out: they cannot move these outputs).
-Each is drawn log-uniformly within x/÷ ``--spread`` of its value (default 1.5: no source
-gives a range for any of them); fractions that must stay in [0, 1] are clipped, and the
-SERT weight of descending inhibition (an equal-split assumption with no number in the
-evidence) is drawn uniformly over its whole range 0..1. Saltelli sampling and Sobol
+A parameter stored with a plausible range (``low``..``high`` beside its value: the SERT
+weight of descending inhibition 0..0.5, the H1 drowsiness tolerance, the age
+susceptibility) is drawn uniformly within that range; every other one log-uniformly
+within x/÷ ``--spread`` of its value (default 1.5: no source gives a range for them);
+fractions that must stay in [0, 1] are clipped. Saltelli sampling and Sobol
 analysis with SALib; first-order (S1) and total (ST) indices with bootstrap 95 % CIs.
 
 Outputs (one virtual trial per parameter draw, common random numbers):
@@ -67,11 +68,27 @@ EXCLUDED = (
     "discontinuation_gain",
     "discontinuation_placebo_rate",
     "withdrawal_adaptation_tau",
+    "ae_age_reference",
 )
 #: fractions kept in [0, 1]
-FRACTIONS = ("ae_tolerance_max", "sleep_sedation_effect", "sleep_serotonergic_effect")
+FRACTIONS = (
+    "ae_tolerance_max",
+    "ae_tolerance_max_drowsiness_H1",
+    "sleep_sedation_effect",
+    "sleep_serotonergic_effect",
+)
 #: drawn over their whole range (no number in the evidence)
-FULL_RANGE = {"serotonin_weight": (0.0, 1.0)}
+FULL_RANGE: dict[str, tuple[float, float]] = {}
+
+
+def _ranged(p: Any) -> set[str]:
+    """Parameters stored with a plausible range (``low``..``high`` beside the value)."""
+    return {
+        k
+        for k, q in p.quantities.items()
+        if q.low is not None and q.high is not None and q.low < q.high
+    }
+
 
 OUTPUTS = (
     "rd50_amitriptyline",
@@ -122,6 +139,11 @@ def problem() -> tuple[dict[str, Any], dict[str, float]]:
         names.append(k)
         if k in FULL_RANGE:
             bounds.append(list(FULL_RANGE[k]))
+        elif k in _ranged(p):
+            # a plausible range stated with the parameter (cited or derived): uniform in it
+            assert q.low is not None and q.high is not None
+            f = q.canonical() / q.point if q.point else 1.0
+            bounds.append([q.low * f, q.high * f])
         else:
             bounds.append([-1.0, 1.0])  # scaled later by log(spread)
     return {"num_vars": len(names), "names": names, "bounds": bounds}, base
@@ -130,9 +152,13 @@ def problem() -> tuple[dict[str, Any], dict[str, float]]:
 def evaluate(row: list[float], names: list[str], base: dict[str, float], n: int, spread: float):
     """Headline outputs for one parameter draw (a deterministic virtual trial)."""
     p = load_pd_parameters()
+    ranged = _ranged(p)
     vals: dict[str, float] = {}
     for k, x in zip(names, row, strict=True):
-        v = float(x) if k in FULL_RANGE else base[k] * math.exp(float(x) * math.log(spread))
+        if k in FULL_RANGE or k in ranged:
+            v = float(x)
+        else:
+            v = base[k] * math.exp(float(x) * math.log(spread))
         if k in FRACTIONS:
             v = min(max(v, 0.0), 1.0)
         vals[k] = v

@@ -411,7 +411,15 @@ def simulate(
         citations.register_many(ps.sources)
         pd_result = None
         if n_days and pd is not None:
-            pd_result = _pd_chain(spec.name, conc, n_days, samples_per_day, pd, baseline_pain)
+            pd_result = _pd_chain(
+                spec.name,
+                conc,
+                n_days,
+                samples_per_day,
+                pd,
+                baseline_pain,
+                age=patient.age if patient is not None else None,
+            )
     return SimulationResult(
         drug=spec.name,
         times_h=t,
@@ -435,9 +443,14 @@ def _pd_chain(
     samples_per_day: int,
     pd: PDParameters | bool,
     baseline_pain: float,
+    age: float | None = None,
 ) -> PDResult:
-    """Occupancy -> daily drives -> pain and AE drivers for one typical patient."""
-    from neurodose.pd.adverse import ae_gain
+    """Occupancy -> daily drives -> pain and AE drivers for one typical patient.
+
+    With ``age`` (years) the intensity of the age-susceptible effects is scaled by
+    :func:`neurodose.pd.adverse.age_susceptibility`.
+    """
+    from neurodose.pd.adverse import ae_gain, age_susceptibility
     from neurodose.pd.pain import simulate_pain
     from neurodose.pd.params import load_pd_parameters
 
@@ -462,10 +475,13 @@ def _pd_chain(
         if not reached:
             continue
         gains = {t: ae_gain(params, name, t) for t in reached}
+        s_age = float(age_susceptibility(params, age)) if ae.age_susceptible else 1.0
         adverse[name] = {
             "targets": reached,
             "gains": gains,
-            "intensity": sum(gains[t] * occ[t][0] for t in reached),
+            "intensity": s_age * sum(gains[t] * occ[t][0] for t in reached),
+            "age_susceptibility": s_age,
+            "low_trust": [t for t in reached if any(b.low_trust for b in tg.bindings.get(t, ()))],
         }
     return PDResult(drives, pain, adverse, float(baseline_pain))
 
@@ -573,7 +589,10 @@ def explain(
             "targets": d["targets"],
             "gains": {t: round(g, 4) for t, g in d["gains"].items()},
             "peak_intensity": round(float(np.max(d["intensity"])), 4),
-            "note": "intensity before tolerance; 1 = threshold of a median patient",
+            "age_susceptibility": round(d["age_susceptibility"], 4),
+            "low_trust_targets": d["low_trust"],
+            "note": "intensity before tolerance (x age susceptibility where it applies); "
+            "1 = threshold of a median patient",
         }
         for name, d in res.pd.adverse.items()
     }
@@ -597,6 +616,7 @@ def explain(
                     "K_nM": round(b.K_nM, 4),
                     "kind": b.kind,
                     "verified": b.verified,
+                    "low_trust": b.low_trust,
                     "sources": list(b.sources),
                     "note": b.note,
                 }
@@ -605,6 +625,7 @@ def explain(
             for t, bs in tg.bindings.items()
         },
         "unverified_inputs": tg.unverified(),
+        "low_trust_inputs": tg.low_trust(),
         "notes": [
             "typical patient (no placebo response, sensitivity 1); docs/model.md",
             "ion-channel sites use the calibrated channel_site_factor; "

@@ -160,7 +160,14 @@ def register(app: typer.Typer) -> None:
                 f"{100 * f[-24:].mean():.1f} %",
                 f"{100 * f.max():.1f} %",
                 ", ".join(f"{a['analyte']} {a['K_nM']:g}" for a in aff) or "calibrated",
-                "UNVERIFIED" if any(not a["verified"] for a in aff) else "",
+                " ".join(
+                    m
+                    for m, hit in (
+                        ("UNVERIFIED", any(not a["verified"] for a in aff)),
+                        ("LOW TRUST (vendor summary)", any(a.get("low_trust") for a in aff)),
+                    )
+                    if hit
+                ),
             )
         console.print(t)
         for target, why in data["unavailable_targets"].items():
@@ -181,8 +188,15 @@ def register(app: typer.Typer) -> None:
         s.add_column("effect")
         s.add_column("targets")
         s.add_column("peak")
+        s.add_column("age ×")
         for k, v in data["side_effect_drivers"].items():
-            s.add_row(k, ", ".join(v["targets"]), f"{v['peak_intensity']:.2f}")
+            lt = v.get("low_trust_targets") or []
+            s.add_row(
+                k,
+                ", ".join(t + (" (LOW TRUST)" if t in lt else "") for t in v["targets"]),
+                f"{v['peak_intensity']:.2f}",
+                f"{v.get('age_susceptibility', 1.0):.2f}",
+            )
         console.print(s)
         for d in data["defaults_applied"]:
             console.print(f"assumed: {d}")

@@ -8,11 +8,22 @@ the drug-induced intensity on day ``d`` is
 
 with gains ``a_jk`` (calibrated where trial data exist, otherwise the class
 default), ``T`` a tolerance state that rises towards ``ae_tolerance_max``
-with time constant ``ae_tolerance_tau`` while the driver is on. A patient has
-the effect on day ``d`` if ``I_jd > theta_ij = exp(sigma z_ij)``. Independently
-a nocebo event occurs with the cited placebo-arm rate (generic "other" events
-complete the placebo any-AE rate). Withdrawal for an AE: daily hazard
-``h0 + h1 x (number of drug effects present)``. Discontinuation symptoms: an
+with time constant ``ae_tolerance_tau`` while the driver is on. A driver may have
+its own tolerance (``ae_tolerance_max_<effect>_<target>``,
+``ae_tolerance_tau_<effect>_<target>``): H1-driven daytime drowsiness fades within
+days (Richardson 2002), while the sleep benefit of H1 block does not (pain model).
+A patient has the effect on day ``d`` if ``s_j(age) I_jd > theta_ij = exp(sigma z_ij)``,
+where ``s_j(age) = exp(beta_age (age - age_ref))`` for the effects marked
+``age_susceptible`` (anticholinergic, sedative, orthostatic; Beers 2023 direction,
+magnitude from the rise of orthostatic hypotension with age, docs/model.md §5) and 1
+otherwise. Independently a nocebo event occurs with the cited placebo-arm rate
+(generic "other" events complete the placebo any-AE rate). Withdrawal for an AE:
+daily hazard ``h0 + h1 x sum_j w_j`` over the drug effects present, where an effect's
+weight ``w_j`` is 1, except for the share of its drive that comes from receptor
+blockade (H1, alpha1, muscarinic), weighted ``withdrawal_weight_receptor_blockade``
+(calibrated to the TCA NNH). ``fall_risk_effects`` is reported as a composite: any
+effect marked ``fall_risk`` (sedation, dizziness, orthostatic hypotension,
+confusion). Discontinuation symptoms: an
 adaptation state follows SERT and muscarinic occupancy with time constant
 ``withdrawal_adaptation_tau``; after a fall in occupancy the unmatched
 adaptation ``W`` gives symptoms where ``g_w W > theta``.
@@ -40,13 +51,22 @@ from numpy.typing import NDArray
 from neurodose.pd.params import PDParameters
 
 __all__ = [
+    "FALL_RISK",
+    "RECEPTOR_BLOCKADE",
     "AdverseResult",
     "ae_gain",
+    "age_susceptibility",
     "discontinuation_symptoms",
     "simulate_adverse",
 ]
 
 Array = NDArray[np.float64]
+
+#: targets whose blockade drives the sedative, autonomic and anticholinergic effects
+RECEPTOR_BLOCKADE: tuple[str, ...] = ("H1", "alpha1", "muscarinic")
+
+#: name of the composite outcome: any effect marked ``fall_risk`` present
+FALL_RISK = "fall_risk_effects"
 
 
 @dataclass(frozen=True)
@@ -69,11 +89,38 @@ def ae_gain(params: PDParameters, ae: str, target: str) -> float:
     return params.get(f"ae_gain_{ae}_{target}", params.value("ae_gain_default"))
 
 
+def _tolerance(params: PDParameters, ae: str, target: str) -> tuple[float, float]:
+    """(maximum, time constant in h) of the tolerance of ``target``'s drive of ``ae``."""
+    return (
+        params.get(f"ae_tolerance_max_{ae}_{target}", params.value("ae_tolerance_max")),
+        params.get(f"ae_tolerance_tau_{ae}_{target}", params.value("ae_tolerance_tau")),
+    )
+
+
+def age_susceptibility(params: PDParameters, age: Array | float | None) -> Array | float:
+    """Multiplier of the intensity of the age-susceptible effects, ``exp(beta (age - ref))``.
+
+    ``beta`` = ``ae_age_susceptibility`` (per year), ``ref`` = ``ae_age_reference``
+    (years). Never falls with age when ``beta >= 0``; 1 when no age is given.
+
+    >>> from neurodose.pd.params import load_pd_parameters
+    >>> p = load_pd_parameters()
+    >>> float(age_susceptibility(p, 75.0)) > 1.0 > float(age_susceptibility(p, 45.0))
+    True
+    """
+    if age is None:
+        return 1.0
+    beta = params.value("ae_age_susceptibility")
+    ref = params.value("ae_age_reference")
+    return np.exp(beta * (np.asarray(age, dtype=float) - ref))
+
+
 def simulate_adverse(
     occ_max: Mapping[str, Array],
     params: PDParameters,
     rng: np.random.Generator,
     exposed: NDArray[np.bool_] | None = None,
+    age: Array | None = None,
 ) -> AdverseResult:
     """Simulate adverse effects and AE withdrawal for ``n`` patients.
 
@@ -86,17 +133,26 @@ def simulate_adverse(
         Draws, in a fixed order: thresholds, nocebo events, withdrawal.
     exposed : bool array (n, days), optional
         Days on which the patient is still in the trial (default all).
+    age : array (n,), optional
+        Age in years; scales the effects marked ``age_susceptible``
+        (:func:`age_susceptibility`). Default: no age effect.
 
     Returns
     -------
     AdverseResult
+        ``incidence`` and ``drug_present`` also hold the composite
+        :data:`FALL_RISK` (not counted again for withdrawal or ``any_ae``).
     """
     if not occ_max:
         raise ValueError("occ_max needs at least one target (use zeros for placebo)")
     n, days = next(iter(occ_max.values())).shape
+    if age is not None:
+        age = np.asarray(age, dtype=float)
+        if age.shape != (n,):
+            raise ValueError(f"age must have shape ({n},), got {age.shape}")
     sigma = params.value("ae_susceptibility_sigma")
-    tmax = params.value("ae_tolerance_max")
-    a_tol = 1.0 - np.exp(-24.0 / params.value("ae_tolerance_tau"))
+    w_rb = params.get("withdrawal_weight_receptor_blockade", 1.0)
+    s_age = np.asarray(age_susceptibility(params, age)) if age is not None else None
     names = list(params.adverse_effects)
     z = rng.standard_normal((n, len(names)))
     u_noc = rng.random((n, len(names) + 1))
@@ -104,21 +160,41 @@ def simulate_adverse(
     e_wd: Array = np.asarray(rng.standard_exponential(n))
 
     present: dict[str, NDArray[np.bool_]] = {}
+    weight: dict[str, Array] = {}
     nocebo: dict[str, NDArray[np.bool_]] = {}
     for j, name in enumerate(names):
         ae = params.adverse_effects[name]
-        drive = np.zeros((n, days))
+        # drive per tolerance group (drivers sharing tolerance parameters share a state)
+        groups: dict[tuple[float, float], list[tuple[str, Array]]] = {}
         for t in ae.drivers:
             if t in occ_max:
-                drive += ae_gain(params, name, t) * np.clip(occ_max[t], 0.0, 1.0)
-        tol = np.zeros(n)
+                d_t = ae_gain(params, name, t) * np.clip(occ_max[t], 0.0, 1.0)
+                groups.setdefault(_tolerance(params, name, t), []).append((t, d_t))
         theta = np.exp(sigma * z[:, j])
+        if ae.age_susceptible and s_age is not None:
+            theta = theta / s_age
         pres = np.zeros((n, days), dtype=bool)
-        for d in range(days):
-            on = drive[:, d] > 1e-6
-            tol = tol + (np.where(on, tmax, 0.0) - tol) * a_tol
-            pres[:, d] = drive[:, d] * (1.0 - tol) > theta
+        share_rb = np.zeros((n, days))
+        if groups:
+            states = {g: np.zeros(n) for g in groups}
+            alphas = {g: 1.0 - np.exp(-24.0 / g[1]) for g in groups}
+            for d in range(days):
+                tot = np.zeros(n)
+                rb = np.zeros(n)
+                for g, items in groups.items():
+                    # intensity on day d meets the tolerance built up to the day before
+                    raw = sum(x[:, d] for _, x in items)
+                    for t, x in items:
+                        eff = x[:, d] * (1.0 - states[g])
+                        tot = tot + eff
+                        if t in RECEPTOR_BLOCKADE:
+                            rb = rb + eff
+                    on = raw > 1e-6
+                    states[g] = states[g] + (np.where(on, g[0], 0.0) - states[g]) * alphas[g]
+                pres[:, d] = tot > theta
+                share_rb[:, d] = np.divide(rb, tot, out=np.zeros(n), where=tot > 1e-12)
         present[name] = pres
+        weight[name] = pres * (1.0 - share_rb + w_rb * share_rb)
         rate = ae.placebo_rate.canonical() if ae.placebo_rate is not None else 0.0
         nocebo[name] = u_noc[:, j] < rate
     other_rate = params.value("nocebo_other_rate")
@@ -129,7 +205,7 @@ def simulate_adverse(
     # withdrawal: cumulative hazard crosses an Exp(1) draw
     n_present = np.zeros((n, days))
     for name in names:
-        n_present += present[name]
+        n_present += weight[name]
     h0 = params.value("withdrawal_hazard_base")
     h = (h0 + params.value("withdrawal_hazard_per_ae") * n_present) * exposed
     cum = np.cumsum(h, axis=1)
@@ -140,12 +216,20 @@ def simulate_adverse(
     on_trial = (col1 <= wd[:, None]) & exposed
     incidence: dict[str, NDArray[np.bool_]] = {}
     any_ae = np.zeros(n, dtype=bool)
+    falls_inc = np.zeros(n, dtype=bool)
+    falls_pres = np.zeros((n, days), dtype=bool)
     for j, name in enumerate(names):
         noc_day = onset_noc[:, j]
         inc = (present[name] & on_trial).any(axis=1) | (nocebo[name] & (noc_day <= wd))
         incidence[name] = inc
         any_ae |= inc
+        if params.adverse_effects[name].fall_risk:
+            falls_inc |= inc
+            falls_pres |= present[name]
     any_ae |= nocebo["_other"] & (onset_noc[:, -1] <= wd)
+    if any(a.fall_risk for a in params.adverse_effects.values()):
+        incidence[FALL_RISK] = falls_inc
+        present[FALL_RISK] = falls_pres
     return AdverseResult(
         incidence=incidence, drug_present=present, withdrawal_day=wd, any_ae=any_ae
     )

@@ -13,13 +13,15 @@ unbound nM with the knowledge-base free fraction ``protein_binding.fu`` and
 ``molar_mass``: :math:`C_u = f_u \\cdot C \\cdot 1000 / M`.
 
 Affinities are read from the drug records only; nothing is invented. A target
-with no affinity in the record (e.g. the TCA H1 and alpha1 gaps, §1b) is
+with no affinity in the record (e.g. the nortriptyline H1 and alpha1 gaps, §1b) is
 *unavailable* for that drug and listed with the reason. Values stored with
-``verified = false`` are used and carried as unverified; values marked ``low_trust``
-(e.g. a vendor summary that states no assay or species) are stored but **not** used,
-and the target is listed as unavailable with that reason. Where several records
-exist for one target (muscarinic subtypes, two laboratories), their geometric
-mean is used (stated in docs/model.md). For the sodium channel the
+``verified = false`` are used and carried as unverified. Values marked ``low_trust``
+(e.g. a vendor summary that states no assay or species) are used **only** where no
+other value exists for that target and analyte (the amitriptyline H1 and alpha1 gap),
+and are then flagged: :attr:`TargetBinding.low_trust`, :meth:`DrugTargets.low_trust`
+and the ``unverified`` list say so, so every output that rests on them shows it.
+Where several records exist for one target (muscarinic subtypes, two
+laboratories), their geometric mean is used (stated in docs/model.md). For the sodium channel the
 state-dependent affinity is chosen by :data:`SODIUM_STATE` (inactivated state
 for depolarised ectopic fibres; Brau 2001, Nau 2000); for NMDA, where the records
 describe different mechanisms, the most potent one is used.
@@ -112,6 +114,7 @@ class TargetBinding:
     sources: tuple[str, ...]
     verified: bool
     note: str = ""
+    low_trust: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,8 +160,26 @@ class DrugTargets:
         """Human-readable list of the unverified inputs."""
         out = [f"{a.name}: free fraction/molar mass" for a in self.analytes if not a.verified]
         for bs in self.bindings.values():
-            out += [f"{b.analyte}: {b.target} affinity" for b in bs if not b.verified]
+            out += [
+                f"{b.analyte}: {b.target} affinity"
+                + (" (LOW TRUST: " + ", ".join(b.sources) + ")" if b.low_trust else "")
+                for b in bs
+                if not b.verified
+            ]
         return out
+
+    def low_trust(self) -> list[str]:
+        """Targets reached only through low-trust affinities, as ``analyte: target (sources)``.
+
+        >>> drug_targets("amitriptyline").low_trust()[0].startswith("amitriptyline: H1")
+        True
+        """
+        return [
+            f"{b.analyte}: {b.target} ({', '.join(b.sources)})"
+            for bs in self.bindings.values()
+            for b in bs
+            if b.low_trust
+        ]
 
 
 def free_nm(conc_ng_ml: Array | float, fu: float, molar_mass: float) -> Array | float:
@@ -327,15 +348,13 @@ def drug_targets(drug: str) -> DrugTargets:
             continue
         for a in analytes:
             all_recs = record(a.name).affinities(target)
-            low = [r for r in all_recs if r.low_trust]
             recs = _pick([r for r in all_recs if not r.low_trust], target)
-            if low and not recs:
-                unavailable[target] = (
-                    f"only low-trust {target} values for {a.name} (e.g. a vendor summary "
-                    "with no assay or species: "
-                    + ", ".join(sorted({r.source for r in low}))
-                    + "); stored in the knowledge base, not used for occupancy"
-                )
+            low_trust = False
+            if not recs:
+                # a low-trust value (vendor summary: no assay, no species) fills a gap
+                # only where nothing else exists; the binding carries the flag
+                recs = _pick([r for r in all_recs if r.low_trust], target)
+                low_trust = bool(recs)
             if not recs:
                 continue
             ks = [_to_nm(r.point, r.unit) for r in recs]
@@ -349,7 +368,9 @@ def drug_targets(drug: str) -> DrugTargets:
                     sources=tuple(sorted({r.source for r in recs})),
                     verified=all(r.verified for r in recs),
                     note=(f"geometric mean of {len(recs)} records" if len(recs) > 1 else "")
-                    + (f" (state {recs[0].state})" if recs[0].state else ""),
+                    + (f" (state {recs[0].state})" if recs[0].state else "")
+                    + (" LOW TRUST (only value; vendor summary)" if low_trust else ""),
+                    low_trust=low_trust,
                 )
             )
         if found:

@@ -47,6 +47,8 @@ class AdverseEffectDef:
     group: str
     drivers: tuple[str, ...]
     placebo_rate: Quantity | None
+    age_susceptible: bool = False
+    fall_risk: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,8 @@ def _load(directory: str) -> PDParameters:
                 group=str(item["group"]),
                 drivers=tuple(item["drivers"]),
                 placebo_rate=_quantity(path, key, rate) if rate is not None else None,
+                age_susceptible=bool(item.get("age_susceptible", False)),
+                fall_risk=bool(item.get("fall_risk", False)),
             )
         for key, item in data.get("conditions", {}).items():
             conds[key] = ConditionDef(

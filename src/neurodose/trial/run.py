@@ -137,7 +137,11 @@ def run_chunk(
     stop_day = design.stop.day if design.stop else days + 1
     on_drug = np.broadcast_to(np.arange(1, days + 1)[None, :] < stop_day, (n, days))
     ae = simulate_adverse(
-        occ_max or {"SERT": np.zeros((n, days))}, params, r_ae, exposed=np.array(on_drug)
+        occ_max or {"SERT": np.zeros((n, days))},
+        params,
+        r_ae,
+        exposed=np.array(on_drug),
+        age=pop.age,
     )
     # other dropout: weekly probability, day of dropout uniformly within the week
     other_day = np.full(n, np.inf)

@@ -38,10 +38,18 @@ def test_free_conversion_uses_fu_and_molar_mass() -> None:
 def test_amitriptyline_reads_kb_and_flags_gaps() -> None:
     dt = drug_targets("amitriptyline")
     assert {"SERT", "NET", "muscarinic", "sodium_channel", "NMDA", "hERG"} <= set(dt.reached)
-    # H1/alpha1 only from a vendor summary (round 2, V2, low trust): stored, not used
+    # H1/alpha1 only from a vendor summary (round 2, V2, low trust): used because nothing
+    # else exists, and flagged wherever they are reported
     for t in ("H1", "alpha1"):
-        assert t not in dt.bindings
-        assert "low-trust" in dt.unavailable[t] and "mce_amitriptyline" in dt.unavailable[t]
+        (b,) = dt.bindings[t]
+        assert b.low_trust and not b.verified and b.sources == ("mce_amitriptyline",)
+        assert t not in dt.unavailable
+        assert any(t in u and "LOW TRUST" in u for u in dt.unverified())
+    assert {x.split(":")[1].split()[0] for x in dt.low_trust()} == {"H1", "alpha1"}
+    # H1 Ki is the midpoint of the vendor range 0.5-1.1 nM
+    assert dt.bindings["H1"][0].K_nM == pytest.approx(0.8)
+    # a trusted value is never replaced or averaged with a low-trust one
+    assert not any(b.low_trust for t in ("SERT", "NET", "muscarinic") for b in dt.bindings[t])
     # nortriptyline's H1/alpha1 were only recalled (U): not stored, so unavailable
     nt = drug_targets("nortriptyline")
     assert "H1" in nt.unavailable and "alpha1" in nt.unavailable

@@ -27,5 +27,11 @@ def test_every_uncertain_parameter_is_varied_or_excluded_with_reason():
     assert set(prob["names"]) == uncertain - set(mod.EXCLUDED)
     assert set(mod.EXCLUDED) <= set(q)  # exclusions name real parameters
     assert prob["num_vars"] == len(prob["bounds"]) == len(base)
-    i = prob["names"].index("serotonin_weight")
-    assert prob["bounds"][i] == [0.0, 1.0]
+    # a parameter stored with a plausible range is drawn within it (cited/derived range)
+    for name in ("serotonin_weight", "ae_age_susceptibility", "ae_tolerance_tau_drowsiness_H1"):
+        i = prob["names"].index(name)
+        qq = q[name]
+        assert qq.low is not None and qq.high is not None
+        f = qq.canonical() / qq.point
+        assert prob["bounds"][i] == [qq.low * f, qq.high * f]
+    assert prob["bounds"][prob["names"].index("serotonin_weight")] == [0.0, 0.5]

@@ -64,3 +64,43 @@ def test_explain_json(tmp_path: Path) -> None:
     assert 0.3 < max(occ["fraction"]) < 1.0
     assert "muscarinic" in d["unavailable_targets"]  # duloxetine has no muscarinic affinity
     assert "descending_serotonergic" in d["pathways"] and d["sources"]
+
+
+def test_explain_flags_low_trust_inputs_and_applies_age() -> None:
+    def run(age: str) -> dict:
+        r = CliRunner().invoke(
+            app,
+            [
+                "explain",
+                "--drug",
+                "amitriptyline",
+                "--dose",
+                "25 mg",
+                "--days",
+                "7",
+                "--age",
+                age,
+                "--json",
+            ],
+        )
+        assert r.exit_code == 0, r.output
+        return json.loads(r.stdout)
+
+    old, young = run("78"), run("45")
+    # the amitriptyline H1/alpha1 affinities are low trust (vendor summary): shown as such
+    assert {a["low_trust"] for a in old["affinities"]["H1"]} == {True}
+    assert any("H1" in x for x in old["low_trust_inputs"])
+    assert "H1" in old["side_effect_drivers"]["drowsiness"]["low_trust_targets"]
+    assert old["affinities"]["SERT"][0]["low_trust"] is False
+    # age raises the anticholinergic intensity, not the serotonergic one
+    for eff in ("confusion", "orthostatic_hypotension"):
+        assert (
+            old["side_effect_drivers"][eff]["peak_intensity"]
+            > young["side_effect_drivers"][eff]["peak_intensity"]
+        )
+    assert old["side_effect_drivers"]["nausea"] == young["side_effect_drivers"]["nausea"]
+    # the plain-text view marks them too
+    r = CliRunner().invoke(
+        app, ["explain", "--drug", "amitriptyline", "--dose", "25 mg", "--days", "7"]
+    )
+    assert r.exit_code == 0 and "LOW TRUST" in r.output
