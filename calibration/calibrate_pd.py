@@ -172,10 +172,10 @@ class Sim:
 
         self._pk = population_concentrations
 
-    def exposure(self, drug, events, pop, rng, times):  # type: ignore[no-untyped-def]
-        key = (drug, hash(tuple(events)), len(times))
+    def exposure(self, drug, regimen, pop, rng, times):  # type: ignore[no-untyped-def]
+        key = (drug, hash(regimen), len(times))
         if key not in self.cache:
-            self.cache[key] = self._pk(drug, events, pop, rng, times)
+            self.cache[key] = self._pk(drug, regimen, pop, rng, times)
         return self.cache[key]
 
     def arm(self, key: str, params, weeks: int = 12, stop: dict | None = None):  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from neurodose.case import Regimen
 from neurodose.trial.design import parse_design
 from neurodose.trial.exposure import population_concentrations
 from neurodose.trial.run import run_trial
@@ -18,7 +19,7 @@ TIMES = np.arange(1, 15) * 24.0
 
 
 def _conc(drug: str, ages: list[float], dose: float, every: float) -> dict[str, np.ndarray]:
-    events = [(t, dose) for t in np.arange(0, 14 * 24, every)]
+    regimen = Regimen.oral(f"{dose:g} mg", every=f"{every:g} h", days=14)
 
     class Pop:
         age = np.asarray(ages, dtype=float)
@@ -26,7 +27,7 @@ def _conc(drug: str, ages: list[float], dose: float, every: float) -> dict[str, 
         def __len__(self) -> int:
             return len(ages)
 
-    return population_concentrations(drug, events, Pop(), np.random.default_rng(3), TIMES)
+    return population_concentrations(drug, regimen, Pop(), np.random.default_rng(3), TIMES)
 
 
 def test_age_reaches_pk_models_with_an_age_covariate() -> None:
