@@ -346,6 +346,15 @@ PREDICT: dict[str, Callable[[], float]] = {
     "mil_tmax_gelbe": lambda: _tmax_single("milnacipran", "milnacipran", 50.0),
     "mil_half_life_ruan": lambda: _half_life("milnacipran", "milnacipran"),
     "mil_renal_severe": lambda: _cl("milnacipran", Patient(crcl=20.0)) / _cl("milnacipran"),
+    "tra_half_life_mims": lambda: _half_life("tramadol", "tramadol"),
+    "tra_cmax_100_mims": lambda: float(
+        _conc("tramadol", Regimen.oral(100.0), _fine(48.0, 0.02))["tramadol"].max()
+    ),
+    "tra_tmax_100_mims": lambda: _tmax_single("tramadol", "tramadol", 100.0),
+    "tra_m1_ratio_mims": lambda: (
+        _ss_auc("tramadol", ["o_desmethyltramadol"], dose=100.0)
+        / _ss_auc("tramadol", ["tramadol"], dose=100.0)
+    ),
     "tra_cyp2d6_slow": lambda: (
         individual_parameters("tramadol", Patient().with_genotype(CYP2D6="PM")).values["CL_form"]
         / individual_parameters("tramadol").values["CL_form"]
