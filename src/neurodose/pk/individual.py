@@ -194,6 +194,19 @@ def covariate_values(
         if num > 0:
             cov["scr"] = num / (cg["denominator"].canonical() * crcl)
             citations.register("cockcroft_gault1976")
+    if (
+        crcl is None
+        and patient.scr is not None
+        and None not in (patient.age, patient.weight, patient.sex)
+    ):
+        # the other direction: a CrCl-driven model (pregabalin, milnacipran) given a serum
+        # creatinine and the Cockcroft-Gault inputs
+        assert patient.age is not None and patient.weight is not None
+        f = cg["female"].canonical() if patient.sex == "female" else 1.0
+        num = (cg["numerator_age"].canonical() - patient.age) * patient.weight * f
+        if num > 0 and patient.scr > 0:
+            cov["crcl"] = num / (cg["denominator"].canonical() * patient.scr)
+            citations.register("cockcroft_gault1976")
     return cov
 
 
@@ -278,6 +291,14 @@ def _typical(spec: PKModelSpec, patient: Patient, notes: list[str]) -> dict[str,
             vals[c.parameter] *= c.factor.canonical()
         else:
             assert c.reference is not None
+            if x is None and c.covariate == "crcl" and patient.scr is not None:
+                raise PatientError(
+                    "crcl",
+                    None,
+                    f"a creatinine clearance (--crcl, mL/min): {spec.name}'s clearance model "
+                    "uses it; a serum creatinine is converted to it only with age, weight and "
+                    "sex given (Cockcroft-Gault)",
+                )
             if x is None and c.covariate == "scr" and patient.renal_function is not None:
                 # a renal function was given but cannot reach this model: say so
                 raise PatientError(

@@ -146,3 +146,18 @@ def test_full_omega_from_correlations():
     data["iiv_correlation"] = {"CL,X": data["iiv_correlation"]["CL,V"]}
     with pytest.raises(ValueError, match="iiv_correlation"):
         type(spec).model_validate(data)
+
+
+@pytest.mark.parametrize("drug", ["milnacipran", "pregabalin"])
+def test_serum_creatinine_reaches_a_crcl_model_or_is_an_error(drug):
+    """A CrCl-driven model given a serum creatinine: converted by Cockcroft-Gault when age,
+    weight and sex are given (the same CL as that CrCl), otherwise an error naming crcl,
+    never silently the reference."""
+    scr, age, wt = 2.0, 60.0, 70.0
+    crcl = (140 - age) * wt / (72 * scr)  # Cockcroft-Gault, man
+    via_scr = individual_parameters(drug, Patient(scr=scr, age=age, weight=wt, sex="male"))
+    via_crcl = individual_parameters(drug, Patient(crcl=crcl, age=age, weight=wt, sex="male"))
+    assert via_scr.values["CL"] == pytest.approx(via_crcl.values["CL"])
+    assert via_scr.values["CL"] < individual_parameters(drug).values["CL"]
+    with pytest.raises(PatientError, match=r"^crcl:.*Cockcroft-Gault"):
+        individual_parameters(drug, Patient(scr=scr))
