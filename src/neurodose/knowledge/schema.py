@@ -211,6 +211,11 @@ class Affinity(Quantity):
     species: str
     subtype: str | None = None
     state: str | None = Field(None, description="channel state: resting, inactivated, open")
+    lower_bound: bool = Field(
+        False,
+        description="the source states only that the true value is above 'value' (e.g. 'no "
+        "effect up to 3 mM'): not a potency, never used for occupancy",
+    )
 
 
 class Statement(Sourced):

@@ -20,6 +20,7 @@ with no affinity in the record (e.g. the nortriptyline H1 and alpha1 gaps, §1b)
 other value exists for that target and analyte (the amitriptyline H1 and alpha1 gap),
 and are then flagged: :attr:`TargetBinding.low_trust`, :meth:`DrugTargets.low_trust`
 and the ``unverified`` list say so, so every output that rests on them shows it.
+Records marked ``lower_bound`` ("no effect up to 3 mM") are never used as a potency.
 Where several records exist for one target (muscarinic subtypes, two
 laboratories), their geometric mean is used (stated in docs/model.md). For the sodium channel the
 state-dependent affinity is chosen by :data:`SODIUM_STATE` (inactivated state
@@ -348,6 +349,17 @@ def drug_targets(drug: str) -> DrugTargets:
             continue
         for a in analytes:
             all_recs = record(a.name).affinities(target)
+            bounds = [r for r in all_recs if r.lower_bound]
+            all_recs = [r for r in all_recs if not r.lower_bound]
+            if bounds and not all_recs:
+                # "no effect up to X" says the potency is weaker than X; used as a K it
+                # would invent block (gabapentin's sodium channel x the ion-channel site
+                # factor gave ~25 % block at clinical levels before issue 14)
+                unavailable[target] = (
+                    f"only a lower bound for {a.name} at {target} ("
+                    + "; ".join(f"> {r.point:g} {r.unit}, {r.source}" for r in bounds)
+                    + "): no measurable effect, not used as a potency"
+                )
             recs = _pick([r for r in all_recs if not r.low_trust], target)
             low_trust = False
             if not recs:

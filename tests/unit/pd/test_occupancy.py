@@ -118,3 +118,18 @@ def test_alpha2delta_binding_is_a_potency_ratio_not_an_affinity() -> None:
     k_gbp = alpha2delta_k_nm(drug_targets("gabapentin"), p)["gabapentin"]
     assert k_gbp == pytest.approx(k_pgb)  # equal molar potency, calibrated scale
     assert alpha2delta_potency_ratio("duloxetine") is None
+
+
+def test_lower_bounds_are_never_used_as_potency() -> None:
+    # Brau 2001: gabapentin had no effect on the sodium current up to 3 mM ("IC50 > 3 mM").
+    # Used as an IC50 it was amplified by the ion-channel site factor into ~25 % block at
+    # clinical levels and made gabapentin far too effective (claims.md T4).
+    dt = drug_targets("gabapentin")
+    assert "sodium_channel" not in dt.bindings
+    assert "lower bound" in dt.unavailable["sodium_channel"]
+    assert "brau2001" in dt.unavailable["sodium_channel"]
+    # venlafaxine: muscarinic Kd > 35 000 nM at every subtype (Stanton): no muscarinic drive
+    vt = drug_targets("venlafaxine")
+    assert "muscarinic" not in vt.bindings and "lower bound" in vt.unavailable["muscarinic"]
+    # a measured value is still used
+    assert "sodium_channel" in vt.bindings
