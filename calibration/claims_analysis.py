@@ -247,7 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     ax.set_xscale("log")
     ax.set_xlabel("amitriptyline mg/day (fixed from day 1)")
     ax.set_ylabel("fraction of patients (ITT, BOCF)")
-    ax.set_title("Amitriptyline: relief flattens, side effects keep rising")
+    ax.plot(
+        doses,
+        [r["arms"][a]["adverse_events"]["fall_risk_effects"] for a in ami],
+        "v-",
+        label="fall-risk effects",
+    )
+    ax.set_title("Amitriptyline: side effects rise faster with dose than relief")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(_fig("pd_dose_response.png"), dpi=110)
@@ -337,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         arm("fluoxetine_20", "fluoxetine", [(1, 20, 24)]),
         arm("imipramine_75", "imipramine", [(1, 25, 24), (8, 50, 24), (15, 75, 24)]),
         arm("gabapentin_1800", "gabapentin", [(1, 300, 8), (8, 600, 8)]),
+        arm("citalopram_20", "citalopram", [(1, 20, 24)]),
+        arm("milnacipran_100", "milnacipran", [(1, 25, 12), (4, 50, 12)]),
     ]
     rg = run(trial(g_arms, n))
     out["round2_arms"] = {
