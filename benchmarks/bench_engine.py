@@ -192,14 +192,16 @@ def render(res: dict[str, dict[str, list[float]]], rounds: int, baseline: str | 
         "Each workload runs in a fresh interpreter per tree and round (median of 3 in-process "
         "repeats after a warm-up call), the trees alternating so that both see the same load; "
         "the table gives the median over rounds and the ratio now / baseline (< 1: faster "
-        "now). Workloads and what they stand for: see the docstring of "
+        "now), and the fastest round of each (on a shared machine the fastest round is the "
+        "least disturbed one). Workloads and what they stand for: see the docstring of "
         "benchmarks/bench_engine.py.",
         "",
     ]
     if baseline:
         lines += [
-            f"| workload | now | at {baseline} | now / before |",
-            "|---|---:|---:|---:|",
+            f"| workload | now | at {baseline} | now / before | fastest now | fastest before "
+            "| ratio of fastest |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
     else:
         lines += ["No baseline given (`--baseline REV`): current tree only.", ""]
@@ -212,7 +214,10 @@ def render(res: dict[str, dict[str, list[float]]], rounds: int, baseline: str | 
         if baseline:
             before = f"{statistics.median(b) * k:.3f}" if b else "failed"
             ratio = f"{statistics.median(a) / statistics.median(b):.2f}" if a and b else ""
-            lines.append(f"| {_LABEL[w]} | {now_s} | {before} | {ratio} |")
+            fa = f"{min(a) * k:.3f}" if a else ""
+            fb = f"{min(b) * k:.3f}" if b else ""
+            fr = f"{min(a) / min(b):.2f}" if a and b else ""
+            lines.append(f"| {_LABEL[w]} | {now_s} | {before} | {ratio} | {fa} | {fb} | {fr} |")
         else:
             lines.append(f"| {_LABEL[w]} | {now_s} |")
     lines.append("")
