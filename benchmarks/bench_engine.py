@@ -186,7 +186,9 @@ def render(res: dict[str, dict[str, list[float]]], rounds: int, baseline: str | 
         "",
         f"Measured {now:%Y-%m-%d %H:%M} UTC on {platform.machine()} ({os.cpu_count()} CPUs; "
         f"load average {os.getloadavg()[0]:.1f} at the end), Python "
-        f"{platform.python_version()}. Command: `python benchmarks/bench_engine.py "
+        f"{platform.python_version()}; numba threads: "
+        f"{os.environ.get('NUMBA_NUM_THREADS', 'default (all cores)')}. Command: "
+        "`python benchmarks/bench_engine.py "
         f"--rounds {rounds}" + (f" --baseline {baseline}`." if baseline else "`."),
         "",
         "Each workload runs in a fresh interpreter per tree and round (median of 3 in-process "
