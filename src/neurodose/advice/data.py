@@ -1,5 +1,7 @@
-"""Cited plan data (``advice/data/plans.toml``): review points, taper steps, switch gaps,
-titration fill-ins for what a drug record lacks, and ranking evidence fall-backs.
+"""Plan data for advice: the cited values of ``knowledge/plans.toml``
+(:func:`neurodose.knowledge.plans.plan_data`: review points, taper steps, switch gaps,
+titration fill-ins for what a drug record lacks, ranking evidence fall-backs) and
+marketed strengths from the drug records.
 
 >>> review("response_fraction").value
 0.3
@@ -12,15 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from neurodose.errors import KnowledgeBaseError, UnknownNameError
+from neurodose.errors import UnknownNameError
 from neurodose.knowledge import record, resolve_name
-from neurodose.knowledge.registry import check_sources, format_validation_error, load_toml
-from neurodose.knowledge.schema import Quantity, Sourced, Statement
+from neurodose.knowledge.plans import plan_data
+from neurodose.knowledge.schema import PlanSchedule, Quantity
 
 __all__ = [
     "Strength",
@@ -33,63 +32,29 @@ __all__ = [
     "taper_value",
 ]
 
-PATH = Path(__file__).parent / "data" / "plans.toml"
 _DOSE_KEYS = ("start", "titration_step", "titration_interval", "usual_low", "maximum")
-
-
-def _q(path: str, d: dict[str, Any]) -> Quantity:
-    try:
-        return Quantity.model_validate(d)
-    except ValidationError as exc:
-        raise KnowledgeBaseError(format_validation_error(f"{PATH}:{path}", exc)) from None
+_INFO_KEYS = ("time_of_day", "doses_per_day", "unit_kind", "repeat_days")
 
 
 @cache
 def _data() -> dict[str, Any]:
-    raw = load_toml(PATH)
-    out: dict[str, Any] = {
-        "reviews": {},
-        "taper": {},
-        "switch": {},
-        "titration": {},
-        "evidence": {},
-    }
-    items: list[tuple[str, Sourced]] = []
-    for sec in ("reviews", "taper", "switch"):
-        for k, v in raw.get(sec, {}).items():
-            q = _q(f"{sec}.{k}", v)
-            out[sec][k] = q
-            items.append((f"{sec}.{k}", q))
-    for drug, v in raw.get("titration", {}).items():
-        info = {
-            k: v[k] for k in ("time_of_day", "doses_per_day", "unit_kind", "repeat_days") if k in v
+    d = plan_data()
+    titration = {
+        drug: {
+            "info": {k: getattr(t, k) for k in _INFO_KEYS if getattr(t, k) is not None},
+            "meta": t,
+            "doses": {k: getattr(t, k) for k in _DOSE_KEYS if getattr(t, k) is not None},
         }
-        meta = Statement(
-            id=f"schedule_{drug}",
-            text=str(v.get("time_of_day", "")),
-            source=v["source"],
-            locator=v["locator"],
-            verified=v.get("verified", True),
-            note=v.get("note"),
-        )
-        items.append((f"titration.{drug}", meta))
-        qs = {}
-        for k in _DOSE_KEYS:
-            if k in v:
-                qs[k] = _q(f"titration.{drug}.{k}", v[k])
-                items.append((f"titration.{drug}.{k}", qs[k]))
-        out["titration"][drug] = {"info": info, "meta": meta, "doses": qs}
-    for drug, v in raw.get("evidence", {}).items():
-        st = Statement(
-            id=f"evidence_{drug}",
-            text=v.get("note", ""),
-            source=v["source"],
-            locator=v["locator"],
-        )
-        items.append((f"evidence.{drug}", st))
-        out["evidence"][drug] = {"nnt": v.get("nnt"), "nnh": v.get("nnh"), "meta": st}
-    check_sources(items, str(PATH))
-    return out
+        for drug, t in d.titration.items()
+    }
+    evidence = {drug: {"nnt": e.nnt, "nnh": e.nnh, "meta": e} for drug, e in d.evidence.items()}
+    return {
+        "reviews": d.reviews,
+        "taper": d.taper,
+        "switch": d.switch,
+        "titration": titration,
+        "evidence": evidence,
+    }
 
 
 def review(name: str) -> Quantity:
@@ -119,8 +84,9 @@ def switch_gap(name: str) -> Quantity:
     return d[name]
 
 
-def schedule_info(drug: str) -> tuple[dict[str, Any], Statement | None]:
-    """``(info, statement)``: time of day, doses per day (and the source) for ``drug``."""
+def schedule_info(drug: str) -> tuple[dict[str, Any], PlanSchedule | None]:
+    """``(info, schedule)``: time of day, doses per day (and the cited schedule) for
+    ``drug``."""
     t = _data()["titration"].get(resolve_name(drug))
     if t is None:
         return {"time_of_day": "as directed", "doses_per_day": 1}, None
@@ -128,7 +94,8 @@ def schedule_info(drug: str) -> tuple[dict[str, Any], Statement | None]:
 
 
 def dose_guidance(drug: str) -> dict[str, Quantity]:
-    """Neuropathic-pain dose guidance: the record's values, gaps filled from plans.toml."""
+    """Neuropathic-pain dose guidance: the record's values, gaps filled from
+    ``knowledge/plans.toml``."""
     name = resolve_name(drug)
     rec = record(name)
     out: dict[str, Quantity] = {}

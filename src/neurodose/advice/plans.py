@@ -5,7 +5,7 @@ time of day, the units to take from marketed strengths) plus review points and
 notes, with the source keys it rests on. Export with :func:`neurodose.advice.ics.to_ics`.
 
 * Titration: start, step, interval and maximum from the drug record
-  (``doses.neuropathic_pain``), gaps filled from ``advice/data/plans.toml``; the
+  (``doses.neuropathic_pain``), gaps filled from ``knowledge/plans.toml``; the
   maximum is lowered for renal function (gabapentinoid CrCl bands) and CYP2D6
   genotype (DPWG dose factor for TCAs); review points at ~2 weeks (tolerability)
   and 4-8 weeks (effect; response = >= 30 % pain reduction, IMMPACT).

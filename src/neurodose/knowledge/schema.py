@@ -39,9 +39,12 @@ __all__ = [
     "DoseGuidance",
     "DrugRecord",
     "EnzymeEffect",
+    "EvidenceFallback",
     "Flag",
     "Identifier",
     "InteractionProfile",
+    "PlanData",
+    "PlanSchedule",
     "Quantity",
     "Sourced",
     "Statement",
@@ -388,3 +391,40 @@ def iter_sourced(obj: object) -> list[tuple[str, Sourced]]:
 
     walk("", obj)
     return out
+
+
+# ------------------------------------------------------------------ plans (advice)
+
+
+class PlanSchedule(Sourced):
+    """How a drug's titration is given (time of day, doses per day), with the values
+    the drug record lacks (``knowledge/plans.toml`` ``[titration.<drug>]``)."""
+
+    time_of_day: str
+    doses_per_day: int = Field(ge=1, le=6)
+    unit_kind: Literal["patch", "plaster"] | None = None
+    repeat_days: int | None = Field(None, ge=1)
+    start: Quantity | None = None
+    titration_step: Quantity | None = None
+    titration_interval: Quantity | None = None
+    usual_low: Quantity | None = None
+    maximum: Quantity | None = None
+
+
+class EvidenceFallback(Sourced):
+    """NNT/NNH for ranking where the drug record has none (``[evidence.<drug>]``)."""
+
+    nnt: float | None = Field(None, gt=0)
+    nnh: float | None = Field(None, gt=0)
+
+
+class PlanData(_Frozen):
+    """``knowledge/plans.toml``: review points, taper steps, switch gaps, titration
+    fill-ins and ranking evidence fall-backs, every value cited."""
+
+    schema_version: int
+    reviews: dict[str, Quantity]
+    taper: dict[str, Quantity]
+    switch: dict[str, Quantity]
+    titration: dict[str, PlanSchedule]
+    evidence: dict[str, EvidenceFallback] = Field(default_factory=dict)
