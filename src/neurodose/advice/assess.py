@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,8 @@ from neurodose.errors import InputError, NeurodoseError
 from neurodose.findings import Finding, severity_rank
 from neurodose.knowledge import get_reference, record, resolve_name
 from neurodose.knowledge.conditions import condition
+from neurodose.knowledge.options import fit_reasons, options_data
+from neurodose.knowledge.schema import FitReason
 from neurodose.safety.coverage import Check, checks
 from neurodose.safety.engine import drug_tags, screen, screen_current
 from neurodose.safety.exposure import predict_exposure
@@ -55,16 +58,8 @@ __all__ = [
     "non_drug_statement",
 ]
 
-OPTIONS: tuple[str, ...] = (
-    "amitriptyline",
-    "nortriptyline",
-    "duloxetine",
-    "venlafaxine",
-    "pregabalin",
-    "gabapentin",
-    "lidocaine_plaster",
-    "capsaicin_patch",
-)
+#: the options ranked by default (``knowledge/options.toml``, cited)
+OPTIONS: tuple[str, ...] = tuple(options_data().options.drugs)
 VERDICTS: tuple[str, ...] = ("recommended", "acceptable", "caution", "avoid", "contraindicated")
 
 #: ordering heuristic (not clinical numbers): score points per fit reason / finding
@@ -251,60 +246,13 @@ def _fit(drug: str, p: Patient) -> list[Reason]:
                 ("nice_cg173_safety",),
             )
         )
-    if "depression" in conds or "mood" in pri:
-        if "snri" in tags:
-            out.append(
-                Reason(
-                    "Depression/mood: an SNRI at its usual pain dose is also an antidepressant "
-                    "dose (duloxetine 60 mg).",
-                    W_FIT,
-                    ("nice_ng222", "finnerup2018_bja"),
-                )
-            )
-        elif "tca" in tags:
-            out.append(
-                Reason(
-                    "Depression/mood: a TCA may help both, but pain doses (<= 75 mg) are "
-                    "below depression doses (75-150 mg, UNVERIFIED).",
-                    0.5 * W_FIT,
-                    ("nice_cg96", "evidence_pk_derived"),
-                )
-            )
-    if "insomnia" in conds or "sleep" in pri:
-        if drug == "amitriptyline":
-            out.append(
-                Reason(
-                    "Poor sleep: amitriptyline is taken at night and is sedating "
-                    "(sedation 59 % in a head-to-head trial).",
-                    W_FIT,
-                    ("nice_cg96_grade36", "ni_formulary_473"),
-                )
-            )
-        elif drug == "nortriptyline":
-            out.append(
-                Reason(
-                    "Poor sleep: nortriptyline is taken at night (sedating TCA).",
-                    0.5 * W_FIT,
-                    ("ni_formulary_473",),
-                )
-            )
-        elif drug == "pregabalin":
-            out.append(
-                Reason(
-                    "Poor sleep: pregabalin improved sleep continuity (Boyle 2012).",
-                    W_FIT,
-                    ("boyle2012_sleep",),
-                )
-            )
-        elif drug == "duloxetine":
-            out.append(
-                Reason(
-                    "Poor sleep: duloxetine increased wake time and reduced total sleep "
-                    "(Boyle 2012).",
-                    -0.5 * W_FIT,
-                    ("boyle2012_sleep",),
-                )
-            )
+    triggers = {
+        "mood": "depression" in conds or "mood" in pri,
+        "sleep": "insomnia" in conds or "sleep" in pri,
+    }
+    for when in ("mood", "sleep"):
+        if triggers[when]:
+            out += _table_reason(when, drug, tags)
     older = (
         p.age is not None and p.age >= rule("gabapentinoid_older_adult").thresholds["older"].point
     )
@@ -337,16 +285,21 @@ def _fit(drug: str, p: Patient) -> list[Reason]:
                 ("blum1994", "shoji2011"),
             )
         )
-    if drug == "venlafaxine":
-        out.append(
-            Reason(
-                "Venlafaxine: NICE CG173 lists it among drugs not to start in non-specialist "
-                "settings (UNVERIFIED).",
-                -0.5 * W_FIT,
-                ("nice_cg173_safety",),
-            )
-        )
+    out += _table_reason("always", drug, tags)
     return out
+
+
+def _matching(when: str, drug: str, tags: Mapping[str, bool]) -> FitReason | None:
+    """The first fit reason of trigger ``when`` that names ``drug`` or one of its tags."""
+    return next(
+        (f for f in fit_reasons(when) if f.drug == drug or (f.tag is not None and f.tag in tags)),
+        None,
+    )
+
+
+def _table_reason(when: str, drug: str, tags: Mapping[str, bool]) -> list[Reason]:
+    f = _matching(when, drug, tags)
+    return [] if f is None else [Reason(f.text, f.weight * W_FIT, f.sources)]
 
 
 def _first_line(drug: str, p: Patient) -> bool:
@@ -354,7 +307,8 @@ def _first_line(drug: str, p: Patient) -> bool:
     if "topical" in tags:
         c = condition(p.pain_condition) if p.pain_condition else None
         return bool(c and c.peripheral and c.localised)
-    if drug == "venlafaxine":
+    always = _matching("always", drug, tags)
+    if always is not None and always.not_first_line:
         return False
     return bool({"tca", "snri", "gabapentinoid"} & set(tags))
 

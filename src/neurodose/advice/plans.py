@@ -50,7 +50,7 @@ from neurodose.case.regimen import DoseEvent, Regimen
 from neurodose.errors import InputError, RegimenError
 from neurodose.findings import Finding
 from neurodose.knowledge import record, resolve_name
-from neurodose.knowledge.pgx import dpwg_dose_factor
+from neurodose.knowledge.pgx import dpwg_dose_factor, dpwg_tca_drugs
 from neurodose.safety.engine import drug_tags, effective_phenotypes, renal_max_daily, screen
 
 __all__ = ["Plan", "Review", "Step", "switch_plan", "taper_plan", "titration_plan", "units_for"]
@@ -360,8 +360,6 @@ def titration_plan(
     interval = g["titration_interval"].canonical() / 24.0 if "titration_interval" in g else None
     maximum = g["maximum"].point if "maximum" in g else start
     target = g["usual_low"].point if "usual_low" in g else maximum
-    if name == "amitriptyline" and "usual_low" in g:
-        target = g["usual_low"].point
     doses_per_day = int(info.get("doses_per_day", 1))
     tod = str(info.get("time_of_day", "as directed"))
     # ---- adjustments
@@ -381,7 +379,7 @@ def titration_plan(
                     f"Renal: {patient.renal_basis} {patient.renal_function:g} mL/min -> maximum "
                     f"{maximum:g} mg/day (label band, UNVERIFIED)."
                 )
-        if "tca" in tags and name in ("amitriptyline", "nortriptyline", "imipramine"):
+        if "tca" in tags and name in dpwg_tca_drugs():
             comeds = [m for m in patient.medications if m.name != name]
             phen = effective_phenotypes(patient, comeds)["CYP2D6"]
             if phen.effective is not None and phen.effective != "NM":

@@ -78,6 +78,7 @@ __all__ = [
     "allele_function",
     "cpic_tca_recommendation",
     "dpwg_dose_factor",
+    "dpwg_tca_drugs",
     "gene_table",
     "load_cpic_file",
     "load_dpwg_file",
@@ -952,6 +953,16 @@ def cpic_tca_recommendation(
     )
 
 
+def dpwg_tca_drugs() -> tuple[str, ...]:
+    """The drugs the DPWG TCA table covers (dose factors or advice), from its data.
+
+    >>> dpwg_tca_drugs()
+    ('amitriptyline', 'imipramine', 'nortriptyline')
+    """
+    table = dpwg_table()
+    return tuple(sorted({f.drug for f in table.factors} | {a.drug for a in table.advice}))
+
+
 def dpwg_dose_factor(drug: str, gene: str, phenotype: object) -> Quantity | None:
     """DPWG TCA dose factor (fraction of the normal dose), or None.
 
@@ -976,7 +987,7 @@ def dpwg_dose_factor(drug: str, gene: str, phenotype: object) -> Quantity | None
     """
     table = dpwg_table()
     name = _norm_drug(drug)
-    covered = sorted({f.drug for f in table.factors} | {a.drug for a in table.advice})
+    covered = list(dpwg_tca_drugs())
     if name not in covered:
         raise UnknownNameError("drug in the DPWG TCA table", drug, covered)
     call = parse_genotype(gene, phenotype)

@@ -36,13 +36,17 @@ __all__ = [
     "PLAUSIBLE",
     "AdverseEffect",
     "Affinity",
+    "AlsoSource",
     "DoseGuidance",
     "DrugRecord",
     "EnzymeEffect",
     "EvidenceFallback",
+    "FitReason",
     "Flag",
     "Identifier",
     "InteractionProfile",
+    "OptionList",
+    "OptionsData",
     "PlanData",
     "PlanSchedule",
     "Quantity",
@@ -428,3 +432,48 @@ class PlanData(_Frozen):
     switch: dict[str, Quantity]
     titration: dict[str, PlanSchedule]
     evidence: dict[str, EvidenceFallback] = Field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ options (advice)
+
+
+class AlsoSource(Sourced):
+    """A further source of a cited entry."""
+
+
+class OptionList(Sourced):
+    """The options ranked by default (knowledge-base drug names)."""
+
+    drugs: list[str] = Field(min_length=1)
+
+
+class FitReason(Sourced):
+    """A per-drug or per-class fit reason of the ranking (``[[fit]]``)."""
+
+    id: str
+    when: Literal["mood", "sleep", "always"]
+    drug: str | None = None
+    tag: str | None = None
+    text: str
+    weight: float = Field(ge=-5, le=5, description="in units of the ranking's fit weight")
+    not_first_line: bool = False
+    also: list[AlsoSource] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_match(self) -> FitReason:
+        if (self.drug is None) == (self.tag is None):
+            raise ValueError(f"fit {self.id!r}: give exactly one of 'drug' or 'tag'")
+        return self
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The source keys, primary first."""
+        return (self.source, *(a.source for a in self.also))
+
+
+class OptionsData(_Frozen):
+    """``knowledge/options.toml``: the default options and their fit reasons."""
+
+    schema_version: int
+    options: OptionList
+    fit: list[FitReason]
