@@ -161,36 +161,44 @@ class Design:
         """
         if arm.is_placebo:
             return None
-        end_day = self.days + 1
-        stop_day = self.stop.day if self.stop else end_day
+        stop_h = ((self.stop.day if self.stop else self.days + 1) - 1) * 24.0
+        cuts = self._taper_cuts_h()
         steps = list(arm.regimen)
-        # hours at which the taper lowers the dose (a dose's level is set by its day)
-        cuts: list[float] = []
-        if self.stop is not None and self.stop.taper_steps:
-            taper_from = stop_day - self.stop.taper_steps * self.stop.taper_step_days
-            cuts = [
-                (taper_from - 1 + j * self.stop.taper_step_days) * 24.0
-                for j in range(self.stop.taper_steps)
-            ]
         events: list[DoseEvent] = []
         for i, st in enumerate(steps):
             t0 = (st.start_day - 1) * 24.0
-            t_end = (steps[i + 1].start_day - 1) * 24.0 if i + 1 < len(steps) else 1e18
-            t_end = min(t_end, (stop_day - 1) * 24.0)
-            n = max(0, math.ceil((t_end - 1e-9 - t0) / st.every_h))
-            bounds = [0, *(max(0, math.ceil((c - t0) / st.every_h)) for c in cuts), n]
-            for level, (a, b) in enumerate(itertools.pairwise(bounds)):
-                a, b = min(a, n), min(b, n)
-                if b > a:
-                    events.append(
-                        DoseEvent(
-                            amt=st.dose_mg * 0.5**level,
-                            time=t0 + a * st.every_h,
-                            ii=st.every_h if b - a > 1 else 0.0,
-                            addl=b - a - 1,
-                        )
-                    )
+            t_end = (steps[i + 1].start_day - 1) * 24.0 if i + 1 < len(steps) else stop_h
+            events += _step_events(st, t0, min(t_end, stop_h), cuts)
         return Regimen.from_events(events, f"trial arm {arm.name}")
+
+    def _taper_cuts_h(self) -> list[float]:
+        """Hours at which the taper halves the dose again (a dose's level is set by its day)."""
+        if self.stop is None or not self.stop.taper_steps:
+            return []
+        taper_from = self.stop.day - self.stop.taper_steps * self.stop.taper_step_days
+        return [
+            (taper_from - 1 + j * self.stop.taper_step_days) * 24.0
+            for j in range(self.stop.taper_steps)
+        ]
+
+
+def _step_events(st: DoseStep, t0: float, t_end: float, cuts: list[float]) -> list[DoseEvent]:
+    """The doses of one step from ``t0`` until ``t_end`` (h): one event per taper level."""
+    n = max(0, math.ceil((t_end - 1e-9 - t0) / st.every_h))
+    bounds = [0, *(max(0, math.ceil((c - t0) / st.every_h)) for c in cuts), n]
+    out = []
+    for level, (a, b) in enumerate(itertools.pairwise(bounds)):
+        a, b = min(a, n), min(b, n)
+        if b > a:
+            out.append(
+                DoseEvent(
+                    amt=st.dose_mg * 0.5**level,
+                    time=t0 + a * st.every_h,
+                    ii=st.every_h if b - a > 1 else 0.0,
+                    addl=b - a - 1,
+                )
+            )
+    return out
 
 
 def _err(field: str, value: object, allowed: str) -> DesignError:
