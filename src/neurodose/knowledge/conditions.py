@@ -1,7 +1,8 @@
 """Condition vocabulary: the condition ids a patient profile may use.
 
-Loaded from ``knowledge/conditions.toml``; every id names where the evidence uses
-it (source key + locator). Unknown ids raise :class:`~neurodose.errors.UnknownNameError`
+Loaded from ``knowledge/conditions.toml`` (schema :class:`ConditionsFile`) through
+:func:`neurodose.knowledge.registry.load_validated`; every id names where the evidence
+uses it (source key + locator). Unknown ids raise :class:`~neurodose.errors.UnknownNameError`
 with the closest matches.
 
 Examples
@@ -20,20 +21,27 @@ True
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from neurodose.errors import KnowledgeBaseError, UnknownNameError
-from neurodose.knowledge.registry import (
-    DATA_DIR,
-    check_sources,
-    format_validation_error,
-    load_toml,
-)
+from neurodose.knowledge.registry import DATA_DIR, load_validated
 from neurodose.knowledge.schema import Sourced
 
-__all__ = ["Condition", "condition", "condition_ids", "expand_conditions", "resolve_condition"]
+__all__ = [
+    "PATH",
+    "Condition",
+    "ConditionsFile",
+    "condition",
+    "condition_ids",
+    "expand_conditions",
+    "load_conditions",
+    "resolve_condition",
+]
+
+PATH: Path = DATA_DIR / "conditions.toml"
 
 
 class Condition(Sourced):
@@ -48,16 +56,21 @@ class Condition(Sourced):
     aliases: list[str] = Field(default_factory=list, description="other names accepted for this id")
 
 
-@cache
-def _conditions() -> dict[str, Condition]:
-    path = DATA_DIR / "conditions.toml"
-    data = load_toml(path)
+class ConditionsFile(BaseModel):
+    """Schema of ``knowledge/conditions.toml``: a list of :class:`Condition` entries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = 1
+    conditions: list[Condition] = Field(default_factory=list)
+
+
+def load_conditions(path: Path = PATH) -> dict[str, Condition]:
+    """Load a conditions file through ``load_validated`` (schema, source keys), then check
+    that ids are unique and that every ``implies`` names a known id; errors name the file."""
+    data = load_validated(path, ConditionsFile)
     out: dict[str, Condition] = {}
-    for i, item in enumerate(data.get("conditions", [])):
-        try:
-            c = Condition.model_validate(item)
-        except ValidationError as exc:
-            raise KnowledgeBaseError(format_validation_error(f"{path}[{i}]", exc)) from None
+    for c in data.conditions:
         if c.id in out:
             raise KnowledgeBaseError(f"{path}: duplicate condition id {c.id!r}")
         out[c.id] = c
@@ -65,8 +78,12 @@ def _conditions() -> dict[str, Condition]:
         for j in c.implies:
             if j not in out:
                 raise KnowledgeBaseError(f"{path}: {c.id!r} implies unknown id {j!r}")
-    check_sources([(k, v) for k, v in out.items()], str(path))
     return out
+
+
+@cache
+def _conditions() -> dict[str, Condition]:
+    return load_conditions(PATH)
 
 
 def condition_ids(kind: str | None = None) -> list[str]:
