@@ -1,4 +1,5 @@
-"""Screening rules as cited data: schema and loader for ``knowledge/rules/*.toml``.
+"""Screening rules as cited data: schema and loader for ``knowledge/rules/*.toml``
+(each file loaded through :func:`~neurodose.knowledge.registry.load_validated`).
 
 A rule has a tier (``contraindicated`` / ``avoid`` / ``caution`` / ``monitor`` /
 ``info``, mapped to the CDS Hooks card indicator ``critical`` / ``warning`` /
@@ -26,14 +27,15 @@ Examples
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from neurodose.errors import SafetyRuleError, UnknownNameError
+from neurodose.errors import KnowledgeBaseError, SafetyRuleError, UnknownNameError
 from neurodose.findings import INDICATOR, TIERS
 from neurodose.knowledge.conditions import condition_ids
-from neurodose.knowledge.registry import DATA_DIR, check_sources, format_validation_error, load_toml
+from neurodose.knowledge.registry import DATA_DIR, load_validated
 from neurodose.knowledge.schema import Quantity, Sourced
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "Match",
     "Rule",
     "SourceRef",
+    "load_rule_file",
     "load_rules",
     "rule",
     "rules_by_file",
@@ -189,11 +192,7 @@ def rules_by_file() -> dict[str, RuleFile]:
     seen: set[str] = set()
     known_conditions = set(condition_ids())
     for path in sorted(RULES_DIR.glob("*.toml")):
-        data = load_toml(path)
-        try:
-            rf = RuleFile.model_validate(data)
-        except ValidationError as exc:
-            raise SafetyRuleError(format_validation_error(path, exc)) from None
+        rf = load_rule_file(path)
         for r in rf.rules:
             if r.id in seen:
                 raise SafetyRuleError(f"{path}: duplicate rule id {r.id!r}")
@@ -202,15 +201,18 @@ def rules_by_file() -> dict[str, RuleFile]:
                 if c not in known_conditions:
                     err = UnknownNameError("condition", c, known_conditions)
                     raise SafetyRuleError(f"{path}: rule {r.id!r}: {err}")
-            items: list[tuple[str, Sourced]] = [(r.id, r)]
-            items += [(f"{r.id}.also[{i}]", a) for i, a in enumerate(r.also)]
-            items += [(f"{r.id}.thresholds.{k}", t) for k, t in r.thresholds.items()]
-            try:
-                check_sources(items, str(path))
-            except Exception as exc:
-                raise SafetyRuleError(str(exc)) from None
         out[path.stem] = rf
     return out
+
+
+def load_rule_file(path: Path) -> RuleFile:
+    """One rule file through :func:`~neurodose.knowledge.registry.load_validated`
+    (TOML, schema, thresholds, source keys); any error is a :class:`SafetyRuleError`
+    naming the file and the field."""
+    try:
+        return load_validated(path, RuleFile)
+    except KnowledgeBaseError as exc:
+        raise SafetyRuleError(str(exc)) from None
 
 
 def load_rules() -> list[Rule]:

@@ -7,11 +7,20 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from neurodose.errors import UnknownNameError
+from neurodose.errors import SafetyRuleError, UnknownNameError
 from neurodose.knowledge import get_reference
 from neurodose.knowledge.conditions import condition_ids
 from neurodose.safety.docs import render_rules_markdown
-from neurodose.safety.rules import INDICATOR, TIERS, Rule, load_rules, rule, rules_by_file
+from neurodose.safety.rules import (
+    INDICATOR,
+    RULES_DIR,
+    TIERS,
+    Rule,
+    load_rule_file,
+    load_rules,
+    rule,
+    rules_by_file,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -116,3 +125,17 @@ def test_docs_list_every_rule_with_tier_and_source() -> None:
     for r in load_rules():
         line = next(x for x in text.splitlines() if x.startswith(f"| `{r.id}`"))
         assert f"| {r.tier}" in line and r.source in line
+
+
+def test_a_bad_rule_file_names_the_file_and_field(tmp_path: Path) -> None:
+    src = RULES_DIR / "renal_hepatic.toml"
+    text = src.read_text(encoding="utf-8")
+    bad = tmp_path / "renal_hepatic.toml"
+    bad.write_text(text.replace('tier = "', 'tier = "x', 1), encoding="utf-8")
+    with pytest.raises(SafetyRuleError, match=r"renal_hepatic\.toml: rules\.0\.tier"):
+        load_rule_file(bad)
+    first_source = 'source = "' + text.split('\nsource = "', 1)[1].split('"', 1)[0] + '"'
+    bad.write_text(text.replace(first_source, 'source = "no_such_key"', 1), encoding="utf-8")
+    with pytest.raises(SafetyRuleError, match=r"renal_hepatic\.toml: rules.*no_such_key"):
+        load_rule_file(bad)
+    assert load_rule_file(src) == rules_by_file()["renal_hepatic"]
