@@ -4,7 +4,8 @@ Files
 -----
 ``drugs/<name>.toml``        one :class:`~neurodose.knowledge.schema.DrugRecord` per file
 ``references/*.json``        CSL-JSON lists of sources (merged; duplicate ids are errors)
-``pgx/*.toml``, ``rules/*.toml``, ``pkmodels/*.toml``  loaded by their own modules
+``pgx/*.toml``, ``rules/*.toml``, ``pkmodels/*.toml``, ``conditions.toml``, ...  loaded by
+                             their own modules through :func:`load_validated`
 
 Loading fails (:class:`~neurodose.errors.KnowledgeBaseError`) on a number without
 a source, a source key missing from the references, a unit that does not parse,
