@@ -245,14 +245,10 @@ def _pick(records: list, target: str) -> list:
 
 @cache
 def _fallbacks() -> dict[str, dict[str, Quantity]]:
-    from neurodose.knowledge.registry import check_sources, load_toml
-    from neurodose.pd.params import PD_DIR
+    from neurodose.knowledge.registry import load_validated
+    from neurodose.pd.params import PD_DIR, PDFile
 
-    path = PD_DIR / "analyte_fallbacks.toml"
-    data = load_toml(path).get("analytes", {})
-    out = {a: {k: Quantity.model_validate(v) for k, v in d.items()} for a, d in data.items()}
-    check_sources([(f"{a}.{k}", q) for a, d in out.items() for k, q in d.items()], str(path))
-    return out
+    return load_validated(PD_DIR / "analyte_fallbacks.toml", PDFile).analytes
 
 
 def _analyte_quantity(name: str, key: str) -> Quantity | None:

@@ -1,5 +1,9 @@
 """PD model parameters from ``knowledge/pdmodels/*.toml``, validated on load.
 
+Each file is read through :func:`neurodose.knowledge.registry.load_validated` with the
+schema :class:`PDFile` (TOML, schema, units, source keys); the checks that span files
+(a parameter defined twice, a condition naming an unknown parameter) run after it.
+
 Every parameter is a :class:`~neurodose.knowledge.schema.Quantity` with a source
 key: cited values name their source; structural assumptions cite
 ``neurodose_pd_assumption`` with ``verified = false``; fitted values have
@@ -19,19 +23,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from neurodose import citations
 from neurodose.errors import KnowledgeBaseError, UnknownNameError
-from neurodose.knowledge.registry import DATA_DIR, check_sources, format_validation_error, load_toml
+from neurodose.knowledge.registry import DATA_DIR, load_validated
 from neurodose.knowledge.schema import Quantity
 
 __all__ = [
     "PD_DIR",
     "AdverseEffectDef",
     "ConditionDef",
+    "PDFile",
     "PDParameters",
     "load_pd_parameters",
 ]
@@ -114,11 +118,38 @@ class PDParameters:
         return self.conditions[name]
 
 
-def _quantity(path: Path, key: str, data: Any) -> Quantity:
-    try:
-        return Quantity.model_validate(data)
-    except ValidationError as exc:
-        raise KnowledgeBaseError(format_validation_error(f"{path}:{key}", exc)) from None
+class _FileModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AdverseEffectEntry(_FileModel):
+    """One ``[adverse_effects.NAME]`` table of a PD file."""
+
+    group: str
+    drivers: tuple[str, ...]
+    placebo_rate: Quantity | None = None
+    age_susceptible: bool = False
+    fall_risk: bool = False
+
+
+class ConditionEntry(_FileModel):
+    """One ``[conditions.NAME]`` table of a PD file."""
+
+    display: str
+    placebo_multiplier: str = Field(description='"reference" or a parameter name')
+    peripheral: bool
+
+
+class PDFile(_FileModel):
+    """Schema of one ``knowledge/pdmodels/*.toml`` file (``analytes`` is read by
+    :mod:`neurodose.pd.occupancy`)."""
+
+    schema_version: int = 1
+    kind: str | None = None
+    parameters: dict[str, Quantity] = Field(default_factory=dict)
+    adverse_effects: dict[str, AdverseEffectEntry] = Field(default_factory=dict)
+    conditions: dict[str, ConditionEntry] = Field(default_factory=dict)
+    analytes: dict[str, dict[str, Quantity]] = Field(default_factory=dict)
 
 
 @cache
@@ -133,35 +164,31 @@ def _load(directory: str) -> PDParameters:
             f"{d}: calibrated.toml is missing; run `python calibration/calibrate_pd.py`"
         )
     for path in files:
-        data = load_toml(path)
-        for key, item in data.get("parameters", {}).items():
+        data = load_validated(path, PDFile)
+        for key, q in data.parameters.items():
             if key in quantities:
                 raise KnowledgeBaseError(f"{path}: parameter {key!r} is defined twice")
-            quantities[key] = _quantity(path, key, item)
-        for key, item in data.get("adverse_effects", {}).items():
-            rate = item.get("placebo_rate")
+            quantities[key] = q
+        for key, a in data.adverse_effects.items():
             aes[key] = AdverseEffectDef(
                 name=key,
-                group=str(item["group"]),
-                drivers=tuple(item["drivers"]),
-                placebo_rate=_quantity(path, key, rate) if rate is not None else None,
-                age_susceptible=bool(item.get("age_susceptible", False)),
-                fall_risk=bool(item.get("fall_risk", False)),
+                group=a.group,
+                drivers=a.drivers,
+                placebo_rate=a.placebo_rate,
+                age_susceptible=a.age_susceptible,
+                fall_risk=a.fall_risk,
             )
-        for key, item in data.get("conditions", {}).items():
+        for key, c in data.conditions.items():
             conds[key] = ConditionDef(
                 name=key,
-                display=str(item["display"]),
-                placebo_multiplier=str(item["placebo_multiplier"]),
-                peripheral=bool(item["peripheral"]),
+                display=c.display,
+                placebo_multiplier=c.placebo_multiplier,
+                peripheral=c.peripheral,
             )
-    items = [(k, q) for k, q in quantities.items()]
-    items += [(k, a.placebo_rate) for k, a in aes.items() if a.placebo_rate is not None]
-    check_sources(items, str(d))  # type: ignore[arg-type]
-    for c in conds.values():
-        if c.placebo_multiplier != "reference" and c.placebo_multiplier not in quantities:
+    for cdef in conds.values():
+        if cdef.placebo_multiplier != "reference" and cdef.placebo_multiplier not in quantities:
             raise KnowledgeBaseError(
-                f"{d}: condition {c.name!r} names unknown parameter {c.placebo_multiplier!r}"
+                f"{d}: condition {cdef.name!r} names unknown parameter {cdef.placebo_multiplier!r}"
             )
     return PDParameters(quantities=quantities, adverse_effects=aes, conditions=conds)
 
