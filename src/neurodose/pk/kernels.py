@@ -14,6 +14,8 @@ Kernels write into arrays their caller allocates; the public entry points are in
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -27,11 +29,38 @@ __all__ = [
     "decompose_lower",
     "project",
     "saturable_concentrations",
+    "source_key",
     "summaries",
     "warm_up",
 ]
 
 Arr = NDArray[np.float64]
+
+
+def source_key(paths: tuple[str | Path, ...] | None = None) -> str:
+    """Hash of the sources compiled into the kernels (this module, exact.py, saturable.py).
+
+    numba stamps a cached kernel with its own file only, but the parallel kernels here
+    inline the per-subject functions of :mod:`~neurodose.pk.exact` and
+    :mod:`~neurodose.pk.saturable`: after an edit there, a kernel loaded from the cache
+    would run the old code. The kernels are therefore cached in a folder named by this
+    hash (``pk/__pycache__/numba-<key>``), unless ``NUMBA_CACHE_DIR`` is set.
+    """
+    h = hashlib.sha256()
+    for path in paths or (__file__, str(exact.__file__), str(saturable.__file__)):
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _cache_dir() -> str:
+    return str(Path(__file__).parent / "__pycache__" / f"numba-{source_key()}")
+
+
+# the dispatchers below find their cache folder when they are created: point numba at
+# the source-keyed folder for them only, and restore the user's setting afterwards
+_user_cache_dir = numba.config.CACHE_DIR  # type: ignore[attr-defined]
+if not _user_cache_dir:
+    numba.config.CACHE_DIR = _cache_dir()  # type: ignore[attr-defined]
 
 _subject = numba.njit(cache=True)(exact.subject_concentrations)
 _decompose_lower_subject = numba.njit(cache=True)(exact.decompose_lower_subject)
@@ -188,6 +217,9 @@ def summaries(
             out[s, r, 5] = (
                 inr / (t_end - times[0]) if (r == range_row and t_end > times[0]) else np.nan
             )
+
+
+numba.config.CACHE_DIR = _user_cache_dir  # type: ignore[attr-defined]
 
 
 def warm_up() -> None:

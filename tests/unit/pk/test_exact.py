@@ -159,3 +159,33 @@ def test_single_patient_simulation_does_not_import_numba() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["[]", "True"]
+
+
+def test_kernel_cache_is_keyed_on_the_inlined_sources(tmp_path):
+    """numba stamps a cached kernel with its own file only; the kernels inline exact.py
+    and saturable.py, so their cache folder must change when those sources change."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    import numba
+
+    from neurodose.pk import kernels
+
+    key = kernels.source_key()
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        for dispatcher in (kernels.concentrations, kernels.saturable_concentrations):
+            assert f"numba-{key}" in dispatcher._cache._cache_path
+    # the user's NUMBA_CACHE_DIR setting is restored once the kernels exist
+    assert (os.environ.get("NUMBA_CACHE_DIR") or "") == numba.config.CACHE_DIR
+    pk_dir = Path(kernels.__file__).parent
+    copies = []
+    for name in ("kernels.py", "exact.py", "saturable.py"):
+        shutil.copy(pk_dir / name, tmp_path / name)
+        copies.append(tmp_path / name)
+    assert kernels.source_key(tuple(copies)) == key
+    for edited in copies[1:]:  # an edit to an inlined module gives another cache folder
+        original = edited.read_text()
+        edited.write_text(original + "\n# edited\n")
+        assert kernels.source_key(tuple(copies)) != key
+        edited.write_text(original)
