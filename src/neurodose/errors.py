@@ -167,7 +167,8 @@ class InputError(NeurodoseError, ValueError):
         self.field = field
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{field}: {value!r} is not allowed; expected {allowed}")
+        given = "no value given" if value is None else f"{value!r} is not allowed"
+        super().__init__(f"{field}: {given}; expected {allowed}")
 
 
 class RegimenError(InputError):
