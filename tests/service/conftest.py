@@ -288,3 +288,44 @@ def entry(date: str, pain: float, **kw: Any) -> dict[str, Any]:
 @pytest.fixture
 def make_entry() -> Callable[..., dict[str, Any]]:
     return entry
+
+
+# --- headless Chromium for the browser tests (clinic walk, EHR demo) -----------------
+
+CHROMIUM = "/usr/bin/chromium"
+DRIVER = "/usr/bin/chromedriver"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A real headless Chromium (Debian ``chromium`` + ``chromium-driver``), 1280 x 1000."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    missing = [p for p in (CHROMIUM, DRIVER) if not (os.path.exists(p) or shutil.which(p))]
+    if missing:
+        pytest.fail(
+            f"browser test needs {', '.join(missing)}: install the Debian packages `chromium` "
+            "and `chromium-driver` (`.ci/run` installs them when missing)"
+        )
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for f in FLAGS:
+        opts.add_argument(f)
+    drv = webdriver.Chrome(options=opts, service=Service(DRIVER))
+    drv.set_window_size(1280, 1000)
+    drv.implicitly_wait(0)
+    try:
+        yield drv
+    finally:
+        drv.quit()

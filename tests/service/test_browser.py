@@ -10,49 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 
-import pytest
-
 from .conftest import PASSWORD, Server, sqlite_url
-
-CHROMIUM = "/usr/bin/chromium"
-DRIVER = "/usr/bin/chromedriver"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-
-@pytest.fixture
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    missing = [p for p in (CHROMIUM, DRIVER) if not (os.path.exists(p) or shutil.which(p))]
-    if missing:
-        pytest.fail(
-            f"browser test needs {', '.join(missing)}: install the Debian packages `chromium` "
-            "and `chromium-driver` (`.ci/run` installs them when missing)"
-        )
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for f in FLAGS:
-        opts.add_argument(f)
-    drv = webdriver.Chrome(options=opts, service=Service(DRIVER))
-    drv.set_window_size(1280, 1000)
-    drv.implicitly_wait(0)
-    try:
-        yield drv
-    finally:
-        drv.quit()
 
 
 def _ago(n: int) -> str:

@@ -11,7 +11,6 @@ fails the test (never skips).
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -22,19 +21,6 @@ from typing import Any
 
 import httpx
 import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-DRIVER = "/usr/bin/chromedriver"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 
 def _port() -> int:
@@ -71,29 +57,6 @@ def _serve(tmp_path: Path, *, dev_insecure: bool) -> Iterator[tuple[str, Path]]:
 def demo_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     with _serve(tmp_path, dev_insecure=True) as s:
         yield s
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    missing = [p for p in (CHROMIUM, DRIVER) if not (os.path.exists(p) or shutil.which(p))]
-    if missing:
-        pytest.fail(
-            f"browser test needs {', '.join(missing)}: install the Debian packages `chromium` "
-            "and `chromium-driver` (`.ci/run` installs them when missing)"
-        )
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for f in FLAGS:
-        opts.add_argument(f)
-    drv = webdriver.Chrome(options=opts, service=Service(DRIVER))
-    drv.set_window_size(1280, 1000)
-    try:
-        yield drv
-    finally:
-        drv.quit()
 
 
 def test_ehr_demo_walk(demo_server: tuple[str, Path], browser: Any, tmp_path: Path) -> None:
