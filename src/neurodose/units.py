@@ -116,6 +116,7 @@ _UNITS: dict[str, tuple[str, float]] = {
     "nmol/L": ("molar", 1.0),
     "umol/L": ("molar", 1e3),
     "µmol/L": ("molar", 1e3),
+    "mmol/L": ("serum_level", 1.0),
     # clearance
     "L/h": ("clearance", 1.0),
     "mL/min": ("renal_function", 1.0),
@@ -136,6 +137,8 @@ _UNITS: dict[str, tuple[str, float]] = {
     "cm": ("length", 1.0),
     "m": ("length", 100.0),
     "ms": ("interval", 1.0),
+    "mmHg": ("pressure", 1.0),
+    "/min": ("heart_rate", 1.0),
     "U/L": ("enzyme_activity", 1.0),
     "mg/h": ("amount_per_time", 1.0),
     "score": ("score", 1.0),

@@ -139,6 +139,7 @@ class Assessment:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "unchecked": [u.to_dict() for u in self.patient.unchecked],
             "patient_summary": self.patient.summary(),
             "options": [o.to_dict() for o in self.options],
             "findings": [f.to_dict() for f in self.findings],

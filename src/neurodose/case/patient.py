@@ -51,6 +51,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -154,11 +155,40 @@ def parse_comedication(text: str) -> Comedication:
 
 
 @dataclass(frozen=True)
+class Unchecked:
+    """Something real that the knowledge base does not know, kept and named.
+
+    ``kind`` is ``"drug"``, ``"condition"``, ``"code"`` or ``"text"``; ``reason``
+    says what could not be checked for it. Never read as safe.
+    """
+
+    kind: str
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON form: ``{"kind", "name", "reason"}``."""
+        return {"kind": self.kind, "name": self.name, "reason": self.reason}
+
+
+#: what an unknown medicine leaves unchecked (the aspects the screen reads from a record)
+UNKNOWN_DRUG_REASON = (
+    "not in the knowledge base: its interactions (CYP enzymes), QT, serotonergic, sedative, "
+    "anticholinergic and bleeding effects were not checked"
+)
+UNKNOWN_CONDITION_REASON = (
+    "not in the condition vocabulary: contraindications and cautions for it were not checked"
+)
+
+
+@dataclass(frozen=True)
 class Medication:
     """A medication the patient takes or took: canonical name, dose and record.
 
     ``stopped_days_ago`` set means no longer taken (still seen by washout rules).
-    ``record`` is resolved from the knowledge base when not given.
+    ``record`` is resolved from the knowledge base when not given. ``route``,
+    ``as_needed`` and ``given_as`` (the name as written, e.g. a brand or a
+    combination product) are kept for display.
     """
 
     name: str
@@ -166,6 +196,9 @@ class Medication:
     every_h: float | None = None
     stopped_days_ago: float | None = None
     record: DrugRecord = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    route: str | None = None
+    as_needed: bool = False
+    given_as: str | None = None
 
     def __post_init__(self) -> None:
         if self.record is None:
@@ -233,6 +266,11 @@ class Patient:
     pain_condition: str | None = None
     pain_score: float | None = None
     priorities: tuple[str, ...] = ()
+    measurements: Mapping[str, float] = field(default_factory=dict)
+    condition_basis: Mapping[str, str] = field(default_factory=dict)
+    unchecked: tuple[Unchecked, ...] = ()
+    drives: bool = False
+    replacing: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in _RANGES:
@@ -261,6 +299,10 @@ class Patient:
         object.__setattr__(self, "conditions", frozenset(self.conditions))
         object.__setattr__(self, "medications", tuple(self.medications))
         object.__setattr__(self, "priorities", tuple(self.priorities))
+        object.__setattr__(self, "measurements", dict(self.measurements))
+        object.__setattr__(self, "condition_basis", dict(self.condition_basis))
+        object.__setattr__(self, "unchecked", tuple(self.unchecked))
+        object.__setattr__(self, "replacing", tuple(self.replacing))
 
     # -- copies ------------------------------------------------------------------
     def with_genotype(self, **genes: Any) -> Patient:
@@ -310,6 +352,7 @@ class Patient:
             "qtc_ms": self.qtc_ms,
             "alt_u_per_l": self.alt_u_per_l,
             "child_pugh": self.hepatic,
+            **self.measurements,
         }
         return {k: v for k, v in out.items() if v is not None}
 
@@ -351,6 +394,7 @@ class Patient:
             "labs": self.labs,
             "renal_basis": self.renal_basis,
             "priorities": list(self.priorities),
+            "unchecked": [u.to_dict() for u in self.unchecked],
         }
 
 
@@ -361,17 +405,65 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Route = Literal[
+    "oral",
+    "topical",
+    "transdermal",
+    "inhaled",
+    "ophthalmic",
+    "iv",
+    "im",
+    "sc",
+    "rectal",
+    "nasal",
+    "sublingual",
+    "buccal",
+    "vaginal",
+    "otic",
+]
+#: frequency words -> hours between doses
+FREQUENCIES: dict[str, float | None] = {
+    "daily": 24.0,
+    "od": 24.0,
+    "once daily": 24.0,
+    "nocte": 24.0,
+    "bd": 12.0,
+    "bid": 12.0,
+    "twice daily": 12.0,
+    "tds": 8.0,
+    "tid": 8.0,
+    "qds": 6.0,
+    "qid": 6.0,
+    "weekly": 168.0,
+    "once weekly": 168.0,
+    "monthly": 720.0,
+    "prn": None,
+    "as needed": None,
+}
+
+
 class MedicationIn(_In):
-    """One medication: name, dose per administration (mg), interval (h), days since stopped."""
+    """One medication: name, dose per administration (mg) or as text with a unit,
+    interval (h) or frequency word, route, as-needed, stop date or days since stopped."""
 
     name: str
     dose_mg: float | None = Field(None, gt=0, le=10000)
     every_h: float | None = Field(None, gt=0, le=24 * 28)
     stopped_days_ago: float | None = Field(None, ge=0, le=3650)
+    dose: str | None = None
+    frequency: str | None = None
+    route: Route | None = None
+    as_needed: bool = False
+    start_date: date | None = None
+    stop_date: date | None = None
+    status: Literal["active", "stopped", "on-hold", "completed"] | None = None
 
 
 class LabsIn(_In):
-    """Labs: CrCl or eGFR (mL/min), QTc (ms), ALT (U/L), Child-Pugh class."""
+    """Labs: CrCl or eGFR (mL/min), QTc (ms), ALT (U/L), Child-Pugh class, and the
+    measurements of ``knowledge/measurements.toml`` (sodium, potassium, heart rate ...)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     crcl_ml_min: float | None = Field(None, ge=0, le=300)
     egfr: float | None = Field(None, ge=0, le=300)
@@ -402,6 +494,9 @@ class PatientIn(_In):
     labs: LabsIn = Field(default_factory=LabsIn)
     pain: PainIn | None = None
     priorities: list[Literal["sleep", "mood", "anxiety", "pain"]] = Field(default_factory=list)
+    other_medicines: list[str] = Field(default_factory=list)
+    replacing: list[str] = Field(default_factory=list)
+    drives: bool = False
 
 
 Labs = LabsIn
@@ -441,7 +536,7 @@ _NOT_A_NUMBER = ("float_parsing", "float_type", "int_parsing", "int_type")
 
 
 def _report_unknown_names(pin: PatientIn) -> None:
-    """Raise once for every unknown condition and medication name (not only the first)."""
+    """Raise once for every unknown condition and medication name (``strict`` mode)."""
     errors: list[tuple[str, UnknownNameError]] = []
     for i, c in enumerate(pin.conditions):
         try:
@@ -450,10 +545,11 @@ def _report_unknown_names(pin: PatientIn) -> None:
             errors.append((f"conditions[{i}]", exc))
     for i, m in enumerate(pin.medications):
         name = m if isinstance(m, str) else m.name
-        try:
-            resolve_name(name)
-        except UnknownNameError as exc:
-            errors.append((f"medications[{i}].name", exc))
+        if _ingredients(name) is None:
+            try:
+                resolve_name(name)
+            except UnknownNameError as exc:
+                errors.append((f"medications[{i}].name", exc))
     if len(errors) == 1:
         raise errors[0][1]
     if errors:
@@ -464,16 +560,76 @@ def _report_unknown_names(pin: PatientIn) -> None:
         )
 
 
-def load_patient(data: Any) -> Patient:
+def _ingredients(name: str) -> tuple[str, ...] | None:
+    """Canonical ingredient names for a medicine as written (``None``: unknown)."""
+    from neurodose.knowledge.substances import resolve_formulary
+
+    try:
+        return (resolve_name(name),)
+    except UnknownNameError:
+        pass
+    found = resolve_formulary(name)
+    if found is None:
+        return None
+    out = []
+    for ing in found:
+        try:
+            out.append(resolve_name(ing))
+        except UnknownNameError:
+            return None
+    return tuple(out)
+
+
+def _suggest(exc: UnknownNameError) -> str:
+    sug = getattr(exc, "suggestions", None) or []
+    return f" (did you mean {', '.join(map(repr, sug[:3]))}? not assumed)" if sug else ""
+
+
+def _dose_from_text(text: str, field_: str) -> tuple[float | None, float | None, str | None]:
+    """``(dose_mg, every_h, note)`` from a dose written with its unit.
+
+    ``"25 mg"`` -> 25 mg; a rate ``"12 microgram/h"`` (a patch) -> mg per 24 h given
+    every 24 h; a dose in product units (tablets, puffs, drops) is kept unconverted
+    with a note (its mg dose is unchecked).
+    """
+    t = text.strip().lower().replace("µ", "u").replace("mcg", "ug").replace("microgram", "ug")
+    rate = None
+    for suffix in ("/h", "/hr", "/hour", " per hour", "/24h", "/24 h"):
+        if t.endswith(suffix):
+            rate = 24.0 if "24" not in suffix else 1.0
+            t = t[: -len(suffix)].strip()
+            break
+    try:
+        mg = parse_quantity(t, "mass", field=field_)
+    except InputError:
+        if any(ch.isdigit() for ch in t) and t.split()[0].replace(".", "", 1).isdigit():
+            return None, None, f"dose {text!r} is in product units: its mg dose was not checked"
+        raise
+    if rate is not None:
+        return mg * rate, 24.0, None
+    return mg, None, None
+
+
+def load_patient(data: Any, *, strict: bool = False, today: date | None = None) -> Patient:
     """Validate and resolve a patient profile (dict from JSON).
+
+    A medicine, condition or free-text entry the knowledge base does not know never
+    refuses the patient: it is kept in :attr:`Patient.unchecked` with what could not
+    be checked for it (``strict=True`` refuses instead, for scripts that want it).
+    A combination product (co-codamol) counts as its ingredients; a brand or salt as
+    its substance. Measurements (``labs``) imply conditions through cited thresholds
+    (``knowledge/measurements.toml``); ``replacing`` lists current medicines the
+    assessed options replace (they count as stopped today).
 
     Raises
     ------
     PatientError
         Malformed field or value (names the field, the value and what is allowed).
     UnknownDrugError, UnknownNameError, GenotypeError
-        Unknown medication, condition, gene or allele, with the closest matches.
+        Unknown gene or allele; unknown medication or condition only when ``strict``.
     """
+    from neurodose.knowledge.measurements import implied_conditions, measurement_defs
+
     if not isinstance(data, dict):
         raise PatientError("patient", type(data).__name__, "a JSON object")
     try:
@@ -481,8 +637,18 @@ def load_patient(data: Any) -> Patient:
     except ValidationError as exc:
         _raise_validation(exc, data)
         raise  # pragma: no cover
-    _report_unknown_names(pin)
-    conds = {resolve_condition(c) for c in pin.conditions}
+    if strict:
+        _report_unknown_names(pin)
+    today = today or date.today()
+    unchecked: list[Unchecked] = []
+    conds: set[str] = set()
+    for i, c in enumerate(pin.conditions):
+        try:
+            conds.add(resolve_condition(c))
+        except UnknownNameError as exc:
+            if not isinstance(c, str) or not c.strip():
+                raise PatientError(f"conditions[{i}]", c, "a condition name") from None
+            unchecked.append(Unchecked("condition", c, UNKNOWN_CONDITION_REASON + _suggest(exc)))
     pain_condition = None
     if pin.pain is not None:
         pain_condition = resolve_condition(pin.pain.condition)
@@ -499,26 +665,103 @@ def load_patient(data: Any) -> Patient:
         conds.add("severe_hepatic_impairment")
     elif pin.labs.child_pugh == "B":
         conds.add("hepatic_impairment")
+    # measurements: validated against their plausible range, then their implied conditions
+    measurements: dict[str, float] = {}
+    defs = measurement_defs()
+    for key, value in (pin.labs.model_extra or {}).items():
+        d = defs.get(key)
+        if d is None:
+            unchecked.append(
+                Unchecked("text", f"labs.{key}", "a measurement the screen does not read")
+            )
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise PatientError(f"labs.{key}", value, f"a number in {d.unit}")
+        if not d.low <= float(value) <= d.high:
+            raise PatientError(f"labs.{key}", value, f"{d.low:g} to {d.high:g} {d.unit}")
+        measurements[key] = float(value)
+    basis: dict[str, str] = {}
+    for cond_id, text, _t in implied_conditions(measurements):
+        conds.add(cond_id)
+        basis.setdefault(cond_id, text)
     if pin.pain is None:
         pains = [c for c in conds if condition(c).kind == "pain"]
         pain_condition = sorted(pains)[0] if len(pains) == 1 else None
+    replacing: list[str] = []
+    for i, r in enumerate(pin.replacing):
+        ing = _ingredients(r)
+        if ing is None:
+            raise PatientError(f"replacing[{i}]", r, "a medicine on the medication list")
+        replacing.extend(ing)
     meds: list[Medication] = []
     seen: set[str] = set()
     for i, m in enumerate(pin.medications):
         mi = MedicationIn(name=m) if isinstance(m, str) else m
-        name = resolve_name(mi.name)
-        if name in seen:
-            raise PatientError(f"medications[{i}].name", mi.name, "each medication once")
-        seen.add(name)
-        meds.append(
-            Medication(
-                name=name,
-                record=record(name),
-                dose_mg=mi.dose_mg,
-                every_h=mi.every_h,
-                stopped_days_ago=mi.stopped_days_ago,
+        if not mi.name.strip():
+            raise PatientError(f"medications[{i}].name", mi.name, "a medicine name")
+        names = _ingredients(mi.name)
+        if names is None:
+            try:
+                resolve_name(mi.name)
+            except UnknownNameError as exc:
+                unchecked.append(Unchecked("drug", mi.name, UNKNOWN_DRUG_REASON + _suggest(exc)))
+            continue
+        dose_mg, every_h, stopped = mi.dose_mg, mi.every_h, mi.stopped_days_ago
+        if mi.dose is not None and dose_mg is None:
+            dose_mg, rate_every, note = _dose_from_text(mi.dose, f"medications[{i}].dose")
+            every_h = every_h or rate_every
+            if note:
+                unchecked.append(Unchecked("text", f"{mi.name}: {mi.dose}", note))
+        as_needed = mi.as_needed
+        if mi.frequency is not None and every_h is None:
+            f = mi.frequency.strip().lower()
+            if f not in FREQUENCIES:
+                raise PatientError(
+                    f"medications[{i}].frequency", mi.frequency, ", ".join(sorted(FREQUENCIES))
+                )
+            every_h = FREQUENCIES[f]
+            as_needed = as_needed or every_h is None
+        if stopped is None and (mi.status in ("stopped", "completed") or mi.stop_date):
+            if mi.stop_date is not None:
+                days = (today - mi.stop_date).days
+                stopped = float(days) if days >= 0 else None
+            else:
+                stopped = 0.0
+        if mi.start_date is not None and mi.stop_date is not None and mi.stop_date < mi.start_date:
+            raise PatientError(
+                f"medications[{i}].stop_date", str(mi.stop_date), f"on or after {mi.start_date}"
             )
-        )
+        if len(names) > 1:  # a combination product: the ingredients, dose not split
+            dose_mg = every_h = None
+        for name in names:
+            if stopped is None and name in replacing:
+                stopped = 0.0
+            if name in seen:
+                continue  # an ingredient listed twice (paracetamol and co-codamol): once
+            seen.add(name)
+            meds.append(
+                Medication(
+                    name=name,
+                    record=record(name),
+                    dose_mg=dose_mg,
+                    every_h=every_h,
+                    stopped_days_ago=stopped,
+                    route=mi.route,
+                    as_needed=as_needed,
+                    given_as=mi.name if _norm_name(mi.name) != name else None,
+                )
+            )
+    for text in pin.other_medicines:
+        if not text.strip():
+            continue
+        names = _ingredients(text)
+        if names is None:
+            unchecked.append(Unchecked("text", text, UNKNOWN_DRUG_REASON))
+            continue
+        for name in names:
+            if name not in seen:
+                seen.add(name)
+                meds.append(Medication(name=name, record=record(name), given_as=text))
     genos: dict[str, GenotypeCall] = {}
     for gene, value in pin.genotypes.items():
         call = parse_genotype(gene, value)
@@ -543,7 +786,17 @@ def load_patient(data: Any) -> Patient:
         pain_condition=pain_condition,
         pain_score=pin.pain.score if pin.pain else None,
         priorities=tuple(pin.priorities),
+        measurements=measurements,
+        condition_basis=basis,
+        unchecked=tuple(unchecked),
+        drives=pin.drives,
+        replacing=tuple(dict.fromkeys(replacing)),
     )
+
+
+def _norm_name(name: str) -> str:
+    key = name.strip().lower().replace("'", "").replace("-", "_")
+    return "_".join(key.split())
 
 
 def load_patient_file(path: str | Path) -> Patient:

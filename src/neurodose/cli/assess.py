@@ -77,6 +77,13 @@ def render(
     """Rich tables: ranked options, findings per option, current-medicine findings."""
     s = a.patient.summary()
     console.rule("[bold]neurodose assess[/bold]")
+    if a.patient.unchecked:
+        ut = Table(title="UNCHECKED: not in the knowledge base (silence is not safety)")
+        for col in ("Kind", "As given", "What was not checked"):
+            ut.add_column(col)
+        for u in a.patient.unchecked:
+            ut.add_row(u.kind, escape(u.name), escape(u.reason))
+        console.print(ut)
     console.print(
         f"Age {s['age']:g}"
         + (f", {s['sex']}" if s["sex"] else "")
@@ -179,9 +186,17 @@ def assess_command(
             help="print a FHIR R4 Bundle (DetectedIssue per finding, CarePlan of the top option)",
         ),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="refuse a patient with an unknown medicine or condition (default: assess "
+            "and list it as unchecked)",
+        ),
+    ] = False,
 ) -> None:
     """Screen, rank and plan neuropathic-pain options for PATIENT (JSON profile or FHIR Bundle)."""
-    p, patient_id = _read_patient(patient)
+    p, patient_id = _read_patient(patient, strict=strict)
     d0 = parse_date(start_date)
     drugs = None
     if drug is not None:
@@ -221,7 +236,7 @@ def _defaults(start_date: str | None, d0: dt.date) -> list[str]:
     return [] if start_date is not None else [f"--start-date {d0.isoformat()} (default: today)"]
 
 
-def _read_patient(path: Path) -> tuple[Patient, str | None]:
+def _read_patient(path: Path, *, strict: bool = False) -> tuple[Patient, str | None]:
     """A patient profile JSON, or a FHIR Bundle (mapped by :mod:`neurodose.fhir.inbound`)."""
     import json
 
@@ -242,8 +257,8 @@ def _read_patient(path: Path) -> tuple[Patient, str | None]:
         case = case_from_bundle(data)
         for u in case.unrecognised:
             typer.echo(f"note: {u.where}: {u.text!r} {u.reason}", err=True)
-        return case.patient(), case.patient_id
-    return load_patient(data), None
+        return case.patient(strict=strict), case.patient_id
+    return load_patient(data, strict=strict), None
 
 
 def demo_section(console: Console) -> None:

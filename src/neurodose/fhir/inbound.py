@@ -159,9 +159,28 @@ class FhirCase:
     patient_id: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def patient(self) -> Patient:
-        """The validated :class:`~neurodose.case.patient.Patient` (errors name the field)."""
-        return load_patient(self.profile)
+    def patient(self, *, strict: bool = False) -> Patient:
+        """The validated :class:`~neurodose.case.patient.Patient` (errors name the field).
+
+        Everything in :attr:`unrecognised` is carried into ``Patient.unchecked`` (a
+        medicine as ``drug``, a condition as ``condition``, a coded entry as ``code``),
+        so that no door loses an unknown.
+        """
+        from dataclasses import replace
+
+        from neurodose.case.patient import Unchecked
+
+        p = load_patient(self.profile, strict=strict)
+        kinds = {"medication": "drug", "condition": "condition"}
+        extra = tuple(
+            Unchecked(
+                kinds.get(u.kind, "code" if u.codes else "text"),
+                u.text or ", ".join(u.codes) or u.where,
+                f"{u.reason} ({u.where}{'; codes ' + ', '.join(u.codes) if u.codes else ''})",
+            )
+            for u in self.unrecognised
+        )
+        return replace(p, unchecked=(*p.unchecked, *extra)) if extra else p
 
 
 # ----------------------------------------------------------------------------- helpers

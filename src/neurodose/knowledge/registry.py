@@ -211,7 +211,12 @@ def record(name: str) -> DrugRecord:
     >>> rec.name, sorted(used)
     ('amitriptyline', [])
     """
-    return _load(resolve_name(name))
+    key = resolve_name(name)
+    if key in _drug_paths():
+        return _load(key)
+    from neurodose.knowledge.substances import partner_record
+
+    return partner_record(key)
 
 
 def drug_names(record: str | None = None) -> list[str]:
@@ -236,7 +241,12 @@ def resolve_name(name: str) -> str:
         return key
     if key in _aliases():
         return _aliases()[key]
-    raise UnknownDrugError(name, [*paths, *_aliases()])
+    from neurodose.knowledge.substances import formulary_names, resolve_formulary
+
+    found = resolve_formulary(name)
+    if found is not None and len(found) == 1:
+        return resolve_name(found[0]) if found[0] != key else found[0]
+    raise UnknownDrugError(name, [*paths, *_aliases(), *formulary_names()])
 
 
 def get_drug(name: str) -> DrugRecord:
@@ -247,7 +257,7 @@ def get_drug(name: str) -> DrugRecord:
     UnknownDrugError
         With the closest names, e.g. ``amitriptylin`` suggests ``amitriptyline``.
     """
-    rec = _load(resolve_name(name))
+    rec = record(name)
     citations.register_many(sorted({item.source for _, item in rec.iter_sourced()}))
     return rec
 

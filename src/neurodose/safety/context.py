@@ -90,12 +90,59 @@ def drug_tags(rec: DrugRecord) -> dict[str, bool]:
         tags[f"withdrawal_{rec.withdrawal.risk}"] = all(
             st.verified for st in rec.withdrawal.statements
         )
+    _add_properties(rec, tags)
     if "sedating" in tags or "tca" in tags:
         tags.setdefault("cns_active", True)
     for c in ("snri", "ssri", "gabapentinoid", "antidepressant"):
         if c in tags:
             tags.setdefault("cns_active", True)
     return tags
+
+
+#: property ids that also give a tag the rule files read
+_PROPERTY_TAGS: dict[str, tuple[str, ...]] = {
+    "qt_known": ("qt_risk",),
+    "qt_possible": ("qt_risk",),
+    "qt_conditional": ("qt_risk",),
+    "acb1": ("anticholinergic",),
+    "acb2": ("anticholinergic", "anticholinergic_definite"),
+    "acb3": ("anticholinergic", "anticholinergic_definite", "acb3"),
+    "maoi": ("maoi_irreversible",),
+    "maoi_reversible": ("maoi",),
+    "benzodiazepine_or_z": ("cns_depressant",),
+    "opioid": ("cns_depressant",),
+}
+
+
+def _add_properties(rec: DrugRecord, tags: dict[str, bool]) -> None:
+    """Add the formulary's property facts (and the record's own, as property ids)."""
+    from neurodose.knowledge.substances import class_defs, properties_of
+
+    ip = rec.interactions
+    own: dict[str, bool] = {}
+    if ip.qt_risk is not None and ip.qt_risk.category in ("known", "possible", "conditional"):
+        own[f"qt_{ip.qt_risk.category}"] = ip.qt_risk.verified
+    for e in ip.inhibits:
+        own[f"cyp{e.enzyme.lower().removeprefix('cyp')}_inhibitor_{e.strength}"] = e.verified
+    for e in ip.induces:
+        own[f"cyp{e.enzyme.lower().removeprefix('cyp')}_inducer_{e.strength}"] = e.verified
+    for pid, f in properties_of(rec.name).items():
+        own.setdefault(pid, f.verified)
+    classes = class_defs()
+    for c in rec.classes:
+        for cid in (c, f"{c}_class"):
+            if cid in classes:
+                for pid in classes[cid].properties:
+                    own.setdefault(pid, classes[cid].verified)
+    for pid, verified in own.items():
+        tags.setdefault(pid, verified)
+        for t in _PROPERTY_TAGS.get(pid, ()):
+            tags.setdefault(t, verified)
+        if "_inhibitor_" in pid:
+            tags.setdefault(pid.split("_inhibitor_")[0] + "_inhibitor", verified)
+        if "_inducer_" in pid:
+            tags.setdefault("inducer", verified)
+            tags.setdefault(pid.split("_inducer_")[0] + "_inducer", verified)
 
 
 def acb_score(rec: DrugRecord) -> float:

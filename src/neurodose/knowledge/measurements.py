@@ -1,0 +1,101 @@
+"""Measurements a patient profile may carry, and the conditions they imply (cited).
+
+Loaded from ``knowledge/measurements.toml`` through
+:func:`~neurodose.knowledge.registry.load_validated`. A measurement has a unit, a
+LOINC code, a plausible range (outside it the input is malformed and refused) and
+thresholds below or above which it implies a condition the rules read (sodium
+below 135 mmol/L implies ``hyponatraemia``; heart rate below 50/min ``bradycardia``).
+
+>>> m = measurement_defs()["sodium_mmol_l"]
+>>> m.unit, m.implies[0].condition
+('mmol/L', 'hyponatraemia')
+>>> implied_conditions({"sodium_mmol_l": 128.0})[0][0]
+'hyponatraemia'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from neurodose.errors import KnowledgeBaseError
+from neurodose.knowledge.registry import DATA_DIR, load_validated
+from neurodose.knowledge.schema import Quantity
+
+__all__ = ["Implication", "MeasurementDef", "implied_conditions", "measurement_defs"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Implication(_Frozen):
+    """A condition implied when the value is beyond a cited threshold."""
+
+    condition: str
+    op: Literal["<", "<=", ">", ">="]
+    threshold: Quantity
+
+
+class MeasurementDef(_Frozen):
+    """One measurement: JSON field id, label, unit, LOINC code, plausible range."""
+
+    id: str
+    label: str
+    unit: str
+    loinc: str | None = None
+    low: float
+    high: float
+    implies: list[Implication] = Field(default_factory=list)
+
+
+class _File(_Frozen):
+    schema_version: int = 1
+    measurement: list[MeasurementDef]
+
+
+@cache
+def measurement_defs() -> dict[str, MeasurementDef]:
+    """Every measurement, keyed by its JSON field id (condition ids checked)."""
+    from neurodose.knowledge.conditions import condition_ids
+
+    data = load_validated(DATA_DIR / "measurements.toml", _File)
+    known = set(condition_ids())
+    out: dict[str, MeasurementDef] = {}
+    for m in data.measurement:
+        if m.id in out:
+            raise KnowledgeBaseError(f"measurements.toml: {m.id!r} listed twice")
+        for imp in m.implies:
+            if imp.condition not in known:
+                raise KnowledgeBaseError(
+                    f"measurements.toml: {m.id!r} implies unknown condition {imp.condition!r}"
+                )
+        out[m.id] = m
+    return out
+
+
+_OPS = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def implied_conditions(values: Mapping[str, float]) -> list[tuple[str, str, Quantity]]:
+    """``(condition, basis text, threshold)`` for every threshold the values cross."""
+    out = []
+    defs = measurement_defs()
+    for key, v in values.items():
+        d = defs.get(key)
+        if d is None or v is None:
+            continue
+        for imp in d.implies:
+            t = imp.threshold.point
+            if _OPS[imp.op](float(v), t):
+                basis = f"{d.label} {float(v):g} {d.unit} ({imp.op} {t:g})"
+                out.append((imp.condition, basis, imp.threshold))
+    return out

@@ -1,0 +1,479 @@
+"""The coded formulary: co-medicines screened by what they do (their properties).
+
+Loaded from ``knowledge/formulary/*.toml`` (format: ``formulary/README.md``) through
+:func:`~neurodose.knowledge.registry.load_validated`:
+
+``properties.toml``  the closed property vocabulary (an unknown property id is a load error)
+``classes.toml``     classes and the properties every member inherits (cited)
+``<area>.toml``      ``[[substance]]`` (RxNorm ingredient code, ATC codes, brands, salts,
+                     classes, own properties, half-lives, licensed age, pregnancy) and
+                     ``[[combination]]`` (a product mapped to its ingredients)
+
+A substance's properties are facts: each carries the source and locator of the class
+or substance it comes from and its ``verified`` flag. A property the formulary does not
+state is *unknown* for that substance, never absent: :func:`unknown_aspects` names what
+could not be checked.
+
+>>> s = substance("metoprolol") if "metoprolol" in substances() else None
+>>> facts = properties_of("duloxetine")
+>>> "serotonergic" in facts
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from neurodose.errors import KnowledgeBaseError
+from neurodose.knowledge.registry import DATA_DIR, load_validated
+from neurodose.knowledge.schema import DrugRecord, Sourced
+
+__all__ = [
+    "ClassDef",
+    "Combination",
+    "PropertyDef",
+    "PropertyFact",
+    "Substance",
+    "atc_index",
+    "class_defs",
+    "combinations",
+    "formulary_names",
+    "properties_of",
+    "property_defs",
+    "resolve_formulary",
+    "substance",
+    "substances",
+    "unknown_aspects",
+]
+
+FORMULARY_DIR: Path = DATA_DIR / "formulary"
+_ATC = re.compile(r"^[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}$")
+Route = Literal[
+    "oral",
+    "topical",
+    "transdermal",
+    "inhaled",
+    "ophthalmic",
+    "iv",
+    "im",
+    "sc",
+    "rectal",
+    "nasal",
+    "sublingual",
+    "vaginal",
+    "buccal",
+    "intrathecal",
+    "otic",
+    "intravesical",
+]
+Label = Literal["contraindicated", "avoid", "caution", "compatible", "unknown"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PropertyDef(_Frozen):
+    """One property id of the vocabulary."""
+
+    id: str
+    title: str
+    group: Literal["pk", "pd", "population"]
+
+
+class ClassDef(Sourced):
+    """A class: its members have ``properties`` (facts of the class's source)."""
+
+    id: str
+    title: str
+    properties: list[str] = Field(default_factory=list)
+
+
+class Metabolite(_Frozen):
+    """An active metabolite and its half-life (h), for the residual window."""
+
+    name: str
+    half_life_h: float | list[float] | None = None
+    active: bool = True
+
+
+class Fact(Sourced):
+    """A property cited to its own source (overrides the substance's)."""
+
+    property: str
+
+
+class Substance(Sourced):
+    """One coded co-medicine (RxNorm ingredient, ATC codes, names, properties)."""
+
+    id: str
+    display: str
+    rxnorm: str | None = None
+    atc: list[str] = Field(default_factory=list)
+    classes: list[str] = Field(default_factory=list)
+    brands: list[str] = Field(default_factory=list)
+    salts: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+    routes: list[Route] = Field(default_factory=lambda: ["oral"])
+    properties: list[str] = Field(default_factory=list)
+    not_properties: list[str] = Field(default_factory=list)
+    half_life_h: float | list[float] | None = None
+    metabolites: list[Metabolite] = Field(default_factory=list)
+    min_age_years: float | None = Field(None, ge=0, le=99)
+    pregnancy: Label | None = None
+    pregnancy_note: str | None = None
+    breastfeeding: Label | None = None
+    renal_avoid_below_crcl: float | None = Field(None, gt=0, le=150)
+    facts: list[Fact] = Field(default_factory=list)
+    unknown: list[str] = Field(default_factory=list)
+
+    @field_validator("atc")
+    @classmethod
+    def _atc(cls, v: list[str]) -> list[str]:
+        for code in v:
+            if not _ATC.match(code):
+                raise ValueError(f"ATC code {code!r} is not 7 characters like N06AA09")
+        return v
+
+    @field_validator("rxnorm")
+    @classmethod
+    def _rxnorm(cls, v: str | None) -> str | None:
+        if v is not None and v != "" and not v.isdigit():
+            raise ValueError(f"RxNorm code {v!r} is not a number")
+        return v or None
+
+    @property
+    def half_life_max_h(self) -> float | None:
+        """The longest half-life of the parent or an active metabolite (h)."""
+        vals: list[float] = []
+        for hl in [self.half_life_h, *(m.half_life_h for m in self.metabolites if m.active)]:
+            if hl is None:
+                continue
+            vals.extend(hl if isinstance(hl, list) else [hl])
+        return max(vals) if vals else None
+
+
+class Combination(Sourced):
+    """A combination product mapped to its ingredients."""
+
+    id: str
+    display: str
+    rxnorm: str | None = None
+    ingredients: list[str] = Field(min_length=2)
+    brands: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+
+
+class _PropertiesFile(_Frozen):
+    schema_version: int = 1
+    property: list[PropertyDef]
+
+
+class _AreaFile(_Frozen):
+    schema_version: int = 1
+    area: str | None = None
+    class_: list[ClassDef] = Field(default_factory=list, alias="class")
+    substance: list[Substance] = Field(default_factory=list)
+    combination: list[Combination] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PropertyFact:
+    """A property of a substance with where it comes from."""
+
+    property: str
+    source: str
+    locator: str
+    verified: bool
+    via: str  # "substance", "class:<id>" or "record"
+
+
+def _files() -> list[Path]:
+    return sorted(p for p in FORMULARY_DIR.glob("*.toml") if p.name != "properties.toml")
+
+
+@cache
+def property_defs() -> dict[str, PropertyDef]:
+    """The property vocabulary, keyed by id."""
+    data = load_validated(FORMULARY_DIR / "properties.toml", _PropertiesFile)
+    out: dict[str, PropertyDef] = {}
+    for p in data.property:
+        if p.id in out:
+            raise KnowledgeBaseError(f"formulary/properties.toml: duplicate property {p.id!r}")
+        out[p.id] = p
+    return out
+
+
+@cache
+def _load() -> tuple[dict[str, ClassDef], dict[str, Substance], dict[str, Combination]]:
+    props = property_defs()
+    classes: dict[str, ClassDef] = {}
+    subs: dict[str, Substance] = {}
+    combos: dict[str, Combination] = {}
+    files = [(p, load_validated(p, _AreaFile)) for p in _files()]
+    for path, f in files:
+        for c in f.class_:
+            if c.id in classes:
+                raise KnowledgeBaseError(f"{path}: class {c.id!r} defined twice")
+            for pid in c.properties:
+                if pid not in props:
+                    raise KnowledgeBaseError(f"{path}: class {c.id!r}: unknown property {pid!r}")
+            classes[c.id] = c
+    for path, f in files:
+        for s in f.substance:
+            if s.id in subs or s.id in combos:
+                raise KnowledgeBaseError(f"{path}: substance {s.id!r} listed twice")
+            for pid in [*s.properties, *s.not_properties, *(x.property for x in s.facts)]:
+                if pid not in props:
+                    raise KnowledgeBaseError(f"{path}: {s.id!r}: unknown property {pid!r}")
+            for cid in s.classes:
+                if cid not in classes:
+                    raise KnowledgeBaseError(f"{path}: {s.id!r}: unknown class {cid!r}")
+            subs[s.id] = s
+        for c in f.combination:
+            if c.id in combos or c.id in subs:
+                raise KnowledgeBaseError(f"{path}: combination {c.id!r} listed twice")
+            combos[c.id] = c
+    return classes, subs, combos
+
+
+def class_defs() -> Mapping[str, ClassDef]:
+    """Every class of the formulary, keyed by id."""
+    return _load()[0]
+
+
+def substances() -> Mapping[str, Substance]:
+    """Every substance of the formulary, keyed by id."""
+    return _load()[1]
+
+
+def combinations() -> Mapping[str, Combination]:
+    """Every combination product, keyed by id."""
+    return _load()[2]
+
+
+def substance(name: str) -> Substance | None:
+    """The formulary entry for a canonical name (``None`` if the formulary lacks it)."""
+    return substances().get(name)
+
+
+@cache
+def properties_of(name: str) -> dict[str, PropertyFact]:
+    """Property facts of a canonical drug or substance name (formulary and its classes).
+
+    Facts from a drug record's own interaction profile are added by the safety
+    context (:func:`neurodose.safety.context.drug_tags`); this is the formulary's part.
+    """
+    s = substance(name)
+    if s is None:
+        return {}
+    out: dict[str, PropertyFact] = {}
+    for cid in s.classes:
+        c = class_defs()[cid]
+        for pid in c.properties:
+            out.setdefault(pid, PropertyFact(pid, c.source, c.locator, c.verified, f"class:{cid}"))
+    for pid in s.properties:
+        out[pid] = PropertyFact(pid, s.source, s.locator, s.verified, "substance")
+    for f in s.facts:
+        out[f.property] = PropertyFact(f.property, f.source, f.locator, f.verified, "substance")
+    for pid in s.not_properties:
+        out.pop(pid, None)
+    return out
+
+
+#: the aspects a screen checks, and the property groups that tell each one
+ASPECTS: dict[str, tuple[str, ...]] = {
+    "interactions (CYP enzymes)": ("cyp",),
+    "QT prolongation": ("qt_",),
+    "serotonergic effect": ("serotonergic", "maoi"),
+    "sedative and respiratory effects": ("cns_depressant", "sedating", "respiratory"),
+    "anticholinergic burden": ("acb",),
+    "bleeding risk": ("bleeding_risk", "anticoagulant", "antiplatelet", "nsaid"),
+}
+
+
+def unknown_aspects(name: str) -> list[str]:
+    """What could not be checked for a substance: the aspects its record leaves unknown."""
+    s = substance(name)
+    if s is None:
+        return list(ASPECTS)
+    words = " ".join(s.unknown).lower()
+    out = []
+    for aspect, keys in ASPECTS.items():
+        if any(k.strip("_") in words for k in keys) or aspect.split()[0].lower() in words:
+            out.append(aspect)
+    return out
+
+
+def _norm(name: str) -> str:
+    key = name.strip().lower().replace("'", "").replace("’", "").replace("-", "_")
+    key = key.replace("/", "_").replace("+", "_").replace(",", " ").replace(".", "")
+    return "_".join(key.split())
+
+
+@cache
+def _index() -> dict[str, tuple[str, ...]]:
+    """Normalised name -> canonical ingredient ids (one, or several for a combination)."""
+    out: dict[str, tuple[str, ...]] = {}
+
+    def put(alias: str, target: tuple[str, ...], owner: str) -> None:
+        k = _norm(alias)
+        if not k:
+            return
+        if k in out and out[k] != target:
+            return  # first owner keeps an ambiguous name (a brand shared by two products)
+        out[k] = target
+
+    for s in substances().values():
+        put(s.id, (s.id,), s.id)
+        put(s.display, (s.id,), s.id)
+    for s in substances().values():
+        for a in [*s.aliases, *s.salts, *s.brands]:
+            put(a, (s.id,), s.id)
+    for c in combinations().values():
+        tgt = tuple(c.ingredients)
+        for a in [c.id, c.display, *c.aliases, *c.brands]:
+            put(a, tgt, c.id)
+    return out
+
+
+def resolve_formulary(name: str) -> tuple[str, ...] | None:
+    """Ingredient ids for a name, brand, salt or combination product (``None``: unknown).
+
+    >>> resolve_formulary("no such medicine") is None
+    True
+    """
+    if not isinstance(name, str):
+        return None
+    return _index().get(_norm(name))
+
+
+def formulary_names() -> list[str]:
+    """Every name the formulary resolves (for spelling suggestions)."""
+    return sorted(_index())
+
+
+@cache
+def atc_index() -> dict[str, str]:
+    """ATC code -> substance id."""
+    out: dict[str, str] = {}
+    for s in substances().values():
+        for code in s.atc:
+            out.setdefault(code, s.id)
+    return out
+
+
+_ENZYMES = ("1a2", "2b6", "2c8", "2c9", "2c19", "2d6", "3a4")
+_FLAGS = {
+    "serotonergic": "serotonergic",
+    "maoi": "maoi",
+    "cns_depressant": "cns_depressant",
+    "opioid": "opioid",
+    "benzodiazepine_or_z": "benzodiazepine_or_z",
+    "lowers_seizure_threshold": "lowers_seizure_threshold",
+}
+
+
+@cache
+def partner_record(name: str) -> DrugRecord:
+    """A partner :class:`DrugRecord` built from a formulary substance's properties.
+
+    The enzyme effects, yes/no flags, QT category and ACB score of the record come
+    from the property facts (each with its source, locator and ``verified`` flag), so
+    that every rule that reads a drug record reads a formulary substance the same way.
+    """
+    from neurodose.knowledge.schema import (
+        EnzymeEffect,
+        Flag,
+        InteractionProfile,
+        QtRisk,
+        Quantity,
+    )
+
+    s = substances()[name]
+    facts = properties_of(name)
+
+    def cite(f: PropertyFact) -> dict[str, object]:
+        return {"source": f.source, "locator": f.locator, "verified": f.verified}
+
+    inhibits, induces, substrate = [], [], []
+    for e in _ENZYMES:
+        enzyme = f"CYP{e.upper()}"
+        for strength in ("strong", "moderate", "weak"):
+            f = facts.get(f"cyp{e}_inhibitor_{strength}")
+            if f is not None:
+                inhibits.append(EnzymeEffect(enzyme=enzyme, strength=strength, **cite(f)))  # type: ignore[arg-type]
+                break
+        for strength in ("strong", "moderate", "weak"):
+            f = facts.get(f"cyp{e}_inducer_{strength}")
+            if f is not None:
+                induces.append(EnzymeEffect(enzyme=enzyme, strength=strength, **cite(f)))  # type: ignore[arg-type]
+                break
+        major = facts.get(f"cyp{e}_substrate_major")
+        minor = facts.get(f"cyp{e}_substrate")
+        if major is not None:
+            substrate.append(EnzymeEffect(enzyme=enzyme, strength="strong", **cite(major)))  # type: ignore[arg-type]
+        elif minor is not None:
+            substrate.append(EnzymeEffect(enzyme=enzyme, strength="weak", **cite(minor)))  # type: ignore[arg-type]
+    kw: dict[str, object] = {}
+    for pid, flag in _FLAGS.items():
+        if pid in facts:
+            kw[flag] = Flag(value=True, **cite(facts[pid]))  # type: ignore[arg-type]
+    if "maoi_reversible" in facts and "maoi" not in kw:
+        kw["maoi"] = Flag(value=True, **cite(facts["maoi_reversible"]))  # type: ignore[arg-type]
+    for cat in ("known", "possible", "conditional"):
+        f = facts.get(f"qt_{cat}")
+        if f is not None:
+            kw["qt_risk"] = QtRisk(category=cat, **cite(f))  # type: ignore[arg-type]
+            break
+    for score in (3, 2, 1):
+        f = facts.get(f"acb{score}")
+        if f is not None:
+            kw["anticholinergic_acb"] = Quantity(value=float(score), unit="1", **cite(f))  # type: ignore[arg-type]
+            break
+    ip = InteractionProfile(inhibits=inhibits, induces=induces, substrate_of=substrate, **kw)  # type: ignore[arg-type]
+    identifiers = []
+    if s.rxnorm:
+        identifiers.append(
+            {"system": "RxNorm-IN", "code": s.rxnorm, "source": "rxnorm_release",
+             "locator": f"RxNorm IN concept {s.rxnorm} ({s.display})", "verified": False}
+        )
+    for code in s.atc:
+        identifiers.append(
+            {"system": "ATC", "code": code, "source": "who_atc_index",
+             "locator": f"ATC {code} ({s.display})", "verified": False}
+        )
+    return DrugRecord.model_validate(
+        {
+            "name": s.id,
+            "display_name": s.display,
+            "record": "partner",
+            "drug_class": s.classes[0] if s.classes else "formulary",
+            "classes": [*s.classes, *_legacy_class_tags(facts)],
+            "routes": list(s.routes),
+            "identifiers": identifiers,
+            "interactions": ip,
+        }
+    )
+
+
+def _legacy_class_tags(facts: Mapping[str, PropertyFact]) -> list[str]:
+    """Class tags the rule files already read, implied by properties."""
+    out = []
+    for pid, tag in (
+        ("anticoagulant", "anticoagulant"),
+        ("antiplatelet", "antiplatelet"),
+        ("nsaid", "nsaid"),
+        ("alcohol", "alcohol"),
+        ("sedating", "sedating"),
+    ):
+        if pid in facts:
+            out.append(tag)
+    return out
