@@ -671,11 +671,23 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
     for key, value in (pin.labs.model_extra or {}).items():
         d = defs.get(key)
         if d is None:
+            import difflib
+
+            known = [*LabsIn.model_fields, *defs]
+            close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+            if close:  # a misspelt field: an error, never a guess
+                raise PatientError(
+                    f"labs.{key}", value, f"no such field (did you mean {', '.join(close)}?)"
+                )
             unchecked.append(
                 Unchecked("text", f"labs.{key}", "a measurement the screen does not read")
             )
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise PatientError(f"labs.{key}", value, f"a number in {d.unit}")
         if not d.low <= float(value) <= d.high:
             raise PatientError(f"labs.{key}", value, f"{d.low:g} to {d.high:g} {d.unit}")

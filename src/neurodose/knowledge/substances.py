@@ -442,13 +442,23 @@ def partner_record(name: str) -> DrugRecord:
     identifiers = []
     if s.rxnorm:
         identifiers.append(
-            {"system": "RxNorm-IN", "code": s.rxnorm, "source": "rxnorm_release",
-             "locator": f"RxNorm IN concept {s.rxnorm} ({s.display})", "verified": False}
+            {
+                "system": "RxNorm-IN",
+                "code": s.rxnorm,
+                "source": "rxnorm_release",
+                "locator": f"RxNorm IN concept {s.rxnorm} ({s.display})",
+                "verified": False,
+            }
         )
     for code in s.atc:
         identifiers.append(
-            {"system": "ATC", "code": code, "source": "who_atc_index",
-             "locator": f"ATC {code} ({s.display})", "verified": False}
+            {
+                "system": "ATC",
+                "code": code,
+                "source": "who_atc_index",
+                "locator": f"ATC {code} ({s.display})",
+                "verified": False,
+            }
         )
     return DrugRecord.model_validate(
         {

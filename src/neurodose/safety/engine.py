@@ -110,6 +110,13 @@ def _finding(
 # ---------------------------------------------------------------------- evaluators
 
 
+def _cond_text(ctx: Ctx, c: str) -> str:
+    """A condition's label, with the measurement it was read from where it was."""
+    label = condition(c).label.lower()
+    basis = ctx.patient.condition_basis.get(c)
+    return f"{label} ({basis})" if basis else label
+
+
 def _eval_match(ctx: Ctx, r: Rule) -> list[Finding]:
     vals = match(ctx, r)
     if vals is None:
@@ -121,14 +128,14 @@ def _eval_match(ctx: Ctx, r: Rule) -> list[Finding]:
             _finding(
                 ctx,
                 r,
-                {**vals, "conditions": condition(c).label.lower()},
+                {**vals, "conditions": _cond_text(ctx, c)},
                 key=f"condition:{c}",
                 **common,
             )
             for c in conds
         ]
     if conds:
-        vals = {**vals, "conditions": ", ".join(condition(c).label.lower() for c in conds)}
+        vals = {**vals, "conditions": ", ".join(_cond_text(ctx, c) for c in conds)}
     extra: dict[str, Any] = {}
     if r.id in ("gabapentin_renal", "pregabalin_renal"):
         crcl = ctx.patient.renal_function
@@ -144,7 +151,7 @@ def _eval_match(ctx: Ctx, r: Rule) -> list[Finding]:
                 **common,
             )
         ]
-    return [_finding(ctx, r, vals, **common)]
+    return [_finding(ctx, r, vals, key=r.key, **common)]
 
 
 def renal_max_daily(drug: str, crcl: float, r: Rule | None = None) -> Quantity:
@@ -290,6 +297,11 @@ def _eval_pk(ctx: Ctx, r: Rule) -> list[Finding]:
                 verified=r.all_verified and e.verified and s.verified and pred is not None,
                 involved=[other],
                 details={
+                    **(
+                        {"merged_codes": ("option_inhibits_comedication",)}
+                        if inhib and perp.name == ctx.drug
+                        else {}
+                    ),
                     "enzyme": e.enzyme,
                     "perpetrator": perp.name,
                     "victim": victim.name,
@@ -489,7 +501,94 @@ def _eval_dose(ctx: Ctx, r: Rule) -> list[Finding]:
     ]
 
 
+def _eval_residual(ctx: Ctx, r: Rule) -> list[Finding]:
+    """A stopped drug still present (within ``window_half_lives`` of its longest
+    half-life, parent or active metabolite) that acts on the option: serotonergic
+    load, or inhibition of an enzyme the option depends on."""
+    from neurodose.knowledge.substances import substance
+
+    n_half = r.thresholds["window_half_lives"].point
+    out: list[Finding] = []
+    victim_enzymes = {s.enzyme.upper() for s in ctx.rec.interactions.substrate_of}
+    for m in ctx.comeds:
+        if m.stopped_days_ago is None:
+            continue
+        sub = substance(m.name)
+        hl = sub.half_life_max_h if sub is not None else None
+        if hl is None:
+            continue
+        window_d = n_half * hl / 24.0
+        if m.stopped_days_ago >= window_d:
+            continue
+        tags = drug_tags(m.record)
+        why = []
+        if "serotonergic" in tags and "serotonergic" in ctx.tags:
+            why.append("serotonergic effect")
+        for e in m.record.interactions.inhibits:
+            if e.enzyme.upper() in victim_enzymes and e.strength in ("strong", "moderate"):
+                why.append(f"{e.strength} {e.enzyme} inhibition")
+        if not why:
+            continue
+        citations.register(sub.source)  # type: ignore[union-attr]
+        vals = {
+            "comed": m.record.display_name,
+            "days": f"{m.stopped_days_ago:g}",
+            "half_life": f"{hl:g}",
+            "window": f"{window_d:.0f}",
+            "effects": " and ".join(why),
+        }
+        out.append(
+            _finding(
+                ctx,
+                r,
+                vals,
+                extra_sources=[sub.source],  # type: ignore[union-attr]
+                verified=False,
+                involved=[m.name],
+                details={
+                    "stopped_days_ago": m.stopped_days_ago,
+                    "half_life_h": hl,
+                    "window_days": round(window_d, 1),
+                },
+            )
+        )
+    return out
+
+
+def _eval_label(ctx: Ctx, r: Rule) -> list[Finding]:
+    """Licensed age, pregnancy and breastfeeding as the option's label states them."""
+    from neurodose.knowledge.substances import substance
+
+    sub = substance(ctx.drug)
+    p = ctx.patient
+    if sub is None:
+        return []
+    what = r.id
+    if what == "under_licensed_age":
+        if p.age is None or sub.min_age_years is None or p.age >= sub.min_age_years:
+            return []
+        vals = {"age": f"{p.age:g}", "min_age": f"{sub.min_age_years:g}"}
+        tier = r.tier
+    elif what == "pregnancy_label":
+        if not p.pregnant or sub.pregnancy in (None, "unknown", "compatible"):
+            return []
+        vals = {"label": sub.pregnancy, "note": sub.pregnancy_note or ""}
+        tier = r.tiers.get(sub.pregnancy or "", r.tier)
+    elif what == "breastfeeding_label":
+        if not p.breastfeeding or sub.breastfeeding in (None, "unknown", "compatible"):
+            return []
+        vals = {"label": sub.breastfeeding, "note": ""}
+        tier = r.tiers.get(sub.breastfeeding or "", r.tier)
+    else:  # pragma: no cover - the rule file names only these
+        return []
+    return [
+        _finding(ctx, r, vals, severity=tier, extra_sources=[sub.source], verified=sub.verified)
+    ]
+
+
 _EVALUATORS = {
+    "residual": _eval_residual,
+    "label": _eval_label,
     "match": _eval_match,
     "record_statement": _eval_record,
     "pk_interaction": _eval_pk,

@@ -199,12 +199,55 @@ def _members(tag: str) -> list[str]:
     return [n for n in drug_names() if tag in drug_tags(record(n))]
 
 
+@cache
+def _conditions_read() -> frozenset[str]:
+    """Condition ids some rule reads (directly, or as a drug record's statement id).
+
+    A condition no rule reads acts only through the conditions it implies (haemodialysis
+    through ``ckd_stage_5``), which have rows of their own.
+    """
+    from neurodose.safety.rules import load_rules
+
+    out: set[str] = set()
+    for r in load_rules():
+        out.update(r.when.conditions_any)
+        out.update(r.when.conditions_none)
+    for n in drug_names():
+        rec = record(n)
+        out.update(st.id for st in [*rec.contraindications, *rec.cautions])
+    return frozenset(out)
+
+
+def _property_not_applicable(row: str, drug: str) -> tuple[str, str] | None:
+    """A cited n/a for a condition row: every rule that reads the condition needs a
+    property (tag) the option lacks. Returns (reason, source) or ``None``."""
+    from neurodose.safety.rules import load_rules
+
+    if not row.startswith("cond:"):
+        return None
+    cid = row.removeprefix("cond:")
+    rules = [r for r in load_rules() if cid in r.when.conditions_any]
+    if not rules or any(not r.when.drug_any for r in rules):
+        return None
+    tags = drug_tags(record(drug))
+    if any(t in tags for r in rules for t in r.when.drug_any):
+        return None
+    needs = sorted({t for r in rules for t in r.when.drug_any})
+    ids = ", ".join(r.id for r in rules)
+    return (
+        f"the rules that read this condition ({ids}) need one of {', '.join(needs)}; "
+        "the option has none of these properties",
+        rules[0].source,
+    )
+
+
 def _rows(spec: MatrixSpec) -> list[Row]:
     base = spec.baseline
     out: list[Row] = []
+    read = _conditions_read()
     for cid in condition_ids():
         c = condition(cid)
-        if c.kind == "pain":
+        if c.kind == "pain" or cid not in read:
             continue
         out.append(
             Row(
@@ -292,8 +335,11 @@ def build_matrix(rows: Sequence[str] | None = None, columns: Sequence[str] | Non
                 )
                 continue
             na = _not_applicable(spec, row.id, d)
+            pna = _property_not_applicable(row.id, d) if na is None else None
             if na is not None:
                 cells[(row.id, d)] = Cell(None, not_applicable=na.reason, sources=(na.source,))
+            elif pna is not None:
+                cells[(row.id, d)] = Cell(None, not_applicable=pna[0], sources=(pna[1],))
             else:
                 cells[(row.id, d)] = Cell(None)
     return Matrix(tuple(all_rows), cols, cells)

@@ -57,6 +57,12 @@ RULES_DIR = DATA_DIR / "rules"
 LABS = ("crcl_ml_min", "egfr", "crcl", "qtc_ms", "alt_u_per_l", "child_pugh")
 
 
+def _lab_names() -> tuple[str, ...]:
+    from neurodose.knowledge.measurements import measurement_defs
+
+    return (*LABS, *measurement_defs())
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -118,7 +124,14 @@ class Rule(Sourced):
     id: str
     title: str
     kind: Literal[
-        "match", "record_statement", "pk_interaction", "pk_level", "pgx", "dose_limit"
+        "match",
+        "record_statement",
+        "pk_interaction",
+        "pk_level",
+        "pgx",
+        "dose_limit",
+        "residual",
+        "label",
     ] = "match"
     tier: Tier
     mechanism: str
@@ -161,8 +174,10 @@ class Rule(Sourced):
                     f"({', '.join(sorted(self.thresholds)) or 'none'})"
                 )
         for lab in m.lab:
-            if lab.name not in LABS:
-                raise ValueError(f"rule {self.id!r}: unknown lab {lab.name!r}; allowed {LABS}")
+            if lab.name not in _lab_names():
+                raise ValueError(
+                    f"rule {self.id!r}: unknown lab {lab.name!r}; allowed {_lab_names()}"
+                )
             if lab.op == "in" and not lab.values:
                 raise ValueError(f"rule {self.id!r}: lab op 'in' needs values")
             if lab.op != "in" and lab.threshold is None:

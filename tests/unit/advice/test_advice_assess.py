@@ -109,10 +109,23 @@ def test_cli_assess_errors(tmp_path: Path) -> None:
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-m", "neurodose", "assess", str(bad)], capture_output=True, text=True
+        [sys.executable, "-m", "neurodose", "assess", str(bad), "--strict"],
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 2
     assert "diabetic_neuropathy" in out.stderr
+    # without --strict the patient is assessed and the unknown is listed first
+    out = subprocess.run(
+        [sys.executable, "-m", "neurodose", "assess", str(bad), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert next(iter(d)) == "unchecked"
+    assert d["unchecked"][0]["kind"] == "condition"
+    assert d["unchecked"][0]["name"] == "diabetic_neuropaty"
     assert main is not None
 
 

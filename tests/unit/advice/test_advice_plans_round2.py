@@ -97,7 +97,8 @@ def test_a_dose_given_as_text_says_it_must_be_a_number_in_mg() -> None:
 def test_every_unknown_name_is_reported() -> None:
     with pytest.raises(PatientError) as exc:
         load_patient(
-            {"age": 50, "conditions": ["parkinson"], "medications": ["Lyrika", "amitriptylin"]}
+            {"age": 50, "conditions": ["parkinson"], "medications": ["Lyrika", "amitriptylin"]},
+            strict=True,
         )
     msg = str(exc.value)
     for bad in ("parkinson", "Lyrika", "amitriptylin"):

@@ -27,12 +27,23 @@ def test_no_cell_is_empty() -> None:
     assert not m.empty(), f"empty cells (add a rule or a cited not_applicable entry): {m.empty()}"
 
 
-def test_every_comorbidity_and_option_is_in_the_matrix() -> None:
+def test_every_comorbidity_a_rule_reads_and_option_is_in_the_matrix() -> None:
+    """A condition some rule reads is a row; one no rule reads acts only through what it
+    implies (and those conditions have rows when a rule reads them)."""
+    from neurodose.knowledge.conditions import expand_conditions
+    from neurodose.safety.matrix import _conditions_read
+
     m = _matrix()
     ids = {r.id for r in m.rows}
+    read = _conditions_read()
+    assert read, "no rule reads any condition"
     for c in condition_ids():
-        if condition(c).kind != "pain":
+        if condition(c).kind == "pain":
+            continue
+        if c in read:
             assert f"cond:{c}" in ids
+        for implied in expand_conditions({c}) & read:
+            assert condition(implied).kind == "pain" or f"cond:{implied}" in ids
     assert set(m.columns) == set(matrix_spec().columns)
     assert len(m.cells) == len(m.rows) * len(m.columns)
 

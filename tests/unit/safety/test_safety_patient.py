@@ -86,9 +86,23 @@ def test_missing_age_is_an_error() -> None:
 
 def test_unknown_names_suggest_close_matches() -> None:
     with pytest.raises(UnknownNameError, match="diabetic_neuropathy"):
-        load_patient({"age": 60, "conditions": ["diabetic_neuropaty"]})
+        load_patient({"age": 60, "conditions": ["diabetic_neuropaty"]}, strict=True)
     with pytest.raises(UnknownDrugError, match="amitriptyline"):
-        load_patient({"age": 60, "medications": ["amitriptylin"]})
+        load_patient({"age": 60, "medications": ["amitriptylin"]}, strict=True)
+
+
+def test_unknown_names_are_kept_as_unchecked_never_assumed() -> None:
+    """Outside strict mode an unknown is listed with what was not checked; the close
+    match is only suggested (spelling help never changes meaning)."""
+    p = load_patient(
+        {"age": 60, "conditions": ["diabetic_neuropaty"], "medications": ["amitriptylin"]}
+    )
+    assert p.medications == () and "diabetic_neuropathy" not in p.conditions
+    kinds = {(u.kind, u.name) for u in p.unchecked}
+    assert kinds == {("condition", "diabetic_neuropaty"), ("drug", "amitriptylin")}
+    drug = next(u for u in p.unchecked if u.kind == "drug")
+    assert "interactions" in drug.reason and "QT" in drug.reason
+    assert "amitriptyline" in drug.reason and "not assumed" in drug.reason
     with pytest.raises(GenotypeError, match=r"\*9"):
         load_patient({"age": 60, "genotypes": {"CYP2D6": "*99/*1"}})
     with pytest.raises(UnknownNameError, match="CYP2D6"):
@@ -100,9 +114,9 @@ def test_pain_condition_must_be_a_pain_condition() -> None:
         load_patient({"age": 60, "pain": {"condition": "depression"}})
 
 
-def test_duplicate_medication_is_an_error() -> None:
-    with pytest.raises(PatientError, match="medications"):
-        load_patient({"age": 60, "medications": ["rifampicin", "rifampin"]})
+def test_duplicate_medication_is_counted_once() -> None:
+    p = load_patient({"age": 60, "medications": ["rifampicin", "rifampin"]})
+    assert [m.name for m in p.medications] == ["rifampicin"]
 
 
 def test_load_patient_file_errors(tmp_path: Path) -> None:
