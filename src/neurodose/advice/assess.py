@@ -41,7 +41,7 @@ from neurodose.errors import InputError, NeurodoseError
 from neurodose.findings import Finding, severity_rank
 from neurodose.knowledge import get_reference, record, resolve_name
 from neurodose.knowledge.conditions import condition
-from neurodose.knowledge.options import fit_reasons, options_data
+from neurodose.knowledge.options import fit_reasons, line_of_therapy, options_data
 from neurodose.knowledge.schema import FitReason
 from neurodose.safety.coverage import Check, checks
 from neurodose.safety.engine import drug_tags, screen, screen_current
@@ -97,11 +97,15 @@ class OptionResult:
     checks: tuple[Check, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        lt = line_of_therapy(self.drug)
         return {
             "drug": self.drug,
             "display_name": self.display_name,
             "verdict": self.verdict,
             "rank": self.rank,
+            "line_of_therapy": None
+            if lt is None
+            else {"line": lt.line, "text": lt.text, "source": lt.source, "locator": lt.locator},
             "score": round(self.score, 3),
             "evidence": {"nnt_50": self.nnt, "nnh": self.nnh},
             "reasons": [r.to_dict() for r in self.reasons],
@@ -311,7 +315,8 @@ def _first_line(drug: str, p: Patient) -> bool:
     always = _matching("always", drug, tags)
     if always is not None and always.not_first_line:
         return False
-    return bool({"tca", "snri", "gabapentinoid"} & set(tags))
+    lt = line_of_therapy(drug)
+    return lt is not None and lt.line == "first"
 
 
 def _verdict(drug: str, p: Patient, findings: tuple[Finding, ...], fit: list[Reason]) -> str:
@@ -358,7 +363,11 @@ def assess(
     start_date = start_date or dt.date.today()
     names = tuple(resolve_name(d) for d in (drugs or OPTIONS))
     for name in names:
-        if name not in OPTIONS and "neuropathic_pain" not in record(name).doses:
+        if (
+            name not in OPTIONS
+            and "neuropathic_pain" not in record(name).doses
+            and line_of_therapy(name) is None
+        ):
             raise InputError(
                 "drug",
                 name,

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from neurodose.errors import KnowledgeBaseError, UnknownDrugError
 from neurodose.knowledge.registry import DATA_DIR, load_validated, record, resolve_name
-from neurodose.knowledge.schema import FitReason, OptionsData
+from neurodose.knowledge.schema import FitReason, LineOfTherapy, OptionsData
 
-__all__ = ["PATH", "fit_reasons", "options_data"]
+__all__ = ["PATH", "fit_reasons", "line_of_therapy", "options_data"]
 
 PATH: Path = DATA_DIR / "options.toml"
 
@@ -48,6 +48,25 @@ def options_data() -> OptionsData:
     if len(set(ids)) != len(ids):
         raise KnowledgeBaseError(f"{PATH}: fit ids must be unique ({ids})")
     return data
+
+
+def line_of_therapy(name: str) -> LineOfTherapy | None:
+    """The cited line of therapy of a drug (by name, then by class); ``None``: not a pain option.
+
+    >>> line_of_therapy("sertraline").line
+    'no_recommendation'
+    >>> line_of_therapy("omeprazole") is None
+    True
+    """
+    rec = record(name)
+    entries = options_data().line
+    for e in entries:
+        if e.drug is not None and e.drug == rec.name:
+            return e
+    for e in entries:
+        if e.tag is not None and e.tag in rec.classes:
+            return e
+    return None
 
 
 def fit_reasons(when: str) -> list[FitReason]:

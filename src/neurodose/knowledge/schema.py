@@ -471,9 +471,20 @@ class FitReason(Sourced):
         return (self.source, *(a.source for a in self.also))
 
 
+class LineOfTherapy(Sourced):
+    """NeuPSIG/NICE line of therapy for a drug or class (``[[line]]``): what lets a
+    drug be assessed as a pain option, and how it is graded."""
+
+    line: Literal["first", "second", "third", "no_recommendation"]
+    drug: str | None = None
+    tag: str | None = None
+    text: str
+
+
 class OptionsData(_Frozen):
     """``knowledge/options.toml``: the default options and their fit reasons."""
 
     schema_version: int
     options: OptionList
     fit: list[FitReason]
+    line: list[LineOfTherapy] = Field(default_factory=list)
