@@ -56,14 +56,26 @@ class RecordKind(StrEnum):
 
 
 def drug_summary(rec: DrugRecord) -> dict[str, Any]:
-    """Name, class, record kind and counts of cited numbers for one record."""
+    """Name, class, record kind, codes, properties and counts of cited numbers."""
+    from neurodose.knowledge.substances import record_properties, substance
+
     counts = count_numbers(rec.iter_sourced())
+    sub = substance(rec.name)
+    rx = [i.code for i in rec.identifiers if i.system == "RxNorm-IN"]
+    atc = [i.code for i in rec.identifiers if i.system == "ATC"]
+    if sub is not None:
+        rx = rx or ([sub.rxnorm] if sub.rxnorm else [])
+        atc = list(dict.fromkeys([*atc, *sub.atc]))
     return {
         "name": rec.name,
         "display_name": rec.display_name,
         "drug_class": rec.drug_class,
         "record": rec.record,
         "classes": list(rec.classes),
+        "rxnorm": rx[0] if rx else None,
+        "atc": atc,
+        "properties": list(record_properties(rec)),
+        "in_formulary": sub is not None,
         **counts,
     }
 
@@ -76,7 +88,11 @@ def list_drugs(
     ),
 ) -> None:
     """List every drug in the knowledge base with counts of cited numbers."""
+    from neurodose.knowledge.substances import substances
+
     names = drug_names(record.value if record else None)
+    if record is None or record.value == "partner":
+        names = sorted({*names, *substances()})
     rows = [drug_summary(get_drug(n)) for n in names]
     if as_json:
         print_json(rows)

@@ -487,3 +487,40 @@ def _legacy_class_tags(facts: Mapping[str, PropertyFact]) -> list[str]:
         if pid in facts:
             out.append(tag)
     return out
+
+
+def record_properties(rec: DrugRecord) -> dict[str, bool]:
+    """Property ids of any drug record (full or partner) mapped to ``verified``.
+
+    From the record's own interaction profile (QT category, enzyme effects, yes/no
+    flags, ACB score), the formulary entry of the same name, and the formulary classes
+    named among the record's classes (``snri`` -> the SNRI class properties).
+    """
+    ip = rec.interactions
+    own: dict[str, bool] = {}
+    if ip.qt_risk is not None and ip.qt_risk.category in ("known", "possible", "conditional"):
+        own[f"qt_{ip.qt_risk.category}"] = ip.qt_risk.verified
+    for e in ip.inhibits:
+        own[f"cyp{e.enzyme.lower().removeprefix('cyp')}_inhibitor_{e.strength}"] = e.verified
+    for e in ip.induces:
+        own[f"cyp{e.enzyme.lower().removeprefix('cyp')}_inducer_{e.strength}"] = e.verified
+    for e in ip.substrate_of:
+        kind = "_substrate_major" if e.strength == "strong" else "_substrate"
+        own[f"cyp{e.enzyme.lower().removeprefix('cyp')}{kind}"] = e.verified
+    for flag in _FLAGS:
+        f = getattr(ip, flag)
+        if f is not None and f.value:
+            own[flag] = f.verified
+    acb = ip.anticholinergic_acb
+    if acb is not None and acb.point >= 1:
+        own[f"acb{min(3, round(acb.point))}"] = acb.verified
+    for pid, f in properties_of(rec.name).items():
+        own.setdefault(pid, f.verified)
+    classes = class_defs()
+    for c in rec.classes:
+        for cid in (c, f"{c}_class"):
+            if cid in classes:
+                for pid in classes[cid].properties:
+                    own.setdefault(pid, classes[cid].verified)
+    known = property_defs()
+    return {k: v for k, v in sorted(own.items()) if k in known}

@@ -35,6 +35,7 @@ __all__ = [
     "drug_tags",
     "effective_phenotypes",
     "fmt_threshold",
+    "tags_view",
     "total_acb",
     "window_h",
 ]
@@ -54,7 +55,32 @@ INTERACTION_FLAGS = (
 # ---------------------------------------------------------------------------- tags
 
 
+#: computed tags per record object (records are immutable; the record is kept so its id
+#: is never reused while cached)
+_TAG_CACHE: dict[int, tuple[DrugRecord, dict[str, bool]]] = {}
+
+
 def drug_tags(rec: DrugRecord) -> dict[str, bool]:
+    """Rule tags of a drug, each mapped to whether its evidence is verified (a copy).
+
+    Cached per record: the screen reads the tags of every co-medicine for every rule.
+    """
+    return dict(tags_view(rec))
+
+
+def tags_view(rec: DrugRecord) -> Mapping[str, bool]:
+    """The cached tags of a record, read-only (no copy): for the screen's inner loops."""
+    hit = _TAG_CACHE.get(id(rec))
+    if hit is not None and hit[0] is rec:
+        return hit[1]
+    tags = _drug_tags(rec)
+    if len(_TAG_CACHE) > 4096:
+        _TAG_CACHE.clear()
+    _TAG_CACHE[id(rec)] = (rec, tags)
+    return tags
+
+
+def _drug_tags(rec: DrugRecord) -> dict[str, bool]:
     """Rule tags of a drug, each mapped to whether its evidence is verified.
 
     >>> t = drug_tags(record("methadone"))
@@ -115,26 +141,10 @@ _PROPERTY_TAGS: dict[str, tuple[str, ...]] = {
 
 
 def _add_properties(rec: DrugRecord, tags: dict[str, bool]) -> None:
-    """Add the formulary's property facts (and the record's own, as property ids)."""
-    from neurodose.knowledge.substances import class_defs, properties_of
+    """Add the record's property ids (formulary, classes, its own profile) as tags."""
+    from neurodose.knowledge.substances import record_properties
 
-    ip = rec.interactions
-    own: dict[str, bool] = {}
-    if ip.qt_risk is not None and ip.qt_risk.category in ("known", "possible", "conditional"):
-        own[f"qt_{ip.qt_risk.category}"] = ip.qt_risk.verified
-    for e in ip.inhibits:
-        own[f"cyp{e.enzyme.lower().removeprefix('cyp')}_inhibitor_{e.strength}"] = e.verified
-    for e in ip.induces:
-        own[f"cyp{e.enzyme.lower().removeprefix('cyp')}_inducer_{e.strength}"] = e.verified
-    for pid, f in properties_of(rec.name).items():
-        own.setdefault(pid, f.verified)
-    classes = class_defs()
-    for c in rec.classes:
-        for cid in (c, f"{c}_class"):
-            if cid in classes:
-                for pid in classes[cid].properties:
-                    own.setdefault(pid, classes[cid].verified)
-    for pid, verified in own.items():
+    for pid, verified in record_properties(rec).items():
         tags.setdefault(pid, verified)
         for t in _PROPERTY_TAGS.get(pid, ()):
             tags.setdefault(t, verified)
@@ -290,7 +300,7 @@ def comeds_for(ctx: Ctx, r: Rule, tags: list[str]) -> list[tuple[Medication, boo
                 continue
             if m.stopped_days_ago * 24.0 >= window_h(win):
                 continue
-        mt = drug_tags(m.record)
+        mt = tags_view(m.record)
         hit = [t for t in tags if t in mt]
         if hit:
             out.append((m, all(mt[t] for t in hit)))

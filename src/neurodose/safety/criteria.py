@@ -30,8 +30,8 @@ from neurodose.safety.context import (
     Ctx,
     acb_score,
     comeds_for,
-    drug_tags,
     fmt_threshold,
+    tags_view,
     total_acb,
     window_h,
 )
@@ -87,12 +87,31 @@ def _is_set(value: Any) -> bool:
     return value is not None and value != []
 
 
+#: the criteria each rule sets, in CRITERIA order (rules are immutable: computed once)
+_PLAN: dict[int, tuple[Rule, tuple[tuple[Criterion, Any], ...]]] = {}
+
+
+def _plan(r: Rule) -> tuple[tuple[Criterion, Any], ...]:
+    hit = _PLAN.get(id(r))
+    if hit is not None and hit[0] is r:
+        return hit[1]
+    steps = tuple(
+        (crit, getattr(r.when, name))
+        for name, crit in CRITERIA.items()
+        if _is_set(getattr(r.when, name))
+    )
+    _PLAN[id(r)] = (r, steps)
+    return steps
+
+
 def match(ctx: Ctx, r: Rule) -> dict[str, Any] | None:
     """Run the criteria of the fields ``r.when`` sets; template values or None."""
+    drug_any = r.when.drug_any
+    if drug_any and not any(t in ctx.tags for t in drug_any):
+        return None  # the common case, decided before anything is built
     acc = Acc(vals={"age": ctx.patient.age}, verified=r.all_verified)
-    for name, crit in CRITERIA.items():
-        value = getattr(r.when, name)
-        if _is_set(value) and not crit(ctx, r, value, acc):
+    for crit, value in _plan(r):
+        if not crit(ctx, r, value, acc):
             return None
     return acc.result()
 
@@ -244,7 +263,7 @@ def _count(ctx: Ctx, r: Rule, count: Any, acc: Acc) -> bool:
     verified = acc.verified
     for med in ctx.comeds:
         if med.current and med.name != ctx.drug:
-            mt = drug_tags(med.record)
+            mt = tags_view(med.record)
             hit = [t for t in count.tags if t in mt]
             if hit:
                 agents.append(med.name)
