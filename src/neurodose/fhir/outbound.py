@@ -136,6 +136,38 @@ def detected_issue(
     return validated_json({k: v for k, v in res.items() if v is not None})
 
 
+def unchecked_issue(items: Sequence[Any], *, patient_ref: str | None = None) -> dict[str, Any]:
+    """One ``DetectedIssue`` naming everything the screen could not check (``unchecked``):
+    unknown medicines, conditions, codes and free text, each with what was not checked."""
+    detail = "Not checked by neurodose (not in its knowledge base; silence is not safety): " + (
+        "; ".join(f"{u.kind} '{u.name}': {u.reason}" for u in items)
+    )
+    res: dict[str, Any] = {
+        "resourceType": "DetectedIssue",
+        "status": "preliminary",
+        "code": {
+            "coding": [
+                {"system": RULE_SYSTEM, "code": "unchecked", "display": "Not checked: unknown"}
+            ],
+            "text": "Not checked: unknown to the knowledge base",
+        },
+        "severity": "moderate",
+        "identifiedDateTime": _now(),
+        "detail": detail,
+        "mitigation": [
+            {
+                "action": {
+                    "text": "Check these items by hand (interactions, QT, serotonergic, "
+                    "sedative and bleeding effects) before acting on the assessment."
+                }
+            }
+        ],
+    }
+    if patient_ref:
+        res["patient"] = {"reference": patient_ref}
+    return validated_json(res)
+
+
 def detected_issues(findings: Iterable[Any], **kw: Any) -> list[dict[str, Any]]:
     """:func:`detected_issue` for each finding."""
     return [detected_issue(f, **kw) for f in findings]
@@ -401,6 +433,8 @@ def assessment_bundle(assessment: Any, *, patient_id: str | None = None) -> dict
             pat["gender"] = s["sex"]
         resources.append(validated_json(pat))
     ref = f"Patient/{patient_id}"
+    if assessment.patient.unchecked:  # first: what could not be checked
+        resources.append(unchecked_issue(assessment.patient.unchecked, patient_ref=ref))
     resources += detected_issues(assessment.findings, patient_ref=ref)
     seen: set[tuple[str, str | None, tuple[str, ...]]] = set()
     for o in assessment.options:

@@ -166,7 +166,7 @@ class Combination(Sourced):
     id: str
     display: str
     rxnorm: str | None = None
-    ingredients: list[str] = Field(min_length=2)
+    ingredients: list[str] = Field(min_length=1)
     brands: list[str] = Field(default_factory=list)
     aliases: list[str] = Field(default_factory=list)
 

@@ -191,10 +191,21 @@ def conditions(user: User) -> list[dict[str, Any]]:
     responses=ERROR_RESPONSES,
     tags=["patients"],
 )
-def create_patient(st: State, user: User, body: PatientIn) -> PatientCreated:
-    """Store a patient profile (the ``assess`` schema); returns the pseudonymous id."""
+def create_patient(
+    st: State,
+    user: User,
+    body: PatientIn,
+    strict: Annotated[
+        bool,
+        Query(description="refuse an unknown medicine or condition (default: keep it, unchecked)"),
+    ] = False,
+) -> PatientCreated:
+    """Store a patient profile (the ``assess`` schema); returns the pseudonymous id.
+
+    A medicine or condition the knowledge base does not know is kept and listed as
+    ``unchecked`` in the assessment; ``strict=true`` refuses it (422) instead."""
     with st.db.session() as s:
-        rec = store.create_patient(s, user, body.model_dump(exclude_defaults=True))
+        rec = store.create_patient(s, user, body.model_dump(exclude_defaults=True), strict=strict)
         return PatientCreated(id=rec.id)
 
 

@@ -39,12 +39,13 @@ def _clean(d: Any) -> Any:
     return json.loads(json.dumps(d, allow_nan=False, default=str))
 
 
-def profile_patient(profile: Mapping[str, Any]) -> Any:
+def profile_patient(profile: Mapping[str, Any], *, strict: bool = False) -> Any:
     """The library's one :class:`neurodose.case.Patient` of an ``assess`` profile
-    (raises the library's errors, naming the field)."""
+    (raises the library's errors, naming the field; unknown names are kept as
+    ``unchecked`` unless ``strict``)."""
     from neurodose.case import load_patient
 
-    return load_patient(dict(profile))
+    return load_patient(dict(profile), strict=strict)
 
 
 def pk_patient(profile: Mapping[str, Any]) -> Any:

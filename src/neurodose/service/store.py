@@ -128,9 +128,11 @@ def get_patient(s: Session, user: Clinician, pid: str) -> PatientRecord:
     return rec
 
 
-def create_patient(s: Session, user: Clinician, profile: Mapping[str, Any]) -> PatientRecord:
+def create_patient(
+    s: Session, user: Clinician, profile: Mapping[str, Any], *, strict: bool = False
+) -> PatientRecord:
     """Validate the ``assess`` profile with the library and store it under a new id."""
-    library.profile_patient(profile)
+    library.profile_patient(profile, strict=strict)
     rec = PatientRecord(
         id="p" + secrets.token_hex(8),
         clinic=user.clinic,

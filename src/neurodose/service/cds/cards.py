@@ -258,16 +258,18 @@ def finding_card(
 def unrecognised_card(
     items: Iterable[Unrecognised], *, public_url: str, draft: bool
 ) -> dict[str, Any]:
-    """One ``info`` card: orders or medicines neurodose does not know were not checked."""
+    """One ``warning`` card: orders, medicines or conditions neurodose does not know were
+    not checked (their interactions, QT, serotonergic, sedative and bleeding effects)."""
     items = list(items)
-    names = ", ".join(u.text or "?" for u in items)
-    what = "Order not checked" if draft else "Medicines not checked"
+    names = ", ".join(u.text or ", ".join(u.codes) or "?" for u in items)
+    what = "Order not checked" if draft else "Not checked"
     lines = [
         f"neurodose does not recognise: {names}. "
         + (
             "This order was **not** screened."
             if draft
-            else "They were **not** screened for interactions."
+            else "Their interactions (CYP enzymes), QT, serotonergic, sedative, "
+            "anticholinergic and bleeding effects were **not** checked; silence is not safety."
         ),
         "",
         *(
@@ -279,7 +281,7 @@ def unrecognised_card(
         "uuid": str(uuid.uuid4()),
         "summary": _short(f"{what}: {names} not recognised by neurodose"),
         "detail": "\n".join(lines),
-        "indicator": "info",
+        "indicator": "warning",
         "source": _source(public_url, "not_recognised", "Not recognised; not checked"),
     }
 

@@ -228,7 +228,7 @@ def _order_cards(
                     caveats=_pgx_caveats(case, f),
                 )
             )
-    meds = [u for u in case.unrecognised if u.kind == "medication"]
+    meds = [u for u in case.unrecognised if u.kind in ("medication", "condition", "observation")]
     if meds:
         cards.append(unrecognised_card(meds, public_url=config.public_url, draft=False))
     return cards
