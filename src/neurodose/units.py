@@ -62,6 +62,9 @@ CANONICAL: dict[str, str] = {
     "mass_per_day": "mg/d",
     "molar_mass": "g/mol",
     "exposure": "ng*h/mL",
+    "serum_level": "mmol/L",
+    "pressure": "mmHg",
+    "heart_rate": "/min",
 }
 
 # unit -> (dimension, factor to canonical)

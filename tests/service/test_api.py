@@ -139,11 +139,18 @@ def test_bad_input_is_422_with_field_value_and_allowed(clinic, sample_profile, m
     assert r.status_code == 422
     item = r.json()["detail"][0]
     assert item["loc"] == ["body", "age"] and item["value"] == 300 and "120" in item["allowed"]
-    r = api.post("/api/v1/patients", json={**sample_profile, "conditions": ["diabetic_neuropathi"]})
+    bad = {**sample_profile, "conditions": ["diabetic_neuropathi"]}
+    r = api.post("/api/v1/patients?strict=true", json=bad)
     assert r.status_code == 422
     item = r.json()["detail"][0]
     assert "diabetic_neuropathy" in item["suggestions"]
     assert item["msg"].startswith("unknown condition 'diabetic_neuropathi'")
+    # without strict the unknown condition is kept and listed as unchecked, never guessed
+    kept = api.post("/api/v1/patients", json=bad)
+    assert kept.status_code == 201
+    a = api.get(f"/api/v1/patients/{kept.json()['id']}/assessment").json()
+    assert a["unchecked"][0]["kind"] == "condition"
+    assert a["unchecked"][0]["name"] == "diabetic_neuropathi"
     pid = api.post("/api/v1/patients", json=sample_profile).json()["id"]
     r = api.post(f"/api/v1/patients/{pid}/regimen", json={"drug": "amitriptylin"})
     assert r.status_code == 422 and "amitriptyline" in r.json()["detail"][0]["suggestions"]

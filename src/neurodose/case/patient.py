@@ -48,13 +48,14 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from neurodose.errors import InputError, PatientError, UnknownNameError
 from neurodose.inputs import read_text
@@ -442,16 +443,50 @@ FREQUENCIES: dict[str, float | None] = {
 }
 
 
+#: longest medicine, condition or free-text entry accepted (characters)
+MAX_TEXT = 200
+
+
+def check_frequency(value: str | None) -> str | None:
+    """A frequency word of :data:`FREQUENCIES` (case-insensitive)."""
+    if value is None:
+        return None
+    v = check_text(value).lower()
+    if v not in FREQUENCIES:
+        raise ValueError("one of " + ", ".join(sorted(FREQUENCIES)))
+    return v
+
+
+def check_text(value: str) -> str:
+    """A name or free-text entry: printable text of 1-200 characters (no control
+    characters, no unpaired surrogates); leading/trailing spaces removed."""
+    v = value.strip()
+    if not v:
+        raise ValueError("a non-empty name")
+    if len(v) > MAX_TEXT:
+        raise ValueError(f"at most {MAX_TEXT} characters")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text without unpaired surrogate characters") from None
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") for ch in v):
+        raise ValueError("printable text (no control characters)")
+    return v
+
+
+Name = Annotated[str, AfterValidator(check_text)]
+
+
 class MedicationIn(_In):
     """One medication: name, dose per administration (mg) or as text with a unit,
     interval (h) or frequency word, route, as-needed, stop date or days since stopped."""
 
-    name: str
+    name: Name
     dose_mg: float | None = Field(None, gt=0, le=10000)
     every_h: float | None = Field(None, gt=0, le=24 * 28)
     stopped_days_ago: float | None = Field(None, ge=0, le=3650)
-    dose: str | None = None
-    frequency: str | None = None
+    dose: Name | None = None
+    frequency: Annotated[str | None, AfterValidator(check_frequency)] = None
     route: Route | None = None
     as_needed: bool = False
     start_date: date | None = None
@@ -488,14 +523,14 @@ class PatientIn(_In):
     height_cm: float | None = Field(None, gt=30, le=260)
     pregnant: bool = False
     breastfeeding: bool = False
-    conditions: list[str] = Field(default_factory=list)
-    medications: list[str | MedicationIn] = Field(default_factory=list)
+    conditions: list[Name] = Field(default_factory=list, max_length=500)
+    medications: list[Name | MedicationIn] = Field(default_factory=list, max_length=500)
     genotypes: dict[str, str | float] = Field(default_factory=dict)
     labs: LabsIn = Field(default_factory=LabsIn)
     pain: PainIn | None = None
     priorities: list[Literal["sleep", "mood", "anxiety", "pain"]] = Field(default_factory=list)
-    other_medicines: list[str] = Field(default_factory=list)
-    replacing: list[str] = Field(default_factory=list)
+    other_medicines: list[Name] = Field(default_factory=list, max_length=500)
+    replacing: list[Name] = Field(default_factory=list, max_length=50)
     drives: bool = False
 
 
@@ -509,8 +544,13 @@ def _raise_validation(err: ValidationError, data: Any) -> None:
         if last in _NUMBER_FIELDS and e["type"] in _NOT_A_NUMBER:
             where = ".".join(str(x) for x in loc_parts)
             raise PatientError(where, e.get("input"), _NUMBER_FIELDS[last]) from None
-    e = err.errors()[0]
-    loc = ".".join(str(x) for x in e["loc"])
+    errs = err.errors()
+    # in a union (a medicine as text or as an object) the most specific branch explains best
+    e = max(errs, key=lambda x: (len(x["loc"]), x["type"] != "string_type"))
+    loc = ".".join(
+        str(x) for x in e["loc"] if not str(x).startswith("function-") and x != "MedicationIn"
+    )
+    e = {**e, "msg": str(e["msg"]).removeprefix("Value error, ")}
     if e["type"] == "extra_forbidden":
         allowed = "no such field"
         top = e["loc"][0] if e["loc"] else ""
@@ -726,12 +766,7 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
                 unchecked.append(Unchecked("text", f"{mi.name}: {mi.dose}", note))
         as_needed = mi.as_needed
         if mi.frequency is not None and every_h is None:
-            f = mi.frequency.strip().lower()
-            if f not in FREQUENCIES:
-                raise PatientError(
-                    f"medications[{i}].frequency", mi.frequency, ", ".join(sorted(FREQUENCIES))
-                )
-            every_h = FREQUENCIES[f]
+            every_h = FREQUENCIES[mi.frequency]
             as_needed = as_needed or every_h is None
         if stopped is None and (mi.status in ("stopped", "completed") or mi.stop_date):
             if mi.stop_date is not None:

@@ -111,6 +111,9 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
     "enzyme_activity": (0.0, 1e5),
     "amount_per_time": (0.0, 1e5),
     "exposure": (0.0, 1e8),
+    "serum_level": (0.0, 500.0),
+    "pressure": (0.0, 400.0),
+    "heart_rate": (0.0, 400.0),
 }
 
 

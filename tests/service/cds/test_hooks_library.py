@@ -81,7 +81,9 @@ def test_order_select_only_screens_the_selection() -> None:
     assert cards and all("nothing-known" not in c["summary"] for c in cards)
     body["context"]["selections"] = ["MedicationRequest/o2"]
     cards, _ = handle_hook("neurodose-order-select", body, CFG, today=TODAY)
-    assert [c["indicator"] for c in cards] == ["info"] and "not recognised" in cards[0]["summary"]
+    assert [c["indicator"] for c in cards] == ["warning"] and "not recognised" in cards[0][
+        "summary"
+    ]
 
 
 def test_missing_patient_is_412_and_foreign_resource_is_400() -> None:
