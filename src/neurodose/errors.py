@@ -213,10 +213,7 @@ def same_sense(name: str, candidate: str) -> bool:
                     v.startswith(neg) and _similar(v[len(neg) :], u, 0.85)
                 ):
                     return False
-    for neg in ("non", "no", "not", "without", "un"):
-        if (neg in sa) != (neg in sb):
-            return False
-    return True
+    return all((neg in sa) == (neg in sb) for neg in ("non", "no", "not", "without", "un"))
 
 
 class NeurodoseError(Exception):

@@ -22,30 +22,80 @@ CM = "http://hl7.org/fhir/sid/icd-10-cm"
 
 #: risk concepts that rules read, each implied by specific conditions
 RISK_CONCEPTS = {
-    "qt_risk_factor": ["long_qt_syndrome", "bradycardia", "heart_failure", "hypokalaemia",
-                       "hypomagnesaemia", "structural_heart_disease", "recent_myocardial_infarction"],
+    "qt_risk_factor": [
+        "long_qt_syndrome",
+        "bradycardia",
+        "heart_failure",
+        "hypokalaemia",
+        "hypomagnesaemia",
+        "structural_heart_disease",
+        "recent_myocardial_infarction",
+    ],
     "bradycardia": ["sick_sinus_syndrome", "av_block_second_degree", "av_block_third_degree"],
-    "arrhythmia": ["atrial_fibrillation", "atrial_flutter", "ventricular_tachycardia",
-                   "wolff_parkinson_white", "brugada_syndrome"],
-    "heart_block": ["av_block_first_degree", "left_bundle_branch_block", "right_bundle_branch_block"],
-    "ckd": ["ckd_stage_1", "ckd_stage_2", "ckd_stage_3a", "ckd_stage_3b", "ckd_stage_4",
-            "ckd_stage_5", "haemodialysis", "peritoneal_dialysis"],
+    "arrhythmia": [
+        "atrial_fibrillation",
+        "atrial_flutter",
+        "ventricular_tachycardia",
+        "wolff_parkinson_white",
+        "brugada_syndrome",
+    ],
+    "heart_block": [
+        "av_block_first_degree",
+        "left_bundle_branch_block",
+        "right_bundle_branch_block",
+    ],
+    "ckd": [
+        "ckd_stage_1",
+        "ckd_stage_2",
+        "ckd_stage_3a",
+        "ckd_stage_3b",
+        "ckd_stage_4",
+        "ckd_stage_5",
+        "haemodialysis",
+        "peritoneal_dialysis",
+    ],
     "ckd_stage_5": ["haemodialysis", "peritoneal_dialysis", "end_stage_renal_disease"],
-    "respiratory_insufficiency": ["copd", "obstructive_sleep_apnoea", "severe_asthma",
-                                  "neuromuscular_respiratory_weakness"],
+    "respiratory_insufficiency": [
+        "copd",
+        "obstructive_sleep_apnoea",
+        "severe_asthma",
+        "neuromuscular_respiratory_weakness",
+    ],
     "sleep_apnoea": ["obstructive_sleep_apnoea", "central_sleep_apnoea"],
-    "bleeding_risk": ["gi_bleed_history", "peptic_ulcer_disease", "thrombocytopenia", "haemophilia",
-                      "von_willebrand_disease", "cirrhosis", "oesophageal_varices"],
+    "bleeding_risk": [
+        "gi_bleed_history",
+        "peptic_ulcer_disease",
+        "thrombocytopenia",
+        "haemophilia",
+        "von_willebrand_disease",
+        "cirrhosis",
+        "oesophageal_varices",
+    ],
     "hepatic_impairment": ["cirrhosis"],
     "hyponatraemia": ["siadh"],
-    "seizure_risk": ["epilepsy", "seizures_history", "traumatic_brain_injury", "alcohol_withdrawal"],
-    "cognitive_impairment": ["dementia", "alzheimers_disease", "vascular_dementia",
-                             "dementia_with_lewy_bodies", "mild_cognitive_impairment"],
+    "seizure_risk": [
+        "epilepsy",
+        "seizures_history",
+        "traumatic_brain_injury",
+        "alcohol_withdrawal",
+    ],
+    "cognitive_impairment": [
+        "dementia",
+        "alzheimers_disease",
+        "vascular_dementia",
+        "dementia_with_lewy_bodies",
+        "mild_cognitive_impairment",
+    ],
     "hypertension": ["uncontrolled_hypertension", "resistant_hypertension"],
     "diabetes": ["type_1_diabetes", "type_2_diabetes", "diabetic_neuropathy"],
-    "cardiovascular_disease": ["ischaemic_heart_disease", "myocardial_infarction_history",
-                               "stroke_history", "peripheral_arterial_disease", "heart_failure"],
-}  # fmt: skip
+    "cardiovascular_disease": [
+        "ischaemic_heart_disease",
+        "myocardial_infarction_history",
+        "stroke_history",
+        "peripheral_arterial_disease",
+        "heart_failure",
+    ],
+}
 
 
 def test_at_least_200_conditions_and_every_one_is_cited() -> None:
@@ -57,10 +107,23 @@ def test_at_least_200_conditions_and_every_one_is_cited() -> None:
 
 
 def test_existing_ids_are_kept() -> None:
-    old = {"diabetic_neuropathy", "postherpetic_neuralgia", "hiv_neuropathy", "trigeminal_neuralgia",
-           "chemotherapy_neuropathy", "central_post_stroke_pain", "spinal_cord_injury_pain",
-           "localised_peripheral_neuropathic_pain", "heart_block", "arrhythmia", "bleeding_risk",
-           "hyponatraemia", "falls_history", "uncontrolled_hypertension", "substance_use_disorder"}  # fmt: skip
+    old = {
+        "diabetic_neuropathy",
+        "postherpetic_neuralgia",
+        "hiv_neuropathy",
+        "trigeminal_neuralgia",
+        "chemotherapy_neuropathy",
+        "central_post_stroke_pain",
+        "spinal_cord_injury_pain",
+        "localised_peripheral_neuropathic_pain",
+        "heart_block",
+        "arrhythmia",
+        "bleeding_risk",
+        "hyponatraemia",
+        "falls_history",
+        "uncontrolled_hypertension",
+        "substance_use_disorder",
+    }
     assert old <= set(condition_ids())
     assert condition("trigeminal_neuralgia").kind == "pain"
 
