@@ -54,19 +54,166 @@ __all__ = [
     "UnknownNameError",
     "UnknownSourceError",
     "close_matches",
+    "same_sense",
 ]
 
 
-def close_matches(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+def close_matches(
+    name: str, choices: Iterable[str], n: int = 3, *, guard: bool = False
+) -> list[str]:
     """Return up to ``n`` entries of ``choices`` that look like ``name``.
+
+    With ``guard=True`` (clinical names: conditions) a look-alike of different meaning is
+    never offered: see :func:`same_sense`.
 
     >>> close_matches("nortriptylin", ["nortriptyline", "amitriptyline", "duloxetine"])
     ['nortriptyline', 'amitriptyline']
+    >>> close_matches("hypotension", ["hypertension", "orthostatic_hypotension"], guard=True)
+    ['orthostatic_hypotension']
     """
     choices = list(choices)
     lowered = {c.lower(): c for c in choices}
-    hits = difflib.get_close_matches(str(name).lower(), list(lowered), n=n, cutoff=0.6)
+    query = str(name).lower()
+    pool = [c for c in lowered if same_sense(query, c)] if guard else list(lowered)
+    hits = difflib.get_close_matches(query, pool, n=n, cutoff=0.6)
     return [lowered[h] for h in hits]
+
+
+#: word-initial prefixes of opposite or different meaning: two names that differ only there
+#: name different things (hypo/hyper-kalaemia, brady/tachy-cardia, in/ex-halation)
+_OPPOSITE_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("hypo", "hyper"),
+    ("brady", "tachy"),
+    ("intra", "extra"),
+    ("inter", "intra"),
+    ("in", "ex"),
+    ("pre", "post"),
+    ("ante", "post"),
+    ("micro", "macro"),
+    ("mono", "poly"),
+    ("uni", "bi"),
+    ("hemi", "para"),
+    ("endo", "exo"),
+    ("hypo", "normo"),
+    ("hyper", "normo"),
+    ("oligo", "poly"),
+)
+#: negating prefixes: ``non_``/``un``/``anti`` + a word names the opposite of the word
+_NEGATIONS: tuple[str, ...] = ("non", "un", "in", "dis", "anti", "no", "not", "without")
+#: whole words of opposite or different meaning
+_OPPOSITE_WORDS: tuple[tuple[str, str], ...] = (
+    ("left", "right"),
+    ("upper", "lower"),
+    ("acute", "chronic"),
+    ("primary", "secondary"),
+    ("central", "peripheral"),
+    ("open", "closed"),
+    ("open", "closure"),
+    ("systolic", "diastolic"),
+    ("reduced", "preserved"),
+    ("high", "low"),
+    ("proximal", "distal"),
+    ("mild", "severe"),
+    ("mild", "moderate"),
+    ("moderate", "severe"),
+    ("benign", "malignant"),
+    ("male", "female"),
+    ("controlled", "uncontrolled"),
+    ("early", "late"),
+    ("current", "history"),
+    ("recent", "old"),
+    ("overactive", "underactive"),
+    ("wet", "dry"),
+    ("type_1", "type_2"),
+    ("first", "second"),
+    ("first", "third"),
+    ("second", "third"),
+)
+_ORDINALS = {
+    "first": "1", "1st": "1", "i": "1", "one": "1",
+    "second": "2", "2nd": "2", "ii": "2", "two": "2",
+    "third": "3", "3rd": "3", "iii": "3", "three": "3",
+    "fourth": "4", "4th": "4", "iv": "4", "four": "4",
+    "fifth": "5", "5th": "5", "v": "5", "five": "5",
+}  # fmt: skip
+
+
+def _words(name: str) -> list[str]:
+    out = []
+    for w in "".join(ch if ch.isalnum() else " " for ch in name.lower()).split():
+        out.append(_ORDINALS.get(w, w))
+    return out
+
+
+def _numbers(words: list[str]) -> list[str]:
+    import re
+
+    return sorted(m for w in words for m in re.findall(r"\d+", w))
+
+
+def _similar(a: str, b: str, cutoff: float = 0.75) -> bool:
+    return a == b or difflib.SequenceMatcher(None, a, b).ratio() >= cutoff
+
+
+def same_sense(name: str, candidate: str) -> bool:
+    """False when ``candidate`` looks like ``name`` but names a different thing, so it must
+    never be offered as a spelling correction.
+
+    Different: a word-initial prefix swapped for its opposite (hypo/hyper, brady/tachy,
+    in/ex, pre/post ...), a negation added or dropped (``non``/``un``), an opposite word
+    (left/right, open/closed, acute/chronic, systolic/diastolic ...), a different number
+    (type 1/type 2, stage 3/stage 4, second/third degree), or two short abbreviations
+    (one word of at most 6 letters: AF/AFL, HFrEF/HFpEF differ by a letter).
+
+    >>> same_sense("hypotension", "hypertension"), same_sense("tachycardia", "bradycardia")
+    (False, False)
+    >>> same_sense("hypokalemia", "hypokalaemia"), same_sense("ckd 3", "ckd_stage_4")
+    (True, False)
+    """
+    a, b = name.lower(), candidate.lower()
+    if a == b:
+        return True
+    wa, wb = _words(a), _words(b)
+    if _numbers(wa) != _numbers(wb):
+        return False
+    if len(wa) == 1 and len(wb) == 1 and max(len(wa[0]), len(wb[0])) <= 6:
+        return False
+    sa, sb = set(wa), set(wb)
+    for x, y in _OPPOSITE_WORDS:
+        xs, ys = set(x.split("_")), set(y.split("_"))
+        if (xs <= sa and ys <= sb and not ys <= sa) or (ys <= sa and xs <= sb and not xs <= sa):
+            return False
+    for u in wa:
+        for v in wb:
+            if u == v:
+                continue
+            for p, r in _OPPOSITE_PREFIXES:
+                for x, y in ((p, r), (r, p)):
+                    if (
+                        u.startswith(x)
+                        and v.startswith(y)
+                        and len(u) >= len(x) + (0 if len(x) >= 4 else 3)
+                        and not (y.startswith(x) and u.startswith(y))
+                        and not (x.startswith(y) and v.startswith(x))
+                        and (min(len(x), len(y)) >= 4 or _similar(u[len(x) :], v[len(y) :]))
+                    ):
+                        return False
+            for x in {x for pair in _OPPOSITE_PREFIXES for x in pair}:
+                # the same meaning-bearing prefix on different stems: a different thing
+                # (hypo-tension and hypo-s, hyper-thyroidism and hyper-parathyroidism)
+                if (
+                    u.startswith(x)
+                    and v.startswith(x)
+                    and len(x) >= 4
+                    and not _similar(u[len(x) :], v[len(x) :], 0.8)
+                ):
+                    return False
+            for neg in _NEGATIONS:
+                if (u.startswith(neg) and _similar(u[len(neg) :], v, 0.85)) or (
+                    v.startswith(neg) and _similar(v[len(neg) :], u, 0.85)
+                ):
+                    return False
+    return all((neg in sa) == (neg in sb) for neg in ("non", "no", "not", "without", "un"))
 
 
 class NeurodoseError(Exception):
@@ -91,13 +238,17 @@ class UnknownNameError(KnowledgeBaseError, KeyError):
         The value given.
     choices : iterable of str
         The allowed values; the closest are suggested.
+    guard : bool
+        Clinical names: never suggest a look-alike of different meaning (:func:`same_sense`).
     """
 
-    def __init__(self, field: str, name: object, choices: Iterable[str]) -> None:
+    def __init__(
+        self, field: str, name: object, choices: Iterable[str], *, guard: bool = False
+    ) -> None:
         choices = sorted(set(choices))
         self.field = field
         self.name = name
-        self.suggestions = close_matches(str(name), choices)
+        self.suggestions = close_matches(str(name), choices, guard=guard)
         msg = f"unknown {field} {name!r}"
         if self.suggestions:
             msg += f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?"

@@ -36,7 +36,7 @@ Traceback (most recent call last):
 neurodose.errors.PatientError: age: 300 is not allowed; expected 0 < age <= 120 years
 >>> q = load_patient({"age": 60, "conditions": ["diabetic_neuropathy"], "medications": []})
 >>> q.age, sorted(q.conditions)
-(60.0, ['diabetic_neuropathy'])
+(60.0, ['diabetes', 'diabetic_neuropathy'])
 >>> try:
 ...     load_patient({"age": 60, "colour": "blue"})
 ... except PatientError as exc:

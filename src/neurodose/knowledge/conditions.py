@@ -74,11 +74,28 @@ def load_conditions(path: Path = PATH) -> dict[str, Condition]:
         if c.id in out:
             raise KnowledgeBaseError(f"{path}: duplicate condition id {c.id!r}")
         out[c.id] = c
+    names: dict[str, str] = {}
     for c in out.values():
         for j in c.implies:
             if j not in out:
                 raise KnowledgeBaseError(f"{path}: {c.id!r} implies unknown id {j!r}")
+        for a in c.aliases:
+            k = _key(a)
+            other = k if k in out else names.get(k)
+            if other is not None and other != c.id:
+                raise KnowledgeBaseError(
+                    f"{path}: alias {a!r} of {c.id!r} is already {other!r} (one name, one meaning)"
+                )
+            names[k] = c.id
     return out
+
+
+def _key(name: str) -> str:
+    """Lower case, apostrophes dropped, spaces/hyphens/slashes as underscores."""
+    k = name.strip().lower().replace("'", "").replace("\u2019", "")
+    for ch in "-/,.()":
+        k = k.replace(ch, " ")
+    return "_".join(k.split())
 
 
 @cache
@@ -92,21 +109,23 @@ def condition_ids(kind: str | None = None) -> list[str]:
 
 
 def resolve_condition(name: object) -> str:
-    """Canonical id for ``name`` (case and spaces ignored); unknown raises with close matches."""
+    """Canonical id for ``name`` (case, spaces, hyphens and apostrophes ignored; an id or an
+    alias); unknown raises with close matches, never one of opposite or different meaning
+    (``hypotension`` is never offered ``hypertension``: see :func:`neurodose.errors.same_sense`)."""
     if not isinstance(name, str):
         raise UnknownNameError("condition", name, _conditions())
-    key = "_".join(name.strip().lower().replace("-", " ").replace("'", "").split())
+    key = _key(name)
     if key in _conditions():
         return key
     aliases = _condition_aliases()
     if key in aliases:
         return aliases[key]
-    raise UnknownNameError("condition", name, [*_conditions(), *aliases])
+    raise UnknownNameError("condition", name, [*_conditions(), *aliases], guard=True)
 
 
 @cache
 def _condition_aliases() -> dict[str, str]:
-    return {a: c.id for c in _conditions().values() for a in c.aliases}
+    return {_key(a): c.id for c in _conditions().values() for a in c.aliases}
 
 
 def condition(name: str) -> Condition:

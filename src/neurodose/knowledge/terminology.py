@@ -184,12 +184,11 @@ def condition_for_code(system: str | None, code: str | None) -> ConditionCode | 
             continue
         if c.code == code:
             return c
-        if (
-            c.match == "prefix"
-            and code.startswith(c.code)
-            and (best is None or len(c.code) > len(best.code))
-        ):
-            best = c
+        if c.match == "prefix" and code.startswith(c.code):
+            # longest prefix wins; on a tie, the code of the system asked for
+            rank = (len(c.code), c.system == name)
+            if best is None or rank > (len(best.code), best.system == name):
+                best = c
     return best
 
 

@@ -159,10 +159,15 @@ def test_conditions_snomed_icd10_prefix_and_unmapped() -> None:
         {
             "resourceType": "Condition",
             "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]},
+        },
+        {
+            "resourceType": "Condition",
+            "subject": {"reference": "Patient/p1"},
             "id": "c3",
             "code": {
-                "coding": [{"system": "http://snomed.info/sct", "code": "44054006"}],
-                "text": "Type 2 diabetes",
+                "coding": [{"system": "http://snomed.info/sct", "code": "1234567"}],
+                "text": "Ingrown toenail",
             },
         },
         {
@@ -173,8 +178,9 @@ def test_conditions_snomed_icd10_prefix_and_unmapped() -> None:
         },
     ]
     case = case_from_resources([_patient(), *conds], today=TODAY)
-    assert case.profile["conditions"] == ["depression", "diabetic_neuropathy"]
-    assert [(u.where, u.text) for u in case.unrecognised] == [("Condition/c3", "Type 2 diabetes")]
+    # SNOMED 44054006 (type 2 diabetes) maps since the round 3 vocabulary
+    assert case.profile["conditions"] == ["depression", "diabetic_neuropathy", "type_2_diabetes"]
+    assert [(u.where, u.text) for u in case.unrecognised] == [("Condition/c3", "Ingrown toenail")]
 
 
 def test_observations_ucum_latest_wins_and_pain() -> None:

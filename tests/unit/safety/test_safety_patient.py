@@ -19,7 +19,8 @@ from neurodose.errors import (
 def test_minimal_example_is_valid() -> None:
     p = load_patient({"age": 60, "conditions": ["diabetic_neuropathy"], "medications": []})
     assert p.age == 60
-    assert p.conditions == frozenset({"diabetic_neuropathy"})
+    # expanded: diabetic neuropathy implies diabetes
+    assert p.conditions == frozenset({"diabetic_neuropathy", "diabetes"})
     assert p.pain_condition == "diabetic_neuropathy"
     assert p.medications == ()
 
