@@ -152,6 +152,22 @@ def _comed_any(ctx: Ctx, r: Rule, tags: list[str], acc: Acc) -> bool:
     return True
 
 
+@criterion("comed_or_conditions")
+def _comed_or_conditions(ctx: Ctx, r: Rule, either: Any, acc: Acc) -> bool:
+    """Either a co-medicine with one of ``either.tags`` or one of ``either.conditions``
+    (a risk that arrives through a drug or through the patient; both are named)."""
+    hits = comeds_for(ctx, r, either.tags)
+    conds = [c for c in either.conditions if c in ctx.patient.conditions]
+    if not hits and not conds:
+        return False
+    acc.verified = acc.verified and all(v for _, v in hits)
+    acc.involved += [h.name for h, _ in hits]
+    acc.conditions += conds
+    parts = [h.record.display_name for h, _ in hits]
+    acc.vals["comeds"] = ", ".join(parts) if parts else "no co-medicine"
+    return True
+
+
 # ------------------------------------------------------------------ conditions
 
 

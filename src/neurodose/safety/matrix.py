@@ -212,6 +212,8 @@ def _conditions_read() -> frozenset[str]:
     for r in load_rules():
         out.update(r.when.conditions_any)
         out.update(r.when.conditions_none)
+        if r.when.comed_or_conditions is not None:
+            out.update(r.when.comed_or_conditions.conditions)
     for n in drug_names():
         rec = record(n)
         out.update(st.id for st in [*rec.contraindications, *rec.cautions])
@@ -226,7 +228,12 @@ def _property_not_applicable(row: str, drug: str) -> tuple[str, str] | None:
     if not row.startswith("cond:"):
         return None
     cid = row.removeprefix("cond:")
-    rules = [r for r in load_rules() if cid in r.when.conditions_any]
+    rules = [
+        r
+        for r in load_rules()
+        if cid in r.when.conditions_any
+        or (r.when.comed_or_conditions is not None and cid in r.when.comed_or_conditions.conditions)
+    ]
     if not rules or any(not r.when.drug_any for r in rules):
         return None
     tags = drug_tags(record(drug))

@@ -87,6 +87,13 @@ class CountMatch(_Frozen):
     min: str
 
 
+class EitherMatch(_Frozen):
+    """A co-medicine with one of ``tags`` or one of ``conditions`` (either is enough)."""
+
+    tags: list[str] = Field(default_factory=list)
+    conditions: list[str] = Field(default_factory=list)
+
+
 class Match(_Frozen):
     """The declarative condition of a rule; every given clause must hold."""
 
@@ -98,6 +105,7 @@ class Match(_Frozen):
     )
     conditions_any: list[str] = Field(default_factory=list)
     conditions_none: list[str] = Field(default_factory=list)
+    comed_or_conditions: EitherMatch | None = None
     age_min: str | None = None
     age_max: str | None = None
     lab: list[LabMatch] = Field(default_factory=list)
@@ -212,7 +220,12 @@ def rules_by_file() -> dict[str, RuleFile]:
             if r.id in seen:
                 raise SafetyRuleError(f"{path}: duplicate rule id {r.id!r}")
             seen.add(r.id)
-            for c in (*r.when.conditions_any, *r.when.conditions_none):
+            either = r.when.comed_or_conditions
+            for c in (
+                *r.when.conditions_any,
+                *r.when.conditions_none,
+                *(either.conditions if either else ()),
+            ):
                 if c not in known_conditions:
                     err = UnknownNameError("condition", c, known_conditions)
                     raise SafetyRuleError(f"{path}: rule {r.id!r}: {err}")
