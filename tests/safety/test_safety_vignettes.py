@@ -55,6 +55,12 @@ def test_vignette_requirements(path: Path) -> None:
                 f"{req['drug']}: {req['code']} graded {hits[0].severity}, the source "
                 f"({req['source']}: {req['locator']}) needs at least {req['tier_at_least']}"
             )
+    if v.get("expect_unchecked"):
+        p = load_patient(v["patient"])
+        names = {u.name.lower() for u in p.unchecked}
+        for want in v["expect_unchecked"]:
+            if want.lower() not in names:
+                problems.append(f"not listed as unchecked: {want!r} (have {sorted(names)})")
     for forb in v["forbid"]:
         assert get_reference(forb["source"])["title"] and forb["locator"], forb
         if any(forb["code"] in f.codes for f in _findings(path.stem, forb["drug"])):

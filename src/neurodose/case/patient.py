@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -57,7 +58,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from neurodose.errors import InputError, PatientError, UnknownNameError
+from neurodose.errors import InputError, NeurodoseError, PatientError, UnknownNameError
 from neurodose.inputs import read_text
 from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.conditions import condition, expand_conditions, resolve_condition
@@ -625,28 +626,37 @@ def _suggest(exc: UnknownNameError) -> str:
     return f" (did you mean {', '.join(map(repr, sug[:3]))}? not assumed)" if sug else ""
 
 
+_RATE = re.compile(r"^(?P<q>.+?)\s*(?:/|per)\s*(?P<n>\d+(?:\.\d+)?)?\s*(?P<u>h|hr|hrs|hour|hours)$")
+
+
 def _dose_from_text(text: str, field_: str) -> tuple[float | None, float | None, str | None]:
     """``(dose_mg, every_h, note)`` from a dose written with its unit.
 
-    ``"25 mg"`` -> 25 mg; a rate ``"12 microgram/h"`` (a patch) -> mg per 24 h given
-    every 24 h; a dose in product units (tablets, puffs, drops) is kept unconverted
-    with a note (its mg dose is unchecked).
+    ``"25 mg"`` -> 25 mg; a rate (a patch) ``"12 microgram/h"`` -> the mg delivered
+    per 24 h, every 24 h, and ``"1.5 mg/72 h"`` -> 1.5 mg every 72 h. A dose in
+    product units (tablets, puffs, units, mg/m2, "800/150 mg") is kept unconverted with
+    a note (its mg dose is unchecked); it never refuses the patient. A negative or
+    zero dose is malformed (an error).
     """
-    t = text.strip().lower().replace("µ", "u").replace("mcg", "ug").replace("microgram", "ug")
-    rate = None
-    for suffix in ("/h", "/hr", "/hour", " per hour", "/24h", "/24 h"):
-        if t.endswith(suffix):
-            rate = 24.0 if "24" not in suffix else 1.0
-            t = t[: -len(suffix)].strip()
-            break
+    raw = text.strip()
+    t = raw.lower().replace("µ", "u").replace("mcg", "ug").replace("micrograms", "ug")
+    t = t.replace("microgram", "ug").replace("ugs", "ug").replace("milligrams", "mg")
+    num = re.match(r"^\s*([-+]?\d+(?:\.\d+)?)", t)
+    if num is not None and float(num.group(1)) <= 0:
+        raise PatientError(field_, text, "a positive dose with its unit, e.g. '25 mg'")
+    every = None
+    m = _RATE.match(t)
+    if m is not None:
+        n = float(m.group("n")) if m.group("n") else 1.0
+        t, every = m.group("q").strip(), n
     try:
         mg = parse_quantity(t, "mass", field=field_)
-    except InputError:
-        if any(ch.isdigit() for ch in t) and t.split()[0].replace(".", "", 1).isdigit():
-            return None, None, f"dose {text!r} is in product units: its mg dose was not checked"
-        raise
-    if rate is not None:
-        return mg * rate, 24.0, None
+    except NeurodoseError:
+        return None, None, f"dose {raw!r} is not a plain mass: its mg dose was not checked"
+    if every is not None:
+        if every <= 1.0:  # a rate per hour: the amount per 24 h, given over 24 h
+            return mg * 24.0 / every, 24.0, None
+        return mg, every, None
     return mg, None, None
 
 
