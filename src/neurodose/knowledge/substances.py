@@ -344,15 +344,54 @@ def _index() -> dict[str, tuple[str, ...]]:
     return out
 
 
+#: words that name a product's form or release, not its substance ("Zydol SR",
+#: "Zomig nasal spray", "Tegretol Retard 200 mg tablets"): dropped when the whole name
+#: is not known; never a substance name themselves
+FORM_WORDS = frozenset(
+    """sr xr xl mr cr er la ir dr ec od odt prolonged modified extended delayed immediate
+    release retard continus slow depot long acting oral tablet tablets tab tabs capsule
+    capsules cap caps film coated dispersible orodispersible soluble effervescent chewable
+    melt melts liquid solution suspension syrup drops eye ear nasal spray sprays inhaler
+    inhalation evohaler accuhaler turbohaler ellipta respimat handihaler nebuliser
+    nebules injection injectable infusion pen prefilled syringe patch patches plaster
+    transdermal cream gel ointment lotion foam suppository suppositories pessary
+    sachet sachets granules powder lozenge lozenges sublingual buccal spray mouthwash
+    hydrochloride hcl sodium potassium calcium magnesium maleate tartrate succinate
+    besilate besylate mesilate mesylate fumarate citrate sulfate sulphate phosphate
+    acetate bromide chloride""".split()
+)
+_STRENGTH = re.compile(
+    r"\b\d+(?:[.,]\d+)?(?:\s*/\s*\d+(?:[.,]\d+)?)?\s*"
+    r"(?:mg|g|mcg|ug|µg|micrograms?|ml|%|units?|iu|mmol)"
+    r"(?:\s*/\s*\d*(?:[.,]\d+)?\s*(?:mg|g|ml|h|hr|hours?|dose|actuation|24h))?(?!\w)",
+    re.IGNORECASE,
+)
+
+
 def resolve_formulary(name: str) -> tuple[str, ...] | None:
     """Ingredient ids for a name, brand, salt or combination product (``None``: unknown).
+
+    A name as written on a prescription ("Zydol SR 100 mg tablets") is tried whole
+    first, then without its strength and form words; the substance never changes
+    (no fuzzy matching here).
 
     >>> resolve_formulary("no such medicine") is None
     True
     """
     if not isinstance(name, str):
         return None
-    return _index().get(_norm(name))
+    idx = _index()
+    hit = idx.get(_norm(name))
+    if hit is not None:
+        return hit
+    core = _STRENGTH.sub(" ", name)
+    words = [w for w in re.split(r"[\s,()]+", core) if w]
+    kept = [w for w in words if w.lower().strip(".") not in FORM_WORDS]
+    if kept and kept != words:
+        return idx.get(_norm(" ".join(kept)))
+    if kept and len(kept) != len(words):
+        return None
+    return idx.get(_norm(" ".join(kept))) if kept and core != name else None
 
 
 def formulary_names() -> list[str]:
