@@ -743,7 +743,22 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
             raise PatientError(f"labs.{key}", value, f"{d.low:g} to {d.high:g} {d.unit}")
         measurements[key] = float(value)
     basis: dict[str, str] = {}
-    for cond_id, text, _t in implied_conditions(measurements):
+    if pin.labs.qtc_ms is not None:
+        measurements.setdefault("qtc_ms", pin.labs.qtc_ms)
+    crcl = pin.labs.crcl_ml_min
+    if crcl is None and pin.labs.egfr is None:
+        crcl = _cockcroft_gault(pin, measurements.get("creatinine_umol_l"))
+        if crcl is not None:
+            unchecked_note = (
+                f"CrCl {crcl:.0f} mL/min by Cockcroft-Gault from creatinine "
+                f"{measurements['creatinine_umol_l']:g} umol/L, age, weight and sex"
+            )
+            basis_extra = {"renal_function": unchecked_note}
+        else:
+            basis_extra = {}
+    else:
+        basis_extra = {}
+    for cond_id, text, _t in implied_conditions(measurements, pin.sex):
         conds.add(cond_id)
         basis.setdefault(cond_id, text)
     if pin.pain is None:
@@ -830,7 +845,7 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
         weight=pin.weight_kg,
         height_cm=pin.height_cm,
         smoker="smoker" in expanded,
-        crcl=pin.labs.crcl_ml_min,
+        crcl=crcl,
         egfr=pin.labs.egfr,
         hepatic=pin.labs.child_pugh,
         qtc_ms=pin.labs.qtc_ms,
@@ -843,12 +858,28 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
         pain_condition=pain_condition,
         pain_score=pin.pain.score if pin.pain else None,
         priorities=tuple(pin.priorities),
-        measurements=measurements,
-        condition_basis=basis,
+        measurements={k: v for k, v in measurements.items() if k != "qtc_ms"},
+        condition_basis={**basis, **basis_extra},
         unchecked=tuple(unchecked),
         drives=pin.drives,
         replacing=tuple(dict.fromkeys(replacing)),
     )
+
+
+def _cockcroft_gault(pin: PatientIn, scr_umol_l: float | None) -> float | None:
+    """CrCl (mL/min) from serum creatinine, age, weight and sex (Cockcroft-Gault 1976):
+    ``(140 - age) x weight / (72 x SCr mg/dL)``, x 0.85 for women. ``None`` when any
+    input is missing (never a guess)."""
+    if scr_umol_l is None or pin.weight_kg is None or pin.sex is None:
+        return None
+    from neurodose import citations
+
+    scr_mg_dl = scr_umol_l / 88.42  # creatinine 113.12 g/mol: 1 mg/dL = 88.42 umol/L
+    crcl = (140.0 - pin.age) * pin.weight_kg / (72.0 * scr_mg_dl)
+    if pin.sex == "female":
+        crcl *= 0.85
+    citations.register("cockcroft_gault1976")
+    return max(0.0, min(crcl, 300.0))
 
 
 def _norm_name(name: str) -> str:

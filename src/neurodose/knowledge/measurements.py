@@ -38,6 +38,9 @@ class Implication(_Frozen):
     condition: str
     op: Literal["<", "<=", ">", ">="]
     threshold: Quantity
+    sex: Literal["male", "female"] | None = Field(
+        None, description="applies to this sex only (QTc limits differ)"
+    )
 
 
 class MeasurementDef(_Frozen):
@@ -85,8 +88,14 @@ _OPS = {
 }
 
 
-def implied_conditions(values: Mapping[str, float]) -> list[tuple[str, str, Quantity]]:
-    """``(condition, basis text, threshold)`` for every threshold the values cross."""
+def implied_conditions(
+    values: Mapping[str, float], sex: str | None = None
+) -> list[tuple[str, str, Quantity]]:
+    """``(condition, basis text, threshold)`` for every threshold the values cross.
+
+    A sex-specific threshold applies only when ``sex`` is that sex; with the sex unknown
+    the higher (less sensitive) of the two limits is used, never the lower.
+    """
     out = []
     defs = measurement_defs()
     for key, v in values.items():
@@ -94,8 +103,15 @@ def implied_conditions(values: Mapping[str, float]) -> list[tuple[str, str, Quan
         if d is None or v is None:
             continue
         for imp in d.implies:
+            if imp.sex is not None and sex is not None and imp.sex != sex:
+                continue
+            if imp.sex is not None and sex is None:
+                same = [i for i in d.implies if i.condition == imp.condition and i.sex]
+                if imp is not max(same, key=lambda i: i.threshold.point):
+                    continue
             t = imp.threshold.point
             if _OPS[imp.op](float(v), t):
-                basis = f"{d.label} {float(v):g} {d.unit} ({imp.op} {t:g})"
+                unit = "" if d.unit == "1" else f" {d.unit}"
+                basis = f"{d.label} {float(v):g}{unit} ({imp.op} {t:g})"
                 out.append((imp.condition, basis, imp.threshold))
     return out

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -563,3 +563,29 @@ def record_properties(rec: DrugRecord) -> dict[str, bool]:
                     own.setdefault(pid, classes[cid].verified)
     known = property_defs()
     return {k: v for k, v in sorted(own.items()) if k in known}
+
+
+@cache
+def _enzyme_profile_by_name(name: str) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
+    if substance(name) is None:
+        return (), (), ()
+    ip = partner_record(name).interactions
+    return tuple(ip.inhibits), tuple(ip.induces), tuple(ip.substrate_of)
+
+
+def enzyme_profile(rec: DrugRecord) -> tuple[list[Any], list[Any], list[Any]]:
+    """``(inhibits, induces, substrate_of)`` of a record, completed from the formulary.
+
+    The record's own cited enzyme effects come first; an enzyme the record does not
+    name is added from the formulary entry of the same name (each effect keeps its own
+    source and ``verified`` flag), so a full drug record is screened for every pathway
+    either source knows.
+    """
+    ip = rec.interactions
+    f_inh, f_ind, f_sub = _enzyme_profile_by_name(rec.name)
+
+    def merged(own: list[Any], extra: tuple[Any, ...]) -> list[Any]:
+        have = {e.enzyme.upper() for e in own}
+        return [*own, *(e for e in extra if e.enzyme.upper() not in have)]
+
+    return merged(ip.inhibits, f_inh), merged(ip.induces, f_ind), merged(ip.substrate_of, f_sub)

@@ -196,8 +196,10 @@ class PhenotypeState:
 def _strongest_inhibitor(meds: Iterable[Medication], enzyme: str) -> tuple[str, str, bool] | None:
     order = {"strong": 0, "moderate": 1, "weak": 2, "unclassified": 3}
     best: tuple[str, str, bool] | None = None
+    from neurodose.knowledge.substances import enzyme_profile
+
     for m in meds:
-        for e in m.record.interactions.inhibits:
+        for e in enzyme_profile(m.record)[0]:
             if (
                 e.enzyme.upper() == enzyme
                 and e.strength in ("strong", "moderate")

@@ -38,6 +38,7 @@ from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.conditions import condition
 from neurodose.knowledge.pgx import cpic_table, cpic_tca_recommendation, dpwg_dose_factor
 from neurodose.knowledge.schema import DrugRecord, Quantity
+from neurodose.knowledge.substances import enzyme_profile
 from neurodose.safety.context import (
     INTERACTION_FLAGS,
     Ctx,
@@ -90,6 +91,10 @@ def _finding(
 ) -> Finding:
     base = {"drug": ctx.rec.display_name, **vals}
     srcs = tuple(dict.fromkeys([*r.sources, *extra_sources]))
+    if r.also_codes:
+        d = dict(details or {})
+        d["merged_codes"] = tuple(dict.fromkeys([*d.get("merged_codes", ()), *r.also_codes]))
+        details = d
     citations.register_many(srcs)
     return Finding(
         code=r.id,
@@ -241,16 +246,20 @@ def _eval_pk(ctx: Ctx, r: Rule) -> list[Finding]:
     current = [m for m in ctx.comeds if m.current and m.name != ctx.drug]
 
     def effects(rec: DrugRecord) -> list[Any]:
-        return list(rec.interactions.inhibits if inhib else rec.interactions.induces)
+        inh, ind, _ = enzyme_profile(rec)
+        return inh if inhib else ind
+
+    def substrates(rec: DrugRecord) -> list[Any]:
+        return enzyme_profile(rec)[2]
 
     pairs: list[tuple[DrugRecord, DrugRecord, Any, Any]] = []
     for m in current:
         for e in effects(m.record):
-            for s in ctx.rec.interactions.substrate_of:
+            for s in substrates(ctx.rec):
                 if s.enzyme.upper() == e.enzyme.upper():
                     pairs.append((m.record, ctx.rec, e, s))
         for e in effects(ctx.rec):
-            for s in m.record.interactions.substrate_of:
+            for s in substrates(m.record):
                 if s.enzyme.upper() == e.enzyme.upper():
                     pairs.append((ctx.rec, m.record, e, s))
     for perp, victim, e, s in pairs:
@@ -509,7 +518,7 @@ def _eval_residual(ctx: Ctx, r: Rule) -> list[Finding]:
 
     n_half = r.thresholds["window_half_lives"].point
     out: list[Finding] = []
-    victim_enzymes = {s.enzyme.upper() for s in ctx.rec.interactions.substrate_of}
+    victim_enzymes = {s.enzyme.upper() for s in enzyme_profile(ctx.rec)[2]}
     for m in ctx.comeds:
         if m.stopped_days_ago is None:
             continue
@@ -524,7 +533,7 @@ def _eval_residual(ctx: Ctx, r: Rule) -> list[Finding]:
         why = []
         if "serotonergic" in tags and "serotonergic" in ctx.tags:
             why.append("serotonergic effect")
-        for e in m.record.interactions.inhibits:
+        for e in enzyme_profile(m.record)[0]:
             if e.enzyme.upper() in victim_enzymes and e.strength in ("strong", "moderate"):
                 why.append(f"{e.strength} {e.enzyme} inhibition")
         if not why:
@@ -582,7 +591,15 @@ def _eval_label(ctx: Ctx, r: Rule) -> list[Finding]:
     else:  # pragma: no cover - the rule file names only these
         return []
     return [
-        _finding(ctx, r, vals, severity=tier, extra_sources=[sub.source], verified=sub.verified)
+        _finding(
+            ctx,
+            r,
+            vals,
+            severity=tier,
+            key=r.key,
+            extra_sources=[sub.source],
+            verified=sub.verified,
+        )
     ]
 
 

@@ -152,6 +152,11 @@ class Rule(Sourced):
     statements: str | None = Field(None, description="record_statement: contraindications|cautions")
     when: Match = Field(default_factory=Match)
     also: list[SourceRef] = Field(default_factory=list)
+    also_codes: list[str] = Field(
+        default_factory=list,
+        description="general rule ids this rule's findings also answer to (a label-named "
+        "case of a general rule, e.g. gabapentin_renal is a renal_dose_limit)",
+    )
 
     @property
     def indicator(self) -> str:
