@@ -743,8 +743,9 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
             raise PatientError(f"labs.{key}", value, f"{d.low:g} to {d.high:g} {d.unit}")
         measurements[key] = float(value)
     basis: dict[str, str] = {}
-    if pin.labs.qtc_ms is not None:
-        measurements.setdefault("qtc_ms", pin.labs.qtc_ms)
+    for core in ("qtc_ms", "alt_u_per_l"):  # declared labs that also imply conditions
+        if getattr(pin.labs, core) is not None:
+            measurements.setdefault(core, getattr(pin.labs, core))
     crcl = pin.labs.crcl_ml_min
     if crcl is None and pin.labs.egfr is None:
         crcl = _cockcroft_gault(pin, measurements.get("creatinine_umol_l"))
@@ -787,7 +788,7 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
         if mi.dose is not None and dose_mg is None:
             dose_mg, rate_every, note = _dose_from_text(mi.dose, f"medications[{i}].dose")
             every_h = every_h or rate_every
-            if note:
+            if note and any(record(n).record == "full" for n in names):  # a dose the screen reads
                 unchecked.append(Unchecked("text", f"{mi.name}: {mi.dose}", note))
         as_needed = mi.as_needed
         if mi.frequency is not None and every_h is None:
@@ -858,7 +859,9 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
         pain_condition=pain_condition,
         pain_score=pin.pain.score if pin.pain else None,
         priorities=tuple(pin.priorities),
-        measurements={k: v for k, v in measurements.items() if k != "qtc_ms"},
+        measurements={
+            k: v for k, v in measurements.items() if k not in ("qtc_ms", "alt_u_per_l")
+        },
         condition_basis={**basis, **basis_extra},
         unchecked=tuple(unchecked),
         drives=pin.drives,

@@ -361,6 +361,7 @@ FORM_WORDS = frozenset(
     acetate bromide chloride""".split()
 )
 _STRENGTH = re.compile(
+    r"\b\d+(?:[.,]\d+)?\s*/\s*\d+(?:[.,]\d+)?(?!\w)(?!\s*(?:mg|g|ml|mcg|ug))|"
     r"\b\d+(?:[.,]\d+)?(?:\s*/\s*\d+(?:[.,]\d+)?)?\s*"
     r"(?:mg|g|mcg|ug|µg|micrograms?|ml|%|units?|iu|mmol)"
     r"(?:\s*/\s*\d*(?:[.,]\d+)?\s*(?:mg|g|ml|h|hr|hours?|dose|actuation|24h))?(?!\w)",
