@@ -859,9 +859,7 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
         pain_condition=pain_condition,
         pain_score=pin.pain.score if pin.pain else None,
         priorities=tuple(pin.priorities),
-        measurements={
-            k: v for k, v in measurements.items() if k not in ("qtc_ms", "alt_u_per_l")
-        },
+        measurements={k: v for k, v in measurements.items() if k not in ("qtc_ms", "alt_u_per_l")},
         condition_basis={**basis, **basis_extra},
         unchecked=tuple(unchecked),
         drives=pin.drives,

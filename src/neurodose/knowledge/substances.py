@@ -586,7 +586,12 @@ def enzyme_profile(rec: DrugRecord) -> tuple[list[Any], list[Any], list[Any]]:
     f_inh, f_ind, f_sub = _enzyme_profile_by_name(rec.name)
 
     def merged(own: list[Any], extra: tuple[Any, ...]) -> list[Any]:
+        by_enzyme = {e.enzyme.upper(): e for e in extra}
+        out = []
+        for e in own:  # an unclassified strength gives way to a classified one
+            f = by_enzyme.get(e.enzyme.upper())
+            out.append(f if e.strength == "unclassified" and f is not None else e)
         have = {e.enzyme.upper() for e in own}
-        return [*own, *(e for e in extra if e.enzyme.upper() not in have)]
+        return [*out, *(e for e in extra if e.enzyme.upper() not in have)]
 
     return merged(ip.inhibits, f_inh), merged(ip.induces, f_ind), merged(ip.substrate_of, f_sub)

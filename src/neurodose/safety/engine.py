@@ -240,6 +240,26 @@ def _predicted_fold(
     return ratios[key], srcs, ratios
 
 
+def _enzyme_tier(r: Rule, perpetrator: str, victim: str) -> str:
+    """Tier of an enzyme interaction from the FDA classes of both sides.
+
+    The perpetrator's strength (strong >= 5x, moderate 2-5x, weak 1.25-2x AUC of a
+    sensitive substrate) applies in full to a victim that depends on the enzyme (a
+    major pathway: ``*_substrate_major``) and one band lower to a minor pathway:
+    strong x major -> avoid, strong x minor or moderate x major -> caution, otherwise
+    monitor. ``r.tiers`` can only make a band milder, never stricter.
+    """
+    order = ("weak", "moderate", "strong")
+    band = order.index(perpetrator) if perpetrator in order else 0
+    if victim != "strong":  # a minor pathway: one band lower
+        band -= 1
+    tier = ("monitor", "monitor", "caution", "avoid")[max(0, band + 1)]
+    cap = r.tiers.get(perpetrator)
+    if cap is not None and severity_rank(cap) > severity_rank(tier):
+        tier = cap
+    return tier
+
+
 def _eval_pk(ctx: Ctx, r: Rule) -> list[Finding]:
     out: list[Finding] = []
     inhib = r.id == "enzyme_inhibition"
@@ -276,13 +296,13 @@ def _eval_pk(ctx: Ctx, r: Rule) -> list[Finding]:
         else:
             psrc = ()
             effect = _band_effect(r, e.strength) if inhib else "magnitude unknown"
-        tier = r.tiers.get(e.strength, r.tier) if inhib else r.tier
-        if s.strength == "weak" and severity_rank(tier) < severity_rank("monitor"):
-            tier = "monitor"
+        tier = _enzyme_tier(r, e.strength, s.strength)
         if pred is not None and inhib:
             # patient-specific: tier by the predicted change against the FDA fold bands
             fold = max(max(v, 1 / v) for v in pred[2].values() if v > 0)
-            if fold >= r.thresholds["moderate_auc_fold_low"].point:
+            if fold >= r.thresholds["strong_auc_fold"].point:
+                tier = "avoid"
+            elif fold >= r.thresholds["moderate_auc_fold_low"].point:
                 tier = "caution"
             elif fold >= r.thresholds["weak_auc_fold_low"].point:
                 tier = "monitor"
