@@ -347,8 +347,7 @@ def _index() -> dict[str, tuple[str, ...]]:
 #: words that name a product's form or release, not its substance ("Zydol SR",
 #: "Zomig nasal spray", "Tegretol Retard 200 mg tablets"): dropped when the whole name
 #: is not known; never a substance name themselves
-FORM_WORDS = frozenset(
-    """sr xr xl mr cr er la ir dr ec od odt prolonged modified extended delayed immediate
+_FORM_TEXT = """sr xr xl mr cr er la ir dr ec od odt prolonged modified extended delayed immediate
     release retard continus slow depot long acting oral tablet tablets tab tabs capsule
     capsules cap caps film coated dispersible orodispersible soluble effervescent chewable
     melt melts liquid solution suspension syrup drops eye ear nasal spray sprays inhaler
@@ -358,8 +357,8 @@ FORM_WORDS = frozenset(
     sachet sachets granules powder lozenge lozenges sublingual buccal spray mouthwash
     hydrochloride hcl sodium potassium calcium magnesium maleate tartrate succinate
     besilate besylate mesilate mesylate fumarate citrate sulfate sulphate phosphate
-    acetate bromide chloride""".split()
-)
+    acetate bromide chloride"""
+FORM_WORDS = frozenset(_FORM_TEXT.split())
 _STRENGTH = re.compile(
     r"\b\d+(?:[.,]\d+)?\s*/\s*\d+(?:[.,]\d+)?(?!\w)(?!\s*(?:mg|g|ml|mcg|ug))|"
     r"\b\d+(?:[.,]\d+)?(?:\s*/\s*\d+(?:[.,]\d+)?)?\s*"
