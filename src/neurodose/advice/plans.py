@@ -737,20 +737,36 @@ def switch_plan(
         strategy = "washout"
     else:
         strategy = "cross-taper"
+    overlap = _switch_interactions(a, b, current_daily_mg, patient)
+    gap_days = round(gap.canonical() / 24) if gap is not None else 0
+    gap_sources = [gap.source] if gap is not None else []
+    why_gap = "serotonin syndrome risk"
+    if strategy == "cross-taper":
+        residual = _residual_gap(a, b, overlap)
+        if residual is not None:  # no overlap with a long-lasting inhibitor
+            strategy = "washout"
+            window, why_gap, gap_sources = residual
+            gap_days = 1  # start the day after the last dose, never alongside it
+            notes.append(
+                f"{why_gap}. No overlap: {record(b).display_name} starts the day after the "
+                f"last dose of {record(a).display_name}, at the lowest dose; titrate slowly "
+                f"and review for raised levels or serotonin toxicity over the next {window} "
+                "days (consider a level where one is measured)."
+            )
     taper = taper_plan(a, current_daily_mg, start_date=start_date)
     sources += list(taper.sources)
+    notes += list(taper.notes)  # stopping A keeps its withdrawal advice whatever B is
     steps: list[Step] = []
     reviews: list[Review] = []
     if strategy == "washout":
-        assert gap is not None
         last = taper.steps[-1].day
-        gap_days = round(gap.canonical() / 24)
         b_start = start_date + dt.timedelta(days=last + gap_days)
-        notes.append(
-            f"Washout: start {record(b).display_name} at least {gap_days} days after the last "
-            f"dose of {record(a).display_name} (serotonin syndrome risk)."
-        )
-        sources.append(gap.source)
+        if gap is not None:
+            notes.append(
+                f"Washout: start {record(b).display_name} at least {gap_days} days after the "
+                f"last dose of {record(a).display_name} ({why_gap})."
+            )
+        sources += gap_sources
         steps += list(taper.steps)
         if "maoi" in tb:
             steps.append(
@@ -765,7 +781,7 @@ def switch_plan(
                 )
             )
         else:
-            tit = titration_plan(b, start_date=b_start, patient=patient)
+            tit = titration_plan(b, start_date=start_date, patient=patient)
             off = last + gap_days
             steps += [_shift(s, off) for s in tit.steps]
             reviews += [_shift_r(r, off) for r in tit.reviews]
@@ -796,7 +812,12 @@ def switch_plan(
                 "the last dose; titrate a CYP2D6 substrate slowly."
             )
             sources.append("fda_dsc_2011_linezolid")
-    overlap = _switch_interactions(a, b, current_daily_mg, patient)
+    if "raises_blood_pressure" in tb:
+        notes.append(
+            f"{record(b).display_name} can raise blood pressure: measure it before starting "
+            "and at each review."
+        )
+        sources.append("effexor_xr_us_label")
     if strategy == "cross-taper":
         for f in overlap:
             notes.append(
@@ -829,6 +850,47 @@ def switch_plan(
         verified=False,
         extra={"strategy": strategy},
     )
+
+
+def _residual_gap(a: str, b: str, overlap: list[Finding]) -> tuple[int, str, list[str]] | None:
+    """Days to wait after the last dose of ``a`` before ``b`` when a cross-taper is unsafe.
+
+    When the overlap screen finds something contraindicated or to avoid, or ``a``
+    inhibits (strongly or moderately) an enzyme that is ``b``'s major pathway, and ``a``
+    (or its active metabolite) is long-lasting, ``b`` starts after about five
+    half-lives of ``a`` (the residual window of the ``stopped_drug_residual`` rule)."""
+    from neurodose.knowledge.substances import enzyme_profile, substance
+    from neurodose.safety.rules import rule
+
+    sub = substance(a)
+    hl = sub.half_life_typical_h if sub is not None else None
+    if sub is None or hl is None:
+        return None
+    r = rule("stopped_drug_residual")
+    n_half = r.thresholds["window_half_lives"].point
+    days = math.ceil(n_half * hl / 24.0)
+    if days < 7:
+        return None  # not long-lasting: the taper itself is the washout
+    majors = {
+        s.enzyme.upper()
+        for s in enzyme_profile(record(b))[2]
+        if s.strength in ("strong", "moderate")
+    }
+    inhibits = [
+        e
+        for e in enzyme_profile(record(a))[0]
+        if e.enzyme.upper() in majors and e.strength in ("strong", "moderate")
+    ]
+    severe = [f for f in overlap if f.severity in ("contraindicated", "avoid")]
+    if not inhibits and not severe:
+        return None
+    what = [f"{e.strength} {e.enzyme} inhibition" for e in inhibits]
+    what += [f.title.lower() for f in severe]
+    why = (
+        f"{record(a).display_name} lasts about {days} days after the last dose "
+        f"(typical half-life {hl:.0f} h, {n_half:g} half-lives): " + "; ".join(what)
+    )
+    return days, why, [sub.source, *r.sources]
 
 
 def _switch_interactions(

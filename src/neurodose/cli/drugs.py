@@ -91,8 +91,9 @@ def list_drugs(
     from neurodose.knowledge.substances import substances
 
     names = drug_names(record.value if record else None)
-    if record is None or record.value == "partner":
-        names = sorted({*names, *substances()})
+    if record is None or record.value == "partner":  # formulary substances are partners
+        full = set(drug_names("full")) if record is not None else set()
+        names = sorted({*names, *(n for n in substances() if n not in full)})
     rows = [drug_summary(get_drug(n)) for n in names]
     if as_json:
         print_json(rows)

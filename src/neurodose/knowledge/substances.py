@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -130,6 +131,11 @@ class Substance(Sourced):
     pregnancy: Label | None = None
     pregnancy_note: str | None = None
     breastfeeding: Label | None = None
+    label_facts: list[Fact] = Field(
+        default_factory=list,
+        description="sources for the label wordings: property 'pregnancy', 'breastfeeding' "
+        "or 'min_age_years' with its own source and locator",
+    )
     renal_avoid_below_crcl: float | None = Field(None, gt=0, le=150)
     facts: list[Fact] = Field(default_factory=list)
     unknown: list[str] = Field(default_factory=list)
@@ -148,6 +154,20 @@ class Substance(Sourced):
         if v is not None and v != "" and not v.isdigit():
             raise ValueError(f"RxNorm code {v!r} is not a number")
         return v or None
+
+    @property
+    def half_life_typical_h(self) -> float | None:
+        """The longest typical half-life of the parent or an active metabolite (h): the
+        geometric mean of a ``[low, high]`` range (a range's upper end is its extreme)."""
+        vals: list[float] = []
+        for hl in [self.half_life_h, *(m.half_life_h for m in self.metabolites if m.active)]:
+            if hl is None:
+                continue
+            if isinstance(hl, list):
+                vals.append(math.sqrt(hl[0] * hl[-1]) if len(hl) > 1 else hl[0])
+            else:
+                vals.append(hl)
+        return max(vals) if vals else None
 
     @property
     def half_life_max_h(self) -> float | None:
@@ -230,6 +250,12 @@ def _load() -> tuple[dict[str, ClassDef], dict[str, Substance], dict[str, Combin
         for s in f.substance:
             if s.id in subs or s.id in combos:
                 raise KnowledgeBaseError(f"{path}: substance {s.id!r} listed twice")
+            for lf in s.label_facts:
+                if lf.property not in ("pregnancy", "breastfeeding", "min_age_years"):
+                    raise KnowledgeBaseError(
+                        f"{path}: {s.id!r}: label_facts.property {lf.property!r} is not "
+                        "pregnancy, breastfeeding or min_age_years"
+                    )
             for pid in [*s.properties, *s.not_properties, *(x.property for x in s.facts)]:
                 if pid not in props:
                     raise KnowledgeBaseError(f"{path}: {s.id!r}: unknown property {pid!r}")
@@ -297,6 +323,15 @@ ASPECTS: dict[str, tuple[str, ...]] = {
     "anticholinergic burden": ("acb",),
     "bleeding risk": ("bleeding_risk", "anticoagulant", "antiplatelet", "nsaid"),
 }
+
+
+def label_source(sub: Substance, what: str) -> tuple[str, str, bool]:
+    """(source, locator, verified) of a label wording (``pregnancy``, ``breastfeeding``,
+    ``min_age_years``): its own fact when given, else the substance's source."""
+    for f in sub.label_facts:
+        if f.property == what:
+            return f.source, f.locator, f.verified
+    return sub.source, sub.locator, sub.verified
 
 
 def unknown_aspects(name: str) -> list[str]:

@@ -156,7 +156,8 @@ def _eval_match(ctx: Ctx, r: Rule) -> list[Finding]:
                 **common,
             )
         ]
-    return [_finding(ctx, r, vals, key=r.key, **common)]
+    key = None if r.key == "condition" else r.key  # a per-condition key needs conditions
+    return [_finding(ctx, r, vals, key=key, **common)]
 
 
 def renal_max_daily(drug: str, crcl: float, r: Rule | None = None) -> Quantity:
@@ -586,7 +587,7 @@ def _eval_residual(ctx: Ctx, r: Rule) -> list[Finding]:
 
 def _eval_label(ctx: Ctx, r: Rule) -> list[Finding]:
     """Licensed age, pregnancy and breastfeeding as the option's label states them."""
-    from neurodose.knowledge.substances import substance
+    from neurodose.knowledge.substances import label_source, substance
 
     sub = substance(ctx.drug)
     p = ctx.patient
@@ -610,6 +611,8 @@ def _eval_label(ctx: Ctx, r: Rule) -> list[Finding]:
         tier = r.tiers.get(sub.breastfeeding or "", r.tier)
     else:  # pragma: no cover - the rule file names only these
         return []
+    field_ = {"under_licensed_age": "min_age_years"}.get(what, what.split("_")[0])
+    src, _loc, verified = label_source(sub, field_)
     return [
         _finding(
             ctx,
@@ -617,8 +620,8 @@ def _eval_label(ctx: Ctx, r: Rule) -> list[Finding]:
             vals,
             severity=tier,
             key=r.key,
-            extra_sources=[sub.source],
-            verified=sub.verified,
+            extra_sources=[src],
+            verified=verified,
         )
     ]
 

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from neurodose.knowledge.substances import substances
 from typer.testing import CliRunner
 
 from neurodose.cli.main import EXIT_INPUT_ERROR, app
@@ -29,7 +31,8 @@ def test_list_json_has_every_drug_file() -> None:
     assert code == 0
     rows = json.loads(out)
     on_disk = sorted(p.stem for p in (DATA_DIR / "drugs").glob("*.toml"))
-    assert [r["name"] for r in rows] == on_disk == drug_names()
+    assert on_disk == drug_names()
+    assert [r["name"] for r in rows] == sorted({*on_disk, *substances()})  # + the formulary
     ami = next(r for r in rows if r["name"] == "amitriptyline")
     rec = get_drug("amitriptyline")
     n_numbers = sum(1 for _, item in rec.iter_sourced() if hasattr(item, "unit"))
@@ -45,7 +48,9 @@ def test_list_filters_by_record_kind(kind: str) -> None:
     assert code == 0
     rows = json.loads(out)
     assert {r["record"] for r in rows} <= {kind}
-    assert [r["name"] for r in rows] == drug_names(kind)
+    full = set(drug_names("full"))
+    want = drug_names(kind) if kind == "full" else sorted({*drug_names(kind), *substances()} - full)
+    assert [r["name"] for r in rows] == want
 
 
 def test_list_bad_record_kind_is_a_usage_error() -> None:
@@ -175,7 +180,7 @@ def test_installed_script_list_json() -> None:
         timeout=120,
         check=True,
     )
-    assert [r["name"] for r in json.loads(proc.stdout)] == drug_names()
+    assert [r["name"] for r in json.loads(proc.stdout)] == sorted({*drug_names(), *substances()})
 
 
 def test_python_dash_m_and_version() -> None:
