@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from neurodose.knowledge.substances import substances
 from typer.testing import CliRunner
 
 from neurodose.cli.main import EXIT_INPUT_ERROR, app
 from neurodose.knowledge import DATA_DIR, drug_names, get_drug, references
 from neurodose.knowledge.schema import DrugRecord
+from neurodose.knowledge.substances import substances
 
 runner = CliRunner()
 
