@@ -211,12 +211,23 @@ def record(name: str) -> DrugRecord:
     >>> rec.name, sorted(used)
     ('amitriptyline', [])
     """
+    hit = _RECORDS.get(name) if isinstance(name, str) else None
+    if hit is not None:
+        return hit
     key = resolve_name(name)
     if key in _drug_paths():
-        return _load(key)
-    from neurodose.knowledge.substances import partner_record
+        rec = _load(key)
+    else:
+        from neurodose.knowledge.substances import partner_record
 
-    return partner_record(key)
+        rec = partner_record(key)
+    if len(_RECORDS) < 20000:
+        _RECORDS[name] = rec
+    return rec
+
+
+#: name as asked -> record (the knowledge base does not change while a process runs)
+_RECORDS: dict[str, DrugRecord] = {}
 
 
 def drug_names(record: str | None = None) -> list[str]:

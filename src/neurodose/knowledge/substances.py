@@ -608,7 +608,22 @@ def _enzyme_profile_by_name(name: str) -> tuple[tuple[Any, ...], tuple[Any, ...]
     return tuple(ip.inhibits), tuple(ip.induces), tuple(ip.substrate_of)
 
 
+_PROFILE_CACHE: dict[int, tuple[DrugRecord, tuple[list[Any], list[Any], list[Any]]]] = {}
+
+
 def enzyme_profile(rec: DrugRecord) -> tuple[list[Any], list[Any], list[Any]]:
+    """Cached :func:`_enzyme_profile` per record object (records are immutable)."""
+    hit = _PROFILE_CACHE.get(id(rec))
+    if hit is not None and hit[0] is rec:
+        return hit[1]
+    out = _enzyme_profile(rec)
+    if len(_PROFILE_CACHE) > 4096:
+        _PROFILE_CACHE.clear()
+    _PROFILE_CACHE[id(rec)] = (rec, out)
+    return out
+
+
+def _enzyme_profile(rec: DrugRecord) -> tuple[list[Any], list[Any], list[Any]]:
     """``(inhibits, induces, substrate_of)`` of a record, completed from the formulary.
 
     The record's own cited enzyme effects come first; an enzyme the record does not

@@ -278,6 +278,21 @@ class Ctx:
     option_current: bool
     phen: Mapping[str, PhenotypeState] = field(default_factory=dict)
     option_stopped_days: float | None = None
+    #: tag -> current co-medicines carrying it (built on first use; the screen's index)
+    index: dict[str, list[tuple[Medication, bool]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def by_tag(self, tag: str) -> list[tuple[Medication, bool]]:
+        """Current co-medicines with ``tag`` and whether that tag is verified for each."""
+        if not self.index and self.comeds:
+            for m in self.comeds:
+                if not m.current:
+                    continue
+                for t, v in tags_view(m.record).items():
+                    self.index.setdefault(t, []).append((m, v))
+            self.index.setdefault("", [])
+        return self.index.get(tag, [])
 
 
 def fmt_threshold(q: Quantity) -> str:
@@ -295,6 +310,14 @@ def window_h(q: Quantity) -> float:
 def comeds_for(ctx: Ctx, r: Rule, tags: list[str]) -> list[tuple[Medication, bool]]:
     """Co-medications carrying any of ``tags`` (with verified flag), window-aware."""
     win = r.thresholds[r.when.comed_window] if r.when.comed_window else None
+    if win is None:  # current co-medicines only: the tag index answers
+        seen: dict[str, tuple[Medication, bool]] = {}
+        for t in tags:
+            for m, v in ctx.by_tag(t):
+                old = seen.get(m.name)
+                seen[m.name] = (m, v and (old[1] if old else True))
+        order = {m.name: i for i, m in enumerate(ctx.comeds)}
+        return sorted(seen.values(), key=lambda mv: order[mv[0].name])
     out = []
     for m in ctx.comeds:
         if not m.current:

@@ -67,7 +67,6 @@ def test_venlafaxine_does_not_drop_from_37_5_mg_to_nothing() -> None:
     [
         ("duloxetine", "nortriptyline", "CYP2D6"),
         ("paroxetine", "amitriptyline", "CYP2D6"),
-        ("fluoxetine", "amitriptyline", "CYP2D6"),
         ("amitriptyline", "pregabalin", "CNS"),
     ],
 )
@@ -84,9 +83,13 @@ def test_a_switch_without_interaction_says_so() -> None:
     )
 
 
-def test_fluoxetine_tail_is_named() -> None:
-    plan = switch_plan("fluoxetine", "nortriptyline", 20, start_date=D0)
-    assert any("persist for weeks" in n for n in plan.notes)
+def test_fluoxetine_tail_is_named_and_never_overlapped() -> None:
+    """Safety round 3: no overlap with a long-lasting inhibitor (its residual window)."""
+    for b in ("nortriptyline", "amitriptyline"):
+        plan = switch_plan("fluoxetine", b, 20, start_date=D0)
+        assert any("lasts about" in n and "CYP2D6" in n for n in plan.notes), plan.notes
+        last_a = max(s.day for s in plan.steps if s.drug == "fluoxetine")
+        assert min(s.day for s in plan.steps if s.drug == b) > last_a
 
 
 def test_a_dose_given_as_text_says_it_must_be_a_number_in_mg() -> None:
