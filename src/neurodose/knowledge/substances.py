@@ -122,7 +122,7 @@ class Substance(Sourced):
     brands: list[str] = Field(default_factory=list)
     salts: list[str] = Field(default_factory=list)
     aliases: list[str] = Field(default_factory=list)
-    routes: list[Route] = Field(default_factory=lambda: ["oral"])
+    routes: list[Route] = Field(default_factory=lambda: ["oral"])  # type: ignore[arg-type]
     properties: list[str] = Field(default_factory=list)
     not_properties: list[str] = Field(default_factory=list)
     half_life_h: float | list[float] | None = None
@@ -263,10 +263,10 @@ def _load() -> tuple[dict[str, ClassDef], dict[str, Substance], dict[str, Combin
                 if cid not in classes:
                     raise KnowledgeBaseError(f"{path}: {s.id!r}: unknown class {cid!r}")
             subs[s.id] = s
-        for c in f.combination:
-            if c.id in combos or c.id in subs:
-                raise KnowledgeBaseError(f"{path}: combination {c.id!r} listed twice")
-            combos[c.id] = c
+        for combo in f.combination:
+            if combo.id in combos or combo.id in subs:
+                raise KnowledgeBaseError(f"{path}: combination {combo.id!r} listed twice")
+            combos[combo.id] = combo
     return classes, subs, combos
 
 
@@ -483,36 +483,36 @@ def partner_record(name: str) -> DrugRecord:
         for strength in ("strong", "moderate", "weak"):
             f = facts.get(f"cyp{e}_inhibitor_{strength}")
             if f is not None:
-                inhibits.append(EnzymeEffect(enzyme=enzyme, strength=strength, **cite(f)))  # type: ignore[arg-type]
+                inhibits.append(EnzymeEffect(enzyme=enzyme, strength=strength, **cite(f)))
                 break
         for strength in ("strong", "moderate", "weak"):
             f = facts.get(f"cyp{e}_inducer_{strength}")
             if f is not None:
-                induces.append(EnzymeEffect(enzyme=enzyme, strength=strength, **cite(f)))  # type: ignore[arg-type]
+                induces.append(EnzymeEffect(enzyme=enzyme, strength=strength, **cite(f)))
                 break
         major = facts.get(f"cyp{e}_substrate_major")
         minor = facts.get(f"cyp{e}_substrate")
         if major is not None:
-            substrate.append(EnzymeEffect(enzyme=enzyme, strength="strong", **cite(major)))  # type: ignore[arg-type]
+            substrate.append(EnzymeEffect(enzyme=enzyme, strength="strong", **cite(major)))
         elif minor is not None:
-            substrate.append(EnzymeEffect(enzyme=enzyme, strength="weak", **cite(minor)))  # type: ignore[arg-type]
+            substrate.append(EnzymeEffect(enzyme=enzyme, strength="weak", **cite(minor)))
     kw: dict[str, object] = {}
     for pid, flag in _FLAGS.items():
         if pid in facts:
-            kw[flag] = Flag(value=True, **cite(facts[pid]))  # type: ignore[arg-type]
+            kw[flag] = Flag(value=True, **cite(facts[pid]))
     if "maoi_reversible" in facts and "maoi" not in kw:
-        kw["maoi"] = Flag(value=True, **cite(facts["maoi_reversible"]))  # type: ignore[arg-type]
+        kw["maoi"] = Flag(value=True, **cite(facts["maoi_reversible"]))
     for cat in ("known", "possible", "conditional"):
         f = facts.get(f"qt_{cat}")
         if f is not None:
-            kw["qt_risk"] = QtRisk(category=cat, **cite(f))  # type: ignore[arg-type]
+            kw["qt_risk"] = QtRisk(category=cat, **cite(f))
             break
     for score in (3, 2, 1):
         f = facts.get(f"acb{score}")
         if f is not None:
-            kw["anticholinergic_acb"] = Quantity(value=float(score), unit="1", **cite(f))  # type: ignore[arg-type]
+            kw["anticholinergic_acb"] = Quantity(value=float(score), unit="1", **cite(f))
             break
-    ip = InteractionProfile(inhibits=inhibits, induces=induces, substrate_of=substrate, **kw)  # type: ignore[arg-type]
+    ip = InteractionProfile(inhibits=inhibits, induces=induces, substrate_of=substrate, **kw)
     identifiers = []
     if s.rxnorm:
         identifiers.append(
