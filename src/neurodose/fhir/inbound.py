@@ -238,6 +238,52 @@ def _name_candidates(text: str) -> list[str]:
     return out
 
 
+#: UCUM units accepted as the measurement's unit (same number): mEq/L = mmol/L for Na, K
+_SAME_UNIT = {
+    "meq/l": "mmol/L",
+    "mmol/l": "mmol/L",
+    "/min": "/min",
+    "{beats}/min": "/min",
+    "mm[hg]": "mmHg",
+    "mmhg": "mmHg",
+    "10*9/l": "10*9/L",
+    "10*3/ul": "10*9/L",
+    "ms": "ms",
+    "u/l": "U/L",
+    "umol/l": "umol/L",
+    "g/l": "g/L",
+    "{inr}": "1",
+    "1": "1",
+    "kg/m2": "kg/m2",
+    "wk": "wk",
+    "mg/dl": "mg/dL",
+}
+
+
+def _measurement_for(res: Mapping[str, Any]) -> tuple[str, float, str | None] | None:
+    """``(measurement id, value, problem)`` for an Observation whose LOINC code is a
+    measurement the screen reads (``knowledge/measurements.toml``); ``None`` otherwise.
+    A unit that is not the measurement's own is a problem (named), never converted by
+    guess."""
+    from neurodose.knowledge.measurements import measurement_defs
+
+    by_loinc = {d.loinc: d for d in measurement_defs().values() if d.loinc}
+    for c in _codings(res.get("code")):
+        d = by_loinc.get(str(c.get("code")))
+        if d is None or "loinc" not in str(c.get("system", "")).lower():
+            continue
+        vq = res.get("valueQuantity")
+        if not isinstance(vq, Mapping) or not isinstance(vq.get("value"), int | float):
+            return d.id, 0.0, f"{d.label}: no numeric valueQuantity"
+        unit = str(vq.get("code") or vq.get("unit") or "").strip()
+        if d.id == "creatinine_umol_l" and unit.lower() == "mg/dl":
+            return d.id, float(vq["value"]) * 88.42, None  # 1 mg/dL = 88.42 umol/L
+        if _SAME_UNIT.get(unit.lower(), unit) != d.unit and not (unit == "" and d.unit == "1"):
+            return d.id, 0.0, f"{d.label}: unit {unit!r} is not {d.unit}; not read"
+        return d.id, float(vq["value"]), None
+    return None
+
+
 def _drug_from_text(text: str) -> str | None:
     for cand in _name_candidates(text):
         try:
@@ -586,13 +632,23 @@ def case_from_resources(
                     )
                 continue
             if not kinds:
+                meas = _measurement_for(res)
+                if meas is not None:
+                    mid, value, problem = meas
+                    if problem is None:
+                        labs.setdefault(f"m:{mid}", []).append((when, value))
+                        sources.add("loinc_release")
+                        continue
+                    reason = problem
+                else:
+                    reason = "LOINC code not used by neurodose"
                 unrec.append(
                     Unrecognised(
                         where=ref,
                         kind="observation",
                         text=_text(res.get("code")),
                         codes=_code_strings(res.get("code")),
-                        reason="LOINC code not used by neurodose",
+                        reason=reason,
                     )
                 )
                 continue
@@ -671,6 +727,9 @@ def case_from_resources(
         lab["qtc_ms"] = _latest(labs["qtc"])
     if "alt" in labs:
         lab["alt_u_per_l"] = _latest(labs["alt"])
+    for key, vals in labs.items():  # measurements read by the screen (knowledge/measurements)
+        if key.startswith("m:") and key[2:] not in lab:
+            lab[key[2:]] = _latest(vals)
     if lab:
         profile["labs"] = lab
     if pains:

@@ -232,9 +232,16 @@ def gene_for_code(system: str | None, code: str | None) -> GeneCode | None:
 
 @cache
 def _drug_code_index() -> dict[tuple[str, str], tuple[str, Identifier]]:
+    from neurodose.knowledge.registry import record
+    from neurodose.knowledge.substances import substances
+
     out: dict[tuple[str, str], tuple[str, Identifier]] = {}
     for name in drug_names():
         for ident in get_drug(name).identifiers:
+            short = "RxNorm" if ident.system.startswith("RxNorm") else ident.system
+            out.setdefault((short, ident.code), (name, ident))
+    for name in substances():  # the coded formulary: RxNorm ingredient and ATC codes
+        for ident in record(name).identifiers:
             short = "RxNorm" if ident.system.startswith("RxNorm") else ident.system
             out.setdefault((short, ident.code), (name, ident))
     return out
