@@ -201,7 +201,15 @@ def test_observations_ucum_latest_wins_and_pain() -> None:
     assert case.profile["labs"]["egfr"] == pytest.approx(24.0)
     assert case.profile["labs"]["qtc_ms"] == pytest.approx(510.0)
     assert case.profile["pain"] == {"condition": "diabetic_neuropathy", "score": 7.0}
-    assert [u.kind for u in case.unrecognised] == ["observation"]
+    # round 3: heart rate (LOINC 8867-4) is a measurement the screen reads
+    assert case.profile["labs"]["heart_rate_bpm"] == pytest.approx(70.0)
+    assert case.unrecognised == ()
+    other = case_from_resources(
+        [_patient(), _obs("8867-4", {"value": 70, "code": "Hz"}), _obs("1234-5", {"value": 1})],
+        today=TODAY,
+    )
+    reasons = [u.reason for u in other.unrecognised]
+    assert any("unit 'Hz'" in r for r in reasons) and any("not used" in r for r in reasons)
 
 
 def test_wrong_unit_is_an_error_naming_the_path() -> None:
