@@ -1,0 +1,77 @@
+"""Use cases: one typed request -> result function per thing a clinician asks for.
+
+**Doors translate, workflows decide.** The doors (the CLI in :mod:`neurodose.cli`, the
+clinic API and pages in :mod:`neurodose.service`, the CDS Hooks services, the FHIR
+translation) parse their input into a request, call one workflow and render its
+result; they assemble no library calls of their own. A workflow takes typed, already
+parsed values (a :class:`~neurodose.case.Patient`, a :class:`~neurodose.case.Regimen`,
+an advice :class:`~neurodose.advice.plans.Plan`), checks what the use case needs
+(doses against the knowledge-base maximum, co-medication doses), calls the library and
+returns a frozen result with its warnings and notes. Errors name fields by their path
+in the request (:func:`neurodose.errors.ref`); each door maps them to its own terms.
+
+==================  ===================================================
+module              use cases
+==================  ===================================================
+``models``          :func:`simulate`, :func:`explain`
+``plans``           :func:`make_plan` (titrate, taper, switch), :func:`planned_doses`
+``monitoring``      :func:`tdm` (MAP fit, forecast, dose) and :func:`course_tdm`
+``views``           :func:`patient_view` (week, reviews, levels of current drugs)
+==================  ===================================================
+
+Layer: above ``advice``, ``mipd``, ``trial`` and ``simulation``; below ``fhir``,
+``service`` and ``cli`` (the import-linter contract in ``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: name -> submodule; imported on first use, so that a door loads only what it calls
+_WHERE = {
+    "CourseTdmRequest": "monitoring",
+    "ExplainRequest": "models",
+    "ExplainResult": "models",
+    "PatientViewRequest": "views",
+    "PlanRequest": "plans",
+    "PlanResult": "plans",
+    "SimulateRequest": "models",
+    "SimulateResult": "models",
+    "TdmRequest": "monitoring",
+    "TdmResult": "monitoring",
+    "course_tdm": "monitoring",
+    "explain": "models",
+    "make_plan": "plans",
+    "patient_view": "views",
+    "planned_doses": "plans",
+    "simulate": "models",
+    "tdm": "monitoring",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'neurodose.workflows' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"neurodose.workflows.{_WHERE[name]}"), name)
+
+
+__all__ = [
+    "CourseTdmRequest",
+    "ExplainRequest",
+    "ExplainResult",
+    "PatientViewRequest",
+    "PlanRequest",
+    "PlanResult",
+    "SimulateRequest",
+    "SimulateResult",
+    "TdmRequest",
+    "TdmResult",
+    "course_tdm",
+    "explain",
+    "make_plan",
+    "patient_view",
+    "planned_doses",
+    "simulate",
+    "tdm",
+]
