@@ -634,9 +634,9 @@ def case_from_resources(
             if not kinds:
                 meas = _measurement_for(res)
                 if meas is not None:
-                    mid, value, problem = meas
+                    mid, mval, problem = meas
                     if problem is None:
-                        labs.setdefault(f"m:{mid}", []).append((when, value))
+                        labs.setdefault(f"m:{mid}", []).append((when, mval))
                         sources.add("loinc_release")
                         continue
                     reason = problem
