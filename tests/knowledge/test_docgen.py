@@ -41,3 +41,10 @@ def test_check_mode(tmp_path: Path) -> None:
     assert docgen.main(["--out", str(tmp_path), "--check"]) == 0
     (tmp_path / "evidence_gaps.md").write_text("stale\n", encoding="utf-8")
     assert docgen.main(["--out", str(tmp_path), "--check"]) == 1
+
+
+def test_formulary_doc_is_current() -> None:
+    committed = (DOCS / "formulary.md").read_text(encoding="utf-8")
+    assert committed == docgen.render_formulary(), (
+        "docs/formulary.md is stale: run python -m neurodose.knowledge.docgen"
+    )

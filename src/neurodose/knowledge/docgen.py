@@ -31,7 +31,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from neurodose.knowledge import pgx
-from neurodose.knowledge.registry import drug_names, get_drug
+from neurodose.knowledge.registry import drug_names, get_drug, load_toml
 from neurodose.knowledge.schema import (
     Affinity,
     EnzymeEffect,
@@ -413,6 +413,66 @@ def render_evidence_gaps() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def render_formulary() -> str:
+    """The formulary's coverage: substances per area, codes, and properties x substances
+    (how many substances carry each property, and how many leave its aspect unknown)."""
+    from collections import Counter
+
+    from neurodose.knowledge.substances import (
+        FORMULARY_DIR,
+        class_defs,
+        combinations,
+        properties_of,
+        property_defs,
+        substances,
+    )
+
+    subs = substances()
+    area: Counter[str] = Counter()
+    for path in sorted(FORMULARY_DIR.glob("*.toml")):
+        data = load_toml(path)
+        area[path.stem] += len(data.get("substance", []))
+    n = len(subs)
+    rx = sum(1 for s in subs.values() if s.rxnorm)
+    atc = sum(1 for s in subs.values() if s.atc)
+    hl = sum(1 for s in subs.values() if s.half_life_h is not None)
+    unver = sum(1 for s in subs.values() if not s.verified)
+    out = [
+        "# The coded formulary: coverage",
+        "",
+        "Generated from `src/neurodose/knowledge/formulary/*.toml` by "
+        "`python -m neurodose.knowledge.docgen`; do not edit by hand.",
+        "",
+        f"{n} substances, {len(combinations())} combination products, {len(class_defs())} "
+        f"classes, {len(property_defs())} properties. RxNorm ingredient code: {rx} "
+        f"({100 * rx / n:.0f} %); ATC code: {atc} ({100 * atc / n:.0f} %); parent half-life: "
+        f"{hl} ({100 * hl / n:.0f} %). Stored `verified = false` (not in the evidence packs; "
+        f"shown UNVERIFIED): {unver}.",
+        "",
+        "| Area file | Substances |",
+        "|---|---|",
+        *(f"| `{a}.toml` | {c} |" for a, c in sorted(area.items()) if c),
+        "",
+        "## Properties x substances",
+        "",
+        "How many substances carry each property (from their class or their own entry), and how "
+        "many name the aspect as not checked (`unknown`): a property a substance does not list is "
+        "absent only where its aspect was checked.",
+        "",
+        "| Property | Group | Substances with it | Via class | Aspect unknown |",
+        "|---|---|---|---|---|",
+    ]
+    facts = {name: properties_of(name) for name in subs}
+    for pid, pdef in property_defs().items():
+        have = [f[pid] for f in facts.values() if pid in f]
+        via_class = sum(1 for f in have if f.via.startswith("class:"))
+        stem = pid.split("_")[0]
+        unknown = sum(1 for s in subs.values() if any(stem in u or pid in u for u in s.unknown))
+        out.append(f"| `{pid}` | {pdef.group} | {len(have)} | {via_class} | {unknown} |")
+    out.append("")
+    return "\n".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Write (or with ``--check`` compare) the generated documents; return an exit code."""
     ap = argparse.ArgumentParser(prog="python -m neurodose.knowledge.docgen")
@@ -422,6 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     docs = {
         "knowledge_base.md": render_knowledge_base(),
         "evidence_gaps.md": render_evidence_gaps(),
+        "formulary.md": render_formulary(),
     }
     stale = []
     for fname, text in docs.items():
