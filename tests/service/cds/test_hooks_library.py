@@ -113,3 +113,27 @@ def test_cds_serve_refuses_to_start_without_clients(monkeypatch: pytest.MonkeyPa
     assert r.stderr.startswith("error: cds-clients") and r.stderr.count("\n") == 1
     r = CliRunner().invoke(app, ["cds-serve", "--public-url", "ftp://cds.test"])
     assert r.exit_code == EXIT_INPUT_ERROR and "public-url" in r.stderr
+
+
+def test_drafts_are_screened_together() -> None:
+    """Signing duloxetine and tramadol in one request flags their combination (round 3)."""
+
+    def draft(i: str, name: str) -> dict:
+        return {
+            "resourceType": "MedicationRequest",
+            "id": i,
+            "status": "draft",
+            "intent": "order",
+            "subject": {"reference": "Patient/p1"},
+            "medicationCodeableConcept": {"text": name},
+        }
+
+    body = _body(
+        "order-sign",
+        draftOrders=_bundle(draft("d1", "duloxetine"), draft("d2", "tramadol")),
+    )
+    body["prefetch"]["medications"] = _bundle()
+    cards, _ = handle_hook("neurodose-order-sign", body, CFG, today=TODAY)
+    text = " ".join(c["summary"] + c.get("detail", "") for c in cards)
+    assert "serotonergic" in text.lower()
+    assert any("Tramadol" in c.get("detail", "") for c in cards if "uloxetine" in c["summary"])

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from neurodose.advice.assess import OPTIONS, assess
+from neurodose.case.patient import Medication
 from neurodose.errors import FhirError
 from neurodose.fhir.inbound import FhirCase, Order, case_from_resources, orders_from
 from neurodose.fhir.validate import bundle_entries, validate_resource
@@ -208,10 +209,19 @@ def _order_cards(
                 draft=True,
             )
         )
+    # every draft of the request is screened together with the others and the active list
+    all_drafts = orders_from(ctx["draftOrders"], where="context.draftOrders")
+    on_list = {m.name for m in patient.medications if m.current}
     for order in orders:
         if order.drug is None:
             continue
-        findings = screen(patient, order.drug, planned_daily_mg=order.daily_mg)
+        others = tuple(
+            Medication(o.drug, dose_mg=o.dose_mg, every_h=o.every_h)
+            for o in all_drafts
+            if o.drug is not None and o.drug != order.drug and o.drug not in on_list
+        )
+        with_drafts = replace(patient, medications=(*patient.medications, *others))
+        findings = screen(with_drafts, order.drug, planned_daily_mg=order.daily_mg)
         alt = None
         if any(f.severity in ("contraindicated", "avoid") for f in findings):
             alt = _alternative(patient, order, today)
