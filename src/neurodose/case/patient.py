@@ -4,7 +4,8 @@ medications, used by every layer above (PK covariates, PD, screening, advice, CL
 Build one directly (all fields optional, validated) or from the patient JSON a
 clinician gives ``neurodose assess`` / ``--patient FILE`` with :func:`load_patient`.
 
-JSON schema (all field names are fixed; an unknown field is an error naming it):
+JSON schema (a misspelt field name is an error naming it; a field the screen does not
+read, such as ``allergies``, is kept and listed in :attr:`Patient.unchecked`):
 
 =================  ==============================================================
 ``age``            years, required, 0 < age <= 120
@@ -38,10 +39,12 @@ neurodose.errors.PatientError: age: 300 is not allowed; expected 0 < age <= 120 
 >>> q.age, sorted(q.conditions)
 (60.0, ['diabetes', 'diabetic_neuropathy'])
 >>> try:
-...     load_patient({"age": 60, "colour": "blue"})
+...     load_patient({"age": 60, "medication": ["bisoprolol"]})
 ... except PatientError as exc:
-...     str(exc).startswith("colour: 'blue' is not allowed; expected no such field")
+...     str(exc).startswith("medication: ['bisoprolol'] is not allowed; expected no such field")
 True
+>>> [u.name for u in load_patient({"age": 60, "allergies": ["penicillin"]}).unchecked]
+['allergies']
 """
 
 from __future__ import annotations
@@ -56,7 +59,14 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from neurodose.errors import InputError, NeurodoseError, PatientError, UnknownNameError
 from neurodose.inputs import read_text
@@ -501,14 +511,20 @@ Name = Annotated[str, AfterValidator(check_text)]
 
 
 class MedicationIn(_In):
-    """One medication: name, dose per administration (mg) or as text with a unit,
-    interval (h) or frequency word, route, as-needed, stop date or days since stopped."""
+    """One medication: name (or an RxNorm/ATC code), dose per administration (mg) or as
+    text with a unit, interval (h) or frequency word, route, as-needed, stop date or days
+    since stopped. Other fields (an indication, a note) are kept and named as not read."""
 
-    name: Name
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: Name = ""
+    rxnorm: Name | None = None
+    atc: Name | None = None
+    unit: Name | None = None
     dose_mg: float | None = Field(None, gt=0, le=10000)
     every_h: float | None = Field(None, gt=0, le=24 * 28)
     stopped_days_ago: float | None = Field(None, ge=0, le=3650)
-    dose: Name | None = None
+    dose: Name | float | None = None
     frequency: Annotated[str | None, AfterValidator(check_frequency)] = None
     route: Route | None = None
     as_needed: bool = False
@@ -537,16 +553,35 @@ class PainIn(_In):
     score: float | None = Field(None, ge=0, le=10)
 
 
+def _sex(value: Any) -> Any:
+    """Common spellings of sex: F/M, woman/man, Female/Male."""
+    if isinstance(value, str):
+        v = value.strip().lower()
+        return {"f": "female", "woman": "female", "m": "male", "man": "male"}.get(v, v)
+    return value
+
+
+class ConditionIn(_In):
+    """A condition as an object: its name and/or a code (ICD-10-CM, SNOMED CT)."""
+
+    name: Name | None = None
+    code: Name | None = None
+    system: Name | None = None
+
+
 class PatientIn(_In):
-    """The raw JSON schema (pydantic, ``extra="forbid"``)."""
+    """The raw JSON schema (pydantic). A field the schema does not know is an error when it
+    looks like a known one (a misspelling); otherwise it is kept and named as not read."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     age: float = Field(gt=0, le=120)
-    sex: Literal["female", "male"] | None = None
+    sex: Annotated[Literal["female", "male"] | None, BeforeValidator(_sex)] = None
     weight_kg: float | None = Field(None, gt=0, le=400)
     height_cm: float | None = Field(None, gt=30, le=260)
     pregnant: bool = False
     breastfeeding: bool = False
-    conditions: list[Name] = Field(default_factory=list, max_length=500)
+    conditions: list[Name | ConditionIn] = Field(default_factory=list, max_length=500)
     medications: list[Name | MedicationIn] = Field(default_factory=list, max_length=500)
     genotypes: dict[str, str | float] = Field(default_factory=dict)
     labs: LabsIn = Field(default_factory=LabsIn)
@@ -602,17 +637,23 @@ def _report_unknown_names(pin: PatientIn) -> None:
     """Raise once for every unknown condition and medication name (``strict`` mode)."""
     errors: list[tuple[str, UnknownNameError]] = []
     for i, c in enumerate(pin.conditions):
+        if isinstance(c, ConditionIn):
+            if _condition_in(c) is not None:
+                continue
+            c = c.name or c.code or ""
         try:
             resolve_condition(c)
         except UnknownNameError as exc:
-            errors.append((f"conditions[{i}]", exc))
+            errors.append((f"conditions.{i}", exc))
     for i, m in enumerate(pin.medications):
         name = m if isinstance(m, str) else m.name
+        if not isinstance(m, str) and _coded_medicine(m) is not None:
+            continue
         if _ingredients(name) is None:
             try:
                 resolve_name(name)
             except UnknownNameError as exc:
-                errors.append((f"medications[{i}].name", exc))
+                errors.append((f"medications.{i}.name", exc))
     if len(errors) == 1:
         raise errors[0][1]
     if errors:
@@ -641,6 +682,55 @@ def _ingredients(name: str) -> tuple[str, ...] | None:
         except UnknownNameError:
             return None
     return tuple(out)
+
+
+def _condition_in(c: ConditionIn) -> str | None:
+    """The condition id of a condition object: its code first, then its name."""
+    from neurodose.knowledge.terminology import condition_for_code
+
+    if c.code:
+        hit = condition_for_code(c.system, c.code)
+        if hit is None and c.system is None:
+            for system in ("ICD-10-CM", "SNOMED", "ICD-10"):
+                hit = condition_for_code(system, c.code)
+                if hit is not None:
+                    break
+        if hit is not None:
+            return hit.condition
+    if c.name:
+        try:
+            return resolve_condition(c.name)
+        except UnknownNameError:
+            return None
+    return None
+
+
+def _coded_medicine(m: MedicationIn) -> str | None:
+    """The knowledge-base name of a medicine given by its RxNorm or ATC code."""
+    from neurodose.knowledge.terminology import drug_for_code
+
+    for system, code in (("RxNorm", m.rxnorm), ("ATC", m.atc)):
+        if code:
+            hit = drug_for_code(system, code)
+            if hit is not None:
+                return hit[0]
+    return None
+
+
+def _extra_fields(
+    extra: Mapping[str, Any] | None, known: Iterable[str], where: str, unchecked: list[Unchecked]
+) -> None:
+    """Fields the schema does not know: a misspelling of a known one is an error (never a
+    guess); any other is kept and named as not read by the screen."""
+    import difflib
+
+    for key, value in (extra or {}).items():
+        close = difflib.get_close_matches(str(key), list(known), n=3, cutoff=0.75)
+        if close:
+            raise PatientError(
+                f"{where}{key}", value, f"no such field (did you mean {', '.join(close)}?)"
+            )
+        unchecked.append(Unchecked("text", f"{where}{key}", "a field the screen does not read"))
 
 
 def _suggest(exc: UnknownNameError) -> str:
@@ -713,13 +803,23 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
         _report_unknown_names(pin)
     today = today or date.today()
     unchecked: list[Unchecked] = []
+    _extra_fields(pin.model_extra, PatientIn.model_fields, "", unchecked)
     conds: set[str] = set()
     for i, c in enumerate(pin.conditions):
+        if isinstance(c, ConditionIn):
+            cid = _condition_in(c)
+            if cid is not None:
+                conds.add(cid)
+                continue
+            if not (c.name or c.code):
+                raise PatientError(f"conditions.{i}", c.model_dump(), "a name or a code")
+            label = c.name or f"{c.system or 'code'} {c.code}"
+            kind = "condition" if c.name else "code"
+            unchecked.append(Unchecked(kind, label, UNKNOWN_CONDITION_REASON))
+            continue
         try:
             conds.add(resolve_condition(c))
         except UnknownNameError as exc:
-            if not isinstance(c, str) or not c.strip():
-                raise PatientError(f"conditions[{i}]", c, "a condition name") from None
             unchecked.append(Unchecked("condition", c, UNKNOWN_CONDITION_REASON + _suggest(exc)))
     pain_condition = None
     if pin.pain is not None:
@@ -791,24 +891,38 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
     for i, r in enumerate(pin.replacing):
         ing = _ingredients(r)
         if ing is None:
-            raise PatientError(f"replacing[{i}]", r, "a medicine on the medication list")
+            raise PatientError(f"replacing.{i}", r, "a medicine on the medication list")
         replacing.extend(ing)
     meds: list[Medication] = []
     seen: set[str] = set()
     for i, m in enumerate(pin.medications):
         mi = MedicationIn(name=m) if isinstance(m, str) else m
-        if not mi.name.strip():
-            raise PatientError(f"medications[{i}].name", mi.name, "a medicine name")
-        names = _ingredients(mi.name)
+        _extra_fields(mi.model_extra, MedicationIn.model_fields, f"medications.{i}.", unchecked)
+        coded = _coded_medicine(mi)
+        if not mi.name.strip() and coded is None:
+            if mi.rxnorm or mi.atc:
+                label = f"RxNorm {mi.rxnorm}" if mi.rxnorm else f"ATC {mi.atc}"
+                unchecked.append(Unchecked("code", label, UNKNOWN_DRUG_REASON))
+                continue
+            raise PatientError(f"medications.{i}.name", mi.name, "a medicine name or code")
+        names = (coded,) if coded is not None else _ingredients(mi.name)
         if names is None:
             try:
                 resolve_name(mi.name)
             except UnknownNameError as exc:
                 unchecked.append(Unchecked("drug", mi.name, UNKNOWN_DRUG_REASON + _suggest(exc)))
             continue
+        if isinstance(mi.dose, int | float) and not isinstance(mi.dose, bool):
+            if mi.unit is None:  # a number without its unit is never read as mg by guess
+                raise PatientError(
+                    f"medications.{i}.dose",
+                    mi.dose,
+                    "a dose with its unit ('25 mg', or dose plus unit), or dose_mg",
+                )
+            mi = mi.model_copy(update={"dose": f"{mi.dose:g} {mi.unit}"})
         dose_mg, every_h, stopped = mi.dose_mg, mi.every_h, mi.stopped_days_ago
         if mi.dose is not None and dose_mg is None:
-            dose_mg, rate_every, note = _dose_from_text(mi.dose, f"medications[{i}].dose")
+            dose_mg, rate_every, note = _dose_from_text(str(mi.dose), f"medications.{i}.dose")
             every_h = every_h or rate_every
             if note and any(record(n).record == "full" for n in names):  # a dose the screen reads
                 unchecked.append(Unchecked("text", f"{mi.name}: {mi.dose}", note))
@@ -824,7 +938,7 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
                 stopped = 0.0
         if mi.start_date is not None and mi.stop_date is not None and mi.stop_date < mi.start_date:
             raise PatientError(
-                f"medications[{i}].stop_date", str(mi.stop_date), f"on or after {mi.start_date}"
+                f"medications.{i}.stop_date", str(mi.stop_date), f"on or after {mi.start_date}"
             )
         if len(names) > 1:  # a combination product: the ingredients, dose not split
             dose_mg = every_h = None
@@ -859,7 +973,15 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
                 meds.append(Medication(name=name, record=record(name), given_as=text))
     genos: dict[str, GenotypeCall] = {}
     for gene, value in pin.genotypes.items():
-        call = parse_genotype(gene, value)
+        try:
+            call = parse_genotype(gene, value)
+        except UnknownNameError as exc:
+            if strict or exc.field != "gene" or exc.suggestions:
+                raise  # a misspelt gene (CYP2D7 for CYP2D6) is an error, never a guess
+            unchecked.append(
+                Unchecked("code", f"{gene} {value}", "a gene the screen does not use: not checked")
+            )
+            continue
         genos[call.gene] = call
     expanded = expand_conditions(conds)
     return Patient(

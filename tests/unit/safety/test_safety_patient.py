@@ -64,7 +64,7 @@ def test_child_pugh_and_pregnancy_become_conditions() -> None:
 @pytest.mark.parametrize(
     ("data", "field"),
     [
-        ({"age": 60, "colour": "blue"}, "colour"),
+        ({"age": 60, "medication": ["bisoprolol"]}, "medication"),
         ({"age": 60, "labs": {"qtc": 400}}, "labs.qtc"),
         ({"age": 60, "pain": {"condition": "diabetic_neuropathy", "level": 3}}, "pain.level"),
         ({"age": 60, "medications": [{"name": "morphine", "dose": 5}]}, "medications.0"),
