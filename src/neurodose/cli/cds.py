@@ -82,7 +82,8 @@ def cds_serve(
         str | None,
         typer.Option(
             "--public-url",
-            help="base URL the EHR calls; JWT aud must be {URL}/cds-services[/...] "
+            help="base URL the EHR calls; JWT aud must be {URL}/cds-services "
+            "or {URL}/cds-services/ID "
             "(default: $NEURODOSE_PUBLIC_URL)",
         ),
     ] = None,
