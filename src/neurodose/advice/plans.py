@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -53,7 +54,16 @@ from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.pgx import dpwg_dose_factor, dpwg_tca_drugs
 from neurodose.safety.engine import drug_tags, effective_phenotypes, renal_max_daily, screen
 
-__all__ = ["Plan", "Review", "Step", "switch_plan", "taper_plan", "titration_plan", "units_for"]
+__all__ = [
+    "Plan",
+    "Review",
+    "Step",
+    "join_course",
+    "switch_plan",
+    "taper_plan",
+    "titration_plan",
+    "units_for",
+]
 
 
 def _dosing(per_dose: float, n: int, every_h: float, day: int) -> Regimen | None:
@@ -130,6 +140,30 @@ class Step:
             "optional": self.optional,
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Step:
+        """The step of its :meth:`to_dict` JSON (as the clinic stores it); ``units``,
+        ``note``, ``optional`` and ``time_of_day`` may be missing.
+
+        >>> s = titration_plan("gabapentin", start_date=dt.date(2026, 1, 5)).steps[2]
+        >>> Step.from_dict(s.to_dict()) == s
+        True
+        """
+        day = int(d["day"])
+        dose, every_h = float(d["dose_mg"]), float(d.get("every_h", 24.0))
+        daily = float(d.get("daily_mg", dose * 24.0 / every_h))
+        n = max(1, round(daily / dose)) if dose > 0 else 1
+        return cls(
+            day=day,
+            date=_date(d["date"]),
+            drug=str(d["drug"]),
+            regimen=_dosing(dose, n, every_h, day),
+            time_of_day=str(d.get("time_of_day", "")),
+            units=str(d.get("units", "")),
+            note=str(d.get("note", "")),
+            optional=bool(d.get("optional", False)),
+        )
+
 
 @dataclass(frozen=True)
 class Review:
@@ -148,6 +182,21 @@ class Review:
             "sources": list(self.sources),
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Review:
+        """The review of its :meth:`to_dict` JSON."""
+        return cls(
+            day=int(d["day"]),
+            date=_date(d["date"]),
+            text=str(d.get("text", "")),
+            sources=tuple(d.get("sources", ())),
+        )
+
+
+def _date(v: Any) -> dt.date:
+    """A date, or an ISO date (or date-time) text."""
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -164,21 +213,36 @@ class Plan:
     unit: str = "mg"
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def regimen(self, drug: str | None = None, *, days: int | None = None) -> Regimen | None:
-        """The plan's doses of ``drug`` (default: its first drug) as one Regimen.
+    def regimen(
+        self, drug: str | None = None, *, days: int | None = None, optional: bool = False
+    ) -> Regimen | None:
+        """The plan's doses of ``drug`` (default: its first drug) as one Regimen: the one
+        dose list of a plan (the clinic's expected levels, TDM fits and diary responses,
+        and the CLI, all take it).
 
         Each step's doses repeat until the next step of that drug starts; the last
         step until day ``days`` of the plan (default, or when ``days`` is not after
-        the last step's day: for that day only).
+        the last step's day: for that day only). With ``days``, steps from day ``days``
+        on are left out. A stop step (no dose) ends the doses before it.
+
+        ``optional`` steps ("only if needed and tolerated": above the usual target
+        dose, ``usual_low`` of the drug record, up to the maximum) are decisions for a
+        review, not planned doses; they are left out unless ``optional=True``. So an
+        amitriptyline titration's planned course holds at 30 mg/day (the first
+        deliverable step at or above the 25 mg/day target), and reaches 70 mg/day only
+        with ``optional=True``.
         None when the plan gives that drug no dose.
 
         >>> p = titration_plan("amitriptyline", start_date=dt.date(2026, 1, 5))
         >>> r = p.regimen(days=70)
         >>> r.daily_dose_at(0.0), r.daily_dose_at(7 * 24.0), len(r.expand())
         (10.0, 20.0, 70)
+        >>> r.daily_dose_at(69 * 24.0), p.regimen(days=70, optional=True).daily_dose_at(69 * 24.0)
+        (30.0, 70.0)
         """
-        name = self.drugs[0] if drug is None else resolve_name(drug)
-        steps = sorted((s for s in self.steps if s.drug == name), key=lambda s: s.day)
+        steps = self._planned(drug, optional)
+        if days is not None:
+            steps = [s for s in steps if s.day < days]
         events = []
         for i, s in enumerate(steps):
             if s.regimen is None:
@@ -201,6 +265,87 @@ class Plan:
             "sources": list(self.sources),
             "verified": self.verified,
         }
+
+    def _planned(self, drug: str | None, optional: bool) -> list[Step]:
+        """The steps of ``drug`` (default: the first drug) by day; optional ones only
+        with ``optional``."""
+        name = self.drugs[0] if drug is None else resolve_name(drug)
+        return sorted(
+            (s for s in self.steps if s.drug == name and (optional or not s.optional)),
+            key=lambda s: s.day,
+        )
+
+    def step_on(self, drug: str | None, date: dt.date) -> Step | None:
+        """The planned (not optional) step of ``drug`` in force on ``date``: the last one
+        starting on or before it (a stop step once the drug is stopped); None before
+        the first.
+
+        >>> p = titration_plan("amitriptyline", start_date=dt.date(2026, 1, 5))
+        >>> p.step_on("amitriptyline", dt.date(2026, 1, 13)).daily_mg
+        20.0
+        >>> p.step_on("amitriptyline", dt.date(2026, 6, 1)).daily_mg
+        30.0
+        """
+        found = [s for s in self._planned(drug, False) if s.date <= date]
+        return found[-1] if found else None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Plan:
+        """The plan of its :meth:`to_dict` JSON (as the clinic stores it):
+        ``Plan.from_dict(p.to_dict()).to_dict() == p.to_dict()``. A stored course (only
+        ``start_date`` and ``steps``) reads as a plan of kind ``plan``. ``extra``
+        (target and maximum of a titration) is not in the JSON and comes back empty.
+
+        >>> p = switch_plan("amitriptyline", "duloxetine", 50, start_date=dt.date(2026, 1, 5))
+        >>> Plan.from_dict(p.to_dict()).to_dict() == p.to_dict()
+        True
+        """
+        steps = tuple(Step.from_dict(st) for st in d.get("steps", []))
+        if "start_date" in d:
+            start = _date(d["start_date"])
+        elif steps:
+            start = steps[0].date
+        else:
+            raise InputError("plan.start_date", None, "the plan's first day, YYYY-MM-DD")
+        return cls(
+            kind=str(d.get("kind", "plan")),
+            drugs=tuple(d.get("drugs") or dict.fromkeys(st.drug for st in steps)),
+            start_date=start,
+            steps=steps,
+            reviews=tuple(Review.from_dict(r) for r in d.get("reviews", [])),
+            notes=tuple(d.get("notes", [])),
+            sources=tuple(d.get("sources", [])),
+            verified=bool(d.get("verified", True)),
+            unit=str(d.get("unit", "mg")),
+        )
+
+
+def join_course(plans: Sequence[Plan], drug: str, start_date: dt.date) -> Plan:
+    """One drug's whole course from the plans made for it, oldest first: each plan's
+    steps of ``drug`` replace those of earlier plans from its first step's date on (a
+    taper made after a titration follows the titration up to the taper's start); plans
+    whose first step of ``drug`` is before ``start_date`` (an earlier course) are left
+    out. Days count from ``start_date``; the result has no reviews or notes.
+
+    >>> t = titration_plan("amitriptyline", start_date=dt.date(2026, 1, 5))
+    >>> d = taper_plan("amitriptyline", 30, start_date=dt.date(2026, 2, 2))
+    >>> c = join_course([t, d], "amitriptyline", dt.date(2026, 1, 5))
+    >>> [(s.day, s.daily_mg, s.optional) for s in c.steps][2:]
+    [(14, 30.0, False), (21, 40.0, True), (28, 10.0, False), (42, 5.0, False), (56, 0.0, False)]
+    """
+    name = resolve_name(drug)
+    steps: list[Step] = []
+    for plan in plans:
+        mine = [s for s in plan.steps if s.drug == name]
+        if not mine or mine[0].date < start_date:
+            continue
+        steps = [s for s in steps if s.date < mine[0].date] + mine
+    return Plan(
+        kind="plan",
+        drugs=(name,),
+        start_date=start_date,
+        steps=tuple(s.at((s.date - start_date).days, start_date) for s in steps),
+    )
 
 
 # ----------------------------------------------------------------------- strengths

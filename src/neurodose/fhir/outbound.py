@@ -172,40 +172,13 @@ def _dosage(step: Any, seq: int, end: dt.date | None, unit: str) -> dict[str, An
 
 
 def _plan_view(plan: Any) -> Any:
-    """An advice ``Plan`` as is, or its ``to_dict()`` JSON (as stored by the clinic) as
-    an object with the same attributes."""
+    """An advice ``Plan`` as is, or the plan of its ``to_dict()`` JSON (as stored by the
+    clinic; :meth:`neurodose.advice.plans.Plan.from_dict`)."""
     if not isinstance(plan, Mapping):
         return plan
-    from types import SimpleNamespace
+    from neurodose.advice.plans import Plan
 
-    def date(v: Any) -> dt.date:
-        return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
-
-    steps = tuple(
-        SimpleNamespace(
-            **{
-                **st,
-                "date": date(st["date"]),
-                "units": st.get("units", ""),
-                "optional": st.get("optional", False),
-            }
-        )
-        for st in plan.get("steps", [])
-    )
-    reviews = tuple(
-        SimpleNamespace(**{**r, "date": date(r["date"])}) for r in plan.get("reviews", [])
-    )
-    return SimpleNamespace(
-        kind=plan.get("kind", "plan"),
-        drugs=tuple(plan.get("drugs") or dict.fromkeys(st.drug for st in steps)),
-        start_date=date(plan.get("start_date") or steps[0].date),
-        steps=steps,
-        reviews=reviews,
-        notes=tuple(plan.get("notes", [])),
-        sources=tuple(plan.get("sources", [])),
-        verified=bool(plan.get("verified", True)),
-        unit=plan.get("unit", "mg"),
-    )
+    return Plan.from_dict(plan)
 
 
 def care_plan(

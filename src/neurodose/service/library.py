@@ -25,7 +25,6 @@ __all__ = [
     "pk_patient",
     "plan_ics",
     "plan_levels",
-    "plan_regimen",
     "profile_patient",
     "response_report",
     "run_trial_job",
@@ -130,28 +129,17 @@ def plan_ics(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> st
     return to_ics(_plan(profile, params))
 
 
-def plan_regimen(plan: Mapping[str, Any], drug: str, until: dt.date) -> Any:
-    """The planned doses of ``drug`` from the plan's first day to ``until`` as a Regimen.
+def _regimen(plan: Mapping[str, Any], drug: str, until: dt.date) -> Any:
+    """The planned doses of ``drug`` from the plan's first day to ``until``: the plan's
+    one dose list, :meth:`neurodose.advice.plans.Plan.regimen` (optional "raise if
+    needed" steps and stop steps are not doses). Day 0 is the plan's start date."""
+    from neurodose.advice.plans import Plan
 
-    Each plan step holds until the next (``Regimen.steps``); optional steps
-    ("raise if needed") and stop steps are not doses. Day 0 is the plan's start date.
-    """
-    from neurodose.case import Regimen
-
-    start = dt.date.fromisoformat(plan["start_date"])
-    days = max((until - start).days + 1, 1)
-    steps: list[dict[str, Any]] = []
-    for st in plan["steps"]:
-        if st["drug"] != drug or st.get("optional") or st["day"] >= days:
-            continue
-        if st["dose_mg"] <= 0:
-            if steps:
-                steps[-1]["end_day"] = st["day"]
-            break
-        steps.append({"start_day": st["day"], "dose_mg": st["dose_mg"], "every_h": st["every_h"]})
-    if not steps:
+    p = Plan.from_dict(plan)
+    reg = p.regimen(drug, days=max((until - p.start_date).days + 1, 1))
+    if reg is None:
         raise InputError("regimen", drug, f"planned doses of {drug} before {until}")
-    return Regimen.steps(steps, days=days)
+    return reg
 
 
 def plan_levels(
@@ -167,7 +155,7 @@ def plan_levels(
     from neurodose.simulation import simulate
 
     start = dt.date.fromisoformat(plan["start_date"])
-    reg = plan_regimen(plan, drug, start + dt.timedelta(days=days - 1))
+    reg = _regimen(plan, drug, start + dt.timedelta(days=days - 1))
     res = simulate(
         drug,
         reg,
@@ -249,7 +237,7 @@ def tdm_report(
     from neurodose.mipd.tdm import parse_target, run_tdm
 
     tgt = parse_target(target) if target is not None else None
-    reg = plan_regimen(plan, drug, until)
+    reg = _regimen(plan, drug, until)
     obs = _observations(profile, drug, plan, rows) if rows else None
     report = run_tdm(
         drug,
@@ -298,7 +286,7 @@ def response_report(
         raise InputError("diary", "no entries", "at least one diary entry")
     diary = Diary.from_rows(diary_rows(entries))
     last = max(dt.date.fromisoformat(str(e["date"])) for e in entries)
-    reg = plan_regimen(plan, drug, last)
+    reg = _regimen(plan, drug, last)
     obs = _observations(profile, drug, plan, rows) if rows else None
     rep = run_response(
         drug,

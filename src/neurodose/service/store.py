@@ -172,29 +172,36 @@ def current_plan(s: Session, pid: str) -> PlanRecord | None:
 
 
 def _flags(s: Session, rec: PatientRecord) -> tuple[bool, bool]:
-    """(review due, level due): a review date of the newest plan has passed and no
-    newer plan exists; and, for a drug with a TDM range, no level since it started."""
+    """(review due, level due) of the newest plan and the current course
+    (:func:`neurodose.advice.review.review_status`: a review date of the plan has come
+    and is not before the day it was made; a level for a drug with a TDM range and
+    none since the course started)."""
+    from neurodose.advice.plans import Plan
+    from neurodose.advice.review import Course, review_status
+
     plan = current_plan(s, rec.id)
     if plan is None:
         return False, False
-    now = today()
-    made = _aware(plan.created_at).date()
-    review = any(
-        made <= dt.date.fromisoformat(r["date"]) <= now for r in plan.plan.get("reviews", [])
-    )
     reg = current_regimen(s, rec.id)
-    level = False
-    if reg is not None and review:
-        from neurodose.knowledge import get_drug
-
-        has_range = get_drug(reg.drug).tdm is not None
-        n = s.scalar(
-            select(func.count(Level.id)).where(
-                Level.patient_id == rec.id, Level.created_at >= reg.created_at
+    n = 0
+    if reg is not None:
+        n = (
+            s.scalar(
+                select(func.count(Level.id)).where(
+                    Level.patient_id == rec.id, Level.created_at >= reg.created_at
+                )
             )
+            or 0
         )
-        level = has_range and not n
-    return review, level
+    course = Course(
+        drug=reg.drug if reg is not None else plan.plan["drugs"][0],
+        start_date=reg.start_date if reg is not None else None,
+        plan=Plan.from_dict(plan.plan),
+        planned_on=_aware(plan.created_at).date(),
+        levels_since_start=n,
+    )
+    status = review_status(course, today())
+    return status.review_due, status.level_due and reg is not None
 
 
 def patient_out(s: Session, rec: PatientRecord) -> dict[str, Any]:
@@ -260,17 +267,13 @@ def make_plan(
             plan = current_plan(s, pid)
             if plan is None or reg is None:
                 raise InputError("current_daily_mg", None, "the current daily dose, mg/day")
+            from neurodose.advice.plans import Plan
+
             when = dt.date.fromisoformat(p["start_date"])
-            steps = [
-                st
-                for st in plan.plan["steps"]
-                if st["drug"] == p["drug"]
-                and not st.get("optional")
-                and dt.date.fromisoformat(st["date"]) <= when
-            ]
-            if not steps:
+            step = Plan.from_dict(plan.plan).step_on(p["drug"], when)
+            if step is None:
                 raise InputError("current_daily_mg", None, "the current daily dose, mg/day")
-            p["current_daily_mg"] = steps[-1]["daily_mg"]
+            p["current_daily_mg"] = step.daily_mg
     data = library.make_plan(rec.profile, p)
     row = PlanRecord(
         patient_id=pid,
@@ -311,30 +314,18 @@ def make_plan(
 
 
 def _course(s: Session, pid: str) -> tuple[RegimenRecord, dict[str, Any]]:
-    """The current regimen and the whole dosing history of its drug as one plan.
+    """The current regimen and the whole dosing history of its drug as one plan
+    (:func:`neurodose.advice.plans.join_course` of the stored plans, as JSON)."""
+    from neurodose.advice.plans import Plan, join_course
 
-    A taper stored after a titration is joined to it: the titration's steps up to
-    the taper's start, then the taper's steps (days counted from the first plan).
-    """
     reg = current_regimen(s, pid)
     if reg is None:
         raise NoRegimenError("the patient has no current drug: POST /patients/{id}/regimen first")
-    plans = list(
-        s.scalars(select(PlanRecord).where(PlanRecord.patient_id == pid).order_by(PlanRecord.id))
+    plans = s.scalars(
+        select(PlanRecord).where(PlanRecord.patient_id == pid).order_by(PlanRecord.id)
     )
-    first_date = reg.start_date
-    steps: list[dict[str, Any]] = []
-    for pl in plans:
-        mine = [st for st in pl.plan["steps"] if st["drug"] == reg.drug]
-        if not mine:
-            continue
-        d0 = dt.date.fromisoformat(mine[0]["date"])
-        if d0 < first_date:
-            continue
-        steps = [st for st in steps if dt.date.fromisoformat(st["date"]) < d0]
-        steps += mine
-    out = [{**st, "day": (dt.date.fromisoformat(st["date"]) - first_date).days} for st in steps]
-    return reg, {"start_date": first_date.isoformat(), "steps": out}
+    course = join_course([Plan.from_dict(pl.plan) for pl in plans], reg.drug, reg.start_date)
+    return reg, course.to_dict()
 
 
 def course_plan(s: Session, pid: str) -> dict[str, Any]:

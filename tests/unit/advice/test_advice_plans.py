@@ -167,7 +167,7 @@ def test_plan_steps_carry_their_doses_as_a_regimen() -> None:
     ev = first.regimen.events[0]
     assert ev.time == first.day * 24.0 and ev.n_doses * ev.amt == first.daily_mg
     assert first.every_h == ev.ii == 24.0 / ev.n_doses
-    course = p.regimen(days=p.steps[-1].day + 7)
+    course = p.regimen(days=p.steps[-1].day + 7, optional=True)
     for s in p.steps:  # each step's daily total holds from its day until the next step
         assert course.daily_dose_at(s.day * 24.0) == s.daily_mg
     t = taper_plan("duloxetine", 60, start_date=dt.date(2026, 1, 5))

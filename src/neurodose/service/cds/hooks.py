@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from neurodose.advice.assess import OPTIONS, assess
-from neurodose.advice.data import review
+from neurodose.advice.review import Course, review_status
 from neurodose.errors import FhirError
 from neurodose.fhir.inbound import FhirCase, Order, case_from_resources, orders_from
 from neurodose.fhir.validate import bundle_entries, validate_resource
 from neurodose.knowledge import get_drug
-from neurodose.safety.engine import drug_tags, screen
+from neurodose.safety.engine import screen
 from neurodose.service.cds.cards import finding_card, note_card, unrecognised_card
 from neurodose.service.cds.config import CdsConfig
 from neurodose.service.cds.prefetch import (
@@ -286,11 +286,9 @@ def _patient_view(
         if m.get("every_h"):
             dose += f" every {m['every_h']:g} h"
         start = starts.get(m["name"])
-        tca = "tricyclic" in drug_tags(rec) or "tca" in drug_tags(rec)
-        rv = review("effect_tca" if tca else "effect")
-        if start:
-            week = (today - start).days // 7 + 1
-            due = start + dt.timedelta(days=float(rv.canonical()) / 24.0)
+        status = review_status(Course(m["name"], start), today)
+        rv, week, due = status.effect_review, status.week, status.effect_review_date
+        if start and due is not None:
             parts.append(f"{rec.display_name} {dose}, week {week}")
             lines.append(
                 f"- **{rec.display_name}** {dose}; started {start.isoformat()} (week {week}); "
