@@ -188,6 +188,26 @@ class Medication:
         return Comedication(self.name, self.dose_mg, self.every_h)
 
 
+_HEPATIC_CONDITION = {"B": "hepatic_impairment", "C": "severe_hepatic_impairment"}
+
+
+def _implied_conditions(p: Patient) -> frozenset[str]:
+    """The patient's conditions (canonical ids) with those its fields imply, expanded
+    (``knowledge.conditions``): ``pregnant`` -> pregnancy, Child-Pugh B -> hepatic
+    impairment, C -> severe hepatic impairment, ``smoker`` -> smoker. So
+    ``Patient(hepatic="C")`` has the conditions the same patient read from JSON has.
+    (A copy that clears a field keeps the conditions it implied: ``replace`` the
+    conditions too.)
+    """
+    given = frozenset(p.conditions)
+    implied = {c for c in (p.pregnant and "pregnancy", p.smoker and "smoker") if c}
+    if p.hepatic in _HEPATIC_CONDITION:
+        implied.add(_HEPATIC_CONDITION[p.hepatic])
+    if not given and not implied:
+        return given
+    return expand_conditions({resolve_condition(c) for c in given} | implied)
+
+
 @dataclass(frozen=True)
 class Patient:
     """One patient: covariates, labs, conditions, genotypes and medications (immutable).
@@ -258,7 +278,9 @@ class Patient:
             genos.values() if isinstance(genos, Mapping) else genos  # tuple of calls
         )
         object.__setattr__(self, "genotypes", {c.gene: c for c in calls})
-        object.__setattr__(self, "conditions", frozenset(self.conditions))
+        object.__setattr__(self, "conditions", _implied_conditions(self))
+        if "smoker" in self.conditions:
+            object.__setattr__(self, "smoker", True)
         object.__setattr__(self, "medications", tuple(self.medications))
         object.__setattr__(self, "priorities", tuple(self.priorities))
 
