@@ -29,12 +29,20 @@ Examples
 True
 >>> isinstance(err, KeyError)
 True
+
+Errors speak the library's own terms: a field is named by its path in the request
+(``regimen.dose``, ``levels[2].time_h``), and a message that points to another input
+names it with :func:`ref` (in backquotes). Each door maps these paths to its own
+words: the CLI to flags (:func:`rename_refs` with its flag table), the API to JSON
+pointers (:func:`json_pointer`). No error raised below the CLI names a flag
+(``tests/unit/test_errors_in_library_terms.py``).
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 
 __all__ = [
     "DesignError",
@@ -54,7 +62,42 @@ __all__ = [
     "UnknownNameError",
     "UnknownSourceError",
     "close_matches",
+    "json_pointer",
+    "ref",
+    "rename_refs",
 ]
+
+_REF = re.compile(r"`([A-Za-z_][A-Za-z0-9_.\[\]]*)`")
+
+
+def ref(path: str) -> str:
+    """How a message names another input field: its path in backquotes.
+
+    >>> f"create it first or set {ref('mkdir')}"
+    'create it first or set `mkdir`'
+    """
+    return f"`{path}`"
+
+
+def rename_refs(text: str, names: Mapping[str, str]) -> str:
+    """``text`` with each :func:`ref` whose path is in ``names`` replaced by its name
+    there (a door's own word for the field: a CLI flag); other refs stay.
+
+    >>> flags = {"days": "--days", "doses": "--doses"}
+    >>> rename_refs("give `days`/`doses`, or `accept_levels`", flags)
+    'give --days/--doses, or `accept_levels`'
+    """
+    return _REF.sub(lambda m: names.get(m.group(1), m.group(0)), text)
+
+
+def json_pointer(path: str) -> str:
+    """The JSON pointer (RFC 6901) of a field path.
+
+    >>> json_pointer("levels[2].time_h"), json_pointer("regimen.dose")
+    ('/levels/2/time_h', '/regimen/dose')
+    """
+    parts = [p for p in str(path).replace("[", ".").replace("]", "").split(".") if p]
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def close_matches(name: str, choices: Iterable[str], n: int = 3) -> list[str]:

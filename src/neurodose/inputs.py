@@ -43,7 +43,7 @@ import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from neurodose.errors import InputError
+from neurodose.errors import InputError, ref
 
 __all__ = [
     "DEFAULT_MAX_INPUT_BYTES",
@@ -188,7 +188,7 @@ def output_path(
     Traceback (most recent call last):
     ...
     neurodose.errors.InputError: --plot: '/nonexistent/x.png' is not allowed; expected a path in an
-    existing folder ('/nonexistent' does not exist; create it first or pass --mkdir)
+    existing folder ('/nonexistent' does not exist; create it first or pass `mkdir`)
     """
     p = Path(path)
     if not str(path).strip() or p.name in ("", ".", ".."):
@@ -207,7 +207,7 @@ def output_path(
                     field,
                     str(p),
                     f"a path in an existing folder ({str(parent)!r} does not exist; "
-                    "create it first or pass --mkdir)",
+                    f"create it first or pass {ref('mkdir')})",
                 )
             parent.mkdir(parents=True, exist_ok=True)
         if not parent.is_dir():
@@ -230,7 +230,7 @@ def output_dir(path: str | Path, field: str, *, mkdir: bool = False) -> Path:
     Traceback (most recent call last):
     ...
     neurodose.errors.InputError: directory: '/nonexistent/keys' is not allowed; expected an
-    existing folder (create it first or pass --mkdir)
+    existing folder (create it first or pass `mkdir`)
     """
     p = Path(path)
     try:
@@ -239,7 +239,7 @@ def output_dir(path: str | Path, field: str, *, mkdir: bool = False) -> Path:
         if not p.exists():
             if not mkdir:
                 raise InputError(
-                    field, str(p), "an existing folder (create it first or pass --mkdir)"
+                    field, str(p), f"an existing folder (create it first or pass {ref('mkdir')})"
                 )
             p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -48,7 +48,7 @@ from neurodose.advice.data import (
 )
 from neurodose.case.patient import Medication, Patient
 from neurodose.case.regimen import DoseEvent, Regimen
-from neurodose.errors import InputError, RegimenError
+from neurodose.errors import InputError, RegimenError, ref
 from neurodose.findings import Finding
 from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.pgx import dpwg_dose_factor, dpwg_tca_drugs
@@ -864,7 +864,7 @@ def switch_plan(
     a = resolve_name(from_drug)
     b = resolve_name(to_drug)
     if a == b:
-        raise InputError("to", to_drug, "a drug different from --from")
+        raise InputError("to", to_drug, f"a drug different from {ref('from_drug')}")
     start_date = start_date or dt.date.today()
     ta = drug_tags(record(a))
     tb = drug_tags(record(b))

@@ -24,7 +24,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from neurodose import __version__
-from neurodose.errors import NeurodoseError
+from neurodose.errors import NeurodoseError, rename_refs
 
 __all__ = ["COMMANDS", "EXIT_INPUT_ERROR", "app", "load_command", "main"]
 
@@ -34,8 +34,23 @@ EXIT_INPUT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+#: the flag of each input field a library error may point to (``errors.ref``): the
+#: library speaks of fields, the command line of flags
+FIELD_FLAGS: dict[str, str] = {
+    "accept_levels": "--accept-levels",
+    "crcl": "--crcl",
+    "days": "--days",
+    "doses": "--doses",
+    "first_dose": "--first-dose",
+    "from_drug": "--from",
+    "mkdir": "--mkdir",
+    "regimen": "--regimen",
+    "scr": "--scr",
+}
+
+
 def _echo_error(exc: NeurodoseError) -> None:
-    typer.echo(f"error: {exc}", err=True)
+    typer.echo(f"error: {rename_refs(str(exc), FIELD_FLAGS)}", err=True)
 
 
 def _usage_error_types() -> tuple[type[BaseException], ...]:

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from neurodose.errors import InputError, UnitError, UnknownNameError
+from neurodose.errors import InputError, UnitError, UnknownNameError, ref
 from neurodose.inputs import read_text
 from neurodose.units import parse_unit
 
@@ -286,7 +286,8 @@ def _row_time(row: Mapping[str, str], i: int, first_dose: dt.datetime | None, wh
             raise InputError(
                 f"{where} row {i}: datetime",
                 row["datetime"],
-                "time_h, or a datetime together with the first-dose date-time (--first-dose)",
+                "time_h, or a datetime together with the first-dose date-time "
+                f"({ref('first_dose')})",
             )
         return (when - first_dose).total_seconds() / 3600.0
     raise InputError(f"{where} row {i}: time_h", "", "a time_h or datetime column")

@@ -24,7 +24,7 @@ import numpy as np
 
 from neurodose import citations
 from neurodose.case.regimen import ExpandedDoses
-from neurodose.errors import InputError
+from neurodose.errors import InputError, ref
 from neurodose.knowledge import record
 from neurodose.mipd.dose_search import DoseRecommendation, search_dose, what_if
 from neurodose.mipd.engine import prior_model
@@ -336,7 +336,8 @@ def run_tdm(
                     "levels",
                     timing[0],
                     "samples within the dosing history: give the doses actually taken up to "
-                    "the samples (--days/--doses/--regimen), or --accept-levels to fit anyway",
+                    f"the samples ({ref('days')}/{ref('doses')}/{ref('regimen')}), or "
+                    f"{ref('accept_levels')} to fit anyway",
                 )
             consistency += timing
         fit = fit_map(model, doses, obs, seed=seed)

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from neurodose import citations
 from neurodose.case.patient import Comedication, Patient
 from neurodose.errors import KnowledgeBaseError, PatientError
+from neurodose.errors import ref as field_ref
 from neurodose.knowledge.registry import record, resolve_name
 from neurodose.pk.model import PKModel
 from neurodose.pk.parameters import PKModelSpec, get_pkmodel, shared
@@ -295,18 +296,18 @@ def _typical(spec: PKModelSpec, patient: Patient, notes: list[str]) -> dict[str,
                 raise PatientError(
                     "crcl",
                     None,
-                    f"a creatinine clearance (--crcl, mL/min): {spec.name}'s clearance model "
-                    "uses it; a serum creatinine is converted to it only with age, weight and "
-                    "sex given (Cockcroft-Gault)",
+                    f"a creatinine clearance ({field_ref('crcl')}, mL/min): {spec.name}'s "
+                    "clearance model uses it; a serum creatinine is converted to it only with "
+                    "age, weight and sex given (Cockcroft-Gault)",
                 )
             if x is None and c.covariate == "scr" and patient.renal_function is not None:
                 # a renal function was given but cannot reach this model: say so
                 raise PatientError(
                     "scr",
                     None,
-                    f"serum creatinine (--scr, mg/dL): {spec.name}'s clearance model uses "
-                    "it; a creatinine clearance is converted to it only with age, weight "
-                    "and sex given (Cockcroft-Gault)",
+                    f"serum creatinine ({field_ref('scr')}, mg/dL): {spec.name}'s clearance "
+                    "model uses it; a creatinine clearance is converted to it only with age, "
+                    "weight and sex given (Cockcroft-Gault)",
                 )
             if x is None:
                 notes.append(

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from neurodose.errors import InputError, NeurodoseError, UnknownNameError
+from neurodose.errors import InputError, NeurodoseError, UnknownNameError, json_pointer
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -40,6 +40,9 @@ class ProblemItem(BaseModel):
     value: Any = None
     allowed: str | None = None
     suggestions: list[str] = []
+    pointer: str | None = None
+    """The field as a JSON pointer (RFC 6901) into the request body, e.g.
+    ``/regimen/dose`` (the library names it by its path, ``regimen.dose``)."""
 
 
 class ValidationProblem(BaseModel):
@@ -92,6 +95,7 @@ def input_error(exc: NeurodoseError, prefix: tuple[str | int, ...] = ("body",)) 
     if isinstance(exc, UnknownNameError):
         return ProblemItem(
             loc=[*prefix, exc.field],
+            pointer=json_pointer(exc.field),
             msg=str(exc),
             type="unknown_name",
             value=_jsonable(exc.name),
@@ -102,6 +106,7 @@ def input_error(exc: NeurodoseError, prefix: tuple[str | int, ...] = ("body",)) 
         loc = [p for p in str(exc.field).replace("[", ".").replace("]", "").split(".") if p]
         return ProblemItem(
             loc=[*prefix, *loc],
+            pointer=json_pointer(exc.field),
             msg=str(exc),
             type="invalid",
             value=_jsonable(exc.value),
@@ -127,6 +132,7 @@ def _validation(_r: Request, exc: Exception) -> JSONResponse:
         items.append(
             ProblemItem(
                 loc=[x if isinstance(x, int) else str(x) for x in e.get("loc", ())],
+                pointer=json_pointer(".".join(str(x) for x in e.get("loc", ())[1:])),
                 msg=f"{'.'.join(str(x) for x in e.get('loc', ())[1:])}: {e.get('msg', '')}",
                 type=str(e.get("type", "invalid")),
                 value=_jsonable(e.get("input")),
