@@ -7,10 +7,11 @@ returns exactly what the matching command prints with ``--json``
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from neurodose.errors import InputError
@@ -31,6 +32,18 @@ __all__ = [
     "simulate_json",
     "tdm_report",
 ]
+
+
+@contextlib.contextmanager
+def _body_fields(names: Mapping[str, str]) -> Iterator[None]:
+    """A workflow's input error for a field in ``names`` raised again naming the
+    request body's field (``comedications`` -> ``with``)."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.field not in names:
+            raise
+        raise type(exc)(names[exc.field], exc.value, exc.allowed) from exc
 
 
 def _clean(d: Any) -> Any:
@@ -77,35 +90,19 @@ def _assessment_text(profile_json: str, start_date: dt.date) -> str:
     return json.dumps(a.to_dict(), allow_nan=False, default=str)
 
 
-def _plan(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> Any:
-    from neurodose.advice.plans import switch_plan, taper_plan, titration_plan
+def _plan_request(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> Any:
+    from neurodose.workflows import PlanRequest
 
-    start = dt.date.fromisoformat(str(params["start_date"]))
-    patient = profile_patient(profile) if profile is not None else None
-    kind = params["kind"]
-    if kind == "titration":
-        return titration_plan(
-            params["drug"],
-            start_date=start,
-            patient=patient,
-            current_daily_mg=params.get("current_daily_mg"),
-        )
-    if kind == "taper":
-        return taper_plan(
-            params["drug"],
-            float(params["current_daily_mg"]),
-            start_date=start,
-            method=params.get("method", "proportional"),
-        )
-    if kind == "switch":
-        return switch_plan(
-            params["drug"],
-            params["to"],
-            float(params["current_daily_mg"]),
-            start_date=start,
-            patient=patient,
-        )
-    raise InputError("kind", kind, "titration, taper or switch")
+    mg = params.get("current_daily_mg")
+    return PlanRequest(
+        kind=params["kind"],
+        drug=params["drug"],
+        start_date=dt.date.fromisoformat(str(params["start_date"])),
+        current_daily_mg=float(mg) if mg is not None else None,
+        patient=profile_patient(profile) if profile is not None else None,
+        method=params.get("method", "proportional"),
+        to=params.get("to"),
+    )
 
 
 def make_plan(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,32 +111,23 @@ def make_plan(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> d
     ``params``: ``kind`` (titration, taper, switch), ``drug``, ``start_date``,
     ``current_daily_mg`` (mg/day), ``method`` (taper) and ``to`` (switch).
     """
-    from neurodose.advice.patient_text import patient_plan_text
+    from neurodose.workflows import make_plan as run
 
-    plan = _plan(profile, params)
-    d = plan.to_dict()
-    d["patient_text"] = patient_plan_text(plan)
-    return dict(_clean(d))
+    return dict(_clean(run(_plan_request(profile, params)).to_json()))
 
 
 def plan_ics(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> str:
     """The plan as iCalendar text (``neurodose plan ... --ics``)."""
     from neurodose.advice.ics import to_ics
+    from neurodose.workflows import make_plan as run
 
-    return to_ics(_plan(profile, params))
+    return to_ics(run(_plan_request(profile, params)).plan)
 
 
 def _regimen(plan: Mapping[str, Any], drug: str, until: dt.date) -> Any:
-    """The planned doses of ``drug`` from the plan's first day to ``until``: the plan's
-    one dose list, :meth:`neurodose.advice.plans.Plan.regimen` (optional "raise if
-    needed" steps and stop steps are not doses). Day 0 is the plan's start date."""
-    from neurodose.advice.plans import Plan
+    from neurodose.workflows import planned_doses
 
-    p = Plan.from_dict(plan)
-    reg = p.regimen(drug, days=max((until - p.start_date).days + 1, 1))
-    if reg is None:
-        raise InputError("regimen", drug, f"planned doses of {drug} before {until}")
-    return reg
+    return planned_doses(dict(plan), drug, until)
 
 
 def plan_levels(
@@ -185,9 +173,9 @@ def first_dose_time(plan: Mapping[str, Any]) -> dt.datetime:
 
 def level_analytes(profile: Mapping[str, Any], drug: str) -> tuple[str, ...]:
     """The analytes the PK model of ``drug`` predicts for this patient."""
-    from neurodose.mipd.engine import prior_model
+    from neurodose.workflows.tdm import level_analytes as run
 
-    return tuple(prior_model(drug, pk_patient(profile), _comeds(profile, drug)).analytes)
+    return run(drug, pk_patient(profile), _comeds(profile, drug))
 
 
 def _observations(
@@ -196,17 +184,11 @@ def _observations(
     plan: Mapping[str, Any],
     rows: Sequence[Mapping[str, Any]],
 ) -> Any:
-    from neurodose.mipd.engine import molar_masses
-    from neurodose.mipd.levels import Observations
+    from neurodose.advice.plans import Plan
+    from neurodose.workflows.tdm import course_levels
 
-    analytes = level_analytes(profile, drug)
-    text_rows = [{k: "" if v is None else str(v) for k, v in r.items()} for r in rows]
-    return Observations.from_rows(
-        text_rows,
-        analytes,
-        first_dose=first_dose_time(plan),
-        molar_mass=molar_masses(analytes),
-    )
+    patient = pk_patient(profile)
+    return course_levels(drug, Plan.from_dict(plan), rows, patient, _comeds(profile, drug))
 
 
 def check_levels(
@@ -228,27 +210,20 @@ def tdm_report(
     until: dt.date,
     target: str | None = None,
 ) -> dict[str, Any]:
-    """``neurodose tdm --json`` for the stored regimen and levels.
+    """``neurodose tdm --json`` for the stored regimen and levels
+    (:func:`neurodose.workflows.course_tdm`).
 
     ``target`` ("LOW-HIGH" ng/mL) is needed for a dose recommendation: the knowledge-base
     TDM ranges are depression ranges, so without it the report has the fit and forecast
-    and a note saying why no dose is recommended (``run_tdm(without_target="fit_only")``).
+    and a note saying why no dose is recommended.
     """
-    from neurodose.mipd.tdm import parse_target, run_tdm
+    from neurodose.advice.plans import Plan
+    from neurodose.workflows import CourseTdmRequest, course_tdm
 
-    tgt = parse_target(target) if target is not None else None
-    reg = _regimen(plan, drug, until)
-    obs = _observations(profile, drug, plan, rows) if rows else None
-    report = run_tdm(
-        drug,
-        reg.expand(),
-        obs,
-        patient=pk_patient(profile),
-        comedications=_comeds(profile, drug),
-        target=tgt,
-        without_target="fit_only",
+    req = CourseTdmRequest(
+        drug, Plan.from_dict(plan), tuple(rows), until, pk_patient(profile), target
     )
-    return dict(_clean(report.to_json()))
+    return dict(_clean(course_tdm(req).to_json()))
 
 
 def diary_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -310,26 +285,20 @@ def simulate_json(
 ) -> dict[str, Any]:
     """``neurodose simulate --json`` (regimen as ``--regimen`` takes it): the result with
     ``regimen``, ``warnings`` (a dose above the knowledge-base maximum is an error unless
-    ``allow_above_max``) and ``notes``."""
-    import numpy as np
-
+    ``allow_above_max``) and ``notes`` (:func:`neurodose.workflows.simulate`)."""
     from neurodose.case import Regimen, parse_comedication
-    from neurodose.knowledge.limits import check_daily_dose
-    from neurodose.simulation import simulate
+    from neurodose.workflows import SimulateRequest, simulate
 
-    reg = Regimen.from_mapping(regimen)
-    warnings = check_daily_dose(
-        drug, reg.max_daily_dose(), field="regimen", allow_above_max=allow_above_max
+    req = SimulateRequest(
+        drug,
+        Regimen.from_mapping(regimen),
+        _options_patient(patient),
+        tuple(parse_comedication(w) for w in with_),
+        hours=hours,
+        allow_above_max=allow_above_max,
     )
-    pk = _options_patient(patient)
-    comeds = [parse_comedication(w) for w in with_]
-    times = None if hours is None else np.arange(0.0, hours + 1e-9, 1.0)
-    res = simulate(drug, reg, pk, comeds, times_h=times)
-    data = dict(json.loads(res.to_json_text()))
-    data["regimen"] = repr(reg)
-    data["warnings"] = warnings
-    data["notes"] = list(res.notes)
-    return data
+    with _body_fields({"comedications": "with"}):
+        return simulate(req).to_json()
 
 
 def _options_patient(patient: Mapping[str, Any]) -> Any:
@@ -352,22 +321,25 @@ def explain_json(
     allow_above_max: bool = False,
 ) -> dict[str, Any]:
     """``neurodose explain --json``: occupancy, pathway shares of relief, side-effect
-    drivers for ``dose`` every ``every`` over ``days``, with ``warnings`` and ``notes``."""
+    drivers for ``dose`` every ``every`` over ``days``, with ``warnings`` and ``notes``
+    (:func:`neurodose.workflows.explain`; the dose check's ``regimen.dose`` is the
+    body's ``dose``)."""
     from neurodose.case import Regimen, parse_comedication
-    from neurodose.knowledge.limits import check_daily_dose
-    from neurodose.simulation import explain
+    from neurodose.workflows import ExplainRequest, explain
 
-    if not 1 <= days <= 3653:
+    if not 1 <= days <= 3653:  # before the regimen is built for that many days
         raise InputError("days", days, "at least 1 day and at most 3653 days (10 years)")
-    reg = Regimen.oral(dose, every=every, days=days)
-    warnings = check_daily_dose(
-        drug, reg.max_daily_dose(), field="dose", allow_above_max=allow_above_max
+    req = ExplainRequest(
+        drug,
+        Regimen.oral(dose, every=every, days=days),
+        days=days,
+        patient=_options_patient(patient),
+        comedications=tuple(parse_comedication(w) for w in with_),
+        allow_above_max=allow_above_max,
     )
-    comeds = [parse_comedication(w) for w in with_]
-    data = explain(drug, reg, _options_patient(patient), comeds, days=days)
-    data["warnings"] = warnings
-    data["notes"] = list(data.get("notes", []))
-    return dict(_clean(data))
+    with _body_fields({"regimen.dose": "dose", "comedications": "with"}):
+        res = explain(req)
+    return dict(_clean(res.to_json()))
 
 
 def run_trial_job(

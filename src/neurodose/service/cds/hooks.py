@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from neurodose.advice.assess import OPTIONS, assess
-from neurodose.advice.review import Course, review_status
 from neurodose.errors import FhirError
 from neurodose.fhir.inbound import FhirCase, Order, case_from_resources, orders_from
 from neurodose.fhir.validate import bundle_entries, validate_resource
-from neurodose.knowledge import get_drug
 from neurodose.safety.engine import screen
 from neurodose.service.cds.cards import finding_card, note_card, unrecognised_card
 from neurodose.service.cds.config import CdsConfig
@@ -278,28 +276,28 @@ def _patient_view(
                 patient_id=pid,
             )
         ]
+    from neurodose.workflows import PatientViewRequest, patient_view
+
+    view = patient_view(PatientViewRequest(tuple(current), starts, today))
     lines: list[str] = []
     parts: list[str] = []
-    for m in current:
-        rec = get_drug(m["name"])
-        dose = f"{m['dose_mg']:g} mg" if m.get("dose_mg") else "dose not given"
-        if m.get("every_h"):
-            dose += f" every {m['every_h']:g} h"
-        start = starts.get(m["name"])
-        status = review_status(Course(m["name"], start), today)
-        rv, week, due = status.effect_review, status.week, status.effect_review_date
-        if start and due is not None:
-            parts.append(f"{rec.display_name} {dose}, week {week}")
+    for cur in view.drugs:
+        dose = f"{cur.dose_mg:g} mg" if cur.dose_mg else "dose not given"
+        if cur.every_h:
+            dose += f" every {cur.every_h:g} h"
+        rv, week, due = cur.status.effect_review, cur.status.week, cur.status.effect_review_date
+        if cur.start and due is not None:
+            parts.append(f"{cur.display_name} {dose}, week {week}")
             lines.append(
-                f"- **{rec.display_name}** {dose}; started {start.isoformat()} (week {week}); "
+                f"- **{cur.display_name}** {dose}; started {cur.start.isoformat()} (week {week}); "
                 f"effect review due {due.isoformat()} ({rv.value:g} {rv.unit} after start; "
                 f"`{rv.source}`{'' if rv.verified else ', UNVERIFIED'})."
             )
         else:
-            parts.append(f"{rec.display_name} {dose}")
-            lines.append(f"- **{rec.display_name}** {dose}; start date not on the order.")
-        if rec.tdm is not None and rec.tdm.reference_range is not None:
-            rr = rec.tdm.reference_range
+            parts.append(f"{cur.display_name} {dose}")
+            lines.append(f"- **{cur.display_name}** {dose}; start date not on the order.")
+        rr = cur.reference_range
+        if rr is not None:
             lines.append(
                 f"  Level: a trough level can guide dosing (reference range {rr.low:g}-{rr.high:g} "
                 f"{rr.unit}, `{rr.source}`); run `neurodose tdm` with the measured level."

@@ -1,0 +1,134 @@
+"""Simulate concentrations, and explain a drug's effect, for one patient.
+
+>>> from neurodose.case import Regimen
+>>> r = simulate(SimulateRequest("duloxetine", Regimen.oral("60 mg", every="24 h", days=3)))
+>>> r.warnings, sorted(r.to_json())[:3]
+((), ['analytes', 'drug', 'notes'])
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from neurodose.case import Comedication, Patient, Regimen
+from neurodose.errors import InputError
+from neurodose.simulation import SimulationResult
+from neurodose.workflows.checks import comedication_notes, comedication_warnings, dose_warnings
+
+__all__ = ["ExplainRequest", "ExplainResult", "SimulateRequest", "SimulateResult", "explain"]
+__all__ += ["simulate"]
+
+
+@dataclass(frozen=True)
+class SimulateRequest:
+    """What to simulate: ``drug`` on ``regimen`` for ``patient`` (typical adult by
+    default) with ``comedications``; concentrations hourly to ``hours`` (default: last
+    dose + 5 terminal half-lives); ``population`` virtual subjects (bands) with
+    ``seed``; a dose above the maximum only with ``allow_above_max``."""
+
+    drug: str
+    regimen: Regimen
+    patient: Patient = field(default_factory=Patient)
+    comedications: tuple[Comedication, ...] = ()
+    hours: float | None = None
+    population: int | None = None
+    seed: int | None = None
+    allow_above_max: bool = False
+
+
+@dataclass(frozen=True)
+class SimulateResult:
+    """The simulation, the regimen it ran, warnings (doses above a maximum, allowed)
+    and notes (the model's, then the co-medications')."""
+
+    result: SimulationResult
+    regimen: Regimen
+    warnings: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """``neurodose simulate --json``: the result with ``regimen``, ``warnings``,
+        ``notes`` (and ``population`` when simulated)."""
+        data = dict(json.loads(self.result.to_json_text()))
+        data["regimen"] = repr(self.regimen)
+        data["warnings"] = list(self.warnings)
+        data["notes"] = list(self.notes)
+        return data
+
+
+def simulate(req: SimulateRequest) -> SimulateResult:
+    """Check the doses (``regimen``, ``comedications``) and simulate."""
+    import numpy as np
+
+    from neurodose.simulation import simulate as run
+
+    warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
+    warnings += comedication_warnings(req.comedications, req.allow_above_max)
+    times = None if req.hours is None else np.arange(0.0, req.hours + 1e-9, 1.0)
+    res = run(
+        req.drug,
+        req.regimen,
+        req.patient,
+        list(req.comedications),
+        times_h=times,
+        population=req.population,
+        seed=req.seed,
+    )
+    notes = (*res.notes, *comedication_notes(req.comedications))
+    return SimulateResult(res, req.regimen, tuple(warnings), notes)
+
+
+@dataclass(frozen=True)
+class ExplainRequest:
+    """What to explain: ``drug`` on ``regimen`` for ``patient`` over ``days`` (the
+    horizon, 1 day to 10 years), with occupancy bands for ``population`` subjects."""
+
+    drug: str
+    regimen: Regimen
+    days: float = 42.0
+    patient: Patient = field(default_factory=Patient)
+    comedications: tuple[Comedication, ...] = ()
+    population: int | None = None
+    seed: int | None = None
+    allow_above_max: bool = False
+
+
+@dataclass(frozen=True)
+class ExplainResult:
+    """Occupancy, pathway shares of relief, side-effect drivers (``data``, as
+    :func:`neurodose.simulation.explain` gives it, its ``notes`` followed by the
+    co-medications'), and warnings."""
+
+    data: dict[str, Any]
+    warnings: tuple[str, ...]
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.data.get("notes", []))
+
+    def to_json(self) -> dict[str, Any]:
+        """``neurodose explain --json``."""
+        return {**self.data, "warnings": list(self.warnings)}
+
+
+def explain(req: ExplainRequest) -> ExplainResult:
+    """Check the horizon and the doses, and explain (one typical patient)."""
+    from neurodose.simulation import explain as run
+
+    if not 1 <= req.days <= 3653:
+        raise InputError("days", req.days, "at least 1 day and at most 3653 days (10 years)")
+    warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
+    warnings += comedication_warnings(req.comedications, req.allow_above_max)
+    data = run(
+        req.drug,
+        req.regimen,
+        req.patient,
+        list(req.comedications),
+        days=req.days,
+        population=req.population,
+        seed=req.seed,
+    )
+    data["notes"] = [*data.get("notes", []), *comedication_notes(req.comedications)]
+    return ExplainResult(data, tuple(warnings))
