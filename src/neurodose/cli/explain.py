@@ -125,20 +125,21 @@ def register(app: typer.Typer) -> None:
         else:
             horizon = max(7, math.ceil(reg.last_dose_time / 24.0 + 1e-9) + 7)
             computed["hours"] = f"{horizon * 24} (last dose + 1 week, at least 1 week)"
-        warnings = opt.dose_warnings(drug, reg, allow_above_max)
         patient = opt.patient_from_options(
             age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file, scr=scr
         )
         comeds = opt.comedications_from_options(with_, patient, drug)
-        warnings += opt.comedication_warnings(comeds, allow_above_max)
-        from neurodose.simulation import explain as explain_pipeline
+        from neurodose.workflows import ExplainRequest
+        from neurodose.workflows import explain as run
 
-        data = explain_pipeline(
-            drug, reg, patient, comeds, days=horizon, population=population, seed=seed
+        req = ExplainRequest(
+            drug, reg, horizon, patient, tuple(comeds), population, seed, allow_above_max
         )
-        data["warnings"] = warnings
+        with opt.as_flags(opt.WORKFLOW_FLAGS):
+            out = run(req)
+        warnings = list(out.warnings)
+        data = out.to_json()
         data["defaults_applied"] = opt.applied_defaults(**computed)
-        data["notes"] = [*data.get("notes", []), *opt.comedication_notes(comeds)]
         if plot is not None:
             _plot(data, plot)
         if as_json:

@@ -135,6 +135,15 @@ Mkdir = Annotated[
 ]
 
 
+#: the flag of each request field of :mod:`neurodose.workflows` the commands fill
+WORKFLOW_FLAGS = {
+    "regimen.dose": "--dose",
+    "comedications": "--with",
+    "current_daily_mg": "--current-dose",
+    "max_daily_mg": "--max-daily",
+}
+
+
 @contextmanager
 def as_flags(flags: Mapping[str, str]) -> Iterator[None]:
     """Name command-line flags in the library's input errors.

@@ -10,6 +10,7 @@ Examples::
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,7 @@ from rich.table import Table
 
 from neurodose.advice.ics import write_ics
 from neurodose.advice.patient_text import patient_plan_text
-from neurodose.advice.plans import Plan, switch_plan, taper_plan, titration_plan
+from neurodose.advice.plans import Plan
 from neurodose.case.patient import Patient, load_patient_file
 from neurodose.cli.assess import parse_date
 from neurodose.cli.common import escape, make_console, print_json, print_sources
@@ -28,6 +29,7 @@ from neurodose.errors import InputError
 from neurodose.inputs import writing
 from neurodose.knowledge import get_drug
 from neurodose.units import parse_quantity
+from neurodose.workflows.plans import PlanRequest
 
 __all__ = ["plan_app", "register", "render_plan"]
 
@@ -50,21 +52,27 @@ PatientOpt = Annotated[
 TextOpt = Annotated[bool, typer.Option("--patient-text", help="print the patient version")]
 
 
-def _dose(text: str, drug: str, allow_above_max: bool, warnings: list[str]) -> float:
-    """``--current-dose`` in mg (a bare number is mg, as the option says), checked against
-    the knowledge base's maximum for ``drug``."""
+def _dose(text: str) -> float:
+    """``--current-dose`` in mg (a bare number is mg, as the option says); the workflow
+    checks it against the knowledge base's maximum."""
     from neurodose.inputs import finite_number
-    from neurodose.knowledge.limits import check_daily_dose
 
     try:
         mg = float(text)
     except ValueError:
         mg = parse_quantity(text, "mass", field="--current-dose")
-    mg = finite_number(mg, "--current-dose", low=0, low_inclusive=False, unit="mg")
-    warnings.extend(
-        check_daily_dose(drug, mg, field="--current-dose", allow_above_max=allow_above_max)
-    )
-    return mg
+    return finite_number(mg, "--current-dose", low=0, low_inclusive=False, unit="mg")
+
+
+def _make(req: PlanRequest) -> tuple[Plan, list[str]]:
+    """The plan of ``req`` (:func:`neurodose.workflows.make_plan`), request fields named
+    by their flags in errors."""
+    from neurodose.cli.options import WORKFLOW_FLAGS, as_flags
+    from neurodose.workflows import make_plan
+
+    with as_flags(WORKFLOW_FLAGS):
+        res = make_plan(req)
+    return res.plan, list(res.warnings)
 
 
 def render_plan(console: Console, plan: Plan) -> None:
@@ -157,15 +165,15 @@ def titrate(
 ) -> None:
     """Titration schedule from the cited start dose, steps and maximum."""
     ics = out_path(ics, "--ics", (".ics",), mkdir)
-    warnings: list[str] = []
-    plan = titration_plan(
+    req = PlanRequest(
+        "titration",
         drug,
-        start_date=parse_date(start_date),
+        parse_date(start_date) or dt.date.today(),
+        current_daily_mg=_dose(current_dose) if current_dose else None,
         patient=_patient(patient),
-        current_daily_mg=_dose(current_dose, drug, allow_above_max, warnings)
-        if current_dose
-        else None,
+        allow_above_max=allow_above_max,
     )
+    plan, warnings = _make(req)
     _out(plan, ics, json_out, patient_text, fhir, warnings)
 
 
@@ -186,9 +194,15 @@ def taper(
 ) -> None:
     """Taper to stopping in proportional steps using marketed strengths and liquids."""
     ics = out_path(ics, "--ics", (".ics",), mkdir)
-    warnings: list[str] = []
-    mg = _dose(current_dose, drug, allow_above_max, warnings)
-    plan = taper_plan(drug, mg, start_date=parse_date(start_date), method=method)
+    req = PlanRequest(
+        "taper",
+        drug,
+        parse_date(start_date) or dt.date.today(),
+        current_daily_mg=_dose(current_dose),
+        method=method,
+        allow_above_max=allow_above_max,
+    )
+    plan, warnings = _make(req)
     _out(plan, ics, json_out, patient_text, fhir, warnings)
 
 
@@ -210,16 +224,18 @@ def switch(
 ) -> None:
     """Switch by cross-taper, or taper + washout (MAOI gap, fluoxetine)."""
     ics = out_path(ics, "--ics", (".ics",), mkdir)
-    warnings: list[str] = []
     if not from_drug or not to_drug:
         raise InputError("from/to", (from_drug, to_drug), "two drug names")
-    plan = switch_plan(
+    req = PlanRequest(
+        "switch",
         from_drug,
-        to_drug,
-        _dose(current_dose, from_drug, allow_above_max, warnings),
-        start_date=parse_date(start_date),
+        parse_date(start_date) or dt.date.today(),
+        current_daily_mg=_dose(current_dose),
         patient=_patient(patient),
+        to=to_drug,
+        allow_above_max=allow_above_max,
     )
+    plan, warnings = _make(req)
     _out(plan, ics, json_out, patient_text, fhir, warnings)
 
 

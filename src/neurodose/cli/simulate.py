@@ -124,18 +124,16 @@ def register(app: typer.Typer) -> None:
 
         import numpy as np
 
-        from neurodose.simulation import simulate as run
+        from neurodose.workflows import SimulateRequest
+        from neurodose.workflows import simulate as run
 
         plot = opt.out_path(plot, "--plot", (".png", ".html"), mkdir)
         csv = opt.out_path(csv, "--csv", (".csv",), mkdir)
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
-        warnings = opt.dose_warnings(drug, reg, allow_above_max)
         patient = opt.patient_from_options(
             age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file, scr=scr
         )
         comeds = opt.comedications_from_options(with_, patient, drug)
-        warnings += opt.comedication_warnings(comeds, allow_above_max)
-        times = None
         computed: dict[str, str] = {}
         if regimen is None and doses is None and days is None:
             computed["doses"] = "1 (neither --doses nor --days given: a single dose)"
@@ -143,7 +141,6 @@ def register(app: typer.Typer) -> None:
             hours = finite_number(
                 hours, "--hours", low=0, low_inclusive=False, high=MAX_HOURS, unit="h"
             )
-            times = np.arange(0.0, hours + 1e-9, 1.0)
         else:
             computed["hours"] = "last dose + 5 terminal half-lives (no --hours given)"
         if population is not None:
@@ -155,21 +152,21 @@ def register(app: typer.Typer) -> None:
         what = f"simulating {drug}" + (
             f" for {population:,} virtual subjects" if population else ""
         )
-        with busy(what):
-            res = run(drug, reg, patient, comeds, times_h=times, population=population, seed=seed)
+        req = SimulateRequest(
+            drug, reg, patient, tuple(comeds), hours, population, seed, allow_above_max
+        )
+        with opt.as_flags(opt.WORKFLOW_FLAGS), busy(what):
+            out = run(req)
+        res, warnings, notes = out.result, list(out.warnings), list(out.notes)
         defaults = opt.applied_defaults(**computed)
-        notes = [*res.notes, *opt.comedication_notes(comeds)]
         if plot is not None:
             _plot(res, plot)
         if csv is not None:
             with writing(csv, "--csv"):
                 csv.write_text(simulation_csv(res), encoding="utf-8")
         if as_json:
-            data = json.loads(res.to_json_text())
-            data["regimen"] = repr(reg)
-            data["warnings"] = warnings
+            data = out.to_json()
             data["defaults_applied"] = defaults
-            data["notes"] = notes
             if population is not None:
                 data["population"] = {"n": population, "seed": seed, "percentiles": [5, 50, 95]}
             typer.echo(json.dumps(data, allow_nan=False))

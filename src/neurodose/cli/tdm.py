@@ -170,8 +170,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit individual PK parameters to measured levels (MAP), forecast, and
         recommend a dose and interval for the target range."""
-        from neurodose.mipd.engine import prior_model
-        from neurodose.mipd.tdm import parse_target, run_tdm
+        from neurodose.mipd.tdm import parse_target
+        from neurodose.workflows import TdmRequest
+        from neurodose.workflows import tdm as run
+        from neurodose.workflows.monitoring import level_analytes
 
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         csv = opt.out_path(csv, "--csv", (".csv",), mkdir)
@@ -180,22 +182,12 @@ def register(app: typer.Typer) -> None:
         if metric not in ("trough", "auc24"):
             raise InputError("--metric", metric, "'trough' or 'auc24'")
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
-        warnings = opt.dose_warnings(drug, reg, allow_above_max)
-        hist = reg.expand()
         patient = opt.patient_from_options(
             age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
         )
         comeds = opt.comedications_from_options(with_, patient, drug)
-        warnings += opt.comedication_warnings(comeds, allow_above_max)
-        analytes = prior_model(drug, patient, comeds).analytes
-        obs = _read_levels(levels, analytes, first_dose)
+        obs = _read_levels(levels, level_analytes(drug, patient, comeds), first_dose)
         tgt = None
-        if max_daily is not None:
-            from neurodose.knowledge.limits import check_daily_dose
-
-            warnings += check_daily_dose(
-                drug, max_daily, field="--max-daily", allow_above_max=allow_above_max
-            )
         every_h = _floats(intervals, "--intervals") or [24.0]
         for ii in every_h:
             if not 1.0 <= ii <= 168.0:
@@ -204,7 +196,8 @@ def register(app: typer.Typer) -> None:
                 )
         from neurodose.cli.common import busy
 
-        with opt.as_flags(_TDM_FLAGS), busy(f"fitting {drug} levels (MAP) and searching doses"):
+        flags = {**_TDM_FLAGS, **opt.WORKFLOW_FLAGS}
+        with opt.as_flags(flags), busy(f"fitting {drug} levels (MAP) and searching doses"):
             if target is not None:
                 try:
                     tgt = parse_target(target) if metric == "trough" else _auc_target(target)
@@ -212,24 +205,28 @@ def register(app: typer.Typer) -> None:
                     raise InputError(
                         "--target", target, "a range LOW-HIGH in ng/mL, e.g. '50-150'"
                     ) from None
-            report = run_tdm(
+            strengths_mg = _floats(strengths, "--strengths")
+            req = TdmRequest(
                 drug,
-                hist,
+                reg,
                 obs,
                 patient=patient,
-                comedications=comeds,
+                comedications=tuple(comeds),
                 target=tgt,
                 indication=indication,
-                strengths=_floats(strengths, "--strengths"),
+                strengths=tuple(strengths_mg) if strengths_mg else None,
                 max_daily_mg=max_daily,
-                intervals_h=every_h,
-                metric=metric,  # type: ignore[arg-type]
-                method=uncertainty,  # type: ignore[arg-type]
-                add_drugs=opt.comedications_from_options(what_if_add),
-                stop_drugs=what_if_stop or [],
+                intervals_h=tuple(every_h),
+                metric=metric,
+                method=uncertainty,
+                add_drugs=tuple(opt.comedications_from_options(what_if_add)),
+                stop_drugs=tuple(what_if_stop or []),
                 seed=seed,
                 accept_inconsistent=accept_levels,
+                allow_above_max=allow_above_max,
             )
+            out = run(req)
+        report, warnings = out.report, list(out.warnings)
         if plot is not None:
             _plot_tdm(report, plot)
         if csv is not None:

@@ -173,7 +173,7 @@ def first_dose_time(plan: Mapping[str, Any]) -> dt.datetime:
 
 def level_analytes(profile: Mapping[str, Any], drug: str) -> tuple[str, ...]:
     """The analytes the PK model of ``drug`` predicts for this patient."""
-    from neurodose.workflows.tdm import level_analytes as run
+    from neurodose.workflows.monitoring import level_analytes as run
 
     return run(drug, pk_patient(profile), _comeds(profile, drug))
 
@@ -185,7 +185,7 @@ def _observations(
     rows: Sequence[Mapping[str, Any]],
 ) -> Any:
     from neurodose.advice.plans import Plan
-    from neurodose.workflows.tdm import course_levels
+    from neurodose.workflows.monitoring import course_levels
 
     patient = pk_patient(profile)
     return course_levels(drug, Plan.from_dict(plan), rows, patient, _comeds(profile, drug))
@@ -285,7 +285,7 @@ def simulate_json(
 ) -> dict[str, Any]:
     """``neurodose simulate --json`` (regimen as ``--regimen`` takes it): the result with
     ``regimen``, ``warnings`` (a dose above the knowledge-base maximum is an error unless
-    ``allow_above_max``) and ``notes`` (:func:`neurodose.workflows.simulate`)."""
+    ``allow_above_max``) and ``notes`` (:func:`neurodose.workflows.models`)."""
     from neurodose.case import Regimen, parse_comedication
     from neurodose.workflows import SimulateRequest, simulate
 

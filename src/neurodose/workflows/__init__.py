@@ -13,10 +13,10 @@ in the request (:func:`neurodose.errors.ref`); each door maps them to its own te
 ==================  ===================================================
 module              use cases
 ==================  ===================================================
-``simulate``        :func:`simulate`, :func:`explain`
-``plan``            :func:`make_plan` (titrate, taper, switch), :func:`planned_doses`
-``tdm``             :func:`tdm` (MAP fit, forecast, dose) and :func:`course_tdm`
-``patient_view``    :func:`patient_view` (week, reviews, levels of current drugs)
+``models``          :func:`simulate`, :func:`explain`
+``plans``           :func:`make_plan` (titrate, taper, switch), :func:`planned_doses`
+``monitoring``      :func:`tdm` (MAP fit, forecast, dose) and :func:`course_tdm`
+``views``           :func:`patient_view` (week, reviews, levels of current drugs)
 ==================  ===================================================
 
 Layer: above ``advice``, ``mipd``, ``trial`` and ``simulation``; below ``fhir``,
@@ -25,17 +25,36 @@ Layer: above ``advice``, ``mipd``, ``trial`` and ``simulation``; below ``fhir``,
 
 from __future__ import annotations
 
-from neurodose.workflows.patient_view import PatientViewRequest, patient_view
-from neurodose.workflows.plan import PlanRequest, PlanResult, make_plan, planned_doses
-from neurodose.workflows.simulate import (
-    ExplainRequest,
-    ExplainResult,
-    SimulateRequest,
-    SimulateResult,
-    explain,
-    simulate,
-)
-from neurodose.workflows.tdm import CourseTdmRequest, TdmRequest, course_tdm, tdm
+import importlib
+from typing import Any
+
+#: name -> submodule; imported on first use, so that a door loads only what it calls
+_WHERE = {
+    "CourseTdmRequest": "monitoring",
+    "ExplainRequest": "models",
+    "ExplainResult": "models",
+    "PatientViewRequest": "views",
+    "PlanRequest": "plans",
+    "PlanResult": "plans",
+    "SimulateRequest": "models",
+    "SimulateResult": "models",
+    "TdmRequest": "monitoring",
+    "TdmResult": "monitoring",
+    "course_tdm": "monitoring",
+    "explain": "models",
+    "make_plan": "plans",
+    "patient_view": "views",
+    "planned_doses": "plans",
+    "simulate": "models",
+    "tdm": "monitoring",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'neurodose.workflows' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"neurodose.workflows.{_WHERE[name]}"), name)
+
 
 __all__ = [
     "CourseTdmRequest",
@@ -47,6 +66,7 @@ __all__ = [
     "SimulateRequest",
     "SimulateResult",
     "TdmRequest",
+    "TdmResult",
     "course_tdm",
     "explain",
     "make_plan",

@@ -3,7 +3,7 @@
 :func:`tdm` takes a dose history and parsed levels (the CLI's regimen options and
 levels CSV); :func:`course_tdm` takes a stored plan (the course) and level rows as
 the clinic stores them, and turns the plan into doses with
-:func:`~neurodose.workflows.plan.planned_doses`.
+:func:`~neurodose.workflows.plans.planned_doses`.
 """
 
 from __future__ import annotations
@@ -14,25 +14,26 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from neurodose.advice.plans import Plan
-from neurodose.case import Comedication, ExpandedDoses, Patient
+from neurodose.case import Comedication, Patient, Regimen
 from neurodose.knowledge.limits import check_daily_dose
 from neurodose.mipd.levels import Observations
 from neurodose.mipd.tdm import TdmReport, parse_target, run_tdm
-from neurodose.workflows.checks import comedication_warnings
-from neurodose.workflows.plan import planned_doses
+from neurodose.workflows.checks import comedication_warnings, dose_warnings
+from neurodose.workflows.plans import planned_doses
 
 __all__ = ["CourseTdmRequest", "TdmRequest", "TdmResult", "course_tdm", "level_analytes", "tdm"]
 
 
 @dataclass(frozen=True)
 class TdmRequest:
-    """A TDM question: ``drug`` given as ``doses``, measured ``levels`` (None: forecast
-    from the prior), the ``target`` range (ng/mL; trough or AUC24 by ``metric``) and the
-    dose search (``strengths`` mg, ``max_daily_mg``, ``intervals_h``), what-if
-    co-medications added or stopped. See :func:`neurodose.mipd.tdm.run_tdm`."""
+    """A TDM question: ``drug`` given as ``regimen`` (the doses taken), measured
+    ``levels`` (None: forecast from the prior), the ``target`` range (ng/mL; trough or
+    AUC24 by ``metric``) and the dose search (``strengths`` mg, ``max_daily_mg``,
+    ``intervals_h``), what-if co-medications added or stopped
+    (:func:`neurodose.mipd.tdm.run_tdm`)."""
 
     drug: str
-    doses: ExpandedDoses
+    regimen: Regimen
     levels: Observations | None = None
     patient: Patient = field(default_factory=Patient)
     comedications: tuple[Comedication, ...] = ()
@@ -64,16 +65,17 @@ class TdmResult:
 
 
 def tdm(req: TdmRequest) -> TdmResult:
-    """Check the co-medication doses and the dose-search maximum; fit, forecast and
-    recommend."""
-    warnings = comedication_warnings(req.comedications, req.allow_above_max)
+    """Check the doses taken, the co-medication doses and the dose-search maximum; fit,
+    forecast and recommend."""
+    warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
+    warnings += comedication_warnings(req.comedications, req.allow_above_max)
     if req.max_daily_mg is not None:
         warnings += check_daily_dose(
             req.drug, req.max_daily_mg, field="max_daily_mg", allow_above_max=req.allow_above_max
         )
     report = run_tdm(
         req.drug,
-        req.doses,
+        req.regimen.expand(),
         req.levels,
         patient=req.patient,
         comedications=list(req.comedications),
@@ -147,11 +149,12 @@ def course_tdm(req: CourseTdmRequest) -> TdmResult:
     return tdm(
         TdmRequest(
             req.drug,
-            planned_doses(req.plan, req.drug, req.until).expand(),
+            planned_doses(req.plan, req.drug, req.until),
             levels,
             patient=req.patient,
             comedications=comeds,
             target=parse_target(req.target) if req.target is not None else None,
             without_target="fit_only",
+            allow_above_max=True,  # the plan's doses were checked when it was made
         )
     )

@@ -17,8 +17,14 @@ from neurodose.errors import InputError
 from neurodose.simulation import SimulationResult
 from neurodose.workflows.checks import comedication_notes, comedication_warnings, dose_warnings
 
-__all__ = ["ExplainRequest", "ExplainResult", "SimulateRequest", "SimulateResult", "explain"]
-__all__ += ["simulate"]
+__all__ = [
+    "ExplainRequest",
+    "ExplainResult",
+    "SimulateRequest",
+    "SimulateResult",
+    "explain",
+    "simulate",
+]
 
 
 @dataclass(frozen=True)
