@@ -162,7 +162,8 @@ def test_no_private_imports_across_modules() -> None:
     assert _private_cross_module_imports() == []
 
 
-#: deprecated import paths, kept for code outside the package (docs/architecture.md)
+#: deprecated import paths (docs/architecture.md): ``neurodose.safety.patient`` is kept
+#: for code outside the package; ``dosing`` and ``pk.patient`` are gone and stay banned
 DEPRECATED = ("neurodose.dosing", "neurodose.pk.patient", "neurodose.safety.patient")
 
 

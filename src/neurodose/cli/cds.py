@@ -5,7 +5,7 @@ matching clients file (``cds-clients.json``) to give the server with
 ``--cds-clients``. ``cds-check URL`` plays an EHR against the CDS Hooks base URL
 (the one whose ``/cds-services`` is discovery): signed requests, the sample hooks
 with and without prefetch, bad input, replayed tokens, feedback; it prints a report
-and exits 1 when a check fails (:mod:`neurodose.service.cds.conformance`).
+and exits 1 when a check fails (:mod:`neurodose.testing.cds`).
 
 Examples::
 
@@ -41,7 +41,7 @@ def cds_check(
     timeout: Annotated[float, typer.Option("--timeout", help="seconds per request")] = 60.0,
 ) -> None:
     """Play an EHR against a CDS Hooks service and report what conforms."""
-    from neurodose.service.cds.conformance import ClientKey, run_checks
+    from neurodose.testing.cds import ClientKey, run_checks
 
     if not url.startswith(("http://", "https://")):
         raise InputError("URL", url, "an http(s) URL")
@@ -69,7 +69,7 @@ def cds_keygen(
 ) -> None:
     """Write a test EHR signing key and the clients file the server needs."""
     from neurodose.inputs import output_dir, writing
-    from neurodose.service.cds.conformance import make_client_key
+    from neurodose.testing.cds import make_client_key
 
     output_dir(directory, "directory", mkdir=mkdir)
     with writing(directory, "directory"):

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from neurodose.service.cds.conformance import ClientKey, make_client_key, run_checks
+from neurodose.testing.cds import ClientKey, make_client_key, run_checks
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "examples" / "cds"
@@ -339,7 +339,7 @@ def test_harness_reports_a_failure_against_a_wrong_server(setup: dict[str, Any])
 
 
 def test_harness_fails_on_a_broken_card() -> None:
-    from neurodose.service.cds.conformance import card_problems
+    from neurodose.testing.cds import card_problems
 
     good = {"uuid": "u", "summary": "x", "indicator": "info", "source": {"label": "l"}}
     assert card_problems(good) == []

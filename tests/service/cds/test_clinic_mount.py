@@ -8,7 +8,7 @@ from pathlib import Path
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.careplan import CarePlan
 
-from neurodose.service.cds.conformance import ClientKey, make_client_key, run_checks
+from neurodose.testing.cds import ClientKey, make_client_key, run_checks
 
 from ..conftest import Server, sqlite_url
 

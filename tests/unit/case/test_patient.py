@@ -9,14 +9,20 @@ from neurodose.errors import PatientError
 
 
 def test_old_import_paths_are_aliases_not_copies():
-    from neurodose import dosing, pk
-    from neurodose.pk import patient as pk_patient
+    from neurodose import pk
     from neurodose.safety import patient as safety_patient
 
-    assert pk.Patient is case.Patient is pk_patient.Patient is safety_patient.Patient
+    assert pk.Patient is case.Patient is safety_patient.Patient
     assert pk.Comedication is case.Comedication
-    assert dosing.Regimen is case.Regimen and dosing.DoseEvent is case.DoseEvent
     assert safety_patient.load_patient is case.load_patient
+
+
+@pytest.mark.parametrize("module", ["neurodose.dosing", "neurodose.pk.patient"])
+def test_removed_aliases_are_gone(module):
+    import importlib
+
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(module)
 
 
 def test_json_patient_feeds_the_pk_covariate_model():

@@ -21,6 +21,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from neurodose.service.cds.config import CdsConfig
+from neurodose.service.cds.hooks import service_for
 
 __all__ = ["SAMPLES_DIR", "demo_router"]
 
@@ -29,7 +30,7 @@ SAMPLES_DIR = Path(__file__).resolve().parents[4] / "examples" / "cds"
 
 
 def _samples() -> list[dict[str, Any]]:
-    from neurodose.service.cds.conformance import load_samples, prefetch_for
+    from neurodose.service.cds.samples import load_samples, prefetch_for
 
     if not SAMPLES_DIR.is_dir():
         return []
@@ -141,8 +142,8 @@ async function sign(){
     context:{userId:'Practitioner/demo',patientId:current.patientId,
       draftOrders:{resourceType:'Bundle',type:'collection',entry:[{resource:draft}]}},
     prefetch:current.prefetch};
-  $('status').textContent='Calling neurodose-order-sign...';
-  const r=await fetch('/cds-services/neurodose-order-sign',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify(body)});
+  $('status').textContent='Calling __ORDER_SIGN__...';
+  const r=await fetch('/cds-services/__ORDER_SIGN__',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify(body)});
   const data=await r.json().catch(()=>({}));
   if(!r.ok){$('status').textContent='HTTP '+r.status+': '+(data.error||'');$('cards').innerHTML='';return;}
   $('status').textContent=data.cards.length+' card(s) for '+medName(draft);
@@ -150,7 +151,7 @@ async function sign(){
 }
 async function feedback(card,outcome,extra){
   const item=Object.assign({card:card.uuid,outcome:outcome,outcomeTimestamp:new Date().toISOString()},extra);
-  await fetch('/cds-services/neurodose-order-sign/feedback',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({feedback:[item]})});
+  await fetch('/cds-services/__ORDER_SIGN__/feedback',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({feedback:[item]})});
 }
 function render(cards){
   const box=$('cards');box.innerHTML='';
@@ -180,3 +181,5 @@ fetch('/ehr-demo/samples').then(r=>r.json()).then(list=>{samples=list;
   $('sample').onchange=pick;$('sign').onclick=sign;if(list.length)pick();});
 </script></body></html>
 """
+#: the page calls the order-sign service of the registry
+PAGE = PAGE.replace("__ORDER_SIGN__", service_for("order-sign").id)

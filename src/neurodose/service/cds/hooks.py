@@ -8,7 +8,7 @@ findings from :func:`neurodose.safety.engine.screen`, the alternative from
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,43 +26,49 @@ from neurodose.service.cds.prefetch import (
     prefetch_templates,
 )
 
-__all__ = ["SERVICES", "HookError", "Service", "discovery", "handle_hook"]
+__all__ = [
+    "SERVICES",
+    "HookCall",
+    "HookError",
+    "Service",
+    "discovery",
+    "handle_hook",
+    "service_for",
+]
+
+
+@dataclass(frozen=True)
+class HookCall:
+    """One validated hook call as a handler gets it: the service, the request body,
+    the completed prefetch, the patient case read from it, the config and today."""
+
+    service: Service
+    body: dict[str, Any]
+    prefetch: dict[str, Any]
+    case: FhirCase
+    config: CdsConfig
+    today: dt.date
 
 
 @dataclass(frozen=True)
 class Service:
-    """One CDS service: id, hook, title, description."""
+    """One CDS service: id, hook, title, description, the prefetch templates it asks
+    for (from the hook, :func:`~neurodose.service.cds.prefetch.prefetch_templates`) and
+    the handler that turns a :class:`HookCall` into cards. :data:`SERVICES` is the one
+    registry: discovery, dispatch, the EHR demo and the conformance kit
+    (:mod:`neurodose.testing.cds`) read it."""
 
     id: str
     hook: str
     title: str
     description: str
+    handler: Callable[[HookCall], list[dict[str, Any]]]
+
+    @property
+    def prefetch(self) -> dict[str, str]:
+        return dict(prefetch_templates(self.hook))
 
 
-SERVICES: tuple[Service, ...] = (
-    Service(
-        "neurodose-order-select",
-        "order-select",
-        "neurodose: neuropathic-pain medicine check (order select)",
-        "Screens a selected draft medication order of any drug in the neurodose knowledge base: "
-        "interactions, CYP2D6/CYP2C19 by dose band with phenoconversion, Beers, renal, QT, MAOI "
-        "washout. Cards cite their sources.",
-    ),
-    Service(
-        "neurodose-order-sign",
-        "order-sign",
-        "neurodose: neuropathic-pain medicine check (order sign)",
-        "Final check of draft medication orders before signing (same rules as order-select).",
-    ),
-    Service(
-        "neurodose-patient-view",
-        "patient-view",
-        "neurodose: neuropathic-pain therapy summary",
-        "One card: current neuropathic-pain medicine and dose, week of treatment, review due, "
-        "level guidance.",
-    ),
-)
-_BY_ID = {s.id: s for s in SERVICES}
 _ORDER_KEYS = ("patient", "medications", "recentMedications", "conditions", "observations")
 
 
@@ -84,7 +90,7 @@ def discovery() -> dict[str, Any]:
                 "id": s.id,
                 "title": s.title,
                 "description": s.description,
-                "prefetch": prefetch_templates(s.hook),
+                "prefetch": s.prefetch,
                 "usageRequirements": "Signed JWT from an allowlisted client (ES384/RS384).",
             }
             for s in SERVICES
@@ -328,6 +334,49 @@ def _patient_view(
     ]
 
 
+def _order_handler(call: HookCall) -> list[dict[str, Any]]:
+    return _order_cards(call.service, call.body, call.case, call.config, call.today)
+
+
+def _patient_view_handler(call: HookCall) -> list[dict[str, Any]]:
+    pid = call.body["context"]["patientId"]
+    return _patient_view(call.prefetch, call.case, call.config, pid, call.today)
+
+
+SERVICES: tuple[Service, ...] = (
+    Service(
+        "neurodose-order-select",
+        "order-select",
+        "neurodose: neuropathic-pain medicine check (order select)",
+        "Screens a selected draft medication order of any drug in the neurodose knowledge base: "
+        "interactions, CYP2D6/CYP2C19 by dose band with phenoconversion, Beers, renal, QT, MAOI "
+        "washout. Cards cite their sources.",
+        _order_handler,
+    ),
+    Service(
+        "neurodose-order-sign",
+        "order-sign",
+        "neurodose: neuropathic-pain medicine check (order sign)",
+        "Final check of draft medication orders before signing (same rules as order-select).",
+        _order_handler,
+    ),
+    Service(
+        "neurodose-patient-view",
+        "patient-view",
+        "neurodose: neuropathic-pain therapy summary",
+        "One card: current neuropathic-pain medicine and dose, week of treatment, review due, "
+        "level guidance.",
+        _patient_view_handler,
+    ),
+)
+_BY_ID = {s.id: s for s in SERVICES}
+
+
+def service_for(hook: str) -> Service:
+    """The (first) service for ``hook``."""
+    return next(s for s in SERVICES if s.hook == hook)
+
+
 def handle_hook(
     service_id: str, body: Any, config: CdsConfig, *, today: dt.date | None = None
 ) -> tuple[list[dict[str, Any]], str]:
@@ -343,7 +392,7 @@ def handle_hook(
             raise HookError(400, f"prefetch.{k}: expected a FHIR resource or Bundle (or null)")
     try:
         pre = fetch_missing(
-            prefetch_templates(svc.hook),
+            svc.prefetch,
             pre,
             context=ctx,
             fhir_server=body.get("fhirServer"),
@@ -354,8 +403,6 @@ def handle_hook(
         raise HookError(412, f"prefetch unavailable: {exc}") from None
     try:
         case = _case(pre, ctx["patientId"], today)
-        if svc.hook == "patient-view":
-            return _patient_view(pre, case, config, ctx["patientId"], today), svc.id
-        return _order_cards(svc, body, case, config, today), svc.id
+        return svc.handler(HookCall(svc, body, pre, case, config, today)), svc.id
     except FhirError as exc:
         raise HookError(400, str(exc)) from None

@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import re
 import threading
 import time
 import uuid
@@ -35,19 +34,28 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from neurodose.service.cds.hooks import SERVICES, service_for
+from neurodose.service.cds.samples import Sample, bundle, load_samples, prefetch_for, shift_dates
+
 __all__ = [
     "CheckResult",
     "ClientKey",
     "Report",
     "card_problems",
+    "load_samples",
     "make_client_key",
+    "prefetch_for",
     "run_checks",
     "shift_dates",
 ]
 
 INDICATORS = ("info", "warning", "critical")
-SERVICE_IDS = ("neurodose-order-select", "neurodose-order-sign", "neurodose-patient-view")
-_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(.*)$")
+#: the service ids the harness calls, from the service registry
+SERVICE_IDS = tuple(s.id for s in SERVICES)
+#: the path of the service for each hook
+_PATH = {
+    h: f"/cds-services/{service_for(h).id}" for h in ("order-select", "order-sign", "patient-view")
+}
 
 
 @dataclass(frozen=True)
@@ -183,91 +191,11 @@ def _response_problems(data: Any) -> list[str]:
     return out
 
 
-def shift_dates(obj: Any, days: int) -> Any:
-    """A copy of ``obj`` with every ISO date (and date-time) moved by ``days``."""
-    if isinstance(obj, dict):
-        return {k: shift_dates(v, days) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [shift_dates(v, days) for v in obj]
-    if isinstance(obj, str):
-        m = _DATE.match(obj)
-        if m:
-            try:
-                d = dt.date.fromisoformat(m.group(1)) + dt.timedelta(days=days)
-            except ValueError:
-                return obj
-            return d.isoformat() + m.group(2)
-    return obj
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One sample patient: bundle, draft order, expectations (dates shifted to today)."""
-
-    name: str
-    patient_id: str
-    resources: list[dict[str, Any]]
-    order: dict[str, Any]
-    expect_rules: tuple[str, ...]
-    expect_indicator: str
-
-
-def load_samples(directory: str | Path, today: dt.date | None = None) -> list[Sample]:
-    """The sample files of ``directory`` (examples/cds), dates shifted to ``today``."""
-    today = today or dt.date.today()
-    out = []
-    for f in sorted(Path(directory).glob("*.json")):
-        raw = json.loads(f.read_text(encoding="utf-8"))
-        ref = dt.date.fromisoformat(raw.get("reference_date", today.isoformat()))
-        delta = (today - ref).days
-        pat = shift_dates(raw["patient"], delta)
-        res = [e["resource"] for e in pat["entry"]]
-        pid = next(r["id"] for r in res if r["resourceType"] == "Patient")
-        # birth dates keep the age the sample was written for
-        for r in res:
-            if r["resourceType"] == "Patient":
-                born = dt.date.fromisoformat(r["birthDate"])
-                r["birthDate"] = born.isoformat()
-        out.append(
-            Sample(
-                name=f.stem,
-                patient_id=pid,
-                resources=res,
-                order=shift_dates(raw["order"], delta),
-                expect_rules=tuple(raw["expect"]["rules"]),
-                expect_indicator=raw["expect"]["indicator"],
-            )
-        )
-    return out
-
-
-def _bundle(resources: list[dict[str, Any]], kind: str = "searchset") -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": kind, "entry": [{"resource": r} for r in resources]}
-
-
-def prefetch_for(sample: Sample) -> dict[str, Any]:
-    """The full prefetch an EHR would send for ``sample`` (keys as in discovery)."""
-    by: dict[str, list[dict[str, Any]]] = {}
-    for r in sample.resources:
-        by.setdefault(r["resourceType"], []).append(r)
-    meds = by.get("MedicationRequest", [])
-    active = [m for m in meds if m.get("status") in ("active", "on-hold")]
-    past = [m for m in meds if m.get("status") in ("stopped", "completed")]
-    return {
-        "patient": by["Patient"][0],
-        "medications": _bundle(active),
-        "recentMedications": _bundle(past) if past else None,
-        "conditions": _bundle(by.get("Condition", [])),
-        "observations": _bundle(by.get("Observation", [])),
-        "allergies": None,
-    }
-
-
 def hook_request(sample: Sample, hook: str, *, prefetch: dict[str, Any] | None) -> dict[str, Any]:
     """A hook call body for ``sample``."""
     ctx: dict[str, Any] = {"userId": "Practitioner/cds-check", "patientId": sample.patient_id}
     if hook in ("order-select", "order-sign"):
-        ctx["draftOrders"] = _bundle([sample.order], "collection")
+        ctx["draftOrders"] = bundle([sample.order], "collection")
     if hook == "order-select":
         ctx["selections"] = [f"MedicationRequest/{sample.order['id']}"]
     body: dict[str, Any] = {"hook": hook, "hookInstance": str(uuid.uuid4()), "context": ctx}
@@ -319,7 +247,7 @@ class _Stub(BaseHTTPRequestHandler):
         if "status" in q:
             allowed = set(q["status"][0].split(","))
             items = [r for r in items if r.get("status") in allowed]
-        self._send(200, _bundle(items))
+        self._send(200, bundle(items))
 
     def _send(self, code: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
@@ -462,7 +390,7 @@ def run_checks(
         issued: list[dict[str, Any]] = []
         for s in samples:
             body = hook_request(s, "order-sign", prefetch=prefetch_for(s))
-            r = call("/cds-services/neurodose-order-sign", body)
+            r = call(_PATH["order-sign"], body)
             if r.status_code != 200:
                 rep.add(f"{s.name}: order-sign", False, f"status {r.status_code}: {r.text[:200]}")
                 continue
@@ -483,7 +411,7 @@ def run_checks(
             )
             issued += data["cards"]
             r = call(
-                "/cds-services/neurodose-order-select",
+                _PATH["order-select"],
                 hook_request(s, "order-select", prefetch=prefetch_for(s)),
             )
             probs = (
@@ -493,7 +421,7 @@ def run_checks(
             )
             rep.add(f"{s.name}: order-select", not probs, "; ".join(probs[:3]))
             r = call(
-                "/cds-services/neurodose-patient-view",
+                _PATH["patient-view"],
                 hook_request(s, "patient-view", prefetch=prefetch_for(s)),
             )
             probs = (
@@ -518,7 +446,7 @@ def run_checks(
                 "scope": "patient/*.read",
                 "subject": "neurodose-cds",
             }
-            r = call("/cds-services/neurodose-order-sign", body)
+            r = call(_PATH["order-sign"], body)
             fetched: set[str] = (
                 {c["source"].get("topic", {}).get("code") for c in r.json().get("cards", [])}
                 if r.status_code == 200
@@ -531,14 +459,14 @@ def run_checks(
             )
             rep.add("fhirAuthorization token not echoed", token not in r.text)
         body = hook_request(s, "order-sign", prefetch=None)
-        r = call("/cds-services/neurodose-order-sign", body)
+        r = call(_PATH["order-sign"], body)
         rep.add(
             "no prefetch and no fhirServer: 412", r.status_code == 412, f"status {r.status_code}"
         )
         pre = prefetch_for(s)
         pre["medications"] = None
         pre["conditions"] = None
-        r = call("/cds-services/neurodose-order-sign", hook_request(s, "order-sign", prefetch=pre))
+        r = call(_PATH["order-sign"], hook_request(s, "order-sign", prefetch=pre))
         rep.add("prefetch null = absent: 200", r.status_code == 200, f"status {r.status_code}")
 
         # bad input: 400 with one line, never 500
@@ -560,7 +488,7 @@ def run_checks(
         b["prefetch"]["patient"] = {**b["prefetch"]["patient"], "birthDate": "yesterday"}
         bads.append(("FHIR resource failing validation", b, None))
         for name, bb, raw in bads:
-            r = call("/cds-services/neurodose-order-sign", bb, raw=raw)
+            r = call(_PATH["order-sign"], bb, raw=raw)
             err = (
                 r.json().get("error", "")
                 if r.headers.get("content-type", "").startswith("application/json")
@@ -606,12 +534,12 @@ def run_checks(
         )
         rep.add("samples gave a card with suggestions", with_sugg is not None)
         if fb:
-            r = call("/cds-services/neurodose-order-sign/feedback", {"feedback": fb})
+            r = call(_PATH["order-sign"] + "/feedback", {"feedback": fb})
             rep.add(
                 "feedback stored", r.status_code == 200, f"status {r.status_code}: {r.text[:120]}"
             )
             r = call(
-                "/cds-services/neurodose-order-sign/feedback",
+                _PATH["order-sign"] + "/feedback",
                 {"feedback": [{"card": "nope", "outcome": "maybe"}]},
             )
             rep.add("bad feedback: 400", r.status_code == 400, f"status {r.status_code}")
