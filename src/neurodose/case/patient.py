@@ -831,7 +831,9 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
                 "a pain condition id (e.g. diabetic_neuropathy)",
             )
         conds.add(pain_condition)
-    if pin.pregnant:
+    if pin.pregnant or "gestational_week" in (pin.labs.model_extra or {}):
+        if pin.sex == "male":  # an impossible patient is refused, never screened
+            raise PatientError("pregnant", True, "pregnancy only with sex 'female' or not given")
         conds.add("pregnancy")
     if pin.labs.child_pugh == "C":
         conds.add("severe_hepatic_impairment")
@@ -995,7 +997,7 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
         hepatic=pin.labs.child_pugh,
         qtc_ms=pin.labs.qtc_ms,
         alt_u_per_l=pin.labs.alt_u_per_l,
-        pregnant=pin.pregnant,
+        pregnant=pin.pregnant or "pregnancy" in conds,
         breastfeeding=pin.breastfeeding,
         conditions=expanded,
         medications=tuple(meds),

@@ -41,6 +41,9 @@ class Implication(_Frozen):
     sex: Literal["male", "female"] | None = Field(
         None, description="applies to this sex only (QTc limits differ)"
     )
+    below: Quantity | None = Field(
+        None, description="upper bound (exclusive): the condition holds inside [threshold, below)"
+    )
 
 
 class MeasurementDef(_Frozen):
@@ -110,6 +113,8 @@ def implied_conditions(
                 if imp is not max(same, key=lambda i: i.threshold.point):
                     continue
             t = imp.threshold.point
+            if imp.below is not None and not float(v) < imp.below.point:
+                continue
             if _OPS[imp.op](float(v), t):
                 unit = "" if d.unit == "1" else f" {d.unit}"
                 basis = f"{d.label} {float(v):g}{unit} ({imp.op} {t:g})"
