@@ -679,6 +679,30 @@ def _merge(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+#: per record object: the rules that can apply to it (a declarative rule whose
+#: ``drug_any`` names none of the option's tags cannot match, so it is never tried)
+_RULES_FOR: dict[int, tuple[DrugRecord, object, tuple[Rule, ...]]] = {}
+
+
+def _rules_for(rec: DrugRecord, tags: Mapping[str, bool]) -> tuple[Rule, ...]:
+    from neurodose.safety.rules import rules_by_file
+
+    files = rules_by_file()  # cached: the same object while the rule base is unchanged
+    hit = _RULES_FOR.get(id(rec))
+    if hit is not None and hit[0] is rec and hit[1] is files:
+        return hit[2]
+    rules = load_rules()
+    keep = tuple(
+        r
+        for r in rules
+        if r.kind != "match" or not r.when.drug_any or any(t in tags for t in r.when.drug_any)
+    )
+    if len(_RULES_FOR) > 4096:
+        _RULES_FOR.clear()
+    _RULES_FOR[id(rec)] = (rec, files, keep)
+    return keep
+
+
 def screen(
     patient: Patient,
     drug: str,
@@ -722,7 +746,7 @@ def screen(
         option_stopped_days=None if option_current or not stopped else min(stopped),
     )
     found: list[Finding] = []
-    for r in load_rules():
+    for r in _rules_for(rec, ctx.tags):
         found.extend(_EVALUATORS[r.kind](ctx, r))
     return tuple(_merge(found))
 
