@@ -176,4 +176,22 @@ def checks(patient: Patient, drug: str, daily_mg: float | None = None) -> tuple[
             out.append(Check(name, d, "not checked", rules, missing))
         else:
             out.append(Check(name, d, "checked", rules, ""))
+    unknown = _formulary_unknowns(name)
+    if unknown:  # the interaction screen is partial for this drug: say what is missing
+        out = [
+            Check(name, c.domain, "not checked", c.rules, unknown)
+            if c.domain == "interactions"
+            else c
+            for c in out
+        ]
     return tuple(out)
+
+
+def _formulary_unknowns(name: str) -> str:
+    """What the formulary entry leaves unknown (``unknown``): named, never read as absent."""
+    from neurodose.knowledge.substances import substance
+
+    sub = substance(name)
+    if sub is None or not sub.unknown:
+        return ""
+    return f"{sub.display}: not established in its formulary entry: {', '.join(sub.unknown)}"
