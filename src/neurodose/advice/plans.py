@@ -957,6 +957,12 @@ def switch_plan(
                 "the last dose; titrate a CYP2D6 substrate slowly."
             )
             sources.append("fda_dsc_2011_linezolid")
+    if "raises_blood_pressure" in ta and "raises_blood_pressure" not in tb:
+        notes.append(
+            f"{record(a).display_name} raises blood pressure: measure it while it is withdrawn "
+            "and review any blood-pressure treatment that was adjusted for it."
+        )
+        sources.append("effexor_xr_us_label")
     if "raises_blood_pressure" in tb:
         notes.append(
             f"{record(b).display_name} can raise blood pressure: measure it before starting "
