@@ -33,20 +33,34 @@ from neurodose.service.problems import (
     input_error,
 )
 from neurodose.service.schemas import (
+    AssessmentOut,
+    AuditEntry,
+    ConditionOut,
     DiaryEntryIn,
     DiaryEntryOut,
     DiaryLinkOut,
+    DiaryPlanOut,
+    DrugRecordOut,
+    DrugSummary,
     ExplainIn,
+    ExplainOut,
     LevelRow,
+    LevelsAdded,
     LevelsIn,
     PatientCreated,
     PatientOut,
     PatientPage,
+    PlanOut,
     RegimenIn,
+    ResponseOut,
     SimulateIn,
+    SimulateOut,
+    SourceOut,
     SwitchIn,
     TaperIn,
+    TdmOut,
     TokenOut,
+    TrialDesignIn,
     TrialJobOut,
 )
 from neurodose.service.security import issue_token, read_token, verify_password
@@ -57,6 +71,8 @@ bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/token", auto_error=False)
 router = APIRouter(prefix="/api/v1")
 _CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": Problem, "description": "conflict"}}
 _AUTH: dict[int | str, dict[str, Any]] = {401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]}
+#: for the routes that pass the library's JSON through: a field it leaves out stays out
+_AS_GIVEN: dict[str, Any] = {"response_model_exclude_unset": True}
 
 
 class ClinicState:
@@ -127,7 +143,9 @@ def login(
 
 
 # ------------------------------------------------------------------ knowledge
-@router.get("/drugs", responses=ERROR_RESPONSES, tags=["knowledge"])
+@router.get(
+    "/drugs", response_model=list[DrugSummary], responses=ERROR_RESPONSES, tags=["knowledge"]
+)
 def drugs(user: User) -> list[dict[str, Any]]:
     """Every drug in the knowledge base: name, display name, class, record kind."""
     from neurodose.knowledge.registry import drug_names, get_drug
@@ -147,7 +165,13 @@ def drugs(user: User) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/drugs/{name}", responses=ERROR_RESPONSES, tags=["knowledge"])
+@router.get(
+    "/drugs/{name}",
+    response_model=DrugRecordOut,
+    responses=ERROR_RESPONSES,
+    tags=["knowledge"],
+    **_AS_GIVEN,
+)
 def drug(user: User, name: str) -> dict[str, Any]:
     """The full cited record (as ``neurodose drugs show NAME --json``); unknown: ``404``."""
     from neurodose.errors import UnknownNameError
@@ -161,7 +185,13 @@ def drug(user: User, name: str) -> dict[str, Any]:
     return data
 
 
-@router.get("/sources/{key}", responses=ERROR_RESPONSES, tags=["knowledge"])
+@router.get(
+    "/sources/{key}",
+    response_model=SourceOut,
+    responses=ERROR_RESPONSES,
+    tags=["knowledge"],
+    **_AS_GIVEN,
+)
 def source(user: User, key: str) -> dict[str, Any]:
     """One reference as CSL-JSON (as ``neurodose sources KEY --json``); unknown: ``404``."""
     from neurodose.errors import UnknownNameError
@@ -173,7 +203,9 @@ def source(user: User, key: str) -> dict[str, Any]:
         raise NotFound(f"source ({exc})") from None
 
 
-@router.get("/conditions", responses=ERROR_RESPONSES, tags=["knowledge"])
+@router.get(
+    "/conditions", response_model=list[ConditionOut], responses=ERROR_RESPONSES, tags=["knowledge"]
+)
 def conditions(user: User) -> list[dict[str, Any]]:
     """Condition ids the patient profile accepts (for autocomplete)."""
     from neurodose.knowledge.conditions import condition, condition_ids
@@ -244,14 +276,25 @@ def put_patient(st: State, user: User, pid: str, body: PatientIn) -> PatientOut:
         return PatientOut(**store.patient_out(s, rec))
 
 
-@router.get("/patients/{pid}/assessment", responses=ERROR_RESPONSES, tags=["patients"])
+@router.get(
+    "/patients/{pid}/assessment",
+    response_model=AssessmentOut,
+    responses=ERROR_RESPONSES,
+    tags=["patients"],
+    **_AS_GIVEN,
+)
 def assessment(st: State, user: User, pid: str) -> dict[str, Any]:
     """``neurodose assess --json`` of the stored profile (plans dated from today)."""
     with st.db.session() as s:
         return store.assessment(s, user, pid)
 
 
-@router.get("/patients/{pid}/audit", responses=ERROR_RESPONSES, tags=["patients"])
+@router.get(
+    "/patients/{pid}/audit",
+    response_model=list[AuditEntry],
+    responses=ERROR_RESPONSES,
+    tags=["patients"],
+)
 def audit_trail(st: State, user: User, pid: str) -> list[dict[str, Any]]:
     """Who read or changed this patient, when (newest first)."""
     with st.db.session() as s:
@@ -266,8 +309,10 @@ def _conflict(exc: store.ConflictError) -> JSONResponse:
 @router.post(
     "/patients/{pid}/regimen",
     status_code=201,
+    response_model=PlanOut,
     responses={**ERROR_RESPONSES, **_CONFLICT},
     tags=["plans"],
+    **_AS_GIVEN,
 )
 def start_regimen(st: State, user: User, pid: str, body: RegimenIn) -> dict[str, Any]:
     """Start a drug: the titration plan (``neurodose plan titrate --json``) becomes the
@@ -279,8 +324,10 @@ def start_regimen(st: State, user: User, pid: str, body: RegimenIn) -> dict[str,
 @router.post(
     "/patients/{pid}/plan/taper",
     status_code=201,
+    response_model=PlanOut,
     responses={**ERROR_RESPONSES, **_CONFLICT},
     tags=["plans"],
+    **_AS_GIVEN,
 )
 def taper(st: State, user: User, pid: str, body: TaperIn) -> Any:
     """Taper the current drug to stopping (``neurodose plan taper --json``)."""
@@ -294,8 +341,10 @@ def taper(st: State, user: User, pid: str, body: TaperIn) -> Any:
 @router.post(
     "/patients/{pid}/plan/switch",
     status_code=201,
+    response_model=PlanOut,
     responses={**ERROR_RESPONSES, **_CONFLICT},
     tags=["plans"],
+    **_AS_GIVEN,
 )
 def switch(st: State, user: User, pid: str, body: SwitchIn) -> Any:
     """Switch from the current drug (``neurodose plan switch --json``)."""
@@ -306,7 +355,13 @@ def switch(st: State, user: User, pid: str, body: SwitchIn) -> Any:
         return _conflict(exc)
 
 
-@router.get("/patients/{pid}/plan", responses=ERROR_RESPONSES, tags=["plans"])
+@router.get(
+    "/patients/{pid}/plan",
+    response_model=PlanOut,
+    responses=ERROR_RESPONSES,
+    tags=["plans"],
+    **_AS_GIVEN,
+)
 def get_plan(st: State, user: User, pid: str) -> dict[str, Any]:
     """The current plan (JSON as ``neurodose plan ... --json --patient-text``); none: ``404``."""
     with st.db.session() as s:
@@ -398,6 +453,7 @@ _LEVELS_BODY = {
 @router.post(
     "/patients/{pid}/levels",
     status_code=201,
+    response_model=LevelsAdded,
     responses={**ERROR_RESPONSES, **_CONFLICT},
     openapi_extra=_LEVELS_BODY,
     tags=["levels"],
@@ -438,7 +494,13 @@ async def add_levels(st: State, user: User, pid: str, request: Request) -> Any:
     return {"added": len(stored), "rows": stored}
 
 
-@router.get("/patients/{pid}/tdm", responses={**ERROR_RESPONSES, **_CONFLICT}, tags=["levels"])
+@router.get(
+    "/patients/{pid}/tdm",
+    response_model=TdmOut,
+    responses={**ERROR_RESPONSES, **_CONFLICT},
+    tags=["levels"],
+    **_AS_GIVEN,
+)
 def get_tdm(
     st: State,
     user: User,
@@ -483,7 +545,11 @@ def diary_link(st: State, user: User, pid: str, request: Request) -> DiaryLinkOu
 
 
 @router.delete(
-    "/patients/{pid}/diary-link", status_code=204, responses=ERROR_RESPONSES, tags=["diary"]
+    "/patients/{pid}/diary-link",
+    status_code=204,
+    response_class=Response,
+    responses=ERROR_RESPONSES,
+    tags=["diary"],
 )
 def revoke_diary_link(st: State, user: User, pid: str) -> Response:
     """Revoke every diary link of the patient."""
@@ -505,7 +571,13 @@ def patient_diary(st: State, user: User, pid: str) -> list[dict[str, Any]]:
         return store.diary_entries(s, pid, user.name)
 
 
-@router.get("/patients/{pid}/response", responses={**ERROR_RESPONSES, **_CONFLICT}, tags=["diary"])
+@router.get(
+    "/patients/{pid}/response",
+    response_model=ResponseOut,
+    responses={**ERROR_RESPONSES, **_CONFLICT},
+    tags=["diary"],
+    **_AS_GIVEN,
+)
 def get_response(st: State, user: User, pid: str) -> Any:
     """``neurodose response --json`` from the stored diary and regimen."""
     try:
@@ -549,7 +621,9 @@ def list_entries(st: State, token: str) -> list[dict[str, Any]]:
         return store.diary_entries(s, pid, "diary")
 
 
-@router.get("/diary/{token}/plan", responses=ERROR_RESPONSES, tags=["diary"])
+@router.get(
+    "/diary/{token}/plan", response_model=DiaryPlanOut, responses=ERROR_RESPONSES, tags=["diary"]
+)
 def diary_plan(st: State, token: str) -> dict[str, Any]:
     """The patient's plan in plain language (diary token only); none yet: ``404``."""
     pid = diary_patient_id(st, token)
@@ -568,7 +642,9 @@ def diary_plan(st: State, token: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ models
-@router.post("/simulate", responses=ERROR_RESPONSES, tags=["models"])
+@router.post(
+    "/simulate", response_model=SimulateOut, responses=ERROR_RESPONSES, tags=["models"], **_AS_GIVEN
+)
 def simulate(user: User, body: SimulateIn) -> dict[str, Any]:
     """``neurodose simulate --json`` (the options as JSON)."""
     cov = body.model_dump(include={"age", "sex", "weight", "smoker", "crcl", "cyp2d6", "cyp2c19"})
@@ -577,7 +653,9 @@ def simulate(user: User, body: SimulateIn) -> dict[str, Any]:
     )
 
 
-@router.post("/explain", responses=ERROR_RESPONSES, tags=["models"])
+@router.post(
+    "/explain", response_model=ExplainOut, responses=ERROR_RESPONSES, tags=["models"], **_AS_GIVEN
+)
 def explain(user: User, body: ExplainIn) -> dict[str, Any]:
     """``neurodose explain --json`` (the options as JSON)."""
     cov = body.model_dump(include={"age", "sex", "weight", "smoker", "crcl", "cyp2d6", "cyp2c19"})
@@ -642,11 +720,13 @@ def _run_job(st: ClinicState, job_id: str, design: dict[str, Any]) -> None:
     responses=ERROR_RESPONSES,
     tags=["models"],
 )
-def start_trial(st: State, user: User, design: dict[str, Any]) -> TrialJobOut:
+def start_trial(st: State, user: User, body: TrialDesignIn) -> TrialJobOut:
     """Run a virtual trial (a design as ``neurodose trial`` reads it) in the background."""
     import secrets
 
     from neurodose.trial.design import parse_design
+
+    design = body.model_dump(exclude_unset=True)
 
     des = parse_design(design, source="body")
     n = des.n_per_arm * len(des.arms)

@@ -23,13 +23,18 @@ from neurodose.fhir.outbound import assessment_bundle, bundle, care_plan, diary_
 from neurodose.service import store
 from neurodose.service.api import State, User
 from neurodose.service.problems import ERROR_RESPONSES, NotFound
+from neurodose.service.schemas import FhirBundle, FhirCarePlan
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["fhir"])
 
 
-@router.get("/patients/{pid}/fhir/assessment", responses=ERROR_RESPONSES)
+#: the resources pass through as built (a field left out stays out)
+_AS_GIVEN: dict[str, Any] = {"responses": ERROR_RESPONSES, "response_model_exclude_unset": True}
+
+
+@router.get("/patients/{pid}/fhir/assessment", response_model=FhirBundle, **_AS_GIVEN)
 def fhir_assessment(st: State, user: User, pid: str) -> dict[str, Any]:
     """The assessment as a FHIR Bundle (DetectedIssue per finding, CarePlan of the top option)."""
     from neurodose.advice.assess import assess
@@ -44,7 +49,7 @@ def fhir_assessment(st: State, user: User, pid: str) -> dict[str, Any]:
     )
 
 
-@router.get("/patients/{pid}/fhir/careplan", responses=ERROR_RESPONSES)
+@router.get("/patients/{pid}/fhir/careplan", response_model=FhirCarePlan, **_AS_GIVEN)
 def fhir_careplan(st: State, user: User, pid: str) -> dict[str, Any]:
     """The current plan as a CarePlan (one staged MedicationRequest per drug)."""
     with st.db.session() as s:
@@ -57,7 +62,7 @@ def fhir_careplan(st: State, user: User, pid: str) -> dict[str, Any]:
     return care_plan(data, patient_ref=f"Patient/{pid}")
 
 
-@router.get("/patients/{pid}/fhir/observations", responses=ERROR_RESPONSES)
+@router.get("/patients/{pid}/fhir/observations", response_model=FhirBundle, **_AS_GIVEN)
 def fhir_observations(st: State, user: User, pid: str) -> dict[str, Any]:
     """Diary pain scores as Observations (LOINC 72514-3) in a Bundle."""
     with st.db.session() as s:

@@ -14,21 +14,43 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AssessmentOut",
+    "AuditEntry",
+    "ConditionOut",
     "DiaryEntryIn",
     "DiaryEntryOut",
     "DiaryLinkOut",
+    "DiaryPlanOut",
+    "DiaryPlanStep",
+    "DrugRecordOut",
+    "DrugSummary",
     "ExplainIn",
+    "ExplainOut",
+    "FhirBundle",
+    "FhirBundleEntry",
+    "FhirCarePlan",
+    "FhirResource",
     "Health",
     "LevelRow",
+    "LevelsAdded",
     "LevelsIn",
     "PatientCreated",
     "PatientOut",
     "PatientPage",
+    "PlanOut",
+    "PlanReview",
+    "PlanStep",
     "RegimenIn",
+    "ResponseOut",
     "SimulateIn",
+    "SimulateOut",
+    "SourceOut",
+    "SourceRef",
     "SwitchIn",
     "TaperIn",
+    "TdmOut",
     "TokenOut",
+    "TrialDesignIn",
     "TrialJobOut",
 ]
 
@@ -202,6 +224,21 @@ class ExplainIn(_In):
     allow_above_max: bool = False
 
 
+class TrialDesignIn(BaseModel):
+    """A virtual-trial design, as ``neurodose trial`` reads it from TOML (see
+    ``examples/trials/``). The design reader checks every field and names the one that
+    is wrong (field, value, allowed), so the fields are passed to it as given."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: Any = Field(None, description="a non-empty string")
+    weeks: Any = Field(None, description="trial length, 1-104 weeks")
+    condition: Any = Field(None, description="a condition of the PD parameters")
+    n_per_arm: Any = Field(None, description="patients per arm, an integer >= 1")
+    seed: Any = Field(None, description="random seed, an integer >= 0")
+    arms: Any = Field(None, description="a non-empty list of arms ({name, drug, ...})")
+
+
 class TrialJobOut(BaseModel):
     """A background virtual-trial job."""
 
@@ -210,3 +247,251 @@ class TrialJobOut(BaseModel):
     progress: float
     result: dict[str, Any] | None = None
     error: str | None = None
+
+
+# ------------------------------------------------------------------ library outputs
+# The routes below pass the library's JSON through. Each model names the fields the
+# library always writes (in its order, so the JSON keeps its key order); ``extra="allow"``
+# keeps any field the library adds unchanged, and numbers are ``int | float`` so an
+# integer is never rewritten as ``1.0``. The routes use ``response_model_exclude_unset``
+# so a field the library leaves out stays out.
+
+Number = int | float
+
+
+class _Passthrough(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class DrugSummary(BaseModel):
+    """One drug of ``GET /drugs``."""
+
+    name: str = Field(description="knowledge-base name (the id of ``/drugs/{name}``)")
+    display_name: str
+    drug_class: str | None
+    record: str = Field(description="record kind, e.g. 'full' or 'partner'")
+    classes: list[str]
+
+
+class DrugRecordOut(_Passthrough):
+    """The full cited drug record (as ``neurodose drugs show NAME --json``)."""
+
+    schema_version: int
+    name: str
+    display_name: str
+    record: str
+    drug_class: str | None = None
+    classes: list[str] = []
+
+
+class SourceOut(_Passthrough):
+    """One reference as CSL-JSON (``id``, ``type``, ``title`` and the CSL fields given,
+    e.g. ``container-title``, ``issued``, ``author``, ``PMID``, ``URL``)."""
+
+    id: str
+    type: str
+    title: str | None = None
+
+
+class ConditionOut(BaseModel):
+    """A condition id the patient profile accepts."""
+
+    id: str
+    label: str
+    kind: str
+
+
+class AuditEntry(BaseModel):
+    """Who read or changed a patient, when."""
+
+    at: str = Field(description="ISO 8601 time (UTC)")
+    actor: str
+    action: str
+    detail: str | None = None
+
+
+class SourceRef(_Passthrough):
+    """A cited source of an assessment: the reference key, its title and link."""
+
+    key: str
+    title: str | None = None
+
+
+class AssessmentOut(_Passthrough):
+    """``neurodose assess --json``: options ranked with findings, checks and sources."""
+
+    unchecked: list[dict[str, Any]] = Field(
+        description="profile entries kept but not checked (unknown medicine, condition, gene)"
+    )
+    patient_summary: dict[str, Any]
+    options: list[dict[str, Any]] = Field(description="drug options, best first")
+    findings: list[dict[str, Any]]
+    current_checks: list[dict[str, Any]] = Field(description="checks of current medicines")
+    non_drug: dict[str, Any] | None = None
+    notes: list[Any]
+    sources: list[SourceRef]
+    disclaimer: str
+
+
+class PlanStep(_Passthrough):
+    """One dose step of a plan."""
+
+    day: int = Field(description="days after the start date")
+    date: str = Field(description="ISO date")
+    drug: str
+    dose_mg: Number | None = None
+    every_h: Number | None = None
+    time_of_day: str | None = None
+    daily_mg: Number | None = None
+    units: str | None = Field(None, description="the dose in tablets or capsules, in words")
+    note: str | None = None
+    optional: bool = False
+
+
+class PlanReview(_Passthrough):
+    """A planned review."""
+
+    day: int
+    date: str
+    text: str
+    sources: list[str] = []
+
+
+class PlanOut(_Passthrough):
+    """A plan (``neurodose plan titrate|taper|switch --json --patient-text``)."""
+
+    kind: str = Field(description="titrate, taper or switch")
+    drugs: list[str]
+    start_date: str
+    unit: str
+    steps: list[PlanStep]
+    reviews: list[PlanReview]
+    notes: list[str]
+    sources: list[str]
+    verified: bool
+    patient_text: str | None = Field(None, description="the plan in plain language")
+
+
+class LevelsAdded(BaseModel):
+    """``POST /patients/{pid}/levels``: how many rows were stored, and the rows as stored
+    (a ``text/csv`` body's values are kept as the strings given)."""
+
+    added: int
+    rows: list[dict[str, Any]]
+
+
+class TdmOut(_Passthrough):
+    """``neurodose tdm --json``: the individual fit, the forecast and (with a target)
+    a dose recommendation."""
+
+    drug: str
+    individual: dict[str, Number]
+    individual_p05_p95: dict[str, list[Number]]
+    prior: dict[str, Number]
+    eta: dict[str, Number]
+    objective: dict[str, Any]
+    levels: list[dict[str, Any]]
+    diagnostics: dict[str, Any]
+    predicted: dict[str, Any]
+    uncertainty: dict[str, Any]
+    target_applies_to: str | None = None
+    recommendation: dict[str, Any] | None = Field(None, description="null without a target range")
+    what_if: list[Any] = []
+    consistency: dict[str, Any] | None = None
+    notes: list[str]
+    sources: list[str]
+
+
+class ResponseOut(_Passthrough):
+    """``neurodose response --json``: the pain-response fit from the diary and the
+    week-8 scenarios."""
+
+    drug: str
+    model: dict[str, Any]
+    individual: dict[str, Number]
+    individual_sd: dict[str, Number]
+    prior: dict[str, Any]
+    fit: dict[str, Any]
+    first_dose: str | None = None
+    scenarios: list[dict[str, Any]]
+    side_effects: dict[str, Any] | None = None
+    findings: list[Any]
+    notes: list[str]
+    sources: list[str]
+
+
+class DiaryPlanStep(BaseModel):
+    """One step of the patient's plan, as the diary shows it."""
+
+    date: str
+    drug: str
+    dose_mg: Number | None
+    time_of_day: str | None
+    units: str | None
+
+
+class DiaryPlanOut(BaseModel):
+    """The patient's plan in plain language (diary token)."""
+
+    patient_text: str
+    steps: list[DiaryPlanStep]
+
+
+class SimulateOut(_Passthrough):
+    """``neurodose simulate --json``: concentration-time curves and their summary per
+    analyte."""
+
+    drug: str
+    analytes: dict[str, dict[str, Any]] = Field(description="per analyte: time_h, conc, ...")
+    summary: dict[str, dict[str, Any]]
+    sources: list[str]
+    notes: list[str]
+    unverified: list[Any] = []
+    regimen: str
+    warnings: list[Any] = []
+
+
+class ExplainOut(_Passthrough):
+    """``neurodose explain --json``: target occupancy, pathway shares of relief and
+    side-effect drivers."""
+
+    drug: str
+    regimen: str
+    occupancy: dict[str, dict[str, Any]]
+    unavailable_targets: dict[str, str]
+    pathways: dict[str, dict[str, Any]]
+    relief: dict[str, Any]
+    side_effect_drivers: dict[str, dict[str, Any]]
+    affinities: dict[str, Any]
+    unverified_inputs: list[str] = []
+    low_trust_inputs: list[Any] = []
+    notes: list[str]
+    sources: list[str]
+    warnings: list[Any] = []
+
+
+class FhirResource(_Passthrough):
+    """A FHIR R4 resource (validated with ``fhir.resources`` before it is sent)."""
+
+    resourceType: str  # noqa: N815 (the FHIR name)
+
+
+class FhirBundleEntry(_Passthrough):
+    """One entry of a FHIR Bundle."""
+
+    resource: FhirResource
+
+
+class FhirBundle(FhirResource):
+    """A FHIR R4 Bundle (``type`` collection)."""
+
+    resourceType: Literal["Bundle"]  # noqa: N815 (the FHIR name)
+    type: str
+    timestamp: str | None = None
+    entry: list[FhirBundleEntry] = []
+
+
+class FhirCarePlan(FhirResource):
+    """A FHIR R4 CarePlan with its contained MedicationRequests."""
+
+    resourceType: Literal["CarePlan"]  # noqa: N815 (the FHIR name)
