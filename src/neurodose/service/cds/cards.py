@@ -263,10 +263,13 @@ def unrecognised_card(
     items = list(items)
     names = ", ".join(u.text or ", ".join(u.codes) or "?" for u in items)
     what = "Order not checked" if draft else "Not checked"
+    doses_only = all(u.kind == "dose" for u in items)
     lines = [
         f"neurodose does not recognise: {names}. "
         + (
-            "This order was **not** screened."
+            "The medicine was screened without its dose: dose-dependent checks were **not** done."
+            if doses_only
+            else "This order was **not** screened."
             if draft
             else "Their interactions (CYP enzymes), QT, serotonergic, sedative, "
             "anticholinergic and bleeding effects were **not** checked; silence is not safety."
