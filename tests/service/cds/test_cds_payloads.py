@@ -270,3 +270,51 @@ def test_patient_referenced_by_urn_uuid_and_tablets_without_strength(cds: Cds) -
     )
     r = cds.post("neurodose-patient-view", _request("patient-view", {"medications": other}))
     assert r.status_code == 400 and "another patient" in r.json()["error"]
+
+
+# ------------------------------------------------------------------- inbound limits
+
+
+def test_body_over_one_mib_is_413_problem_json(cds: Cds) -> None:
+    body = _request("patient-view", {})
+    body["context"]["padding"] = "x" * (1024 * 1024)
+    r = cds.post("neurodose-patient-view", body)
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["status"] == 413 and "1048576 bytes" in r.json()["detail"]
+    # the same without a Content-Length (chunked) is refused too
+    path = "/cds-services/neurodose-patient-view"
+    raw = json.dumps(body).encode()
+    r = httpx.post(
+        cds.base + path,
+        content=iter([raw[i : i + 65536] for i in range(0, len(raw), 65536)]),
+        headers={
+            "Authorization": "Bearer " + cds.key.sign(cds.base + path),
+            "Content-Type": "application/json",
+        },
+        timeout=60,
+    )
+    assert r.status_code == 413
+    # just under the limit is read (and answered on its merits)
+    body["context"]["padding"] = "x" * (1024 * 1024 - 4096)
+    assert cds.post("neurodose-patient-view", body).status_code == 200
+
+
+@pytest.mark.parametrize("depth", [65, 1000, 200_000])
+def test_deeply_nested_json_is_400_never_500(cds: Cds, depth: int) -> None:
+    raw = b'{"hook": "patient-view", "x": ' + b"[" * depth + b"]" * depth + b"}"
+    r = cds.post("neurodose-patient-view", None, raw=raw)
+    assert r.status_code == 400, r.text[:200]
+    assert "nested deeper than 64" in r.json()["error"]
+
+
+def test_body_limit_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from neurodose.errors import InputError
+
+    monkeypatch.setenv("NEURODOSE_CDS_MAX_BODY_BYTES", "4096")
+    assert CdsConfig.from_env(public_url="https://cds.test").max_body_bytes == 4096
+    monkeypatch.setenv("NEURODOSE_CDS_MAX_BODY_BYTES", "lots")
+    with pytest.raises(InputError, match="NEURODOSE_CDS_MAX_BODY_BYTES"):
+        CdsConfig.from_env(public_url="https://cds.test")
+    monkeypatch.delenv("NEURODOSE_CDS_MAX_BODY_BYTES")
+    assert CdsConfig.from_env(public_url="https://cds.test").max_body_bytes == 1024 * 1024

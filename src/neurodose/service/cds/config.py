@@ -16,7 +16,8 @@ at ``jwks_url``, which is then the only ``jku`` a token of that client may name.
 Environment: ``NEURODOSE_PUBLIC_URL`` (the base URL EHRs call; ``aud`` must equal
 ``{public_url}/cds-services[/{id}[/feedback]]`` exactly), ``NEURODOSE_CDS_CLIENTS``,
 ``NEURODOSE_CDS_DEV_INSECURE=1`` (accept unsigned requests, local demos only),
-``NEURODOSE_CDS_FHIR_TIMEOUT_S`` (prefetch fetches, default 2 s).
+``NEURODOSE_CDS_FHIR_TIMEOUT_S`` (prefetch fetches, default 2 s),
+``NEURODOSE_CDS_MAX_BODY_BYTES`` (largest request body, default 1 MiB; larger gets 413).
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ class CdsConfig:
         Longest accepted ``exp - iat`` (the replay cache keeps each jti this long), s.
     clock_skew_s : float
         Allowed clock difference for ``iat`` (not in the future by more than this), s.
+    max_body_bytes : int
+        Largest accepted request body (bytes); a larger one gets ``413``.
+    max_json_depth : int
+        Deepest accepted JSON nesting (objects and arrays); deeper gets ``400``. A CDS
+        Hooks request with FHIR bundles nests about 12 deep.
     """
 
     public_url: str
@@ -68,6 +74,8 @@ class CdsConfig:
     fhir_timeout_s: float = 2.0
     max_token_lifetime_s: float = 3600.0
     clock_skew_s: float = 60.0
+    max_body_bytes: int = 1024 * 1024
+    max_json_depth: int = 64
     extra_origins: tuple[str, ...] = field(default=())
 
     @property
@@ -112,11 +120,19 @@ class CdsConfig:
             raise InputError("NEURODOSE_CDS_FHIR_TIMEOUT_S", raw_t, "seconds, 0.1-30") from None
         if not 0.1 <= timeout <= 30:
             raise InputError("NEURODOSE_CDS_FHIR_TIMEOUT_S", raw_t, "seconds, 0.1-30")
+        raw_b = os.environ.get("NEURODOSE_CDS_MAX_BODY_BYTES", str(1024 * 1024))
+        try:
+            max_body = int(raw_b)
+        except ValueError:
+            max_body = 0
+        if max_body < 1024:
+            raise InputError("NEURODOSE_CDS_MAX_BODY_BYTES", raw_b, "bytes, an integer >= 1024")
         return cls(
             public_url=url.rstrip("/"),
             clients=clients,
             dev_insecure=insecure,
             fhir_timeout_s=timeout,
+            max_body_bytes=max_body,
         )
 
 

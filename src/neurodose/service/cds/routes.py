@@ -7,7 +7,9 @@
 =========================================  ===========================================
 
 A request without an acceptable JWT gets a bare ``401`` (no body). Bad input gets
-``400`` with ``{"error": "<one line>"}``; a missing prefetch that cannot be fetched
+``400`` with ``{"error": "<one line>"}`` (malformed JSON, or JSON nested deeper than
+``max_json_depth``); a body over ``max_body_bytes`` (1 MiB by default) gets ``413``
+as ``application/problem+json`` (RFC 9457); a missing prefetch that cannot be fetched
 gets ``412``. With ``dev_insecure`` every request is accepted and a warning is
 logged for each.
 """
@@ -38,6 +40,40 @@ _OUTCOMES = ("accepted", "overridden")
 
 def _bad(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": " ".join(message.split())}, status_code=status)
+
+
+class _TooLargeError(Exception):
+    """The request body is over ``max_body_bytes``."""
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": "Content Too Large",
+            "status": 413,
+            "detail": f"request body over {limit} bytes (the service's limit)",
+        },
+        status_code=413,
+        media_type="application/problem+json",
+    )
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests objects/arrays deeper than ``limit`` (iterative)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            children: Any = v.values()
+        elif isinstance(v, list):
+            children = v
+        else:
+            continue
+        if d > limit:
+            return True
+        stack.extend((c, d + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 def _denied(ok: bool | None) -> Response | None:
@@ -85,11 +121,31 @@ def cds_router(config: CdsConfig, store: CdsStore) -> APIRouter:
         return True
 
     async def body_json(request: Request) -> Any:
-        raw = await request.body()
+        limit = config.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _TooLargeError
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLargeError
+            chunks.append(chunk)
         try:
-            return json.loads(raw)
+            data = json.loads(b"".join(chunks))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise HookError(400, "request body: malformed JSON") from None
+        except RecursionError:
+            data = None
+            deep = True
+        else:
+            deep = _depth_over(data, config.max_json_depth)
+        if deep:
+            raise HookError(
+                400, f"request body: JSON nested deeper than {config.max_json_depth} levels"
+            )
+        return data
 
     @router.get("/cds-services")
     async def cds_discovery(request: Request) -> Response:
@@ -106,6 +162,8 @@ def cds_router(config: CdsConfig, store: CdsStore) -> APIRouter:
         try:
             body = await body_json(request)
             cards, sid = await run_in_threadpool(handle_hook, service_id, body, config)
+        except _TooLargeError:
+            return _too_large(config.max_body_bytes)
         except HookError as exc:
             return _bad(exc.status, exc.message)
         except NeurodoseError as exc:
@@ -129,6 +187,8 @@ def cds_router(config: CdsConfig, store: CdsStore) -> APIRouter:
             return _bad(404, f"service {service_id!r} not found")
         try:
             body = await body_json(request)
+        except _TooLargeError:
+            return _too_large(config.max_body_bytes)
         except HookError as exc:
             return _bad(exc.status, exc.message)
         items = body.get("feedback") if isinstance(body, dict) else None
