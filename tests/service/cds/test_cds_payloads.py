@@ -15,10 +15,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import jwt
 import pytest
 import uvicorn
 
@@ -38,16 +41,82 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _Fhir(BaseHTTPRequestHandler):
+    """A FHIR server for the fetch tests: the patient, and MedicationRequest searches
+    whose paging depends on ``server.mode``; it records every Authorization header."""
+
+    server: Any
+
+    def log_message(self, *_a: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        st = self.server
+        st.seen.append((self.path, self.headers.get("Authorization")))
+        path = urlsplit(self.path).path.strip("/").split("/")
+        if path == ["Patient", PID]:
+            return self._send(200, _patient())
+        if path[0] != "MedicationRequest" or "status=active" not in self.path:
+            return self._send(200, {"resourceType": "Bundle", "type": "searchset", "entry": []})
+        if st.mode == "error":
+            return self._send(
+                503,
+                {
+                    "resourceType": "OperationOutcome",
+                    "issue": [{"severity": "error", "code": "exception", "diagnostics": SECRET}],
+                },
+            )
+        if st.mode == "slow":
+            time.sleep(2.5)
+        if st.mode == "slow pages":
+            time.sleep(0.3)
+        med = _mr("a1", {"medicationCodeableConcept": {"text": "tramadol"}})
+        page = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": med}]}
+        nxt = {
+            "next page": f"{st.base}/MedicationRequest?status=active&page=2",
+            "evil": f"{st.evil}/MedicationRequest?status=active&page=2",
+        }.get(st.mode)
+        if st.mode in ("many pages", "slow pages"):
+            nxt = f"{st.base}/MedicationRequest?status=active&page={len(st.seen)}"
+        endless = st.mode in ("many pages", "slow pages")
+        if nxt and ("page=2" not in self.path or endless):
+            page["link"] = [{"relation": "next", "url": nxt}]
+        return self._send(200, page)
+
+    def _send(self, code: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+SECRET = "upstream-detail-7731"
+
+
+def _fhir_server() -> Any:
+    srv: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Fhir)
+    srv.seen, srv.mode = [], None
+    srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
 @dataclass
 class Cds:
     base: str
     key: ClientKey
     tmp: Path
+    fhir: Any = None
+    evil: Any = None
+    token: str = ""
 
     def post(self, sid: str, body: Any, *, raw: bytes | None = None) -> httpx.Response:
         path = f"/cds-services/{sid}"
+        self.token = self.key.sign(self.base + path)
         headers = {
-            "Authorization": "Bearer " + self.key.sign(self.base + path),
+            "Authorization": "Bearer " + self.token,
             "Content-Type": "application/json",
         }
         content = raw if raw is not None else json.dumps(body).encode()
@@ -74,9 +143,23 @@ def _serve(config: CdsConfig, db: Path) -> Iterator[uvicorn.Server]:
 def cds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cds]:
     tmp = tmp_path_factory.mktemp("cds-payloads")
     key_file, clients = make_client_key(tmp)
+    fhir, evil = _fhir_server(), _fhir_server()
+    fhir.evil = evil.base
+    data = json.loads(clients.read_text())
+    # registered: the test FHIR server by IP; a loopback server by host name (refused)
+    data["clients"][0]["fhir_servers"] += [fhir.base, f"http://localhost:{fhir.server_address[1]}"]
+    clients.write_text(json.dumps(data))
     base = f"http://127.0.0.1:{_free_port()}"
-    config = CdsConfig(public_url=base, clients=load_clients(clients))
-    yield from (Cds(base, ClientKey.load(key_file), tmp) for _ in _serve(config, tmp / "c.db"))
+    config = CdsConfig(
+        public_url=base, clients=load_clients(clients), fhir_timeout_s=2.0, fhir_budget_s=1.0
+    )
+    try:
+        for _ in _serve(config, tmp / "c.db"):
+            yield Cds(base, ClientKey.load(key_file), tmp, fhir, evil)
+    finally:
+        for srv in (fhir, evil):
+            srv.shutdown()
+            srv.server_close()
 
 
 def _patient() -> dict[str, Any]:
@@ -318,3 +401,114 @@ def test_body_limit_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
         CdsConfig.from_env(public_url="https://cds.test")
     monkeypatch.delenv("NEURODOSE_CDS_MAX_BODY_BYTES")
     assert CdsConfig.from_env(public_url="https://cds.test").max_body_bytes == 1024 * 1024
+
+
+# ------------------------------------------------------------- outbound FHIR fetches
+
+
+def _fetching(cds: Cds, server: str, mode: str | None = None) -> httpx.Response:
+    cds.fhir.mode = mode
+    cds.fhir.seen.clear()
+    cds.evil.seen.clear()
+    body = _request("patient-view", {})
+    body["prefetch"] = {}
+    body["fhirServer"] = server
+    body["fhirAuthorization"] = {
+        "access_token": "ehr-token-123",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "neurodose-cds",
+    }
+    return cds.post("neurodose-patient-view", body)
+
+
+def _partial(r: httpx.Response) -> list[dict[str, Any]]:
+    assert r.status_code == 200, r.text
+    return [c for c in r.json()["cards"] if c["source"]["topic"]["code"] == "partial_data"]
+
+
+def test_registered_fhir_server_is_fetched_with_the_token(cds: Cds) -> None:
+    r = _fetching(cds, cds.fhir.base + "/")
+    assert r.status_code == 200 and not _partial(r)
+    assert cds.fhir.seen and all(a == "Bearer ehr-token-123" for _, a in cds.fhir.seen)
+    assert "ehr-token-123" not in r.text
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        "http://127.0.0.1:9/fhir",  # loopback, not registered
+        "http://169.254.169.254/latest/meta-data",  # cloud metadata (link-local)
+        "http://10.0.0.7/fhir",  # private
+        "https://fhir.example.org/r4",  # public, not registered for this client
+        "LOCALHOST",  # a loopback host name registered by name: refused
+    ],
+)
+def test_unregistered_or_private_fhir_server_is_never_contacted(cds: Cds, server: str) -> None:
+    if server == "LOCALHOST":
+        server = f"http://localhost:{cds.fhir.server_address[1]}"
+    r = _fetching(cds, server)
+    assert r.status_code == 412, r.text
+    assert "registered" in r.json()["error"] or "loopback" in r.json()["error"]
+    assert cds.fhir.seen == []
+
+
+def test_token_never_goes_to_a_next_link_on_another_host(cds: Cds) -> None:
+    r = _fetching(cds, cds.fhir.base, "evil")
+    (card,) = _partial(r)
+    assert card["indicator"] == "warning" and "another server" in card["detail"]
+    assert cds.evil.seen == []
+    # a next page on the same server is read (no warning)
+    r = _fetching(cds, cds.fhir.base, "next page")
+    assert not _partial(r) and any("page=2" in p for p, _ in cds.fhir.seen)
+
+
+def test_page_limit_and_time_budget_give_a_partial_data_warning(cds: Cds) -> None:
+    (card,) = _partial(_fetching(cds, cds.fhir.base, "many pages"))
+    assert "more than 10 pages" in card["detail"]
+    assert sum("MedicationRequest" in p and "active" in p for p, _ in cds.fhir.seen) == 10
+    t0 = time.perf_counter()
+    (card,) = _partial(_fetching(cds, cds.fhir.base, "slow pages"))
+    assert "time budget" in card["detail"]
+    r = _fetching(cds, cds.fhir.base, "slow")  # one answer slower than the budget
+    (card,) = _partial(r)
+    assert "did not answer in time" in card["detail"]
+    # budget 1 s per call (2 calls) plus the screening: far from the 77 s seen before
+    assert time.perf_counter() - t0 < 10
+
+
+def test_upstream_status_and_details_are_not_echoed(cds: Cds) -> None:
+    r = _fetching(cds, cds.fhir.base, "error")
+    assert r.status_code == 412
+    assert SECRET not in r.text and "503" not in r.text
+    assert (
+        r.json()["error"] == "prefetch unavailable: medications could not be read from fhirServer"
+    )
+
+
+# ------------------------------------------------------------------------ audit line
+
+
+def test_one_audit_line_per_call_without_phi(cds: Cds, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="neurodose.cds.audit"):
+        ok = cds.post(
+            "neurodose-patient-view", _request("patient-view", {"medications": _bundle()})
+        )
+        jti = jwt.decode(cds.token, options={"verify_signature": False})["jti"]
+        bad = cds.post("neurodose-order-sign", _request("order-sign", {}))  # no draftOrders
+    assert ok.status_code == 200 and bad.status_code == 400
+    lines = [r.getMessage() for r in caplog.records if r.name == "neurodose.cds.audit"]
+    assert len(lines) == 2
+    first = dict(x.split("=", 1) for x in lines[0].split()[1:])
+    assert first["client"] == cds.key.iss and first["jti"] == jti
+    assert first["hook"] == "patient-view" and first["status"] == "200"
+    assert first["cards"] == str(len(ok.json()["cards"])) and float(first["latency_ms"]) > 0
+    import hashlib
+
+    assert first["patient_sha256"] == hashlib.sha256(PID.encode()).hexdigest()[:16]
+    assert "status=400" in lines[1] and "hook=order-sign" in lines[1]
+    for line in lines:
+        assert PID not in line and "1958" not in line and "tramadol" not in line

@@ -29,6 +29,7 @@ __all__ = [
     "SUMMARY_MAX",
     "finding_card",
     "note_card",
+    "partial_data_card",
     "unrecognised_card",
 ]
 
@@ -300,4 +301,24 @@ def note_card(
         "indicator": "info",
         "source": _source(public_url, code, summary[:60]),
         "links": [_link(public_url, patient_id)],
+    }
+
+
+def partial_data_card(items: Iterable[str], *, public_url: str) -> dict[str, Any]:
+    """One ``warning`` card: the EHR's data were read only in part (page limit, time
+    budget, a ``next`` link to another server), so the checks may have missed something."""
+    items = list(items)
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": "Partial data: not everything could be read from the EHR",
+        "detail": "\n".join(
+            [
+                "neurodose screened on **partial** data: what it could not read from the EHR's "
+                "FHIR server was **not** checked; silence is not safety.",
+                "",
+                *(f"- {x}" for x in items),
+            ]
+        ),
+        "indicator": "warning",
+        "source": _source(public_url, "partial_data", "Partial data from the EHR"),
     }

@@ -25,7 +25,12 @@ from neurodose.fhir.inbound import (
 )
 from neurodose.fhir.validate import bundle_entries, validate_resource
 from neurodose.safety.engine import screen
-from neurodose.service.cds.cards import finding_card, note_card, unrecognised_card
+from neurodose.service.cds.cards import (
+    finding_card,
+    note_card,
+    partial_data_card,
+    unrecognised_card,
+)
 from neurodose.service.cds.config import CdsConfig
 from neurodose.service.cds.prefetch import (
     PrefetchUnavailableError,
@@ -435,9 +440,18 @@ def service_for(hook: str) -> Service:
 
 
 def handle_hook(
-    service_id: str, body: Any, config: CdsConfig, *, today: dt.date | None = None
+    service_id: str,
+    body: Any,
+    config: CdsConfig,
+    *,
+    today: dt.date | None = None,
+    client: str | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
-    """Cards for one hook call, and the service id (raises :class:`HookError`)."""
+    """Cards for one hook call, and the service id (raises :class:`HookError`).
+
+    ``client`` is the issuer of the caller's JWT: a missing prefetch is fetched only
+    from a ``fhirServer`` registered for it (``fhir_servers`` in the clients file).
+    """
     svc = _BY_ID.get(service_id)
     if svc is None:
         raise HookError(404, f"service {service_id!r} not found")
@@ -447,19 +461,27 @@ def handle_hook(
     for k, v in pre.items():
         if v is not None and not isinstance(v, dict):
             raise HookError(400, f"prefetch.{k}: expected a FHIR resource or Bundle (or null)")
+    caller = config.client(client) if client is not None else None
     try:
-        pre = fetch_missing(
+        fetched = fetch_missing(
             svc.prefetch,
             pre,
             context=ctx,
             fhir_server=body.get("fhirServer"),
             authorization=body.get("fhirAuthorization"),
             timeout_s=config.fhir_timeout_s,
+            registered=caller.fhir_servers if caller is not None else (),
+            budget_s=config.fhir_budget_s,
+            max_pages=config.fhir_max_pages,
         )
     except PrefetchUnavailableError as exc:
         raise HookError(412, f"prefetch unavailable: {exc}") from None
+    pre = fetched.prefetch
     try:
         case = _case(pre, ctx["patientId"], today, _medications(body, pre))
-        return svc.handler(HookCall(svc, body, pre, case, config, today)), svc.id
+        cards = svc.handler(HookCall(svc, body, pre, case, config, today))
     except FhirError as exc:
         raise HookError(400, str(exc)) from None
+    if fetched.partial:
+        cards.append(partial_data_card(fetched.partial, public_url=config.public_url))
+    return cards, svc.id
