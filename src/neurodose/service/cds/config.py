@@ -24,7 +24,8 @@ Environment: ``NEURODOSE_PUBLIC_URL`` (the base URL EHRs call; ``aud`` must equa
 ``NEURODOSE_CDS_DEV_INSECURE=1`` (accept unsigned requests, local demos only),
 ``NEURODOSE_CDS_FHIR_TIMEOUT_S`` (prefetch fetches, default 2 s),
 ``NEURODOSE_CDS_MAX_BODY_BYTES`` (largest request body, default 1 MiB; larger gets 413),
-``NEURODOSE_CDS_FHIR_BUDGET_S`` (all prefetch fetches of one call, default 6 s).
+``NEURODOSE_CDS_FHIR_BUDGET_S`` (all prefetch fetches of one call, default 6 s),
+``NEURODOSE_CLINIC_URL`` (the clinic the cards link to; default the public URL).
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ class CdsConfig:
         Allowed clock difference for ``iat`` (not in the future by more than this), s.
     max_body_bytes : int
         Largest accepted request body (bytes); a larger one gets ``413``.
+    clinic_url : str, optional
+        Base URL of the neurodose clinic the cards link to (default ``public_url``: the
+        CDS services mounted on the clinic app).
     fhir_budget_s : float
         Time budget of all FHIR fetches of one hook call, s; when it runs out the
         cards carry a warning that the data were partial.
@@ -90,6 +94,7 @@ class CdsConfig:
     clock_skew_s: float = 60.0
     fhir_budget_s: float = 6.0
     fhir_max_pages: int = 10
+    clinic_url: str | None = None
     max_body_bytes: int = 1024 * 1024
     max_json_depth: int = 64
     extra_origins: tuple[str, ...] = field(default=())
@@ -98,6 +103,14 @@ class CdsConfig:
     def origins(self) -> list[str]:
         """All CORS origins (the clients' and any extra ones)."""
         return sorted({o for c in self.clients for o in c.origins} | set(self.extra_origins))
+
+    @property
+    def link_base(self) -> str | None:
+        """Where the cards' link goes: the clinic (its ``/patients`` page); None in demo
+        mode (``dev_insecure``), where it is the mock EHR page ``/ehr-demo``."""
+        if self.dev_insecure:
+            return None
+        return (self.clinic_url or self.public_url).rstrip("/")
 
     def client(self, iss: str) -> CdsClient | None:
         """The client with issuer ``iss`` (None when not allowlisted)."""
@@ -157,6 +170,7 @@ class CdsConfig:
             fhir_timeout_s=timeout,
             max_body_bytes=max_body,
             fhir_budget_s=budget,
+            clinic_url=os.environ.get("NEURODOSE_CLINIC_URL") or None,
         )
 
 

@@ -296,6 +296,7 @@ def _order_cards(
                     order=order,
                     public_url=config.public_url,
                     patient_id=pid,
+                    clinic_url=config.link_base,
                     alternative=alt,
                     caveats=_pgx_caveats(case, f),
                 )
@@ -352,6 +353,7 @@ def _patient_view(
                 public_url=config.public_url,
                 code="patient_view_summary",
                 patient_id=pid,
+                clinic_url=config.link_base,
             )
         ]
     from neurodose.workflows import PatientViewRequest, patient_view
@@ -392,6 +394,7 @@ def _patient_view(
             public_url=config.public_url,
             code="patient_view_summary",
             patient_id=pid,
+            clinic_url=config.link_base,
         )
     ]
 
