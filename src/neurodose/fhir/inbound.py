@@ -71,6 +71,7 @@ __all__ = [
     "Unrecognised",
     "case_from_bundle",
     "case_from_resources",
+    "medication_index",
     "medication_of",
     "orders_from",
 ]
@@ -130,7 +131,12 @@ class Unrecognised:
 
 @dataclass(frozen=True)
 class Order:
-    """One medication order (draft or active): the drug it names and its dose."""
+    """One medication order (draft or active): the drug it names and its dose.
+
+    ``problems`` names what could not be read (a dose in tablets with no strength,
+    a ``medicationReference`` not found in the request); the order is kept with
+    that part unknown, never refused.
+    """
 
     ref: str
     drug: str | None
@@ -139,6 +145,7 @@ class Order:
     dose_mg: float | None
     every_h: float | None
     resource: dict[str, Any] = field(repr=False, compare=False)
+    problems: tuple[str, ...] = ()
 
     @property
     def daily_mg(self) -> float | None:
@@ -340,7 +347,14 @@ def _every_h(dosage: dict[str, Any]) -> float | None:
     return None
 
 
+class _DoseUnknownError(Exception):
+    """A dose counted in the product's units whose strength is not known (kept, named)."""
+
+
 def _dose_mg(dosage: dict[str, Any], strength: float | None, where: str) -> float | None:
+    """The dose in mg; a count of units (tablets, or a number with no unit, which FHIR
+    reads as a count of the product) is multiplied by the strength per unit, and
+    raises :class:`_DoseUnknownError` when the strength is not known."""
     for j, dr in enumerate(dosage.get("doseAndRate") or []):
         q = dr.get("doseQuantity")
         if q is None and isinstance(dr.get("doseRange"), dict):
@@ -348,12 +362,18 @@ def _dose_mg(dosage: dict[str, Any], strength: float | None, where: str) -> floa
         if not isinstance(q, dict):
             continue
         unit = q.get("code") or q.get("unit")
-        if unit in _UNIT_DOSE or (isinstance(unit, str) and unit.lower() in _UNIT_DOSE):
-            if strength is None:
+        count = unit is None or (isinstance(unit, str) and not unit.strip())
+        if count or unit in _UNIT_DOSE or (isinstance(unit, str) and unit.lower() in _UNIT_DOSE):
+            if not isinstance(q.get("value"), int | float):
                 raise FhirError(
-                    f"{where}.doseAndRate[{j}].doseQuantity",
-                    q,
-                    "a dose in mg (the medication code gives no strength per unit)",
+                    f"{where}.doseAndRate[{j}].doseQuantity.value", q.get("value"), "a number"
+                )
+            if strength is None:
+                what = f"{q['value']:g} {unit}" if not count else f"{q['value']:g} (no unit)"
+                raise _DoseUnknownError(
+                    f"dose {what} at {where}.doseAndRate[{j}].doseQuantity is a count of "
+                    "tablets or capsules and the medication gives no strength per unit; "
+                    "dose not known, dose checks not done"
                 )
             return float(q["value"]) * strength
         return quantity_value(q, "mass", where=f"{where}.doseAndRate[{j}].doseQuantity")
@@ -375,16 +395,70 @@ def _end_date(res: dict[str, Any]) -> dt.date | None:
     return _date(res.get("effectiveDateTime"))
 
 
-def _order(res: dict[str, Any], where: str, contained: Mapping[str, dict[str, Any]]) -> Order:
+def _medication_strength(med: Mapping[str, Any]) -> float | None:
+    """Strength per unit (mg) of a single-ingredient Medication (``ingredient.strength``
+    as mg per 1 unit), or None."""
+    ings = [x for x in med.get("ingredient") or [] if isinstance(x, dict)]
+    if len(ings) != 1:
+        return None
+    st = ings[0].get("strength") or {}
+    num, den = st.get("numerator") or {}, st.get("denominator") or {}
+    if not isinstance(num.get("value"), int | float) or den.get("value", 1) != 1:
+        return None
+    try:
+        return quantity_value(num, "mass", where="Medication.ingredient.strength")
+    except FhirError:
+        return None
+
+
+def _resolve_medication(
+    res: Mapping[str, Any], mref: str, index: Mapping[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The Medication a ``medicationReference`` names: a contained one (``#id``, in this
+    resource), a bundle entry by its ``fullUrl`` (``urn:uuid:...`` or absolute), or one
+    by ``Medication/id`` (bundle entries and prefetched Medication resources)."""
+    if mref.startswith("#"):
+        for c in res.get("contained") or []:
+            if isinstance(c, dict) and f"#{c.get('id')}" == mref:
+                return c if c.get("resourceType") == "Medication" else None
+        return None
+    if mref in index:
+        return index[mref]
+    m = re.search(r"(?:^|/)Medication/([^/]+?)(?:/_history/[^/]+)?$", mref)
+    if m:
+        return index.get(f"Medication/{m.group(1)}")
+    return None
+
+
+def _order(res: dict[str, Any], where: str, index: Mapping[str, dict[str, Any]]) -> Order:
     rtype = res["resourceType"]
     ref = f"{rtype}/{res['id']}" if res.get("id") else where
     cc = res.get("medicationCodeableConcept")
     mref = _ref_id(res.get("medicationReference"))
-    if cc is None and mref is not None:
-        med = contained.get(mref) or contained.get(mref.split("/")[-1])
+    med_strength: float | None = None
+    if cc is None and isinstance(res.get("medicationReference"), dict):
+        med = _resolve_medication(res, mref, index) if mref is not None else None
         if med is None:
-            raise FhirError(f"{where}.medicationReference", mref, "a Medication in the bundle")
+            display = str(res["medicationReference"].get("display") or mref or "")
+            return Order(
+                ref=ref,
+                drug=None,
+                text=display or "medicationReference",
+                codes=(),
+                dose_mg=None,
+                every_h=_first_every_h(res),
+                resource=res,
+                problems=(
+                    f"{where}.medicationReference {mref!r}: no such Medication in the request "
+                    "(contained, bundle entry or prefetch); not checked",
+                ),
+            )
+        med_strength = _medication_strength(med)
         cc = med.get("code")
+        if isinstance(cc, dict) and not (_codings(cc) or cc.get("text")):
+            cc = None
+        if cc is None and res["medicationReference"].get("display"):
+            cc = {"text": str(res["medicationReference"]["display"])}
     if not isinstance(cc, dict) or not (_codings(cc) or cc.get("text")):
         raise FhirError(
             f"{where}.medication[x]",
@@ -392,33 +466,79 @@ def _order(res: dict[str, Any], where: str, contained: Mapping[str, dict[str, An
             "a medication (a code, a name, or a Medication reference)",
         )
     drug, text, codes, strength = medication_of(cc, where=f"{where}.medication")
+    strength = strength if strength is not None else med_strength
     dosages = res.get("dosageInstruction") or res.get("dosage") or []
     dose = every = None
+    problems: tuple[str, ...] = ()
     if dosages:
         key = "dosageInstruction" if res.get("dosageInstruction") else "dosage"
-        dose = _dose_mg(dosages[0], strength, f"{where}.{key}[0]")
+        try:
+            dose = _dose_mg(dosages[0], strength, f"{where}.{key}[0]")
+        except _DoseUnknownError as exc:
+            problems = (str(exc),)
         every = _every_h(dosages[0])
     return Order(
-        ref=ref, drug=drug, text=text, codes=codes, dose_mg=dose, every_h=every, resource=res
+        ref=ref,
+        drug=drug,
+        text=text,
+        codes=codes,
+        dose_mg=dose,
+        every_h=every,
+        resource=res,
+        problems=problems,
     )
 
 
-def _contained_index(resources: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _first_every_h(res: Mapping[str, Any]) -> float | None:
+    dosages = res.get("dosageInstruction") or res.get("dosage") or []
+    return _every_h(dosages[0]) if dosages and isinstance(dosages[0], dict) else None
+
+
+def medication_index(*values: Any) -> dict[str, dict[str, Any]]:
+    """Medication resources by every name a reference may use: ``Medication/id`` and the
+    bundle entry's ``fullUrl`` (``urn:uuid:...`` or absolute). ``values`` are Bundles,
+    resources, lists of resources or ``(where, resource)`` pairs; anything else is skipped."""
     out: dict[str, dict[str, Any]] = {}
-    for r in resources:
-        if r.get("resourceType") == "Medication" and r.get("id"):
-            out[f"Medication/{r['id']}"] = r
-        for c in r.get("contained") or []:
-            if isinstance(c, dict) and c.get("id"):
-                out[f"#{c['id']}"] = c
+
+    def add(r: Any, full_url: Any = None) -> None:
+        if not isinstance(r, dict):
+            return
+        if r.get("resourceType") == "Bundle":
+            for e in r.get("entry") or []:
+                if isinstance(e, dict):
+                    add(e.get("resource"), e.get("fullUrl"))
+            return
+        if r.get("resourceType") != "Medication":
+            return
+        if r.get("id"):
+            out.setdefault(f"Medication/{r['id']}", r)
+        if isinstance(full_url, str) and full_url:
+            out[full_url] = r
+
+    for v in values:
+        if isinstance(v, list):
+            for x in v:
+                add(x[1] if isinstance(x, tuple) else x)
+        elif isinstance(v, tuple) and len(v) == 2:
+            add(v[1])
+        else:
+            add(v)
     return out
 
 
-def orders_from(value: Any, *, where: str = "draftOrders") -> list[Order]:
+def orders_from(
+    value: Any,
+    *,
+    where: str = "draftOrders",
+    medications: Mapping[str, dict[str, Any]] | None = None,
+) -> list[Order]:
     """The MedicationRequests of a Bundle (or a list of resources), each mapped.
 
     Other order types (ServiceRequest ...) are not medication orders and are
-    skipped. A MedicationRequest with no medication is a FhirError.
+    skipped. A MedicationRequest with no medication is a FhirError. A
+    ``medicationReference`` is resolved in the order's ``contained`` resources, the
+    bundle's entries (``Medication/id`` or ``fullUrl``) and ``medications`` (from
+    :func:`medication_index`, e.g. prefetched Medication resources).
     """
     if isinstance(value, list):
         items = [
@@ -427,7 +547,7 @@ def orders_from(value: Any, *, where: str = "draftOrders") -> list[Order]:
         ]
     else:
         items = list(bundle_entries(value, where=where))
-    index = _contained_index(r for _, r in items)
+    index = {**(medications or {}), **medication_index(value if isinstance(value, dict) else items)}
     return [_order(r, w, index) for w, r in items if r["resourceType"] == "MedicationRequest"]
 
 
@@ -475,6 +595,7 @@ def case_from_resources(
     *,
     today: dt.date | None = None,
     pharmcat: Mapping[str, Any] | None = None,
+    medications: Mapping[str, dict[str, Any]] | None = None,
 ) -> FhirCase:
     """Build the patient profile from FHIR resources (each validated first).
 
@@ -489,6 +610,9 @@ def case_from_resources(
     pharmcat : dict, optional
         A PharmCAT ``report.json`` or ``phenotype.json`` (genotypes from it fill
         genes the Observations do not give).
+    medications : dict, optional
+        Medication resources that ``medicationReference`` may name, from
+        :func:`medication_index` (bundle entries by ``fullUrl``, prefetched ones).
     """
     from neurodose.fhir.pharmcat import calls_from_pharmcat
 
@@ -497,7 +621,7 @@ def case_from_resources(
     for i, r in enumerate(resources):
         where, res = r if isinstance(r, tuple) else (f"resource[{i}]", r)
         items.append((where, validate_resource(res, where=where)))
-    index = _contained_index(r for _, r in items)
+    index = {**(medications or {}), **medication_index(items)}
     unrec: list[Unrecognised] = []
     notes: list[str] = []
     sources: set[str] = set()
@@ -541,10 +665,21 @@ def case_from_resources(
                         kind="medication",
                         text=order.text,
                         codes=order.codes,
-                        reason="not in the neurodose knowledge base; not checked",
+                        reason="; ".join(order.problems)
+                        or "not in the neurodose knowledge base; not checked",
                     )
                 )
                 continue
+            for dose_problem in order.problems:
+                unrec.append(
+                    Unrecognised(
+                        where=order.ref,
+                        kind="dose",
+                        text=f"{order.drug} dose",
+                        codes=order.codes,
+                        reason=dose_problem,
+                    )
+                )
             stopped: float | None = None
             if status in _PAST:
                 end = _end_date(res)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import socket
 import threading
 import time
 import uuid
@@ -65,12 +66,18 @@ class ClientKey:
     iss: str
     kid: str
     private_jwk: dict[str, Any]
+    fhir_server: str | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> ClientKey:
         """Read a key file written by :func:`make_client_key`."""
         d = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(iss=d["iss"], kid=d["kid"], private_jwk=d["private_jwk"])
+        return cls(
+            iss=d["iss"],
+            kid=d["kid"],
+            private_jwk=d["private_jwk"],
+            fhir_server=d.get("fhir_server"),
+        )
 
     def sign(self, aud: str, *, lifetime_s: int = 300, **claims: Any) -> str:
         """A JWT for ``aud`` (ES384; ``iss``, ``aud``, ``iat``, ``exp``, ``jti``)."""
@@ -93,6 +100,9 @@ def make_client_key(
     """Write ``client-key.json`` (private, mode 600) and ``cds-clients.json`` (public JWKS).
 
     Give the second to the server (``--cds-clients``) and the first to ``cds-check --key``.
+    Both name the local FHIR server the kit serves for the fetch check
+    (``http://127.0.0.1:PORT``, a port free now), registered as this client's
+    ``fhir_servers``: the service must fetch only from a registered server.
     """
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
@@ -103,11 +113,21 @@ def make_client_key(
     private_jwk.update({"kid": kid, "alg": "ES384", "use": "sig"})
     public_jwk.update({"kid": kid, "alg": "ES384", "use": "sig"})
     key_file = d / "client-key.json"
-    key_file.write_text(json.dumps({"iss": iss, "kid": kid, "private_jwk": private_jwk}, indent=1))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        fhir = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    key_file.write_text(
+        json.dumps(
+            {"iss": iss, "kid": kid, "private_jwk": private_jwk, "fhir_server": fhir}, indent=1
+        )
+    )
     key_file.chmod(0o600)
     clients = d / "cds-clients.json"
     clients.write_text(
-        json.dumps({"clients": [{"iss": iss, "jwks": {"keys": [public_jwk]}}]}, indent=1)
+        json.dumps(
+            {"clients": [{"iss": iss, "jwks": {"keys": [public_jwk]}, "fhir_servers": [fhir]}]},
+            indent=1,
+        )
     )
     return key_file, clients
 
@@ -259,9 +279,10 @@ class _Stub(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def fhir_stub(resources: list[dict[str, Any]], token: str) -> Iterator[Any]:
-    """A local FHIR server (reads and searches of ``resources``) that demands ``token``."""
-    srv: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+def fhir_stub(resources: list[dict[str, Any]], token: str, port: int = 0) -> Iterator[Any]:
+    """A local FHIR server (reads and searches of ``resources``) that demands ``token``
+    (on ``port``; 0: any free port)."""
+    srv: Any = ThreadingHTTPServer(("127.0.0.1", port), _Stub)
     srv.resources, srv.token, srv.hits = resources, token, 0
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
@@ -436,9 +457,10 @@ def run_checks(
         # without prefetch: the service must fetch from fhirServer with the token
         s = next((x for x in samples if "maoi" in x.name), samples[0])
         token = uuid.uuid4().hex
-        with fhir_stub(s.resources, token) as stub:
+        port = urlsplit(key.fhir_server).port if key.fhir_server else None
+        with fhir_stub(s.resources, token, port or 0) as stub:
             body = hook_request(s, "order-sign", prefetch=None)
-            body["fhirServer"] = f"http://127.0.0.1:{stub.server_address[1]}"
+            body["fhirServer"] = key.fhir_server or f"http://127.0.0.1:{stub.server_address[1]}"
             body["fhirAuthorization"] = {
                 "access_token": token,
                 "token_type": "Bearer",

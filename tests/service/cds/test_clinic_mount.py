@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.careplan import CarePlan
 
@@ -52,5 +53,24 @@ def test_clinic_serves_cds_hooks_fhir_and_feedback_counts(tmp_path: Path) -> Non
         rules = {r["rule"]: r for r in fb["rules"]}
         assert rules["maoi_irreversible_gap"]["overridden"] >= 1
         assert fb["recent"] and "outcome" in fb["recent"][0]
+        # the cards link to the clinic's patients page, which exists (no /ehr-demo here)
+        from neurodose.service.cds.samples import load_samples, prefetch_for
+        from neurodose.testing.cds import hook_request
+
+        key = ClientKey.load(key_file)
+        sample = load_samples(SAMPLES)[0]
+        path = "/cds-services/neurodose-patient-view"
+        r = httpx.post(
+            server.url + path,
+            json=hook_request(sample, "patient-view", prefetch=prefetch_for(sample)),
+            headers={"Authorization": "Bearer " + key.sign(server.url + path)},
+            timeout=60,
+        )
+        links = [ln for c in r.json()["cards"] for ln in c.get("links", [])]
+        assert links and all(ln["url"] == server.url + "/patients" for ln in links)
+        assert all(ln["type"] == "absolute" and "appContext" not in ln for ln in links)
+        page = httpx.get(links[0]["url"], timeout=30, follow_redirects=False)
+        assert page.status_code in (200, 303, 307, 401), page.status_code
+        assert httpx.get(server.url + "/ehr-demo", timeout=30).status_code == 404
     finally:
         server.stop()

@@ -372,3 +372,108 @@ def test_code_tables_cited_and_consistent() -> None:
     # rows the evidence marks UNVERIFIED stay unverified
     phn = condition_for_code("SNOMED", "2177002")
     assert phn is not None and phn.verified is False
+
+
+# ---------------------------------------------------------------- medicationReference
+
+
+def _mref(ref: str, *, dose: dict | None = None, **kw: object) -> dict:
+    res = _mr({"text": "x"}, dose=dose, **kw)
+    res.pop("medicationCodeableConcept")
+    res["medicationReference"] = {"reference": ref}
+    return res
+
+
+def _med(mid: str, concept: dict, **kw: object) -> dict:
+    return {"resourceType": "Medication", "id": mid, "code": concept, **kw}
+
+
+def test_medication_reference_contained_is_resolved_in_its_own_resource() -> None:
+    a = _mref("#m", id="a", contained=[_med("m", {"text": "paroxetine"})])
+    b = _mref("#m", id="b", contained=[_med("m", {"text": "duloxetine"})])
+    case = case_from_resources([_patient(), a, b], today=TODAY)
+    assert sorted(m["name"] for m in case.profile["medications"]) == ["duloxetine", "paroxetine"]
+
+
+def test_medication_reference_to_bundle_entry_by_urn_uuid_and_by_id() -> None:
+    urn = "urn:uuid:7f3c9a52-1d7e-4b5e-9c1a-2f0e5d6b8a11"
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": urn,
+                "resource": _med("med-1", {"coding": [{"system": RX, "code": "856834"}]}),
+            },
+            {"resource": _med("med-2", {"text": "duloxetine"})},
+            {"resource": _mref(urn, id="o1", status="draft", dose={"value": 2, "unit": "tablet"})},
+            {"resource": _mref("Medication/med-2", id="o2", status="draft")},
+        ],
+    }
+    o1, o2 = orders_from(bundle)
+    # 856834 = amitriptyline 25 mg tablet: 2 tablets = 50 mg (strength from the RxNorm SCD)
+    assert (o1.drug, o1.dose_mg, o1.problems) == ("amitriptyline", 50.0, ())
+    assert o2.drug == "duloxetine"
+
+
+def test_medication_reference_to_prefetched_medication_and_ingredient_strength() -> None:
+    from neurodose.fhir.inbound import medication_index
+
+    med = _med(
+        "nt",
+        {"text": "nortriptyline"},
+        ingredient=[
+            {
+                "itemCodeableConcept": {"text": "nortriptyline"},
+                "strength": {
+                    "numerator": {
+                        "value": 10,
+                        "unit": "mg",
+                        "system": "http://unitsofmeasure.org",
+                        "code": "mg",
+                    },
+                    "denominator": {"value": 1, "unit": "capsule"},
+                },
+            }
+        ],
+    )
+    prefetch = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": med}]}
+    index = medication_index(prefetch)
+    order = _mref("https://ehr.test/fhir/Medication/nt", dose={"value": 3, "unit": "capsule"})
+    case = case_from_resources([_patient(), order], today=TODAY, medications=index)
+    assert case.profile["medications"] == [{"name": "nortriptyline", "dose_mg": 30.0}]
+    (o,) = orders_from([order], medications=index)
+    assert o.dose_mg == 30.0
+
+
+def test_unresolved_medication_reference_is_named_not_refused() -> None:
+    order = _mref("Medication/missing")
+    order["medicationReference"]["display"] = "Zzz tablet"
+    case = case_from_resources([_patient(), order], today=TODAY)
+    assert case.profile["medications"] == []
+    (u,) = case.unrecognised
+    assert (u.kind, u.text) == ("medication", "Zzz tablet")
+    assert "Medication/missing" in u.reason and "no such Medication" in u.reason
+    assert any(x.kind == "drug" and x.name == "Zzz tablet" for x in case.patient().unchecked)
+
+
+@pytest.mark.parametrize("status", ["active", "stopped"])
+@pytest.mark.parametrize("dose", [{"value": 1}, {"value": 2, "unit": "tablet"}])
+def test_tablet_count_without_strength_keeps_the_medicine_dose_unknown(
+    status: str, dose: dict
+) -> None:
+    order = _mr({"text": "paroxetine"}, status=status, dose=dose, id="p")
+    case = case_from_resources([_patient(), order], today=TODAY)
+    (med,) = case.profile["medications"]
+    assert med["name"] == "paroxetine" and "dose_mg" not in med
+    (u,) = case.unrecognised
+    assert u.kind == "dose" and u.where == "MedicationRequest/p"
+    assert "no strength per unit" in u.reason and "dose checks not done" in u.reason
+    assert any(x.name == "paroxetine dose" for x in case.patient().unchecked)
+
+
+def test_tablet_count_without_unit_uses_the_scd_strength() -> None:
+    order = _mr({"coding": [{"system": RX, "code": "856834"}]}, dose={"value": 1})
+    case = case_from_resources([_patient(), order], today=TODAY)
+    assert case.profile["medications"] == [{"name": "amitriptyline", "dose_mg": 25.0}]
+    assert case.unrecognised == ()

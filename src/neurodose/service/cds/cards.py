@@ -10,7 +10,8 @@
   order (an ``update`` action), or the best-ranked alternative option from
   :func:`neurodose.advice.assess.assess` (``delete`` the draft, ``create`` a
   MedicationRequest at the alternative's starting dose), with ``selectionBehavior``;
-* ``overrideReasons`` on critical cards; a ``smart`` link to the full assessment.
+* ``overrideReasons`` on critical cards; a link to the clinic's patients page (in demo
+  mode a ``smart`` link to the mock EHR page ``/ehr-demo``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "SUMMARY_MAX",
     "finding_card",
     "note_card",
+    "partial_data_card",
     "unrecognised_card",
 ]
 
@@ -93,12 +95,21 @@ def _source(public_url: str, code: str, title: str) -> dict[str, Any]:
     }
 
 
-def _link(public_url: str, patient_id: str | None) -> dict[str, Any]:
+def _link(public_url: str, patient_id: str | None, clinic_url: str | None) -> dict[str, Any]:
+    """The card's link: the mock EHR page in demo mode (``clinic_url`` None), otherwise
+    the clinic's patients page (``/patients``, where the clinician opens the patient;
+    the EHR's patient id is not a clinic record id, so no record is named)."""
+    if clinic_url is None:
+        return {
+            "label": "Full neurodose assessment",
+            "url": f"{public_url}/ehr-demo",
+            "type": "smart",
+            "appContext": f"patient={patient_id or ''}",
+        }
     return {
-        "label": "Full neurodose assessment",
-        "url": f"{public_url}/ehr-demo",
-        "type": "smart",
-        "appContext": f"patient={patient_id or ''}",
+        "label": "Open the patient in the neurodose clinic",
+        "url": f"{clinic_url}/patients",
+        "type": "absolute",
     }
 
 
@@ -202,8 +213,11 @@ def finding_card(
     patient_id: str | None,
     alternative: tuple[str, Any] | None = None,
     caveats: Sequence[str] = (),
+    clinic_url: str | None = None,
 ) -> dict[str, Any]:
-    """One card for one :class:`neurodose.safety.engine.Finding` (see module docstring)."""
+    """One card for one :class:`neurodose.safety.engine.Finding` (see module docstring).
+
+    ``clinic_url``: the clinic the link opens (None: demo mode, the mock EHR page)."""
     indicator = CARD_INDICATOR.get(finding.severity, "info")
     drug = get_drug(finding.drug).display_name if finding.drug else "Order"
     lines = [
@@ -236,7 +250,7 @@ def finding_card(
         "detail": "\n".join(lines),
         "indicator": indicator,
         "source": _source(public_url, finding.code, finding.title),
-        "links": [_link(public_url, patient_id)],
+        "links": [_link(public_url, patient_id, clinic_url)],
     }
     suggestions = []
     if order is not None and indicator != "info":
@@ -263,10 +277,13 @@ def unrecognised_card(
     items = list(items)
     names = ", ".join(u.text or ", ".join(u.codes) or "?" for u in items)
     what = "Order not checked" if draft else "Not checked"
+    doses_only = all(u.kind == "dose" for u in items)
     lines = [
         f"neurodose does not recognise: {names}. "
         + (
-            "This order was **not** screened."
+            "The medicine was screened without its dose: dose-dependent checks were **not** done."
+            if doses_only
+            else "This order was **not** screened."
             if draft
             else "Their interactions (CYP enzymes), QT, serotonergic, sedative, "
             "anticholinergic and bleeding effects were **not** checked; silence is not safety."
@@ -287,7 +304,13 @@ def unrecognised_card(
 
 
 def note_card(
-    summary: str, detail: str, *, public_url: str, code: str, patient_id: str | None
+    summary: str,
+    detail: str,
+    *,
+    public_url: str,
+    code: str,
+    patient_id: str | None,
+    clinic_url: str | None = None,
 ) -> dict[str, Any]:
     """An ``info`` card with free text (patient-view summary, data caveats)."""
     return {
@@ -296,5 +319,25 @@ def note_card(
         "detail": detail,
         "indicator": "info",
         "source": _source(public_url, code, summary[:60]),
-        "links": [_link(public_url, patient_id)],
+        "links": [_link(public_url, patient_id, clinic_url)],
+    }
+
+
+def partial_data_card(items: Iterable[str], *, public_url: str) -> dict[str, Any]:
+    """One ``warning`` card: the EHR's data were read only in part (page limit, time
+    budget, a ``next`` link to another server), so the checks may have missed something."""
+    items = list(items)
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": "Partial data: not everything could be read from the EHR",
+        "detail": "\n".join(
+            [
+                "neurodose screened on **partial** data: what it could not read from the EHR's "
+                "FHIR server was **not** checked; silence is not safety.",
+                "",
+                *(f"- {x}" for x in items),
+            ]
+        ),
+        "indicator": "warning",
+        "source": _source(public_url, "partial_data", "Partial data from the EHR"),
     }

@@ -12,11 +12,20 @@ The clients file (``--cds-clients FILE`` or ``NEURODOSE_CDS_CLIENTS``) is JSON::
 ``iss`` is the allowlisted issuer; its public keys are given inline (``jwks``) or
 at ``jwks_url``, which is then the only ``jku`` a token of that client may name.
 ``origins`` are the browser origins allowed by CORS (none by default).
+``fhir_servers`` are the FHIR base URLs (``https://ehr.example.org/fhir``) this
+client may name as ``fhirServer``: the service fetches a missing prefetch only from
+one of them, and sends the client's FHIR token only to that origin. Any other
+``fhirServer`` is never contacted (412). A registered host name must resolve to
+public addresses; a loopback, link-local or private server is registered by its
+IP address (``http://10.0.0.5/fhir``).
 
 Environment: ``NEURODOSE_PUBLIC_URL`` (the base URL EHRs call; ``aud`` must equal
 ``{public_url}/cds-services[/{id}[/feedback]]`` exactly), ``NEURODOSE_CDS_CLIENTS``,
 ``NEURODOSE_CDS_DEV_INSECURE=1`` (accept unsigned requests, local demos only),
-``NEURODOSE_CDS_FHIR_TIMEOUT_S`` (prefetch fetches, default 2 s).
+``NEURODOSE_CDS_FHIR_TIMEOUT_S`` (prefetch fetches, default 2 s),
+``NEURODOSE_CDS_MAX_BODY_BYTES`` (largest request body, default 1 MiB; larger gets 413),
+``NEURODOSE_CDS_FHIR_BUDGET_S`` (all prefetch fetches of one call, default 6 s),
+``NEURODOSE_CLINIC_URL`` (the clinic the cards link to; default the public URL).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from neurodose.errors import InputError
 
@@ -40,6 +50,7 @@ class CdsClient:
     jwks: dict[str, Any] | None = None
     jwks_url: str | None = None
     origins: tuple[str, ...] = ()
+    fhir_servers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,19 @@ class CdsConfig:
         Longest accepted ``exp - iat`` (the replay cache keeps each jti this long), s.
     clock_skew_s : float
         Allowed clock difference for ``iat`` (not in the future by more than this), s.
+    max_body_bytes : int
+        Largest accepted request body (bytes); a larger one gets ``413``.
+    clinic_url : str, optional
+        Base URL of the neurodose clinic the cards link to (default ``public_url``: the
+        CDS services mounted on the clinic app).
+    fhir_budget_s : float
+        Time budget of all FHIR fetches of one hook call, s; when it runs out the
+        cards carry a warning that the data were partial.
+    fhir_max_pages : int
+        Most search-result pages read per prefetch key (more: partial, with a warning).
+    max_json_depth : int
+        Deepest accepted JSON nesting (objects and arrays); deeper gets ``400``. A CDS
+        Hooks request with FHIR bundles nests about 12 deep.
     """
 
     public_url: str
@@ -68,12 +92,25 @@ class CdsConfig:
     fhir_timeout_s: float = 2.0
     max_token_lifetime_s: float = 3600.0
     clock_skew_s: float = 60.0
+    fhir_budget_s: float = 6.0
+    fhir_max_pages: int = 10
+    clinic_url: str | None = None
+    max_body_bytes: int = 1024 * 1024
+    max_json_depth: int = 64
     extra_origins: tuple[str, ...] = field(default=())
 
     @property
     def origins(self) -> list[str]:
         """All CORS origins (the clients' and any extra ones)."""
         return sorted({o for c in self.clients for o in c.origins} | set(self.extra_origins))
+
+    @property
+    def link_base(self) -> str | None:
+        """Where the cards' link goes: the clinic (its ``/patients`` page); None in demo
+        mode (``dev_insecure``), where it is the mock EHR page ``/ehr-demo``."""
+        if self.dev_insecure:
+            return None
+        return (self.clinic_url or self.public_url).rstrip("/")
 
     def client(self, iss: str) -> CdsClient | None:
         """The client with issuer ``iss`` (None when not allowlisted)."""
@@ -112,11 +149,28 @@ class CdsConfig:
             raise InputError("NEURODOSE_CDS_FHIR_TIMEOUT_S", raw_t, "seconds, 0.1-30") from None
         if not 0.1 <= timeout <= 30:
             raise InputError("NEURODOSE_CDS_FHIR_TIMEOUT_S", raw_t, "seconds, 0.1-30")
+        raw_g = os.environ.get("NEURODOSE_CDS_FHIR_BUDGET_S", "6")
+        try:
+            budget = float(raw_g)
+        except ValueError:
+            budget = 0.0
+        if not 0.1 <= budget <= 60:
+            raise InputError("NEURODOSE_CDS_FHIR_BUDGET_S", raw_g, "seconds, 0.1-60")
+        raw_b = os.environ.get("NEURODOSE_CDS_MAX_BODY_BYTES", str(1024 * 1024))
+        try:
+            max_body = int(raw_b)
+        except ValueError:
+            max_body = 0
+        if max_body < 1024:
+            raise InputError("NEURODOSE_CDS_MAX_BODY_BYTES", raw_b, "bytes, an integer >= 1024")
         return cls(
             public_url=url.rstrip("/"),
             clients=clients,
             dev_insecure=insecure,
             fhir_timeout_s=timeout,
+            max_body_bytes=max_body,
+            fhir_budget_s=budget,
+            clinic_url=os.environ.get("NEURODOSE_CLINIC_URL") or None,
         )
 
 
@@ -136,9 +190,11 @@ def load_clients(path: str | Path) -> tuple[CdsClient, ...]:
         where = f"{p}: clients[{i}]"
         if not isinstance(c, dict):
             raise InputError(where, c, "an object with iss and jwks or jwks_url")
-        unknown = set(c) - {"iss", "jwks", "jwks_url", "origins"}
+        unknown = set(c) - {"iss", "jwks", "jwks_url", "origins", "fhir_servers"}
         if unknown:
-            raise InputError(f"{where}.{sorted(unknown)[0]}", "...", "iss, jwks, jwks_url, origins")
+            raise InputError(
+                f"{where}.{sorted(unknown)[0]}", "...", "iss, jwks, jwks_url, origins, fhir_servers"
+            )
         iss = c.get("iss")
         if not isinstance(iss, str) or not iss:
             raise InputError(f"{where}.iss", iss, "the issuer (a non-empty string)")
@@ -157,7 +213,28 @@ def load_clients(path: str | Path) -> tuple[CdsClient, ...]:
         origins = c.get("origins", [])
         if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
             raise InputError(f"{where}.origins", origins, "a list of origins (https://host)")
+        servers = c.get("fhir_servers", [])
+        if not isinstance(servers, list) or not all(
+            isinstance(u, str)
+            and urlsplit(u).scheme in ("http", "https")
+            and urlsplit(u).hostname
+            and not urlsplit(u).query
+            and not urlsplit(u).fragment
+            and not urlsplit(u).username
+            for u in servers
+        ):
+            raise InputError(
+                f"{where}.fhir_servers", servers, "a list of FHIR base URLs (https://host/fhir)"
+            )
         if any(x.iss == iss for x in out):
             raise InputError(f"{where}.iss", iss, "each issuer once")
-        out.append(CdsClient(iss=iss, jwks=jwks, jwks_url=url, origins=tuple(origins)))
+        out.append(
+            CdsClient(
+                iss=iss,
+                jwks=jwks,
+                jwks_url=url,
+                origins=tuple(origins),
+                fhir_servers=tuple(u.rstrip("/") for u in servers),
+            )
+        )
     return tuple(out)

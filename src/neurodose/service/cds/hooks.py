@@ -8,17 +8,29 @@ findings from :func:`neurodose.safety.engine.screen`, the alternative from
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from neurodose.advice.assess import OPTIONS, assess
 from neurodose.case.patient import Medication
 from neurodose.errors import FhirError
-from neurodose.fhir.inbound import FhirCase, Order, case_from_resources, orders_from
+from neurodose.fhir.inbound import (
+    FhirCase,
+    Order,
+    Unrecognised,
+    case_from_resources,
+    medication_index,
+    orders_from,
+)
 from neurodose.fhir.validate import bundle_entries, validate_resource
 from neurodose.safety.engine import screen
-from neurodose.service.cds.cards import finding_card, note_card, unrecognised_card
+from neurodose.service.cds.cards import (
+    finding_card,
+    note_card,
+    partial_data_card,
+    unrecognised_card,
+)
 from neurodose.service.cds.config import CdsConfig
 from neurodose.service.cds.prefetch import (
     PrefetchUnavailableError,
@@ -137,17 +149,45 @@ def _check_request(svc: Service, body: Any) -> dict[str, Any]:
     return pre
 
 
-def _subject_ok(res: Mapping[str, Any], pid: str) -> bool:
+def _patient_urls(prefetch: Mapping[str, Any], pid: str) -> set[str]:
+    """The ``fullUrl`` of every Patient entry with id ``pid`` in the prefetch bundles."""
+    out: set[str] = set()
+    for value in prefetch.values():
+        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+            for e in value.get("entry") or []:
+                r = e.get("resource") if isinstance(e, dict) else None
+                if (
+                    isinstance(r, dict)
+                    and r.get("resourceType") == "Patient"
+                    and r.get("id") == pid
+                    and isinstance(e.get("fullUrl"), str)
+                ):
+                    out.add(e["fullUrl"])
+    return out
+
+
+def _subject_ok(res: Mapping[str, Any], pid: str, urls: Collection[str] = ()) -> bool:
+    """Whether the resource's subject is the context patient: ``Patient/{pid}``, an
+    absolute ``.../Patient/{pid}``, the ``fullUrl`` of that Patient's bundle entry, or
+    ``urn:uuid:{pid}`` (bundles whose Patient id is its entry's uuid)."""
     for key in ("subject", "patient"):
         ref = res.get(key)
         if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-            return ref["reference"] in (f"Patient/{pid}", pid) or ref["reference"].endswith(
-                f"/Patient/{pid}"
+            r = ref["reference"]
+            return (
+                r in (f"Patient/{pid}", pid, f"urn:uuid:{pid}")
+                or r in urls
+                or r.endswith(f"/Patient/{pid}")
             )
     return True
 
 
-def _case(prefetch: Mapping[str, Any], pid: str, today: dt.date) -> FhirCase:
+def _case(
+    prefetch: Mapping[str, Any],
+    pid: str,
+    today: dt.date,
+    medications: Mapping[str, dict[str, Any]] | None = None,
+) -> FhirCase:
     patient = prefetch.get("patient")
     if patient is None:
         raise HookError(412, "prefetch.patient: no Patient available (age is needed to screen)")
@@ -158,6 +198,7 @@ def _case(prefetch: Mapping[str, Any], pid: str, today: dt.date) -> FhirCase:
         raise HookError(
             400, f"prefetch.patient: id {items[0][1].get('id')!r} is not context.patientId"
         )
+    urls = _patient_urls(prefetch, pid)
     for key in _ORDER_KEYS[1:]:
         value = prefetch.get(key)
         if value is None:
@@ -165,10 +206,17 @@ def _case(prefetch: Mapping[str, Any], pid: str, today: dt.date) -> FhirCase:
         for where, res in bundle_entries(value, where=f"prefetch.{key}"):
             if res.get("resourceType") == "OperationOutcome":
                 continue
-            if not _subject_ok(res, pid):
+            if not _subject_ok(res, pid, urls):
                 raise HookError(400, f"{where}: belongs to another patient than context.patientId")
             items.append((where, res))
-    return case_from_resources(items, today=today)
+    return case_from_resources(items, today=today, medications=medications)
+
+
+def _medications(body: Mapping[str, Any], prefetch: Mapping[str, Any]) -> dict[str, Any]:
+    """Medication resources a ``medicationReference`` may name: every prefetch value and
+    the draft orders (bundle entries by ``Medication/id`` and ``fullUrl``)."""
+    ctx = body.get("context") or {}
+    return medication_index(*prefetch.values(), ctx.get("draftOrders"))
 
 
 def _alternative(patient: Any, order: Order, today: dt.date) -> tuple[str, Any] | None:
@@ -187,10 +235,16 @@ def _pgx_caveats(case: FhirCase, finding: Any) -> list[str]:
 
 
 def _order_cards(
-    svc: Service, body: dict[str, Any], case: FhirCase, config: CdsConfig, today: dt.date
+    svc: Service,
+    body: dict[str, Any],
+    prefetch: Mapping[str, Any],
+    case: FhirCase,
+    config: CdsConfig,
+    today: dt.date,
 ) -> list[dict[str, Any]]:
     ctx = body["context"]
-    orders = orders_from(ctx["draftOrders"], where="context.draftOrders")
+    meds_index = _medications(body, prefetch)
+    orders = orders_from(ctx["draftOrders"], where="context.draftOrders", medications=meds_index)
     if svc.hook == "order-select" and ctx.get("selections") is not None:
         sel = ctx["selections"]
         if not isinstance(sel, list) or not all(isinstance(s, str) for s in sel):
@@ -199,15 +253,17 @@ def _order_cards(
     patient = case.patient()
     pid = ctx["patientId"]
     cards: list[dict[str, Any]] = []
-    unknown = [o for o in orders if o.drug is None]
+    unknown = [o for o in orders if o.drug is None or o.problems]
     if unknown:
-        from neurodose.fhir.inbound import Unrecognised
-
         cards.append(
             unrecognised_card(
                 [
                     Unrecognised(
-                        o.ref, "medication", o.text, o.codes, "not in the neurodose knowledge base"
+                        o.ref,
+                        "medication" if o.drug is None else "dose",
+                        o.text,
+                        o.codes,
+                        "; ".join(o.problems) or "not in the neurodose knowledge base",
                     )
                     for o in unknown
                 ],
@@ -216,7 +272,9 @@ def _order_cards(
             )
         )
     # every draft of the request is screened together with the others and the active list
-    all_drafts = orders_from(ctx["draftOrders"], where="context.draftOrders")
+    all_drafts = orders_from(
+        ctx["draftOrders"], where="context.draftOrders", medications=meds_index
+    )
     on_list = {m.name for m in patient.medications if m.current}
     for order in orders:
         if order.drug is None:
@@ -238,11 +296,14 @@ def _order_cards(
                     order=order,
                     public_url=config.public_url,
                     patient_id=pid,
+                    clinic_url=config.link_base,
                     alternative=alt,
                     caveats=_pgx_caveats(case, f),
                 )
             )
-    meds = [u for u in case.unrecognised if u.kind in ("medication", "condition", "observation")]
+    meds = [
+        u for u in case.unrecognised if u.kind in ("medication", "dose", "condition", "observation")
+    ]
     if meds:
         cards.append(unrecognised_card(meds, public_url=config.public_url, draft=False))
     return cards
@@ -276,7 +337,9 @@ def _patient_view(
     starts: dict[str, dt.date] = {}
     value = prefetch.get("medications")
     if value is not None:
-        orders = orders_from(value, where="prefetch.medications")
+        orders = orders_from(
+            value, where="prefetch.medications", medications=medication_index(*prefetch.values())
+        )
         for o in orders:
             d = _start_date(o.resource)
             if o.drug and d:
@@ -290,6 +353,7 @@ def _patient_view(
                 public_url=config.public_url,
                 code="patient_view_summary",
                 patient_id=pid,
+                clinic_url=config.link_base,
             )
         ]
     from neurodose.workflows import PatientViewRequest, patient_view
@@ -330,12 +394,13 @@ def _patient_view(
             public_url=config.public_url,
             code="patient_view_summary",
             patient_id=pid,
+            clinic_url=config.link_base,
         )
     ]
 
 
 def _order_handler(call: HookCall) -> list[dict[str, Any]]:
-    return _order_cards(call.service, call.body, call.case, call.config, call.today)
+    return _order_cards(call.service, call.body, call.prefetch, call.case, call.config, call.today)
 
 
 def _patient_view_handler(call: HookCall) -> list[dict[str, Any]]:
@@ -378,9 +443,18 @@ def service_for(hook: str) -> Service:
 
 
 def handle_hook(
-    service_id: str, body: Any, config: CdsConfig, *, today: dt.date | None = None
+    service_id: str,
+    body: Any,
+    config: CdsConfig,
+    *,
+    today: dt.date | None = None,
+    client: str | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
-    """Cards for one hook call, and the service id (raises :class:`HookError`)."""
+    """Cards for one hook call, and the service id (raises :class:`HookError`).
+
+    ``client`` is the issuer of the caller's JWT: a missing prefetch is fetched only
+    from a ``fhirServer`` registered for it (``fhir_servers`` in the clients file).
+    """
     svc = _BY_ID.get(service_id)
     if svc is None:
         raise HookError(404, f"service {service_id!r} not found")
@@ -390,19 +464,27 @@ def handle_hook(
     for k, v in pre.items():
         if v is not None and not isinstance(v, dict):
             raise HookError(400, f"prefetch.{k}: expected a FHIR resource or Bundle (or null)")
+    caller = config.client(client) if client is not None else None
     try:
-        pre = fetch_missing(
+        fetched = fetch_missing(
             svc.prefetch,
             pre,
             context=ctx,
             fhir_server=body.get("fhirServer"),
             authorization=body.get("fhirAuthorization"),
             timeout_s=config.fhir_timeout_s,
+            registered=caller.fhir_servers if caller is not None else (),
+            budget_s=config.fhir_budget_s,
+            max_pages=config.fhir_max_pages,
         )
     except PrefetchUnavailableError as exc:
         raise HookError(412, f"prefetch unavailable: {exc}") from None
+    pre = fetched.prefetch
     try:
-        case = _case(pre, ctx["patientId"], today)
-        return svc.handler(HookCall(svc, body, pre, case, config, today)), svc.id
+        case = _case(pre, ctx["patientId"], today, _medications(body, pre))
+        cards = svc.handler(HookCall(svc, body, pre, case, config, today))
     except FhirError as exc:
         raise HookError(400, str(exc)) from None
+    if fetched.partial:
+        cards.append(partial_data_card(fetched.partial, public_url=config.public_url))
+    return cards, svc.id

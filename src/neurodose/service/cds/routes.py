@@ -7,7 +7,9 @@
 =========================================  ===========================================
 
 A request without an acceptable JWT gets a bare ``401`` (no body). Bad input gets
-``400`` with ``{"error": "<one line>"}``; a missing prefetch that cannot be fetched
+``400`` with ``{"error": "<one line>"}`` (malformed JSON, or JSON nested deeper than
+``max_json_depth``); a body over ``max_body_bytes`` (1 MiB by default) gets ``413``
+as ``application/problem+json`` (RFC 9457); a missing prefetch that cannot be fetched
 gets ``412``. With ``dev_insecure`` every request is accepted and a warning is
 logged for each.
 """
@@ -15,8 +17,11 @@ logged for each.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
+import time
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -33,11 +38,77 @@ from neurodose.service.cds.store import CdsStore
 __all__ = ["cds_router"]
 
 log = logging.getLogger("neurodose.cds")
+#: one line per hook call (client, jti, hook, patient hash, status, cards, latency; no PHI)
+audit = logging.getLogger("neurodose.cds.audit")
 _OUTCOMES = ("accepted", "overridden")
 
 
 def _bad(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": " ".join(message.split())}, status_code=status)
+
+
+class _TooLargeError(Exception):
+    """The request body is over ``max_body_bytes``."""
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": "Content Too Large",
+            "status": 413,
+            "detail": f"request body over {limit} bytes (the service's limit)",
+        },
+        status_code=413,
+        media_type="application/problem+json",
+    )
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests objects/arrays deeper than ``limit`` (iterative)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            children: Any = v.values()
+        elif isinstance(v, list):
+            children = v
+        else:
+            continue
+        if d > limit:
+            return True
+        stack.extend((c, d + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def _patient_hash(body: Any) -> str:
+    """A short SHA-256 of the request's ``context.patientId`` (never the id itself)."""
+    ctx = body.get("context") if isinstance(body, dict) else None
+    pid = ctx.get("patientId") if isinstance(ctx, dict) else None
+    if not isinstance(pid, str) or not pid:
+        return "-"
+    return hashlib.sha256(pid.encode("utf-8")).hexdigest()[:16]
+
+
+def _audit(
+    service_id: str, claims: dict[str, Any], body: Any, status: int, n_cards: int, t0: float
+) -> None:
+    """The audit line of one CDS call (logger ``neurodose.cds.audit``, INFO): client
+    (``iss``), ``jti``, hook, service, a hash of the patient id, HTTP status, card
+    count and latency. No PHI: no patient id, names, codes or card text."""
+    svc = service(service_id)
+    audit.info(
+        "cds-call client=%s jti=%s hook=%s service=%s patient_sha256=%s status=%d cards=%d "
+        "latency_ms=%.1f",
+        claims.get("iss") or "-",
+        claims.get("jti") or "-",
+        svc.hook if svc is not None else "-",
+        svc.id if svc is not None else "-",
+        _patient_hash(body),
+        status,
+        n_cards,
+        1000 * (time.perf_counter() - t0),
+    )
 
 
 def _denied(ok: bool | None) -> Response | None:
@@ -64,32 +135,56 @@ def cds_router(config: CdsConfig, store: CdsStore) -> APIRouter:
 
     def authorised(request: Request) -> bool | None:
         """True/False for a good/bad token; None when the replay cache is unavailable."""
+        return check(request)[0]
+
+    def check(request: Request) -> tuple[bool | None, dict[str, Any]]:
+        """:func:`authorised`, with the token's claims (empty when not verified)."""
         if config.dev_insecure:
             log.warning(
                 "CDS Hooks --dev-insecure: %s %s accepted WITHOUT a verified JWT (demo only)",
                 request.method,
                 request.url.path,
             )
-            return True
+            return True, {}
         try:
             claims = checker.check(
                 request.headers.get("authorization"), config.public_url + request.url.path
             )
         except JwtRejectedError as exc:
             log.info("CDS Hooks JWT rejected: %s", exc.reason)
-            return False
+            return False, {}
         except OperationalError:
             log.error("CDS Hooks replay cache unavailable (database busy or down)")
-            return None
+            return None, {}
         log.info("CDS Hooks call from iss=%s jti=%s", claims.get("iss"), claims.get("jti"))
-        return True
+        return True, dict(claims)
 
     async def body_json(request: Request) -> Any:
-        raw = await request.body()
+        limit = config.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _TooLargeError
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLargeError
+            chunks.append(chunk)
         try:
-            return json.loads(raw)
+            data = json.loads(b"".join(chunks))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise HookError(400, "request body: malformed JSON") from None
+        except RecursionError:
+            data = None
+            deep = True
+        else:
+            deep = _depth_over(data, config.max_json_depth)
+        if deep:
+            raise HookError(
+                400, f"request body: JSON nested deeper than {config.max_json_depth} levels"
+            )
+        return data
 
     @router.get("/cds-services")
     async def cds_discovery(request: Request) -> Response:
@@ -100,25 +195,40 @@ def cds_router(config: CdsConfig, store: CdsStore) -> APIRouter:
 
     @router.post("/cds-services/{service_id}")
     async def cds_call(service_id: str, request: Request) -> Response:
-        """One hook call: cards for the draft orders (or the patient summary)."""
-        if (denied := _denied(await run_in_threadpool(authorised, request))) is not None:
-            return denied
-        try:
-            body = await body_json(request)
-            cards, sid = await run_in_threadpool(handle_hook, service_id, body, config)
-        except HookError as exc:
-            return _bad(exc.status, exc.message)
-        except NeurodoseError as exc:
-            return _bad(400, str(exc))
-        try:
-            await run_in_threadpool(
-                store.record_cards,
-                sid,
-                [(c["uuid"], c["source"]["topic"]["code"], c["indicator"]) for c in cards],
-            )
-        except OperationalError:  # cards still go out; feedback on them cannot be counted
-            log.error("CDS Hooks: could not record issued cards (database busy or down)")
-        return JSONResponse({"cards": cards})
+        """One hook call: cards for the draft orders (or the patient summary).
+
+        Every call, answered or refused, writes one audit line (:func:`_audit`)."""
+        t0 = time.perf_counter()
+        ok, claims = await run_in_threadpool(check, request)
+        body: Any = None
+        cards: list[dict[str, Any]] = []
+        response: Response
+        if (denied := _denied(ok)) is not None:
+            response = denied
+        else:
+            try:
+                body = await body_json(request)
+                cards, sid = await run_in_threadpool(
+                    partial(handle_hook, client=claims.get("iss")), service_id, body, config
+                )
+            except _TooLargeError:
+                response = _too_large(config.max_body_bytes)
+            except HookError as exc:
+                response = _bad(exc.status, exc.message)
+            except NeurodoseError as exc:
+                response = _bad(400, str(exc))
+            else:
+                try:
+                    await run_in_threadpool(
+                        store.record_cards,
+                        sid,
+                        [(c["uuid"], c["source"]["topic"]["code"], c["indicator"]) for c in cards],
+                    )
+                except OperationalError:  # cards still go out; feedback cannot be counted
+                    log.error("CDS Hooks: could not record issued cards (database busy or down)")
+                response = JSONResponse({"cards": cards})
+        _audit(service_id, claims, body, response.status_code, len(cards), t0)
+        return response
 
     @router.post("/cds-services/{service_id}/feedback")
     async def cds_feedback(service_id: str, request: Request) -> Response:
@@ -129,6 +239,8 @@ def cds_router(config: CdsConfig, store: CdsStore) -> APIRouter:
             return _bad(404, f"service {service_id!r} not found")
         try:
             body = await body_json(request)
+        except _TooLargeError:
+            return _too_large(config.max_body_bytes)
         except HookError as exc:
             return _bad(exc.status, exc.message)
         items = body.get("feedback") if isinstance(body, dict) else None
