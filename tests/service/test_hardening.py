@@ -374,3 +374,62 @@ def test_page_errors_are_pages_and_api_errors_stay_json(sqlite_clinic, site):
     assert r.status_code == 404 and r.json() == {"detail": "patient not found"}
     r = sqlite_clinic.api("alice").post("/api/v1/patients", json={"age": "x"})
     assert r.status_code == 422 and isinstance(r.json()["detail"], list)
+
+
+# ---------------------------------------------------------------- files
+def _mode(p: Any) -> int:
+    import stat
+
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+def test_sqlite_database_and_folder_are_owner_only(tmp_path):
+    """``neurodose serve`` on a new data folder: the folder 0700, the database and its
+    WAL 0600 (whatever the umask), the signing key 0600."""
+    import os
+
+    from .conftest import Server
+
+    data = tmp_path / "fresh" / "clinic-data"
+    old = os.umask(0o022)
+    try:
+        data.parent.mkdir()
+
+        class Fresh(Server):
+            def env(self) -> dict[str, str]:
+                return {**super().env(), "NEURODOSE_DATA_DIR": str(data)}
+
+        server = Fresh("", data.parent)  # no --database: SQLite in NEURODOSE_DATA_DIR
+        server.start()
+        try:
+            r = httpx.get(server.url + "/health", timeout=30)
+            assert r.json()["database"] == "sqlite"
+        finally:
+            server.stop()
+    finally:
+        os.umask(old)
+    db = data / "neurodose.sqlite3"
+    assert db.exists()
+    assert _mode(data) == 0o700
+    assert _mode(db) == 0o600
+    for extra in (data / "neurodose.sqlite3-wal", data / "neurodose.sqlite3-shm"):
+        if extra.exists():
+            assert _mode(extra) & 0o077 == 0, (extra, oct(_mode(extra)))
+
+
+def test_existing_world_readable_database_is_tightened(tmp_path):
+    from neurodose.service.db import Database, migrate
+
+    db = tmp_path / "made-by-hand" / "clinic.sqlite3"
+    db.parent.mkdir(mode=0o755)
+    db.touch(mode=0o644)
+    db.chmod(0o644)
+    d = Database(f"sqlite:///{db}")
+    migrate(d.engine)
+    d.dispose()
+    assert _mode(db) == 0o600
+    assert _mode(db.parent) == 0o755  # an existing folder is the owner's choice
+    new = tmp_path / "a" / "b" / "c.sqlite3"
+    Database(f"sqlite:///{new}").dispose()
+    assert _mode(new) == 0o600
+    assert _mode(tmp_path / "a") == _mode(tmp_path / "a" / "b") == 0o700
