@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from neurodose.errors import InputError, NeurodoseError
-from neurodose.service import library, store
+from neurodose.service import accounts, library, store
 from neurodose.service.api import ClinicState, csv_rows, plan_ics_response
 from neurodose.service.models import Clinician
 from neurodose.service.problems import NotFound, input_error
@@ -59,8 +59,8 @@ def _session(request: Request) -> tuple[Clinician, str]:
     claims = read_token(st.settings.secret_key, request.cookies.get(COOKIE, ""), "session")
     if claims is not None:
         with st.db.session() as s:
-            user = s.get(Clinician, int(claims["sub"]))
-            if user is not None and user.active:
+            user = accounts.user_for_claims(s, claims)
+            if user is not None:
                 return user, str(claims["csrf"])
     raise _RedirectError("/login?next=" + quote(request.url.path))
 
@@ -330,13 +330,14 @@ def mount_ui(app: FastAPI) -> None:
                     error="Name or password not recognised.",
                 )
             store.audit(s, user.name, "login.browser", None)
-            uid = user.id
+            uid, claims = user.id, accounts.token_claims(user)
         token, _ = issue_token(
             st.settings.secret_key,
             str(uid),
             "session",
             st.settings.token_minutes,
             csrf=secrets.token_urlsafe(24),
+            **claims,
         )
         dest = _local_path(next)
         resp = RedirectResponse(dest, status_code=303)
@@ -353,8 +354,14 @@ def mount_ui(app: FastAPI) -> None:
 
     @app.post("/logout", include_in_schema=False)
     def logout(request: Request, csrf: str = Form("")) -> Response:
-        _user, token = _session(request)
+        user, token = _session(request)
         _check_csrf(request, csrf, token)
+        # the session ends on the server, not only in this browser: the account's token
+        # version moves on (this ends its other sessions and API tokens too)
+        with _st(request).db.session() as s:
+            row = s.get(Clinician, user.id)
+            if row is not None:
+                accounts.revoke_tokens(s, row, row.name, "signed out")
         resp = RedirectResponse("/login", status_code=303)
         resp.delete_cookie(COOKIE)
         return resp
