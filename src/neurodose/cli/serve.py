@@ -1,16 +1,22 @@
-"""``neurodose serve`` (the clinic web service) and ``neurodose users add``.
+"""``neurodose serve`` (the clinic web service) and ``neurodose users`` (accounts).
 
 Examples::
 
     neurodose serve                       # SQLite in ./neurodose-data, http://127.0.0.1:8000
     neurodose serve --database postgresql+psycopg://clinic@db/neurodose --host 0.0.0.0
     printf '%s' "$PW" | neurodose users add alice --role clinician --password-stdin
+    neurodose users list
+    neurodose users disable alice         # her sessions and tokens end at once
+    neurodose users enable alice
+    printf '%s' "$PW" | neurodose users reset-password alice --password-stdin
+    neurodose users remove alice --yes    # the id is kept (never reused), the name freed
 """
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -131,6 +137,115 @@ def add_user(
         store.audit(s, "cli", "user.add", None, f"{user.name} ({user.role})")
     db.dispose()
     typer.echo(f"added {role} {name!r} (clinic {clinic!r})")
+
+
+def _db(database: str | None) -> Any:
+    from neurodose.service.db import Database, migrate
+    from neurodose.service.settings import Settings
+
+    settings = Settings.from_env(database_url=database)
+    db = Database(settings.database_url)
+    migrate(db.engine)
+    return db
+
+
+@users_app.command("list")
+def list_users(
+    removed: Annotated[
+        bool, typer.Option("--removed", help="also list removed accounts (their tombstones)")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    database: DatabaseOpt = None,
+) -> None:
+    """List the accounts: id, name, role, clinic, state (active, disabled, removed)."""
+    from neurodose.service import accounts
+
+    db = _db(database)
+    with db.session() as s:
+        rows = accounts.list_users(s, removed=removed)
+    db.dispose()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no accounts (add one with `neurodose users add`)")
+        return
+    typer.echo(f"{'id':>4}  {'name':<24} {'role':<10} {'clinic':<16} state")
+    for r in rows:
+        state = "removed" if r["removed_at"] else ("active" if r["active"] else "disabled")
+        typer.echo(f"{r['id']:>4}  {r['name']:<24} {r['role']:<10} {r['clinic']:<16} {state}")
+
+
+@users_app.command("disable")
+def disable_user(
+    name: Annotated[str, typer.Argument(help="login name")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Refuse sign-in to an account and end its sessions and API tokens at once."""
+    from neurodose.service import accounts
+
+    db = _db(database)
+    with db.session() as s:
+        accounts.disable(s, name)
+    db.dispose()
+    typer.echo(f"disabled {name!r}: its sessions and tokens ended")
+
+
+@users_app.command("enable")
+def enable_user(
+    name: Annotated[str, typer.Argument(help="login name")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Allow a disabled account to sign in again (its old tokens stay void)."""
+    from neurodose.service import accounts
+
+    db = _db(database)
+    with db.session() as s:
+        accounts.enable(s, name)
+    db.dispose()
+    typer.echo(f"enabled {name!r}")
+
+
+@users_app.command("remove")
+def remove_user(
+    name: Annotated[str, typer.Argument(help="login name")],
+    yes: Annotated[bool, typer.Option("--yes", help="confirm the removal")] = False,
+    database: DatabaseOpt = None,
+) -> None:
+    """Remove an account: sessions and tokens end at once; its id is never reused
+    (records that name it keep it); the name is free for a new account."""
+    from neurodose.service import accounts
+
+    if not yes:
+        raise InputError("--yes", False, "--yes (removal cannot be undone)")
+    db = _db(database)
+    with db.session() as s:
+        user = accounts.remove(s, name)
+        uid = user.id
+    db.dispose()
+    typer.echo(f"removed {name!r} (id {uid} is kept, never reused)")
+
+
+@users_app.command("reset-password")
+def reset_password(
+    name: Annotated[str, typer.Argument(help="login name")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the new password from standard input")
+    ] = False,
+    database: DatabaseOpt = None,
+) -> None:
+    """Set a new password (from stdin, never the command line); the account's sessions
+    and tokens end at once."""
+    from neurodose.service import accounts
+
+    if not password_stdin:
+        raise InputError("--password-stdin", False, "--password-stdin (pipe the password in)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    db = _db(database)
+    with db.session() as s:
+        accounts.reset_password(s, name, password)
+    db.dispose()
+    typer.echo(f"new password set for {name!r}: its sessions and tokens ended")
 
 
 def register(app: typer.Typer) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from neurodose.case import PatientIn
 from neurodose.errors import InputError, NeurodoseError
-from neurodose.service import library, store
+from neurodose.service import accounts, library, store
 from neurodose.service.models import Clinician, TrialJob
 from neurodose.service.problems import (
     ERROR_RESPONSES,
@@ -100,8 +100,8 @@ def current_clinician(request: Request, token: Annotated[str | None, Depends(bea
     if claims is None:
         raise Unauthorized()
     with st.db.session() as s:
-        user = s.get(Clinician, int(claims["sub"]))
-        if user is None or not user.active:
+        user = accounts.user_for_claims(s, claims)
+        if user is None:
             raise Unauthorized()
         return user
 
@@ -136,7 +136,7 @@ def login(
             str(user.id),
             "access",
             st.settings.token_minutes,
-            role=user.role,
+            **accounts.token_claims(user),
         )
         store.audit(s, user.name, "login", None)
     return TokenOut(access_token=token, expires_in=st.settings.token_minutes * 60)

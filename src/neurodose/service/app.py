@@ -20,6 +20,7 @@ from neurodose.service import problems
 from neurodose.service.api import ClinicState
 from neurodose.service.api import router as api_router
 from neurodose.service.db import Database, migrate
+from neurodose.service.headers import SecurityHeaders
 from neurodose.service.schemas import Health
 from neurodose.service.settings import Settings
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
         lifespan=_lifespan,
     )
     app.state.clinic = ClinicState(settings, db)
+    app.add_middleware(SecurityHeaders)
     problems.install(app)
 
     @app.get("/health", response_model=Health, tags=["service"])

@@ -63,6 +63,10 @@ class Clinician(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: every token carries it; disable, remove, a password reset and sign-out move it on
+    token_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: set when the account is removed (the row stays: ids are never reused)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class PatientRecord(Base):

@@ -28,6 +28,8 @@ __all__ = [
     "ValidationProblem",
     "input_error",
     "install",
+    "library_response",
+    "validation_response",
 ]
 
 
@@ -118,7 +120,8 @@ def input_error(exc: NeurodoseError, prefix: tuple[str | int, ...] = ("body",)) 
 _BOUNDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
-def _validation(_r: Request, exc: Exception) -> JSONResponse:
+def validation_response(_r: Request, exc: Exception) -> JSONResponse:
+    """The ``422`` body of a request that failed validation."""
     assert isinstance(exc, RequestValidationError)
     items = []
     for e in exc.errors():
@@ -142,12 +145,13 @@ def _validation(_r: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": items}, status_code=422)
 
 
-def _library(_r: Request, exc: Exception) -> JSONResponse:
+def library_response(_r: Request, exc: Exception) -> JSONResponse:
+    """The ``422`` body of a library error."""
     assert isinstance(exc, NeurodoseError)
     return JSONResponse({"detail": [input_error(exc).model_dump()]}, status_code=422)
 
 
 def install(app: Any) -> None:
     """Register the handlers on a FastAPI app."""
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(NeurodoseError, _library)
+    app.add_exception_handler(RequestValidationError, validation_response)
+    app.add_exception_handler(NeurodoseError, library_response)

@@ -6,7 +6,8 @@ Environment (all optional):
     SQLAlchemy URL, e.g. ``postgresql+psycopg://user@host/neurodose``
     (default: SQLite file ``neurodose.sqlite3`` in the data folder).
 ``NEURODOSE_DATA_DIR``
-    Data folder for the SQLite file and the generated signing key (default ``./neurodose-data``).
+    Data folder for the SQLite file and the generated signing key (default ``./neurodose-data``;
+    created owner-only, ``0700``; the SQLite file is ``0600``).
 ``NEURODOSE_SECRET_KEY``
     Key that signs access tokens and session cookies (default: a random key kept
     in ``DATA_DIR/secret.key``; set it to the same value on every server process).
@@ -113,7 +114,9 @@ class Settings:
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
         key = secret_key or os.environ.get("NEURODOSE_SECRET_KEY") or ""
         if not url or not key:
-            folder.mkdir(parents=True, exist_ok=True)
+            from neurodose.service.db import private_folder
+
+            private_folder(folder)
         if not url:
             url = f"sqlite:///{(folder / 'neurodose.sqlite3').resolve()}"
         if not key:

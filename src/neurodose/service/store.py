@@ -89,11 +89,18 @@ def add_user(s: Session, name: str, role: str, password: str, clinic: str = "def
         raise InputError("role", role, "clinician or admin")
     if not name or len(name) > 80 or not name.replace("_", "").replace(".", "").isalnum():
         raise InputError("name", name, "1-80 letters, digits, '.' or '_'")
-    if len(password) < 8:
-        raise InputError("password", "(hidden)", "at least 8 characters")
+    from neurodose.service.accounts import check_password, first_version
+
+    check_password(password)
     if s.scalar(select(Clinician).where(Clinician.name == name)) is not None:
         raise InputError("name", name, "a name not already taken")
-    user = Clinician(name=name, role=role, clinic=clinic, password_hash=hash_password(password))
+    user = Clinician(
+        name=name,
+        role=role,
+        clinic=clinic,
+        password_hash=hash_password(password),
+        token_version=first_version(),
+    )
     s.add(user)
     s.flush()
     return user

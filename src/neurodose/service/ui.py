@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 import uuid
 from pathlib import Path
@@ -23,8 +24,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from neurodose.errors import NeurodoseError
-from neurodose.service import library, store
+from neurodose.errors import InputError, NeurodoseError
+from neurodose.service import accounts, library, store
 from neurodose.service.api import ClinicState, csv_rows, plan_ics_response
 from neurodose.service.models import Clinician
 from neurodose.service.problems import NotFound, input_error
@@ -58,8 +59,8 @@ def _session(request: Request) -> tuple[Clinician, str]:
     claims = read_token(st.settings.secret_key, request.cookies.get(COOKIE, ""), "session")
     if claims is not None:
         with st.db.session() as s:
-            user = s.get(Clinician, int(claims["sub"]))
-            if user is not None and user.active:
+            user = accounts.user_for_claims(s, claims)
+            if user is not None:
                 return user, str(claims["csrf"])
     raise _RedirectError("/login?next=" + quote(request.url.path))
 
@@ -158,6 +159,60 @@ def _choices() -> dict[str, list[str]]:
     }
 
 
+def _form_date(field: str, text: str) -> str | None:
+    """A date field of a form: ``None`` when empty, else ISO ``YYYY-MM-DD`` or an
+    :class:`~neurodose.errors.InputError` naming the field."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise InputError(field, text[:40], "a date as YYYY-MM-DD, e.g. 2026-01-31") from None
+
+
+def _is_topical(drug: str) -> bool:
+    """Whether the knowledge base gives ``drug`` only topical routes (a patch or plaster)."""
+    from neurodose.knowledge.registry import get_drug
+
+    try:
+        routes = get_drug(drug).routes or []
+    except NeurodoseError:
+        return False
+    return bool(routes) and all(r == "topical" for r in routes)
+
+
+_LOCAL_PATH = re.compile(r"/[A-Za-z0-9/_.-]{0,200}")
+
+
+def _local_path(text: str) -> str:
+    """``text`` if it is a plain path on this site (where to go after signing in),
+    else ``/patients``: no other site, no query string carried into the page."""
+    ok = _LOCAL_PATH.fullmatch(text) and not text.startswith("//")
+    return text if ok else "/patients"
+
+
+#: the paths of the browser pages (errors there are pages, never JSON)
+_PAGES = ("/login", "/logout", "/patients", "/sources/", "/d/")
+
+
+def _is_page(path: str) -> bool:
+    return path == "/" or path.startswith(_PAGES)
+
+
+def _error_page(request: Request, status: int, title: str, messages: list[str]) -> Response:
+    """An error as a page (the clinic's look, a way back), for the browser routes."""
+    return _page(request, "error.html", status, title=title, messages=messages)
+
+
+def _uuid_or_new(text: str) -> str:
+    """``text`` if it is a UUID (a form sent again keeps its entry id), else a new one."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return str(uuid.uuid4())
+
+
 def _plotly_path() -> Path:
     import plotly
 
@@ -172,12 +227,45 @@ def _fig(traces: list[dict[str, Any]], **layout: Any) -> str:
         "legend": {"orientation": "h", "y": -0.25},
         "font": {"size": 13},
     }
-    return json.dumps({"data": traces, "layout": {**base, **layout}}, allow_nan=False)
+    text = json.dumps({"data": traces, "layout": {**base, **layout}}, allow_nan=False)
+    # it is placed inside a <script> element: no "</script>" or "<!--" can end it early
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def mount_ui(app: FastAPI) -> None:
     """Add the pages and static assets to ``app``."""
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    from fastapi.exception_handlers import http_exception_handler
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    from neurodose.service import problems
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: Exception) -> Response:
+        if not _is_page(request.url.path):
+            return problems.validation_response(request, exc)
+        assert isinstance(exc, RequestValidationError)
+        msgs = [
+            f"{'.'.join(str(x) for x in e.get('loc', ())[1:])}: {e.get('msg', '')}"
+            for e in exc.errors()
+        ]
+        return _error_page(request, 422, "Something in the request is not valid", msgs)
+
+    @app.exception_handler(NeurodoseError)
+    async def _library_error(request: Request, exc: Exception) -> Response:
+        if not _is_page(request.url.path):
+            return problems.library_response(request, exc)
+        return _error_page(request, 422, "This could not be done", [str(exc)])
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if not _is_page(request.url.path) or exc.status_code not in (400, 404, 405, 409):
+            return await http_exception_handler(request, exc)
+        title = "Not found" if exc.status_code == 404 else "This could not be done"
+        return _error_page(request, exc.status_code, title, [str(exc.detail)])
 
     @app.exception_handler(_RedirectError)
     async def _redirect(_r: Request, exc: Exception) -> Response:
@@ -196,6 +284,7 @@ def mount_ui(app: FastAPI) -> None:
     @app.get("/login", include_in_schema=False, response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/patients", expired: int = 0) -> Response:
         pre = secrets.token_urlsafe(24)
+        next = _local_path(next)
         resp = _page(request, "login.html", pre=pre, next=next, expired=expired, error=None)
         resp.set_cookie(
             PRE,
@@ -241,15 +330,16 @@ def mount_ui(app: FastAPI) -> None:
                     error="Name or password not recognised.",
                 )
             store.audit(s, user.name, "login.browser", None)
-            uid = user.id
+            uid, claims = user.id, accounts.token_claims(user)
         token, _ = issue_token(
             st.settings.secret_key,
             str(uid),
             "session",
             st.settings.token_minutes,
             csrf=secrets.token_urlsafe(24),
+            **claims,
         )
-        dest = next if next.startswith("/") and not next.startswith("//") else "/patients"
+        dest = _local_path(next)
         resp = RedirectResponse(dest, status_code=303)
         resp.set_cookie(
             COOKIE,
@@ -264,8 +354,14 @@ def mount_ui(app: FastAPI) -> None:
 
     @app.post("/logout", include_in_schema=False)
     def logout(request: Request, csrf: str = Form("")) -> Response:
-        _user, token = _session(request)
+        user, token = _session(request)
         _check_csrf(request, csrf, token)
+        # the session ends on the server, not only in this browser: the account's token
+        # version moves on (this ends its other sessions and API tokens too)
+        with _st(request).db.session() as s:
+            row = s.get(Clinician, user.id)
+            if row is not None:
+                accounts.revoke_tokens(s, row, row.name, "signed out")
         resp = RedirectResponse("/login", status_code=303)
         resp.delete_cookie(COOKIE)
         return resp
@@ -339,6 +435,18 @@ def mount_ui(app: FastAPI) -> None:
     @app.get("/patients/{pid}", include_in_schema=False, response_class=HTMLResponse)
     def assessment(request: Request, pid: str) -> Response:
         user, csrf = _session(request)
+        return _assessment(request, user, csrf, pid)
+
+    def _assessment(
+        request: Request,
+        user: Clinician,
+        csrf: str,
+        pid: str,
+        errors: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Response:
+        """The assessment; ``errors`` by option (``start-<drug>``) beside its Start form."""
         with _st(request).db.session() as s:
             rec = store.get_patient(s, user, pid)
             a = store.assessment(s, user, pid)
@@ -346,32 +454,59 @@ def mount_ui(app: FastAPI) -> None:
         return _page(
             request,
             "assessment.html",
+            status,
             user=user,
             csrf=csrf,
             p=out,
             a=a,
             severities=SEVERITIES,
             today=dt.date.today().isoformat(),
+            errors=errors or {},
+            form=form or {},
         )
 
     @app.post("/patients/{pid}/start", include_in_schema=False)
     def start(
         request: Request,
         pid: str,
-        drug: str = Form(...),
+        drug: str = Form(""),
         start_date: str = Form(""),
         csrf: str = Form(""),
     ) -> Response:
         user, token = _session(request)
         _check_csrf(request, csrf, token)
-        params = {"drug": drug, "start_date": start_date or None}
-        with _st(request).db.session() as s:
-            store.make_plan(s, user, pid, "titration", params)
+        try:
+            params = {"drug": drug, "start_date": _form_date("start_date", start_date)}
+            with _st(request).db.session() as s:
+                store.make_plan(s, user, pid, "titration", params)
+        except (NeurodoseError, store.ConflictError) as exc:
+            return _assessment(
+                request,
+                user,
+                token,
+                pid,
+                errors={f"start-{drug}": str(exc)},
+                form={"drug": drug, "start_date": start_date},
+                status=422,
+            )
         return RedirectResponse(f"/patients/{pid}/plan", status_code=303)
 
     @app.get("/patients/{pid}/plan", include_in_schema=False, response_class=HTMLResponse)
-    def plan_page(request: Request, pid: str, link: str = "") -> Response:
+    def plan_page(request: Request, pid: str) -> Response:
         user, csrf = _session(request)
+        return _plan(request, user, csrf, pid)
+
+    def _plan(
+        request: Request,
+        user: Clinician,
+        csrf: str,
+        pid: str,
+        errors: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Response:
+        """The plan page; ``errors`` (``taper.<field>``, ``switch.<field>``) beside the
+        taper and switch forms, which keep what was typed (``form``)."""
         with _st(request).db.session() as s:
             rec = store.get_patient(s, user, pid)
             plan = store.current_plan(s, pid)
@@ -381,8 +516,22 @@ def mount_ui(app: FastAPI) -> None:
                 store.audit(s, user.name, "plan.read", pid)
             course = store.course_plan(s, pid) if reg is not None else None
         fig = None
+        chart_note = None
+        topical = sorted(
+            d for d in (plan.plan.get("drugs", []) if plan is not None else []) if _is_topical(d)
+        )
+        curve = None
         if plan is not None and reg is not None and course is not None:
-            curve = library.plan_levels(rec.profile, course, reg.drug, days=84)
+            try:
+                curve = library.plan_levels(rec.profile, course, reg.drug, days=84)
+            except NeurodoseError as exc:
+                chart_note = (
+                    "No blood-level chart: applied on the skin, this medicine acts where it "
+                    "is applied, and neurodose has no model of its blood level."
+                    if reg.drug in topical
+                    else f"No level chart: {exc}"
+                )
+        if curve is not None:
             traces: list[dict[str, Any]] = [
                 {
                     "x": curve["time_d"],
@@ -439,12 +588,16 @@ def mount_ui(app: FastAPI) -> None:
         return _page(
             request,
             "plan.html",
+            status,
             user=user,
             csrf=csrf,
             p=out,
             plan=plan.plan if plan else None,
             fig=fig,
-            link=link,
+            chart_note=chart_note,
+            topical=topical,
+            errors=errors or {},
+            form=form or {},
         )
 
     @app.get("/patients/{pid}/plan.ics", include_in_schema=False)
@@ -472,35 +625,72 @@ def mount_ui(app: FastAPI) -> None:
     ) -> Response:
         user, token = _session(request)
         _check_csrf(request, csrf, token)
-        with _st(request).db.session() as s:
-            store.make_plan(
-                s, user, pid, "taper", {"method": method, "start_date": start_date or None}
-            )
-        return RedirectResponse(f"/patients/{pid}/plan", status_code=303)
+        return _replan(
+            request,
+            user,
+            token,
+            pid,
+            "taper",
+            {"method": method, "start_date": start_date},
+        )
 
     @app.post("/patients/{pid}/switch", include_in_schema=False)
     def switch(
         request: Request,
         pid: str,
-        to: str = Form(...),
+        to: str = Form(""),
         start_date: str = Form(""),
         csrf: str = Form(""),
     ) -> Response:
         user, token = _session(request)
         _check_csrf(request, csrf, token)
-        with _st(request).db.session() as s:
-            store.make_plan(s, user, pid, "switch", {"to": to, "start_date": start_date or None})
+        return _replan(request, user, token, pid, "switch", {"to": to, "start_date": start_date})
+
+    def _replan(
+        request: Request,
+        user: Clinician,
+        csrf: str,
+        pid: str,
+        kind: str,
+        fields: dict[str, str],
+    ) -> Response:
+        """Make a taper or switch plan from the form, or the plan page with the error
+        beside the field it names."""
+        try:
+            params: dict[str, Any] = {k: v.strip() for k, v in fields.items() if k != "start_date"}
+            params["start_date"] = _form_date("start_date", fields.get("start_date", ""))
+            with _st(request).db.session() as s:
+                store.make_plan(s, user, pid, kind, params)
+        except (NeurodoseError, store.ConflictError) as exc:
+            field = getattr(exc, "field", "") or "form"
+            field = {"drug": "to"}.get(str(field), str(field)) if kind == "switch" else field
+            key = f"{kind}.{field}" if field in fields else f"{kind}.form"
+            form = {f"{kind}.{k}": v for k, v in fields.items()}
+            return _plan(request, user, csrf, pid, errors={key: str(exc)}, form=form, status=422)
         return RedirectResponse(f"/patients/{pid}/plan", status_code=303)
 
     @app.get("/patients/{pid}/levels", include_in_schema=False, response_class=HTMLResponse)
-    def levels_page(request: Request, pid: str, error: str = "", target: str = "") -> Response:
+    def levels_page(request: Request, pid: str, target: str = "") -> Response:
         user, csrf = _session(request)
+        return _levels(request, user, csrf, pid, target)
+
+    def _levels(
+        request: Request,
+        user: Clinician,
+        csrf: str,
+        pid: str,
+        target: str = "",
+        error: str | None = None,
+        status: int = 200,
+        csv_text: str | None = None,
+    ) -> Response:
+        """The levels page; ``error`` (a failed upload) shown above the upload form."""
         target = target.strip()[:40]
         with _st(request).db.session() as s:
             rec = store.get_patient(s, user, pid)
             out = store.patient_out(s, rec)
             report = None
-            problem = error or None
+            problem = None
             if store.current_regimen(s, pid) is not None:
                 try:
                     report = store.tdm(s, user, pid, target=target or None)
@@ -573,6 +763,7 @@ def mount_ui(app: FastAPI) -> None:
         return _page(
             request,
             "levels.html",
+            status,
             user=user,
             csrf=csrf,
             p=out,
@@ -580,6 +771,8 @@ def mount_ui(app: FastAPI) -> None:
             fig=fig,
             problem=problem,
             target=target,
+            upload_error=error,
+            csv_text=csv_text,
         )
 
     @app.post("/patients/{pid}/levels", include_in_schema=False)
@@ -593,9 +786,7 @@ def mount_ui(app: FastAPI) -> None:
             with _st(request).db.session() as s:
                 store.add_levels(s, user, pid, rows)
         except (NeurodoseError, store.ConflictError) as exc:
-            return RedirectResponse(
-                f"/patients/{pid}/levels?error={quote(str(exc))}", status_code=303
-            )
+            return _levels(request, user, token, pid, error=str(exc), status=422, csv_text=csv_text)
         return RedirectResponse(f"/patients/{pid}/levels", status_code=303)
 
     @app.get("/patients/{pid}/diary", include_in_schema=False, response_class=HTMLResponse)
@@ -707,21 +898,31 @@ def mount_ui(app: FastAPI) -> None:
         return _page(request, "source.html", user=user, csrf=csrf, key=key, ref=ref, link=link)
 
     # ---------------------------------------------------------------- patient diary
-    def _diary_pid(request: Request, token: str) -> str:
+    def _diary_pid(request: Request, token: str) -> str | None:
         with _st(request).db.session() as s:
-            pid = store.diary_patient(s, token)
-        if pid is None:
-            raise NotFound("diary link")
-        return pid
+            return store.diary_patient(s, token)
 
-    @app.get("/d/{token}", include_in_schema=False, response_class=HTMLResponse)
-    def diary_home(request: Request, token: str, saved: str = "", error: str = "") -> Response:
-        pid = _diary_pid(request, token)
+    def _no_diary(request: Request) -> Response:
+        """A friendly page for an unknown, revoked or expired diary link (``404``)."""
+        return _page(request, "diary_gone.html", 404)
+
+    def _diary(
+        request: Request,
+        token: str,
+        pid: str,
+        saved: str = "",
+        error: str | None = None,
+        status: int = 200,
+        form: dict[str, str] | None = None,
+    ) -> Response:
+        """The patient's diary; ``saved`` the id of the entry just stored (its date is
+        shown), ``error`` the message of a refused entry (the form as it was sent)."""
         with _st(request).db.session() as s:
             plan = store.current_plan(s, pid)
             entries = store.diary_entries(s, pid, "diary")
         today = dt.date.today()
         done = any(e["date"] == today for e in entries)
+        saved_on = next((e["date"].isoformat() for e in entries if saved and e["id"] == saved), "")
         fig = None
         if entries:
             fig = _fig(
@@ -742,20 +943,31 @@ def mount_ui(app: FastAPI) -> None:
         return _page(
             request,
             "diary_patient.html",
+            status,
             token=token,
-            entry_id=str(uuid.uuid4()),
+            entry_id=_uuid_or_new((form or {}).get("entry_id", "")),
             today=today.isoformat(),
             done=done,
-            saved=saved,
+            saved=saved_on,
             error=error,
+            form=form or {},
             text=plan.patient_text if plan else None,
             fig=fig,
             n=len(entries),
         )
 
+    @app.get("/d/{token}", include_in_schema=False, response_class=HTMLResponse)
+    def diary_home(request: Request, token: str, saved: str = "") -> Response:
+        pid = _diary_pid(request, token)
+        if pid is None:
+            return _no_diary(request)
+        return _diary(request, token, pid, saved=saved)
+
     @app.post("/d/{token}", include_in_schema=False)
     async def diary_save(request: Request, token: str) -> Response:
         pid = _diary_pid(request, token)
+        if pid is None:
+            return _no_diary(request)
         form = {k: str(v) for k, v in (await request.form()).items()}
         body: dict[str, Any] = {
             "id": form.get("entry_id", ""),
@@ -776,7 +988,7 @@ def mount_ui(app: FastAPI) -> None:
             e = exc.errors()[0]
             field = ".".join(str(x) for x in e["loc"])
             msg = f"{field}: {e['msg']}"
-            return RedirectResponse(f"/d/{token}?error={quote(msg)}", status_code=303)
+            return _diary(request, token, pid, error=msg, status=422, form=form)
         except (store.ConflictError, NeurodoseError) as exc:
-            return RedirectResponse(f"/d/{token}?error={quote(str(exc))}", status_code=303)
-        return RedirectResponse(f"/d/{token}?saved={body['date']}", status_code=303)
+            return _diary(request, token, pid, error=str(exc), status=422, form=form)
+        return RedirectResponse(f"/d/{token}?saved={entry.id}", status_code=303)
