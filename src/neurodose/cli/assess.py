@@ -57,13 +57,13 @@ _STYLE = {
 
 
 def parse_date(text: str | None, field: str = "start-date") -> dt.date:
-    """ISO date (YYYY-MM-DD) or today; a bad value is an InputError naming the option."""
+    """ISO date (YYYY-MM-DD) within the horizon (:func:`neurodose.limits.plan_date`) or
+    today; a bad value is an InputError naming the option and the allowed range."""
+    from neurodose.limits import plan_date
+
     if text is None:
         return dt.date.today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError(field, text, "a date as YYYY-MM-DD") from None
+    return plan_date(text, field)
 
 
 def _mark(sev: str) -> str:
