@@ -22,6 +22,7 @@ from rich.table import Table
 
 from neurodose.advice.assess import Assessment, assess
 from neurodose.advice.patient_text import patient_plan_text
+from neurodose.advice.plans import frequency_text
 from neurodose.case.patient import Patient, load_patient, load_patient_file
 from neurodose.cli.common import escape, make_console, print_json, print_sources
 from neurodose.errors import InputError
@@ -155,7 +156,7 @@ def render(
                 st.date.isoformat(),
                 f"{st.dose_mg:g} {top.plan.unit}",
                 f"{st.every_h:g}",
-                st.time_of_day,
+                frequency_text(st),
                 escape(st.units) + (" (optional)" if st.optional else ""),
             )
         console.print(pt)
