@@ -11,11 +11,14 @@ PYTEST_WORKERS ?= 2
 .PHONY: run test serve screenshots venv lint typecheck layers fast validate bench docs examples clean
 
 $(BIN)/python:
+	@echo "==> [1/4] creating the virtual environment $(VENV)"
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
+	@echo "==> [2/4] installing neurodose and its development extras into $(VENV) (a few minutes the first time)"
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	@echo "==> [3/4] compiling the PK engine's numba kernels into numba's cache (about a minute, once)"
 	$(BIN)/neurodose warmup
 	touch $(STAMP)
 
@@ -23,8 +26,19 @@ venv: $(STAMP)
 
 ## run: create .venv, install, run the main job (demo); figures go to out/
 run: $(STAMP)
+	@echo "==> [4/4] running the demo (a short tour with sources; figures go to out/)"
 	mkdir -p out
 	NEURODOSE_OUTPUT_DIR=out $(BIN)/neurodose demo
+	@echo ""
+	@echo "Done. To type 'neurodose' as in the README, put it on your PATH first:"
+	@echo "  source $(VENV)/bin/activate      (or call $(BIN)/neurodose directly)"
+	@echo "Then try:"
+	@echo "  neurodose assess examples/patients/sample.json      # screen, rank and plan for a patient"
+	@echo "  neurodose plan titrate --drug amitriptyline          # a dated titration plan"
+	@echo "  neurodose explain --drug duloxetine --dose '60 mg'   # occupancy and pathways of relief"
+	@echo "  neurodose --help                                     # every command"
+	@echo "  make serve                                           # the clinic on http://127.0.0.1:8000"
+	@echo "  make test                                            # lint, types and the fast tests"
 
 ## serve: the clinic web service (SQLite in $$NEURODOSE_DATA_DIR, default ./neurodose-data)
 serve: $(STAMP)

@@ -40,6 +40,7 @@ from neurodose.case.patient import Comedication, Patient
 from neurodose.case.regimen import DoseEvent, Regimen
 from neurodose.errors import InputError, UnknownDrugError
 from neurodose.knowledge import record
+from neurodose.limits import MAX_POPULATION, MAX_POPULATION_POINTS, population_allowed
 from neurodose.pk import population as _population
 from neurodose.pk.individual import ParameterSet, individual_parameters, terminal_half_lives
 from neurodose.pk.parameters import get_pkmodel
@@ -64,10 +65,7 @@ __all__ = [
     "terminal_half_lives",
 ]
 
-#: largest population ``simulate(population=...)`` draws (bands need far fewer)
-MAX_POPULATION = 100_000
-#: most subject x time points one population simulation may hold (memory bound, ~ 400 MB per array)
-MAX_POPULATION_POINTS = 50_000_000
+# caps of a population simulation: neurodose.limits (the same at every door)
 
 Arr = NDArray[np.float64]
 
@@ -383,14 +381,7 @@ def simulate(
         if population is not None:
             if isinstance(population, bool) or int(population) != population or population < 1:
                 raise InputError("population", population, "a whole number >= 1")
-            if population > MAX_POPULATION or population * len(t) > MAX_POPULATION_POINTS:
-                raise InputError(
-                    "population",
-                    population,
-                    f"at most {MAX_POPULATION:,} virtual subjects and "
-                    f"{MAX_POPULATION_POINTS:,} subject-time points (here {len(t):,} times); "
-                    "use `neurodose trial` for larger populations",
-                )
+            population_allowed(int(population), len(t))
             pp = _population.sample(
                 drug,
                 int(population),

@@ -22,7 +22,7 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-from neurodose.advice.plans import Plan
+from neurodose.advice.plans import Plan, schedule_text
 
 __all__ = ["escape_text", "fold", "parse_ics", "to_ics", "write_ics"]
 
@@ -102,8 +102,7 @@ def to_ics(plan: Plan, *, stamp: dt.datetime | None = None) -> str:
         elif s.daily_mg == 0:
             summary = f"{s.drug}: {s.units}"
         else:
-            u = "mg" if plan.unit == "mg" else plan.unit
-            summary = f"{s.drug} {s.dose_mg:g} {u} {s.time_of_day}"
+            summary = f"{s.drug} {schedule_text(s, plan.unit)}"
         desc = (
             f"Daily total {s.daily_mg:g} {plan.unit}. Take: {s.units}. {s.note}".strip()
             + ("" if not s.optional else " Optional: only if needed and tolerated.")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from neurodose.advice.data import review
-from neurodose.advice.plans import Plan
+from neurodose.advice.plans import Plan, schedule_text
 from neurodose.findings import Finding
 from neurodose.knowledge import record
 from neurodose.safety.engine import drug_tags
@@ -50,12 +50,12 @@ def patient_plan_text(plan: Plan, findings: tuple[Finding, ...] = ()) -> str:
         if s.daily_mg == 0:
             lines.append(f"- From {_date(s.date)}: {record(s.drug).display_name}: {s.units}.")
             continue
-        unit = "mg" if plan.unit == "mg" else "patch"
-        dose = f"{s.dose_mg:g} {unit}"
         extra = " Only if your doctor agrees and you feel well on it." if s.optional else ""
+        each = " each time" if s.regimen and s.regimen.events[0].n_doses > 1 else ""
+        take = s.units if s.units.startswith("uneven") else f"{s.units}{each}"
         lines.append(
-            f"- From {_date(s.date)}: {record(s.drug).display_name} {dose}, "
-            f"{s.time_of_day} ({s.units}).{extra}"
+            f"- From {_date(s.date)}: {record(s.drug).display_name} "
+            f"{schedule_text(s, plan.unit)} ({take}).{extra}"
         )
     lines.append("")
     lines.append("What to expect")

@@ -58,12 +58,78 @@ __all__ = [
     "Plan",
     "Review",
     "Step",
+    "frequency_text",
     "join_course",
+    "schedule_text",
     "switch_plan",
     "taper_plan",
+    "times_of_day",
     "titration_plan",
     "units_for",
 ]
+
+#: words for n administrations a day
+_FREQUENCY = {1: "once a day", 2: "twice a day", 3: "three times a day", 4: "four times a day"}
+_COUNT = {2: "two", 3: "three", 4: "four"}
+#: a single time of day as a phrase after the frequency
+_AT = {"night": "at night", "morning": "in the morning", "evening": "in the evening"}
+
+
+def times_of_day(usual: str, usual_per_day: int, per_day: int) -> str:
+    """When the ``per_day`` administrations of a step are taken: the drug's ``usual``
+    times (from ``knowledge/plans.toml``) when the step keeps its usual number of doses
+    a day (``usual_per_day``), else what that number means: one dose at night, two
+    morning and night, more as ``'3 times a day'``. Every plan builder uses it, so a
+    step's times never contradict its frequency.
+
+    >>> times_of_day("morning and night", 2, 2), times_of_day("morning and night", 2, 1)
+    ('morning and night', 'night')
+    >>> times_of_day("night", 1, 2)
+    'morning and night'
+    """
+    if per_day == usual_per_day:
+        return usual
+    if per_day == 1:
+        return "night"
+    if per_day == 2:
+        return "morning and night"
+    return f"{per_day} times a day"
+
+
+def schedule_text(step: Step, unit: str = "mg") -> str:
+    """The one text of a step's doses, read from its structured regimen: the amount per
+    administration, the frequency and the times of day, e.g. ``'75 mg twice a day,
+    morning and night'``; ``'stop'`` for a step without a dose. Plan tables, the
+    patient's text, calendars and cards use it, so none can disagree with the doses.
+
+    >>> p = taper_plan("pregabalin", 300, start_date=dt.date(2026, 1, 5))
+    >>> [schedule_text(s) for s in p.steps[:2]]
+    ['225 mg once a day, at night', '75 mg twice a day, morning and night']
+    """
+    if step.regimen is None:
+        return "stop" if step.note == "stop" or not step.units else step.units
+    if step.units.startswith("uneven split"):  # the day's total in unequal doses
+        n = step.regimen.events[0].n_doses
+        return f"{step.daily_mg:g} mg a day in {_COUNT.get(n, str(n))} unequal doses"
+    amount = f"{step.dose_mg:g} {'mg' if unit == 'mg' else 'patch'}"
+    return f"{amount} {frequency_text(step)}"
+
+
+def frequency_text(step: Step) -> str:
+    """How often and when a step's doses are taken, from its structured regimen
+    (:func:`schedule_text` without the amount): ``'twice a day, morning and night'``,
+    ``'once every 90 days'``; ``'-'`` for a step without a dose."""
+    if step.regimen is None:
+        return "-"
+    ev = step.regimen.events[0]
+    if ev.ii > 24.0 + 1e-9:
+        freq = f"once every {ev.ii / 24.0:g} days"
+    else:
+        freq = _FREQUENCY.get(ev.n_doses, f"{ev.n_doses} times a day")
+    when = step.time_of_day.strip()
+    if not when or when in ("-", freq) or when == f"{ev.n_doses} times a day":
+        return freq
+    return f"{freq}, {_AT.get(when, when)}"
 
 
 def _dosing(per_dose: float, n: int, every_h: float, day: int) -> Regimen | None:
@@ -563,7 +629,7 @@ def titration_plan(
             n = max(1, min(doses_per_day, round(daily_mg / start) or 1))
         per = daily_mg / n
         every_h = 24.0 / n if not info.get("repeat_days") else float(info["repeat_days"]) * 24
-        when = tod if n == doses_per_day else ("night" if n == 1 else f"{n} times a day")
+        when = times_of_day(tod, doses_per_day, n)
         units = _fmt_units(name, per, unit)
         if unit == "mg" and n > 1 and strengths(name) and units_for(name, per) is None:
             first = _deliverable(name, per)
@@ -740,7 +806,8 @@ def taper_plan(
             "from with these forms; check the dose, or use a liquid or compounded "
             "preparation and taper by hand (NICE NG222)",
         )
-    n_per_day = int(info.get("doses_per_day", 1)) if every_h is None else round(24 / every_h)
+    usual_n = int(info.get("doses_per_day", 1))
+    n_per_day = usual_n if every_h is None else round(24 / every_h)
     tod = str(info.get("time_of_day", "as directed"))
     # the last reduction is never a 100 % drop from a full tablet: without a coded liquid,
     # add a half step that names the liquid or compounded preparation it needs (NICE NG222)
@@ -764,7 +831,7 @@ def taper_plan(
                 date=start_date + dt.timedelta(days=i * interval),
                 drug=name,
                 regimen=_dosing(per, n, 24.0 / n, i * interval),
-                time_of_day=tod if d > 0 else "-",
+                time_of_day=times_of_day(tod, usual_n, n) if d > 0 else "-",
                 units=(
                     "stop"
                     if d == 0

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from neurodose.advice.assess import Assessment, assess
 from neurodose.advice.patient_text import patient_plan_text
+from neurodose.advice.plans import frequency_text
 from neurodose.case.patient import Patient, load_patient, load_patient_file
 from neurodose.cli.common import escape, make_console, print_json, print_sources
 from neurodose.errors import InputError
@@ -57,13 +58,13 @@ _STYLE = {
 
 
 def parse_date(text: str | None, field: str = "start-date") -> dt.date:
-    """ISO date (YYYY-MM-DD) or today; a bad value is an InputError naming the option."""
+    """ISO date (YYYY-MM-DD) within the horizon (:func:`neurodose.limits.plan_date`) or
+    today; a bad value is an InputError naming the option and the allowed range."""
+    from neurodose.limits import plan_date
+
     if text is None:
         return dt.date.today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError(field, text, "a date as YYYY-MM-DD") from None
+    return plan_date(text, field)
 
 
 def _mark(sev: str) -> str:
@@ -155,7 +156,7 @@ def render(
                 st.date.isoformat(),
                 f"{st.dose_mg:g} {top.plan.unit}",
                 f"{st.every_h:g}",
-                st.time_of_day,
+                frequency_text(st),
                 escape(st.units) + (" (optional)" if st.optional else ""),
             )
         console.print(pt)

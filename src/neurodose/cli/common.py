@@ -41,6 +41,7 @@ __all__ = [
     "format_source",
     "make_console",
     "marks",
+    "percent",
     "print_json",
     "print_sources",
     "qty_cell",
@@ -50,6 +51,19 @@ __all__ = [
 
 #: the mark shown next to a number the evidence marks UNVERIFIED
 UNVERIFIED = "UNVERIFIED"
+
+
+def percent(fraction: float, digits: int = 1) -> str:
+    """A fraction as ``'12.3 %'``; a value that rounds to zero is ``'0.0 %'``, never
+    ``'-0.0 %'`` (floating-point noise below zero is not a negative share).
+
+    >>> percent(-1e-9), percent(0.1234), percent(-0.25, 0)
+    ('0.0 %', '12.3 %', '-25 %')
+    """
+    x = 100.0 * float(fraction)
+    if round(x, digits) == 0:
+        x = 0.0
+    return f"{x:.{digits}f} %"
 
 
 def make_console(stderr: bool = False) -> Console:

@@ -104,14 +104,19 @@ def register(app: typer.Typer) -> None:
         """
         import math
 
-        from neurodose.cli.common import make_console, print_json
+        from neurodose.cli.common import make_console, percent, print_json
 
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
-        if days is not None and (not days >= 1 or days > 3653):
-            raise InputError("--days", days, "at least 1 day and at most 3653 days (10 years)")
-        if hours is not None and (not hours >= 24 or hours > 3653 * 24):
+        from neurodose.limits import MAX_DAYS, MAX_HOURS, days_allowed
+
+        if days is not None:
+            days_allowed(days, "--days")
+        if hours is not None and (not hours >= 24 or hours > MAX_HOURS):
             raise InputError(
-                "--hours", hours, "at least 24 hours (the pain model is daily), at most 10 years"
+                "--hours",
+                hours,
+                f"at least 24 hours (the pain model is daily) and at most {MAX_HOURS:,.0f} "
+                f"hours ({MAX_DAYS:,} days)",
             )
         computed: dict[str, str] = {}
         if days is None and doses is None and regimen is None:
@@ -158,8 +163,8 @@ def register(app: typer.Typer) -> None:
             aff = data["affinities"].get(target, [])
             t.add_row(
                 target,
-                f"{100 * f[-24:].mean():.1f} %",
-                f"{100 * f.max():.1f} %",
+                percent(f[-24:].mean()),
+                percent(f.max()),
                 ", ".join(f"{a['analyte']} {a['K_nM']:g}" for a in aff) or "calibrated",
                 " ".join(
                     m
@@ -177,13 +182,13 @@ def register(app: typer.Typer) -> None:
         p.add_column("pathway")
         p.add_column("share")
         for k, v in data["pathways"].items():
-            p.add_row(k, f"{100 * v['share_of_relief'][-1]:.1f} %")
+            p.add_row(k, percent(v["share_of_relief"][-1]))
         console.print(p)
         rel = data["relief"]["drug_attributable_fraction"]
-        d7 = 100 * rel[min(7, len(rel) - 1)]
+        d7 = rel[min(7, len(rel) - 1)]
         console.print(
-            f"drug-attributable relief, typical patient: day 7 {d7:.0f} %, "
-            f"last day {100 * rel[-1]:.0f} %"
+            f"drug-attributable relief, typical patient: day 7 {percent(d7, 0)}, "
+            f"last day {percent(rel[-1], 0)}"
         )
         s = Table(title="Side-effect drivers (peak intensity; 1 = median threshold)")
         s.add_column("effect")

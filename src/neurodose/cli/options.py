@@ -29,6 +29,7 @@ import typer
 
 from neurodose.errors import InputError, RegimenError
 from neurodose.inputs import count, finite_number, read_text
+from neurodose.limits import MAX_DAYS, MAX_DOSES, regimen_allowed
 
 if TYPE_CHECKING:
     from neurodose.case import Comedication, Patient, Regimen
@@ -252,16 +253,14 @@ def regimen_from_options(
     if days is not None:
         finite_number(days, "--days", low=0, low_inclusive=False, high=MAX_DAYS, unit="d")
     reg = Regimen.oral(dose, every=every, doses=doses, days=days)
-    n = len(reg.expand())
-    if n > MAX_DOSES:
-        raise RegimenError("--days", days, f"a regimen of at most {MAX_DOSES:,} doses (got {n:,})")
+    ex = reg.expand()
+    last_h = float(ex.times[-1]) if len(ex) else 0.0
+    flag = "--days" if days is not None else "--doses"
+    regimen_allowed(len(ex), last_h, flag, days if days is not None else doses)
     return reg
 
 
-#: most doses one regimen may expand to (10 years of four doses a day); bounds the work
-MAX_DOSES = 14_610
-#: longest dosing period, days (10 years)
-MAX_DAYS = 3653.0
+# the caps of a regimen (doses, days): neurodose.limits (the same at every door)
 
 
 def _require_unit(text: str, flag: str, allowed: str) -> None:

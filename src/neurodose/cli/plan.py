@@ -20,7 +20,7 @@ from rich.table import Table
 
 from neurodose.advice.ics import write_ics
 from neurodose.advice.patient_text import patient_plan_text
-from neurodose.advice.plans import Plan
+from neurodose.advice.plans import Plan, frequency_text
 from neurodose.case.patient import Patient, load_patient_file
 from neurodose.cli.assess import parse_date
 from neurodose.cli.common import escape, make_console, print_json, print_sources
@@ -88,7 +88,7 @@ def render_plan(console: Console, plan: Plan) -> None:
             s.drug,
             f"{s.dose_mg:g} {plan.unit}",
             f"{s.every_h:g}",
-            s.time_of_day,
+            frequency_text(s),
             f"{s.daily_mg:g}",
             escape(s.units) + (" (optional)" if s.optional else ""),
         )

@@ -11,6 +11,7 @@ from neurodose.cli import options as opt
 from neurodose.cli.common import busy, escape
 from neurodose.errors import InputError
 from neurodose.inputs import count, finite_number, writing
+from neurodose.limits import MAX_HOURS, MAX_POPULATION
 
 __all__ = ["MAX_HOURS", "MAX_POPULATION", "register", "simulation_csv"]
 
@@ -233,10 +234,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"csv: {csv}")
 
 
-#: longest horizon ``--hours`` may ask for (10 years)
-MAX_HOURS = 87_660.0
-#: most virtual subjects ``--population`` may ask for (bands need far fewer)
-MAX_POPULATION = 100_000
+# the caps of --hours and --population: neurodose.limits (the same at every door)
 
 
 def simulation_csv(res: Any) -> str:

@@ -284,7 +284,6 @@ def register(app: typer.Typer) -> None:
         """Learn the individual response from a pain diary and forecast the chance
         of >= 30 % relief by week 8 if the dose is kept, raised or the drug switched;
         flag rising side effects and withdrawal-like symptoms."""
-        import datetime as dt
 
         from neurodose.mipd.diary import read_diary_csv
         from neurodose.mipd.response import run_response
@@ -295,10 +294,9 @@ def register(app: typer.Typer) -> None:
         warnings = opt.dose_warnings(drug, reg, allow_above_max)
         start = None
         if first_dose is not None:
-            try:
-                start = dt.date.fromisoformat(first_dose.strip()[:10])
-            except ValueError:
-                raise InputError("--first-dose", first_dose, "a date YYYY-MM-DD") from None
+            from neurodose.limits import plan_date
+
+            start = plan_date(first_dose.strip()[:10], "--first-dose")
         patient = opt.patient_from_options(
             age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
         )

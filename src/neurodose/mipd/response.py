@@ -186,10 +186,24 @@ class ResponseFit:
         idx = rng.choice(m, size=min(n, int(np.count_nonzero(w))), replace=False, p=w)
         return np.asarray(x[idx])
 
+    def placebo_note(self) -> str | None:
+        """A note when the fitted placebo fraction is below 0 (pain rose beyond the
+        baseline apart from the drug) and the reported share was clipped to 0."""
+        raw = float(self.u[1])
+        if raw >= 0:
+            return None
+        return (
+            f"placebo_fraction: the fit gave {raw:.2f} (pain above the baseline apart from "
+            "the drug: a natural worsening, not a placebo effect); shown as 0"
+        )
+
     def individual(self) -> dict[str, float]:
+        """The individual parameters as reported: the placebo share of relief clipped to
+        0-0.95 (a share of relief is never negative; :meth:`placebo_note` says when the
+        fit fell below 0)."""
         return {
             "baseline_pain": float(np.clip(self.u[0], 0.05, 10)),
-            "placebo_fraction": float(np.clip(self.u[1], -1, 0.95)),
+            "placebo_fraction": float(np.clip(self.u[1], 0.0, 0.95)),
             "sensitivity": float(np.exp(self.u[2])),
             "diary_noise_sd": self.noise_sd,
         }
@@ -539,6 +553,9 @@ def run_response(
                     details=trend.to_json(),
                 ),
             )
+    clipped = fit.placebo_note()
+    if clipped is not None:
+        notes.append(clipped)
     return ResponseReport(
         drug=drug,
         fit=fit,

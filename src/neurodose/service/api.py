@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from neurodose.case import PatientIn
 from neurodose.errors import InputError, NeurodoseError
+from neurodose.limits import trial_allowed
 from neurodose.service import accounts, library, store
 from neurodose.service.models import Clinician, TrialJob
 from neurodose.service.problems import (
@@ -729,11 +730,7 @@ def start_trial(st: State, user: User, body: TrialDesignIn) -> TrialJobOut:
     design = body.model_dump(exclude_unset=True)
 
     des = parse_design(design, source="body")
-    n = des.n_per_arm * len(des.arms)
-    if n > st.settings.trial_max_patients:
-        raise InputError(
-            "n_per_arm", des.n_per_arm, f"at most {st.settings.trial_max_patients} patients in all"
-        )
+    trial_allowed(des.n_per_arm, len(des.arms), cap=st.settings.trial_max_patients)
     job_id = "t" + secrets.token_hex(8)
     with st.db.session() as s:
         j = TrialJob(id=job_id, owner=user.id, state="queued", design=design)

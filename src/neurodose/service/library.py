@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from neurodose.errors import InputError
+from neurodose.limits import days_allowed, plan_date
 
 __all__ = [
     "assessment",
@@ -98,7 +99,7 @@ def _plan_request(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) 
     return PlanRequest(
         kind=params["kind"],
         drug=params["drug"],
-        start_date=dt.date.fromisoformat(str(params["start_date"])),
+        start_date=plan_date(str(params["start_date"]), "start_date"),
         current_daily_mg=float(mg) if mg is not None else None,
         patient=profile_patient(profile) if profile is not None else None,
         method=params.get("method", "proportional"),
@@ -328,8 +329,7 @@ def explain_json(
     from neurodose.case import Regimen, parse_comedication
     from neurodose.workflows import ExplainRequest, explain
 
-    if not 1 <= days <= 3653:  # before the regimen is built for that many days
-        raise InputError("days", days, "at least 1 day and at most 3653 days (10 years)")
+    days_allowed(days, "days")  # before the regimen is built for that many days
     req = ExplainRequest(
         drug,
         Regimen.oral(dose, every=every, days=days),

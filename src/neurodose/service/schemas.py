@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from neurodose.limits import MAX_DAYS, MAX_HOURS
+
 __all__ = [
     "AssessmentOut",
     "AuditEntry",
@@ -200,7 +202,7 @@ class SimulateIn(_In):
     cyp2d6: str | None = Field(None, max_length=40)
     cyp2c19: str | None = Field(None, max_length=40)
     with_: list[str] = Field(default_factory=list, alias="with", max_length=10)
-    hours: float | None = Field(None, gt=0, le=24 * 365)
+    hours: float | None = Field(None, gt=0, le=MAX_HOURS)
     allow_above_max: bool = Field(
         False, description="accept a dose above the maximum (warned in 'warnings')"
     )
@@ -212,7 +214,7 @@ class ExplainIn(_In):
     drug: str = Field(min_length=1, max_length=64)
     dose: str = Field(min_length=1, max_length=40, description="each dose, e.g. '25 mg'")
     every: str = Field("24 h", min_length=1, max_length=40, description="interval, e.g. '24 h'")
-    days: float = Field(42.0, ge=1, le=3653, description="days of dosing (and horizon)")
+    days: float = Field(42.0, ge=1, le=MAX_DAYS, description="days of dosing (and horizon)")
     age: float | None = Field(None, gt=0, le=120)
     sex: Literal["male", "female"] | None = None
     weight: float | None = Field(None, gt=0, le=400)

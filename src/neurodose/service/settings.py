@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from neurodose.errors import InputError
+from neurodose.limits import MAX_TRIAL_PATIENTS
 
 __all__ = ["Settings"]
 
@@ -86,7 +87,7 @@ class Settings:
     diary_link_days: int = 120
     public_url: str | None = None
     secure_cookies: bool = True
-    trial_max_patients: int = 200_000
+    trial_max_patients: int = MAX_TRIAL_PATIENTS
 
     @property
     def dialect(self) -> str:
@@ -136,6 +137,8 @@ class Settings:
             diary_link_days=_int_env("NEURODOSE_DIARY_LINK_DAYS", 120, 1, 730),
             public_url=os.environ.get("NEURODOSE_PUBLIC_URL") or None,
             secure_cookies=os.environ.get("NEURODOSE_SECURE_COOKIES", "1") != "0",
-            trial_max_patients=_int_env("NEURODOSE_TRIAL_MAX_PATIENTS", 200_000, 1, 10**8),
+            trial_max_patients=_int_env(
+                "NEURODOSE_TRIAL_MAX_PATIENTS", MAX_TRIAL_PATIENTS, 1, MAX_TRIAL_PATIENTS
+            ),
         )
         return replace(s, **overrides)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neurodose.errors import InputError
+from neurodose.limits import plan_date
 from neurodose.service import library
 from neurodose.service.models import (
     AuditEvent,
@@ -266,7 +267,7 @@ def make_plan(
     rec = get_patient(s, user, pid)
     p: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
     p["kind"] = kind
-    p["start_date"] = str(p.get("start_date") or today())
+    p["start_date"] = plan_date(p.get("start_date") or today(), "start_date").isoformat()
     reg = current_regimen(s, pid)
     if kind in ("taper", "switch"):
         if reg is None and not p.get("drug"):

@@ -49,6 +49,7 @@ from neurodose.case.regimen import DoseEvent, Regimen
 from neurodose.errors import DesignError, InputError, UnknownDrugError, close_matches
 from neurodose.inputs import read_text
 from neurodose.knowledge.registry import resolve_name
+from neurodose.limits import MAX_TRIAL_PATIENTS, MAX_TRIAL_WEEKS, trial_allowed
 from neurodose.pd.params import load_pd_parameters
 from neurodose.pk.parameters import pkmodel_names
 
@@ -273,7 +274,7 @@ def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise _err("name", name, "a non-empty string")
-    weeks = _int(data, "weeks", 1, 104)
+    weeks = _int(data, "weeks", 1, MAX_TRIAL_WEEKS)
     days = weeks * 7
     params = load_pd_parameters()
     cond = data.get("condition")
@@ -292,7 +293,8 @@ def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
         or data["n_per_arm"] < 1
     ):
         raise _err("n_per_arm", data["n_per_arm"], "an integer >= 1")
-    n = _int(data, "n_per_arm", 1, 10**9)
+    n = data["n_per_arm"] if "n_per_arm" in data else _int(data, "n_per_arm", 1, MAX_TRIAL_PATIENTS)
+    # its cap (patients in all arms, neurodose.limits) is checked once the arms are known
     seed = _int(data, "seed", 0, 2**63 - 1)
     raw_arms = data.get("arms")
     if not isinstance(raw_arms, list) or not raw_arms:
@@ -382,6 +384,10 @@ def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
         if stop.day - stop.taper_steps * stop.taper_step_days <= first:
             raise _err("stop", s, "a taper that starts after the first dose")
     analysis = data.get("analysis", {}) or {}
+    try:
+        trial_allowed(n, len(arms))
+    except InputError as exc:
+        raise _err("n_per_arm", n, exc.allowed) from None
     _unknown_keys(analysis, {"nnt"}, "analysis.")
     nnt = bool(analysis.get("nnt", True))
     if nnt and not any(a.is_placebo for a in arms):

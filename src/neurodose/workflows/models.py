@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurodose.case import Comedication, Patient, Regimen
-from neurodose.errors import InputError
+from neurodose.limits import days_allowed, hours_allowed, regimen_allowed
 from neurodose.simulation import SimulationResult
 from neurodose.workflows.checks import comedication_notes, comedication_warnings, dose_warnings
 
@@ -70,6 +70,11 @@ def simulate(req: SimulateRequest) -> SimulateResult:
 
     from neurodose.simulation import simulate as run
 
+    ex = req.regimen.expand()
+    last_h = float(ex.times[-1]) if len(ex) else 0.0
+    regimen_allowed(len(ex), last_h, "regimen.days", int(last_h // 24.0) + 1)
+    if req.hours is not None:
+        hours_allowed(req.hours, "hours")
     warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
     warnings += comedication_warnings(req.comedications, req.allow_above_max)
     times = None if req.hours is None else np.arange(0.0, req.hours + 1e-9, 1.0)
@@ -123,8 +128,7 @@ def explain(req: ExplainRequest) -> ExplainResult:
     """Check the horizon and the doses, and explain (one typical patient)."""
     from neurodose.simulation import explain as run
 
-    if not 1 <= req.days <= 3653:
-        raise InputError("days", req.days, "at least 1 day and at most 3653 days (10 years)")
+    days_allowed(req.days, "days")
     warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
     warnings += comedication_warnings(req.comedications, req.allow_above_max)
     data = run(

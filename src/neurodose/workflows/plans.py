@@ -18,6 +18,7 @@ from neurodose.advice.plans import Plan, switch_plan, taper_plan, titration_plan
 from neurodose.case import Patient, Regimen
 from neurodose.errors import InputError
 from neurodose.knowledge.limits import check_daily_dose
+from neurodose.limits import plan_date
 
 __all__ = ["PlanRequest", "PlanResult", "make_plan", "planned_doses"]
 
@@ -69,6 +70,7 @@ class PlanResult:
 
 def make_plan(req: PlanRequest) -> PlanResult:
     """Check the current dose and make the plan."""
+    plan_date(req.start_date, "start_date")
     warnings: list[str] = []
     mg = req.current_daily_mg
     if mg is not None:

@@ -30,7 +30,7 @@ def test_one_event_per_step_and_review_with_dates() -> None:
     assert len(events) == len(plan.steps) + len(plan.reviews)
     assert events[0]["DTSTART;VALUE=DATE"] == "20260105"
     assert events[1]["DTSTART;VALUE=DATE"] == "20260112"
-    assert events[0]["SUMMARY"] == "amitriptyline 10 mg night"
+    assert events[0]["SUMMARY"] == "amitriptyline 10 mg once a day\\, at night"
     assert len({e["UID"] for e in events}) == len(events)
     assert all(e["DTSTAMP"] == "20260101T120000Z" for e in events)
     assert events[0]["DTEND;VALUE=DATE"] == "20260106"

@@ -486,7 +486,7 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
     import sys
     import time
 
-    big = TINY_TRIAL.replace("n_per_arm = 8", "n_per_arm = 2000000").replace(
+    big = TINY_TRIAL.replace("n_per_arm = 8", "n_per_arm = 100000").replace(
         "weeks = 2", "weeks = 12"
     )
     design = tmp_path / "big.toml"

@@ -85,3 +85,17 @@ def test_kb_drug_without_pk_model_is_not_called_unknown():
     assert r.exit_code == 2
     assert "in the knowledge base but has no PK model" in r.stderr
     assert "unknown drug" not in r.stderr
+
+
+def test_explain_never_prints_minus_zero_percent():
+    """A share that rounds to zero is '0.0 %', never '-0.0 %' (floating-point noise)."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from neurodose.cli.main import app
+
+    for drug in ("amitriptyline", "duloxetine", "pregabalin", "venlafaxine"):
+        res = CliRunner().invoke(app, ["explain", "--drug", drug, "--dose", "25 mg"])
+        assert res.exit_code == 0, res.output
+        assert not re.search(r"-0(\.0+)? %", res.output), res.output

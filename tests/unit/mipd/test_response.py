@@ -53,3 +53,16 @@ def test_scenarios_and_gaps():
     by = {s["scenario"]: s for s in j["scenarios"]}
     assert by["raise"]["p_relief_30_week8"] >= by["keep"]["p_relief_30_week8"] - 0.05
     assert "switch to duloxetine" in by
+
+
+def test_a_worsening_diary_never_reports_a_negative_placebo_share():
+    """Pain that rises on the drug: the fitted placebo fraction falls below 0; the report
+    shows 0 (a share of relief) and a note gives the fitted value and what it means."""
+    reg = Regimen.oral("25 mg", every="24 h", days=40)
+    rising = [5, 5, 6, 6, 6, 7, 7, 7, 8, 8, 8, 8, 9, 9, 9, 9, 9, 10, 10, 10]
+    rep = run_response("amitriptyline", reg, _diary_from(rising), n_draws=50)
+    assert rep.fit.u[1] < 0  # the fit itself: natural worsening
+    j = rep.to_json()
+    assert j["individual"]["placebo_fraction"] == 0.0
+    note = [n for n in j["notes"] if n.startswith("placebo_fraction:")]
+    assert len(note) == 1 and "shown as 0" in note[0], j["notes"]
