@@ -45,7 +45,7 @@ def _pct(xs: list[float], q: float) -> float:
 def _run(
     base: str, key: object, path: str, body: dict | None, n: int, clients: int
 ) -> tuple[list[float], float, int]:
-    from neurodose.service.cds.conformance import ClientKey
+    from neurodose.testing.cds import ClientKey
 
     assert isinstance(key, ClientKey)
     lat: list[float] = []
@@ -83,7 +83,7 @@ def _run(
 
 
 def main() -> None:
-    from neurodose.service.cds.conformance import (
+    from neurodose.testing.cds import (
         ClientKey,
         hook_request,
         load_samples,
