@@ -74,6 +74,7 @@ from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.conditions import condition, expand_conditions, resolve_condition
 from neurodose.knowledge.pgx import GenotypeCall, parse_genotype
 from neurodose.knowledge.schema import DrugRecord
+from neurodose.knowledge.substances import Route
 from neurodose.units import parse_quantity
 
 __all__ = [
@@ -439,22 +440,6 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Route = Literal[
-    "oral",
-    "topical",
-    "transdermal",
-    "inhaled",
-    "ophthalmic",
-    "iv",
-    "im",
-    "sc",
-    "rectal",
-    "nasal",
-    "sublingual",
-    "buccal",
-    "vaginal",
-    "otic",
-]
 #: frequency words -> hours between doses
 FREQUENCIES: dict[str, float | None] = {
     "daily": 24.0,

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -56,6 +56,34 @@ def format_validation_error(path: Path | str, err: ValidationError) -> str:
         msg = e["msg"].removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}")
     return f"{path}: " + "; ".join(parts)
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class ByObject(Generic[_K, _V]):
+    """A cache keyed on an immutable object's identity (the object is kept alive with its
+    value, so an id is never reused while cached). For values derived from a record."""
+
+    def __init__(self, compute: Callable[[_K], _V], size: int = 4096) -> None:
+        self._compute = compute
+        self._size = size
+        self._data: dict[int, tuple[_K, _V]] = {}
+
+    def __call__(self, obj: _K) -> _V:
+        hit = self._data.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        value = self._compute(obj)
+        if len(self._data) >= self._size:
+            self._data.clear()
+        self._data[id(obj)] = (obj, value)
+        return value
+
+    def clear(self) -> None:
+        """Forget every cached value."""
+        self._data.clear()
 
 
 def load_toml(path: Path) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from neurodose.errors import KnowledgeBaseError
-from neurodose.knowledge.registry import DATA_DIR, load_validated
+from neurodose.knowledge.registry import DATA_DIR, ByObject, load_validated
 from neurodose.knowledge.schema import DrugRecord, Sourced
 
 __all__ = [
@@ -608,19 +608,9 @@ def _enzyme_profile_by_name(name: str) -> tuple[tuple[Any, ...], tuple[Any, ...]
     return tuple(ip.inhibits), tuple(ip.induces), tuple(ip.substrate_of)
 
 
-_PROFILE_CACHE: dict[int, tuple[DrugRecord, tuple[list[Any], list[Any], list[Any]]]] = {}
-
-
 def enzyme_profile(rec: DrugRecord) -> tuple[list[Any], list[Any], list[Any]]:
     """Cached :func:`_enzyme_profile` per record object (records are immutable)."""
-    hit = _PROFILE_CACHE.get(id(rec))
-    if hit is not None and hit[0] is rec:
-        return hit[1]
-    out = _enzyme_profile(rec)
-    if len(_PROFILE_CACHE) > 4096:
-        _PROFILE_CACHE.clear()
-    _PROFILE_CACHE[id(rec)] = (rec, out)
-    return out
+    return _PROFILE_CACHE(rec)
 
 
 def _enzyme_profile(rec: DrugRecord) -> tuple[list[Any], list[Any], list[Any]]:
@@ -644,3 +634,8 @@ def _enzyme_profile(rec: DrugRecord) -> tuple[list[Any], list[Any], list[Any]]:
         return [*out, *(e for e in extra if e.enzyme.upper() not in have)]
 
     return merged(ip.inhibits, f_inh), merged(ip.induces, f_ind), merged(ip.substrate_of, f_sub)
+
+
+_PROFILE_CACHE: ByObject[DrugRecord, tuple[list[Any], list[Any], list[Any]]] = ByObject(
+    _enzyme_profile
+)

@@ -22,6 +22,7 @@ from neurodose import citations
 from neurodose.case.patient import Medication, Patient
 from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.pgx import cpic_table
+from neurodose.knowledge.registry import ByObject
 from neurodose.knowledge.schema import DrugRecord, Quantity
 from neurodose.safety.rules import Rule, load_rules
 
@@ -55,11 +56,6 @@ INTERACTION_FLAGS = (
 # ---------------------------------------------------------------------------- tags
 
 
-#: computed tags per record object (records are immutable; the record is kept so its id
-#: is never reused while cached)
-_TAG_CACHE: dict[int, tuple[DrugRecord, dict[str, bool]]] = {}
-
-
 def drug_tags(rec: DrugRecord) -> dict[str, bool]:
     """Rule tags of a drug, each mapped to whether its evidence is verified (a copy).
 
@@ -70,14 +66,7 @@ def drug_tags(rec: DrugRecord) -> dict[str, bool]:
 
 def tags_view(rec: DrugRecord) -> Mapping[str, bool]:
     """The cached tags of a record, read-only (no copy): for the screen's inner loops."""
-    hit = _TAG_CACHE.get(id(rec))
-    if hit is not None and hit[0] is rec:
-        return hit[1]
-    tags = _drug_tags(rec)
-    if len(_TAG_CACHE) > 4096:
-        _TAG_CACHE.clear()
-    _TAG_CACHE[id(rec)] = (rec, tags)
-    return tags
+    return _TAG_CACHE(rec)
 
 
 def _drug_tags(rec: DrugRecord) -> dict[str, bool]:
@@ -153,6 +142,9 @@ def _add_properties(rec: DrugRecord, tags: dict[str, bool]) -> None:
         if "_inducer_" in pid:
             tags.setdefault("inducer", verified)
             tags.setdefault(pid.split("_inducer_")[0] + "_inducer", verified)
+
+
+_TAG_CACHE: ByObject[DrugRecord, dict[str, bool]] = ByObject(_drug_tags)
 
 
 def acb_score(rec: DrugRecord) -> float:
