@@ -433,3 +433,20 @@ def test_existing_world_readable_database_is_tightened(tmp_path):
     Database(f"sqlite:///{new}").dispose()
     assert _mode(new) == 0o600
     assert _mode(tmp_path / "a") == _mode(tmp_path / "a" / "b") == 0o700
+
+
+def test_unknown_medicine_is_a_banner_on_the_assessment_page(sqlite_clinic):
+    """Safety round 3: a medicine the knowledge base does not know is kept, and the
+    clinic's assessment page names it first, with what was not checked."""
+    from neurodose.cli.assess import SAMPLE_PATIENT
+
+    api = sqlite_clinic.api("alice")
+    profile = {**SAMPLE_PATIENT, "medications": ["omeprazole", "Zorblax 5 mg"]}
+    pid = api.post("/api/v1/patients", json=profile).json()["id"]
+    c, _ = sign_in(sqlite_clinic.server.url, "alice")
+    r = c.get(f"/patients/{pid}")
+    assert r.status_code == 200
+    assert 'id="unchecked"' in r.text and "Zorblax 5 mg" in r.text
+    assert "not checked" in r.text
+    assert r.text.index('id="unchecked"') < r.text.index("Options for this patient")
+    c.close()

@@ -243,3 +243,13 @@ def test_switch_from_a_long_lasting_inhibitor_never_overlaps() -> None:
 def test_switch_to_an_snri_monitors_blood_pressure() -> None:
     plan = switch_plan("sertraline", "venlafaxine", 100)
     assert any("blood pressure" in n for n in plan.notes)
+
+
+def test_fhir_output_names_what_was_not_checked_first() -> None:
+    from neurodose.fhir.outbound import assessment_bundle
+
+    p = load_patient({"age": 60, "medications": ["bisoprolol", "Zorblax"]})
+    b = assessment_bundle(assess(p, ["pregabalin"]))
+    issues = [e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "DetectedIssue"]
+    assert issues[0]["code"]["coding"][0]["code"] == "unchecked"
+    assert "Zorblax" in issues[0]["detail"] and "QT" in issues[0]["detail"]
