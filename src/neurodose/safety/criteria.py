@@ -31,7 +31,6 @@ from neurodose.safety.context import (
     acb_score,
     comeds_for,
     fmt_threshold,
-    tags_view,
     total_acb,
     window_h,
 )
@@ -241,6 +240,11 @@ def _pregnant(ctx: Ctx, r: Rule, want: bool, acc: Acc) -> bool:
     return bool(want == ctx.patient.pregnant)
 
 
+@criterion("drives")
+def _drives(ctx: Ctx, r: Rule, want: bool, acc: Acc) -> bool:
+    return bool(want == ctx.patient.drives)
+
+
 @criterion("breastfeeding")
 def _breastfeeding(ctx: Ctx, r: Rule, want: bool, acc: Acc) -> bool:
     return bool(want == ctx.patient.breastfeeding)
@@ -277,13 +281,15 @@ def _count(ctx: Ctx, r: Rule, count: Any, acc: Acc) -> bool:
     if any(t in ctx.tags for t in count.tags):
         agents.append(ctx.drug)
     verified = acc.verified
-    for med in ctx.comeds:
-        if med.current and med.name != ctx.drug:
-            mt = tags_view(med.record)
-            hit = [t for t in count.tags if t in mt]
-            if hit:
-                agents.append(med.name)
-                verified = verified and all(mt[t] for t in hit)
+    seen: dict[str, bool] = {}
+    for t in count.tags:  # the screen's tag index: current co-medicines only
+        for med, v in ctx.by_tag(t):
+            if med.name != ctx.drug:
+                seen[med.name] = seen.get(med.name, True) and v
+    order = [m.name for m in ctx.comeds if m.name in seen]
+    for name in order:
+        agents.append(name)
+        verified = verified and seen[name]
     if len(agents) < r.thresholds[count.min].point:
         return False
     acc.verified = verified

@@ -115,6 +115,9 @@ class Match(_Frozen):
         None, description="true: at least one current co-medication is anticholinergic (ACB >= 1)"
     )
     pregnant: bool | None = None
+    drives: bool | None = Field(
+        None, description="true: the patient drives or operates machinery (profile `drives`)"
+    )
     breastfeeding: bool | None = None
     cyp2d6_in: list[str] = Field(default_factory=list)
     cyp2c19_in: list[str] = Field(default_factory=list)
