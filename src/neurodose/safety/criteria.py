@@ -162,8 +162,12 @@ def _comed_or_conditions(ctx: Ctx, r: Rule, either: Any, acc: Acc) -> bool:
     acc.verified = acc.verified and all(v for _, v in hits)
     acc.involved += [h.name for h, _ in hits]
     acc.conditions += conds
+    from neurodose.knowledge.conditions import condition
+
     parts = [h.record.display_name for h, _ in hits]
     acc.vals["comeds"] = ", ".join(parts) if parts else "no co-medicine"
+    labels = [condition(c).label.lower() for c in conds]
+    acc.vals["either"] = ", ".join([*parts, *labels])  # what made the clause hold
     return True
 
 

@@ -609,9 +609,18 @@ def _eval_label(ctx: Ctx, r: Rule) -> list[Finding]:
             return []
         vals = {"label": sub.breastfeeding, "note": ""}
         tier = r.tiers.get(sub.breastfeeding or "", r.tier)
+    elif what == "renal_label_limit":
+        crcl = p.renal_function
+        limit = sub.renal_avoid_below_crcl
+        if crcl is None or limit is None or crcl >= limit:
+            return []
+        vals = {"crcl": f"{crcl:.0f}", "basis": p.renal_basis or "", "limit": f"{limit:g}"}
+        tier = r.tier
     else:  # pragma: no cover - the rule file names only these
         return []
-    field_ = {"under_licensed_age": "min_age_years"}.get(what, what.split("_")[0])
+    field_ = {"under_licensed_age": "min_age_years", "renal_label_limit": "renal"}.get(
+        what, what.split("_")[0]
+    )
     src, _loc, verified = label_source(sub, field_)
     return [
         _finding(

@@ -253,3 +253,19 @@ def test_fhir_output_names_what_was_not_checked_first() -> None:
     issues = [e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "DetectedIssue"]
     assert issues[0]["code"]["coding"][0]["code"] == "unchecked"
     assert "Zorblax" in issues[0]["detail"] and "QT" in issues[0]["detail"]
+
+
+def test_no_finding_message_has_an_unfilled_placeholder() -> None:
+    """Every message template is filled for every vignette patient and option."""
+    from pathlib import Path
+
+    from neurodose.advice.assess import OPTIONS
+
+    here = Path(__file__).parents[2] / "safety" / "vignettes"
+    bad = []
+    for path in sorted(here.glob("r3_*.json")):
+        p = load_patient(json.loads(path.read_text(encoding="utf-8"))["patient"])
+        for drug in OPTIONS:
+            bad += [(path.stem, drug, f.message) for f in screen(p, drug) if "{" in f.message]
+        bad += [(path.stem, "current", f.message) for f in screen_current(p) if "{" in f.message]
+    assert not bad, bad[:5]
