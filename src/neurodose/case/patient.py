@@ -775,7 +775,12 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
     UnknownDrugError, UnknownNameError, GenotypeError
         Unknown gene or allele; unknown medication or condition only when ``strict``.
     """
-    from neurodose.knowledge.measurements import implied_conditions, measurement_defs
+    from neurodose.knowledge.measurements import (
+        CLINICAL_POINTS,
+        child_pugh,
+        implied_conditions,
+        measurement_defs,
+    )
 
     if not isinstance(data, dict):
         raise PatientError("patient", type(data).__name__, "a JSON object")
@@ -827,7 +832,15 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
     # measurements: validated against their plausible range, then their implied conditions
     measurements: dict[str, float] = {}
     defs = measurement_defs()
-    for key, value in (pin.labs.model_extra or {}).items():
+    extra_labs = dict(pin.labs.model_extra or {})
+    clinical: dict[str, str] = {}
+    for key in ("ascites", "encephalopathy"):  # Child-Pugh's clinical items (words)
+        if key in extra_labs:
+            word = extra_labs.pop(key)
+            if not isinstance(word, str) or word.strip().lower() not in CLINICAL_POINTS:
+                raise PatientError(f"labs.{key}", word, ", ".join(CLINICAL_POINTS))
+            clinical[key] = word.strip().lower()
+    for key, value in extra_labs.items():
         d = defs.get(key)
         if d is None:
             import difflib
@@ -868,6 +881,17 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
             basis_extra = {}
     else:
         basis_extra = {}
+    hepatic: str | None = pin.labs.child_pugh
+    if hepatic is None:  # computed when its items are given (Pugh 1973)
+        cp = child_pugh(measurements, clinical.get("ascites"), clinical.get("encephalopathy"))
+        if cp is not None and (cp[2] or cp[0] != "A"):  # a lower bound of A says nothing
+            hepatic = cp[0]
+            if hepatic == "C":
+                conds.add("severe_hepatic_impairment")
+            elif hepatic == "B":
+                conds.add("hepatic_impairment")
+            basis_extra["hepatic_impairment"] = cp[3]
+            basis_extra["severe_hepatic_impairment"] = cp[3]
     for cond_id, text, _t in implied_conditions(measurements, pin.sex):
         conds.add(cond_id)
         basis.setdefault(cond_id, text)
@@ -979,7 +1003,7 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
         smoker="smoker" in expanded,
         crcl=crcl,
         egfr=pin.labs.egfr,
-        hepatic=pin.labs.child_pugh,
+        hepatic=hepatic,
         qtc_ms=pin.labs.qtc_ms,
         alt_u_per_l=pin.labs.alt_u_per_l,
         pregnant=pin.pregnant or "pregnancy" in conds,

@@ -120,3 +120,81 @@ def implied_conditions(
                 basis = f"{d.label} {float(v):g}{unit} ({imp.op} {t:g})"
                 out.append((imp.condition, basis, imp.threshold))
     return out
+
+
+class _Band(_Frozen):
+    low: float
+    high: float
+    points: int = Field(ge=1, le=3)
+
+
+class _Item(_Frozen):
+    measurement: str
+    bands: list[_Band]
+
+
+class _ChildPughFile(_Frozen):
+    schema_version: int = 1
+    source: str
+    locator: str
+    verified: bool = False
+    item: list[_Item]
+    classes: dict[str, list[int]]
+
+
+#: ascites / encephalopathy words -> Child-Pugh points
+CLINICAL_POINTS = {"none": 1, "absent": 1, "mild": 2, "moderate-severe": 3, "severe": 3}
+
+
+@cache
+def _child_pugh_table() -> _ChildPughFile:
+    from neurodose.knowledge.registry import check_sources
+
+    data = load_validated(DATA_DIR / "child_pugh.toml", _ChildPughFile)
+    for it in data.item:
+        if it.measurement not in measurement_defs():
+            raise KnowledgeBaseError(f"child_pugh.toml: unknown measurement {it.measurement!r}")
+    _ = check_sources
+    return data
+
+
+def child_pugh(
+    values: Mapping[str, float], ascites: str | None = None, encephalopathy: str | None = None
+) -> tuple[str, int, bool, str] | None:
+    """``(class, score, complete, basis)`` of the Child-Pugh score, or ``None`` when a
+    laboratory item (bilirubin, albumin, INR) is missing.
+
+    Without ascites or encephalopathy each counts 1 point: the score is then a lower
+    bound (``complete`` False) and the class is "at least" that class.
+
+    >>> child_pugh({"bilirubin_umol_l": 60, "albumin_g_l": 25, "inr": 2.0})[:3]
+    ('C', 10, False)
+    """
+    t = _child_pugh_table()
+    score = 0
+    parts = []
+    for it in t.item:
+        v = values.get(it.measurement)
+        if v is None:
+            return None
+        band = next((b for b in it.bands if b.low <= float(v) < b.high), None)
+        if band is None:
+            return None
+        score += band.points
+        parts.append(f"{measurement_defs()[it.measurement].label} {float(v):g}: {band.points}")
+    complete = True
+    for name, word in (("ascites", ascites), ("encephalopathy", encephalopathy)):
+        if word is None:
+            complete = False
+            score += 1
+            parts.append(f"{name} not given: 1 (lower bound)")
+        else:
+            pts = CLINICAL_POINTS[word]
+            score += pts
+            parts.append(f"{name} {word}: {pts}")
+    cls = next(c for c, (lo, hi) in t.classes.items() if lo <= score <= hi)
+    basis = (
+        f"Child-Pugh {'' if complete else 'at least '}{cls} (score {score}"
+        f"{'' if complete else '+'}: {'; '.join(parts)})"
+    )
+    return cls, score, complete, basis

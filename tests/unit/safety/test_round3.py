@@ -269,3 +269,17 @@ def test_no_finding_message_has_an_unfilled_placeholder() -> None:
             bad += [(path.stem, drug, f.message) for f in screen(p, drug) if "{" in f.message]
         bad += [(path.stem, "current", f.message) for f in screen_current(p) if "{" in f.message]
     assert not bad, bad[:5]
+
+
+def test_child_pugh_is_computed_when_its_items_are_given() -> None:
+    severe = load_patient(
+        {"age": 60, "labs": {"bilirubin_umol_l": 60, "albumin_g_l": 25, "inr": 2.0}}
+    )
+    assert severe.hepatic == "C" and "severe_hepatic_impairment" in severe.conditions
+    assert "at least C" in severe.condition_basis["severe_hepatic_impairment"]
+    normal = {"bilirubin_umol_l": 20, "albumin_g_l": 40, "inr": 1.1}
+    assert load_patient({"age": 60, "labs": normal}).hepatic is None  # a lower bound of A
+    full = {**normal, "ascites": "none", "encephalopathy": "none"}
+    assert load_patient({"age": 60, "labs": full}).hepatic == "A"
+    with pytest.raises(PatientError, match=r"labs\.ascites"):
+        load_patient({"age": 60, "labs": {**normal, "ascites": "lots"}})
