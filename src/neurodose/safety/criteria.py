@@ -86,7 +86,17 @@ def _is_set(value: Any) -> bool:
     return value is not None and value != []
 
 
-#: the criteria each rule sets, in CRITERIA order (rules are immutable: computed once)
+#: criteria that scan the co-medication list run last: a cheap patient fact decides first
+_COST = {
+    "comed_any": 2,
+    "comed_or_conditions": 2,
+    "count": 3,
+    "acb_comed": 3,
+    "acb_min": 3,
+    "stopped_within": 2,
+}
+
+#: the criteria each rule sets (cheap ones first; rules are immutable: computed once) (rules are immutable: computed once)
 _PLAN: dict[int, tuple[Rule, tuple[tuple[Criterion, Any], ...]]] = {}
 
 
@@ -94,11 +104,9 @@ def _plan(r: Rule) -> tuple[tuple[Criterion, Any], ...]:
     hit = _PLAN.get(id(r))
     if hit is not None and hit[0] is r:
         return hit[1]
-    steps = tuple(
-        (crit, getattr(r.when, name))
-        for name, crit in CRITERIA.items()
-        if _is_set(getattr(r.when, name))
-    )
+    names = [name for name in CRITERIA if _is_set(getattr(r.when, name))]
+    names.sort(key=lambda n: _COST.get(n, 1))  # patient facts before co-medication scans
+    steps = tuple((CRITERIA[name], getattr(r.when, name)) for name in names)
     _PLAN[id(r)] = (r, steps)
     return steps
 
