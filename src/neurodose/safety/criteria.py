@@ -96,7 +96,7 @@ _COST = {
     "stopped_within": 2,
 }
 
-#: the criteria each rule sets (cheap ones first; rules are immutable: computed once) (rules are immutable: computed once)
+#: the criteria each rule sets, cheap ones first (rules are immutable: computed once)
 _PLAN: dict[int, tuple[Rule, tuple[tuple[Criterion, Any], ...]]] = {}
 
 
