@@ -669,6 +669,122 @@ def _ingredients(name: str) -> tuple[str, ...] | None:
     return tuple(out)
 
 
+#: other names records use for the profile's fields (the same meaning, never a guess)
+_TOP_SYNONYMS = {
+    "gender": "sex",
+    "diagnoses": "conditions",
+    "problems": "conditions",
+    "problem_list": "conditions",
+    "comorbidities": "conditions",
+    "meds": "medications",
+    "drugs": "medications",
+    "medication_list": "medications",
+    "current_medications": "medications",
+    "medicines": "medications",
+    "genotype": "genotypes",
+    "pgx": "genotypes",
+    "lab": "labs",
+    "laboratory": "labs",
+    "measurements": "labs",
+}
+_LAB_SYNONYMS = {
+    "crcl": "crcl_ml_min",
+    "qtc": "qtc_ms",
+    "alt": "alt_u_per_l",
+    "sodium": "sodium_mmol_l",
+    "na": "sodium_mmol_l",
+    "potassium": "potassium_mmol_l",
+    "k": "potassium_mmol_l",
+    "magnesium": "magnesium_mmol_l",
+    "mg": "magnesium_mmol_l",
+    "heart_rate": "heart_rate_bpm",
+    "hr": "heart_rate_bpm",
+    "pulse": "heart_rate_bpm",
+    "systolic_bp": "systolic_bp_mmhg",
+    "diastolic_bp": "diastolic_bp_mmhg",
+    "creatinine": "creatinine_umol_l",
+    "ast": "ast_u_per_l",
+    "bilirubin": "bilirubin_umol_l",
+    "albumin": "albumin_g_l",
+    "platelets": "platelets_10e9_l",
+    "lithium": "lithium_mmol_l",
+    "qrs": "qrs_ms",
+}
+_MED_SYNONYMS = {
+    "prn": "as_needed",
+    "drug": "name",
+    "medicine": "name",
+    "medication": "name",
+    "interval_h": "every_h",
+    "start": "start_date",
+    "started": "start_date",
+    "stop": "stop_date",
+    "end_date": "stop_date",
+    "stopped_on": "stop_date",
+}
+
+
+def _synonyms(data: dict[str, Any]) -> dict[str, Any]:
+    """The profile with other names records use mapped to the schema's own (``gender`` ->
+    ``sex``, a top-level ``egfr`` -> ``labs.egfr``, ``prn`` -> ``as_needed``, ``stopped: true``
+    -> ``status: stopped``, ``daily_dose_mg`` -> a daily dose). A name given twice (both
+    spellings) is left for validation to report."""
+    out = dict(data)
+    for old, new in _TOP_SYNONYMS.items():
+        if old in out and new not in out:
+            out[new] = out.pop(old)
+    labs = out.get("labs")
+    labs = dict(labs) if isinstance(labs, dict) else labs
+    known_labs = {*LabsIn.model_fields, *_LAB_SYNONYMS.values()}
+    for key in list(out):
+        lab = _LAB_SYNONYMS.get(key, key)
+        if (
+            key not in PatientIn.model_fields
+            and lab in known_labs
+            and isinstance(labs, dict | None)
+        ):
+            labs = dict(labs or {})
+            if lab not in labs:
+                labs[lab] = out.pop(key)
+    if isinstance(labs, dict):
+        for old, new in _LAB_SYNONYMS.items():
+            if old in labs and new not in labs:
+                labs[new] = labs.pop(old)
+        out["labs"] = labs
+    if out.get("smoker") is True:
+        out.pop("smoker")
+        conds = out.get("conditions")
+        out["conditions"] = [*(conds if isinstance(conds, list) else []), "smoker"]
+    meds = out.get("medications")
+    if isinstance(meds, list):
+        out["medications"] = [_med_synonyms(m) if isinstance(m, dict) else m for m in meds]
+    return out
+
+
+def _med_synonyms(m: dict[str, Any]) -> dict[str, Any]:
+    out = dict(m)
+    for old, new in _MED_SYNONYMS.items():
+        if old in out and new not in out:
+            out[new] = out.pop(old)
+    if out.get("stopped") is True and "status" not in out:
+        out.pop("stopped")
+        out["status"] = "stopped"
+    if out.get("active") is False and "status" not in out:
+        out.pop("active")
+        out["status"] = "stopped"
+    elif out.get("active") is True:
+        out.pop("active")
+    if "daily_dose_mg" in out and "dose_mg" not in out and "every_h" not in out:
+        out["dose_mg"] = out.pop("daily_dose_mg")
+        out["every_h"] = 24.0
+    tpd = out.get("times_per_day")
+    free = "every_h" not in out and "frequency" not in out
+    if isinstance(tpd, int | float) and not isinstance(tpd, bool) and tpd > 0 and free:
+        out.pop("times_per_day")
+        out["every_h"] = 24.0 / float(tpd)
+    return out
+
+
 def _condition_in(c: ConditionIn) -> str | None:
     """The condition id of a condition object: its code first, then its name."""
     from neurodose.knowledge.terminology import condition_for_code
@@ -785,7 +901,7 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
     if not isinstance(data, dict):
         raise PatientError("patient", type(data).__name__, "a JSON object")
     try:
-        pin = PatientIn.model_validate(data)
+        pin = PatientIn.model_validate(_synonyms(data))
     except ValidationError as exc:
         _raise_validation(exc, data)
         raise  # pragma: no cover

@@ -283,3 +283,27 @@ def test_child_pugh_is_computed_when_its_items_are_given() -> None:
     assert load_patient({"age": 60, "labs": full}).hepatic == "A"
     with pytest.raises(PatientError, match=r"labs\.ascites"):
         load_patient({"age": 60, "labs": {**normal, "ascites": "lots"}})
+
+
+def test_other_names_records_use_mean_the_same_fields() -> None:
+    p = load_patient(
+        {
+            "age": 60,
+            "gender": "F",
+            "egfr": 25,
+            "sodium": 129,
+            "smoker": True,
+            "diagnoses": ["copd"],
+            "meds": [
+                {"drug": "sertraline", "prn": True, "stopped": True},
+                {"name": "metoprolol", "daily_dose_mg": 100},
+                {"name": "oxycodone", "dose_mg": 5, "times_per_day": 4},
+            ],
+        }
+    )
+    assert p.sex == "female" and p.egfr == 25 and p.measurements["sodium_mmol_l"] == 129
+    assert {"copd", "smoker", "hyponatraemia"} <= p.conditions and p.smoker
+    by = {m.name: m for m in p.medications}
+    assert by["sertraline"].as_needed and by["sertraline"].stopped_days_ago == 0
+    assert by["metoprolol"].daily_mg == 100 and by["oxycodone"].every_h == 6
+    assert p.unchecked == ()

@@ -65,7 +65,7 @@ def test_child_pugh_and_pregnancy_become_conditions() -> None:
     ("data", "field"),
     [
         ({"age": 60, "medication": ["bisoprolol"]}, "medication"),
-        ({"age": 60, "labs": {"qtc": 400}}, "labs.qtc"),
+        ({"age": 60, "labs": {"qtcc_ms": 400}}, "labs.qtcc_ms"),
         ({"age": 60, "pain": {"condition": "diabetic_neuropathy", "level": 3}}, "pain.level"),
         ({"age": 60, "medications": [{"name": "morphine", "dose": 5}]}, "medications.0"),
         ({"age": 0}, "age"),
