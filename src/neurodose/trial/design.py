@@ -437,7 +437,7 @@ def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
     return Design(
         name=name,
         weeks=weeks,
-        condition=cond,
+        condition=str(cond),
         n_per_arm=n,
         seed=seed,
         arms=tuple(arms),
