@@ -521,6 +521,227 @@ def _older(patient: Patient | None) -> bool:
     return patient.age >= rule("gabapentinoid_older_adult").thresholds["older"].point
 
 
+@dataclass
+class _Limits:
+    """The titration's start, step, target and maximum, with the sources and notes behind
+    them (the patient adjustments lower ``target`` and ``maximum``)."""
+
+    start: float
+    step: float | None
+    interval_days: float | None
+    target: float
+    maximum: float
+    sources: list[str]
+    notes: list[str]
+    verified: bool
+
+
+def _titration_limits(name: str) -> _Limits:
+    """The cited titration numbers of a drug (RegimenError where it has no starting dose)."""
+    g = dose_guidance(name)
+    _, meta = schedule_info(name)
+    sources: list[str] = [q.source for q in g.values()]
+    verified = all(q.verified for q in g.values())
+    notes: list[str] = []
+    if meta is not None:
+        sources.append(meta.source)
+        verified = verified and meta.verified
+        if meta.note:
+            notes.append(meta.note)
+    if "start" not in g:
+        raise RegimenError("drug", name, "a drug with a cited starting dose in the knowledge base")
+    start = g["start"].point
+    maximum = g["maximum"].point if "maximum" in g else start
+    return _Limits(
+        start=start,
+        step=g["titration_step"].point if "titration_step" in g else None,
+        interval_days=(
+            g["titration_interval"].canonical() / 24.0 if "titration_interval" in g else None
+        ),
+        target=g["usual_low"].point if "usual_low" in g else maximum,
+        maximum=maximum,
+        sources=sources,
+        notes=notes,
+        verified=verified,
+    )
+
+
+def _renal_cap(name: str, patient: Patient, lim: _Limits) -> None:
+    """Gabapentinoids: the label's renal band lowers the maximum below CrCl 60."""
+    from neurodose.safety.rules import rule
+
+    if patient.renal_function is None:
+        return
+    mx = renal_max_daily(name, patient.renal_function)
+    t60 = rule(f"{name}_renal").thresholds["crcl_60"].point
+    if patient.renal_function < t60 and mx.point < lim.maximum:
+        lim.maximum = mx.point
+        lim.target = min(lim.target, lim.maximum)
+        lim.sources.append(mx.source)
+        lim.verified = False
+        lim.notes.append(
+            f"Renal: {patient.renal_basis} {patient.renal_function:g} mL/min -> maximum "
+            f"{lim.maximum:g} mg/day (label band, UNVERIFIED)."
+        )
+
+
+def _cyp2d6_factor(name: str, patient: Patient, lim: _Limits) -> None:
+    """TCAs: the DPWG CYP2D6 dose factor (after phenoconversion) on the target and maximum."""
+    comeds = [m for m in patient.medications if m.name != name]
+    phen = effective_phenotypes(patient, comeds)["CYP2D6"]
+    if phen.effective is None or phen.effective == "NM":
+        return
+    f = dpwg_dose_factor(name, "CYP2D6", phen.effective)
+    if f is None:
+        return
+    if f.point < 1:
+        lim.maximum = max(lim.start, _deliverable(name, lim.maximum * f.point))
+        lim.target = min(max(lim.start, _deliverable(name, lim.target * f.point)), lim.maximum)
+        lim.sources.append(f.source)
+        lim.notes.append(
+            f"CYP2D6 {phen.effective}"
+            + (f" (phenoconverted by {phen.perpetrator})" if phen.perpetrator else "")
+            + f": DPWG dose factor {f.point:g} applied to the target and maximum;"
+            " titrate slowly and consider TDM."
+        )
+    elif f.point > 1:
+        lim.notes.append(
+            f"CYP2D6 {phen.effective}: DPWG {f.point:g}x the normal dose; more risk "
+            "of failure at pain doses. Do not exceed the maximum without a specialist;"
+            " consider TDM or a non-TCA."
+        )
+        lim.sources.append(f.source)
+
+
+def _adjust_for_patient(name: str, patient: Patient, lim: _Limits) -> None:
+    tags = drug_tags(record(name))
+    if "gabapentinoid" in tags:
+        _renal_cap(name, patient, lim)
+    if "tca" in tags and name in dpwg_tca_drugs():
+        _cyp2d6_factor(name, patient, lim)
+    if _older(patient):
+        lim.notes.append(
+            "Older adult: start at the lowest dose and titrate slowly "
+            "(FDA 2019 for gabapentinoids; Beers 2023)."
+        )
+        lim.sources.append("fda_dsc_2019_gabapentinoids")
+
+
+def _split_units(name: str, daily_mg: float, per: float, n: int) -> str | None:
+    """An uneven split where no strength gives ``daily_mg / n``: equal doses and a
+    different last dose of the day (None where none works)."""
+    first = _deliverable(name, per)
+    last = daily_mg - first * (n - 1)
+    if first <= 0 or units_for(name, last) is None:
+        return None
+    parts = [f"{first:g} mg ({units_for(name, first)})"] * (n - 1)
+    parts.append(f"{last:g} mg ({units_for(name, last)}) last dose of the day")
+    return "uneven split: " + "; ".join(parts)
+
+
+def _titration_step(
+    name: str,
+    info: Mapping[str, Any],
+    start_mg: float,
+    unit: str,
+    start_date: dt.date,
+    day: int,
+    daily_mg: float,
+    optional: bool,
+    note: str,
+) -> Step:
+    """One titration step: the day's dose in as many doses as the start dose allows."""
+    doses_per_day = int(info.get("doses_per_day", 1))
+    n = doses_per_day
+    if unit == "mg" and doses_per_day > 1:
+        n = max(1, min(doses_per_day, round(daily_mg / start_mg) or 1))
+    per = daily_mg / n
+    every_h = 24.0 / n if not info.get("repeat_days") else float(info["repeat_days"]) * 24
+    units = _fmt_units(name, per, unit)
+    if unit == "mg" and n > 1 and strengths(name) and units_for(name, per) is None:
+        units = _split_units(name, daily_mg, per, n) or units
+    return Step(
+        day=day,
+        date=start_date + dt.timedelta(days=day),
+        drug=name,
+        regimen=_dosing(per, n, every_h, day),
+        time_of_day=times_of_day(str(info.get("time_of_day", "as directed")), doses_per_day, n),
+        units=units,
+        note=note,
+        optional=optional,
+    )
+
+
+def _titration_doses(
+    lim: _Limits, current_daily_mg: float | None, include_optional: bool
+) -> list[tuple[int, float, bool, str]]:
+    """(day, daily mg, optional, note) for each step: the start (or current) dose, then
+    one step every interval up to the target, and optional ones up to the maximum."""
+    daily = current_daily_mg if current_daily_mg else lim.start
+    out = [(0, daily, False, "start" if not current_daily_mg else "current dose")]
+    if not (lim.step and lim.interval_days):
+        return out
+    day = 0
+    while daily + lim.step <= lim.maximum + 1e-9:
+        optional = daily >= lim.target - 1e-9
+        if optional and not include_optional:
+            break
+        daily += lim.step
+        day += round(lim.interval_days)
+        out.append(
+            (
+                day,
+                daily,
+                optional,
+                "only if needed and tolerated" if optional else "increase if tolerated",
+            )
+        )
+    return out
+
+
+def _titration_reviews(
+    name: str, start_date: dt.date
+) -> tuple[tuple[Review, ...], list[str], bool]:
+    """The tolerability and effect reviews, their sources, and whether they are verified."""
+    tol = review("tolerability")
+    eff = review("effect_tca") if "tca" in record(name).classes else review("effect")
+    resp = review("response_fraction")
+    reviews = (
+        Review(
+            int(tol.canonical() / 24),
+            start_date + dt.timedelta(days=int(tol.canonical() / 24)),
+            "Tolerability review: side effects, sleep, sedation; adjust titration.",
+            (tol.source,),
+        ),
+        Review(
+            int(eff.canonical() / 24),
+            start_date + dt.timedelta(days=int(eff.canonical() / 24)),
+            f"Effect review: response = pain reduced by at least {resp.point:.0%} from baseline"
+            " (IMMPACT moderate); if not, and at a tolerated dose, switch.",
+            (eff.source, resp.source),
+        ),
+    )
+    return reviews, [tol.source, eff.source, resp.source], tol.verified and eff.verified
+
+
+def _safety_warning(
+    patient: Patient, name: str, planned_daily_mg: float | None
+) -> tuple[str | None, str | None, list[str]]:
+    """(worst severity, the SAFETY note, its sources) where the screen rates the drug
+    contraindicated or avoid for this patient; (None, None, []) otherwise."""
+    found = screen(patient, name, planned_daily_mg=planned_daily_mg)
+    bad = [f for f in found if f.severity in ("contraindicated", "avoid")]
+    if not bad:
+        return None, None, []
+    worst = bad[0].severity
+    note = (
+        f"SAFETY: the screen rates {record(name).display_name} {worst.upper()} for this "
+        f"patient ({'; '.join(dict.fromkeys(f.title for f in bad))}). This schedule "
+        "is for reference only, not a recommendation to start."
+    )
+    return worst, note, [x for f in bad for x in f.sources]
+
+
 def titration_plan(
     drug: str,
     *,
@@ -545,183 +766,56 @@ def titration_plan(
         Include steps above the usual target up to the maximum, marked optional.
     """
     name = resolve_name(drug)
-    rec = record(name)
     start_date = start_date or dt.date.today()
     if current_daily_mg is None and patient is not None:
         current_daily_mg = next(
             (m.daily_mg for m in patient.medications if m.name == name and m.current), None
         )  # the patient already takes it: continue from that dose, never restart low
-    g = dose_guidance(name)
-    info, meta = schedule_info(name)
-    unit = "mg"
-    if info.get("unit_kind") in ("patch", "plaster"):
-        unit = "patch"
-    sources: list[str] = [q.source for q in g.values()]
-    verified = all(q.verified for q in g.values())
-    if meta is not None:
-        sources.append(meta.source)
-        verified = verified and meta.verified
-    notes: list[str] = []
-    if meta is not None and meta.note:
-        notes.append(meta.note)
-    if "start" not in g:
-        raise RegimenError("drug", name, "a drug with a cited starting dose in the knowledge base")
-    start = g["start"].point
-    step = g["titration_step"].point if "titration_step" in g else None
-    interval = g["titration_interval"].canonical() / 24.0 if "titration_interval" in g else None
-    maximum = g["maximum"].point if "maximum" in g else start
-    target = g["usual_low"].point if "usual_low" in g else maximum
-    doses_per_day = int(info.get("doses_per_day", 1))
-    tod = str(info.get("time_of_day", "as directed"))
-    # ---- adjustments
+    info, _ = schedule_info(name)
+    unit = "patch" if info.get("unit_kind") in ("patch", "plaster") else "mg"
+    lim = _titration_limits(name)
     if patient is not None:
-        tags = drug_tags(rec)
-        if "gabapentinoid" in tags and patient.renal_function is not None:
-            mx = renal_max_daily(name, patient.renal_function)
-            from neurodose.safety.rules import rule
-
-            t60 = rule(f"{name}_renal").thresholds["crcl_60"].point
-            if patient.renal_function < t60 and mx.point < maximum:
-                maximum = mx.point
-                target = min(target, maximum)
-                sources.append(mx.source)
-                verified = False
-                notes.append(
-                    f"Renal: {patient.renal_basis} {patient.renal_function:g} mL/min -> maximum "
-                    f"{maximum:g} mg/day (label band, UNVERIFIED)."
-                )
-        if "tca" in tags and name in dpwg_tca_drugs():
-            comeds = [m for m in patient.medications if m.name != name]
-            phen = effective_phenotypes(patient, comeds)["CYP2D6"]
-            if phen.effective is not None and phen.effective != "NM":
-                f = dpwg_dose_factor(name, "CYP2D6", phen.effective)
-                if f is not None and f.point < 1:
-                    maximum = max(start, _deliverable(name, maximum * f.point))
-                    target = min(max(start, _deliverable(name, target * f.point)), maximum)
-                    sources.append(f.source)
-                    notes.append(
-                        f"CYP2D6 {phen.effective}"
-                        + (f" (phenoconverted by {phen.perpetrator})" if phen.perpetrator else "")
-                        + f": DPWG dose factor {f.point:g} applied to the target and maximum;"
-                        " titrate slowly and consider TDM."
-                    )
-                elif f is not None and f.point > 1:
-                    notes.append(
-                        f"CYP2D6 {phen.effective}: DPWG {f.point:g}x the normal dose; more risk "
-                        "of failure at pain doses. Do not exceed the maximum without a specialist;"
-                        " consider TDM or a non-TCA."
-                    )
-                    sources.append(f.source)
-        if _older(patient):
-            notes.append(
-                "Older adult: start at the lowest dose and titrate slowly "
-                "(FDA 2019 for gabapentinoids; Beers 2023)."
-            )
-            sources.append("fda_dsc_2019_gabapentinoids")
-    # ---- steps
-    steps: list[Step] = []
-    day = 0
-    daily = current_daily_mg if current_daily_mg else start
-
-    def add(daily_mg: float, optional: bool, note: str = "") -> None:
-        n = doses_per_day
-        if unit == "mg" and doses_per_day > 1:
-            n = max(1, min(doses_per_day, round(daily_mg / start) or 1))
-        per = daily_mg / n
-        every_h = 24.0 / n if not info.get("repeat_days") else float(info["repeat_days"]) * 24
-        when = times_of_day(tod, doses_per_day, n)
-        units = _fmt_units(name, per, unit)
-        if unit == "mg" and n > 1 and strengths(name) and units_for(name, per) is None:
-            first = _deliverable(name, per)
-            last = daily_mg - first * (n - 1)
-            if first > 0 and units_for(name, last) is not None:
-                parts = [f"{first:g} mg ({units_for(name, first)})"] * (n - 1)
-                parts.append(f"{last:g} mg ({units_for(name, last)}) last dose of the day")
-                units = "uneven split: " + "; ".join(parts)
-        steps.append(
-            Step(
-                day=day,
-                date=start_date + dt.timedelta(days=day),
-                drug=name,
-                regimen=_dosing(per, n, every_h, day),
-                time_of_day=when,
-                units=units,
-                note=note,
-                optional=optional,
-            )
-        )
-
-    if current_daily_mg and current_daily_mg > maximum:
+        _adjust_for_patient(name, patient, lim)
+    notes, sources = lim.notes, lim.sources
+    if current_daily_mg and current_daily_mg > lim.maximum:
         notes.append(
             f"Current dose {current_daily_mg:g} mg/day is above the maximum for neuropathic "
-            f"pain here ({maximum:g} mg/day): review the indication and dose."
+            f"pain here ({lim.maximum:g} mg/day): review the indication and dose."
         )
-    add(daily, False, "start" if not current_daily_mg else "current dose")
-    if step and interval:
-        while daily + step <= maximum + 1e-9:
-            nxt = daily + step
-            optional = daily >= target - 1e-9
-            if optional and not include_optional:
-                break
-            daily = nxt
-            day += round(interval)
-            add(
-                daily,
-                optional,
-                "only if needed and tolerated" if optional else "increase if tolerated",
-            )
-    elif not step:
+    steps = tuple(
+        _titration_step(name, info, lim.start, unit, start_date, day, daily, optional, note)
+        for day, daily, optional, note in _titration_doses(lim, current_daily_mg, include_optional)
+    )
+    if not lim.step:
         notes.append("No titration step in the evidence: stay at the starting dose and review.")
     if info.get("repeat_days"):
-        rd = int(info["repeat_days"])
-        notes.append(f"Repeat application every {rd} days if helpful.")
-    # ---- reviews
-    tol = review("tolerability")
-    eff = review("effect_tca") if "tca" in rec.classes else review("effect")
-    resp = review("response_fraction")
-    reviews = (
-        Review(
-            int(tol.canonical() / 24),
-            start_date + dt.timedelta(days=int(tol.canonical() / 24)),
-            "Tolerability review: side effects, sleep, sedation; adjust titration.",
-            (tol.source,),
-        ),
-        Review(
-            int(eff.canonical() / 24),
-            start_date + dt.timedelta(days=int(eff.canonical() / 24)),
-            f"Effect review: response = pain reduced by at least {resp.point:.0%} from baseline"
-            " (IMMPACT moderate); if not, and at a tolerated dose, switch.",
-            (eff.source, resp.source),
-        ),
-    )
-    sources += [tol.source, eff.source, resp.source]
-    verified = verified and tol.verified and eff.verified
+        notes.append(f"Repeat application every {int(info['repeat_days'])} days if helpful.")
+    reviews, review_sources, reviews_verified = _titration_reviews(name, start_date)
+    sources += review_sources
     safety_worst = None
     if patient is not None:
-        found = screen(patient, name, planned_daily_mg=maximum if unit == "mg" else None)
-        bad = [f for f in found if f.severity in ("contraindicated", "avoid")]
-        if bad:
-            safety_worst = bad[0].severity
-            notes.insert(
-                0,
-                f"SAFETY: the screen rates {rec.display_name} {safety_worst.upper()} for this "
-                f"patient ({'; '.join(dict.fromkeys(f.title for f in bad))}). This schedule "
-                "is for reference only, not a recommendation to start.",
-            )
-            sources += [x for f in bad for x in f.sources]
+        planned = lim.maximum if unit == "mg" else None
+        safety_worst, warning, warning_sources = _safety_warning(patient, name, planned)
+        if warning is not None:
+            notes.insert(0, warning)
+            sources += warning_sources
     src = tuple(dict.fromkeys(sources))
     citations.register_many(src)
     return Plan(
         kind="titrate",
         drugs=(name,),
         start_date=start_date,
-        steps=tuple(steps),
+        steps=steps,
         reviews=reviews,
         notes=tuple(notes),
         sources=src,
-        verified=verified,
+        verified=lim.verified and reviews_verified,
         unit=unit,
-        extra={"target_daily": target, "maximum_daily": maximum, "safety_worst": safety_worst},
+        extra={
+            "target_daily": lim.target,
+            "maximum_daily": lim.maximum,
+            "safety_worst": safety_worst,
+        },
     )
 
 
@@ -763,6 +857,95 @@ _HALF_STEP_UNITS = (
 )
 
 
+def _check_taper_args(method: str, current_daily_mg: Any) -> None:
+    if method not in ("proportional", "hyperbolic"):
+        raise InputError("method", method, "'proportional' or 'hyperbolic'")
+    if not (isinstance(current_daily_mg, int | float) and current_daily_mg > 0):
+        raise RegimenError("current_dose", current_daily_mg, "a daily dose in mg > 0")
+
+
+def _below_floor_error(name: str, current: float, floor: float) -> RegimenError:
+    lowest = min((s.mg for s in strengths(name) if s.form == "solid"), default=floor)
+    return RegimenError(
+        "current_dose",
+        f"{current:g} mg",
+        f"a daily dose the coded forms of {record(name).display_name} can give (the lowest is "
+        f"{floor:g} mg; smallest unit {lowest:g} mg): a dose below it cannot be tapered "
+        "from with these forms; check the dose, or use a liquid or compounded "
+        "preparation and taper by hand (NICE NG222)",
+    )
+
+
+def _has_liquid(name: str) -> bool:
+    return any(s.form == "liquid" for s in strengths(name))
+
+
+def _taper_step(
+    name: str,
+    i: int,
+    d: float,
+    interval: int,
+    start_date: dt.date,
+    n_per_day: int,
+    usual_n: int,
+    tod: str,
+    units: str | None,
+    method: str,
+) -> Step:
+    """Reduction ``i`` to ``d`` mg/day (``units`` overrides the tablet text)."""
+    n = n_per_day if d > 0 else 1
+    if n > 1 and strengths(name) and units_for(name, d / n) is None and units_for(name, d):
+        n = 1  # a divided dose no strength can give: the whole day's dose once
+    per = d / n
+    if d == 0:
+        units = "stop"
+    elif units is not None:
+        units = units.format(dose=per)
+    return Step(
+        day=i * interval,
+        date=start_date + dt.timedelta(days=i * interval),
+        drug=name,
+        regimen=_dosing(per, n, 24.0 / n, i * interval),
+        time_of_day=times_of_day(tod, usual_n, n) if d > 0 else "-",
+        units=units if units is not None else _fmt_units(name, per, "mg"),
+        note="stop" if d == 0 else f"reduce from previous ({method})",
+    )
+
+
+def _taper_notes(
+    name: str, current: float, doses: list[float], floor: float, slow: bool
+) -> list[str]:
+    notes = [
+        "Never stop suddenly. If withdrawal symptoms are hard to bear, go back to the last "
+        "dose that was tolerated and reduce more slowly (NICE NG222).",
+    ]
+    if len(doses) == 1:
+        notes.append(
+            f"{current:g} mg/day is already the lowest practical dose with the "
+            "coded forms: the only step left is stopping; if that is hard, a liquid or "
+            "compounded preparation allows smaller steps (NICE NG222)."
+        )
+    notes.append(
+        f"Last dose before stopping about {doses[-2] if len(doses) > 1 else 0:g} mg/day "
+        f"(lowest practical dose with the coded forms; floor {floor:g} mg)."
+    )
+    if slow:
+        notes.append(
+            f"{record(name).display_name} is among the drugs most likely to cause withdrawal."
+        )
+    if not strengths(name):
+        notes.append(
+            "No marketed strengths coded for this drug: doses are exact proportions, not "
+            "rounded to real tablets; check what forms are available."
+        )
+    elif not _has_liquid(name):
+        notes.append(
+            "No liquid form coded for this drug: very small final doses may need a liquid or "
+            "compounded preparation (NICE NG222; Maudsley Deprescribing Guidelines)."
+        )
+    return notes
+
+
 def taper_plan(
     drug: str,
     current_daily_mg: float,
@@ -784,91 +967,42 @@ def taper_plan(
         Proportional: 50 % steps, 25 % at low doses. Hyperbolic: 25 % of the current
         dose at every step with the slow interval (smaller absolute steps as the dose falls).
     """
-    if method not in ("proportional", "hyperbolic"):
-        raise InputError("method", method, "'proportional' or 'hyperbolic'")
-    if not (isinstance(current_daily_mg, int | float) and current_daily_mg > 0):
-        raise RegimenError("current_dose", current_daily_mg, "a daily dose in mg > 0")
+    _check_taper_args(method, current_daily_mg)
     name = resolve_name(drug)
     rec = record(name)
     start_date = start_date or dt.date.today()
+    current = float(current_daily_mg)
     slow = rec.withdrawal is not None and rec.withdrawal.risk == "high"
     iv = taper_value("slow_step_interval" if (slow or method == "hyperbolic") else "step_interval")
     interval = round(iv.canonical() / 24)
     info, _ = schedule_info(name)
-    doses, floor = _taper_doses(name, float(current_daily_mg), slow, method)
-    if float(current_daily_mg) < floor - 1e-9:
-        lowest = min((s.mg for s in strengths(name) if s.form == "solid"), default=floor)
-        raise RegimenError(
-            "current_dose",
-            f"{float(current_daily_mg):g} mg",
-            f"a daily dose the coded forms of {rec.display_name} can give (the lowest is "
-            f"{floor:g} mg; smallest unit {lowest:g} mg): a dose below it cannot be tapered "
-            "from with these forms; check the dose, or use a liquid or compounded "
-            "preparation and taper by hand (NICE NG222)",
-        )
+    doses, floor = _taper_doses(name, current, slow, method)
+    if current < floor - 1e-9:
+        raise _below_floor_error(name, current, floor)
     usual_n = int(info.get("doses_per_day", 1))
     n_per_day = usual_n if every_h is None else round(24 / every_h)
     tod = str(info.get("time_of_day", "as directed"))
     # the last reduction is never a 100 % drop from a full tablet: without a coded liquid,
     # add a half step that names the liquid or compounded preparation it needs (NICE NG222)
-    half_step = (
-        len(doses) >= 2
-        and doses[-2] > 0
-        and strengths(name)
-        and not any(s.form == "liquid" for s in strengths(name))
-    )
+    half_step = len(doses) >= 2 and doses[-2] > 0 and strengths(name) and not _has_liquid(name)
     if half_step:
         doses.insert(-1, round(doses[-2] * taper_value("large_step_fraction").point, 4))
-    steps = []
-    for i, d in enumerate(doses):
-        n = n_per_day if d > 0 else 1
-        if n > 1 and strengths(name) and units_for(name, d / n) is None and units_for(name, d):
-            n = 1  # a divided dose no strength can give: the whole day's dose once
-        per = d / n
-        steps.append(
-            Step(
-                day=i * interval,
-                date=start_date + dt.timedelta(days=i * interval),
-                drug=name,
-                regimen=_dosing(per, n, 24.0 / n, i * interval),
-                time_of_day=times_of_day(tod, usual_n, n) if d > 0 else "-",
-                units=(
-                    "stop"
-                    if d == 0
-                    else _HALF_STEP_UNITS.format(dose=per)
-                    if half_step and i == len(doses) - 2
-                    else _fmt_units(name, per, "mg")
-                ),
-                note="stop" if d == 0 else f"reduce from previous ({method})",
-            )
+    steps = tuple(
+        _taper_step(
+            name,
+            i,
+            d,
+            interval,
+            start_date,
+            n_per_day,
+            usual_n,
+            tod,
+            _HALF_STEP_UNITS if half_step and i == len(doses) - 2 else None,
+            method,
         )
-    notes = [
-        "Never stop suddenly. If withdrawal symptoms are hard to bear, go back to the last "
-        "dose that was tolerated and reduce more slowly (NICE NG222).",
-        *(
-            [
-                f"{current_daily_mg:g} mg/day is already the lowest practical dose with the "
-                "coded forms: the only step left is stopping; if that is hard, a liquid or "
-                "compounded preparation allows smaller steps (NICE NG222)."
-            ]
-            if len(doses) == 1
-            else []
-        ),
-        f"Last dose before stopping about {doses[-2] if len(doses) > 1 else 0:g} mg/day "
-        f"(lowest practical dose with the coded forms; floor {floor:g} mg).",
-    ]
-    if slow:
-        notes.append(f"{rec.display_name} is among the drugs most likely to cause withdrawal.")
-    if not strengths(name):
-        notes.append(
-            "No marketed strengths coded for this drug: doses are exact proportions, not "
-            "rounded to real tablets; check what forms are available."
-        )
-    elif not any(s.form == "liquid" for s in strengths(name)):
-        notes.append(
-            "No liquid form coded for this drug: very small final doses may need a liquid or "
-            "compounded preparation (NICE NG222; Maudsley Deprescribing Guidelines)."
-        )
+        for i, d in enumerate(doses)
+    )
+    notes = _taper_notes(name, current_daily_mg, doses, floor, slow)
     srcs = tuple(
         dict.fromkeys(
             [
@@ -885,7 +1019,7 @@ def taper_plan(
         kind="taper",
         drugs=(name,),
         start_date=start_date,
-        steps=tuple(steps),
+        steps=steps,
         reviews=(
             Review(
                 interval,

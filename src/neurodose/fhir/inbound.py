@@ -590,6 +590,346 @@ def _gene_of(res: dict[str, Any], text: str) -> str | None:
     return m.group(1) if m else None
 
 
+_SKIPPED_TYPES = frozenset(
+    {
+        "Medication",
+        "AllergyIntolerance",
+        "Encounter",
+        "Practitioner",
+        "PractitionerRole",
+        "OperationOutcome",
+    }
+)
+# Observation kind -> the UCUM dimension its valueQuantity is read in
+_LAB_DIMENSIONS = {
+    "egfr": "renal_function",
+    "crcl": "renal_function",
+    "qtc": "interval",
+    "alt": "enzyme_activity",
+}
+# Observation kind -> the key in the profile's ``labs``
+_LAB_KEYS = {"egfr": "egfr", "crcl": "crcl_ml_min", "qtc": "qtc_ms", "alt": "alt_u_per_l"}
+_OLD_STOP_DAYS = 3650
+
+
+def _age_years(born: dt.date, today: dt.date) -> int:
+    """Age in whole years at ``today``."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _keeps_new(prev: tuple[Order, float | None], order: Order, stopped: float | None) -> bool:
+    """Between two orders for one drug: keep the current one; between two current ones,
+    the higher daily dose."""
+    pcur, ncur = prev[1] is None, stopped is None
+    return (ncur and not pcur) or (ncur == pcur and (order.daily_mg or 0) > (prev[0].daily_mg or 0))
+
+
+def _condition_inactive(res: dict[str, Any]) -> bool:
+    clin = [c.get("code") for c in _codings(res.get("clinicalStatus"))]
+    ver = [c.get("code") for c in _codings(res.get("verificationStatus"))]
+    return bool(
+        (clin and not set(clin) & {"active", "recurrence", "relapse"})
+        or set(ver) & {"refuted", "entered-in-error"}
+    )
+
+
+def _ref_or(res: dict[str, Any], where: str) -> str:
+    """``Type/id`` where the resource has an id, else where it stood in the input."""
+    return f"{res['resourceType']}/{res['id']}" if res.get("id") else where
+
+
+def _integer_or_quantity(res: dict[str, Any], dim: str, where: str) -> float | None:
+    """``valueInteger`` as a float, else ``valueQuantity`` in ``dim`` (None where neither)."""
+    if isinstance(res.get("valueInteger"), int):
+        return float(res["valueInteger"])
+    q = res.get("valueQuantity")
+    return None if q is None else quantity_value(q, dim, where=where)
+
+
+def _lab_values(labs: Mapping[str, list[tuple[dt.date | None, float]]]) -> dict[str, float]:
+    """The latest value of each lab, under its profile key; then the screen's measurements."""
+    lab = {_LAB_KEYS[k]: _latest(labs[k]) for k in _LAB_KEYS if k in labs}
+    for key, vals in labs.items():  # measurements read by the screen (knowledge/measurements)
+        if key.startswith("m:") and key[2:] not in lab:
+            lab[key[2:]] = _latest(vals)
+    return lab
+
+
+def _profile_medications(meds: Mapping[str, tuple[Order, float | None]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": d,
+            **({"dose_mg": o.dose_mg} if o.dose_mg is not None else {}),
+            **({"every_h": o.every_h} if o.every_h is not None else {}),
+            **({"stopped_days_ago": s} if s is not None else {}),
+        }
+        for d, (o, s) in meds.items()
+    ]
+
+
+@dataclass
+class _CaseReader:
+    """What :func:`case_from_resources` gathers, one resource at a time."""
+
+    today: dt.date
+    index: Mapping[str, dict[str, Any]]
+    unrec: list[Unrecognised] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)
+    profile: dict[str, Any] = field(default_factory=dict)
+    patient_id: str | None = None
+    meds: dict[str, tuple[Order, float | None]] = field(default_factory=dict)
+    conds: set[str] = field(default_factory=set)
+    labs: dict[str, list[tuple[dt.date | None, float]]] = field(default_factory=dict)
+    pains: list[tuple[dt.date | None, float]] = field(default_factory=list)
+    genos: dict[str, tuple[str, str]] = field(default_factory=dict)
+    phenos: dict[str, tuple[str, str]] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+    geno_obs: dict[str, str] = field(default_factory=dict)
+
+    def read(self, where: str, res: dict[str, Any]) -> None:
+        rtype = res["resourceType"]
+        if rtype == "Patient":
+            self.patient(where, res)
+        elif rtype in ("MedicationRequest", "MedicationStatement"):
+            self.medication(where, res)
+        elif rtype == "Condition":
+            self.condition(where, res)
+        elif rtype == "Observation":
+            self.observation(where, res)
+        elif rtype not in _SKIPPED_TYPES:
+            self.unrec.append(Unrecognised(where, "resource", rtype, (), "resource type not used"))
+
+    # -- Patient ---------------------------------------------------------------
+    def patient(self, where: str, res: dict[str, Any]) -> None:
+        self.patient_id = res.get("id")
+        born = _date(res.get("birthDate"))
+        if born is None:
+            raise FhirError(f"{where} Patient.birthDate", res.get("birthDate"), "a birth date")
+        self.profile["age"] = _age_years(born, self.today)
+        if res.get("gender") in ("female", "male"):
+            self.profile["sex"] = res["gender"]
+
+    # -- MedicationRequest / MedicationStatement ------------------------------
+    def medication(self, where: str, res: dict[str, Any]) -> None:
+        status = res.get("status")
+        if status in ("cancelled", "entered-in-error", "unknown") or res.get("intent") == "plan":
+            self.notes.append(f"{where}: {res['resourceType']} with status {status!r} not used")
+            return
+        order = _order(res, where, self.index)
+        if order.drug is None:
+            reason = "; ".join(order.problems) or "not in the neurodose knowledge base; not checked"
+            self.unrec.append(
+                Unrecognised(order.ref, "medication", order.text, order.codes, reason)
+            )
+            return
+        for dose_problem in order.problems:
+            self.unrec.append(
+                Unrecognised(order.ref, "dose", f"{order.drug} dose", order.codes, dose_problem)
+            )
+        stopped = self._stopped_days(order, res) if status in _PAST else None
+        if stopped is not None and stopped > _OLD_STOP_DAYS:
+            self.notes.append(f"{order.ref}: {order.drug} stopped over 10 years ago; not used")
+            return
+        prev = self.meds.get(order.drug)
+        if prev is not None:
+            keep_new = _keeps_new(prev, order, stopped)
+            used = (order if keep_new else prev[0]).ref
+            self.notes.append(f"{order.drug}: listed more than once; using {used}")
+            if not keep_new:
+                return
+        self.meds[order.drug] = (order, stopped)
+
+    def _stopped_days(self, order: Order, res: dict[str, Any]) -> float:
+        end = _end_date(res)
+        if end is None:
+            self.notes.append(
+                f"{order.ref}: {order.drug} {res.get('status')} with no end date; "
+                "counted as stopped today for washout rules"
+            )
+            return 0.0
+        return float(max((self.today - end).days, 0))
+
+    # -- Condition -------------------------------------------------------------
+    def condition(self, where: str, res: dict[str, Any]) -> None:
+        if _condition_inactive(res):
+            self.notes.append(f"{where}: condition {_text(res.get('code'))!r} not active; not used")
+            return
+        hit = None
+        for c in _codings(res.get("code")):
+            hit = condition_for_code(c.get("system"), c.get("code"))
+            if hit is not None:
+                break
+        if hit is None:
+            self.unrec.append(
+                Unrecognised(
+                    where=_ref_or(res, where),
+                    kind="condition",
+                    text=_text(res.get("code")),
+                    codes=_code_strings(res.get("code")),
+                    reason="no SNOMED CT / ICD-10 mapping to a neurodose condition",
+                )
+            )
+            return
+        self.conds.add(hit.condition)
+        self.sources.add(hit.source)
+
+    # -- Observation -----------------------------------------------------------
+    def observation(self, where: str, res: dict[str, Any]) -> None:
+        if res.get("status") in ("cancelled", "entered-in-error", "registered"):
+            self.notes.append(f"{where}: observation with status {res.get('status')!r} not used")
+            return
+        when = _date(res.get("effectiveDateTime")) or _date(res.get("issued"))
+        ref = _ref_or(res, where)
+        codings = _codings(res.get("code"))
+        if any(c.get("code") == "therapeutic-implication" for c in codings):
+            self._implication(res, ref)
+            return
+        kinds = [
+            o
+            for c in codings
+            if (o := observation_for_code(c.get("system"), c.get("code"))) is not None
+        ]
+        if not kinds:
+            self._unmapped_observation(res, ref, when)
+            return
+        o = kinds[0]
+        self.sources.add(o.source)
+        vq = f"{where} Observation.valueQuantity"
+        if o.kind == "genotype":
+            self._genotype(where, res, ref)
+        elif o.kind in _LAB_DIMENSIONS:
+            v = quantity_value(res.get("valueQuantity"), _LAB_DIMENSIONS[o.kind], where=vq)
+            self.labs.setdefault(o.kind, []).append((when, v))
+        elif o.kind == "pain_score":
+            pain = _integer_or_quantity(res, "score", vq)
+            if pain is None:  # no value at all: quantity_value names the field
+                pain = quantity_value(None, "score", where=vq)
+            self.pains.append((when, pain))
+        elif o.kind in ("phq9_total", "sleep_duration"):
+            dim = "time" if o.kind == "sleep_duration" else "score"
+            v_extra = _integer_or_quantity(res, dim, vq)
+            if v_extra is not None:
+                self.extras[o.kind] = v_extra
+
+    def _implication(self, res: dict[str, Any], ref: str) -> None:
+        """A ``therapeutic-implication``: the metabolizer phenotype of a gene."""
+        comp = _component(res, "metabolizer_effect")
+        gene = _gene_of(res, "")
+        if gene is None:
+            for d in res.get("derivedFrom") or []:
+                gene = self.geno_obs.get(str(_ref_id(d)))
+        if comp is not None and gene is not None:
+            self.phenos[gene] = (_text(comp.get("valueCodeableConcept")), ref)
+            return
+        self.unrec.append(
+            Unrecognised(
+                ref,
+                "genotype",
+                _text(res.get("code")),
+                _code_strings(res.get("code")),
+                "therapeutic implication without gene or phenotype",
+            )
+        )
+
+    def _unmapped_observation(self, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
+        """An Observation code outside the terminology table: a screen measurement or unused."""
+        meas = _measurement_for(res)
+        if meas is None:
+            reason = "LOINC code not used by neurodose"
+        else:
+            mid, mval, problem = meas
+            if problem is None:
+                self.labs.setdefault(f"m:{mid}", []).append((when, mval))
+                self.sources.add("loinc_release")
+                return
+            reason = problem
+        self.unrec.append(
+            Unrecognised(
+                where=ref,
+                kind="observation",
+                text=_text(res.get("code")),
+                codes=_code_strings(res.get("code")),
+                reason=reason,
+            )
+        )
+
+    def _genotype(self, where: str, res: dict[str, Any], ref: str) -> None:
+        text = _genotype_value(res)
+        gene = _gene_of(res, text)
+        if not text or gene is None:
+            raise FhirError(
+                f"{where} Observation.value[x]",
+                text or None,
+                "a genotype such as 'CYP2D6 *1/*4' with the gene in component 48018-6",
+            )
+        dip = text.split("*", 1)
+        value = "*" + dip[1] if len(dip) == 2 else text
+        self.genos[gene.upper()] = (value.replace(" ", ""), ref)
+        if res.get("id"):
+            self.geno_obs[f"Observation/{res['id']}"] = gene.upper()
+
+    # -- the profile -----------------------------------------------------------
+    def case(self, pharmcat: Mapping[str, Any] | None) -> FhirCase:
+        if "age" not in self.profile:
+            raise FhirError("Patient", None, "a Patient resource with a birthDate")
+        self.profile["conditions"] = sorted(self.conds)
+        self.profile["medications"] = _profile_medications(self.meds)
+        lab = _lab_values(self.labs)
+        if lab:
+            self.profile["labs"] = lab
+        if self.pains:
+            self._pain()
+        if pharmcat is not None:
+            self._pharmcat(pharmcat)
+        genotypes = self._genotypes()
+        if genotypes:
+            self.profile["genotypes"] = genotypes
+        if any(g in genotypes for g in ("CYP2D6", "CYP2C19")):
+            self.sources.add("hl7_genomics_reporting")
+        return FhirCase(
+            profile=self.profile,
+            unrecognised=tuple(self.unrec),
+            notes=tuple(self.notes),
+            sources=tuple(sorted(self.sources)),
+            patient_id=self.patient_id,
+            extras=self.extras,
+        )
+
+    def _pain(self) -> None:
+        pain_conds = sorted(c for c in self.conds if condition(c).kind == "pain")
+        if pain_conds:
+            self.profile["pain"] = {"condition": pain_conds[0], "score": _latest(self.pains)}
+        else:
+            self.extras["pain_score"] = _latest(self.pains)
+            self.notes.append("pain score given without a coded neuropathic-pain condition")
+
+    def _pharmcat(self, pharmcat: Mapping[str, Any]) -> None:
+        """Genotypes from a PharmCAT report fill genes the Observations do not give."""
+        from neurodose.fhir.pharmcat import calls_from_pharmcat
+
+        for call in calls_from_pharmcat(pharmcat):
+            self.notes.extend(call.notes)
+            if call.value is not None and call.gene not in self.genos:
+                self.genos[call.gene] = (call.value, "PharmCAT report")
+            self.sources.add("pharmcat_docs")
+
+    def _genotypes(self) -> dict[str, str]:
+        genotypes: dict[str, str] = {}
+        for gene, (value, ref) in {**self.phenos, **self.genos}.items():
+            try:
+                genotypes[parse_genotype(gene, value).gene] = value
+            except UnknownNameError:
+                self.unrec.append(
+                    Unrecognised(
+                        ref, "genotype", f"{gene} {value}", (), "gene not used by neurodose"
+                    )
+                )
+            except GenotypeError as exc:
+                raise FhirError(f"{ref} genotype", f"{gene} {value}", str(exc)) from None
+        return genotypes
+
+
 def case_from_resources(
     resources: Iterable[Any],
     *,
@@ -614,294 +954,19 @@ def case_from_resources(
         Medication resources that ``medicationReference`` may name, from
         :func:`medication_index` (bundle entries by ``fullUrl``, prefetched ones).
     """
-    from neurodose.fhir.pharmcat import calls_from_pharmcat
-
-    today = today or dt.date.today()
     items: list[tuple[str, dict[str, Any]]] = []
     for i, r in enumerate(resources):
         where, res = r if isinstance(r, tuple) else (f"resource[{i}]", r)
         items.append((where, validate_resource(res, where=where)))
-    index = {**(medications or {}), **medication_index(items)}
-    unrec: list[Unrecognised] = []
-    notes: list[str] = []
-    sources: set[str] = set()
-    profile: dict[str, Any] = {}
-    patient_id = None
-    meds: dict[str, tuple[Order, float | None]] = {}
-    conds: set[str] = set()
-    labs: dict[str, list[tuple[dt.date | None, float]]] = {}
-    pains: list[tuple[dt.date | None, float]] = []
-    genos: dict[str, tuple[str, str]] = {}
-    phenos: dict[str, tuple[str, str]] = {}
-    extras: dict[str, Any] = {}
-    geno_obs: dict[str, str] = {}
     patients = [(w, r) for w, r in items if r["resourceType"] == "Patient"]
     if len(patients) > 1 and len({r.get("id") for _, r in patients}) > 1:
         raise FhirError("Patient", [r.get("id") for _, r in patients], "one patient per request")
-    for where, res in items:
-        rtype = res["resourceType"]
-        if rtype == "Patient":
-            patient_id = res.get("id")
-            born = _date(res.get("birthDate"))
-            if born is None:
-                raise FhirError(f"{where} Patient.birthDate", res.get("birthDate"), "a birth date")
-            years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-            profile["age"] = years
-            if res.get("gender") in ("female", "male"):
-                profile["sex"] = res["gender"]
-        elif rtype in ("MedicationRequest", "MedicationStatement"):
-            status = res.get("status")
-            if (
-                status in ("cancelled", "entered-in-error", "unknown")
-                or res.get("intent") == "plan"
-            ):
-                notes.append(f"{where}: {rtype} with status {status!r} not used")
-                continue
-            order = _order(res, where, index)
-            if order.drug is None:
-                unrec.append(
-                    Unrecognised(
-                        where=order.ref,
-                        kind="medication",
-                        text=order.text,
-                        codes=order.codes,
-                        reason="; ".join(order.problems)
-                        or "not in the neurodose knowledge base; not checked",
-                    )
-                )
-                continue
-            for dose_problem in order.problems:
-                unrec.append(
-                    Unrecognised(
-                        where=order.ref,
-                        kind="dose",
-                        text=f"{order.drug} dose",
-                        codes=order.codes,
-                        reason=dose_problem,
-                    )
-                )
-            stopped: float | None = None
-            if status in _PAST:
-                end = _end_date(res)
-                if end is None:
-                    stopped = 0.0
-                    notes.append(
-                        f"{order.ref}: {order.drug} {status} with no end date; "
-                        "counted as stopped today for washout rules"
-                    )
-                else:
-                    stopped = float(max((today - end).days, 0))
-                if stopped > 3650:
-                    notes.append(f"{order.ref}: {order.drug} stopped over 10 years ago; not used")
-                    continue
-            prev = meds.get(order.drug)
-            if prev is not None:
-                # keep the current one; between two current ones keep the higher daily dose
-                pcur, ncur = prev[1] is None, stopped is None
-                keep_new = (ncur and not pcur) or (
-                    ncur == pcur and (order.daily_mg or 0) > (prev[0].daily_mg or 0)
-                )
-                used = (order if keep_new else prev[0]).ref
-                notes.append(f"{order.drug}: listed more than once; using {used}")
-                if not keep_new:
-                    continue
-            meds[order.drug] = (order, stopped)
-        elif rtype == "Condition":
-            clin = [c.get("code") for c in _codings(res.get("clinicalStatus"))]
-            ver = [c.get("code") for c in _codings(res.get("verificationStatus"))]
-            if (clin and not set(clin) & {"active", "recurrence", "relapse"}) or set(ver) & {
-                "refuted",
-                "entered-in-error",
-            }:
-                notes.append(f"{where}: condition {_text(res.get('code'))!r} not active; not used")
-                continue
-            hit = None
-            for c in _codings(res.get("code")):
-                hit = condition_for_code(c.get("system"), c.get("code"))
-                if hit is not None:
-                    break
-            if hit is None:
-                unrec.append(
-                    Unrecognised(
-                        where=f"Condition/{res['id']}" if res.get("id") else where,
-                        kind="condition",
-                        text=_text(res.get("code")),
-                        codes=_code_strings(res.get("code")),
-                        reason="no SNOMED CT / ICD-10 mapping to a neurodose condition",
-                    )
-                )
-                continue
-            conds.add(hit.condition)
-            sources.add(hit.source)
-        elif rtype == "Observation":
-            if res.get("status") in ("cancelled", "entered-in-error", "registered"):
-                notes.append(f"{where}: observation with status {res.get('status')!r} not used")
-                continue
-            when = _date(res.get("effectiveDateTime")) or _date(res.get("issued"))
-            ref = f"Observation/{res['id']}" if res.get("id") else where
-            kinds = [
-                o
-                for c in _codings(res.get("code"))
-                if (o := observation_for_code(c.get("system"), c.get("code"))) is not None
-            ]
-            is_tx = any(
-                c.get("code") == "therapeutic-implication" for c in _codings(res.get("code"))
-            )
-            if is_tx:
-                comp = _component(res, "metabolizer_effect")
-                gene = _gene_of(res, "")
-                if gene is None:
-                    for d in res.get("derivedFrom") or []:
-                        gene = geno_obs.get(str(_ref_id(d)))
-                if comp is not None and gene is not None:
-                    phenos[gene] = (_text(comp.get("valueCodeableConcept")), ref)
-                else:
-                    unrec.append(
-                        Unrecognised(
-                            ref,
-                            "genotype",
-                            _text(res.get("code")),
-                            _code_strings(res.get("code")),
-                            "therapeutic implication without gene or phenotype",
-                        )
-                    )
-                continue
-            if not kinds:
-                meas = _measurement_for(res)
-                if meas is not None:
-                    mid, mval, problem = meas
-                    if problem is None:
-                        labs.setdefault(f"m:{mid}", []).append((when, mval))
-                        sources.add("loinc_release")
-                        continue
-                    reason = problem
-                else:
-                    reason = "LOINC code not used by neurodose"
-                unrec.append(
-                    Unrecognised(
-                        where=ref,
-                        kind="observation",
-                        text=_text(res.get("code")),
-                        codes=_code_strings(res.get("code")),
-                        reason=reason,
-                    )
-                )
-                continue
-            o = kinds[0]
-            sources.add(o.source)
-            vq = f"{where} Observation.valueQuantity"
-            if o.kind == "genotype":
-                text = _genotype_value(res)
-                gene = _gene_of(res, text)
-                if not text or gene is None:
-                    raise FhirError(
-                        f"{where} Observation.value[x]",
-                        text or None,
-                        "a genotype such as 'CYP2D6 *1/*4' with the gene in component 48018-6",
-                    )
-                dip = text.split("*", 1)
-                value = "*" + dip[1] if len(dip) == 2 else text
-                genos[gene.upper()] = (value.replace(" ", ""), ref)
-                if res.get("id"):
-                    geno_obs[f"Observation/{res['id']}"] = gene.upper()
-            elif o.kind in ("egfr", "crcl"):
-                v = quantity_value(res.get("valueQuantity"), "renal_function", where=vq)
-                labs.setdefault(o.kind, []).append((when, v))
-            elif o.kind == "qtc":
-                labs.setdefault("qtc", []).append(
-                    (when, quantity_value(res.get("valueQuantity"), "interval", where=vq))
-                )
-            elif o.kind == "alt":
-                labs.setdefault("alt", []).append(
-                    (when, quantity_value(res.get("valueQuantity"), "enzyme_activity", where=vq))
-                )
-            elif o.kind == "pain_score":
-                q = res.get("valueQuantity")
-                v = (
-                    float(res["valueInteger"])
-                    if isinstance(res.get("valueInteger"), int)
-                    else quantity_value(q, "score", where=vq)
-                )
-                pains.append((when, v))
-            elif o.kind in ("phq9_total", "sleep_duration"):
-                q = res.get("valueQuantity")
-                if isinstance(res.get("valueInteger"), int):
-                    extras[o.kind] = float(res["valueInteger"])
-                elif q is not None:
-                    dim = "time" if o.kind == "sleep_duration" else "score"
-                    extras[o.kind] = quantity_value(q, dim, where=vq)
-        elif rtype in (
-            "Medication",
-            "AllergyIntolerance",
-            "Encounter",
-            "Practitioner",
-            "PractitionerRole",
-            "OperationOutcome",
-        ):
-            continue
-        else:
-            unrec.append(Unrecognised(where, "resource", rtype, (), "resource type not used"))
-    if "age" not in profile:
-        raise FhirError("Patient", None, "a Patient resource with a birthDate")
-    profile["conditions"] = sorted(conds)
-    profile["medications"] = [
-        {
-            "name": d,
-            **({"dose_mg": o.dose_mg} if o.dose_mg is not None else {}),
-            **({"every_h": o.every_h} if o.every_h is not None else {}),
-            **({"stopped_days_ago": s} if s is not None else {}),
-        }
-        for d, (o, s) in meds.items()
-    ]
-    lab: dict[str, float] = {}
-    if "egfr" in labs:
-        lab["egfr"] = _latest(labs["egfr"])
-    if "crcl" in labs:
-        lab["crcl_ml_min"] = _latest(labs["crcl"])
-    if "qtc" in labs:
-        lab["qtc_ms"] = _latest(labs["qtc"])
-    if "alt" in labs:
-        lab["alt_u_per_l"] = _latest(labs["alt"])
-    for key, vals in labs.items():  # measurements read by the screen (knowledge/measurements)
-        if key.startswith("m:") and key[2:] not in lab:
-            lab[key[2:]] = _latest(vals)
-    if lab:
-        profile["labs"] = lab
-    if pains:
-        pain_conds = sorted(c for c in conds if condition(c).kind == "pain")
-        if pain_conds:
-            profile["pain"] = {"condition": pain_conds[0], "score": _latest(pains)}
-        else:
-            extras["pain_score"] = _latest(pains)
-            notes.append("pain score given without a coded neuropathic-pain condition")
-    if pharmcat is not None:
-        for call in calls_from_pharmcat(pharmcat):
-            notes.extend(call.notes)
-            if call.value is not None and call.gene not in genos:
-                genos[call.gene] = (call.value, "PharmCAT report")
-            sources.add("pharmcat_docs")
-    genotypes: dict[str, str] = {}
-    for gene, (value, ref) in {**{g: v for g, v in phenos.items()}, **genos}.items():
-        try:
-            genotypes[parse_genotype(gene, value).gene] = value
-        except UnknownNameError:
-            unrec.append(
-                Unrecognised(ref, "genotype", f"{gene} {value}", (), "gene not used by neurodose")
-            )
-        except GenotypeError as exc:
-            raise FhirError(f"{ref} genotype", f"{gene} {value}", str(exc)) from None
-    if genotypes:
-        profile["genotypes"] = genotypes
-    if any(g in genotypes for g in ("CYP2D6", "CYP2C19")):
-        sources.add("hl7_genomics_reporting")
-    return FhirCase(
-        profile=profile,
-        unrecognised=tuple(unrec),
-        notes=tuple(notes),
-        sources=tuple(sorted(sources)),
-        patient_id=patient_id,
-        extras=extras,
+    reader = _CaseReader(
+        today=today or dt.date.today(), index={**(medications or {}), **medication_index(items)}
     )
+    for where, res in items:
+        reader.read(where, res)
+    return reader.case(pharmcat)
 
 
 def case_from_bundle(bundle: Any, *, today: dt.date | None = None) -> FhirCase:

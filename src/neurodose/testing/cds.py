@@ -135,70 +135,90 @@ def make_client_key(
 # ------------------------------------------------------------------------- checks
 
 
-def card_problems(card: Any) -> list[str]:
-    """What a card breaks of the CDS Hooks card rules (empty when it conforms)."""
-    p: list[str] = []
-    if not isinstance(card, dict):
-        return ["card is not an object"]
+def _summary_problems(card: dict[str, Any]) -> list[str]:
     s = card.get("summary")
     if not isinstance(s, str) or not s:
-        p.append("summary missing")
-    elif len(s) >= 140:
-        p.append(f"summary has {len(s)} characters (must be under 140)")
-    if card.get("indicator") not in INDICATORS:
-        p.append(f"indicator {card.get('indicator')!r} not in {INDICATORS}")
+        return ["summary missing"]
+    if len(s) >= 140:
+        return [f"summary has {len(s)} characters (must be under 140)"]
+    return []
+
+
+def _source_problems(card: dict[str, Any]) -> list[str]:
     src = card.get("source")
     if not isinstance(src, dict) or not isinstance(src.get("label"), str) or not src["label"]:
-        p.append("source.label missing")
-    elif src.get("topic") is not None:
-        t = src["topic"]
-        if not (isinstance(t, dict) and t.get("code") and t.get("system")):
-            p.append("source.topic is not a Coding with system and code")
+        return ["source.label missing"]
+    t = src.get("topic")
+    if t is not None and not (isinstance(t, dict) and t.get("code") and t.get("system")):
+        return ["source.topic is not a Coding with system and code"]
+    return []
+
+
+def _action_problems(a: Any, at: str) -> list[str]:
+    """One suggestion action (``at`` names it, e.g. ``suggestions[0].actions[1]``)."""
+    if not isinstance(a, dict) or a.get("type") not in ("create", "update", "delete"):
+        return [f"{at}.type not create|update|delete"]
+    p = []
+    if not isinstance(a.get("description"), str):
+        p.append(f"{at}.description missing")
+    if a["type"] in ("create", "update") and not isinstance(a.get("resource"), dict):
+        p.append(f"{at}.resource missing for {a['type']}")
+    if a["type"] == "delete" and not (a.get("resourceId") or a.get("resource")):
+        p.append(f"{at} delete without resourceId")
+    return p
+
+
+def _suggestion_problems(card: dict[str, Any]) -> list[str]:
+    sugg = card.get("suggestions")
+    if sugg is None:
+        return []
+    if not isinstance(sugg, list):
+        return ["suggestions is not a list"]
+    p = []
+    if card.get("selectionBehavior") not in ("at-most-one", "any"):
+        p.append("selectionBehavior missing or not at-most-one|any with suggestions")
+    for i, sg in enumerate(sugg):
+        if not isinstance(sg, dict) or not isinstance(sg.get("label"), str):
+            p.append(f"suggestions[{i}].label missing")
+            continue
+        if not isinstance(sg.get("uuid"), str):
+            p.append(f"suggestions[{i}].uuid missing")
+        for j, a in enumerate(sg.get("actions") or []):
+            p += _action_problems(a, f"suggestions[{i}].actions[{j}]")
+    return p
+
+
+def _link_problem(ln: Any, at: str) -> str | None:
+    """One link (``at`` names it, e.g. ``links[0]``)."""
+    if not isinstance(ln, dict) or not all(isinstance(ln.get(k), str) for k in ("label", "url")):
+        return f"{at} needs label and url"
+    if ln.get("type") not in ("absolute", "smart"):
+        return f"{at}.type not absolute|smart"
+    if ln.get("appContext") is not None and ln["type"] != "smart":
+        return f"{at}.appContext only on smart links"
+    return None
+
+
+def card_problems(card: Any) -> list[str]:
+    """What a card breaks of the CDS Hooks card rules (empty when it conforms)."""
+    if not isinstance(card, dict):
+        return ["card is not an object"]
+    p = _summary_problems(card)
+    if card.get("indicator") not in INDICATORS:
+        p.append(f"indicator {card.get('indicator')!r} not in {INDICATORS}")
+    p += _source_problems(card)
     if not isinstance(card.get("uuid"), str) or not card["uuid"]:
         p.append("uuid missing (needed for feedback)")
     if "detail" in card and not isinstance(card["detail"], str):
         p.append("detail is not a string")
-    sugg = card.get("suggestions")
-    if sugg is not None:
-        if not isinstance(sugg, list):
-            p.append("suggestions is not a list")
-        else:
-            if card.get("selectionBehavior") not in ("at-most-one", "any"):
-                p.append("selectionBehavior missing or not at-most-one|any with suggestions")
-            for i, sg in enumerate(sugg):
-                if not isinstance(sg, dict) or not isinstance(sg.get("label"), str):
-                    p.append(f"suggestions[{i}].label missing")
-                    continue
-                if not isinstance(sg.get("uuid"), str):
-                    p.append(f"suggestions[{i}].uuid missing")
-                for j, a in enumerate(sg.get("actions") or []):
-                    if not isinstance(a, dict) or a.get("type") not in (
-                        "create",
-                        "update",
-                        "delete",
-                    ):
-                        p.append(f"suggestions[{i}].actions[{j}].type not create|update|delete")
-                        continue
-                    if not isinstance(a.get("description"), str):
-                        p.append(f"suggestions[{i}].actions[{j}].description missing")
-                    if a["type"] in ("create", "update") and not isinstance(
-                        a.get("resource"), dict
-                    ):
-                        p.append(f"suggestions[{i}].actions[{j}].resource missing for {a['type']}")
-                    if a["type"] == "delete" and not (a.get("resourceId") or a.get("resource")):
-                        p.append(f"suggestions[{i}].actions[{j}] delete without resourceId")
+    p += _suggestion_problems(card)
     for i, r in enumerate(card.get("overrideReasons") or []):
         if not (isinstance(r, dict) and r.get("code") and r.get("system") and r.get("display")):
             p.append(f"overrideReasons[{i}] needs system, code and display")
     for i, ln in enumerate(card.get("links") or []):
-        if not isinstance(ln, dict) or not all(
-            isinstance(ln.get(k), str) for k in ("label", "url")
-        ):
-            p.append(f"links[{i}] needs label and url")
-        elif ln.get("type") not in ("absolute", "smart"):
-            p.append(f"links[{i}].type not absolute|smart")
-        elif ln.get("appContext") is not None and ln["type"] != "smart":
-            p.append(f"links[{i}].appContext only on smart links")
+        problem = _link_problem(ln, f"links[{i}]")
+        if problem is not None:
+            p.append(problem)
     return p
 
 
@@ -341,6 +361,230 @@ class Report:
         return "\n".join(lines)
 
 
+class _Caller:
+    """Calls to one CDS Hooks base URL, each signed with the client key unless told."""
+
+    def __init__(self, http: httpx.Client, base: str, key: ClientKey, rep: Report) -> None:
+        self.http, self.base, self.key, self.rep = http, base, key, rep
+
+    def __call__(
+        self, path: str, body: Any = None, *, token: str | None = "sign", raw: bytes | None = None
+    ) -> httpx.Response:
+        headers = {"Content-Type": "application/json"}
+        if token == "sign":
+            headers["Authorization"] = "Bearer " + self.key.sign(self.base + path)
+        elif token:
+            headers["Authorization"] = "Bearer " + token
+        t0 = time.perf_counter()
+        if body is None and raw is None:
+            r = self.http.get(self.base + path, headers=headers)
+        else:
+            r = self.http.post(
+                self.base + path,
+                content=raw if raw is not None else json.dumps(body),
+                headers=headers,
+            )
+        if body is not None and path.count("/") == 2 and r.status_code == 200:
+            self.rep.timings_ms.append(1000 * (time.perf_counter() - t0))
+        return r
+
+
+def _check_discovery(call: _Caller, rep: Report) -> None:
+    base, key = call.base, call.key
+    r = call("/cds-services")
+    ok = r.status_code == 200
+    ids = {s.get("id"): s for s in r.json().get("services", [])} if ok else {}
+    rep.add(
+        "discovery answers 200 with the three services",
+        ok and set(SERVICE_IDS) <= set(ids),
+        f"status {r.status_code}",
+    )
+    for sid, s in ids.items():
+        miss = [k for k in ("hook", "id", "description") if not s.get(k)]
+        rep.add(f"discovery: {sid} has hook, id, description", not miss, ", ".join(miss))
+    r = call("/cds-services", token=None)
+    rep.add(
+        "discovery without a JWT: bare 401",
+        r.status_code == 401 and not r.content,
+        f"status {r.status_code}",
+    )
+    tok = key.sign(base + "/cds-services")
+    r1 = call("/cds-services", token=tok)
+    r2 = call("/cds-services", token=tok)
+    rep.add(
+        "replayed jti: 401",
+        r1.status_code == 200 and r2.status_code == 401,
+        f"{r1.status_code}, {r2.status_code}",
+    )
+    r = call("/cds-services", token=key.sign(base + "/cds-services/other"))
+    rep.add("JWT for another endpoint (aud): 401", r.status_code == 401, f"status {r.status_code}")
+
+
+def _hook_problems(r: httpx.Response) -> list[str]:
+    """The card problems of a hook answer, or its status where it is not 200."""
+    return _response_problems(r.json()) if r.status_code == 200 else [f"status {r.status_code}"]
+
+
+def _order_sign_message(s: Sample, data: dict[str, Any]) -> tuple[bool, str]:
+    """Whether an order-sign answer conforms and carries the sample's rules and indicator."""
+    probs = _response_problems(data)
+    topics = {c["source"].get("topic", {}).get("code") for c in data["cards"]}
+    missing = [x for x in s.expect_rules if x not in topics]
+    worst = max((INDICATORS.index(c["indicator"]) for c in data["cards"]), default=-1)
+    ind_ok = worst >= 0 and INDICATORS[worst] == s.expect_indicator
+    msg = "; ".join(probs[:3] + [f"missing rule {m}" for m in missing])
+    if not ind_ok:
+        got = INDICATORS[worst] if worst >= 0 else None
+        msg += f" worst indicator {got}, expected {s.expect_indicator}"
+    return not probs and not missing and ind_ok, msg.strip()
+
+
+def _check_sample(call: _Caller, rep: Report, s: Sample) -> list[dict[str, Any]]:
+    """The three hooks for one sample, full prefetch; the order-sign cards it issued."""
+    body = hook_request(s, "order-sign", prefetch=prefetch_for(s))
+    r = call(_PATH["order-sign"], body)
+    if r.status_code != 200:
+        rep.add(f"{s.name}: order-sign", False, f"status {r.status_code}: {r.text[:200]}")
+        return []
+    data = r.json()
+    ok, msg = _order_sign_message(s, data)
+    rep.add(f"{s.name}: order-sign cards conform and carry {', '.join(s.expect_rules)}", ok, msg)
+    r = call(_PATH["order-select"], hook_request(s, "order-select", prefetch=prefetch_for(s)))
+    probs = _hook_problems(r)
+    rep.add(f"{s.name}: order-select", not probs, "; ".join(probs[:3]))
+    r = call(_PATH["patient-view"], hook_request(s, "patient-view", prefetch=prefetch_for(s)))
+    probs = _hook_problems(r)
+    if not probs and len(r.json()["cards"]) != 1:
+        probs = [f"{len(r.json()['cards'])} cards (expected one summary card)"]
+    rep.add(f"{s.name}: patient-view", not probs, "; ".join(probs[:3]))
+    return list(data["cards"])
+
+
+def _check_without_prefetch(call: _Caller, rep: Report, s: Sample) -> None:
+    """Without prefetch the service must fetch from fhirServer with the token."""
+    key = call.key
+    token = uuid.uuid4().hex
+    port = urlsplit(key.fhir_server).port if key.fhir_server else None
+    with fhir_stub(s.resources, token, port or 0) as stub:
+        body = hook_request(s, "order-sign", prefetch=None)
+        body["fhirServer"] = key.fhir_server or f"http://127.0.0.1:{stub.server_address[1]}"
+        body["fhirAuthorization"] = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "neurodose-cds",
+        }
+        r = call(_PATH["order-sign"], body)
+        fetched: set[str] = (
+            {c["source"].get("topic", {}).get("code") for c in r.json().get("cards", [])}
+            if r.status_code == 200
+            else set()
+        )
+        rep.add(
+            f"no prefetch: fetched from fhirServer ({stub.hits} reads) with the same cards",
+            r.status_code == 200 and set(s.expect_rules) <= fetched and stub.hits > 0,
+            f"status {r.status_code}",
+        )
+        rep.add("fhirAuthorization token not echoed", token not in r.text)
+    body = hook_request(s, "order-sign", prefetch=None)
+    r = call(_PATH["order-sign"], body)
+    rep.add("no prefetch and no fhirServer: 412", r.status_code == 412, f"status {r.status_code}")
+    pre = prefetch_for(s)
+    pre["medications"] = None
+    pre["conditions"] = None
+    r = call(_PATH["order-sign"], hook_request(s, "order-sign", prefetch=pre))
+    rep.add("prefetch null = absent: 200", r.status_code == 200, f"status {r.status_code}")
+
+
+def _bad_requests(s: Sample) -> list[tuple[str, Any, bytes | None]]:
+    """(name, body, raw bytes) of each malformed order-sign call."""
+    good = hook_request(s, "order-sign", prefetch=prefetch_for(s))
+    bads: list[tuple[str, Any, bytes | None]] = [("malformed JSON", None, b"{not json")]
+    b = copy.deepcopy(good)
+    b["hook"] = "patient-view"
+    bads.append(("hook not matching the service", b, None))
+    b = copy.deepcopy(good)
+    del b["context"]["patientId"]
+    bads.append(("missing context.patientId", b, None))
+    b = copy.deepcopy(good)
+    del b["context"]["draftOrders"]["entry"][0]["resource"]["medicationCodeableConcept"]
+    bads.append(("draft order with no medication", b, None))
+    b = copy.deepcopy(good)
+    b["prefetch"]["medications"] = {"resourceType": "Patient", "id": s.patient_id}
+    bads.append(("prefetch bundle that is not a Bundle", b, None))
+    b = copy.deepcopy(good)
+    b["prefetch"]["patient"] = {**b["prefetch"]["patient"], "birthDate": "yesterday"}
+    bads.append(("FHIR resource failing validation", b, None))
+    return bads
+
+
+def _check_bad_input(call: _Caller, rep: Report, s: Sample) -> None:
+    """Bad input: 400 with one line, never 500."""
+    for name, bb, raw in _bad_requests(s):
+        r = call(_PATH["order-sign"], bb, raw=raw)
+        err = (
+            r.json().get("error", "")
+            if r.headers.get("content-type", "").startswith("application/json")
+            else ""
+        )
+        ok = r.status_code == 400 and bool(err) and "\n" not in err and "Traceback" not in r.text
+        rep.add(
+            f"bad input ({name}): 400 with a one-line reason",
+            ok,
+            f"status {r.status_code}: {err[:120]}",
+        )
+
+
+def _feedback_for(
+    crit: dict[str, Any] | None, with_sugg: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """An override of the critical card and an accepted suggestion (those there are)."""
+    fb = []
+    if crit is not None:
+        fb.append(
+            {
+                "card": crit["uuid"],
+                "outcome": "overridden",
+                "overrideReason": {
+                    "reason": crit["overrideReasons"][0],
+                    "userComment": "cds-check",
+                },
+                "outcomeTimestamp": dt.datetime.now(dt.UTC).isoformat(),
+            }
+        )
+    if with_sugg is not None:
+        fb.append(
+            {
+                "card": with_sugg["uuid"],
+                "outcome": "accepted",
+                "acceptedSuggestions": [{"id": with_sugg["suggestions"][0]["uuid"]}],
+                "outcomeTimestamp": dt.datetime.now(dt.UTC).isoformat(),
+            }
+        )
+    return fb
+
+
+def _check_feedback(call: _Caller, rep: Report, issued: list[dict[str, Any]]) -> None:
+    crit = next((c for c in issued if c["indicator"] == "critical"), None)
+    with_sugg = next((c for c in issued if c.get("suggestions")), None)
+    fb = _feedback_for(crit, with_sugg)
+    rep.add(
+        "samples gave a critical card with overrideReasons",
+        crit is not None and bool(crit.get("overrideReasons")),
+    )
+    rep.add("samples gave a card with suggestions", with_sugg is not None)
+    if not fb:
+        return
+    r = call(_PATH["order-sign"] + "/feedback", {"feedback": fb})
+    rep.add("feedback stored", r.status_code == 200, f"status {r.status_code}: {r.text[:120]}")
+    r = call(
+        _PATH["order-sign"] + "/feedback",
+        {"feedback": [{"card": "nope", "outcome": "maybe"}]},
+    )
+    rep.add("bad feedback: 400", r.status_code == 400, f"status {r.status_code}")
+
+
 def run_checks(
     url: str,
     key: ClientKey,
@@ -354,215 +598,13 @@ def run_checks(
     rep = Report(base)
     samples = load_samples(samples_dir, today)
     with httpx.Client(timeout=timeout_s) as http:
-
-        def call(
-            path: str, body: Any = None, *, token: str | None = "sign", raw: bytes | None = None
-        ) -> httpx.Response:
-            headers = {"Content-Type": "application/json"}
-            if token == "sign":
-                headers["Authorization"] = "Bearer " + key.sign(base + path)
-            elif token:
-                headers["Authorization"] = "Bearer " + token
-            t0 = time.perf_counter()
-            if body is None and raw is None:
-                r = http.get(base + path, headers=headers)
-            else:
-                r = http.post(
-                    base + path,
-                    content=raw if raw is not None else json.dumps(body),
-                    headers=headers,
-                )
-            if body is not None and path.count("/") == 2 and r.status_code == 200:
-                rep.timings_ms.append(1000 * (time.perf_counter() - t0))
-            return r
-
-        # discovery
-        r = call("/cds-services")
-        ok = r.status_code == 200
-        ids = {s.get("id"): s for s in r.json().get("services", [])} if ok else {}
-        rep.add(
-            "discovery answers 200 with the three services",
-            ok and set(SERVICE_IDS) <= set(ids),
-            f"status {r.status_code}",
-        )
-        for sid, s in ids.items():
-            miss = [k for k in ("hook", "id", "description") if not s.get(k)]
-            rep.add(f"discovery: {sid} has hook, id, description", not miss, ", ".join(miss))
-        r = call("/cds-services", token=None)
-        rep.add(
-            "discovery without a JWT: bare 401",
-            r.status_code == 401 and not r.content,
-            f"status {r.status_code}",
-        )
-        tok = key.sign(base + "/cds-services")
-        r1 = call("/cds-services", token=tok)
-        r2 = call("/cds-services", token=tok)
-        rep.add(
-            "replayed jti: 401",
-            r1.status_code == 200 and r2.status_code == 401,
-            f"{r1.status_code}, {r2.status_code}",
-        )
-        r = call("/cds-services", token=key.sign(base + "/cds-services/other"))
-        rep.add(
-            "JWT for another endpoint (aud): 401", r.status_code == 401, f"status {r.status_code}"
-        )
-
-        # the samples, full prefetch
+        call = _Caller(http, base, key, rep)
+        _check_discovery(call, rep)
         issued: list[dict[str, Any]] = []
         for s in samples:
-            body = hook_request(s, "order-sign", prefetch=prefetch_for(s))
-            r = call(_PATH["order-sign"], body)
-            if r.status_code != 200:
-                rep.add(f"{s.name}: order-sign", False, f"status {r.status_code}: {r.text[:200]}")
-                continue
-            data = r.json()
-            probs = _response_problems(data)
-            topics = {c["source"].get("topic", {}).get("code") for c in data["cards"]}
-            missing = [x for x in s.expect_rules if x not in topics]
-            worst = max((INDICATORS.index(c["indicator"]) for c in data["cards"]), default=-1)
-            ind_ok = worst >= 0 and INDICATORS[worst] == s.expect_indicator
-            msg = "; ".join(probs[:3] + [f"missing rule {m}" for m in missing])
-            if not ind_ok:
-                got = INDICATORS[worst] if worst >= 0 else None
-                msg += f" worst indicator {got}, expected {s.expect_indicator}"
-            rep.add(
-                f"{s.name}: order-sign cards conform and carry {', '.join(s.expect_rules)}",
-                not probs and not missing and ind_ok,
-                msg.strip(),
-            )
-            issued += data["cards"]
-            r = call(
-                _PATH["order-select"],
-                hook_request(s, "order-select", prefetch=prefetch_for(s)),
-            )
-            probs = (
-                _response_problems(r.json())
-                if r.status_code == 200
-                else [f"status {r.status_code}"]
-            )
-            rep.add(f"{s.name}: order-select", not probs, "; ".join(probs[:3]))
-            r = call(
-                _PATH["patient-view"],
-                hook_request(s, "patient-view", prefetch=prefetch_for(s)),
-            )
-            probs = (
-                _response_problems(r.json())
-                if r.status_code == 200
-                else [f"status {r.status_code}"]
-            )
-            if not probs and len(r.json()["cards"]) != 1:
-                probs = [f"{len(r.json()['cards'])} cards (expected one summary card)"]
-            rep.add(f"{s.name}: patient-view", not probs, "; ".join(probs[:3]))
-
-        # without prefetch: the service must fetch from fhirServer with the token
+            issued += _check_sample(call, rep, s)
         s = next((x for x in samples if "maoi" in x.name), samples[0])
-        token = uuid.uuid4().hex
-        port = urlsplit(key.fhir_server).port if key.fhir_server else None
-        with fhir_stub(s.resources, token, port or 0) as stub:
-            body = hook_request(s, "order-sign", prefetch=None)
-            body["fhirServer"] = key.fhir_server or f"http://127.0.0.1:{stub.server_address[1]}"
-            body["fhirAuthorization"] = {
-                "access_token": token,
-                "token_type": "Bearer",
-                "expires_in": 300,
-                "scope": "patient/*.read",
-                "subject": "neurodose-cds",
-            }
-            r = call(_PATH["order-sign"], body)
-            fetched: set[str] = (
-                {c["source"].get("topic", {}).get("code") for c in r.json().get("cards", [])}
-                if r.status_code == 200
-                else set()
-            )
-            rep.add(
-                f"no prefetch: fetched from fhirServer ({stub.hits} reads) with the same cards",
-                r.status_code == 200 and set(s.expect_rules) <= fetched and stub.hits > 0,
-                f"status {r.status_code}",
-            )
-            rep.add("fhirAuthorization token not echoed", token not in r.text)
-        body = hook_request(s, "order-sign", prefetch=None)
-        r = call(_PATH["order-sign"], body)
-        rep.add(
-            "no prefetch and no fhirServer: 412", r.status_code == 412, f"status {r.status_code}"
-        )
-        pre = prefetch_for(s)
-        pre["medications"] = None
-        pre["conditions"] = None
-        r = call(_PATH["order-sign"], hook_request(s, "order-sign", prefetch=pre))
-        rep.add("prefetch null = absent: 200", r.status_code == 200, f"status {r.status_code}")
-
-        # bad input: 400 with one line, never 500
-        good = hook_request(s, "order-sign", prefetch=prefetch_for(s))
-        bads: list[tuple[str, Any, bytes | None]] = [("malformed JSON", None, b"{not json")]
-        b = copy.deepcopy(good)
-        b["hook"] = "patient-view"
-        bads.append(("hook not matching the service", b, None))
-        b = copy.deepcopy(good)
-        del b["context"]["patientId"]
-        bads.append(("missing context.patientId", b, None))
-        b = copy.deepcopy(good)
-        del b["context"]["draftOrders"]["entry"][0]["resource"]["medicationCodeableConcept"]
-        bads.append(("draft order with no medication", b, None))
-        b = copy.deepcopy(good)
-        b["prefetch"]["medications"] = {"resourceType": "Patient", "id": s.patient_id}
-        bads.append(("prefetch bundle that is not a Bundle", b, None))
-        b = copy.deepcopy(good)
-        b["prefetch"]["patient"] = {**b["prefetch"]["patient"], "birthDate": "yesterday"}
-        bads.append(("FHIR resource failing validation", b, None))
-        for name, bb, raw in bads:
-            r = call(_PATH["order-sign"], bb, raw=raw)
-            err = (
-                r.json().get("error", "")
-                if r.headers.get("content-type", "").startswith("application/json")
-                else ""
-            )
-            ok = (
-                r.status_code == 400 and bool(err) and "\n" not in err and "Traceback" not in r.text
-            )
-            rep.add(
-                f"bad input ({name}): 400 with a one-line reason",
-                ok,
-                f"status {r.status_code}: {err[:120]}",
-            )
-
-        # feedback
-        crit = next((c for c in issued if c["indicator"] == "critical"), None)
-        with_sugg = next((c for c in issued if c.get("suggestions")), None)
-        fb = []
-        if crit is not None:
-            fb.append(
-                {
-                    "card": crit["uuid"],
-                    "outcome": "overridden",
-                    "overrideReason": {
-                        "reason": crit["overrideReasons"][0],
-                        "userComment": "cds-check",
-                    },
-                    "outcomeTimestamp": dt.datetime.now(dt.UTC).isoformat(),
-                }
-            )
-        if with_sugg is not None:
-            fb.append(
-                {
-                    "card": with_sugg["uuid"],
-                    "outcome": "accepted",
-                    "acceptedSuggestions": [{"id": with_sugg["suggestions"][0]["uuid"]}],
-                    "outcomeTimestamp": dt.datetime.now(dt.UTC).isoformat(),
-                }
-            )
-        rep.add(
-            "samples gave a critical card with overrideReasons",
-            crit is not None and bool(crit.get("overrideReasons")),
-        )
-        rep.add("samples gave a card with suggestions", with_sugg is not None)
-        if fb:
-            r = call(_PATH["order-sign"] + "/feedback", {"feedback": fb})
-            rep.add(
-                "feedback stored", r.status_code == 200, f"status {r.status_code}: {r.text[:120]}"
-            )
-            r = call(
-                _PATH["order-sign"] + "/feedback",
-                {"feedback": [{"card": "nope", "outcome": "maybe"}]},
-            )
-            rep.add("bad feedback: 400", r.status_code == 400, f"status {r.status_code}")
+        _check_without_prefetch(call, rep, s)
+        _check_bad_input(call, rep, s)
+        _check_feedback(call, rep, issued)
     return rep

@@ -40,7 +40,7 @@ from __future__ import annotations
 import itertools
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,6 +259,153 @@ def _parse_regimen(raw: Any, where: str, days: int) -> tuple[DoseStep, ...]:
     return tuple(steps)
 
 
+def _condition(data: Mapping[str, Any]) -> str:
+    params = load_pd_parameters()
+    cond = data.get("condition")
+    if cond not in params.conditions:
+        hint = close_matches(str(cond), params.conditions)
+        raise _err(
+            "condition",
+            cond,
+            "one of "
+            + ", ".join(sorted(params.conditions))
+            + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+        )
+    return str(cond)
+
+
+def _n_per_arm(data: Mapping[str, Any]) -> int:
+    """Patients per arm (its cap over all arms is checked once the arms are known)."""
+    if "n_per_arm" not in data:
+        return _int(data, "n_per_arm", 1, MAX_TRIAL_PATIENTS)
+    n = data["n_per_arm"]
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise _err("n_per_arm", n, "an integer >= 1")
+    return n
+
+
+def _arm_drug(drug: Any, where: str) -> str:
+    """The canonical name of an arm's drug, which must have a PK model."""
+    with_pk = pkmodel_names()
+    expected = "'placebo' or a drug with a PK model (" + ", ".join(with_pk)
+    try:
+        canon = resolve_name(str(drug))
+    except UnknownDrugError as exc:
+        hint = close_matches(str(drug), with_pk) or exc.suggestions
+        raise _err(
+            where, drug, expected + ")" + (f"; did you mean {hint[0]!r}?" if hint else "")
+        ) from None
+    if canon not in with_pk:
+        raise _err(
+            where,
+            drug,
+            expected + f"); {canon!r} is in the knowledge base but has no PK model, so an "
+            "arm cannot be simulated",
+        )
+    return canon
+
+
+def _arm(i: int, a: Any, arms: Sequence[Arm], days: int) -> Arm:
+    w = f"arms[{i}]."
+    if not isinstance(a, dict):
+        raise _err(f"arms[{i}]", a, "a table with name, drug, regimen")
+    _unknown_keys(a, {"name", "drug", "regimen"}, w)
+    an = a.get("name")
+    if not isinstance(an, str) or not an.strip():
+        raise _err(w + "name", an, "a non-empty string")
+    if any(x.name == an for x in arms):
+        raise _err(w + "name", an, "a name not used by another arm")
+    if a.get("drug") == "placebo":
+        if "regimen" in a:
+            raise _err(w + "regimen", a["regimen"], "no regimen for a placebo arm")
+        return Arm(an, "placebo", ())
+    canon = _arm_drug(a.get("drug"), w + "drug")
+    return Arm(an, canon, _parse_regimen(a.get("regimen"), w + "regimen", days))
+
+
+def _arms(data: Mapping[str, Any], days: int) -> list[Arm]:
+    raw_arms = data.get("arms")
+    if not isinstance(raw_arms, list) or not raw_arms:
+        raise _err("arms", raw_arms, "a non-empty list of [[arms]] tables")
+    arms: list[Arm] = []
+    for i, a in enumerate(raw_arms):
+        arms.append(_arm(i, a, arms, days))
+    return arms
+
+
+def _population(data: Mapping[str, Any]) -> dict[str, float]:
+    pop_raw = data.get("population", {}) or {}
+    if not isinstance(pop_raw, dict):
+        raise _err("population", pop_raw, "a table of overrides")
+    _unknown_keys(pop_raw, _POP_PD | _POP_PK, "population.")
+    population: dict[str, float] = {}
+    for k, v in pop_raw.items():
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise _err(f"population.{k}", v, "a number")
+        population[k] = float(v)
+    return population
+
+
+def _dropout(data: Mapping[str, Any]) -> tuple[str, float]:
+    """(imputation, other weekly dropout) from ``[dropout]``."""
+    drop = data.get("dropout", {}) or {}
+    if not isinstance(drop, dict):
+        raise _err("dropout", drop, "a table")
+    _unknown_keys(drop, {"imputation", "other_weekly"}, "dropout.")
+    imputation = drop.get("imputation", "BOCF")
+    if imputation not in _IMPUTATION:
+        raise _err("dropout.imputation", imputation, f"one of {list(_IMPUTATION)}")
+    other = _num(drop, "other_weekly", 0.0, 1.0, "dropout.") if "other_weekly" in drop else 0.0
+    return imputation, other
+
+
+_NO_STOP = object()
+
+
+def _stop_table(data: Mapping[str, Any]) -> Any:
+    """The ``[stop]`` table, or one made of top-level stop_day/taper_steps/taper_step_days
+    (``_NO_STOP`` where there is neither)."""
+    flat = ("stop_day", "taper_steps", "taper_step_days")
+    if not any(k in data for k in flat):
+        return data.get("stop", _NO_STOP)
+    if "stop" in data:
+        raise _err("stop_day", data.get("stop_day"), "either top-level stop_day or [stop]")
+    return {k.replace("stop_day", "day"): data[k] for k in flat if k in data}
+
+
+def _stop(s: Any, days: int, arms: Sequence[Arm]) -> Stop | None:
+    if s is _NO_STOP:
+        return None
+    if not isinstance(s, dict):
+        raise _err("stop", s, "a table {day, taper_steps, taper_step_days}")
+    _unknown_keys(s, {"day", "taper_steps", "taper_step_days"}, "stop.")
+    stop = Stop(
+        day=_int(s, "day", 2, days, "stop."),
+        taper_steps=_int(s, "taper_steps", 0, 10, "stop.") if "taper_steps" in s else 0,
+        taper_step_days=(
+            _int(s, "taper_step_days", 1, 56, "stop.") if "taper_step_days" in s else 7
+        ),
+    )
+    first = min((st.start_day for a in arms for st in a.regimen), default=1)
+    if stop.day - stop.taper_steps * stop.taper_step_days <= first:
+        raise _err("stop", s, "a taper that starts after the first dose")
+    return stop
+
+
+def _nnt(data: Mapping[str, Any], arms: Sequence[Arm]) -> bool:
+    analysis = data.get("analysis", {}) or {}
+    _unknown_keys(analysis, {"nnt"}, "analysis.")
+    nnt = bool(analysis.get("nnt", True))
+    if nnt and not any(a.is_placebo for a in arms):
+        raise _err(
+            "arms",
+            [a.name for a in arms],
+            'a placebo arm (drug = "placebo") when NNT/NNH are requested '
+            "(set [analysis] nnt = false to run without one)",
+        )
+    return nnt
+
+
 def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
     """Validate a design mapping (as read from TOML) into a :class:`Design`.
 
@@ -276,127 +423,17 @@ def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
         raise _err("name", name, "a non-empty string")
     weeks = _int(data, "weeks", 1, MAX_TRIAL_WEEKS)
     days = weeks * 7
-    params = load_pd_parameters()
-    cond = data.get("condition")
-    if cond not in params.conditions:
-        hint = close_matches(str(cond), params.conditions)
-        raise _err(
-            "condition",
-            cond,
-            "one of "
-            + ", ".join(sorted(params.conditions))
-            + (f" (did you mean {hint[0]!r}?)" if hint else ""),
-        )
-    if "n_per_arm" in data and (
-        not isinstance(data["n_per_arm"], int)
-        or isinstance(data["n_per_arm"], bool)
-        or data["n_per_arm"] < 1
-    ):
-        raise _err("n_per_arm", data["n_per_arm"], "an integer >= 1")
-    n = data["n_per_arm"] if "n_per_arm" in data else _int(data, "n_per_arm", 1, MAX_TRIAL_PATIENTS)
-    # its cap (patients in all arms, neurodose.limits) is checked once the arms are known
+    cond = _condition(data)
+    n = _n_per_arm(data)
     seed = _int(data, "seed", 0, 2**63 - 1)
-    raw_arms = data.get("arms")
-    if not isinstance(raw_arms, list) or not raw_arms:
-        raise _err("arms", raw_arms, "a non-empty list of [[arms]] tables")
-    arms: list[Arm] = []
-    for i, a in enumerate(raw_arms):
-        w = f"arms[{i}]."
-        if not isinstance(a, dict):
-            raise _err(f"arms[{i}]", a, "a table with name, drug, regimen")
-        _unknown_keys(a, {"name", "drug", "regimen"}, w)
-        an = a.get("name")
-        if not isinstance(an, str) or not an.strip():
-            raise _err(w + "name", an, "a non-empty string")
-        if any(x.name == an for x in arms):
-            raise _err(w + "name", an, "a name not used by another arm")
-        drug = a.get("drug")
-        if drug == "placebo":
-            if "regimen" in a:
-                raise _err(w + "regimen", a["regimen"], "no regimen for a placebo arm")
-            arms.append(Arm(an, "placebo", ()))
-            continue
-        with_pk = pkmodel_names()
-        try:
-            canon = resolve_name(str(drug))
-        except UnknownDrugError as exc:
-            hint = close_matches(str(drug), with_pk) or exc.suggestions
-            raise _err(
-                w + "drug",
-                drug,
-                "'placebo' or a drug with a PK model ("
-                + ", ".join(with_pk)
-                + ")"
-                + (f"; did you mean {hint[0]!r}?" if hint else ""),
-            ) from None
-        if canon not in with_pk:
-            raise _err(
-                w + "drug",
-                drug,
-                "'placebo' or a drug with a PK model ("
-                + ", ".join(with_pk)
-                + f"); {canon!r} is in the knowledge base but has no PK model, so an arm "
-                "cannot be simulated",
-            )
-        arms.append(Arm(an, canon, _parse_regimen(a.get("regimen"), w + "regimen", days)))
-    pop_raw = data.get("population", {}) or {}
-    if not isinstance(pop_raw, dict):
-        raise _err("population", pop_raw, "a table of overrides")
-    _unknown_keys(pop_raw, _POP_PD | _POP_PK, "population.")
-    population: dict[str, float] = {}
-    for k, v in pop_raw.items():
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise _err(f"population.{k}", v, "a number")
-        population[k] = float(v)
-    drop = data.get("dropout", {}) or {}
-    if not isinstance(drop, dict):
-        raise _err("dropout", drop, "a table")
-    _unknown_keys(drop, {"imputation", "other_weekly"}, "dropout.")
-    imputation = drop.get("imputation", "BOCF")
-    if imputation not in _IMPUTATION:
-        raise _err("dropout.imputation", imputation, f"one of {list(_IMPUTATION)}")
-    other = _num(drop, "other_weekly", 0.0, 1.0, "dropout.") if "other_weekly" in drop else 0.0
-    stop = None
-    if "stop_day" in data or "taper_steps" in data or "taper_step_days" in data:
-        if "stop" in data:
-            raise _err("stop_day", data.get("stop_day"), "either top-level stop_day or [stop]")
-        data = {
-            **data,
-            "stop": {
-                k.replace("stop_day", "day"): data[k]
-                for k in ("stop_day", "taper_steps", "taper_step_days")
-                if k in data
-            },
-        }
-    if "stop" in data:
-        s = data["stop"]
-        if not isinstance(s, dict):
-            raise _err("stop", s, "a table {day, taper_steps, taper_step_days}")
-        _unknown_keys(s, {"day", "taper_steps", "taper_step_days"}, "stop.")
-        stop = Stop(
-            day=_int(s, "day", 2, days, "stop."),
-            taper_steps=_int(s, "taper_steps", 0, 10, "stop.") if "taper_steps" in s else 0,
-            taper_step_days=(
-                _int(s, "taper_step_days", 1, 56, "stop.") if "taper_step_days" in s else 7
-            ),
-        )
-        first = min((st.start_day for a in arms for st in a.regimen), default=1)
-        if stop.day - stop.taper_steps * stop.taper_step_days <= first:
-            raise _err("stop", s, "a taper that starts after the first dose")
-    analysis = data.get("analysis", {}) or {}
+    arms = _arms(data, days)
+    population = _population(data)
+    imputation, other = _dropout(data)
+    stop = _stop(_stop_table(data), days, arms)
     try:
         trial_allowed(n, len(arms))
     except InputError as exc:
         raise _err("n_per_arm", n, exc.allowed) from None
-    _unknown_keys(analysis, {"nnt"}, "analysis.")
-    nnt = bool(analysis.get("nnt", True))
-    if nnt and not any(a.is_placebo for a in arms):
-        raise _err(
-            "arms",
-            [a.name for a in arms],
-            'a placebo arm (drug = "placebo") when NNT/NNH are requested '
-            "(set [analysis] nnt = false to run without one)",
-        )
     return Design(
         name=name,
         weeks=weeks,
@@ -408,7 +445,7 @@ def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
         imputation=imputation,
         dropout_other_weekly=other,
         stop=stop,
-        nnt=nnt,
+        nnt=_nnt(data, arms),
         description=str(data.get("description", "")),
     )
 
