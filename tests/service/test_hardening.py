@@ -450,3 +450,26 @@ def test_unknown_medicine_is_a_banner_on_the_assessment_page(sqlite_clinic):
     assert "not checked" in r.text
     assert r.text.index('id="unchecked"') < r.text.index("Options for this patient")
     c.close()
+
+
+def test_every_source_link_of_the_assessment_opens_its_page(sqlite_clinic, site):
+    """Each finding's and reason's source links to ``/sources/<key>``; that page links
+    to the publication (its URL, else its DOI at doi.org), as the API's CSL item says."""
+    from markupsafe import escape
+
+    c = site["client"]
+    html = c.get(f"/patients/{site['pid']}").text
+    keys = sorted(set(re.findall(r'href="/sources/([^"]+)"', html)))
+    assert site["key"] in keys, keys
+    api = sqlite_clinic.api("alice")
+    for key in keys:
+        r = c.get(f"/sources/{key}")
+        assert r.status_code == 200, (key, r.text[:300])
+        assert f"<h1>Source {key}</h1>" in r.text
+        csl = api.get(f"/api/v1/sources/{key}").json()
+        url = csl.get("URL") or (f"https://doi.org/{csl['DOI']}" if csl.get("DOI") else None)
+        if url is None:
+            assert "Open the reference" not in r.text, key
+        else:
+            link = f'<a href="{escape(url)}" rel="noopener">Open the reference</a>'
+            assert link in r.text, key

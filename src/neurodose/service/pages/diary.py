@@ -1,0 +1,52 @@
+"""A patient's diary as the clinician sees it (scores, response): ``/patients/{pid}/diary``.
+The patient's own diary (``/d/{token}``) is :mod:`neurodose.service.pages.patient_diary`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from neurodose.errors import NeurodoseError
+from neurodose.service import store
+from neurodose.service.pages import charts
+from neurodose.service.pages.common import choices, page, session, state
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/patients/{pid}/diary", response_class=HTMLResponse)
+def diary_page(request: Request, pid: str) -> Response:
+    user, csrf = session(request)
+    with state(request).db.session() as s:
+        rec = store.get_patient(s, user, pid)
+        out = store.patient_out(s, rec)
+        entries = store.diary_entries(s, pid, user.name)
+        reg = store.current_regimen(s, pid)
+        report, problem = None, None
+        if reg is not None and entries:
+            try:
+                report = store.response(s, user, pid)
+            except NeurodoseError as exc:
+                problem = str(exc)
+    fig = None
+    if entries:
+        fig = charts.diary_scores(
+            entries,
+            start=reg.start_date if reg is not None else None,
+            baseline_pain=report["individual"]["baseline_pain"] if report is not None else None,
+        )
+    return page(
+        request,
+        "diary.html",
+        user=user,
+        csrf=csrf,
+        p=out,
+        entries=entries,
+        report=report,
+        fig=fig,
+        problem=problem,
+        drug=reg.drug if reg else None,
+        choices=choices(),
+    )
