@@ -256,9 +256,12 @@ def response_report(
     entries: Sequence[Mapping[str, Any]],
     rows: Sequence[Mapping[str, Any]],
 ) -> dict[str, Any]:
-    """``neurodose response --json`` from the stored diary, regimen and levels."""
+    """``neurodose response --json`` from the stored diary, regimen and levels
+    (:func:`neurodose.workflows.response`; the report only: the stored plan's doses were
+    checked when it was made, and a co-medication's dose is screened in the assessment,
+    so the diary is never refused for a dose)."""
     from neurodose.mipd.diary import Diary
-    from neurodose.mipd.response import run_response
+    from neurodose.workflows import ResponseRequest, response
 
     if not entries:
         raise InputError("diary", "no entries", "at least one diary entry")
@@ -266,16 +269,17 @@ def response_report(
     last = max(dt.date.fromisoformat(str(e["date"])) for e in entries)
     reg = _regimen(plan, drug, last)
     obs = _observations(profile, drug, plan, rows) if rows else None
-    rep = run_response(
+    req = ResponseRequest(
         drug,
         reg,
         diary,
         first_dose=dt.date.fromisoformat(plan["start_date"]),
         patient=pk_patient(profile),
-        comedications=_comeds(profile, drug),
+        comedications=tuple(_comeds(profile, drug)),
         levels=obs,
+        allow_above_max=True,
     )
-    return dict(_clean(rep.to_json()))
+    return dict(_clean(response(req).report.to_json()))
 
 
 def simulate_json(

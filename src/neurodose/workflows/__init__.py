@@ -19,6 +19,7 @@ module              use cases
 ``models``          :func:`simulate`, :func:`explain`
 ``plans``           :func:`make_plan` (titrate, taper, switch), :func:`planned_doses`
 ``monitoring``      :func:`tdm` (MAP fit, forecast, dose) and :func:`course_tdm`
+``diary``           :func:`response` (diary -> week-8 forecast)
 ``views``           :func:`patient_view` (week, reviews, levels of current drugs)
 ==================  ===================================================
 
@@ -48,6 +49,8 @@ _WHERE = {
     "PatientViewRequest": "views",
     "PlanRequest": "plans",
     "PlanResult": "plans",
+    "ResponseRequest": "diary",
+    "ResponseResult": "diary",
     "SimulateRequest": "models",
     "SimulateResult": "models",
     "TdmRequest": "monitoring",
@@ -59,6 +62,7 @@ _WHERE = {
     "make_plan": "plans",
     "patient_view": "views",
     "planned_doses": "plans",
+    "response": "diary",
     "screen_orders": "screening",
     "simulate": "models",
     "tdm": "monitoring",
@@ -87,6 +91,8 @@ __all__ = [
     "PatientViewRequest",
     "PlanRequest",
     "PlanResult",
+    "ResponseRequest",
+    "ResponseResult",
     "SimulateRequest",
     "SimulateResult",
     "TdmRequest",
@@ -98,6 +104,7 @@ __all__ = [
     "make_plan",
     "patient_view",
     "planned_doses",
+    "response",
     "screen_orders",
     "simulate",
     "tdm",

@@ -243,3 +243,36 @@ def test_order_screening_cds_and_workflow_agree():
     # each order alone misses the other draft's interaction
     alone = screen_orders(OrderScreenRequest(patient, orders[:1], today=START))
     assert len(alone.screens[0].findings) < len(wf.screens[0].findings)
+
+
+# ------------------------------------------------------------------ response (diary)
+
+
+def test_response_cli_and_workflow_agree():
+    from neurodose.mipd.diary import read_diary_csv
+    from neurodose.workflows import ResponseRequest, response
+
+    diary = ROOT / "examples/tdm/diary.csv"
+    reg = Regimen.oral("25 mg", every="24 h", days=30)
+    comeds = (parse_comedication("fluoxetine"),)
+    wf = response(
+        ResponseRequest("amitriptyline", reg, read_diary_csv(diary), comedications=comeds)
+    )
+    cli = _cli(
+        "response",
+        "--diary",
+        str(diary),
+        "--drug",
+        "amitriptyline",
+        "--dose",
+        "25 mg",
+        "--days",
+        "30",
+        "--with",
+        "fluoxetine",
+        "--json",
+    )
+    assert cli.pop("comedication_notes") == list(wf.notes) and wf.notes
+    assert cli.pop("warnings") == list(wf.warnings)
+    cli.pop("defaults_applied")
+    assert json.loads(json.dumps(wf.report.to_json())) == cli
