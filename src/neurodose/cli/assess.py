@@ -20,13 +20,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from neurodose.advice.assess import Assessment, assess
-from neurodose.advice.patient_text import patient_plan_text
+from neurodose.advice.assess import Assessment
 from neurodose.advice.plans import frequency_text
-from neurodose.case.patient import Patient, load_patient, load_patient_file
 from neurodose.cli.common import escape, make_console, print_json, print_sources
 from neurodose.errors import InputError
 from neurodose.knowledge import DATA_DIR
+from neurodose.workflows.patients import PatientResult
 
 __all__ = ["SAMPLE_PATIENT", "assess_command", "demo_section", "parse_date", "register", "render"]
 
@@ -197,39 +196,34 @@ def assess_command(
     ] = False,
 ) -> None:
     """Screen, rank and plan neuropathic-pain options for PATIENT (JSON profile or FHIR Bundle)."""
-    p, patient_id = _read_patient(patient, strict=strict)
-    d0 = parse_date(start_date)
-    drugs = None
-    if drug is not None:
-        from neurodose.knowledge import resolve_name
+    from neurodose.workflows import AssessRequest, assess
 
-        drugs = [resolve_name(drug)]
-    a = assess(p, drugs, start_date=d0)
+    built = _read_patient(patient, strict=strict)
+    d0 = parse_date(start_date)
+    res = assess(AssessRequest(built.patient, d0, (drug,) if drug is not None else None))
+    a = res.assessment
     if fhir:
         from neurodose.fhir.outbound import assessment_bundle
 
-        print_json(assessment_bundle(a, patient_id=patient_id))
+        print_json(assessment_bundle(a, patient_id=built.patient_id))
         return
     if json_out:
-        data = a.to_dict()
+        data = res.to_json()
         if start_date is None:  # the service's assessment (same JSON) always has a date
             data["defaults_applied"] = _defaults(start_date, d0)
         if patient_text:
-            top = next((o for o in a.options if o.plan is not None), None)
-            data["patient_text"] = (
-                patient_plan_text(top.plan, top.findings) if top and top.plan else None
-            )
+            data["patient_text"] = res.patient_text()
         print_json(data)
         return
     console = make_console()
-    render(console, a, drug=drugs[0] if drugs else None)
+    render(console, a, drug=res.drugs[0] if res.drugs else None)
     for line in _defaults(start_date, d0):
         console.print(f"assumed: {escape(line)}")
     if patient_text:
-        top = next((o for o in a.options if o.plan is not None), None)
-        if top is not None and top.plan is not None:
+        text = res.patient_text()
+        if text is not None:
             console.rule("For the patient")
-            console.print(escape(patient_plan_text(top.plan, top.findings)))
+            console.print(escape(text))
 
 
 def _defaults(start_date: str | None, d0: dt.date) -> list[str]:
@@ -237,12 +231,14 @@ def _defaults(start_date: str | None, d0: dt.date) -> list[str]:
     return [] if start_date is not None else [f"--start-date {d0.isoformat()} (default: today)"]
 
 
-def _read_patient(path: Path, *, strict: bool = False) -> tuple[Patient, str | None]:
-    """A patient profile JSON, or a FHIR Bundle (mapped by :mod:`neurodose.fhir.inbound`)."""
+def _read_patient(path: Path, *, strict: bool = False) -> PatientResult:
+    """A patient profile JSON, or a FHIR Bundle (translated by :mod:`neurodose.fhir.inbound`),
+    built by :func:`neurodose.workflows.build_patient`."""
     import json
 
     from neurodose.errors import PatientError
     from neurodose.inputs import read_text
+    from neurodose.workflows import PatientRequest, build_patient
 
     try:
         text = read_text(path, "patient file")  # regular, UTF-8, size-limited
@@ -250,27 +246,30 @@ def _read_patient(path: Path, *, strict: bool = False) -> tuple[Patient, str | N
         raise PatientError("patient file", str(path), exc.allowed) from None
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        return load_patient_file(path), None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise PatientError("patient file", str(path), f"valid JSON ({exc})") from None
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
         from neurodose.fhir.inbound import case_from_bundle
 
         case = case_from_bundle(data)
         for u in case.unrecognised:
             typer.echo(f"note: {u.where}: {u.text!r} {u.reason}", err=True)
-        return case.patient(strict=strict), case.patient_id
-    return load_patient(data, strict=strict), None
+        return build_patient(PatientRequest(case, strict=strict))
+    return build_patient(PatientRequest(data, strict=strict))
 
 
 def demo_section(console: Console) -> None:
     """Assessment and plan of the sample patient (called by ``neurodose demo``)."""
     console.rule("[bold]Sample patient: assessment and plan[/bold]")
-    a = assess(load_patient(SAMPLE_PATIENT), start_date=dt.date(2026, 1, 5))
-    render(console, a, compact_sources=True)
-    top = next((o for o in a.options if o.plan is not None), None)
-    if top is not None and top.plan is not None:
+    from neurodose.workflows import AssessRequest, PatientRequest, assess, build_patient
+
+    patient = build_patient(PatientRequest(SAMPLE_PATIENT)).patient
+    res = assess(AssessRequest(patient, dt.date(2026, 1, 5)))
+    render(console, res.assessment, compact_sources=True)
+    text = res.patient_text()
+    if text is not None:
         console.rule("For the patient")
-        console.print(escape(patient_plan_text(top.plan, top.findings)))
+        console.print(escape(text))
 
 
 def register(app: typer.Typer) -> None:

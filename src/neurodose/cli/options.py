@@ -386,7 +386,7 @@ def patient_from_options(
     >>> p.weight, [(g.gene, g.phenotype) for g in p.genotypes.values()]
     (60.0, [('CYP2C19', 'PM')])
     """
-    from neurodose.case import Patient, load_patient_file
+    from neurodose.case import load_patient_file
 
     if patient_file is not None:
         given = [
@@ -409,9 +409,10 @@ def patient_from_options(
                 f"either --patient FILE or the options {', '.join(given)}, not both",
             )
         return load_patient_file(patient_file)
-    patient = Patient(age=age, sex=sex, weight=weight, smoker=smoker, crcl=crcl, scr=scr)
-    genes = {k: v for k, v in (("CYP2D6", cyp2d6), ("CYP2C19", cyp2c19)) if v is not None}
-    return patient.with_genotype(**genes) if genes else patient
+    from neurodose.workflows import PatientOptions, PatientRequest, build_patient
+
+    opts = PatientOptions(age, sex, weight, smoker, crcl, scr, cyp2d6, cyp2c19)
+    return build_patient(PatientRequest(opts)).patient
 
 
 def comedications_from_options(

@@ -286,12 +286,12 @@ def register(app: typer.Typer) -> None:
         flag rising side effects and withdrawal-like symptoms."""
 
         from neurodose.mipd.diary import read_diary_csv
-        from neurodose.mipd.response import run_response
+        from neurodose.workflows.diary import ResponseRequest
+        from neurodose.workflows.diary import response as run
 
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         d = read_diary_csv(diary)
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
-        warnings = opt.dose_warnings(drug, reg, allow_above_max)
         start = None
         if first_dose is not None:
             from neurodose.limits import plan_date
@@ -301,33 +301,35 @@ def register(app: typer.Typer) -> None:
             age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
         )
         comeds = opt.comedications_from_options(with_, patient, drug)
-        warnings += opt.comedication_warnings(comeds, allow_above_max)
         obs = None
         if levels is not None:
-            from neurodose.mipd.engine import prior_model
+            from neurodose.workflows.monitoring import level_analytes
 
-            analytes = prior_model(drug, patient, comeds).analytes
-            obs = _read_levels(levels, analytes, first_dose_time)
+            obs = _read_levels(levels, level_analytes(drug, patient, comeds), first_dose_time)
         from neurodose.cli.common import busy
 
-        with busy(f"learning the response from {len(d):,} diary days"):
-            rep = run_response(
-                drug,
-                reg,
-                d,
-                first_dose=start,
-                patient=patient,
-                comedications=comeds,
-                switch_to=switch_to,
-                levels=obs,
-                seed=seed,
-            )
+        req = ResponseRequest(
+            drug,
+            reg,
+            d,
+            first_dose=start,
+            patient=patient,
+            comedications=tuple(comeds),
+            switch_to=switch_to,
+            levels=obs,
+            seed=seed,
+            allow_above_max=allow_above_max,
+        )
+        what = f"learning the response from {len(d):,} diary days"
+        with opt.as_flags(opt.WORKFLOW_FLAGS), busy(what):
+            out = run(req)
+        rep, warnings = out.report, list(out.warnings)
         if plot is not None:
             rep.plot(plot)
         extra = {
             "warnings": warnings,
             "defaults_applied": opt.applied_defaults(),
-            "comedication_notes": opt.comedication_notes(comeds),
+            "comedication_notes": list(out.notes),
         }
         if as_json:
             typer.echo(json.dumps({**rep.to_json(), **extra}, allow_nan=False))

@@ -55,10 +55,10 @@ def _clean(d: Any) -> Any:
 def profile_patient(profile: Mapping[str, Any], *, strict: bool = False) -> Any:
     """The library's one :class:`neurodose.case.Patient` of an ``assess`` profile
     (raises the library's errors, naming the field; unknown names are kept as
-    ``unchecked`` unless ``strict``)."""
-    from neurodose.case import load_patient
+    ``unchecked`` unless ``strict``; :func:`neurodose.workflows.build_patient`)."""
+    from neurodose.workflows import PatientRequest, build_patient
 
-    return load_patient(dict(profile), strict=strict)
+    return build_patient(PatientRequest(profile, strict=strict)).patient
 
 
 def pk_patient(profile: Mapping[str, Any]) -> Any:
@@ -75,7 +75,8 @@ def _comeds(profile: Mapping[str, Any], drug: str | None = None) -> list[Any]:
 
 
 def assessment(profile: Mapping[str, Any], start_date: dt.date) -> dict[str, Any]:
-    """``neurodose assess --json`` of the profile, plans dated from ``start_date``.
+    """``neurodose assess --json`` of the profile, plans dated from ``start_date``
+    (:func:`neurodose.workflows.assess`).
 
     The result depends only on the profile, the date and the knowledge base, so the
     JSON text of the last 256 (profile, date) pairs is kept (a repeat costs a parse).
@@ -86,10 +87,10 @@ def assessment(profile: Mapping[str, Any], start_date: dt.date) -> dict[str, Any
 
 @functools.lru_cache(maxsize=256)
 def _assessment_text(profile_json: str, start_date: dt.date) -> str:
-    from neurodose.advice.assess import assess
+    from neurodose.workflows import AssessRequest, assess
 
-    a = assess(profile_patient(json.loads(profile_json)), start_date=start_date)
-    return json.dumps(a.to_dict(), allow_nan=False, default=str)
+    res = assess(AssessRequest(profile_patient(json.loads(profile_json)), start_date))
+    return json.dumps(res.to_json(), allow_nan=False, default=str)
 
 
 def _plan_request(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> Any:
@@ -255,9 +256,12 @@ def response_report(
     entries: Sequence[Mapping[str, Any]],
     rows: Sequence[Mapping[str, Any]],
 ) -> dict[str, Any]:
-    """``neurodose response --json`` from the stored diary, regimen and levels."""
+    """``neurodose response --json`` from the stored diary, regimen and levels
+    (:func:`neurodose.workflows.response`; the report only: the stored plan's doses were
+    checked when it was made, and a co-medication's dose is screened in the assessment,
+    so the diary is never refused for a dose)."""
     from neurodose.mipd.diary import Diary
-    from neurodose.mipd.response import run_response
+    from neurodose.workflows import ResponseRequest, response
 
     if not entries:
         raise InputError("diary", "no entries", "at least one diary entry")
@@ -265,16 +269,17 @@ def response_report(
     last = max(dt.date.fromisoformat(str(e["date"])) for e in entries)
     reg = _regimen(plan, drug, last)
     obs = _observations(profile, drug, plan, rows) if rows else None
-    rep = run_response(
+    req = ResponseRequest(
         drug,
         reg,
         diary,
         first_dose=dt.date.fromisoformat(plan["start_date"]),
         patient=pk_patient(profile),
-        comedications=_comeds(profile, drug),
+        comedications=tuple(_comeds(profile, drug)),
         levels=obs,
+        allow_above_max=True,
     )
-    return dict(_clean(rep.to_json()))
+    return dict(_clean(response(req).report.to_json()))
 
 
 def simulate_json(
@@ -304,13 +309,11 @@ def simulate_json(
 
 
 def _options_patient(patient: Mapping[str, Any]) -> Any:
-    """The patient of the covariate/genotype options (as ``simulate --age ... --cyp2d6``)."""
-    from neurodose.case import Patient
+    """The patient of the covariate/genotype options (as ``simulate --age ... --cyp2d6``;
+    :func:`neurodose.workflows.build_patient`)."""
+    from neurodose.workflows import PatientOptions, PatientRequest, build_patient
 
-    genes = {k: v for k, v in patient.items() if k in ("cyp2d6", "cyp2c19") and v is not None}
-    cov = {k: v for k, v in patient.items() if k not in ("cyp2d6", "cyp2c19") and v is not None}
-    p = Patient(**cov)
-    return p.with_genotype(**{k.upper(): v for k, v in genes.items()}) if genes else p
+    return build_patient(PatientRequest(PatientOptions.from_mapping(patient))).patient
 
 
 def explain_json(

@@ -13,9 +13,13 @@ in the request (:func:`neurodose.errors.ref`); each door maps them to its own te
 ==================  ===================================================
 module              use cases
 ==================  ===================================================
+``assessment``      :func:`assess` (screen, rank and plan the options)
+``patients``        :func:`build_patient` (profile, options or a translated FHIR case)
+``screening``       :func:`screen_orders` (draft orders, screened together)
 ``models``          :func:`simulate`, :func:`explain`
 ``plans``           :func:`make_plan` (titrate, taper, switch), :func:`planned_doses`
 ``monitoring``      :func:`tdm` (MAP fit, forecast, dose) and :func:`course_tdm`
+``diary``           :func:`response` (diary -> week-8 forecast)
 ``views``           :func:`patient_view` (week, reviews, levels of current drugs)
 ==================  ===================================================
 
@@ -30,21 +34,36 @@ from typing import Any
 
 #: name -> submodule; imported on first use, so that a door loads only what it calls
 _WHERE = {
+    "AssessRequest": "assessment",
+    "AssessResult": "assessment",
     "CourseTdmRequest": "monitoring",
+    "DraftOrder": "screening",
     "ExplainRequest": "models",
     "ExplainResult": "models",
+    "OrderScreenRequest": "screening",
+    "OrderScreenResult": "screening",
+    "PatientOptions": "patients",
+    "PatientRequest": "patients",
+    "PatientResult": "patients",
+    "PatientSource": "patients",
     "PatientViewRequest": "views",
     "PlanRequest": "plans",
     "PlanResult": "plans",
+    "ResponseRequest": "diary",
+    "ResponseResult": "diary",
     "SimulateRequest": "models",
     "SimulateResult": "models",
     "TdmRequest": "monitoring",
     "TdmResult": "monitoring",
+    "assess": "assessment",
+    "build_patient": "patients",
     "course_tdm": "monitoring",
     "explain": "models",
     "make_plan": "plans",
     "patient_view": "views",
     "planned_doses": "plans",
+    "response": "diary",
+    "screen_orders": "screening",
     "simulate": "models",
     "tdm": "monitoring",
 }
@@ -57,21 +76,36 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AssessRequest",
+    "AssessResult",
     "CourseTdmRequest",
+    "DraftOrder",
     "ExplainRequest",
     "ExplainResult",
+    "OrderScreenRequest",
+    "OrderScreenResult",
+    "PatientOptions",
+    "PatientRequest",
+    "PatientResult",
+    "PatientSource",
     "PatientViewRequest",
     "PlanRequest",
     "PlanResult",
+    "ResponseRequest",
+    "ResponseResult",
     "SimulateRequest",
     "SimulateResult",
     "TdmRequest",
     "TdmResult",
+    "assess",
+    "build_patient",
     "course_tdm",
     "explain",
     "make_plan",
     "patient_view",
     "planned_doses",
+    "response",
+    "screen_orders",
     "simulate",
     "tdm",
 ]

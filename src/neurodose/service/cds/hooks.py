@@ -1,19 +1,18 @@
 """The three services: request checks, prefetch, screening through the library, cards.
 
 Translation only: the patient comes from :func:`neurodose.fhir.inbound.case_from_resources`,
-findings from :func:`neurodose.safety.engine.screen`, the alternative from
-:func:`neurodose.advice.assess.assess`, review timing from the cited plan data.
+the findings of each draft order and the alternative from
+:func:`neurodose.workflows.screen_orders`, review timing from the cited plan data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from neurodose.advice.assess import OPTIONS, assess
-from neurodose.case.patient import Medication
+from neurodose.advice.assess import OPTIONS
 from neurodose.errors import FhirError
 from neurodose.fhir.inbound import (
     FhirCase,
@@ -24,7 +23,6 @@ from neurodose.fhir.inbound import (
     orders_from,
 )
 from neurodose.fhir.validate import bundle_entries, validate_resource
-from neurodose.safety.engine import screen
 from neurodose.service.cds.cards import (
     finding_card,
     note_card,
@@ -37,6 +35,7 @@ from neurodose.service.cds.prefetch import (
     fetch_missing,
     prefetch_templates,
 )
+from neurodose.workflows.screening import DraftOrder, OrderScreenRequest, screen_orders
 
 __all__ = [
     "SERVICES",
@@ -219,12 +218,13 @@ def _medications(body: Mapping[str, Any], prefetch: Mapping[str, Any]) -> dict[s
     return medication_index(*prefetch.values(), ctx.get("draftOrders"))
 
 
-def _alternative(patient: Any, order: Order, today: dt.date) -> tuple[str, Any] | None:
-    a = assess(patient, start_date=today)
-    for o in a.options:
-        if o.drug != order.drug and o.verdict in ("recommended", "acceptable") and o.plan:
-            return o.drug, o.plan.steps[0] if o.plan.steps else None
-    return None
+def _drafts(orders: list[Order]) -> list[tuple[Order, DraftOrder]]:
+    """The recognised FHIR orders, each with the draft the screening workflow takes."""
+    return [
+        (o, DraftOrder(o.drug, o.dose_mg, o.every_h, o.daily_mg))
+        for o in orders
+        if o.drug is not None
+    ]
 
 
 def _pgx_caveats(case: FhirCase, finding: Any) -> list[str]:
@@ -275,21 +275,17 @@ def _order_cards(
     all_drafts = orders_from(
         ctx["draftOrders"], where="context.draftOrders", medications=meds_index
     )
-    on_list = {m.name for m in patient.medications if m.current}
-    for order in orders:
-        if order.drug is None:
-            continue
-        others = tuple(
-            Medication(o.drug, dose_mg=o.dose_mg, every_h=o.every_h)
-            for o in all_drafts
-            if o.drug is not None and o.drug != order.drug and o.drug not in on_list
+    known = _drafts(orders)
+    res = screen_orders(
+        OrderScreenRequest(
+            patient,
+            tuple(d for _, d in known),
+            tuple(d for _, d in _drafts(all_drafts)),
+            today,
         )
-        with_drafts = replace(patient, medications=(*patient.medications, *others))
-        findings = screen(with_drafts, order.drug, planned_daily_mg=order.daily_mg)
-        alt = None
-        if any(f.severity in ("contraindicated", "avoid") for f in findings):
-            alt = _alternative(patient, order, today)
-        for f in findings:
+    )
+    for (order, _), scr in zip(known, res.screens, strict=True):
+        for f in scr.findings:
             cards.append(
                 finding_card(
                     f,
@@ -297,7 +293,7 @@ def _order_cards(
                     public_url=config.public_url,
                     patient_id=pid,
                     clinic_url=config.link_base,
-                    alternative=alt,
+                    alternative=scr.alternative,
                     caveats=_pgx_caveats(case, f),
                 )
             )
