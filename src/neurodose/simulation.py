@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from neurodose.pd.occupancy import DrugTargets
     from neurodose.pd.pain import PainResult
     from neurodose.pd.params import PDParameters
+    from neurodose.pd.unknowns import UnknownReport
 
 __all__ = [
     "MAX_POPULATION",
@@ -160,12 +161,42 @@ class PDResult:
         ``intensity`` over time (ndarray (T,); before tolerance, 1 = threshold of a
         median patient).
     baseline_pain : float
+    unknowns : UnknownReport or None
+        What rests on an affinity the knowledge base lacks (:mod:`neurodose.pd.unknowns`):
+        unknown pathways, relief or adverse effects that are not computable.
     """
 
     drives: Drives
     pain: PainResult
     adverse: dict[str, dict[str, Any]]
     baseline_pain: float
+    unknowns: UnknownReport | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``simulate --pd`` JSON block: relief, pathway shares, AE drivers, unknowns."""
+        rep = self.unknowns
+        nc = rep.relief_not_computable if rep else None
+        relief = None if nc else [round(float(x), 4) for x in self.pain.relief_drug[0]]
+        return {
+            "days": self.drives.days,
+            "relief": {
+                "drug_attributable_fraction": relief,
+                "not_computable": nc,
+                "rests_on_unknown": rep.relief_rests_on if rep else [],
+                "caveat": rep.relief_caveat() if rep else None,
+            },
+            "pathway_share_last_day": {
+                k: (
+                    None
+                    if rep and rep.pathway_status.get(k) == "unknown"
+                    else round(float(v[0, -1]), 4)
+                )
+                for k, v in self.pain.pathways.items()
+            },
+            "pathway_status": dict(rep.pathway_status) if rep else {},
+            "adverse_not_computable": dict(rep.adverse_not_computable) if rep else {},
+            "rests_on_unknown": rep.to_json() if rep else [],
+        }
 
 
 @dataclass(frozen=True)
@@ -217,7 +248,7 @@ class SimulationResult:
             "sources": list(self.sources),
             "notes": list(self.notes),
             "unverified": list(self.parameters.unverified),
-        }
+        } | ({"pd": self.pd.to_json()} if self.pd is not None else {})
 
     def to_json_text(self) -> str:
         return json.dumps(self.to_json(), allow_nan=False)
@@ -474,7 +505,15 @@ def _pd_chain(
             "age_susceptibility": s_age,
             "low_trust": [t for t in reached if any(b.low_trust for b in tg.bindings.get(t, ()))],
         }
-    return PDResult(drives, pain, adverse, float(baseline_pain))
+    from neurodose.pd.unknowns import assess
+
+    unknowns = assess(tg, set(occ), {k: a.drivers for k, a in params.adverse_effects.items()})
+    for name, why in unknowns.adverse_not_computable.items():
+        adverse[name] = {"not_computable": why}
+    for name, ts in unknowns.adverse_partial.items():
+        if name in adverse:
+            adverse[name]["rests_on_unknown"] = list(ts)
+    return PDResult(drives, pain, adverse, float(baseline_pain), unknowns)
 
 
 def _targets(drug: str) -> DrugTargets:
@@ -568,24 +607,52 @@ def explain(
         for t in TARGETS
         if t in occ
     }
-    pathways = {
-        k: {
-            "day": list(range(n_days + 1)),
-            "share_of_relief": [round(float(x), 4) for x in v[0]],
-        }
-        for k, v in pain.pathways.items()
-    }
-    drivers: dict[str, Any] = {
-        name: {
+    rep = res.pd.unknowns
+    assert rep is not None
+    pathways: dict[str, Any] = {}
+    for k, v in pain.pathways.items():
+        st = rep.pathway_status.get(k, "modelled")
+        entry: dict[str, Any] = {"day": list(range(n_days + 1)), "status": st}
+        if st == "unknown":
+            # not zero: no analyte of the drug has a known affinity at this target
+            entry["share_of_relief"] = None
+            entry["unknown"] = "affinity unknown (not in the knowledge base); no value"
+        else:
+            entry["share_of_relief"] = [round(float(x), 4) for x in v[0]]
+            if st == "partial":
+                entry["unknown"] = "lower bound: some analytes' affinity unknown"
+        pathways[k] = entry
+    drivers: dict[str, Any] = {}
+    for name, d in res.pd.adverse.items():
+        if "not_computable" in d:
+            drivers[name] = {
+                "targets": [],
+                "peak_intensity": None,
+                "not_computable": d["not_computable"],
+            }
+            continue
+        drivers[name] = {
             "targets": d["targets"],
             "gains": {t: round(g, 4) for t, g in d["gains"].items()},
             "peak_intensity": round(float(np.max(d["intensity"])), 4),
             "age_susceptibility": round(d["age_susceptibility"], 4),
             "low_trust_targets": d["low_trust"],
+            "rests_on_unknown": d.get("rests_on_unknown", []),
             "note": "intensity before tolerance (x age susceptibility where it applies); "
-            "1 = threshold of a median patient",
+            "1 = threshold of a median patient"
+            + ("; a lower bound (some drivers unknown)" if d.get("rests_on_unknown") else ""),
         }
-        for name, d in res.pd.adverse.items()
+    nc = rep.relief_not_computable
+    relief: dict[str, Any] = {
+        "day": list(range(n_days + 1)),
+        "drug_attributable_fraction": (
+            None if nc else [round(float(x), 4) for x in pain.relief_drug[0]]
+        ),
+        "pain_without_placebo": None if nc else [round(float(x), 3) for x in pain.pain[0]],
+        "sleep_interference": None if nc else [round(float(x), 3) for x in pain.sleep[0]],
+        "not_computable": nc,
+        "rests_on_unknown": rep.relief_rests_on,
+        "caveat": rep.relief_caveat(),
     }
     return {
         "drug": tg.drug,
@@ -593,12 +660,7 @@ def explain(
         "occupancy": occupancy,
         "unavailable_targets": dict(tg.unavailable),
         "pathways": pathways,
-        "relief": {
-            "day": list(range(n_days + 1)),
-            "drug_attributable_fraction": [round(float(x), 4) for x in pain.relief_drug[0]],
-            "pain_without_placebo": [round(float(x), 3) for x in pain.pain[0]],
-            "sleep_interference": [round(float(x), 3) for x in pain.sleep[0]],
-        },
+        "relief": relief,
         "side_effect_drivers": drivers,
         "affinities": {
             t: [
@@ -617,6 +679,7 @@ def explain(
         },
         "unverified_inputs": tg.unverified(),
         "low_trust_inputs": tg.low_trust(),
+        "rests_on_unknown": rep.to_json(),
         "notes": [
             "typical patient (no placebo response, sensitivity 1); docs/model.md",
             "ion-channel sites use the calibrated channel_site_factor; "

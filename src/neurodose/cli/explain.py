@@ -6,7 +6,9 @@ and knowledge-base affinity, parent + active metabolite), each pathway's share
 of the modelled relief (descending serotonergic/noradrenergic, sodium channel,
 NMDA, alpha2delta), and the intensity of each adverse-effect driver. Targets
 with no affinity in the knowledge base are listed as unavailable, never
-invented.
+invented, and never taken as zero: a pathway or side effect that rests on an
+unknown affinity says so (``rests_on_unknown`` in the JSON; docs/model.md §2.3), and
+relief with no known pathway is reported as not computable.
 
 The calculation is :func:`neurodose.simulation.explain` (the PK -> PD pipeline,
 :func:`neurodose.simulation.simulate` with ``pd``); this module only prints it.
@@ -41,15 +43,18 @@ def _plot(data: dict[str, Any], path: Path) -> None:
     ax[0].set_title(f"{data['drug']}: target occupancy")
     ax[0].legend(fontsize=8)
     for k, v in data["pathways"].items():
-        if max(v["share_of_relief"]) > 0.005:
+        if v["share_of_relief"] is not None and max(v["share_of_relief"]) > 0.005:
             ax[1].plot(v["day"], v["share_of_relief"], label=k)
     ax[1].set_xlabel("day")
     ax[1].set_ylabel("share of modelled relief")
     ax[1].set_title("Pathway contributions")
     ax[1].legend(fontsize=8)
     r = data["relief"]
-    ax[2].plot(r["day"], r["pain_without_placebo"], label="pain (no placebo)")
-    ax[2].plot(r["day"], r["sleep_interference"], label="sleep interference")
+    if r["not_computable"]:
+        ax[2].text(0.5, 0.5, "relief not computable:\naffinities unknown", ha="center")
+    else:
+        ax[2].plot(r["day"], r["pain_without_placebo"], label="pain (no placebo)")
+        ax[2].plot(r["day"], r["sleep_interference"], label="sleep interference")
     ax[2].set_ylim(0, 10)
     ax[2].set_xlabel("day")
     ax[2].set_title("Typical patient")
@@ -182,28 +187,51 @@ def register(app: typer.Typer) -> None:
         p.add_column("pathway")
         p.add_column("share")
         for k, v in data["pathways"].items():
-            p.add_row(k, percent(v["share_of_relief"][-1]))
+            share = v["share_of_relief"]
+            if share is None:
+                p.add_row(k, "UNKNOWN (affinity not in the knowledge base; not zero)")
+            else:
+                mark = " (lower bound: partly unknown)" if v["status"] == "partial" else ""
+                p.add_row(k, percent(share[-1]) + mark)
         console.print(p)
         rel = data["relief"]["drug_attributable_fraction"]
-        d7 = rel[min(7, len(rel) - 1)]
-        console.print(
-            f"drug-attributable relief, typical patient: day 7 {percent(d7, 0)}, "
-            f"last day {percent(rel[-1], 0)}"
-        )
+        if rel is None:
+            console.print(
+                f"[bold yellow]drug-attributable relief: NOT COMPUTABLE[/bold yellow] "
+                f"({data['relief']['not_computable']})"
+            )
+        else:
+            d7 = rel[min(7, len(rel) - 1)]
+            console.print(
+                f"drug-attributable relief, typical patient: day 7 {percent(d7, 0)}, "
+                f"last day {percent(rel[-1], 0)}"
+            )
+            if data["relief"]["caveat"]:
+                console.print(f"[yellow]rests on unknown:[/yellow] {data['relief']['caveat']}")
         s = Table(title="Side-effect drivers (peak intensity; 1 = median threshold)")
         s.add_column("effect")
         s.add_column("targets")
         s.add_column("peak")
         s.add_column("age ×")
         for k, v in data["side_effect_drivers"].items():
+            if v["peak_intensity"] is None:
+                s.add_row(k, "UNKNOWN (no driver affinity known)", "not computable", "")
+                continue
             lt = v.get("low_trust_targets") or []
+            unk = v.get("rests_on_unknown") or []
             s.add_row(
                 k,
-                ", ".join(t + (" (LOW TRUST)" if t in lt else "") for t in v["targets"]),
-                f"{v['peak_intensity']:.2f}",
+                ", ".join(t + (" (LOW TRUST)" if t in lt else "") for t in v["targets"])
+                + ("; unknown: " + ", ".join(unk) if unk else ""),
+                f"{v['peak_intensity']:.2f}" + (" (lower bound)" if unk else ""),
                 f"{v.get('age_susceptibility', 1.0):.2f}",
             )
         console.print(s)
+        for u in data["rests_on_unknown"]:
+            console.print(
+                f"[yellow]rests on unknown[/yellow] {u['target']} "
+                f"({', '.join(u['analytes'])}; {u['status']}): {', '.join(u['affects'])}"
+            )
         for d in data["defaults_applied"]:
             console.print(f"assumed: {d}")
         for w in warnings:

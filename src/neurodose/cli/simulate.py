@@ -119,6 +119,14 @@ def register(app: typer.Typer) -> None:
         csv: Annotated[
             Path | None, typer.Option(help="write the concentration-time table as CSV")
         ] = None,
+        pd: Annotated[
+            bool,
+            typer.Option(
+                "--pd",
+                help="go on to occupancy, relief and side-effect drivers (daily grid over "
+                "--hours, default 42 days); says what rests on unknown affinities",
+            ),
+        ] = False,
     ) -> None:
         """Simulate concentrations (total and unbound) with sources."""
         import json
@@ -154,7 +162,7 @@ def register(app: typer.Typer) -> None:
             f" for {population:,} virtual subjects" if population else ""
         )
         req = SimulateRequest(
-            drug, reg, patient, tuple(comeds), hours, population, seed, allow_above_max
+            drug, reg, patient, tuple(comeds), hours, population, seed, allow_above_max, pd
         )
         with opt.as_flags(opt.WORKFLOW_FLAGS), busy(what):
             out = run(req)
@@ -221,6 +229,29 @@ def register(app: typer.Typer) -> None:
                 f"TDM reference range ({'+'.join(res.tdm_analytes)}): "
                 f"{res.tdm_range[0]:g}-{res.tdm_range[1]:g} ng/mL"
             )
+        if res.pd is not None:
+            pdj = res.pd.to_json()
+            rel = pdj["relief"]
+            if rel["not_computable"]:
+                console.print(
+                    "[bold yellow]drug-attributable relief: NOT COMPUTABLE[/bold yellow] "
+                    f"({escape(rel['not_computable'])})"
+                )
+            else:
+                last = rel["drug_attributable_fraction"][-1]
+                console.print(
+                    f"drug-attributable relief, typical patient, day {pdj['days']}: "
+                    f"{100 * last:.0f} %"
+                )
+                if rel["caveat"]:
+                    console.print(f"[yellow]rests on unknown:[/yellow] {escape(rel['caveat'])}")
+            for k, why in pdj["adverse_not_computable"].items():
+                console.print(f"[yellow]not computable[/yellow] {k}: {escape(why)}")
+            for u in pdj["rests_on_unknown"]:
+                console.print(
+                    f"[yellow]rests on unknown[/yellow] {u['target']} "
+                    f"({', '.join(u['analytes'])}; {u['status']}): {', '.join(u['affects'])}"
+                )
         for d in defaults:
             console.print(f"assumed: {escape(d)}")
         for n in notes:

@@ -122,7 +122,7 @@ def print_trial(result: TrialResult, console: Console) -> None:
         t.add_row(
             labels[name],
             f"{a['mean_baseline']:.2f}",
-            f"{a['mean_change']:+.2f}",
+            "–" if a["mean_change"] is None else f"{a['mean_change']:+.2f}",
             _pct(a["responders_30"]),
             _pct(a["responders_50"]),
             _pct(a["worse_at_end"]),
@@ -144,15 +144,40 @@ def print_trial(result: TrialResult, console: Console) -> None:
             name = key.removesuffix("_vs_placebo")
             cmp.add_row(
                 labels.get(name, name),
-                nn_text(v["nnt_50"], v["nnt_50_ci"], benefit_outcome=True),
-                nn_text(v["nnt_30"], v["nnt_30_ci"], benefit_outcome=True),
-                nn_text(v["nnh_withdrawal"], v["nnh_withdrawal_ci"], benefit_outcome=False),
+                *(
+                    ("not computable", "not computable")
+                    if v.get("nnt_not_computable")
+                    else (
+                        nn_text(v["nnt_50"], v["nnt_50_ci"], benefit_outcome=True)
+                        + (" (rests on unknown)" if v.get("nnt_caveat") else ""),
+                        nn_text(v["nnt_30"], v["nnt_30_ci"], benefit_outcome=True),
+                    )
+                ),
+                "not computable"
+                if v.get("nnh_withdrawal_not_computable")
+                else nn_text(v["nnh_withdrawal"], v["nnh_withdrawal_ci"], benefit_outcome=False),
             )
         console.print(cmp)
         console.print(
             "[dim]NNTB/NNTH: patients to treat for one more to benefit / to be harmed than "
             "on placebo; '... to ∞': the CI includes no difference.[/dim]"
         )
+    for name, a in d["arms"].items():
+        if a.get("efficacy_not_computable"):
+            console.print(
+                f"[bold yellow]{labels[name]}: efficacy NOT COMPUTABLE[/bold yellow] "
+                f"({escape(a['efficacy_not_computable'])})"
+            )
+        elif a.get("relief_caveat"):
+            console.print(
+                f"[yellow]{labels[name]}: rests on unknown[/yellow]: {a['relief_caveat']}"
+            )
+        nc = a.get("adverse_events_not_computable") or {}
+        if nc:
+            console.print(
+                f"[yellow]{labels[name]}: not computable (no driver affinity known)[/yellow]: "
+                + ", ".join(sorted(nc))
+            )
     console.print(
         "[dim]Model: docs/model.md. Calibrated parameters are fits to published trials "
         "(calibration is not validation; docs/claims.md).[/dim]"
@@ -247,6 +272,8 @@ def plot_trial(result: TrialResult, path: Path) -> Path:
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.5))
     for name, a in d["arms"].items():
         w = a["weekly_mean_pain"]
+        if w is None:  # relief not computable (unknown affinities)
+            continue
         ax[0].plot(range(len(w)), w, marker="o", ms=3, label=name)
     ax[0].set_xlabel("week")
     ax[0].set_ylabel("mean pain (0-10), ITT " + d["design"]["imputation"])
@@ -254,8 +281,8 @@ def plot_trial(result: TrialResult, path: Path) -> Path:
     ax[0].legend(fontsize=8)
     names = list(d["arms"])
     x = range(len(names))
-    r30 = [d["arms"][n]["responders_30"] for n in names]
-    r50 = [d["arms"][n]["responders_50"] for n in names]
+    r30 = [d["arms"][n]["responders_30"] or 0.0 for n in names]  # None: not computable
+    r50 = [d["arms"][n]["responders_50"] or 0.0 for n in names]
     ax[1].bar([i - 0.2 for i in x], r30, 0.4, label="≥30 %")
     ax[1].bar([i + 0.2 for i in x], r50, 0.4, label="≥50 %")
     ax[1].set_xticks(list(x), names, rotation=20, fontsize=8)
@@ -263,8 +290,10 @@ def plot_trial(result: TrialResult, path: Path) -> Path:
     ax[1].set_title("Responders (IMMPACT)")
     ax[1].legend(fontsize=8)
     for name, a in d["arms"].items():
-        prev = a["weekly_ae_prevalence"]
-        tot = [sum(v[i] for v in prev.values()) for i in range(len(a["weekly_mean_pain"]))]
+        prev = [v for v in a["weekly_ae_prevalence"].values() if v is not None]
+        if not prev:
+            continue
+        tot = [sum(v[i] for v in prev) for i in range(len(prev[0]))]
         ax[2].plot(range(len(tot)), tot, marker="o", ms=3, label=name)
     ax[2].set_xlabel("week")
     ax[2].set_ylabel("drug-induced adverse effects present (mean per patient)")

@@ -141,6 +141,12 @@ class DrugTargets:
     analytes: tuple[AnalyteProps, ...]
     bindings: Mapping[str, tuple[TargetBinding, ...]]
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    #: target -> analytes with neither a value nor a lower bound at that target (the
+    #: affinity is *unknown*, not zero; :mod:`neurodose.pd.unknowns` carries it)
+    missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: analytes of the drug (active metabolites, PK-model analytes) with no knowledge-base
+    #: record: every affinity of theirs is unknown
+    unknown_analytes: tuple[str, ...] = ()
 
     @property
     def reached(self) -> tuple[str, ...]:
@@ -330,9 +336,14 @@ def drug_targets(drug: str) -> DrugTargets:
                     "contribution to occupancy is left out"
                 )
     analytes = tuple(_analyte_props(n) for n in names)
+    unknown_analytes = tuple(
+        k.removeprefix("metabolite:") for k in unavailable if k.startswith("metabolite:")
+    )
     bindings: dict[str, tuple[TargetBinding, ...]] = {}
+    missing: dict[str, tuple[str, ...]] = {}
     for target in TARGETS:
         found: list[TargetBinding] = []
+        gaps: list[str] = []
         if target in POTENCY_RATIO_ONLY:
             if any(record(a.name).affinities(target) for a in analytes):
                 unavailable[target] = POTENCY_RATIO_ONLY[target]
@@ -364,6 +375,8 @@ def drug_targets(drug: str) -> DrugTargets:
                 recs = _pick([r for r in all_recs if r.low_trust], target)
                 low_trust = bool(recs)
             if not recs:
+                if not bounds:
+                    gaps.append(a.name)
                 continue
             ks = [_to_nm(r.point, r.unit) for r in recs]
             k = float(math.exp(sum(math.log(x) for x in ks) / len(ks)))
@@ -381,6 +394,8 @@ def drug_targets(drug: str) -> DrugTargets:
                     low_trust=low_trust,
                 )
             )
+        if gaps:
+            missing[target] = tuple(gaps)
         if found:
             bindings[target] = tuple(found)
             unavailable.pop(target, None)
@@ -390,7 +405,14 @@ def drug_targets(drug: str) -> DrugTargets:
                 + " or ".join(names)
                 + " (not invented; see docs/model.md)"
             )
-    return DrugTargets(drug=rec.name, analytes=analytes, bindings=bindings, unavailable=unavailable)
+    return DrugTargets(
+        drug=rec.name,
+        analytes=analytes,
+        bindings=bindings,
+        unavailable=unavailable,
+        missing=missing,
+        unknown_analytes=unknown_analytes,
+    )
 
 
 def occupancies(

@@ -30,10 +30,11 @@ from neurodose.case.regimen import Regimen
 from neurodose.errors import InputError
 from neurodose.inputs import count
 from neurodose.knowledge import get_drug
-from neurodose.pd.adverse import discontinuation_symptoms, simulate_adverse
+from neurodose.pd.adverse import FALL_RISK, discontinuation_symptoms, simulate_adverse
 from neurodose.pd.occupancy import alpha2delta_k_nm, drug_targets
 from neurodose.pd.pain import PATHWAYS, simulate_pain
 from neurodose.pd.params import PDParameters, load_pd_parameters
+from neurodose.pd.unknowns import UnknownReport, assess
 from neurodose.simulation import daily_drives, daily_sample_times
 from neurodose.trial.design import Design
 from neurodose.trial.endpoints import ArmAccumulator, nnt
@@ -330,12 +331,51 @@ class TrialResult:
     sources: tuple[str, ...]
     chunk_size: int
     unavailable: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    unknowns: Mapping[str, UnknownReport] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract: arms, comparisons vs placebo, sources."""
+        """The JSON contract: arms, comparisons vs placebo, sources.
+
+        Unknown is not zero (docs/model.md §2.3): an arm whose drug has no relief pathway
+        with a known affinity has its efficacy fields null with
+        ``efficacy_not_computable``; an adverse effect none of whose drivers is known is
+        null with its reason in ``adverse_events_not_computable``; every arm lists what
+        it ``rests_on_unknown``, and so does the top level (with the arm named).
+        """
         arms = {name: acc.summary() for name, acc in self.arms.items()}
         for name, why in self.unavailable.items():
             arms[name]["unavailable_targets"] = dict(why)
+        rests: list[dict[str, Any]] = []
+        drug_of = {a.name: a.drug for a in self.design.arms}
+        for name, rep in self.unknowns.items():
+            a_s: dict[str, Any] = arms[name]
+            a_s["rests_on_unknown"] = rep.to_json()
+            a_s["relief_caveat"] = rep.relief_caveat()
+            rests += [{"arm": name, "drug": drug_of.get(name)} | u for u in rep.to_json()]
+            shares = a_s.get("weekly_relief_share") or {}
+            for k, st in rep.pathway_status.items():
+                if st == "unknown" and k in shares:
+                    shares[k] = None  # no value, not 0
+            if rep.relief_not_computable:
+                for k in _EFFICACY_FIELDS:
+                    a_s[k] = None
+                a_s["efficacy_not_computable"] = rep.relief_not_computable
+            nc = dict(rep.adverse_not_computable)
+            if nc:
+                a_s["adverse_events_not_computable"] = nc
+                for k in nc:
+                    if k in a_s["adverse_events"]:
+                        a_s["adverse_events"][k] = None
+                    if k in a_s["weekly_ae_prevalence"]:
+                        a_s["weekly_ae_prevalence"][k] = None
+                if set(nc) >= set(a_s["adverse_events"]) - {FALL_RISK}:
+                    # no adverse-effect driver known at all: AE totals and AE withdrawal
+                    # would be the nocebo rate alone
+                    no_ae = f"{rep.drug}: no adverse-effect driver has a known affinity"
+                    a_s["any_adverse_event"] = None
+                    a_s["withdrawal_ae"] = None
+                    a_s["adverse_events_not_computable"]["any_adverse_event"] = no_ae
+                    a_s["adverse_events_not_computable"]["withdrawal_ae"] = no_ae
         comparisons: dict[str, Any] = {}
         pl = self.design.placebo
         if pl is not None and self.design.nnt:
@@ -344,14 +384,19 @@ class TrialResult:
                 if arm.is_placebo:
                     continue
                 a = self.arms[arm.name]
+                urep = self.unknowns.get(arm.name)
                 v50, ci50 = nnt(a.rate(a.responders_50), p.rate(p.responders_50), a.n, p.n)
                 v30, ci30 = nnt(a.rate(a.responders_30), p.rate(p.responders_30), a.n, p.n)
                 h, hci = nnt(a.rate(a.withdrawal_ae), p.rate(p.withdrawal_ae), a.n, p.n)
-                ae_nnh = {}
+                ae_nnh: dict[str, Any] = {}
+                ae_nc = dict(urep.adverse_not_computable) if urep else {}
                 for k in a.ae_counts:
+                    if k in ae_nc:
+                        ae_nnh[k] = {"nnh": None, "ci": [None, None], "not_computable": ae_nc[k]}
+                        continue
                     val, ci = nnt(a.rate(a.ae_counts[k]), p.rate(p.ae_counts[k]), a.n, p.n)
                     ae_nnh[k] = {"nnh": val, "ci": list(ci)}
-                comparisons[f"{arm.name}_vs_{pl.name}"] = {
+                c: dict[str, Any] = {
                     "nnt_50": v50,
                     "nnt_50_ci": list(ci50),
                     "nnt_30": v30,
@@ -359,7 +404,20 @@ class TrialResult:
                     "nnh_withdrawal": h,
                     "nnh_withdrawal_ci": list(hci),
                     "nnh_adverse_events": ae_nnh,
+                    "nnt_not_computable": None,
+                    "nnt_caveat": urep.relief_caveat() if urep else None,
+                    "rests_on_unknown": urep.to_json() if urep else [],
                 }
+                if urep and urep.relief_not_computable:
+                    c.update(nnt_50=None, nnt_50_ci=[None, None], nnt_30=None)
+                    c.update(nnt_30_ci=[None, None], nnt_not_computable=urep.relief_not_computable)
+                summ: dict[str, Any] = arms[arm.name]
+                if summ.get("withdrawal_ae", 0) is None:
+                    c.update(nnh_withdrawal=None, nnh_withdrawal_ci=[None, None])
+                    c["nnh_withdrawal_not_computable"] = summ["adverse_events_not_computable"][
+                        "withdrawal_ae"
+                    ]
+                comparisons[f"{arm.name}_vs_{pl.name}"] = c
         d = self.design
         return {
             "design": {
@@ -375,6 +433,7 @@ class TrialResult:
             },
             "arms": arms,
             "comparisons": comparisons,
+            "rests_on_unknown": rests,
             "notes": [
                 "ITT; dropouts imputed by " + d.imputation + "; responders at the last week's mean",
                 "NNT CI limit null = unbounded (risk-difference CI includes 0)",
@@ -382,6 +441,19 @@ class TrialResult:
             ],
             "sources": list(self.sources),
         }
+
+
+#: arm-summary fields that measure the drug's relief (null when it is not computable)
+_EFFICACY_FIELDS: tuple[str, ...] = (
+    "responders_30",
+    "responders_50",
+    "mean_change",
+    "worse_at_end",
+    "drug_nonresponders",
+    "weekly_mean_pain",
+    "weekly_mean_sleep_interference",
+    "weekly_relief_share",
+)
 
 
 def _progress(total: int, enabled: bool) -> Any:
@@ -456,20 +528,26 @@ def run_trial(
             arms[name] = acc
     srcs = set(used)
     unavailable: dict[str, dict[str, str]] = {}
+    unknowns: dict[str, UnknownReport] = {}
+    drivers = {k: a.drivers for k, a in params.adverse_effects.items()}
     for arm in design.arms:
         if not arm.is_placebo:
             tg = drug_targets(arm.drug)
             srcs.update(tg.sources())
             why = dict(tg.unavailable)
+            modelled = set(tg.reached)
             if alpha2delta_k_nm(tg, params):
                 why.pop("alpha2delta", None)
+                modelled.add("alpha2delta")
             unavailable[arm.name] = why
+            unknowns[arm.name] = assess(tg, modelled, drivers)
     return TrialResult(
         design=design,
         arms=arms,
         sources=tuple(sorted(srcs)),
         chunk_size=chunk_size,
         unavailable=unavailable,
+        unknowns=unknowns,
     )
 
 

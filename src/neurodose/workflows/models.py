@@ -32,7 +32,9 @@ class SimulateRequest:
     """What to simulate: ``drug`` on ``regimen`` for ``patient`` (typical adult by
     default) with ``comedications``; concentrations hourly to ``hours`` (default: last
     dose + 5 terminal half-lives); ``population`` virtual subjects (bands) with
-    ``seed``; a dose above the maximum only with ``allow_above_max``."""
+    ``seed``; a dose above the maximum only with ``allow_above_max``; with ``pd`` the
+    chain goes on to occupancy, relief and adverse-effect drivers over ``hours`` (whole
+    days, default 42 days) on the daily grid, with what rests on unknown affinities."""
 
     drug: str
     regimen: Regimen
@@ -42,6 +44,7 @@ class SimulateRequest:
     population: int | None = None
     seed: int | None = None
     allow_above_max: bool = False
+    pd: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ def simulate(req: SimulateRequest) -> SimulateResult:
     warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
     warnings += comedication_warnings(req.comedications, req.allow_above_max)
     times = None if req.hours is None else np.arange(0.0, req.hours + 1e-9, 1.0)
+    pd_days = None
+    if req.pd:
+        times = None
+        pd_days = 42.0 if req.hours is None else max(1.0, req.hours / 24.0)
     res = run(
         req.drug,
         req.regimen,
@@ -86,6 +93,8 @@ def simulate(req: SimulateRequest) -> SimulateResult:
         times_h=times,
         population=req.population,
         seed=req.seed,
+        pd=True if req.pd else None,
+        days=pd_days,
     )
     notes = (*res.notes, *comedication_notes(req.comedications))
     return SimulateResult(res, req.regimen, tuple(warnings), notes)

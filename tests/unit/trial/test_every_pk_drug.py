@@ -55,8 +55,13 @@ def test_trial_arm_runs_on_the_real_pk_model(drug: str) -> None:
     out = run_trial(parse_design(_design(drug)), chunk_size=6).to_dict()
     arm = out["arms"][drug]
     assert arm["n"] == 6
-    assert len(arm["weekly_mean_pain"]) == 3
-    assert 0 <= arm["responders_50"] <= arm["responders_30"] <= 1
+    if drug == "tramadol":
+        # no target data: relief is not computable, never the placebo response as a number
+        assert arm["weekly_mean_pain"] is None and arm["responders_50"] is None
+        assert "not computable" in arm["efficacy_not_computable"]
+    else:
+        assert len(arm["weekly_mean_pain"]) == 3
+        assert 0 <= arm["responders_50"] <= arm["responders_30"] <= 1
     # the arm's concentrations came from this drug's PK model: its clearance source is cited
     spec = get_pkmodel(drug)
     cl = spec.parameters.get("CL") or spec.parameters["CL_other"]
