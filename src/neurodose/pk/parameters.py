@@ -28,6 +28,7 @@ from neurodose import citations
 from neurodose.errors import KnowledgeBaseError, NoPKModelError, UnknownDrugError
 from neurodose.knowledge.registry import (
     DATA_DIR,
+    ByObject,
     load_validated,
 )
 from neurodose.knowledge.schema import Quantity, Sourced, iter_sourced
@@ -194,8 +195,16 @@ class PKModelSpec(_Frozen):
         return names, cov
 
     def sources(self) -> list[str]:
-        """All source keys this parameter set rests on."""
-        return sorted({item.source for _, item in iter_sourced(self)})
+        """All source keys this parameter set rests on (computed once per object: the
+        parameter set is immutable)."""
+        return list(_SOURCES(self))
+
+
+def _sorted_sources(spec: PKModelSpec) -> tuple[str, ...]:
+    return tuple(sorted({item.source for _, item in iter_sourced(spec)}))
+
+
+_SOURCES: ByObject[PKModelSpec, tuple[str, ...]] = ByObject(_sorted_sources)
 
 
 class StrengthOverride(Sourced):
