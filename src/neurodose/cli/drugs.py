@@ -326,6 +326,45 @@ def _interactions(rec: DrugRecord, console: Console) -> None:
     _statement_table("Interaction notes", ip.notes, console)
 
 
+def _properties(rec: DrugRecord, console: Console) -> set[str]:
+    """The formulary's view of the drug: properties (with where each comes from), codes,
+    label wordings and what its entry leaves unknown. Returns the sources shown."""
+    from neurodose.knowledge.substances import properties_of, property_defs, substance
+
+    facts = properties_of(rec.name)
+    sub = substance(rec.name)
+    if not facts and sub is None:
+        return set()
+    table = cited_table("Properties (formulary)", ["property", "from", "source (locator)", "marks"])
+    defs = property_defs()
+    for pid, f in sorted(facts.items()):
+        table.add_row(
+            escape(defs[pid].title if pid in defs else pid),
+            escape(f.via),
+            escape(f"{f.source} ({f.locator})"),
+            "" if f.verified else "[yellow]UNVERIFIED[/yellow]",
+        )
+    console.print(table)
+    if sub is not None:
+        bits = [
+            f"pregnancy: {sub.pregnancy}" if sub.pregnancy else "",
+            f"breastfeeding: {sub.breastfeeding}" if sub.breastfeeding else "",
+            f"licensed from age {sub.min_age_years:g}" if sub.min_age_years is not None else "",
+            f"avoid below CrCl {sub.renal_avoid_below_crcl:g} mL/min"
+            if sub.renal_avoid_below_crcl
+            else "",
+            f"longest half-life (parent or active metabolite) {sub.half_life_max_h:g} h"
+            if sub.half_life_max_h
+            else "",
+        ]
+        label = "; ".join(b for b in bits if b)
+        if label:
+            console.print(f"Label: {escape(label)}")
+        if sub.unknown:
+            console.print(f"[yellow]Not established:[/yellow] {escape(', '.join(sub.unknown))}")
+    return {f.source for f in facts.values()} | ({sub.source} if sub else set())
+
+
 def show_drug(rec: DrugRecord, console: Console) -> None:
     """Print every section of a drug record as readable tables, with sources."""
     _header(rec, console)
@@ -344,8 +383,9 @@ def show_drug(rec: DrugRecord, console: Console) -> None:
             f"Withdrawal (risk: {rec.withdrawal.risk})", rec.withdrawal.statements, console
         )
     _interactions(rec, console)
+    extra_sources = _properties(rec, console)
     _statement_table("Other statements", rec.statements, console)
-    keys = sorted({item.source for _, item in rec.iter_sourced()})
+    keys = sorted({item.source for _, item in rec.iter_sourced()} | extra_sources)
     print_sources(console, keys, title=f"Sources of {rec.display_name}")
     console.print(
         "[dim]Decision support, never a substitute for clinical judgement. "
