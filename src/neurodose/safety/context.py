@@ -274,9 +274,16 @@ class Ctx:
     index: dict[str, list[tuple[Medication, bool]]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    #: the co-medicines are the patient's own list less the option (the usual case): the
+    #: patient's tag index, built once per patient, answers
+    own_list: bool = False
 
     def by_tag(self, tag: str) -> list[tuple[Medication, bool]]:
         """Current co-medicines with ``tag`` and whether that tag is verified for each."""
+        if self.own_list:
+            return [
+                mv for mv in _PATIENT_INDEX(self.patient).get(tag, ()) if mv[0].name != self.drug
+            ]
         if not self.index and self.comeds:
             for m in self.comeds:
                 if not m.current:
@@ -285,6 +292,20 @@ class Ctx:
                     self.index.setdefault(t, []).append((m, v))
             self.index.setdefault("", [])
         return self.index.get(tag, [])
+
+
+def _patient_index(p: Patient) -> dict[str, list[tuple[Medication, bool]]]:
+    idx: dict[str, list[tuple[Medication, bool]]] = {}
+    for m in p.medications:
+        if m.current:
+            for t, v in tags_view(m.record).items():
+                idx.setdefault(t, []).append((m, v))
+    return idx
+
+
+_PATIENT_INDEX: ByObject[Patient, dict[str, list[tuple[Medication, bool]]]] = ByObject(
+    _patient_index, size=256
+)
 
 
 def fmt_threshold(q: Quantity) -> str:

@@ -753,6 +753,7 @@ def screen(
         option_current=option_current,
         phen=effective_phenotypes(patient, co, pheno_rule),
         option_stopped_days=None if option_current or not stopped else min(stopped),
+        own_list=comeds is None,
     )
     found: list[Finding] = []
     for r in _rules_for(rec, ctx.tags):
