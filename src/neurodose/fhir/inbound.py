@@ -15,7 +15,13 @@ Mapping (code tables in :mod:`neurodose.knowledge.terminology`, all cited):
 * ``Observation``: LOINC code to eGFR, CrCl, QTc, ALT, pain score (UCUM units
   converted at the boundary; the latest value wins), and genotypes (Genomics
   Reporting ``genotype`` pattern: code 84413-4, gene in component 48018-6;
-  ``therapeutic-implication`` with a metabolizer phenotype in component 53040-2).
+  ``therapeutic-implication`` with a metabolizer phenotype in component 53040-2),
+  phenotypes sent as an Observation coded 53040-2 (value ``Poor metabolizer``; gene
+  from component 48018-6 or named in the code text) and CYP2D6 activity scores (an
+  Observation whose code text names "activity score": no LOINC code for it is cited in
+  the evidence pack). A genotype wins over an activity score, which wins over a
+  phenotype. A phenotype or score that cannot be read is listed as unrecognised, never
+  refusing the patient.
 
 Whatever cannot be mapped (an unknown drug code, an unmapped condition, an
 observation code neurodose does not use) is listed in :attr:`FhirCase.unrecognised`
@@ -590,6 +596,16 @@ def _gene_of(res: dict[str, Any], text: str) -> str | None:
     return m.group(1) if m else None
 
 
+# a gene symbol named in free text ("CYP2D6 phenotype", "Activity score CYP2D6")
+_GENE_IN_TEXT = re.compile(r"\b(CYP\d+[A-Z]\d+[A-Z]?|[A-Z]{3,}\d+[A-Z]?\d*)\b", re.IGNORECASE)
+_ACTIVITY_SCORE = re.compile(r"activity[\s-]+score", re.IGNORECASE)
+
+
+def _gene_named(text: str) -> str | None:
+    m = _GENE_IN_TEXT.search(text)
+    return m.group(1).upper() if m else None
+
+
 _SKIPPED_TYPES = frozenset(
     {
         "Medication",
@@ -686,6 +702,7 @@ class _CaseReader:
     phenos: dict[str, tuple[str, str]] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     geno_obs: dict[str, str] = field(default_factory=dict)
+    scores: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def read(self, where: str, res: dict[str, Any]) -> None:
         rtype = res["resourceType"]
@@ -791,6 +808,9 @@ class _CaseReader:
             if (o := observation_for_code(c.get("system"), c.get("code"))) is not None
         ]
         if not kinds:
+            if _ACTIVITY_SCORE.search(_text(res.get("code"))):
+                self._activity_score(res, ref)
+                return
             self._unmapped_observation(res, ref, when)
             return
         o = kinds[0]
@@ -798,6 +818,8 @@ class _CaseReader:
         vq = f"{where} Observation.valueQuantity"
         if o.kind == "genotype":
             self._genotype(where, res, ref)
+        elif o.kind == "metabolizer_effect":
+            self._phenotype(res, ref)
         elif o.kind in _LAB_DIMENSIONS:
             v = quantity_value(res.get("valueQuantity"), _LAB_DIMENSIONS[o.kind], where=vq)
             self.labs.setdefault(o.kind, []).append((when, v))
@@ -820,7 +842,7 @@ class _CaseReader:
             for d in res.get("derivedFrom") or []:
                 gene = self.geno_obs.get(str(_ref_id(d)))
         if comp is not None and gene is not None:
-            self.phenos[gene] = (_text(comp.get("valueCodeableConcept")), ref)
+            self._pgx_value(self.phenos, gene, _text(comp.get("valueCodeableConcept")), res, ref)
             return
         self.unrec.append(
             Unrecognised(
@@ -829,6 +851,65 @@ class _CaseReader:
                 _text(res.get("code")),
                 _code_strings(res.get("code")),
                 "therapeutic implication without gene or phenotype",
+            )
+        )
+
+    def _phenotype(self, res: dict[str, Any], ref: str) -> None:
+        """An Observation coded 53040-2: a metabolizer phenotype (``Poor metabolizer``) as
+        its value; the gene from component 48018-6 or named in the code's text."""
+        gene = _gene_of(res, "") or _gene_named(_text(res.get("code")))
+        value = _text(res.get("valueCodeableConcept")) or str(res.get("valueString") or "")
+        self._pgx_value(self.phenos, gene, value, res, ref, what="metabolizer phenotype")
+
+    def _activity_score(self, res: dict[str, Any], ref: str) -> None:
+        """An Observation whose code text names an "activity score" (no LOINC code for
+        it is cited in the evidence pack): the number in valueQuantity, valueInteger or
+        valueString; the gene from component 48018-6 or the code's text."""
+        gene = _gene_of(res, "") or _gene_named(_text(res.get("code")))
+        value: Any = None
+        vq = res.get("valueQuantity")
+        if isinstance(vq, dict) and isinstance(vq.get("value"), int | float):
+            value = vq["value"]
+        elif isinstance(res.get("valueInteger"), int):
+            value = res["valueInteger"]
+        elif isinstance(res.get("valueString"), str):
+            value = res["valueString"]
+        text = value if isinstance(value, str) else "" if value is None else f"{value:g}"
+        self._pgx_value(self.scores, gene, text, res, ref, what="activity score")
+
+    def _pgx_value(
+        self,
+        into: dict[str, tuple[str, str]],
+        gene: str | None,
+        value: str,
+        res: dict[str, Any],
+        ref: str,
+        what: str = "therapeutic implication",
+    ) -> None:
+        """Keep a phenotype or activity score that :func:`parse_genotype` reads; anything
+        else goes to ``unrecognised`` with the reason (the patient is never refused)."""
+        reason: str | None = None
+        if gene is None:
+            reason = f"{what} without a gene (component 48018-6 or the gene in the code text)"
+        elif not value.strip():
+            reason = f"{what} for {gene} without a value"
+        else:
+            try:
+                parse_genotype(gene, value)
+            except UnknownNameError as exc:
+                reason = f"{what} {value!r} for {gene} not read: {exc}"
+            except GenotypeError as exc:
+                reason = f"{what} {value!r} for {gene} not read: {exc}"
+        if reason is None and gene is not None:
+            into[gene.upper()] = (value.strip(), ref)
+            return
+        self.unrec.append(
+            Unrecognised(
+                ref,
+                "genotype",
+                " ".join(x for x in (gene, value or _text(res.get("code"))) if x),
+                _code_strings(res.get("code")),
+                reason or what,
             )
         )
 
@@ -916,7 +997,16 @@ class _CaseReader:
 
     def _genotypes(self) -> dict[str, str]:
         genotypes: dict[str, str] = {}
-        for gene, (value, ref) in {**self.phenos, **self.genos}.items():
+        # a genotype is the most specific, then an activity score, then a phenotype
+        given = {**self.phenos, **self.scores, **self.genos}
+        for gene, (value, ref) in given.items():
+            also = [
+                f"{v} ({r})"
+                for v, r in filter(None, (self.phenos.get(gene), self.scores.get(gene)))
+                if r != ref
+            ]
+            if also:
+                self.notes.append(f"{gene}: {value} ({ref}) used; also given: {', '.join(also)}")
             try:
                 genotypes[parse_genotype(gene, value).gene] = value
             except UnknownNameError:

@@ -355,6 +355,89 @@ def test_patient_referenced_by_urn_uuid_and_tablets_without_strength(cds: Cds) -
     assert r.status_code == 400 and "another patient" in r.json()["error"]
 
 
+# ------------------------------------------------------------------ pharmacogenomics
+
+LOINC = "http://loinc.org"
+
+
+def _phenotype(oid: str, value: str, code_text: str) -> dict[str, Any]:
+    """A phenotype Observation as EHRs send it: LOINC 53040-2, the value as a coding."""
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "subject": {"reference": f"Patient/{PID}"},
+        "code": {"coding": [{"system": LOINC, "code": "53040-2"}], "text": code_text},
+        "valueCodeableConcept": {"coding": [{"system": LOINC, "display": value}]},
+    }
+
+
+def test_phenotype_observation_reaches_order_sign_and_patient_view(cds: Cds) -> None:
+    """CYP2D6 poor metaboliser sent as a 53040-2 Observation, amitriptyline active: the
+    amitriptyline order carries the CPIC genotype finding, patient-view names the
+    phenotype and the finding; an unreadable phenotype is listed, never refused."""
+    meds = _bundle(
+        (
+            None,
+            _mr(
+                "a1",
+                {"medicationCodeableConcept": {"text": "amitriptyline"}},
+                authoredOn="2026-01-05",
+                dosageInstruction=[
+                    {"doseAndRate": [{"doseQuantity": {"value": 10, "unit": "mg"}}]}
+                ],
+            ),
+        )
+    )
+    obs = _bundle(
+        (None, _phenotype("pgx1", "Poor metabolizer", "CYP2D6 phenotype")),
+        (None, _phenotype("pgx2", "Wobbly metabolizer", "CYP2C19 phenotype")),
+    )
+    draft = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": _mr(
+                    "d1",
+                    {"medicationCodeableConcept": {"text": "amitriptyline"}},
+                    status="draft",
+                    dosageInstruction=[
+                        {"doseAndRate": [{"doseQuantity": {"value": 25, "unit": "mg"}}]}
+                    ],
+                )
+            }
+        ],
+    }
+    sign = cds.post(
+        "neurodose-order-sign",
+        _request("order-sign", {"medications": meds, "observations": obs}, draftOrders=draft),
+    )
+    assert "cpic_tca_genotype" in _topics(sign)
+    cpic = next(
+        c for c in sign.json()["cards"] if c["source"]["topic"]["code"] == "cpic_tca_genotype"
+    )
+    assert "CYP2D6 PM" in cpic["detail"]
+    # without the Observation, no CPIC finding: the phenotype is what makes it
+    plain = cds.post(
+        "neurodose-order-sign", _request("order-sign", {"medications": meds}, draftOrders=draft)
+    )
+    assert "cpic_tca_genotype" not in _topics(plain)
+
+    view = cds.post(
+        "neurodose-patient-view",
+        _request("patient-view", {"medications": meds, "observations": obs}),
+    )
+    assert view.status_code == 200, view.text
+    (card,) = view.json()["cards"]
+    assert "CYP2D6 poor metaboliser" in card["detail"]
+    pgx = card["detail"].split("Pharmacogenomics:", 1)[1]
+    assert "**Amitriptyline**" in pgx and "CPIC" in pgx
+    # the unreadable phenotype is named as not recognised, and the patient still gets a card
+    assert "Wobbly metabolizer" in card["detail"].split("Not recognised:", 1)[1]
+    assert "CYP2D6 PM" in card["summary"]
+
+
 # ------------------------------------------------------------------- inbound limits
 
 

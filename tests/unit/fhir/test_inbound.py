@@ -262,6 +262,80 @@ def test_genomics_reporting_genotype_and_implication() -> None:
     assert p.genotypes["CYP2D6"].phenotype == "PM" and p.genotypes["CYP2C19"].phenotype == "UM"
 
 
+def _pheno_obs(
+    oid: str, value: dict, code_text: str | None = None, gene: str | None = None
+) -> dict:
+    obs: dict = {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": {
+            "coding": [{"system": LOINC, "code": "53040-2"}],
+            **({"text": code_text} if code_text else {}),
+        },
+        "valueCodeableConcept": value,
+    }
+    if gene:
+        obs["component"] = [
+            {
+                "code": {"coding": [{"system": LOINC, "code": "48018-6"}]},
+                "valueCodeableConcept": {
+                    "coding": [{"system": "http://www.genenames.org/geneId", "code": gene}]
+                },
+            }
+        ]
+    return obs
+
+
+def test_phenotype_observation_53040_2_sets_the_phenotype() -> None:
+    d6 = _pheno_obs(
+        "p1",
+        {"coding": [{"system": LOINC, "code": "LA9657-3", "display": "Poor metabolizer"}]},
+        code_text="CYP2D6 phenotype",
+    )
+    c19 = _pheno_obs("p2", {"text": "Rapid metabolizer"}, gene="HGNC:2621")
+    case = case_from_resources([_patient(), d6, c19], today=TODAY)
+    p = case.patient()
+    assert p.genotypes["CYP2D6"].phenotype == "PM"
+    assert p.genotypes["CYP2C19"].phenotype == "RM"
+    assert case.unrecognised == ()
+
+
+def test_activity_score_observation_sets_the_score_and_wins_over_a_phenotype() -> None:
+    score = {
+        "resourceType": "Observation",
+        "id": "s1",
+        "status": "final",
+        "code": {"text": "CYP2D6 activity score"},
+        "valueQuantity": {"value": 0.5},
+    }
+    d6 = _pheno_obs("p1", {"text": "Poor metabolizer"}, code_text="CYP2D6")
+    case = case_from_resources([_patient(), d6, score], today=TODAY)
+    call = case.patient().genotypes["CYP2D6"]
+    assert call.activity_score == 0.5 and call.phenotype == "IM"
+    assert any("Observation/s1" in n and "Poor metabolizer" in n for n in case.notes)
+
+
+def test_unreadable_phenotype_or_score_is_unrecognised_never_refused() -> None:
+    no_gene = _pheno_obs("p1", {"text": "Poor metabolizer"})
+    wobbly = _pheno_obs("p2", {"text": "Wobbly metabolizer"}, code_text="CYP2D6 phenotype")
+    score_c19 = {
+        "resourceType": "Observation",
+        "id": "s1",
+        "status": "final",
+        "code": {"text": "CYP2C19 activity score"},
+        "valueQuantity": {"value": 1.0},
+    }
+    case = case_from_resources([_patient(), no_gene, wobbly, score_c19], today=TODAY)
+    assert "genotypes" not in case.profile
+    why = {u.where: u.reason for u in case.unrecognised}
+    assert "without a gene" in why["Observation/p1"]
+    assert "Wobbly metabolizer" in why["Observation/p2"]
+    assert "CYP2C19" in why["Observation/s1"]
+    assert all(u.kind == "genotype" for u in case.unrecognised)
+    assert len(case.patient().unchecked) == 3
+
+
 def test_bad_allele_is_an_error() -> None:
     geno = {
         "resourceType": "Observation",

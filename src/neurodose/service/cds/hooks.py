@@ -23,6 +23,7 @@ from neurodose.fhir.inbound import (
     orders_from,
 )
 from neurodose.fhir.validate import bundle_entries, validate_resource
+from neurodose.knowledge import get_drug
 from neurodose.service.cds.cards import (
     finding_card,
     note_card,
@@ -340,21 +341,27 @@ def _patient_view(
             d = _start_date(o.resource)
             if o.drug and d:
                 starts[o.drug] = min(d, starts.get(o.drug, d))
+    from neurodose.workflows import PatientViewRequest, patient_view
+
+    view = patient_view(PatientViewRequest(tuple(current), starts, today, case.patient()))
+    pgx = _pgx_lines(view)
     if not current:
         return [
             note_card(
                 "No neuropathic-pain medicine on the active list",
-                "neurodose found none of its neuropathic-pain options among the active "
-                "MedicationRequests. Open the full assessment for ranked options.",
+                "\n".join(
+                    [
+                        "neurodose found none of its neuropathic-pain options among the active "
+                        "MedicationRequests. Open the full assessment for ranked options.",
+                        *pgx,
+                    ]
+                ),
                 public_url=config.public_url,
                 code="patient_view_summary",
                 patient_id=pid,
                 clinic_url=config.link_base,
             )
         ]
-    from neurodose.workflows import PatientViewRequest, patient_view
-
-    view = patient_view(PatientViewRequest(tuple(current), starts, today))
     lines: list[str] = []
     parts: list[str] = []
     for cur in view.drugs:
@@ -380,6 +387,9 @@ def _patient_view(
                 if rr.low is not None and rr.high is not None
                 else f"  Level: TDM range on file (`{rr.source}`)."
             )
+    lines.extend(pgx)
+    if view.phenotypes:
+        parts.append("PGx " + ", ".join(f"{g.gene} {g.phenotype}" for g in view.phenotypes))
     lines.append("- Diary response: this patient is not linked to a neurodose clinic diary.")
     if case.unrecognised:
         lines.append(f"- Not recognised: {', '.join(u.text for u in case.unrecognised)}.")
@@ -393,6 +403,40 @@ def _patient_view(
             clinic_url=config.link_base,
         )
     ]
+
+
+def _pgx_lines(view: Any) -> list[str]:
+    """The pharmacogenomics of a :class:`~neurodose.workflows.views.PatientView` as
+    card lines: the phenotypes on record, then each pharmacogenetic finding of the
+    safety screen about a current medicine (its message, tier and sources)."""
+    if view.phenotypes:
+        genes = "; ".join(
+            f"{g.gene} {g.words}"
+            + (
+                f" ({g.diplotype})"
+                if g.diplotype
+                else f" (activity score {g.activity_score:g})"
+                if g.activity_score is not None
+                else " (phenotype as reported)"
+            )
+            for g in view.phenotypes
+        )
+        lines = [f"- Pharmacogenomics: {genes}."]
+    else:
+        lines = ["- Pharmacogenomics: no CYP2D6 or CYP2C19 result on record."]
+    for f in view.pgx_findings:
+        name = get_drug(f.drug).display_name if f.drug else "Medicine"
+        src = ", ".join(f"`{x}`" for x in f.sources[:4])
+        lines.append(
+            f"  - **{name}** ({f.severity.upper()}, {f.title or f.code}): {f.message}"
+            + (f" Sources: {src}." if src else "")
+            + ("" if f.verified else " _UNVERIFIED._")
+        )
+    if view.phenotypes and not view.pgx_findings:
+        lines.append(
+            "  No CPIC/DPWG genotype guidance or phenoconversion applies to the current medicines."
+        )
+    return lines
 
 
 def _order_handler(call: HookCall) -> list[dict[str, Any]]:
@@ -426,7 +470,7 @@ SERVICES: tuple[Service, ...] = (
         "patient-view",
         "neurodose: neuropathic-pain therapy summary",
         "One card: current neuropathic-pain medicine and dose, week of treatment, review due, "
-        "level guidance.",
+        "level guidance, and the pharmacogenomic findings for the current medicines.",
         _patient_view_handler,
     ),
 )
