@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -141,3 +142,47 @@ def test_failed_logins_are_audited_never_the_password(server):
     assert ("hal", "login.locked", f"name locked for {LOCKOUT_S} s after 3 failed sign-ins") in rows
     assert not any("mallory" in " ".join(r) for r in rows)
     assert not any(WRONG in " ".join(r) for r in rows)
+
+
+def _burst_one(server: Server, address: str) -> int:
+    with _client(server, address) as c:
+        return _token(c, "kim", WRONG).status_code
+
+
+def test_two_servers_on_one_postgres_database_share_the_lockout(postgres, tmp_path):
+    """The counts live in the database: a name locked through one server process is
+    locked on another process on the same database (PostgreSQL, as in a scaled-out
+    deployment)."""
+    url = postgres.new_database()
+    env = {
+        "NEURODOSE_LOGIN_ACCOUNT_FAILURES": str(ACCOUNT_FAILURES),
+        "NEURODOSE_LOGIN_ADDRESS_FAILURES": str(ADDRESS_FAILURES),
+        "NEURODOSE_LOGIN_LOCKOUT_SECONDS": "60",
+    }
+    a = Server(url, tmp_path / "a", env_extra=dict(env))
+    b = Server(url, tmp_path / "b", env_extra=dict(env))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a.add_user("ida", "a")
+    a.add_user("jo", "a")
+    a.start()
+    b.start()
+    try:
+        with _client(a, "127.0.0.7") as ca, _client(b, "127.0.0.7") as cb:
+            codes = [_token(ca, "ida", WRONG).status_code for _ in range(ACCOUNT_FAILURES)]
+            assert codes == [401] * ACCOUNT_FAILURES
+            r = _token(cb, "ida")
+            assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60
+            assert _token(cb, "jo").status_code == 200
+        # a concurrent burst at both processes for one new name: counted without
+        # conflicts (never a 500), and the name ends locked
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(
+                pool.map(lambda i: _burst_one(a if i % 2 else b, f"127.0.0.{8 + i % 2}"), range(16))
+            )
+        assert set(codes) <= {401, 429} and 401 in codes, codes
+        with _client(a, "127.0.0.10") as c:
+            assert _token(c, "kim", WRONG).status_code == 429
+    finally:
+        a.stop()
+        b.stop()
