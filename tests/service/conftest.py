@@ -146,8 +146,12 @@ class Server:
             NEURODOSE_SECRET_KEY=SECRET,
             NEURODOSE_SECURE_COOKIES="0",
             NEURODOSE_TRIAL_MAX_PATIENTS="2000",
-            **self.env_extra,
+            # fuzzing and the many test clients share 127.0.0.1: no lockout unless a test
+            # asks for one (tests/service/test_login_limits.py)
+            NEURODOSE_LOGIN_ADDRESS_FAILURES="100000",
+            NEURODOSE_LOGIN_ACCOUNT_FAILURES="1000",
         )
+        env.update(self.env_extra)
         return env
 
     def start(self, timeout: float = 120.0) -> Server:

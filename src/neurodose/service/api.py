@@ -19,12 +19,12 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from neurodose.case import PatientIn
 from neurodose.errors import InputError, NeurodoseError
 from neurodose.limits import trial_allowed
 from neurodose.service import accounts, library, store
+from neurodose.service.login import LoginGate
 from neurodose.service.models import Clinician, TrialJob
 from neurodose.service.problems import (
     ERROR_RESPONSES,
@@ -64,25 +64,39 @@ from neurodose.service.schemas import (
     TrialDesignIn,
     TrialJobOut,
 )
-from neurodose.service.security import issue_token, read_token, verify_password
+from neurodose.service.security import issue_token, read_token
 
-__all__ = ["ClinicState", "csv_rows", "current_clinician", "router"]
+__all__ = ["ClinicState", "client_address", "csv_rows", "current_clinician", "router", "too_many"]
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/token", auto_error=False)
 router = APIRouter(prefix="/api/v1")
 _CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": Problem, "description": "conflict"}}
-_AUTH: dict[int | str, dict[str, Any]] = {401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]}
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: ERROR_RESPONSES[401],
+    422: ERROR_RESPONSES[422],
+    429: {
+        "model": Problem,
+        "description": "too many failed sign-ins from this address or for this name: "
+        "locked; the Retry-After header gives the seconds left",
+    },
+    503: {
+        "model": Problem,
+        "description": "too many sign-ins waiting to be checked; retry after Retry-After s",
+    },
+}
 #: for the routes that pass the library's JSON through: a field it leaves out stays out
 _AS_GIVEN: dict[str, Any] = {"response_model_exclude_unset": True}
 
 
 class ClinicState:
-    """What the routes share: settings, database, background-job threads."""
+    """What the routes share: settings, database, background-job threads, the
+    sign-in gate (limits and the Argon2 pool)."""
 
     def __init__(self, settings: Any, db: Any) -> None:
         self.settings = settings
         self.db = db
         self.jobs: dict[str, threading.Thread] = {}
+        self.login = LoginGate(settings, db)
 
 
 def state(request: Request) -> ClinicState:
@@ -121,26 +135,44 @@ def diary_patient_id(st: ClinicState, token: str) -> str:
 
 # ------------------------------------------------------------------ auth
 @router.post("/token", response_model=TokenOut, responses=_AUTH, tags=["auth"])
-def login(
-    st: State,
+async def login(
+    request: Request,
     username: Annotated[str, Form(max_length=80)],
     password: Annotated[str, Form(max_length=256)],
-) -> TokenOut:
-    """OAuth2 password login: a short-lived signed bearer token (no auth needed)."""
-    with st.db.session() as s:
-        user = s.scalar(select(Clinician).where(Clinician.name == username))
-        ok = verify_password(user.password_hash if user else None, password)
-        if user is None or not ok or not user.active:
-            raise Unauthorized()
-        token, _ = issue_token(
-            st.settings.secret_key,
-            str(user.id),
-            "access",
-            st.settings.token_minutes,
-            **accounts.token_claims(user),
-        )
-        store.audit(s, user.name, "login", None)
+) -> Any:
+    """OAuth2 password login: a short-lived signed bearer token (no auth needed).
+
+    Failed sign-ins are counted per client address and per name; past the limit the
+    address or name is locked (``429`` with ``Retry-After``, see ``docs/clinic.md``)."""
+    st = state(request)
+    out = await st.login.attempt(username, password, client_address(request), "login")
+    if out.status in (429, 503):
+        return too_many(out.status, out.retry_after)
+    if out.status != 200:
+        raise Unauthorized()
+    token, _ = issue_token(
+        st.settings.secret_key, str(out.user_id), "access", st.settings.token_minutes, **out.claims
+    )
     return TokenOut(access_token=token, expires_in=st.settings.token_minutes * 60)
+
+
+def client_address(request: Request) -> str:
+    """The client's address (behind a proxy, the one it forwards: see docs/clinic.md)."""
+    return request.client.host if request.client else "unknown"
+
+
+def too_many(status: int, retry_after: int) -> JSONResponse:
+    """The ``429`` (locked) or ``503`` (busy) answer to a sign-in, with ``Retry-After``."""
+    why = (
+        "too many failed sign-ins from this address or for this name"
+        if status == 429
+        else "too many sign-ins are being checked"
+    )
+    return JSONResponse(
+        {"detail": f"{why}; try again in {retry_after} s"},
+        status_code=status,
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 # ------------------------------------------------------------------ knowledge

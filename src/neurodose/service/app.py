@@ -54,6 +54,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not any(isinstance(f, RedactTokens) for f in access.filters):
         access.addFilter(RedactTokens())
     yield
+    app.state.clinic.login.close()
     app.state.clinic.db.dispose()
 
 

@@ -5,7 +5,8 @@ profile), ``regimens`` (history; the current one has ``ended_at`` NULL),
 ``plans`` (titration, taper and switch plans as the library's plan JSON),
 ``levels`` (drug levels as the ``tdm`` CSV rows), ``diary_links`` (hashed
 patient tokens), ``diary_entries`` (client UUIDs), ``audit`` (who read or
-changed which patient, when) and ``trial_jobs``.
+changed which patient, when), ``trial_jobs`` and ``login_throttle`` (failed
+sign-ins per client address and per account name, and their lockouts).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "DiaryEntry",
     "DiaryLink",
     "Level",
+    "LoginThrottle",
     "PatientRecord",
     "PlanRecord",
     "RegimenRecord",
@@ -176,3 +178,16 @@ class TrialJob(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one client address or one account name in the current
+    window, and the lockout they earned (``service/login.py``). Kept in the database
+    so every worker process sees the same counts. Times are Unix seconds."""
+
+    __tablename__ = "login_throttle"
+    #: ``a:<address>`` or ``u:<SHA-256 of the name as typed>`` (never the name itself)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[float] = mapped_column(Float, index=True)
+    locked_until: Mapped[float] = mapped_column(Float, default=0.0)

@@ -22,6 +22,17 @@ Environment (all optional):
 ``NEURODOSE_TRIAL_MAX_PATIENTS``
     Largest virtual trial (patients in all arms) a ``POST /api/v1/trials`` job may run
     (default 200000).
+``NEURODOSE_LOGIN_ACCOUNT_FAILURES``
+    Failed sign-ins of one account name within the window that lock it (default 10).
+``NEURODOSE_LOGIN_ADDRESS_FAILURES``
+    Failed sign-ins from one client address within the window that lock it (default 50).
+``NEURODOSE_LOGIN_WINDOW_SECONDS``
+    The window failures are counted in, seconds (default 900).
+``NEURODOSE_LOGIN_LOCKOUT_SECONDS``
+    How long a locked name or address is refused, seconds (default 900).
+``NEURODOSE_LOGIN_WORKERS``
+    Argon2 verifications run at once per process (default 2); more waiting than four
+    times this are refused with ``503`` and ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -72,6 +83,13 @@ class Settings:
         Whether the session cookie is ``Secure`` (HTTPS only).
     trial_max_patients : int
         Largest ``n_per_arm`` x arms a ``POST /trials`` job may run.
+    login_account_failures, login_address_failures : int
+        Failed sign-ins of one account name / one client address within
+        ``login_window_s`` that lock it for ``login_lockout_s``.
+    login_window_s, login_lockout_s : int
+        The counting window and the lockout, s.
+    login_workers : int
+        Argon2 verifications at once per process.
 
     Examples
     --------
@@ -88,6 +106,11 @@ class Settings:
     public_url: str | None = None
     secure_cookies: bool = True
     trial_max_patients: int = MAX_TRIAL_PATIENTS
+    login_account_failures: int = 10
+    login_address_failures: int = 50
+    login_window_s: int = 900
+    login_lockout_s: int = 900
+    login_workers: int = 2
 
     @property
     def dialect(self) -> str:
@@ -140,5 +163,10 @@ class Settings:
             trial_max_patients=_int_env(
                 "NEURODOSE_TRIAL_MAX_PATIENTS", MAX_TRIAL_PATIENTS, 1, MAX_TRIAL_PATIENTS
             ),
+            login_account_failures=_int_env("NEURODOSE_LOGIN_ACCOUNT_FAILURES", 10, 1, 1000),
+            login_address_failures=_int_env("NEURODOSE_LOGIN_ADDRESS_FAILURES", 50, 1, 100000),
+            login_window_s=_int_env("NEURODOSE_LOGIN_WINDOW_SECONDS", 900, 1, 86400),
+            login_lockout_s=_int_env("NEURODOSE_LOGIN_LOCKOUT_SECONDS", 900, 1, 86400),
+            login_workers=_int_env("NEURODOSE_LOGIN_WORKERS", 2, 1, 64),
         )
         return replace(s, **overrides)  # type: ignore[arg-type]

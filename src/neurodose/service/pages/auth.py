@@ -7,12 +7,12 @@ import secrets
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
-from neurodose.service import accounts, store
+from neurodose.service import accounts
+from neurodose.service.api import client_address
 from neurodose.service.models import Clinician
 from neurodose.service.pages.common import COOKIE, PRE, check_csrf, page, session, state
-from neurodose.service.security import issue_token, same, verify_password
+from neurodose.service.security import issue_token, same
 
 __all__ = ["router"]
 
@@ -54,13 +54,15 @@ def login_page(request: Request, next: str = "/patients", expired: int = 0) -> R
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(
+async def login(
     request: Request,
     username: str = Form(""),
     password: str = Form(""),
     csrf: str = Form(""),
     next: str = Form("/patients"),
 ) -> Response:
+    """Sign in: failed sign-ins are counted per address and per name (``service/login.py``);
+    a locked address or name gets the form again with the wait (``429``)."""
     st = state(request)
     pre = request.cookies.get(PRE, "")
     if not pre or not same(pre, csrf):
@@ -73,28 +75,24 @@ def login(
             expired=1,
             error="The form expired; please sign in again.",
         )
-    with st.db.session() as s:
-        user = s.scalar(select(Clinician).where(Clinician.name == username))
-        ok = verify_password(user.password_hash if user else None, password)
-        if user is None or not ok or not user.active:
-            return page(
-                request,
-                "login.html",
-                401,
-                pre=pre,
-                next=next,
-                expired=0,
-                error="Name or password not recognised.",
-            )
-        store.audit(s, user.name, "login.browser", None)
-        uid, claims = user.id, accounts.token_claims(user)
+    out = await st.login.attempt(username, password, client_address(request), "login.browser")
+    if out.status != 200:
+        error = {
+            401: "Name or password not recognised.",
+            429: f"Too many failed sign-ins; try again in {out.retry_after} seconds.",
+            503: "The service is busy; please try again in a moment.",
+        }[out.status]
+        form = page(request, "login.html", out.status, pre=pre, next=next, expired=0, error=error)
+        if out.retry_after:
+            form.headers["Retry-After"] = str(out.retry_after)
+        return form
     token, _ = issue_token(
         st.settings.secret_key,
-        str(uid),
+        str(out.user_id),
         "session",
         st.settings.token_minutes,
         csrf=secrets.token_urlsafe(24),
-        **claims,
+        **out.claims,
     )
     dest = _local_path(next)
     resp = RedirectResponse(dest, status_code=303)
