@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 from .conftest import PASSWORD, Server, sqlite_url
 
@@ -41,7 +42,15 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
         d.save_screenshot(str(shots / f"{name}.png"))
 
     def see(text: str) -> None:
-        wait.until(lambda drv: text in drv.find_element(By.TAG_NAME, "body").text)
+        from selenium.common.exceptions import WebDriverException
+
+        def has(drv: Any) -> bool:
+            try:  # the page may be replaced while it is read (a navigation): read it again
+                return text in drv.find_element(By.TAG_NAME, "body").text
+            except WebDriverException:
+                return False
+
+        wait.until(has)
 
     def chart(elem_id: str) -> None:
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{elem_id} .main-svg")))
