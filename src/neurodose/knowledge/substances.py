@@ -11,10 +11,11 @@ Loaded from ``knowledge/formulary/*.toml`` (format: ``formulary/README.md``) thr
 
 A substance's properties are facts: each carries the source and locator of the class
 or substance it comes from and its ``verified`` flag. A property the formulary does not
-state is *unknown* for that substance, never absent: :func:`unknown_aspects` names what
-could not be checked.
+state is *unknown* for that substance, never absent (its ``unknown`` list): the
+screen's coverage checks name what could not be checked.
 
->>> s = substance("metoprolol") if "metoprolol" in substances() else None
+>>> substance("metoprolol").atc
+['C07AB02']
 >>> facts = properties_of("duloxetine")
 >>> "serotonergic" in facts
 True
@@ -42,7 +43,6 @@ __all__ = [
     "PropertyDef",
     "PropertyFact",
     "Substance",
-    "atc_index",
     "class_defs",
     "combinations",
     "formulary_names",
@@ -51,7 +51,6 @@ __all__ = [
     "resolve_formulary",
     "substance",
     "substances",
-    "unknown_aspects",
 ]
 
 FORMULARY_DIR: Path = DATA_DIR / "formulary"
@@ -314,17 +313,6 @@ def properties_of(name: str) -> dict[str, PropertyFact]:
     return out
 
 
-#: the aspects a screen checks, and the property groups that tell each one
-ASPECTS: dict[str, tuple[str, ...]] = {
-    "interactions (CYP enzymes)": ("cyp",),
-    "QT prolongation": ("qt_",),
-    "serotonergic effect": ("serotonergic", "maoi"),
-    "sedative and respiratory effects": ("cns_depressant", "sedating", "respiratory"),
-    "anticholinergic burden": ("acb",),
-    "bleeding risk": ("bleeding_risk", "anticoagulant", "antiplatelet", "nsaid"),
-}
-
-
 def label_source(sub: Substance, what: str) -> tuple[str, str, bool]:
     """(source, locator, verified) of a label wording (``pregnancy``, ``breastfeeding``,
     ``min_age_years``): its own fact when given, else the substance's source."""
@@ -332,19 +320,6 @@ def label_source(sub: Substance, what: str) -> tuple[str, str, bool]:
         if f.property == what:
             return f.source, f.locator, f.verified
     return sub.source, sub.locator, sub.verified
-
-
-def unknown_aspects(name: str) -> list[str]:
-    """What could not be checked for a substance: the aspects its record leaves unknown."""
-    s = substance(name)
-    if s is None:
-        return list(ASPECTS)
-    words = " ".join(s.unknown).lower()
-    out = []
-    for aspect, keys in ASPECTS.items():
-        if any(k.strip("_") in words for k in keys) or aspect.split()[0].lower() in words:
-            out.append(aspect)
-    return out
 
 
 def _norm(name: str) -> str:
@@ -358,7 +333,7 @@ def _index() -> dict[str, tuple[str, ...]]:
     """Normalised name -> canonical ingredient ids (one, or several for a combination)."""
     out: dict[str, tuple[str, ...]] = {}
 
-    def put(alias: str, target: tuple[str, ...], owner: str) -> None:
+    def put(alias: str, target: tuple[str, ...]) -> None:
         k = _norm(alias)
         if not k:
             return
@@ -367,15 +342,15 @@ def _index() -> dict[str, tuple[str, ...]]:
         out[k] = target
 
     for s in substances().values():
-        put(s.id, (s.id,), s.id)
-        put(s.display, (s.id,), s.id)
+        put(s.id, (s.id,))
+        put(s.display, (s.id,))
     for s in substances().values():
         for a in [*s.aliases, *s.salts, *s.brands]:
-            put(a, (s.id,), s.id)
+            put(a, (s.id,))
     for c in combinations().values():
         tgt = tuple(c.ingredients)
         for a in [c.id, c.display, *c.aliases, *c.brands]:
-            put(a, tgt, c.id)
+            put(a, tgt)
     return out
 
 
@@ -432,16 +407,6 @@ def resolve_formulary(name: str) -> tuple[str, ...] | None:
 def formulary_names() -> list[str]:
     """Every name the formulary resolves (for spelling suggestions)."""
     return sorted(_index())
-
-
-@cache
-def atc_index() -> dict[str, str]:
-    """ATC code -> substance id."""
-    out: dict[str, str] = {}
-    for s in substances().values():
-        for code in s.atc:
-            out.setdefault(code, s.id)
-    return out
 
 
 _ENZYMES = ("1a2", "2b6", "2c8", "2c9", "2c19", "2d6", "3a4")
