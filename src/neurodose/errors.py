@@ -222,41 +222,63 @@ def same_sense(name: str, candidate: str) -> bool:
     if len(wa) == 1 and len(wb) == 1 and max(len(wa[0]), len(wb[0])) <= 6:
         return False
     sa, sb = set(wa), set(wb)
+    if _opposite_words(sa, sb):
+        return False
+    if any(u != v and _different_words(u, v) for u in wa for v in wb):
+        return False
+    return all((neg in sa) == (neg in sb) for neg in ("non", "no", "not", "without", "un"))
+
+
+def _opposite_words(sa: set[str], sb: set[str]) -> bool:
+    """One name has a word (or words) whose opposite the other has (left/right ...)."""
     for x, y in _OPPOSITE_WORDS:
         xs, ys = set(x.split("_")), set(y.split("_"))
         if (xs <= sa and ys <= sb and not ys <= sa) or (ys <= sa and xs <= sb and not xs <= sa):
-            return False
-    for u in wa:
-        for v in wb:
-            if u == v:
-                continue
-            for p, r in _OPPOSITE_PREFIXES:
-                for x, y in ((p, r), (r, p)):
-                    if (
-                        u.startswith(x)
-                        and v.startswith(y)
-                        and len(u) >= len(x) + (0 if len(x) >= 4 else 3)
-                        and not (y.startswith(x) and u.startswith(y))
-                        and not (x.startswith(y) and v.startswith(x))
-                        and (min(len(x), len(y)) >= 4 or _similar(u[len(x) :], v[len(y) :]))
-                    ):
-                        return False
-            for x in {x for pair in _OPPOSITE_PREFIXES for x in pair}:
-                # the same meaning-bearing prefix on different stems: a different thing
-                # (hypo-tension and hypo-s, hyper-thyroidism and hyper-parathyroidism)
-                if (
-                    u.startswith(x)
-                    and v.startswith(x)
-                    and len(x) >= 4
-                    and not _similar(u[len(x) :], v[len(x) :], 0.8)
-                ):
-                    return False
-            for neg in _NEGATIONS:
-                if (u.startswith(neg) and _similar(u[len(neg) :], v, 0.85)) or (
-                    v.startswith(neg) and _similar(v[len(neg) :], u, 0.85)
-                ):
-                    return False
-    return all((neg in sa) == (neg in sb) for neg in ("non", "no", "not", "without", "un"))
+            return True
+    return False
+
+
+def _different_words(u: str, v: str) -> bool:
+    """Two different words of two names that mean different things: an opposite prefix,
+    the same meaning-bearing prefix on different stems, or a negation."""
+    return _opposite_prefix(u, v) or _same_prefix_other_stem(u, v) or _negation(u, v)
+
+
+def _opposite_prefix(u: str, v: str) -> bool:
+    """``u`` and ``v`` differ by a prefix swapped for its opposite (hypo/hyper ...)."""
+    for p, r in _OPPOSITE_PREFIXES:
+        for x, y in ((p, r), (r, p)):
+            if (
+                u.startswith(x)
+                and v.startswith(y)
+                and len(u) >= len(x) + (0 if len(x) >= 4 else 3)
+                and not (y.startswith(x) and u.startswith(y))
+                and not (x.startswith(y) and v.startswith(x))
+                and (min(len(x), len(y)) >= 4 or _similar(u[len(x) :], v[len(y) :]))
+            ):
+                return True
+    return False
+
+
+def _same_prefix_other_stem(u: str, v: str) -> bool:
+    """The same meaning-bearing prefix on different stems: a different thing
+    (hypo-tension and hypo-s, hyper-thyroidism and hyper-parathyroidism)."""
+    return any(
+        u.startswith(x)
+        and v.startswith(x)
+        and len(x) >= 4
+        and not _similar(u[len(x) :], v[len(x) :], 0.8)
+        for x in {x for pair in _OPPOSITE_PREFIXES for x in pair}
+    )
+
+
+def _negation(u: str, v: str) -> bool:
+    """One word is the other with a negation (``non``, ``un`` ...) added."""
+    return any(
+        (u.startswith(neg) and _similar(u[len(neg) :], v, 0.85))
+        or (v.startswith(neg) and _similar(v[len(neg) :], u, 0.85))
+        for neg in _NEGATIONS
+    )
 
 
 class NeurodoseError(Exception):

@@ -891,13 +891,52 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
     UnknownDrugError, UnknownNameError, GenotypeError
         Unknown gene or allele; unknown medication or condition only when ``strict``.
     """
-    from neurodose.knowledge.measurements import (
-        CLINICAL_POINTS,
-        child_pugh,
-        implied_conditions,
-        measurement_defs,
+    pin = _validated(data, strict)
+    unchecked: list[Unchecked] = []
+    _extra_fields(pin.model_extra, PatientIn.model_fields, "", unchecked)
+    conds = _given_conditions(pin, unchecked)
+    pain_condition = _pain_condition(pin, conds)
+    labs = _read_labs(pin, conds, unchecked)
+    if pin.pain is None:
+        pains = [c for c in conds if condition(c).kind == "pain"]
+        pain_condition = sorted(pains)[0] if len(pains) == 1 else None
+    replacing = _replacing(pin)
+    meds, seen = _medications(pin, replacing, today or date.today(), unchecked)
+    meds += _other_medicines(pin, seen, unchecked)
+    genos = _genotypes(pin, strict, unchecked)
+    expanded = expand_conditions(conds)
+    return Patient(
+        age=pin.age,
+        sex=pin.sex,
+        weight=pin.weight_kg,
+        height_cm=pin.height_cm,
+        smoker="smoker" in expanded,
+        crcl=labs.crcl,
+        egfr=pin.labs.egfr,
+        hepatic=labs.hepatic,
+        qtc_ms=pin.labs.qtc_ms,
+        alt_u_per_l=pin.labs.alt_u_per_l,
+        pregnant=pin.pregnant or "pregnancy" in conds,
+        breastfeeding=pin.breastfeeding,
+        conditions=expanded,
+        medications=tuple(meds),
+        genotypes=genos,
+        pain_condition=pain_condition,
+        pain_score=pin.pain.score if pin.pain else None,
+        priorities=tuple(pin.priorities),
+        measurements={
+            k: v for k, v in labs.measurements.items() if k not in ("qtc_ms", "alt_u_per_l")
+        },
+        condition_basis=labs.basis,
+        unchecked=tuple(unchecked),
+        drives=pin.drives,
+        replacing=tuple(dict.fromkeys(replacing)),
     )
 
+
+def _validated(data: Any, strict: bool) -> PatientIn:
+    """The profile validated against :class:`PatientIn` (synonyms mapped; ``strict``:
+    unknown names refused)."""
     if not isinstance(data, dict):
         raise PatientError("patient", type(data).__name__, "a JSON object")
     try:
@@ -907,9 +946,11 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
         raise  # pragma: no cover
     if strict:
         _report_unknown_names(pin)
-    today = today or date.today()
-    unchecked: list[Unchecked] = []
-    _extra_fields(pin.model_extra, PatientIn.model_fields, "", unchecked)
+    return pin
+
+
+def _given_conditions(pin: PatientIn, unchecked: list[Unchecked]) -> set[str]:
+    """The condition ids of ``conditions`` (unknown ones kept in ``unchecked``)."""
     conds: set[str] = set()
     for i, c in enumerate(pin.conditions):
         if isinstance(c, ConditionIn):
@@ -927,35 +968,94 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
             conds.add(resolve_condition(c))
         except UnknownNameError as exc:
             unchecked.append(Unchecked("condition", c, UNKNOWN_CONDITION_REASON + _suggest(exc)))
-    pain_condition = None
-    if pin.pain is not None:
-        pain_condition = resolve_condition(pin.pain.condition)
-        if condition(pain_condition).kind != "pain":
-            raise PatientError(
-                "pain.condition",
-                pin.pain.condition,
-                "a pain condition id (e.g. diabetic_neuropathy)",
-            )
-        conds.add(pain_condition)
+    return conds
+
+
+def _pain_condition(pin: PatientIn, conds: set[str]) -> str | None:
+    """The ``pain.condition`` id (added to ``conds``); ``None`` when no pain is given."""
+    if pin.pain is None:
+        return None
+    pain_condition = resolve_condition(pin.pain.condition)
+    if condition(pain_condition).kind != "pain":
+        raise PatientError(
+            "pain.condition",
+            pin.pain.condition,
+            "a pain condition id (e.g. diabetic_neuropathy)",
+        )
+    conds.add(pain_condition)
+    return pain_condition
+
+
+def _add_hepatic(conds: set[str], child_pugh_class: str | None) -> None:
+    """The condition a Child-Pugh class implies (B: hepatic, C: severe hepatic impairment)."""
+    if child_pugh_class in _HEPATIC_CONDITION:
+        conds.add(_HEPATIC_CONDITION[child_pugh_class])
+
+
+@dataclass
+class _LabsRead:
+    """What :func:`load_patient` reads from ``labs``: the measurements, the renal
+    function, the Child-Pugh class and the basis of the conditions they imply."""
+
+    measurements: dict[str, float]
+    crcl: float | None
+    hepatic: str | None
+    basis: dict[str, str]
+
+
+def _read_labs(pin: PatientIn, conds: set[str], unchecked: list[Unchecked]) -> _LabsRead:
+    """Pregnancy and Child-Pugh, the measurements (validated against their plausible
+    range), the renal function and the conditions they imply (added to ``conds``)."""
+    from neurodose.knowledge.measurements import child_pugh, implied_conditions
+
     if pin.pregnant or "gestational_week" in (pin.labs.model_extra or {}):
         if pin.sex == "male":  # an impossible patient is refused, never screened
             raise PatientError("pregnant", True, "pregnancy only with sex 'female' or not given")
         conds.add("pregnancy")
-    if pin.labs.child_pugh == "C":
-        conds.add("severe_hepatic_impairment")
-    elif pin.labs.child_pugh == "B":
-        conds.add("hepatic_impairment")
-    # measurements: validated against their plausible range, then their implied conditions
-    measurements: dict[str, float] = {}
-    defs = measurement_defs()
+    _add_hepatic(conds, pin.labs.child_pugh)
     extra_labs = dict(pin.labs.model_extra or {})
+    clinical = _clinical_items(extra_labs)
+    measurements = _measurements(extra_labs, unchecked)
+    for core in ("qtc_ms", "alt_u_per_l"):  # declared labs that also imply conditions
+        if getattr(pin.labs, core) is not None:
+            measurements.setdefault(core, getattr(pin.labs, core))
+    crcl, basis_extra = _renal_function(pin, measurements)
+    hepatic: str | None = pin.labs.child_pugh
+    if hepatic is None:  # computed when its items are given (Pugh 1973)
+        cp = child_pugh(measurements, clinical.get("ascites"), clinical.get("encephalopathy"))
+        if cp is not None and (cp[2] or cp[0] != "A"):  # a lower bound of A says nothing
+            hepatic = cp[0]
+            _add_hepatic(conds, hepatic)
+            basis_extra["hepatic_impairment"] = cp[3]
+            basis_extra["severe_hepatic_impairment"] = cp[3]
+    basis: dict[str, str] = {}
+    for cond_id, text, _t in implied_conditions(measurements, pin.sex):
+        conds.add(cond_id)
+        basis.setdefault(cond_id, text)
+    return _LabsRead(measurements, crcl, hepatic, {**basis, **basis_extra})
+
+
+def _clinical_items(extra_labs: dict[str, Any]) -> dict[str, str]:
+    """Child-Pugh's clinical items (words), taken out of ``extra_labs``."""
+    from neurodose.knowledge.measurements import CLINICAL_POINTS
+
     clinical: dict[str, str] = {}
-    for key in ("ascites", "encephalopathy"):  # Child-Pugh's clinical items (words)
+    for key in ("ascites", "encephalopathy"):
         if key in extra_labs:
             word = extra_labs.pop(key)
             if not isinstance(word, str) or word.strip().lower() not in CLINICAL_POINTS:
                 raise PatientError(f"labs.{key}", word, ", ".join(CLINICAL_POINTS))
             clinical[key] = word.strip().lower()
+    return clinical
+
+
+def _measurements(extra_labs: dict[str, Any], unchecked: list[Unchecked]) -> dict[str, float]:
+    """The measurements of ``knowledge/measurements.toml`` among the labs, each checked
+    against its plausible range; a misspelt one is an error, another kept as not read."""
+    from neurodose.knowledge.measurements import measurement_defs
+
+    measurements: dict[str, float] = {}
+    defs = measurement_defs()
     for key, value in extra_labs.items():
         d = defs.get(key)
         if d is None:
@@ -980,93 +1080,52 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
         if not d.low <= float(value) <= d.high:
             raise PatientError(f"labs.{key}", value, f"{d.low:g} to {d.high:g} {d.unit}")
         measurements[key] = float(value)
-    basis: dict[str, str] = {}
-    for core in ("qtc_ms", "alt_u_per_l"):  # declared labs that also imply conditions
-        if getattr(pin.labs, core) is not None:
-            measurements.setdefault(core, getattr(pin.labs, core))
+    return measurements
+
+
+def _renal_function(
+    pin: PatientIn, measurements: Mapping[str, float]
+) -> tuple[float | None, dict[str, str]]:
+    """CrCl as given, or by Cockcroft-Gault when neither CrCl nor eGFR is given (with
+    the basis of ``renal_function``)."""
     crcl = pin.labs.crcl_ml_min
-    if crcl is None and pin.labs.egfr is None:
-        crcl = _cockcroft_gault(pin, measurements.get("creatinine_umol_l"))
-        if crcl is not None:
-            unchecked_note = (
-                f"CrCl {crcl:.0f} mL/min by Cockcroft-Gault from creatinine "
-                f"{measurements['creatinine_umol_l']:g} umol/L, age, weight and sex"
-            )
-            basis_extra = {"renal_function": unchecked_note}
-        else:
-            basis_extra = {}
-    else:
-        basis_extra = {}
-    hepatic: str | None = pin.labs.child_pugh
-    if hepatic is None:  # computed when its items are given (Pugh 1973)
-        cp = child_pugh(measurements, clinical.get("ascites"), clinical.get("encephalopathy"))
-        if cp is not None and (cp[2] or cp[0] != "A"):  # a lower bound of A says nothing
-            hepatic = cp[0]
-            if hepatic == "C":
-                conds.add("severe_hepatic_impairment")
-            elif hepatic == "B":
-                conds.add("hepatic_impairment")
-            basis_extra["hepatic_impairment"] = cp[3]
-            basis_extra["severe_hepatic_impairment"] = cp[3]
-    for cond_id, text, _t in implied_conditions(measurements, pin.sex):
-        conds.add(cond_id)
-        basis.setdefault(cond_id, text)
-    if pin.pain is None:
-        pains = [c for c in conds if condition(c).kind == "pain"]
-        pain_condition = sorted(pains)[0] if len(pains) == 1 else None
+    if crcl is not None or pin.labs.egfr is not None:
+        return crcl, {}
+    crcl = _cockcroft_gault(pin, measurements.get("creatinine_umol_l"))
+    if crcl is None:
+        return None, {}
+    note = (
+        f"CrCl {crcl:.0f} mL/min by Cockcroft-Gault from creatinine "
+        f"{measurements['creatinine_umol_l']:g} umol/L, age, weight and sex"
+    )
+    return crcl, {"renal_function": note}
+
+
+def _replacing(pin: PatientIn) -> list[str]:
+    """The ingredients of the medicines the assessed options replace."""
     replacing: list[str] = []
     for i, r in enumerate(pin.replacing):
         ing = _ingredients(r)
         if ing is None:
             raise PatientError(f"replacing.{i}", r, "a medicine on the medication list")
         replacing.extend(ing)
+    return replacing
+
+
+def _medications(
+    pin: PatientIn, replacing: list[str], today: date, unchecked: list[Unchecked]
+) -> tuple[list[Medication], set[str]]:
+    """The medication list resolved to ingredients (each once), and the names seen."""
     meds: list[Medication] = []
     seen: set[str] = set()
     for i, m in enumerate(pin.medications):
         mi = MedicationIn(name=m) if isinstance(m, str) else m
         _extra_fields(mi.model_extra, MedicationIn.model_fields, f"medications.{i}.", unchecked)
-        coded = _coded_medicine(mi)
-        if not mi.name.strip() and coded is None:
-            if mi.rxnorm or mi.atc:
-                label = f"RxNorm {mi.rxnorm}" if mi.rxnorm else f"ATC {mi.atc}"
-                unchecked.append(Unchecked("code", label, UNKNOWN_DRUG_REASON))
-                continue
-            raise PatientError(f"medications.{i}.name", mi.name, "a medicine name or code")
-        names = (coded,) if coded is not None else _ingredients(mi.name)
+        names = _medication_names(i, mi, unchecked)
         if names is None:
-            try:
-                resolve_name(mi.name)
-            except UnknownNameError as exc:
-                unchecked.append(Unchecked("drug", mi.name, UNKNOWN_DRUG_REASON + _suggest(exc)))
             continue
-        if isinstance(mi.dose, int | float) and not isinstance(mi.dose, bool):
-            if mi.unit is None:  # a number without its unit is never read as mg by guess
-                raise PatientError(
-                    f"medications.{i}.dose",
-                    mi.dose,
-                    "a dose with its unit ('25 mg', or dose plus unit), or dose_mg",
-                )
-            mi = mi.model_copy(update={"dose": f"{mi.dose:g} {mi.unit}"})
-        dose_mg, every_h, stopped = mi.dose_mg, mi.every_h, mi.stopped_days_ago
-        if mi.dose is not None and dose_mg is None:
-            dose_mg, rate_every, note = _dose_from_text(str(mi.dose), f"medications.{i}.dose")
-            every_h = every_h or rate_every
-            if note and any(record(n).record == "full" for n in names):  # a dose the screen reads
-                unchecked.append(Unchecked("text", f"{mi.name}: {mi.dose}", note))
-        as_needed = mi.as_needed
-        if mi.frequency is not None and every_h is None:
-            every_h = FREQUENCIES[mi.frequency]
-            as_needed = as_needed or every_h is None
-        if stopped is None and (mi.status in ("stopped", "completed") or mi.stop_date):
-            if mi.stop_date is not None:
-                days = (today - mi.stop_date).days
-                stopped = float(days) if days >= 0 else None
-            else:
-                stopped = 0.0
-        if mi.start_date is not None and mi.stop_date is not None and mi.stop_date < mi.start_date:
-            raise PatientError(
-                f"medications.{i}.stop_date", str(mi.stop_date), f"on or after {mi.start_date}"
-            )
+        mi = _dose_with_unit(i, mi)
+        dose_mg, every_h, stopped, as_needed = _schedule(i, mi, names, today, unchecked)
         if len(names) > 1:  # a combination product: the ingredients, dose not split
             dose_mg = every_h = None
         for name in names:
@@ -1087,6 +1146,81 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
                     given_as=mi.name if _norm_name(mi.name) != name else None,
                 )
             )
+    return meds, seen
+
+
+def _medication_names(
+    i: int, mi: MedicationIn, unchecked: list[Unchecked]
+) -> tuple[str, ...] | None:
+    """The ingredients of medication ``i`` (its code first, then its name); ``None`` when
+    unknown (kept in ``unchecked``)."""
+    coded = _coded_medicine(mi)
+    if not mi.name.strip() and coded is None:
+        if mi.rxnorm or mi.atc:
+            label = f"RxNorm {mi.rxnorm}" if mi.rxnorm else f"ATC {mi.atc}"
+            unchecked.append(Unchecked("code", label, UNKNOWN_DRUG_REASON))
+            return None
+        raise PatientError(f"medications.{i}.name", mi.name, "a medicine name or code")
+    names = (coded,) if coded is not None else _ingredients(mi.name)
+    if names is None:
+        try:
+            resolve_name(mi.name)
+        except UnknownNameError as exc:
+            unchecked.append(Unchecked("drug", mi.name, UNKNOWN_DRUG_REASON + _suggest(exc)))
+    return names
+
+
+def _dose_with_unit(i: int, mi: MedicationIn) -> MedicationIn:
+    """A numeric ``dose`` joined with its ``unit`` (a number without its unit is never
+    read as mg by guess)."""
+    if isinstance(mi.dose, int | float) and not isinstance(mi.dose, bool):
+        if mi.unit is None:
+            raise PatientError(
+                f"medications.{i}.dose",
+                mi.dose,
+                "a dose with its unit ('25 mg', or dose plus unit), or dose_mg",
+            )
+        return mi.model_copy(update={"dose": f"{mi.dose:g} {mi.unit}"})
+    return mi
+
+
+def _schedule(
+    i: int, mi: MedicationIn, names: tuple[str, ...], today: date, unchecked: list[Unchecked]
+) -> tuple[float | None, float | None, float | None, bool]:
+    """``(dose_mg, every_h, stopped_days_ago, as_needed)`` of medication ``i``: a dose
+    as text, a frequency word, a status or stop date read."""
+    dose_mg, every_h, stopped = mi.dose_mg, mi.every_h, mi.stopped_days_ago
+    if mi.dose is not None and dose_mg is None:
+        dose_mg, rate_every, note = _dose_from_text(str(mi.dose), f"medications.{i}.dose")
+        every_h = every_h or rate_every
+        if note and any(record(n).record == "full" for n in names):  # a dose the screen reads
+            unchecked.append(Unchecked("text", f"{mi.name}: {mi.dose}", note))
+    as_needed = mi.as_needed
+    if mi.frequency is not None and every_h is None:
+        every_h = FREQUENCIES[mi.frequency]
+        as_needed = as_needed or every_h is None
+    if stopped is None and (mi.status in ("stopped", "completed") or mi.stop_date):
+        stopped = _days_since(mi.stop_date, today)
+    if mi.start_date is not None and mi.stop_date is not None and mi.stop_date < mi.start_date:
+        raise PatientError(
+            f"medications.{i}.stop_date", str(mi.stop_date), f"on or after {mi.start_date}"
+        )
+    return dose_mg, every_h, stopped, as_needed
+
+
+def _days_since(stop_date: date | None, today: date) -> float | None:
+    """Days since a medicine was stopped (0 without a date; ``None`` for a future date)."""
+    if stop_date is None:
+        return 0.0
+    days = (today - stop_date).days
+    return float(days) if days >= 0 else None
+
+
+def _other_medicines(
+    pin: PatientIn, seen: set[str], unchecked: list[Unchecked]
+) -> list[Medication]:
+    """``other_medicines`` (free text) as medications, unknown ones kept in ``unchecked``."""
+    meds: list[Medication] = []
     for text in pin.other_medicines:
         if not text.strip():
             continue
@@ -1098,6 +1232,11 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
             if name not in seen:
                 seen.add(name)
                 meds.append(Medication(name=name, record=record(name), given_as=text))
+    return meds
+
+
+def _genotypes(pin: PatientIn, strict: bool, unchecked: list[Unchecked]) -> dict[str, GenotypeCall]:
+    """The genotype calls; a gene the screen does not use is kept in ``unchecked``."""
     genos: dict[str, GenotypeCall] = {}
     for gene, value in pin.genotypes.items():
         try:
@@ -1110,32 +1249,7 @@ def load_patient(data: Any, *, strict: bool = False, today: date | None = None) 
             )
             continue
         genos[call.gene] = call
-    expanded = expand_conditions(conds)
-    return Patient(
-        age=pin.age,
-        sex=pin.sex,
-        weight=pin.weight_kg,
-        height_cm=pin.height_cm,
-        smoker="smoker" in expanded,
-        crcl=crcl,
-        egfr=pin.labs.egfr,
-        hepatic=hepatic,
-        qtc_ms=pin.labs.qtc_ms,
-        alt_u_per_l=pin.labs.alt_u_per_l,
-        pregnant=pin.pregnant or "pregnancy" in conds,
-        breastfeeding=pin.breastfeeding,
-        conditions=expanded,
-        medications=tuple(meds),
-        genotypes=genos,
-        pain_condition=pain_condition,
-        pain_score=pin.pain.score if pin.pain else None,
-        priorities=tuple(pin.priorities),
-        measurements={k: v for k, v in measurements.items() if k not in ("qtc_ms", "alt_u_per_l")},
-        condition_basis={**basis, **basis_extra},
-        unchecked=tuple(unchecked),
-        drives=pin.drives,
-        replacing=tuple(dict.fromkeys(replacing)),
-    )
+    return genos
 
 
 def _cockcroft_gault(pin: PatientIn, scr_umol_l: float | None) -> float | None:

@@ -416,42 +416,17 @@ def render_evidence_gaps() -> str:
 def render_formulary() -> str:
     """The formulary's coverage: substances per area, codes, and properties x substances
     (how many substances carry each property, and how many leave its aspect unknown)."""
-    from collections import Counter
-
-    from neurodose.knowledge.substances import (
-        FORMULARY_DIR,
-        class_defs,
-        combinations,
-        properties_of,
-        property_defs,
-        substances,
-    )
-
-    subs = substances()
-    area: Counter[str] = Counter()
-    for path in sorted(FORMULARY_DIR.glob("*.toml")):
-        data = load_toml(path)
-        area[path.stem] += len(data.get("substance", []))
-    n = len(subs)
-    rx = sum(1 for s in subs.values() if s.rxnorm)
-    atc = sum(1 for s in subs.values() if s.atc)
-    hl = sum(1 for s in subs.values() if s.half_life_h is not None)
-    unver = sum(1 for s in subs.values() if not s.verified)
     out = [
         "# The coded formulary: coverage",
         "",
         "Generated from `src/neurodose/knowledge/formulary/*.toml` by "
         "`python -m neurodose.knowledge.docgen`; do not edit by hand.",
         "",
-        f"{n} substances, {len(combinations())} combination products, {len(class_defs())} "
-        f"classes, {len(property_defs())} properties. RxNorm ingredient code: {rx} "
-        f"({100 * rx / n:.0f} %); ATC code: {atc} ({100 * atc / n:.0f} %); parent half-life: "
-        f"{hl} ({100 * hl / n:.0f} %). Stored `verified = false` (not in the evidence packs; "
-        f"shown UNVERIFIED): {unver}.",
+        _formulary_counts(),
         "",
         "| Area file | Substances |",
         "|---|---|",
-        *(f"| `{a}.toml` | {c} |" for a, c in sorted(area.items()) if c),
+        *_formulary_areas(),
         "",
         "## Properties x substances",
         "",
@@ -461,16 +436,63 @@ def render_formulary() -> str:
         "",
         "| Property | Group | Substances with it | Via class | Aspect unknown |",
         "|---|---|---|---|---|",
+        *_formulary_properties(),
+        "",
     ]
+    return "\n".join(out)
+
+
+def _formulary_counts() -> str:
+    """The formulary's size and how many substances carry each code."""
+    from neurodose.knowledge.substances import (
+        class_defs,
+        combinations,
+        property_defs,
+        substances,
+    )
+
+    subs = substances()
+    n = len(subs)
+    rx = sum(1 for s in subs.values() if s.rxnorm)
+    atc = sum(1 for s in subs.values() if s.atc)
+    hl = sum(1 for s in subs.values() if s.half_life_h is not None)
+    unver = sum(1 for s in subs.values() if not s.verified)
+    return (
+        f"{n} substances, {len(combinations())} combination products, {len(class_defs())} "
+        f"classes, {len(property_defs())} properties. RxNorm ingredient code: {rx} "
+        f"({100 * rx / n:.0f} %); ATC code: {atc} ({100 * atc / n:.0f} %); parent half-life: "
+        f"{hl} ({100 * hl / n:.0f} %). Stored `verified = false` (not in the evidence packs; "
+        f"shown UNVERIFIED): {unver}."
+    )
+
+
+def _formulary_areas() -> list[str]:
+    """One table row per area file with substances."""
+    from collections import Counter
+
+    from neurodose.knowledge.substances import FORMULARY_DIR
+
+    area: Counter[str] = Counter()
+    for path in sorted(FORMULARY_DIR.glob("*.toml")):
+        data = load_toml(path)
+        area[path.stem] += len(data.get("substance", []))
+    return [f"| `{a}.toml` | {c} |" for a, c in sorted(area.items()) if c]
+
+
+def _formulary_properties() -> list[str]:
+    """One table row per property: substances with it, via a class, aspect unknown."""
+    from neurodose.knowledge.substances import properties_of, property_defs, substances
+
+    subs = substances()
     facts = {name: properties_of(name) for name in subs}
+    rows = []
     for pid, pdef in property_defs().items():
         have = [f[pid] for f in facts.values() if pid in f]
         via_class = sum(1 for f in have if f.via.startswith("class:"))
         stem = pid.split("_")[0]
         unknown = sum(1 for s in subs.values() if any(stem in u or pid in u for u in s.unknown))
-        out.append(f"| `{pid}` | {pdef.group} | {len(have)} | {via_class} | {unknown} |")
-    out.append("")
-    return "\n".join(out)
+        rows.append(f"| `{pid}` | {pdef.group} | {len(have)} | {via_class} | {unknown} |")
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:

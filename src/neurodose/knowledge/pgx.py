@@ -178,6 +178,21 @@ class GeneTable(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> GeneTable:
+        self._check_alleles()
+        if self.has_activity_score:
+            self._check_bins()
+        else:
+            self._check_rules()
+        used: list[str] = [b.phenotype for b in self.bins]
+        used += [r.phenotype for r in self.rules] + [f.phenotype for f in self.frequencies]
+        for ph in used:
+            if ph not in self.phenotypes:
+                raise ValueError(f"phenotype {ph!r} is not one of {self.phenotypes}")
+        return self
+
+    def _check_alleles(self) -> None:
+        """Each allele once, named like ``*4``, with an activity value in 0..1 exactly
+        when the gene has an activity score."""
         names = [a.allele for a in self.alleles]
         dups = sorted({n for n in names if names.count(n) > 1})
         if dups:
@@ -191,34 +206,31 @@ class GeneTable(_Frozen):
                 raise ValueError(f"allele {a.allele}: {self.gene} has no activity values")
             if a.activity is not None and not 0.0 <= a.activity <= 1.0:
                 raise ValueError(f"allele {a.allele}: activity {a.activity} outside 0..1")
-        if self.has_activity_score:
-            if not any(b.version == self.default_version for b in self.bins):
-                raise ValueError(f"no bins for the default version {self.default_version!r}")
-            for version in {b.version for b in self.bins}:
-                vb = [b for b in self.bins if b.version == version]
-                for i, b in enumerate(vb):
-                    for other in vb[i + 1 :]:
-                        probe = [b.low, other.low] + [x for x in (b.high, other.high) if x]
-                        if any(b.contains(s) and other.contains(s) for s in probe):
-                            raise ValueError(
-                                f"version {version}: bins {b.describe()} and "
-                                f"{other.describe()} overlap"
-                            )
-        else:
-            if self.bins:
-                raise ValueError(f"{self.gene} has no activity score; bins are not allowed")
-            seen = set()
-            for r in self.rules:
-                key = tuple(sorted(r.functions))
-                if key in seen:
-                    raise ValueError(f"rule for functions {key} given twice")
-                seen.add(key)
-        used: list[str] = [b.phenotype for b in self.bins]
-        used += [r.phenotype for r in self.rules] + [f.phenotype for f in self.frequencies]
-        for ph in used:
-            if ph not in self.phenotypes:
-                raise ValueError(f"phenotype {ph!r} is not one of {self.phenotypes}")
-        return self
+
+    def _check_bins(self) -> None:
+        """Bins for the default version, and no two bins of a version overlapping."""
+        if not any(b.version == self.default_version for b in self.bins):
+            raise ValueError(f"no bins for the default version {self.default_version!r}")
+        for version in {b.version for b in self.bins}:
+            vb = [b for b in self.bins if b.version == version]
+            for i, b in enumerate(vb):
+                for other in vb[i + 1 :]:
+                    probe = [b.low, other.low] + [x for x in (b.high, other.high) if x]
+                    if any(b.contains(s) and other.contains(s) for s in probe):
+                        raise ValueError(
+                            f"version {version}: bins {b.describe()} and {other.describe()} overlap"
+                        )
+
+    def _check_rules(self) -> None:
+        """A gene without an activity score: no bins, one rule per pair of functions."""
+        if self.bins:
+            raise ValueError(f"{self.gene} has no activity score; bins are not allowed")
+        seen = set()
+        for r in self.rules:
+            key = tuple(sorted(r.functions))
+            if key in seen:
+                raise ValueError(f"rule for functions {key} given twice")
+            seen.add(key)
 
     def allele(self, name: str) -> AlleleFunction:
         for a in self.alleles:
@@ -909,36 +921,10 @@ def cpic_tca_recommendation(
         if c is not None:
             phen[c.gene] = c.phenotype
             call_sources.extend(c.sources)
-
-    row: Sourced
-    strength: CpicStrength
     if c2d6 is not None and c2c19 is not None:
-        if name not in table.combined.drugs:
-            raise InputError(
-                "cyp2c19",
-                cyp2c19,
-                f"the combined CYP2D6 x CYP2C19 grid covers {table.combined.drugs} only; "
-                f"for {name} ask for one gene at a time",
-            )
-        cell = next(
-            c
-            for c in table.combined.cells
-            if c.cyp2d6 == c2d6.phenotype and c2c19.phenotype in c.cyp2c19
-        )
-        row, text, strength, factor = cell, cell.text, cell.strength, cell.dose_factor
+        row, text, strength, factor = _combined_cell(table, name, c2d6, c2c19, cyp2c19)
     else:
-        gene, call = ("CYP2D6", c2d6) if c2d6 is not None else ("CYP2C19", c2c19)
-        assert call is not None
-        gt = table.cyp2d6 if gene == "CYP2D6" else table.cyp2c19
-        if name not in gt.drugs:
-            raise InputError(
-                gene.lower(),
-                cyp2d6 if gene == "CYP2D6" else cyp2c19,
-                f"CPIC 2016 gives {gene} recommendations for {gt.drugs} only ({gt.scope_note})",
-            )
-        r = next(x for x in gt.rows if x.phenotype == call.phenotype)
-        strength = r.strength if name in gt.strength_given_for else "not_given"
-        row, text, factor = r, r.text, r.dose_factor
+        row, text, strength, factor = _single_gene_row(table, name, c2d6, c2c19, cyp2d6, cyp2c19)
     sources = sorted({row.source, table.caveat.source, *call_sources})
     citations.register_many(sources)
     return Recommendation(
@@ -951,6 +937,51 @@ def cpic_tca_recommendation(
         caveat=table.caveat.text,
         sources=tuple(sources),
     )
+
+
+_CpicHit = tuple[Sourced, str, CpicStrength, float | None]
+
+
+def _combined_cell(
+    table: CpicTable, name: str, c2d6: GenotypeCall, c2c19: GenotypeCall, cyp2c19: object
+) -> _CpicHit:
+    """The combined CYP2D6 x CYP2C19 grid cell: ``(row, text, strength, dose factor)``."""
+    if name not in table.combined.drugs:
+        raise InputError(
+            "cyp2c19",
+            cyp2c19,
+            f"the combined CYP2D6 x CYP2C19 grid covers {table.combined.drugs} only; "
+            f"for {name} ask for one gene at a time",
+        )
+    cell = next(
+        c
+        for c in table.combined.cells
+        if c.cyp2d6 == c2d6.phenotype and c2c19.phenotype in c.cyp2c19
+    )
+    return cell, cell.text, cell.strength, cell.dose_factor
+
+
+def _single_gene_row(
+    table: CpicTable,
+    name: str,
+    c2d6: GenotypeCall | None,
+    c2c19: GenotypeCall | None,
+    cyp2d6: object,
+    cyp2c19: object,
+) -> _CpicHit:
+    """The one-gene table row: ``(row, text, strength, dose factor)``."""
+    gene, call = ("CYP2D6", c2d6) if c2d6 is not None else ("CYP2C19", c2c19)
+    assert call is not None
+    gt = table.cyp2d6 if gene == "CYP2D6" else table.cyp2c19
+    if name not in gt.drugs:
+        raise InputError(
+            gene.lower(),
+            cyp2d6 if gene == "CYP2D6" else cyp2c19,
+            f"CPIC 2016 gives {gene} recommendations for {gt.drugs} only ({gt.scope_note})",
+        )
+    r = next(x for x in gt.rows if x.phenotype == call.phenotype)
+    strength: CpicStrength = r.strength if name in gt.strength_given_for else "not_given"
+    return r, r.text, strength, r.dose_factor
 
 
 def dpwg_tca_drugs() -> tuple[str, ...]:

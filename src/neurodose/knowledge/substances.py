@@ -249,24 +249,31 @@ def _load() -> tuple[dict[str, ClassDef], dict[str, Substance], dict[str, Combin
         for s in f.substance:
             if s.id in subs or s.id in combos:
                 raise KnowledgeBaseError(f"{path}: substance {s.id!r} listed twice")
-            for lf in s.label_facts:
-                if lf.property not in ("pregnancy", "breastfeeding", "min_age_years"):
-                    raise KnowledgeBaseError(
-                        f"{path}: {s.id!r}: label_facts.property {lf.property!r} is not "
-                        "pregnancy, breastfeeding or min_age_years"
-                    )
-            for pid in [*s.properties, *s.not_properties, *(x.property for x in s.facts)]:
-                if pid not in props:
-                    raise KnowledgeBaseError(f"{path}: {s.id!r}: unknown property {pid!r}")
-            for cid in s.classes:
-                if cid not in classes:
-                    raise KnowledgeBaseError(f"{path}: {s.id!r}: unknown class {cid!r}")
+            _check_substance(path, s, props, classes)
             subs[s.id] = s
         for combo in f.combination:
             if combo.id in combos or combo.id in subs:
                 raise KnowledgeBaseError(f"{path}: combination {combo.id!r} listed twice")
             combos[combo.id] = combo
     return classes, subs, combos
+
+
+def _check_substance(
+    path: Path, s: Substance, props: Mapping[str, PropertyDef], classes: Mapping[str, ClassDef]
+) -> None:
+    """A substance's label facts, properties and classes are known ones."""
+    for lf in s.label_facts:
+        if lf.property not in ("pregnancy", "breastfeeding", "min_age_years"):
+            raise KnowledgeBaseError(
+                f"{path}: {s.id!r}: label_facts.property {lf.property!r} is not "
+                "pregnancy, breastfeeding or min_age_years"
+            )
+    for pid in [*s.properties, *s.not_properties, *(x.property for x in s.facts)]:
+        if pid not in props:
+            raise KnowledgeBaseError(f"{path}: {s.id!r}: unknown property {pid!r}")
+    for cid in s.classes:
+        if cid not in classes:
+            raise KnowledgeBaseError(f"{path}: {s.id!r}: unknown class {cid!r}")
 
 
 def class_defs() -> Mapping[str, ClassDef]:

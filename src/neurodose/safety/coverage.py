@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,29 +105,53 @@ def _statement_domain(sid: str) -> str:
 
 
 def _applies(r: Rule, rec: DrugRecord, tags: dict[str, bool]) -> bool:
+    """Whether rule ``r`` can speak about the drug of ``rec`` (its kind has the data it
+    reads, and the drug's tags match the rule's ``drug_any``/``drug_not``)."""
     w = r.when
-    ip = rec.interactions
-    if r.kind == "pk_interaction" and not (ip.substrate_of or ip.inhibits or ip.induces):
-        return False
-    if r.kind == "pk_level" and rec.tdm is None:
-        return False
-    if r.kind == "dose_limit" and not any(
-        q is not None and q.unit == "mg"
-        for g in rec.doses.values()
-        for q in (g.start, g.usual_low, g.maximum, g.usual_high)
-    ):
-        return False
-    if r.kind == "pgx":
-        genes = {s.enzyme.upper() for s in ip.substrate_of} & {"CYP2D6", "CYP2C19"}
-        if r.id == "phenoconversion" and not genes:
-            return False
-        if r.id != "phenoconversion" and rec.name not in cpic_drugs():
-            return False
-    if r.kind == "record_statement" and not getattr(rec, r.statements or "contraindications"):
+    kind_check = _KIND_APPLIES.get(r.kind)
+    if kind_check is not None and not kind_check(r, rec):
         return False
     if w.drug_any and not any(t in tags for t in w.drug_any):
         return False
     return not any(t in tags for t in w.drug_not)
+
+
+def _has_pathways(r: Rule, rec: DrugRecord) -> bool:
+    ip = rec.interactions
+    return bool(ip.substrate_of or ip.inhibits or ip.induces)
+
+
+def _has_tdm(r: Rule, rec: DrugRecord) -> bool:
+    return rec.tdm is not None
+
+
+def _has_mg_dose(r: Rule, rec: DrugRecord) -> bool:
+    return any(
+        q is not None and q.unit == "mg"
+        for g in rec.doses.values()
+        for q in (g.start, g.usual_low, g.maximum, g.usual_high)
+    )
+
+
+def _has_pgx(r: Rule, rec: DrugRecord) -> bool:
+    if r.id == "phenoconversion":
+        genes = {s.enzyme.upper() for s in rec.interactions.substrate_of}
+        return bool(genes & {"CYP2D6", "CYP2C19"})
+    return rec.name in cpic_drugs()
+
+
+def _has_statements(r: Rule, rec: DrugRecord) -> bool:
+    return bool(getattr(rec, r.statements or "contraindications"))
+
+
+#: per rule kind: whether a drug's record holds what a rule of that kind reads
+_KIND_APPLIES: dict[str, Callable[[Rule, DrugRecord], bool]] = {
+    "pk_interaction": _has_pathways,
+    "pk_level": _has_tdm,
+    "dose_limit": _has_mg_dose,
+    "pgx": _has_pgx,
+    "record_statement": _has_statements,
+}
 
 
 def _missing_input(domain: str, p: Patient, daily_mg: float | None) -> str | None:

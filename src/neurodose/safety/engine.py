@@ -36,7 +36,12 @@ from neurodose.case.patient import Medication, Patient
 from neurodose.findings import Finding, severity_rank, worst_severity
 from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.conditions import condition
-from neurodose.knowledge.pgx import cpic_table, cpic_tca_recommendation, dpwg_dose_factor
+from neurodose.knowledge.pgx import (
+    Recommendation,
+    cpic_table,
+    cpic_tca_recommendation,
+    dpwg_dose_factor,
+)
 from neurodose.knowledge.schema import DrugRecord, Quantity
 from neurodose.knowledge.substances import enzyme_profile
 from neurodose.safety.context import (
@@ -262,9 +267,16 @@ def _enzyme_tier(r: Rule, perpetrator: str, victim: str) -> str:
 
 
 def _eval_pk(ctx: Ctx, r: Rule) -> list[Finding]:
-    out: list[Finding] = []
     inhib = r.id == "enzyme_inhibition"
-    current = [m for m in ctx.comeds if m.current and m.name != ctx.drug]
+    return [_pk_finding(ctx, r, inhib, *pair) for pair in _pk_pairs(ctx, inhib)]
+
+
+_PkPair = tuple[DrugRecord, DrugRecord, Any, Any]
+
+
+def _pk_pairs(ctx: Ctx, inhib: bool) -> list[_PkPair]:
+    """``(perpetrator, victim, effect, substrate pathway)`` for every enzyme the drug and
+    a current co-medication share, in both directions (inhibition or induction)."""
 
     def effects(rec: DrugRecord) -> list[Any]:
         inh, ind, _ = enzyme_profile(rec)
@@ -273,76 +285,80 @@ def _eval_pk(ctx: Ctx, r: Rule) -> list[Finding]:
     def substrates(rec: DrugRecord) -> list[Any]:
         return enzyme_profile(rec)[2]
 
-    pairs: list[tuple[DrugRecord, DrugRecord, Any, Any]] = []
-    for m in current:
-        for e in effects(m.record):
-            for s in substrates(ctx.rec):
-                if s.enzyme.upper() == e.enzyme.upper():
-                    pairs.append((m.record, ctx.rec, e, s))
-        for e in effects(ctx.rec):
-            for s in substrates(m.record):
-                if s.enzyme.upper() == e.enzyme.upper():
-                    pairs.append((ctx.rec, m.record, e, s))
-    for perp, victim, e, s in pairs:
-        pred = _predicted_fold(victim.name, perp.name, ctx.patient)
-        if pred is not None and abs(pred[0] - 1) < 0.05:
-            pred = None  # the PK engine does not model this pathway: use the class band
-        if pred is not None:
-            _, psrc, ratios = pred
-            effect = (
-                "predicted steady-state exposure "
-                + ", ".join(f"{k} x{v:.2f}" for k, v in ratios.items())
-                + " (PK engine, typical patient)"
-            )
-        else:
-            psrc = ()
-            effect = _band_effect(r, e.strength) if inhib else "magnitude unknown"
-        tier = _enzyme_tier(r, e.strength, s.strength)
-        if pred is not None and inhib:
-            # patient-specific: tier by the predicted change against the FDA fold bands
-            fold = max(max(v, 1 / v) for v in pred[2].values() if v > 0)
-            if fold >= r.thresholds["strong_auc_fold"].point:
-                tier = "avoid"
-            elif fold >= r.thresholds["moderate_auc_fold_low"].point:
-                tier = "caution"
-            elif fold >= r.thresholds["weak_auc_fold_low"].point:
-                tier = "monitor"
-            else:
-                tier = "info"
-        vals = {
-            "perpetrator": perp.display_name,
-            "victim": victim.display_name,
-            "enzyme": e.enzyme,
-            "strength": e.strength,
-            "effect": effect,
-        }
-        other = perp.name if victim.name == ctx.drug else victim.name
-        out.append(
-            _finding(
-                ctx,
-                r,
-                vals,
-                severity=tier,
-                extra_sources=[e.source, s.source, *psrc],
-                verified=r.all_verified and e.verified and s.verified and pred is not None,
-                involved=[other],
-                details={
-                    **(
-                        {"merged_codes": ("option_inhibits_comedication",)}
-                        if inhib and perp.name == ctx.drug
-                        else {}
-                    ),
-                    "enzyme": e.enzyme,
-                    "perpetrator": perp.name,
-                    "victim": victim.name,
-                    "strength": e.strength,
-                    "predicted_ratio": pred[0] if pred else None,
-                    "predicted_ratios": pred[2] if pred else None,
-                    "basis": "pk_engine" if pred else "fda_class_band",
-                },
-            )
+    pairs: list[_PkPair] = []
+    for m in (m for m in ctx.comeds if m.current and m.name != ctx.drug):
+        for perp, victim in ((m.record, ctx.rec), (ctx.rec, m.record)):
+            for e in effects(perp):
+                for s in substrates(victim):
+                    if s.enzyme.upper() == e.enzyme.upper():
+                        pairs.append((perp, victim, e, s))
+    return pairs
+
+
+def _pk_tier(r: Rule, e: Any, s: Any, pred: Any, inhib: bool) -> str:
+    """The tier of an enzyme interaction: by the predicted change against the FDA fold
+    bands where the PK engine predicts an inhibition (patient-specific), else the band."""
+    if pred is None or not inhib:
+        return _enzyme_tier(r, e.strength, s.strength)
+    fold = max(max(v, 1 / v) for v in pred[2].values() if v > 0)
+    for tier, key in (
+        ("avoid", "strong_auc_fold"),
+        ("caution", "moderate_auc_fold_low"),
+        ("monitor", "weak_auc_fold_low"),
+    ):
+        if fold >= r.thresholds[key].point:
+            return tier
+    return "info"
+
+
+def _pk_finding(
+    ctx: Ctx, r: Rule, inhib: bool, perp: DrugRecord, victim: DrugRecord, e: Any, s: Any
+) -> Finding:
+    pred = _predicted_fold(victim.name, perp.name, ctx.patient)
+    if pred is not None and abs(pred[0] - 1) < 0.05:
+        pred = None  # the PK engine does not model this pathway: use the class band
+    if pred is not None:
+        _, psrc, ratios = pred
+        effect = (
+            "predicted steady-state exposure "
+            + ", ".join(f"{k} x{v:.2f}" for k, v in ratios.items())
+            + " (PK engine, typical patient)"
         )
-    return out
+    else:
+        psrc = ()
+        effect = _band_effect(r, e.strength) if inhib else "magnitude unknown"
+    vals = {
+        "perpetrator": perp.display_name,
+        "victim": victim.display_name,
+        "enzyme": e.enzyme,
+        "strength": e.strength,
+        "effect": effect,
+    }
+    other = perp.name if victim.name == ctx.drug else victim.name
+    merged = (
+        {"merged_codes": ("option_inhibits_comedication",)}
+        if inhib and perp.name == ctx.drug
+        else {}
+    )
+    return _finding(
+        ctx,
+        r,
+        vals,
+        severity=_pk_tier(r, e, s, pred, inhib),
+        extra_sources=[e.source, s.source, *psrc],
+        verified=r.all_verified and e.verified and s.verified and pred is not None,
+        involved=[other],
+        details={
+            **merged,
+            "enzyme": e.enzyme,
+            "perpetrator": perp.name,
+            "victim": victim.name,
+            "strength": e.strength,
+            "predicted_ratio": pred[0] if pred else None,
+            "predicted_ratios": pred[2] if pred else None,
+            "basis": "pk_engine" if pred else "fda_class_band",
+        },
+    )
 
 
 def _eval_level(ctx: Ctx, r: Rule) -> list[Finding]:
@@ -382,40 +398,47 @@ def _eval_level(ctx: Ctx, r: Rule) -> list[Finding]:
 
 def _eval_pgx(ctx: Ctx, r: Rule) -> list[Finding]:
     if r.id == "phenoconversion":
-        out = []
-        # only where the gene matters for this drug: a major pathway, or genotype guidance
-        substrates = {s.enzyme.upper() for s in ctx.rec.interactions.substrate_of}
-        major = {
-            s.enzyme.upper() for s in ctx.rec.interactions.substrate_of if s.strength == "strong"
+        return _eval_phenoconversion(ctx, r)
+    return _eval_tca_guidance(ctx, r)
+
+
+def _eval_phenoconversion(ctx: Ctx, r: Rule) -> list[Finding]:
+    """A co-medication that changes the phenotype of a gene that matters for this drug
+    (a major pathway, or genotype guidance)."""
+    out = []
+    substrates = {s.enzyme.upper() for s in ctx.rec.interactions.substrate_of}
+    major = {s.enzyme.upper() for s in ctx.rec.interactions.substrate_of if s.strength == "strong"}
+    for gene, st in ctx.phen.items():
+        if st.perpetrator is None or gene not in substrates:
+            continue
+        if gene not in major and ctx.drug not in cpic_drugs():
+            continue
+        if st.effective == st.genotype_phenotype:
+            continue
+        vals = {
+            "perpetrator": record(st.perpetrator).display_name,
+            "gene": gene,
+            "from_phenotype": st.genotype_phenotype or "NM (assumed; no genotype given)",
+            "to_phenotype": st.effective,
         }
-        for gene, st in ctx.phen.items():
-            if st.perpetrator is None or gene not in substrates:
-                continue
-            if gene not in major and ctx.drug not in cpic_drugs():
-                continue
-            if st.effective == st.genotype_phenotype:
-                continue
-            vals = {
-                "perpetrator": record(st.perpetrator).display_name,
-                "gene": gene,
-                "from_phenotype": st.genotype_phenotype or "NM (assumed; no genotype given)",
-                "to_phenotype": st.effective,
-            }
-            out.append(
-                _finding(
-                    ctx,
-                    r,
-                    vals,
-                    extra_sources=st.sources,
-                    verified=st.verified,
-                    involved=[st.perpetrator],
-                    details={"gene": gene, "effective_phenotype": st.effective},
-                )
+        out.append(
+            _finding(
+                ctx,
+                r,
+                vals,
+                extra_sources=st.sources,
+                verified=st.verified,
+                involved=[st.perpetrator],
+                details={"gene": gene, "effective_phenotype": st.effective},
             )
-        return out
-    # CPIC/DPWG TCA guidance by dose band
-    if ctx.drug not in cpic_drugs():
-        return []
+        )
+    return out
+
+
+def _tca_phenotypes(ctx: Ctx) -> tuple[str | None, str | None] | None:
+    """The (effective) CYP2D6 and CYP2C19 phenotypes the CPIC TCA tables are asked about
+    for this drug (``None`` for a gene not asked), or ``None`` when no guidance applies
+    (no table for the gene, or normal metabolisers)."""
     t = cpic_table()
     d6 = ctx.phen.get("CYP2D6")
     c19 = ctx.phen.get("CYP2C19")
@@ -426,25 +449,40 @@ def _eval_pgx(ctx: Ctx, r: Rule) -> list[Finding]:
     if use_d6 and use_c19 and ctx.drug not in t.combined.drugs:
         use_c19 = False
     if not (use_d6 or use_c19):
-        return []
+        return None
     if (p2d6 in (None, "NM") or not use_d6) and (p2c19 in (None, "NM", "IM") or not use_c19):
+        return None
+    return (p2d6 if use_d6 else None), (p2c19 if use_c19 else None)
+
+
+def _pain_band(p2d6: str | None, p2c19: str | None) -> str:
+    """The rule's tier key at a pain-level dose for the effective phenotypes."""
+    if p2d6 == "PM" or p2c19 == "PM":
+        return "pain_pm"
+    if p2d6 == "UM" or p2c19 in ("UM", "RM"):
+        return "pain_um" if (p2d6 == "UM" or p2c19 == "UM") else "pain_rm"
+    return "pain_im"
+
+
+def _eval_tca_guidance(ctx: Ctx, r: Rule) -> list[Finding]:
+    """CPIC/DPWG TCA guidance by dose band (depression-level or pain-level dose)."""
+    if ctx.drug not in cpic_drugs():
         return []
-    rec = cpic_tca_recommendation(
-        ctx.drug, cyp2d6=p2d6 if use_d6 else None, cyp2c19=p2c19 if use_c19 else None
-    )
+    asked = _tca_phenotypes(ctx)
+    if asked is None:
+        return []
+    q2d6, q2c19 = asked
+    d6 = ctx.phen.get("CYP2D6")
+    c19 = ctx.phen.get("CYP2C19")
+    p2d6 = d6.effective if d6 else None
+    p2c19 = c19.effective if c19 else None
+    rec = cpic_tca_recommendation(ctx.drug, cyp2d6=q2d6, cyp2c19=q2c19)
     dep = r.thresholds["depression_dose"]
     depression_band = ctx.planned_daily_mg is not None and ctx.planned_daily_mg > dep.point
-    phen_txt = ", ".join(f"{g} {ph}" for g, ph in rec.phenotypes.items())
     involved = [s.perpetrator for s in (d6, c19) if s is not None and s.perpetrator]
     dpwg = (
         dpwg_dose_factor(ctx.drug, "CYP2D6", p2d6)
-        if use_d6
-        and ctx.drug
-        in (
-            "amitriptyline",
-            "nortriptyline",
-            "imipramine",
-        )
+        if q2d6 is not None and ctx.drug in ("amitriptyline", "nortriptyline", "imipramine")
         else None
     )
     extra_src = list(rec.sources) + ([dpwg.source] if dpwg is not None else [])
@@ -456,28 +494,10 @@ def _eval_pgx(ctx: Ctx, r: Rule) -> list[Finding]:
         "dpwg_dose_factor": dpwg.value if dpwg is not None else None,
         "dose_band": "depression" if depression_band else "pain",
     }
-    if depression_band:
-        low = rec.text.lower()
-        if "avoid" in low:
-            tier = r.tiers["depression_avoid"]
-        elif rec.dose_factor is not None:
-            tier = r.tiers["depression_reduce"]
-        else:
-            return []
-        msg = f"{ctx.rec.display_name}, {phen_txt}, depression-level dose: CPIC: {rec.text}"
-    else:
-        if p2d6 == "PM" or p2c19 == "PM":
-            sub = "pain_pm"
-        elif p2d6 == "UM" or p2c19 in ("UM", "RM"):
-            sub = "pain_um" if (p2d6 == "UM" or p2c19 == "UM") else "pain_rm"
-        else:
-            sub = "pain_im"
-        tier = r.tiers[sub]
-        text = r.texts.get(sub, r.texts["pain_um" if sub == "pain_rm" else "pain_pm"])
-        msg = (
-            f"{ctx.rec.display_name}, {phen_txt}: {text} "
-            f"(At depression-level doses CPIC says: {rec.text})"
-        )
+    told = _tca_tier_message(ctx, r, rec, depression_band, p2d6, p2c19)
+    if told is None:
+        return []
+    tier, msg = told
     return [
         _finding(
             ctx,
@@ -491,6 +511,35 @@ def _eval_pgx(ctx: Ctx, r: Rule) -> list[Finding]:
             details=details,
         )
     ]
+
+
+def _tca_tier_message(
+    ctx: Ctx,
+    r: Rule,
+    rec: Recommendation,
+    depression_band: bool,
+    p2d6: str | None,
+    p2c19: str | None,
+) -> tuple[str, str] | None:
+    """The tier and message of the TCA guidance at the planned dose band (``None``: a
+    depression-level dose the guidance does not change)."""
+    phen_txt = ", ".join(f"{g} {ph}" for g, ph in rec.phenotypes.items())
+    if depression_band:
+        low = rec.text.lower()
+        if "avoid" in low:
+            tier = r.tiers["depression_avoid"]
+        elif rec.dose_factor is not None:
+            tier = r.tiers["depression_reduce"]
+        else:
+            return None
+        return tier, f"{ctx.rec.display_name}, {phen_txt}, depression-level dose: CPIC: {rec.text}"
+    sub = _pain_band(p2d6, p2c19)
+    text = r.texts.get(sub, r.texts["pain_um" if sub == "pain_rm" else "pain_pm"])
+    msg = (
+        f"{ctx.rec.display_name}, {phen_txt}: {text} "
+        f"(At depression-level doses CPIC says: {rec.text})"
+    )
+    return r.tiers[sub], msg
 
 
 def _dose_bounds(rec: DrugRecord) -> tuple[Quantity | None, Quantity | None]:

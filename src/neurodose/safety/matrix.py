@@ -313,43 +313,48 @@ def build_matrix(rows: Sequence[str] | None = None, columns: Sequence[str] | Non
     cells: dict[tuple[str, str], Cell] = {}
     for row in all_rows:
         for d in cols:
-            worst: int = len(TIERS)
-            rules: list[str] = []
-            members: list[str] = []
-            pairs: dict[str, str] = {}
-            for member, pj in row.patients:
-                if member == d:
-                    continue
-                found = _new_findings(baseline[d], screen(load_patient(pj), d))
-                for f in found:
-                    c = f.code  # merged codes keep no tier of their own
-                    if c not in pairs or severity_rank(f.severity) < severity_rank(pairs[c]):
-                        pairs[c] = f.severity
-                    rank = severity_rank(f.severity)
-                    codes = list(f.codes)
-                    if rank < worst:
-                        worst, rules, members = rank, codes, [member] if member else []
-                    elif rank == worst:
-                        rules += [c for c in codes if c not in rules]
-                        if member and member not in members:
-                            members.append(member)
-            if worst < len(TIERS):
-                cells[(row.id, d)] = Cell(
-                    TIERS[worst],
-                    tuple(rules),
-                    tuple(members),
-                    findings=tuple(sorted(pairs.items())),
-                )
-                continue
-            na = _not_applicable(spec, row.id, d)
-            pna = _property_not_applicable(row.id, d) if na is None else None
-            if na is not None:
-                cells[(row.id, d)] = Cell(None, not_applicable=na.reason, sources=(na.source,))
-            elif pna is not None:
-                cells[(row.id, d)] = Cell(None, not_applicable=pna[0], sources=(pna[1],))
-            else:
-                cells[(row.id, d)] = Cell(None)
+            cells[(row.id, d)] = _cell(spec, row, d, baseline[d])
     return Matrix(tuple(all_rows), cols, cells)
+
+
+def _cell(spec: MatrixSpec, row: Row, d: str, baseline: Iterable[Finding]) -> Cell:
+    """The cell of ``row`` x drug ``d``: the worst new finding over the row's patients,
+    else why the pair does not apply (or an empty cell)."""
+    worst: int = len(TIERS)
+    rules: list[str] = []
+    members: list[str] = []
+    pairs: dict[str, str] = {}
+    for member, pj in row.patients:
+        if member == d:
+            continue
+        for f in _new_findings(baseline, screen(load_patient(pj), d)):
+            c = f.code  # merged codes keep no tier of their own
+            if c not in pairs or severity_rank(f.severity) < severity_rank(pairs[c]):
+                pairs[c] = f.severity
+            rank = severity_rank(f.severity)
+            codes = list(f.codes)
+            if rank < worst:
+                worst, rules, members = rank, codes, [member] if member else []
+            elif rank == worst:
+                rules += [c for c in codes if c not in rules]
+                if member and member not in members:
+                    members.append(member)
+    if worst < len(TIERS):
+        return Cell(
+            TIERS[worst], tuple(rules), tuple(members), findings=tuple(sorted(pairs.items()))
+        )
+    return _empty_cell(spec, row.id, d)
+
+
+def _empty_cell(spec: MatrixSpec, row: str, d: str) -> Cell:
+    """A cell with no finding: not applicable (with its reason and source), or empty."""
+    na = _not_applicable(spec, row, d)
+    if na is not None:
+        return Cell(None, not_applicable=na.reason, sources=(na.source,))
+    pna = _property_not_applicable(row, d)
+    if pna is not None:
+        return Cell(None, not_applicable=pna[0], sources=(pna[1],))
+    return Cell(None)
 
 
 def render_matrix_markdown(m: Matrix | None = None) -> str:
