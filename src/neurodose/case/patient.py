@@ -86,6 +86,7 @@ __all__ = [
     "load_patient",
     "load_patient_file",
     "parse_comedication",
+    "read_patient_json",
 ]
 
 # field -> (low, high, low inclusive, what is allowed)
@@ -1273,15 +1274,20 @@ def _norm_name(name: str) -> str:
     return "_".join(key.split())
 
 
-def load_patient_file(path: str | Path) -> Patient:
-    """Read a patient JSON file; bad JSON is a :class:`PatientError` naming the file."""
+def read_patient_json(path: str | Path) -> Any:
+    """The JSON of a patient file (regular, UTF-8, size-limited); an unreadable file or
+    bad JSON is a :class:`PatientError` naming the file."""
     p = Path(path)
     try:
         text = read_text(p, "patient file")
     except InputError as exc:
         raise PatientError("patient file", str(p), exc.allowed) from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise PatientError("patient file", str(p), f"valid JSON ({exc})") from None
-    return load_patient(data)
+
+
+def load_patient_file(path: str | Path) -> Patient:
+    """Read a patient JSON file; bad JSON is a :class:`PatientError` naming the file."""
+    return load_patient(read_patient_json(path))

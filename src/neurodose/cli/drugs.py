@@ -290,14 +290,9 @@ def _interactions(rec: DrugRecord, console: Console) -> None:
     _enzymes("substrate of", ip.substrate_of, table)
     _enzymes("inhibits", ip.inhibits, table)
     _enzymes("induces", ip.induces, table)
-    for field in (
-        "serotonergic",
-        "maoi",
-        "cns_depressant",
-        "opioid",
-        "benzodiazepine_or_z",
-        "lowers_seizure_threshold",
-    ):
+    from neurodose.safety.context import INTERACTION_FLAGS
+
+    for field in INTERACTION_FLAGS:
         flag: Flag | None = getattr(ip, field)
         if flag is not None:
             table.add_row(

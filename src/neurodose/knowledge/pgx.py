@@ -392,6 +392,14 @@ def gene_table(gene: str) -> GeneTable:
     return _gene_tables()[_norm_gene(gene)]
 
 
+def _scored_table(gene: str, why_not: str) -> GeneTable:
+    """The table of ``gene``, which must have an activity score (else ``why_not``)."""
+    table = gene_table(gene)
+    if not table.has_activity_score:
+        raise GenotypeError(f"gene: {table.gene} {why_not}")
+    return table
+
+
 # --------------------------------------------------------------------------- alleles
 
 _ALLELE = re.compile(r"^\s*(\*\d+)\s*(?:[xX×]\s*(\d+|[nN]))?\s*$")
@@ -463,12 +471,11 @@ def allele_activity(gene: str, allele: str) -> float:
     >>> allele_activity("CYP2D6", "*4x2")
     0.0
     """
-    table = gene_table(gene)
-    if not table.has_activity_score:
-        raise GenotypeError(
-            f"gene: {table.gene} alleles have no activity values in CPIC (phenotype follows "
-            "from allele function); use allele_function() or parse_genotype()"
-        )
+    table = _scored_table(
+        gene,
+        "alleles have no activity values in CPIC (phenotype follows from allele function); "
+        "use allele_function() or parse_genotype()",
+    )
     base, copies = _split_allele(table.gene, allele)
     row = table.allele(base)
     assert row.activity is not None
@@ -554,12 +561,11 @@ def activity_score(gene: str, diplotype: str) -> float:
     >>> activity_score("CYP2D6", "*4xN/*1")
     1.0
     """
-    table = gene_table(gene)
-    if not table.has_activity_score:
-        raise GenotypeError(
-            f"gene: {table.gene} has no activity score in CPIC; its phenotype follows from "
-            "the functions of the two alleles. Use parse_genotype('CYP2C19', '*1/*2')"
-        )
+    table = _scored_table(
+        gene,
+        "has no activity score in CPIC; its phenotype follows from the functions of the two "
+        "alleles. Use parse_genotype('CYP2C19', '*1/*2')",
+    )
     score, lower, sources = _score_bounds(table.gene, diplotype)
     if lower:
         raise GenotypeError(

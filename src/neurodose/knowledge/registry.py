@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -155,6 +155,20 @@ def load_validated(path: Path, model: type[_M]) -> _M:
     return obj
 
 
+_V = TypeVar("_V")
+
+
+def index_once(pairs: Iterable[tuple[str, _V]], twice: str) -> dict[str, _V]:
+    """``{key: value}`` of ``pairs``; a key given twice is a :class:`KnowledgeBaseError`
+    (``twice``: its message, ``{!r}`` the key)."""
+    out: dict[str, _V] = {}
+    for key, value in pairs:
+        if key in out:
+            raise KnowledgeBaseError(twice.format(key))
+        out[key] = value
+    return out
+
+
 def load_drug_file(path: Path) -> DrugRecord:
     """Load and validate one drug file (schema, units, ranges, sources)."""
     rec = load_validated(path, DrugRecord)
@@ -212,12 +226,7 @@ class _BrandFile(BaseModel):
 def brand_names() -> dict[str, str]:
     """Brand name -> canonical generic, from ``brand_names.toml`` (validated, cited)."""
     bf = load_validated(DATA_DIR / "brand_names.toml", _BrandFile)
-    out: dict[str, str] = {}
-    for b in bf.brands:
-        if b.name in out:
-            raise KnowledgeBaseError(f"brand name {b.name!r} listed twice")
-        out[b.name] = b.generic
-    return out
+    return index_once(((b.name, b.generic) for b in bf.brands), "brand name {!r} listed twice")
 
 
 @cache

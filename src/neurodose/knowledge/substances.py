@@ -34,7 +34,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from neurodose.errors import KnowledgeBaseError
-from neurodose.knowledge.registry import DATA_DIR, ByObject, load_validated
+from neurodose.knowledge.registry import DATA_DIR, ByObject, index_once, load_validated
 from neurodose.knowledge.schema import DrugRecord, Sourced
 
 __all__ = [
@@ -222,12 +222,9 @@ def _files() -> list[Path]:
 def property_defs() -> dict[str, PropertyDef]:
     """The property vocabulary, keyed by id."""
     data = load_validated(FORMULARY_DIR / "properties.toml", _PropertiesFile)
-    out: dict[str, PropertyDef] = {}
-    for p in data.property:
-        if p.id in out:
-            raise KnowledgeBaseError(f"formulary/properties.toml: duplicate property {p.id!r}")
-        out[p.id] = p
-    return out
+    return index_once(
+        ((p.id, p) for p in data.property), "formulary/properties.toml: duplicate property {!r}"
+    )
 
 
 @cache
