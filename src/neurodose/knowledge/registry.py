@@ -155,9 +155,6 @@ def load_validated(path: Path, model: type[_M]) -> _M:
     return obj
 
 
-_V = TypeVar("_V")
-
-
 def index_once(pairs: Iterable[tuple[str, _V]], twice: str) -> dict[str, _V]:
     """``{key: value}`` of ``pairs``; a key given twice is a :class:`KnowledgeBaseError`
     (``twice``: its message, ``{!r}`` the key)."""
