@@ -68,6 +68,7 @@ from pydantic import (
     ValidationError,
 )
 
+from neurodose.case.covariates import covariate, ranges
 from neurodose.errors import InputError, NeurodoseError, PatientError, UnknownNameError
 from neurodose.inputs import read_text
 from neurodose.knowledge import record, resolve_name
@@ -89,20 +90,10 @@ __all__ = [
     "read_patient_json",
 ]
 
-# field -> (low, high, low inclusive, what is allowed)
-_RANGES: dict[str, tuple[float, float, bool, str]] = {
-    "age": (0.0, 120.0, False, "0 < age <= 120 years"),
-    "weight": (0.0, 400.0, False, "0 < weight <= 400 kg"),
-    "height_cm": (30.0, 260.0, False, "30 < height <= 260 cm"),
-    "crcl": (0.0, 300.0, True, "0 <= CrCl <= 300 mL/min"),
-    "egfr": (0.0, 300.0, True, "0 <= eGFR <= 300 mL/min"),
-    "scr": (0.0, 20.0, False, "0 < serum creatinine <= 20 mg/dL"),
-    "qtc_ms": (250.0, 800.0, True, "250 <= QTc <= 800 ms"),
-    "alt_u_per_l": (0.0, 10000.0, True, "0 <= ALT <= 10000 U/L"),
-    "pain_score": (0.0, 10.0, True, "a pain score 0..10"),
-}
-_SEX = ("male", "female")
-_HEPATIC = ("A", "B", "C")
+# field -> (low, high, low inclusive, what is allowed): the declaration of the covariates
+_RANGES: dict[str, tuple[float, float, bool, str]] = ranges()
+_SEX = covariate("sex").choices
+_HEPATIC = covariate("hepatic").choices
 
 
 def _check_range(name: str, v: Any) -> float:
@@ -315,15 +306,15 @@ class Patient:
             s = str(self.sex).strip().lower()
             s = {"m": "male", "f": "female"}.get(s, s)
             if s not in _SEX:
-                raise PatientError("sex", self.sex, "'male' or 'female'")
+                raise PatientError("sex", self.sex, covariate("sex").allowed)
             object.__setattr__(self, "sex", s)
         for flag in ("smoker", "pregnant", "breastfeeding"):
             if not isinstance(getattr(self, flag), bool):
-                raise PatientError(flag, getattr(self, flag), "true or false")
+                raise PatientError(flag, getattr(self, flag), covariate(flag).allowed)
         if self.hepatic is not None:
             h = str(self.hepatic).strip().upper()
             if h not in _HEPATIC:
-                raise PatientError("hepatic", self.hepatic, "Child-Pugh class 'A', 'B' or 'C'")
+                raise PatientError("hepatic", self.hepatic, covariate("hepatic").allowed)
             object.__setattr__(self, "hepatic", h)
         genos = self.genotypes
         calls: Iterable[GenotypeCall] = (
@@ -525,10 +516,10 @@ class LabsIn(_In):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    crcl_ml_min: float | None = Field(None, ge=0, le=300)
-    egfr: float | None = Field(None, ge=0, le=300)
-    qtc_ms: float | None = Field(None, ge=250, le=800)
-    alt_u_per_l: float | None = Field(None, ge=0, le=10000)
+    crcl_ml_min: float | None = covariate("crcl").json_field(None)
+    egfr: float | None = covariate("egfr").json_field(None)
+    qtc_ms: float | None = covariate("qtc_ms").json_field(None)
+    alt_u_per_l: float | None = covariate("alt_u_per_l").json_field(None)
     child_pugh: Literal["A", "B", "C"] | None = None
 
 
@@ -536,7 +527,7 @@ class PainIn(_In):
     """The pain condition (a pain condition id) and current score (0-10)."""
 
     condition: str
-    score: float | None = Field(None, ge=0, le=10)
+    score: float | None = covariate("pain_score").json_field(None)
 
 
 def _sex(value: Any) -> Any:
@@ -561,10 +552,10 @@ class PatientIn(_In):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    age: float = Field(gt=0, le=120)
+    age: float = covariate("age").json_field()
     sex: Annotated[Literal["female", "male"] | None, BeforeValidator(_sex)] = None
-    weight_kg: float | None = Field(None, gt=0, le=400)
-    height_cm: float | None = Field(None, gt=30, le=260)
+    weight_kg: float | None = covariate("weight").json_field(None)
+    height_cm: float | None = covariate("height_cm").json_field(None)
     pregnant: bool = False
     breastfeeding: bool = False
     conditions: list[Name | ConditionIn] = Field(default_factory=list, max_length=500)
