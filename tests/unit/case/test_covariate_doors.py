@@ -31,6 +31,22 @@ NAMES = {c.name for c in COVARIATES}
 NUMBERS = [c for c in COVARIATES if c.kind == "number"]
 SRC = Path(__file__).resolve().parents[3] / "src" / "neurodose"
 
+#: the code files a covariate added to a door touches (CONTRIBUTING.md "Adding a covariate");
+#: every covariate: ``case/covariates.py`` (its declaration) and ``case/patient.py``
+DOOR_FILES = {
+    "json": ("case/covariates.py", "case/patient.py"),
+    "cli": (
+        "cli/options.py",
+        "cli/simulate.py",
+        "cli/explain.py",
+        "cli/tdm.py",
+        "workflows/patients.py",
+    ),
+    "api": ("service/schemas.py",),
+    "form": ("service/pages/patients.py", "service/templates/new_patient.html"),
+    "fhir": ("fhir/inbound.py",),
+}
+
 #: (door, covariate) -> why the door disagrees with the declaration today (strict)
 KNOWN_GAPS = {
     ("api", "crcl"): "SimulateIn/ExplainIn refuse CrCl 0 (gt=0); the library accepts 0 <= CrCl",
@@ -157,14 +173,16 @@ def test_cli_options_carry_the_declared_covariates_with_their_units() -> None:
         if not have:
             continue  # a command that takes no covariate (assess reads the patient JSON)
         carrying[name] = have
-        assert have <= cli, f"{name}: has {sorted(have - cli)}, not declared for the CLI"
+        assert have <= cli, (
+            f"{name}: {sorted(have - cli)} not declared for the CLI: edit {DOOR_FILES['json'][0]}"
+        )
         gaps |= {(f"cli {name}", n) for n in cli - have}
         for n in have:
             c = covariate(n)
             if c.kind == "number":
                 assert c.unit in (params[n].help or ""), (name, n, params[n].help)
     assert {"simulate", "explain"} <= set(carrying)
-    assert gaps == {k for k in KNOWN_GAPS if k[0].startswith("cli")}, gaps
+    assert gaps == {k for k in KNOWN_GAPS if k[0].startswith("cli")}, (gaps, DOOR_FILES["cli"])
 
 
 @pytest.mark.parametrize("c", [covariate(n) for n in sorted(_declared("cli"))], ids=str)
@@ -213,14 +231,16 @@ def test_api_models_carry_the_declared_covariates_and_bounds() -> None:
     gaps = set()
     for name, model in models.items():
         have = set(model.model_fields) & NAMES
-        assert have == api, f"{name}: has {sorted(have)}, declared {sorted(api)}"
+        assert have == api, (
+            f"{name}: has {sorted(have)}, declared {sorted(api)}: {DOOR_FILES['api']}"
+        )
         for n in have:
             c, f = covariate(n), model.model_fields[n]
             if c.kind == "number" and _bounds(f) != c.pydantic_bounds():
                 gaps.add(("api", n))
             if c.kind == "choice":
                 assert set(typing.get_args(typing.get_args(f.annotation)[0])) == set(c.choices)
-    assert gaps == {k for k in KNOWN_GAPS if k[0] == "api"}, gaps
+    assert gaps == {k for k in KNOWN_GAPS if k[0] == "api"}, (gaps, DOOR_FILES["api"])
 
 
 # -- the clinic: the new-patient form --------------------------------------------------
@@ -243,7 +263,7 @@ def test_clinic_form_carries_the_declared_covariates_with_their_units() -> None:
 
     fields = _form_fields()
     have = {c.name for c in COVARIATES if _form_name(c) in fields}
-    assert have == _declared("form")
+    assert have == _declared("form"), (have, DOOR_FILES["form"])
     for n in have:
         c = covariate(n)
         if c.kind == "number":
@@ -293,7 +313,7 @@ def test_fhir_map_carries_the_declared_covariates_with_their_ucum_units() -> Non
 
     kinds = _fhir_kinds()
     declared = {c.fhir: c.name for c in COVARIATES if "fhir" in c.doors}
-    assert set(kinds.values()) | {"age", "sex"} == _declared("fhir")
+    assert set(kinds.values()) | {"age", "sex"} == _declared("fhir"), DOOR_FILES["fhir"]
     for kind, name in kinds.items():
         c = covariate(name)
         assert declared[kind] == name
@@ -318,6 +338,12 @@ def test_fhir_map_carries_the_declared_covariates_with_their_ucum_units() -> Non
     assert profile["age"] == 66 and profile["sex"] == "male"
     assert covariate("age").fhir == "Patient.birthDate"
     assert covariate("sex").fhir == "Patient.gender"
+
+
+def test_door_files_exist() -> None:
+    for files in DOOR_FILES.values():
+        for f in files:
+            assert (SRC / f).is_file(), f
 
 
 def test_known_gaps_name_declared_doors() -> None:
