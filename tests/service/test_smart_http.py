@@ -1,0 +1,239 @@
+"""SMART App Launch over HTTP against a real clinic server and the test EHR
+(:mod:`tests.service.smart_ehr`): the authorization request the clinic makes, and every
+way a launch must fail (wrong, foreign, expired or replayed state, a code bound to
+another PKCE challenge, a missing or wrong verifier, an unregistered issuer, an EHR
+error) without a session and without a 500.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from .conftest import PASSWORD
+from .smart_ehr import CLIENT_ID, SmartWorld, s256, smart_world
+
+LIFETIME_S = 6
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmartWorld]:
+    w = smart_world(
+        tmp_path_factory.mktemp("smart-http"), NEURODOSE_SMART_LAUNCH_SECONDS=str(LIFETIME_S)
+    )
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
+def _browser(world: SmartWorld) -> httpx.Client:
+    return world.clinic.client()
+
+
+def _launch(world: SmartWorld, c: httpx.Client, **extra: str) -> dict[str, str]:
+    """Start an EHR launch in ``c``; the authorization request's parameters."""
+    chart = httpx.get(
+        world.ehr.base + "/ehr",
+        params={"patient": "p01", "app": world.clinic.url + "/smart/launch"},
+    )
+    href = chart.text.split('id="launch-neurodose" href="', 1)[1].split('"', 1)[0]
+    q = {k: v[0] for k, v in parse_qs(urlsplit(href.replace("&amp;", "&")).query).items()}
+    r = c.get("/smart/launch", params={**q, **extra})
+    assert r.status_code == 303, r.text[:300]
+    loc = r.headers["location"]
+    assert loc.startswith(world.ehr.base + "/auth/authorize?")
+    return {k: v[0] for k, v in parse_qs(urlsplit(loc).query).items()}
+
+
+def _approve(world: SmartWorld, params: dict[str, str], **override: str) -> str:
+    """The user approves at the EHR; the code from its redirect."""
+    r = httpx.post(world.ehr.base + "/auth/approve", data={**params, **override})
+    assert r.status_code == 302, r.text
+    q = parse_qs(urlsplit(r.headers["location"]).query)
+    assert q["state"] == [params["state"]]
+    return q["code"][0]
+
+
+def _no_session(c: httpx.Client) -> None:
+    assert "nd_session" not in c.cookies
+    r = c.get("/patients")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_authorization_request_follows_the_specification(world):
+    c = _browser(world)
+    p = _launch(world, c)
+    assert p["response_type"] == "code" and p["client_id"] == CLIENT_ID
+    assert p["redirect_uri"] == world.clinic.url + "/smart/callback"
+    assert p["aud"] == world.ehr.iss and p["launch"] in world.ehr.launches
+    assert p["code_challenge_method"] == "S256" and len(p["code_challenge"]) == 43
+    assert len(p["state"]) >= 43  # 256 random bits
+    scopes = p["scope"].split()
+    assert {"launch", "openid", "fhirUser", "patient/Patient.rs"} <= set(scopes)
+    cookie = next(x for x in c.cookies.jar if x.name == "nd_smart")
+    assert cookie.path == "/smart" and cookie.has_nonstandard_attr("HttpOnly")
+    # standalone: no launch parameter, the patient is picked at the EHR
+    s = _launch(world, _browser(world), launch="")
+    assert "launch" not in s and "launch/patient" in s["scope"].split()
+    assert s["state"] != p["state"] and s["code_challenge"] != p["code_challenge"]
+
+
+def test_happy_path_then_replay_is_refused(world):
+    c = _browser(world)
+    p = _launch(world, c)
+    code = _approve(world, p)
+    r = c.get("/smart/callback", params={"code": code, "state": p["state"]})
+    assert r.status_code == 200 and 'http-equiv="refresh"' in r.text
+    assert "Content-Security-Policy" in r.headers
+    # nobody is signed in and the EHR user is not linked yet: the sign-in page
+    r = c.get("/smart/resume")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/smart/resume"
+    # the same code and state again: the state is taken once
+    again = c.get("/smart/callback", params={"code": code, "state": p["state"]})
+    assert again.status_code == 400 and "already been used" in again.text
+    # and the EHR does not take the code twice either
+    replay = httpx.post(
+        world.ehr.base + "/auth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": p["redirect_uri"],
+            "client_id": CLIENT_ID,
+            "code_verifier": "x" * 43,
+        },
+    )
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+
+
+def test_wrong_or_foreign_state_is_refused(world):
+    c = _browser(world)
+    p = _launch(world, c)
+    code = _approve(world, p)
+    r = c.get("/smart/callback", params={"code": code, "state": p["state"] + "x"})
+    assert r.status_code == 400 and "state does not match" in r.text
+    r = c.get("/smart/callback", params={"code": code})
+    assert r.status_code == 400
+    # the right state in another browser (no launch cookie): refused, and not used up
+    other = _browser(world)
+    r = other.get("/smart/callback", params={"code": code, "state": p["state"]})
+    assert r.status_code == 400 and "another browser" in r.text
+    _no_session(other)
+    ok = c.get("/smart/callback", params={"code": code, "state": p["state"]})
+    assert ok.status_code == 200
+
+
+def test_code_bound_to_another_pkce_challenge_is_refused(world):
+    """The EHR issues the code for a challenge that is not our verifier's: the token
+    endpoint refuses our verifier, and the clinic says so."""
+    c = _browser(world)
+    p = _launch(world, c)
+    code = _approve(world, p, code_challenge=s256("a-verifier-that-the-clinic-never-made-" * 2))
+    r = c.get("/smart/callback", params={"code": code, "state": p["state"]})
+    assert r.status_code == 400 and "refused the authorisation code" in r.text
+    assert c.get("/smart/resume").status_code == 400
+    _no_session(c)
+
+
+@pytest.mark.parametrize("verifier", [None, "short", "y" * 60])
+def test_token_endpoint_wants_the_right_verifier(world, verifier):
+    """The test EHR is a conformant PKCE server: no, a malformed or a wrong verifier is
+    ``invalid_grant`` (so the clinic's successful exchanges prove its verifier)."""
+    p = _launch(world, _browser(world))
+    code = _approve(world, p)
+    form: dict[str, Any] = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": p["redirect_uri"],
+        "client_id": CLIENT_ID,
+    }
+    if verifier is not None:
+        form["code_verifier"] = verifier
+    r = httpx.post(world.ehr.base + "/auth/token", data=form)
+    assert r.status_code == 400 and r.json() == {"error": "invalid_grant"}
+
+
+def test_unregistered_issuer_is_never_contacted(world):
+    before = len(world.ehr.requests)
+    c = _browser(world)
+    for iss in (world.ehr.base + "/other-fhir", "http://10.0.0.5/fhir", ""):
+        r = c.get("/smart/launch", params={"iss": iss, "launch": "abc"})
+        assert r.status_code == 400 and "not registered" in r.text, iss
+    assert world.ehr.requests[before:] == []
+    assert "nd_smart" not in c.cookies
+
+
+def test_expired_state_is_refused(world):
+    c = _browser(world)
+    p = _launch(world, c)
+    code = _approve(world, p)
+    time.sleep(LIFETIME_S + 1)
+    r = c.get("/smart/callback", params={"code": code, "state": p["state"]})
+    assert r.status_code == 400 and "expired" in r.text
+    _no_session(c)
+
+
+def test_ehr_error_and_no_launch(world):
+    c = _browser(world)
+    p = _launch(world, c)
+    r = c.get("/smart/callback", params={"error": "access_denied", "state": p["state"]})
+    assert r.status_code == 400 and "access_denied" in r.text
+    r = c.get("/smart/callback", params={"error": "<script>x</script>", "state": p["state"]})
+    assert r.status_code == 400 and "<script>x" not in r.text
+    assert _browser(world).get("/smart/resume").status_code == 400
+
+
+def test_create_needs_a_session_and_its_csrf_token(world):
+    c = _browser(world)
+    r = c.post("/smart/create", data={"csrf": "x"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    # signed in, a launch waiting, but a wrong CSRF token: back to the sign-in page
+    p = _launch(world, c)
+    assert c.get("/smart/callback", params={"code": _approve(world, p), "state": p["state"]})
+    login = c.get("/login")
+    pre = login.cookies.get("nd_login") or c.cookies.get("nd_login")
+    r = c.post(
+        "/login",
+        data={"username": "gp", "password": PASSWORD, "csrf": pre, "next": "/smart/resume"},
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/smart/resume"
+    page = c.get("/smart/resume")
+    assert page.status_code == 200 and "No clinic patient" in page.text
+    r = c.post("/smart/create", data={"csrf": "wrong"})
+    assert r.status_code == 303 and r.headers["location"] == "/login?expired=1"
+
+
+def test_registration_file_errors_name_the_field(tmp_path):
+    import json
+
+    from neurodose.errors import InputError
+    from neurodose.service.smart import load_issuers
+
+    f = tmp_path / "reg.json"
+    assert load_issuers(None) == ()
+    cases = {
+        "[]": "issuers",
+        '{"issuers": [{"iss": "http://ehr.example.org/fhir", "client_id": "a"}]}': "iss",
+        '{"issuers": [{"iss": "https://ehr.example.org/fhir"}]}': "client_id",
+        '{"issuers": [{"iss": "https://e.org/fhir?x=1", "client_id": "a"}]}': "iss",
+        '{"issuers": [{"iss": "https://e.org/fhir", "client_id": "a", "x": 1}]}': "x",
+        "{not json": "issuers",
+    }
+    for text, field in cases.items():
+        f.write_text(text)
+        with pytest.raises(InputError) as err:
+            load_issuers(f)
+        assert field in str(err.value), (text, str(err.value))
+    one = {"iss": "https://e.org/fhir/", "client_id": "a"}
+    f.write_text(json.dumps({"issuers": [one]}))
+    assert load_issuers(f)[0].iss == "https://e.org/fhir"
+    f.write_text(json.dumps({"issuers": [one, one]}))
+    with pytest.raises(InputError, match="each iss once"):
+        load_issuers(f)
+    with pytest.raises(InputError, match="existing JSON file"):
+        load_issuers(tmp_path / "missing.json")
