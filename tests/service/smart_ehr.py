@@ -74,6 +74,13 @@ class EHR:
     requests: list[str] = field(default_factory=list)
     key: str = field(default_factory=lambda: secrets.token_hex(32))
     server: uvicorn.Server | None = None
+    #: the signed-in EHR user (the id_token's ``fhirUser``)
+    practitioner: str = PRACTITIONER
+    #: merged into the smart-configuration, the token response, the id_token's claims
+    #: (a test makes the EHR misbehave with them; ``None`` removes a field)
+    config_extra: dict[str, Any] = field(default_factory=dict)
+    token_extra: dict[str, Any] = field(default_factory=dict)
+    claims_extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -93,12 +100,12 @@ class EHR:
         name = _name(self.patients[pid][0])
         return HTMLResponse(
             f"<!doctype html><title>Test EHR</title><h1>Test EHR: {escape(name)}</h1>"
-            f"<p>Patient id <code>{escape(pid)}</code>, signed in as {PRACTITIONER}</p>"
+            f"<p>Patient id <code>{escape(pid)}</code>, signed in as {self.practitioner}</p>"
             f'<p><a id="launch-neurodose" href="{escape(href)}">Open in neurodose</a></p>'
         )
 
     async def configuration(self, request: Request) -> Response:
-        return JSONResponse(
+        return _merged(
             {
                 "issuer": self.base,
                 "authorization_endpoint": self.base + "/auth/authorize",
@@ -117,7 +124,8 @@ class EHR:
                     "permission-v2",
                     "permission-patient",
                 ],
-            }
+            },
+            self.config_extra,
         )
 
     def _authorize_problem(self, q: Any) -> str | None:
@@ -201,19 +209,17 @@ class EHR:
         access = secrets.token_urlsafe(24)
         self.tokens[access] = grant["patient"]
         now = int(time.time())
-        id_token = jwt.encode(
-            {
-                "iss": self.base,
-                "sub": "dr-ada",
-                "aud": CLIENT_ID,
-                "iat": now,
-                "exp": now + 300,
-                "fhirUser": f"{self.iss}/{PRACTITIONER}",
-            },
-            self.key,
-            algorithm="HS256",
-        )
-        return JSONResponse(
+        claims = {
+            "iss": self.base,
+            "sub": self.practitioner.rsplit("/", 1)[-1],
+            "aud": CLIENT_ID,
+            "iat": now,
+            "exp": now + 300,
+            "fhirUser": f"{self.iss}/{self.practitioner}",
+        }
+        claims = {k: v for k, v in {**claims, **self.claims_extra}.items() if v is not None}
+        id_token = jwt.encode(claims, self.key, algorithm="HS256")
+        return _merged(
             {
                 "access_token": access,
                 "token_type": "Bearer",
@@ -223,6 +229,7 @@ class EHR:
                 "id_token": id_token,
                 "need_patient_banner": False,
             },
+            self.token_extra,
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
 
@@ -294,6 +301,12 @@ class EHR:
             self.server.should_exit = True
 
 
+def _merged(body: dict[str, Any], extra: dict[str, Any], **kw: Any) -> JSONResponse:
+    """``body`` with ``extra`` over it (a ``None`` in ``extra`` removes the field)."""
+    out = {k: v for k, v in {**body, **extra}.items() if v is not None}
+    return JSONResponse(out, **kw)
+
+
 def _name(patient: dict[str, Any]) -> str:
     names = patient.get("name") or [{}]
     n = names[0]
@@ -313,13 +326,14 @@ class SmartWorld:
         self.ehr.stop()
 
 
-def smart_world(folder: Path, **env: str) -> SmartWorld:
-    """Start the EHR and a clinic registered with it (``env``: more clinic settings)."""
+def smart_world(folder: Path, db_url: str = "", **env: str) -> SmartWorld:
+    """Start the EHR and a clinic registered with it (``db_url``: default SQLite in
+    ``folder``; ``env``: more clinic settings)."""
     import json
 
     from .conftest import Server, sqlite_url
 
-    clinic = Server(sqlite_url(folder), folder)
+    clinic = Server(db_url or sqlite_url(folder), folder)
     ehr = EHR(redirect_uri=clinic.url + "/smart/callback").start()
     reg = folder / "smart-issuers.json"
     reg.write_text(json.dumps({"issuers": [{"iss": ehr.iss, "client_id": CLIENT_ID}]}))

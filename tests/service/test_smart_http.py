@@ -237,3 +237,134 @@ def test_registration_file_errors_name_the_field(tmp_path):
         load_issuers(f)
     with pytest.raises(InputError, match="existing JSON file"):
         load_issuers(tmp_path / "missing.json")
+
+
+def _callback(world: SmartWorld, c: httpx.Client) -> httpx.Response:
+    p = _launch(world, c)
+    return c.get("/smart/callback", params={"code": _approve(world, p), "state": p["state"]})
+
+
+@pytest.mark.parametrize(
+    ("token", "claims", "says"),
+    [
+        ({"patient": None}, {}, "no patient in context"),
+        ({"patient": ".."}, {}, "no patient in context"),
+        ({"patient": "a/b"}, {}, "no patient in context"),
+        ({"token_type": "mac"}, {}, "no bearer access token"),
+        ({"access_token": None}, {}, "no bearer access token"),
+        ({}, {"aud": "someone-else"}, "not for this clinic"),
+        ({}, {"exp": 1000}, "not for this clinic"),
+        ({"id_token": "not-a-jwt"}, {}, "could not be read"),
+    ],
+)
+def test_token_response_is_checked(world, token, claims, says):
+    world.ehr.token_extra, world.ehr.claims_extra = token, claims
+    try:
+        c = _browser(world)
+        r = _callback(world, c)
+        assert r.status_code == 400 and says in r.text, r.text[-600:]
+        assert c.get("/smart/resume").status_code == 400
+        _no_session(c)
+    finally:
+        world.ehr.token_extra, world.ehr.claims_extra = {}, {}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"code_challenge_methods_supported": ["plain"]},
+        {"code_challenge_methods_supported": None},
+        {"token_endpoint": "http://127.0.0.2:9/token"},
+        {"authorization_endpoint": "https://evil.example/authorize"},
+        {"authorization_endpoint": None},
+    ],
+)
+def test_discovery_is_checked(world, config):
+    world.ehr.config_extra = config
+    try:
+        c = _browser(world)
+        r = c.get("/smart/launch", params={"iss": world.ehr.iss, "launch": "x"})
+        assert r.status_code == 502 and "not usable" in r.text
+        assert "nd_smart" not in c.cookies and "location" not in r.headers
+    finally:
+        world.ehr.config_extra = {}
+
+
+def test_another_process_answers_the_callback(world, tmp_path):
+    """The launch begun at one server process is finished at another (the state and
+    verifier are in the shared database, not in a process)."""
+    from .conftest import Server
+
+    other = Server(world.clinic.db_url, world.clinic.data_dir, env_extra=world.clinic.env_extra)
+    other.start()
+    try:
+        c = _browser(world)  # cookies are per host, not per port: both see nd_smart
+        p = _launch(world, c)
+        code = _approve(world, p)
+        r = c.get(other.url + "/smart/callback", params={"code": code, "state": p["state"]})
+        assert r.status_code == 200, r.text[-500:]
+        again = c.get("/smart/callback", params={"code": code, "state": p["state"]})
+        assert again.status_code == 400 and "already been used" in again.text
+    finally:
+        other.stop()
+
+
+def test_linked_session_follows_the_token_version(world):
+    """The session a launch issues is the sign-in's: disabling the account ends it, and
+    its EHR user is then refused."""
+    import subprocess
+    import sys
+
+    world.clinic.add_user("bea")
+    world.ehr.practitioner = "Practitioner/dr-bea"
+    try:
+        c = _browser(world)
+        assert _callback(world, c).status_code == 200
+        pre = c.get("/login").cookies.get("nd_login") or c.cookies.get("nd_login")
+        c.post("/login", data={"username": "bea", "password": PASSWORD, "csrf": pre})
+        assert "No clinic patient" in c.get("/smart/resume").text  # links dr-bea to bea
+        fresh = _browser(world)  # no clinic session: the linked EHR user signs in
+        assert _callback(world, fresh).status_code == 200
+        r = fresh.get("/smart/resume")
+        assert r.status_code == 303 and "nd_session" in r.headers["set-cookie"]
+        assert fresh.get("/smart/resume").status_code == 200
+        assert fresh.get("/patients").status_code == 200
+        db = world.clinic.db_url
+        subprocess.run(
+            [sys.executable, "-m", "neurodose", "users", "disable", "bea", "--database", db],
+            check=True,
+            capture_output=True,
+            env=world.clinic.env(),
+        )
+        assert fresh.get("/patients").status_code == 303  # the session ended
+        late = _browser(world)
+        assert _callback(world, late).status_code == 200
+        r = late.get("/smart/resume")
+        assert r.status_code == 403 and "disabled" in r.text
+        _no_session(late)
+    finally:
+        world.ehr.practitioner = "Practitioner/dr-ada"
+
+
+def test_launch_on_postgresql_across_two_processes(postgres, tmp_path):
+    """On PostgreSQL (what several workers need), with two server processes on one
+    database: launch at one, callback at the other, resume at the first."""
+    from .conftest import Server
+
+    w = smart_world(tmp_path, postgres.new_database())
+    other = Server(w.clinic.db_url, tmp_path, env_extra=w.clinic.env_extra)
+    try:
+        other.start()
+        for _ in range(2):
+            c = _browser(w)
+            p = _launch(w, c)
+            code = _approve(w, p)
+            r = c.get(other.url + "/smart/callback", params={"code": code, "state": p["state"]})
+            assert r.status_code == 200, r.text[-500:]
+            r = c.get("/smart/resume")
+            assert r.status_code == 303 and r.headers["location"] == "/login?next=/smart/resume"
+            again = c.get("/smart/callback", params={"code": code, "state": p["state"]})
+            assert again.status_code == 400 and "already been used" in again.text
+    finally:
+        other.stop()
+        w.stop()
