@@ -206,11 +206,13 @@ def test_revoked_diary_link_is_401(sqlite_clinic, world):
 
 #: the SMART App Launch pages (service/smart_pages.py) and what each gives a request
 #: with no launch cookie and no session: the launch needs a registered ``iss`` (none is
-#: registered here), the callback and resume a launch of this browser, create a session
+#: registered here), the callback, resume and link a launch of this browser, create a
+#: session
 SMART_RULES = {
     ("GET", "/smart/launch"): (400, "not registered"),
     ("GET", "/smart/callback"): (400, "not known"),
     ("GET", "/smart/resume"): (400, "No launch is waiting"),
+    ("POST", "/smart/link"): (400, "No launch is waiting"),
     ("POST", "/smart/create"): (303, "/login"),
 }
 

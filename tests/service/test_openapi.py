@@ -125,6 +125,7 @@ NON_JSON: dict[tuple[str, str], str] = {
     ("GET", "/smart/launch"): "redirect or page",
     ("GET", "/smart/callback"): "page",
     ("GET", "/smart/resume"): "redirect or page",
+    ("POST", "/smart/link"): "redirect or page",
     ("POST", "/smart/create"): "redirect or page",
 }
 

@@ -1,10 +1,11 @@
 """SMART App Launch in a real browser (headless Debian Chromium): a clinician at the
 test EHR (:mod:`tests.service.smart_ehr`) opens a patient's chart, presses "Open in
-neurodose" (the EHR launch), authorises at the EHR, signs in to the clinic once (which
-links the EHR user), creates the clinic patient from the EHR's FHIR data, and lands on
-its page; the next launch from the EHR, without a clinic session, lands on the same
-patient's page at once. A standalone launch picks the patient at the EHR. Screenshots
-go to ``$NEURODOSE_SCREENSHOTS`` (``docs/figures/ui`` for the docs) or a temp folder.
+neurodose" (the EHR launch), authorises at the EHR, gives the clinic account's password
+once (which links the EHR user to it), creates the clinic patient from the EHR's FHIR
+data, and lands on its page; the next launch from the EHR, without a clinic session,
+lands on the same patient's page at once. A standalone launch picks the patient at the
+EHR. Screenshots go to ``$NEURODOSE_SCREENSHOTS`` (``docs/figures/ui`` for the docs) or a
+temp folder.
 """
 
 from __future__ import annotations
@@ -56,13 +57,14 @@ def test_ehr_launch_opens_the_patient_page(browser, tmp_path):
 
     try:
         launch_from_chart("p01", first=True)
-        # first launch: nobody signed in, the EHR user not linked yet -> sign in once
-        see("Sign in")
-        assert d.current_url.endswith("/login?next=/smart/resume")
+        # first launch: the EHR user is not linked yet -> the clinic account's password once
+        see("Link your EHR user to the clinic")
+        assert d.current_url == f"{clinic.url}/smart/resume"
+        assert "Practitioner/dr-ada" in d.find_element(By.ID, "smart-link").text
         d.find_element(By.ID, "username").send_keys("gp")
         d.find_element(By.ID, "password").send_keys(PASSWORD)
-        shot("smart_03_sign_in_once")
-        d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        shot("smart_03_link_ehr_user")
+        d.find_element(By.ID, "smart-link-submit").click()
         see("No clinic patient for this EHR patient")
         assert "p01" in d.find_element(By.ID, "smart-unlinked").text
         shot("smart_04_no_linked_patient")

@@ -91,9 +91,10 @@ def test_happy_path_then_replay_is_refused(world):
     r = c.get("/smart/callback", params={"code": code, "state": p["state"]})
     assert r.status_code == 200 and 'http-equiv="refresh"' in r.text
     assert "Content-Security-Policy" in r.headers
-    # nobody is signed in and the EHR user is not linked yet: the sign-in page
+    # the EHR user is not linked yet: the page asks for a clinic account's password
     r = c.get("/smart/resume")
-    assert r.status_code == 303 and r.headers["location"] == "/login?next=/smart/resume"
+    assert r.status_code == 200 and "Link your EHR user" in r.text
+    _no_session(c)
     # the same code and state again: the state is taken once
     again = c.get("/smart/callback", params={"code": code, "state": p["state"]})
     assert again.status_code == 400 and "already been used" in again.text
@@ -192,15 +193,9 @@ def test_create_needs_a_session_and_its_csrf_token(world):
     c = _browser(world)
     r = c.post("/smart/create", data={"csrf": "x"})
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
-    # signed in, a launch waiting, but a wrong CSRF token: back to the sign-in page
-    p = _launch(world, c)
-    assert c.get("/smart/callback", params={"code": _approve(world, p), "state": p["state"]})
-    login = c.get("/login")
-    pre = login.cookies.get("nd_login") or c.cookies.get("nd_login")
-    r = c.post(
-        "/login",
-        data={"username": "gp", "password": PASSWORD, "csrf": pre, "next": "/smart/resume"},
-    )
+    # signed in (by linking), a launch waiting, but a wrong CSRF token: to the sign-in page
+    assert _callback(world, c).status_code == 200
+    r = c.post("/smart/link", data={"username": "gp", "password": PASSWORD})
     assert r.status_code == 303 and r.headers["location"] == "/smart/resume"
     page = c.get("/smart/resume")
     assert page.status_code == 200 and "No clinic patient" in page.text
@@ -320,9 +315,8 @@ def test_linked_session_follows_the_token_version(world):
     try:
         c = _browser(world)
         assert _callback(world, c).status_code == 200
-        pre = c.get("/login").cookies.get("nd_login") or c.cookies.get("nd_login")
-        c.post("/login", data={"username": "bea", "password": PASSWORD, "csrf": pre})
-        assert "No clinic patient" in c.get("/smart/resume").text  # links dr-bea to bea
+        c.post("/smart/link", data={"username": "bea", "password": PASSWORD})
+        assert "No clinic patient" in c.get("/smart/resume").text  # dr-bea is bea now
         fresh = _browser(world)  # no clinic session: the linked EHR user signs in
         assert _callback(world, fresh).status_code == 200
         r = fresh.get("/smart/resume")
@@ -341,6 +335,9 @@ def test_linked_session_follows_the_token_version(world):
         assert _callback(world, late).status_code == 200
         r = late.get("/smart/resume")
         assert r.status_code == 403 and "disabled" in r.text
+        # and linking the EHR user anew needs an account that can sign in
+        r = late.post("/smart/link", data={"username": "bea", "password": PASSWORD})
+        assert r.status_code == 401
         _no_session(late)
     finally:
         world.ehr.practitioner = "Practitioner/dr-ada"
@@ -362,9 +359,45 @@ def test_launch_on_postgresql_across_two_processes(postgres, tmp_path):
             r = c.get(other.url + "/smart/callback", params={"code": code, "state": p["state"]})
             assert r.status_code == 200, r.text[-500:]
             r = c.get("/smart/resume")
-            assert r.status_code == 303 and r.headers["location"] == "/login?next=/smart/resume"
+            assert r.status_code == 200 and "Link your EHR user" in r.text
             again = c.get("/smart/callback", params={"code": code, "state": p["state"]})
             assert again.status_code == 400 and "already been used" in again.text
     finally:
         other.stop()
         w.stop()
+
+
+def test_linking_needs_the_accounts_password_never_a_session(world):
+    """An EHR user is linked only by the password of the account it is linked to: a
+    wrong password links nothing; a clinic session already open in the browser (a shared
+    workstation) is not linked silently; a linked user meets another account's session
+    with a 403."""
+    world.clinic.add_user("cy")
+    world.ehr.practitioner = "Practitioner/dr-cy"
+    try:
+        c = _browser(world)
+        assert _callback(world, c).status_code == 200
+        r = c.post("/smart/link", data={"username": "cy", "password": "wrong password"})
+        assert r.status_code == 401 and "not recognised" in r.text
+        _no_session(c)
+        # gp links dr-cy, so gp's session is open here; then dr-cy2 launches in this
+        # browser: asked for a password, not linked to gp
+        assert c.post("/smart/link", data={"username": "gp", "password": PASSWORD})
+        world.ehr.practitioner = "Practitioner/dr-cy2"
+        assert _callback(world, c).status_code == 200
+        r = c.get("/smart/resume")
+        assert r.status_code == 200 and "Link your EHR user" in r.text
+        assert _callback(world, c).status_code == 200
+        assert "Link your EHR user" in c.get("/smart/resume").text  # still not linked
+        # dr-cy2 links to cy; with gp's session open in this browser, that is a 403
+        fresh = _browser(world)
+        assert _callback(world, fresh).status_code == 200
+        r = fresh.post("/smart/link", data={"username": "cy", "password": PASSWORD})
+        assert r.status_code == 303
+        assert _callback(world, c).status_code == 200
+        r = c.get("/smart/resume")
+        assert r.status_code == 403 and "another clinic account" in r.text
+        api = world.clinic.client(world.clinic.token("gp"))
+        assert api.get("/api/v1/patients").status_code == 200
+    finally:
+        world.ehr.practitioner = "Practitioner/dr-ada"

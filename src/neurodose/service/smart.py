@@ -23,9 +23,11 @@ The sequence (pages in :mod:`neurodose.service.smart_pages`):
    the id_token comes straight from the token endpoint over the connection the client
    opened, which OpenID Connect Core 3.1.3.7 allows in place of checking its signature).
 3. ``GET /smart/resume``: the clinician is the clinic account linked to the EHR's
-   ``fhirUser`` (a session is issued as at sign-in, with the account's token version),
-   else the account already signed in here (which is then linked to the ``fhirUser``),
-   else the sign-in page, which comes back here. The EHR patient maps to the clinic
+   ``fhirUser`` (a session is issued as at sign-in, with the account's token version).
+   An unlinked ``fhirUser`` is linked only by the name and password of a clinic account
+   (``POST /smart/link``, the sign-in's limits and audit), never to a session that
+   happens to be open in the browser. Without a ``fhirUser``: the session, else the
+   sign-in page, which comes back here. The EHR patient maps to the clinic
    patient linked to it in the clinician's clinic; when there is none, a page says so
    and offers to create one from the EHR's FHIR data
    (:func:`neurodose.fhir.inbound.case_from_resources`, as the CDS Hooks services read

@@ -7,7 +7,10 @@
 ``GET /smart/callback``        public, but only the browser holding the launch's cookie
                                gets past it, once, before the launch expires
 ``GET /smart/resume``          the launch cookie of an authorised launch; the clinician
-                               from the linked ``fhirUser`` or the session, else sign-in
+                               from the linked ``fhirUser``; an unlinked one: a sign-in
+                               form that links it; no ``fhirUser``: the session or sign-in
+``POST /smart/link``           the launch cookie and a clinic account's name and password
+                               (the sign-in's limits and audit): links the ``fhirUser``
 ``POST /smart/create``         a clinician's session, its CSRF token and the launch cookie:
                                creates the clinic patient from the EHR's FHIR data
 =============================  ==============================================================
@@ -26,9 +29,11 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from neurodose.errors import NeurodoseError
 from neurodose.service import accounts, smart, store
+from neurodose.service.api import client_address
 from neurodose.service.models import Clinician
 from neurodose.service.pages.common import (
     COOKIE,
@@ -122,30 +127,51 @@ def _signed_in(request: Request) -> Clinician | None:
         return None
 
 
+#: what the link form says when the sign-in fails, by the sign-in's status
+_SIGN_IN_ERRORS = {
+    401: lambda _s: "Name or password not recognised.",
+    429: lambda s: f"Too many failed sign-ins; try again in {s} seconds.",
+    503: lambda _s: "The service is busy; please try again in a moment.",
+}
+
+
+class _LinkFirstError(Exception):
+    """The EHR user is not linked to a clinic account yet: ask for one's password."""
+
+
 def _clinician(request: Request, ctx: dict[str, Any]) -> tuple[Clinician, bool]:
     """The clinician of the launch and whether a session must be issued for it."""
     st = state(request)
     here = _signed_in(request)
     with st.db.session() as s:
         uid = smart.linked_user(s, ctx["iss"], ctx.get("fhir_user"))
-        if uid is not None:
-            user = s.get(Clinician, uid)
-            ok = user is not None and user.active and user.removed_at is None
-            if not ok or (here is not None and here.id != uid):
-                raise smart.SmartError(
-                    403,
-                    "Signed in as someone else",
-                    "The EHR user is linked to another clinic account (or that account is "
-                    "disabled). Sign out of the clinic and launch again.",
-                )
-            assert user is not None
-            return user, here is None
-        if here is None:
-            raise RedirectError("/login?next=/smart/resume")
+        user = s.get(Clinician, uid) if uid is not None else None
+    if uid is None:
         if ctx.get("fhir_user"):
-            smart.link_user(s, ctx["iss"], ctx["fhir_user"], here.id)
-            store.audit(s, here.name, "smart.link_user", None, f"{ctx['iss']} {ctx['fhir_user']}")
+            raise _LinkFirstError
+        if here is None:  # no EHR identity to link: the clinic's own sign-in
+            raise RedirectError("/login?next=/smart/resume")
         return here, False
+    if user is None or not user.active or user.removed_at is not None:
+        raise smart.SmartError(
+            403,
+            "This clinic account cannot be used",
+            "The EHR user is linked to a clinic account that is disabled or removed.",
+        )
+    if here is not None and here.id != user.id:
+        raise smart.SmartError(
+            403,
+            "Signed in as someone else",
+            "The EHR user is linked to another clinic account. Sign out of the clinic "
+            "and launch again.",
+        )
+    return user, here is None
+
+
+def _link_page(
+    request: Request, ctx: dict[str, Any], status: int = 200, error: str = ""
+) -> Response:
+    return page(request, "smart.html", status, mode="link", user=None, ctx=ctx, error=error)
 
 
 def _session_cookie(request: Request, resp: Response, user: Clinician) -> None:
@@ -175,6 +201,8 @@ def resume(request: Request) -> Response:
         user, issue = _clinician(request, ctx)
     except smart.SmartError as exc:
         return _problem(request, exc)
+    except _LinkFirstError:
+        return _link_page(request, ctx)
     with st.db.session() as s:
         pid = smart.linked_patient(s, ctx["iss"], ctx["patient"], user.clinic)
         action = "login.smart" if issue else "smart.launch"
@@ -190,6 +218,41 @@ def resume(request: Request) -> Response:
     if issue:
         _session_cookie(request, resp, user)
     return resp
+
+
+@router.post("/smart/link", response_class=HTMLResponse)
+async def link(request: Request, username: str = Form(""), password: str = Form("")) -> Response:
+    """Link the launch's EHR user to the clinic account whose name and password are
+    given (the sign-in's checks, limits and audit), and sign that account in."""
+    st = state(request)
+    ctx = await run_in_threadpool(smart.pending, st.db, request.cookies.get(LAUNCH_COOKIE, ""))
+    if ctx is None or not ctx.get("fhir_user"):
+        return _problem(request, smart.refused("No launch is waiting here. Start from the EHR."))
+    out = await st.login.attempt(username, password, client_address(request), "login.smart")
+    if out.status != 200:
+        form = _link_page(request, ctx, out.status, _SIGN_IN_ERRORS[out.status](out.retry_after))
+        if out.retry_after:
+            form.headers["Retry-After"] = str(out.retry_after)
+        return form
+    user = await run_in_threadpool(_link_user, st.db, ctx, out.user_id)
+    if user is None:
+        return _problem(request, smart.refused("The EHR user is already linked. Launch again."))
+    resp = RedirectResponse("/smart/resume", status_code=303)
+    _session_cookie(request, resp, user)
+    return resp
+
+
+def _link_user(db: Any, ctx: dict[str, Any], uid: int | None) -> Clinician | None:
+    """Link the launch's ``fhirUser`` to account ``uid``; None when it was linked meanwhile."""
+    with db.session() as s:
+        if smart.linked_user(s, ctx["iss"], ctx["fhir_user"]) is not None:
+            return None
+        user = s.get(Clinician, uid)
+        if user is None:
+            return None
+        smart.link_user(s, ctx["iss"], ctx["fhir_user"], user.id)
+        store.audit(s, user.name, "smart.link_user", None, f"{ctx['iss']} {ctx['fhir_user']}")
+        return user
 
 
 @router.post("/smart/create", response_class=HTMLResponse)
