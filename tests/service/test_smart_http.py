@@ -401,3 +401,36 @@ def test_linking_needs_the_accounts_password_never_a_session(world):
         assert api.get("/api/v1/patients").status_code == 200
     finally:
         world.ehr.practitioner = "Practitioner/dr-ada"
+
+
+def test_ehr_data_that_make_no_patient_is_a_page_not_a_500(world):
+    """A Patient without a birth date cannot become a clinic patient: the page names the
+    field; nothing is created or linked, and the launch can still be completed later."""
+    saved = world.ehr.patients["p03"]
+    world.ehr.patients["p03"] = [{k: v for k, v in saved[0].items() if k != "birthDate"}]
+    world.ehr.practitioner = "Practitioner/dr-dee"
+    try:
+        c = _browser(world)
+        chart = httpx.get(
+            world.ehr.base + "/ehr",
+            params={"patient": "p03", "app": world.clinic.url + "/smart/launch"},
+        )
+        launch = chart.text.split("launch=", 1)[1].split('"', 1)[0]
+        p = _launch(world, c, launch=launch)
+        r = c.get("/smart/callback", params={"code": _approve(world, p), "state": p["state"]})
+        assert r.status_code == 200
+        assert c.post("/smart/link", data={"username": "gp", "password": PASSWORD})
+        page = c.get("/smart/resume")
+        assert "EHR patient <code>p03</code>" in page.text
+        csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        api = world.clinic.client(world.clinic.token("gp"))
+        before = api.get("/api/v1/patients").json()["total"]
+        r = c.post("/smart/create", data={"csrf": csrf})
+        assert r.status_code == 422 and "birthDate" in r.text
+        assert api.get("/api/v1/patients").json()["total"] == before
+        world.ehr.patients["p03"] = saved
+        r = c.post("/smart/create", data={"csrf": csrf})
+        assert r.status_code == 303 and r.headers["location"].startswith("/patients/p")
+    finally:
+        world.ehr.patients["p03"] = saved
+        world.ehr.practitioner = "Practitioner/dr-ada"
