@@ -68,13 +68,23 @@ __all__ = [
     "Endpoints",
     "Issuer",
     "SmartError",
+    "authorised",
     "begin",
     "code_challenge",
     "discover",
     "exchange",
     "fetch_patient_resources",
+    "finish",
+    "link_patient",
+    "link_user",
+    "linked_patient",
+    "linked_user",
     "load_issuers",
+    "oauth_error",
+    "pending",
     "refused",
+    "registered",
+    "take",
 ]
 
 #: what the clinic asks for: the launch context, the user's identity, and the
@@ -278,6 +288,7 @@ def begin(
 
 
 def refused(message: str) -> SmartError:
+    """A launch refused with ``message`` (400, no session)."""
     return SmartError(400, "The launch could not be completed", message)
 
 
