@@ -18,7 +18,9 @@ import pytest
 from .conftest import PASSWORD
 from .smart_ehr import CLIENT_ID, SmartWorld, s256, smart_world
 
-LIFETIME_S = 6
+#: the launch lifetime of this module's clinic: long enough for a launch on a loaded
+#: machine, short enough for the expiry test to wait it out
+LIFETIME_S = 15
 
 
 @pytest.fixture(scope="module")
@@ -434,3 +436,28 @@ def test_ehr_data_that_make_no_patient_is_a_page_not_a_500(world):
     finally:
         world.ehr.patients["p03"] = saved
         world.ehr.practitioner = "Practitioner/dr-ada"
+
+
+def test_junk_anywhere_gives_a_page_never_a_500_or_an_echo(world):
+    junk = ["", " ", "<script>x</script>", "\u00e9" * 300, "9" * 3000, "a\x00b", "../../x"]
+    c = _browser(world)
+    _launch(world, c)  # a launch cookie, so the requests get past the first check
+    for j in junk:
+        for method, path, kw in (
+            ("GET", "/smart/launch", {"params": {"iss": j, "launch": j}}),
+            ("GET", "/smart/callback", {"params": {"code": j, "state": j, "error": j}}),
+            ("GET", "/smart/callback", {"params": {"code": j, "state": j}}),
+            ("POST", "/smart/link", {"data": {"username": j, "password": j}}),
+            ("POST", "/smart/create", {"data": {"csrf": j}}),
+        ):
+            r = c.request(method, path, **kw)
+            assert r.status_code in (303, 400, 401), (method, path, j[:20], r.text[-400:])
+            assert "<script>x" not in r.text
+            assert r.status_code == 303 or "text/html" in r.headers["content-type"]
+            assert "Content-Security-Policy" in r.headers
+    # with an authorised launch waiting, junk at the link form is a failed sign-in
+    assert _callback(world, c).status_code == 200
+    for j in junk:
+        r = c.post("/smart/link", data={"username": j, "password": j})
+        assert r.status_code == 401 and "not recognised" in r.text, (j[:20], r.text[-400:])
+        assert "<script>x" not in r.text
