@@ -202,3 +202,30 @@ def test_revoked_diary_link_is_401(sqlite_clinic, world):
     assert api.delete(f"/api/v1/patients/{pid}/diary-link").status_code == 204
     assert pat.get(f"/api/v1/diary/{tok}/entries").status_code == 401
     assert pat.post(f"/api/v1/diary/{tok}/entries", json=_entry(30)).status_code == 401
+
+
+#: the SMART App Launch pages (service/smart_pages.py) and what each gives a request
+#: with no launch cookie and no session: the launch needs a registered ``iss`` (none is
+#: registered here), the callback, resume and link a launch of this browser, create a
+#: session
+SMART_RULES = {
+    ("GET", "/smart/launch"): (400, "not registered"),
+    ("GET", "/smart/callback"): (400, "not known"),
+    ("GET", "/smart/resume"): (400, "No launch is waiting"),
+    ("POST", "/smart/link"): (400, "No launch is waiting"),
+    ("POST", "/smart/create"): (303, "/login"),
+}
+
+
+def test_smart_routes_have_a_rule(sqlite_clinic):
+    from neurodose.service.smart_pages import router
+
+    routes = {(m, r.path) for r in router.routes for m in getattr(r, "methods", ())}
+    assert routes == set(SMART_RULES)
+    for who in (None, sqlite_clinic.tokens["alice"]):  # a bearer token is no session
+        c = sqlite_clinic.server.client(who)
+        for (method, path), (status, says) in SMART_RULES.items():
+            r = c.request(method, path, params={"iss": "https://ehr.example.org/fhir"})
+            assert r.status_code == status, (method, path, r.text[:200])
+            assert says in (r.headers.get("location", "") if status == 303 else r.text)
+            assert "nd_session" not in r.headers.get("set-cookie", "")

@@ -121,6 +121,12 @@ NON_JSON: dict[tuple[str, str], str] = {
     ("POST", "/d/{token}"): "page or redirect",
     ("GET", "/ehr-demo"): "page (CDS Hooks demo)",
     ("GET", "/ehr-demo/samples"): "page (CDS Hooks demo)",
+    # SMART App Launch (service/smart_pages.py)
+    ("GET", "/smart/launch"): "redirect or page",
+    ("GET", "/smart/callback"): "page",
+    ("GET", "/smart/resume"): "redirect or page",
+    ("POST", "/smart/link"): "redirect or page",
+    ("POST", "/smart/create"): "redirect or page",
 }
 
 #: JSON routes of the CDS package that do not declare a response model yet; that package

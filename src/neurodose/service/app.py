@@ -101,4 +101,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     from neurodose.service.ui import mount_ui
 
     mount_ui(app)
+    from neurodose.service.smart_pages import router as smart_router
+
+    app.include_router(smart_router)  # SMART App Launch (service/smart.py)
     return app

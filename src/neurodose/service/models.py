@@ -5,8 +5,10 @@ profile), ``regimens`` (history; the current one has ``ended_at`` NULL),
 ``plans`` (titration, taper and switch plans as the library's plan JSON),
 ``levels`` (drug levels as the ``tdm`` CSV rows), ``diary_links`` (hashed
 patient tokens), ``diary_entries`` (client UUIDs), ``audit`` (who read or
-changed which patient, when), ``trial_jobs`` and ``login_throttle`` (failed
-sign-ins per client address and per account name, and their lockouts).
+changed which patient, when), ``trial_jobs``, ``login_throttle`` (failed
+sign-ins per client address and per account name, and their lockouts) and the SMART
+launch tables ``smart_launches``, ``smart_user_links``, ``smart_patient_links``
+(``service/smart.py``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ __all__ = [
     "PatientRecord",
     "PlanRecord",
     "RegimenRecord",
+    "SmartLaunch",
+    "SmartPatientLink",
+    "SmartUserLink",
     "TrialJob",
     "utcnow",
 ]
@@ -191,3 +196,54 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[float] = mapped_column(Float, index=True)
     locked_until: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class SmartLaunch(Base):
+    """One SMART App Launch in progress (``service/smart.py``): kept in the database so
+    that the worker answering the callback knows the launch another worker began.
+    Times are Unix seconds; only hashes of the ``state`` and of the browser's binding
+    cookie are kept."""
+
+    __tablename__ = "smart_launches"
+    #: SHA-256 of the ``state`` sent to the authorization server
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: SHA-256 of the launch cookie of the browser that began it
+    browser_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    iss: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(200))
+    token_endpoint: Mapped[str] = mapped_column(String(1000))
+    redirect_uri: Mapped[str] = mapped_column(String(1000))
+    #: the PKCE ``code_verifier`` (RFC 7636), sent once, to the token endpoint
+    verifier: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+    #: when the callback took this state (a second callback with it is refused)
+    used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: the token response's context: ``patient``, ``fhirUser``, the access token
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: when the launch reached a clinic page (the access token is then forgotten)
+    done_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class SmartUserLink(Base):
+    """An EHR user (``fhirUser`` of an issuer) linked to a clinic account."""
+
+    __tablename__ = "smart_user_links"
+    __table_args__ = (UniqueConstraint("iss", "fhir_user", name="uq_smart_user"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    iss: Mapped[str] = mapped_column(String(500))
+    fhir_user: Mapped[str] = mapped_column(String(500))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SmartPatientLink(Base):
+    """An EHR patient (its id at an issuer) linked to a clinic patient of one clinic."""
+
+    __tablename__ = "smart_patient_links"
+    __table_args__ = (UniqueConstraint("iss", "ehr_patient", "clinic", name="uq_smart_patient"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    iss: Mapped[str] = mapped_column(String(500))
+    ehr_patient: Mapped[str] = mapped_column(String(200))
+    clinic: Mapped[str] = mapped_column(String(80))
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -33,6 +33,12 @@ Environment (all optional):
 ``NEURODOSE_LOGIN_WORKERS``
     Argon2 verifications run at once per process (default 2); more waiting than four
     times this are refused with ``503`` and ``Retry-After``.
+``NEURODOSE_SMART_ISSUERS``
+    The SMART App Launch registration file: the EHR FHIR base URLs this clinic may be
+    launched from and its ``client_id`` at each (``service/smart.py``; default none:
+    every launch is refused).
+``NEURODOSE_SMART_LAUNCH_SECONDS``
+    How long a SMART launch may take from its start to the callback, seconds (default 600).
 """
 
 from __future__ import annotations
@@ -90,6 +96,10 @@ class Settings:
         The counting window and the lockout, s.
     login_workers : int
         Argon2 verifications at once per process.
+    smart_issuers : str or None
+        Path of the SMART registration file (``None``: no SMART launch).
+    smart_launch_s : int
+        Lifetime of a SMART launch's state and PKCE verifier, s.
 
     Examples
     --------
@@ -111,6 +121,8 @@ class Settings:
     login_window_s: int = 900
     login_lockout_s: int = 900
     login_workers: int = 2
+    smart_issuers: str | None = None
+    smart_launch_s: int = 600
 
     @property
     def dialect(self) -> str:
@@ -168,5 +180,7 @@ class Settings:
             login_window_s=_int_env("NEURODOSE_LOGIN_WINDOW_SECONDS", 900, 1, 86400),
             login_lockout_s=_int_env("NEURODOSE_LOGIN_LOCKOUT_SECONDS", 900, 1, 86400),
             login_workers=_int_env("NEURODOSE_LOGIN_WORKERS", 2, 1, 64),
+            smart_issuers=os.environ.get("NEURODOSE_SMART_ISSUERS") or None,
+            smart_launch_s=_int_env("NEURODOSE_SMART_LAUNCH_SECONDS", 600, 1, 3600),
         )
         return replace(s, **overrides)  # type: ignore[arg-type]

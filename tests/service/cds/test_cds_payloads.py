@@ -603,7 +603,7 @@ def test_one_audit_line_per_call_without_phi(cds: Cds, caplog: pytest.LogCapture
 def test_card_links_go_to_the_clinic_outside_demo_mode(cds: Cds) -> None:
     r = cds.post("neurodose-patient-view", _request("patient-view", {}))
     links = [ln for c in r.json()["cards"] for ln in c["links"]]
-    assert links and all(ln["url"] == cds.base + "/patients" for ln in links)
+    assert links and all(ln["url"] == cds.base + "/smart/launch" for ln in links)
     assert not any("/ehr-demo" in ln["url"] for ln in links)
     assert CdsConfig(public_url="https://cds.test", clinic_url="https://clinic.test").link_base == (
         "https://clinic.test"

@@ -67,10 +67,11 @@ def test_clinic_serves_cds_hooks_fhir_and_feedback_counts(tmp_path: Path) -> Non
             timeout=60,
         )
         links = [ln for c in r.json()["cards"] for ln in c.get("links", [])]
-        assert links and all(ln["url"] == server.url + "/patients" for ln in links)
-        assert all(ln["type"] == "absolute" and "appContext" not in ln for ln in links)
+        assert links and all(ln["url"] == server.url + "/smart/launch" for ln in links)
+        assert all(ln["type"] == "smart" and "appContext" not in ln for ln in links)
         page = httpx.get(links[0]["url"], timeout=30, follow_redirects=False)
-        assert page.status_code in (200, 303, 307, 401), page.status_code
+        # the SMART launch exists outside demo mode; without a registered iss it refuses
+        assert page.status_code == 400 and "not registered" in page.text, page.status_code
         assert httpx.get(server.url + "/ehr-demo", timeout=30).status_code == 404
     finally:
         server.stop()

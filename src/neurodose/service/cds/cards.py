@@ -97,8 +97,8 @@ def _source(public_url: str, code: str, title: str) -> dict[str, Any]:
 
 def _link(public_url: str, patient_id: str | None, clinic_url: str | None) -> dict[str, Any]:
     """The card's link: the mock EHR page in demo mode (``clinic_url`` None), otherwise
-    the clinic's patients page (``/patients``, where the clinician opens the patient;
-    the EHR's patient id is not a clinic record id, so no record is named)."""
+    the clinic's SMART launch (``/smart/launch``: the EHR adds ``iss`` and ``launch``, and
+    the launch opens the clinic patient linked to the EHR's patient)."""
     if clinic_url is None:
         return {
             "label": "Full neurodose assessment",
@@ -108,8 +108,8 @@ def _link(public_url: str, patient_id: str | None, clinic_url: str | None) -> di
         }
     return {
         "label": "Open the patient in the neurodose clinic",
-        "url": f"{clinic_url}/patients",
-        "type": "absolute",
+        "url": f"{clinic_url}/smart/launch",
+        "type": "smart",
     }
 
 
