@@ -193,7 +193,7 @@ def _alternative_suggestion(
             {
                 "type": "delete",
                 "description": f"Remove the draft order for {get_drug(order.drug).display_name}",
-                "resourceId": f"MedicationRequest/{order.resource['id']}",
+                "resourceId": [f"MedicationRequest/{order.resource['id']}"],
             }
         )
     actions.append({"type": "create", "description": f"Order {name} instead", "resource": new})
