@@ -27,7 +27,6 @@ UCUM = "http://unitsofmeasure.org"
 #: profile keys FHIR as read by the service carries, and what cannot be carried (with why)
 _NOT_CARRIED = {
     "other_medicines": "free-text other medicines have no code",
-    "replacing": "'replacing' (a medicine being switched away from) has no FHIR element read",
     "drives": "driving is not a FHIR fact the service reads",
     "pregnant": "pregnancy status (an Observation) is not read by the CDS service",
     "breastfeeding": "breastfeeding status is not read by the CDS service",
@@ -40,10 +39,12 @@ _LAB_LOINC = {"egfr": "egfr", "crcl_ml_min": "crcl", "qtc_ms": "qtc", "alt_u_per
 
 @dataclass
 class Converted:
-    """A vignette as FHIR: the resources, the cannot-carry reasons."""
+    """A vignette as FHIR: the resources, the cannot-carry reasons, and the profile
+    reduced to what the resources carry (the same profile without the lost facts)."""
 
     resources: list[dict[str, Any]]
     lost: list[str] = field(default_factory=list)
+    carried: dict[str, Any] = field(default_factory=dict)
 
 
 def load(stem: str) -> dict[str, Any]:
@@ -129,6 +130,8 @@ def _med_request(i: int, m: Any, today: dt.date) -> tuple[dict[str, Any] | None,
 def _profile_resources(prof: dict[str, Any], today: dt.date) -> Converted:
     patient: dict[str, Any] = {"resourceType": "Patient", "id": PID}
     out = Converted([patient])
+    out.carried = {k: prof[k] for k in ("age", "sex", "replacing") if k in prof}
+    out.carried.update(conditions=[], medications=[], labs={})
     if prof.get("age") is not None:
         patient["birthDate"] = _born(prof["age"], today)
     if prof.get("sex") in ("female", "male"):
@@ -141,6 +144,7 @@ def _profile_resources(prof: dict[str, Any], today: dt.date) -> Converted:
         if coding is None:
             out.lost.append(f"condition {cond!r} has no SNOMED CT or ICD-10-CM code")
             continue
+        out.carried["conditions"].append(cond)
         out.resources.append(
             {
                 "resourceType": "Condition",
@@ -164,10 +168,27 @@ def _profile_resources(prof: dict[str, Any], today: dt.date) -> Converted:
         res, why = _lab(i, key, float(value))
         out.resources += [res] if res else []
         out.lost += [why] if why else []
-    for i, m in enumerate(load_patient(prof, today=today).medications):
-        res, why = _med_request(i, m, today)
-        out.resources += [res] if res else []
-        out.lost += [why] if why else []
+        if res:
+            out.carried["labs"][key] = value
+    i = 0
+    for entry in prof.get("medications") or []:
+        alone = {"age": prof.get("age", 50), "conditions": [], "medications": [entry]}
+        if prof.get("replacing"):  # a medicine switched away from: sent as stopped
+            alone["replacing"] = prof["replacing"]
+        meds = load_patient(alone, today=today).medications
+        if not meds:
+            out.lost.append(f"medicine {entry!r} is not in the knowledge base")
+        coded = []
+        for m in meds:
+            res, why = _med_request(i, m, today)
+            i += 1
+            out.resources += [res] if res else []
+            out.lost += [why] if why else []
+            coded += [m.name] if res else []
+        if meds and len(coded) == len(meds):
+            out.carried["medications"].append(entry)
+        else:  # a combination product with a component without a code: the coded ones
+            out.carried["medications"] += coded
     return out
 
 
