@@ -17,7 +17,11 @@ def test_actions_need_a_known_type_description_and_resource() -> None:
     assert _action_problems({"type": "delete", "description": "d"}, at) == [
         f"{at} delete without resourceId"
     ]
-    assert _action_problems({"type": "delete", "description": "d", "resourceId": "x"}, at) == []
+    assert _action_problems({"type": "delete", "description": "d", "resourceId": "x"}, at) == [
+        f"{at}.resourceId is not a list of relative references (Type/id)"
+    ]
+    ok = {"type": "delete", "description": "d", "resourceId": ["MedicationRequest/x"]}
+    assert _action_problems(ok, at) == []
 
 
 def test_links_need_label_url_type_and_app_context_only_on_smart() -> None:
@@ -25,7 +29,9 @@ def test_links_need_label_url_type_and_app_context_only_on_smart() -> None:
     assert (
         _link_problem({"label": "a", "url": "u"}, "links[0]") == "links[0].type not absolute|smart"
     )
-    bad = {"label": "a", "url": "u", "type": "absolute", "appContext": "x"}
+    rel = {"label": "a", "url": "guide.html", "type": "absolute"}
+    assert _link_problem(rel, "links[0]") == "links[0].url is not an absolute URL"
+    bad = {"label": "a", "url": "https://app.test/", "type": "absolute", "appContext": "x"}
     assert _link_problem(bad, "links[1]") == "links[1].appContext only on smart links"
     assert _link_problem({**bad, "type": "smart"}, "links[1]") is None
 

@@ -3,9 +3,10 @@
 ``cds-keygen DIR`` writes a test EHR key (``client-key.json``, private) and the
 matching clients file (``cds-clients.json``) to give the server with
 ``--cds-clients``. ``cds-check URL`` plays an EHR against the CDS Hooks base URL
-(the one whose ``/cds-services`` is discovery): signed requests, the sample hooks
-with and without prefetch, bad input, replayed tokens, feedback; it prints a report
-and exits 1 when a check fails (:mod:`neurodose.testing.cds`).
+(the one whose ``/cds-services`` is discovery) and tests every service its discovery
+declares: cards, forged and replayed tokens, prefetch and 412, bad input, CORS,
+feedback; it writes a report (``--format text|json|junit``, ``--output FILE``) and
+exits 1 when a check fails (:mod:`neurodose.testing.cds`).
 
 Examples::
 
@@ -39,19 +40,43 @@ def cds_check(
         Path | None, typer.Option("--samples", help="folder of sample patients (examples/cds)")
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="seconds per request")] = 60.0,
+    fmt: Annotated[
+        str, typer.Option("--format", help="report format: text, json or junit (XML)")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="write the report to FILE (default: stdout)")
+    ] = None,
+    expect: Annotated[
+        bool,
+        typer.Option(
+            "--expect",
+            help="order-sign services must also give each sample's expected rules "
+            "(the neurodose examples)",
+        ),
+    ] = False,
 ) -> None:
-    """Play an EHR against a CDS Hooks service and report what conforms."""
-    from neurodose.testing.cds import ClientKey, run_checks
+    """Test a CDS Hooks service as an EHR would: every service its discovery declares."""
+    from neurodose.testing.cds import FORMATS, ClientKey, run_checks
 
     if not url.startswith(("http://", "https://")):
         raise InputError("URL", url, "an http(s) URL")
+    if fmt not in FORMATS:
+        raise InputError("format", fmt, " | ".join(FORMATS))
     if not key.is_file():
         raise InputError("key", str(key), "an existing client-key.json (neurodose cds-keygen)")
     folder = samples or _SAMPLES
     if not folder.is_dir() or not any(folder.glob("*.json")):
         raise InputError("samples", str(folder), "a folder of sample patient JSON files")
-    report = run_checks(url, ClientKey.load(key), folder, timeout_s=timeout)
-    typer.echo(report.text())
+    report = run_checks(url, ClientKey.load(key), folder, timeout_s=timeout, expect=expect)
+    text = report.render(fmt)
+    if output is None:
+        typer.echo(text)
+    else:
+        from neurodose.inputs import writing
+
+        with writing(output, "output"):
+            output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"{'passed' if report.passed else 'FAILED'}: report in {output}")
     if not report.passed:
         raise typer.Exit(1)
 

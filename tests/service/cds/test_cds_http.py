@@ -307,20 +307,29 @@ def test_cors_only_for_configured_origins(setup: dict[str, Any]) -> None:
     assert httpx.options(aud, headers=pre, timeout=30).status_code == 200
 
 
-def test_cds_check_passes_against_the_running_server(setup: dict[str, Any]) -> None:
+def test_cds_check_passes_against_the_running_server(setup: dict[str, Any], tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from neurodose.cli.main import app
 
-    r = CliRunner().invoke(
-        app,
-        ["cds-check", setup["base"], "--key", str(setup["key_file"]), "--samples", str(SAMPLES)],
-    )
+    args = ["cds-check", setup["base"], "--key", str(setup["key_file"])]
+    r = CliRunner().invoke(app, [*args, "--samples", str(SAMPLES), "--expect"])
     assert r.exit_code == 0, r.stdout
     lines = r.stdout.splitlines()
     assert lines[-1].endswith(" passed, 0 failed")
-    conform = [ln for ln in lines if "order-sign cards conform" in ln]
+    conform = [ln for ln in lines if "carry the expected rules" in ln]
     assert len(conform) >= 12 and all(ln.startswith("PASS") for ln in conform)
+    # the same run as JSON: every group of checks ran for each of the three services
+    out = tmp_path / "report.json"
+    r = CliRunner().invoke(app, [*args, "--format", "json", "--output", str(out)])
+    assert r.exit_code == 0, r.stdout
+    doc = json.loads(out.read_text())
+    assert doc["passed"] and doc["counts"]["failed"] == 0
+    groups: dict[str, int] = {}
+    for c in doc["checks"]:
+        groups[c["group"]] = groups.get(c["group"], 0) + 1
+    assert groups["security"] == 3 * 7 and groups["errors"] == 3 * 5 + 1, groups
+    assert groups["prefetch"] == 3 * 2 and groups["cors"] == 3 and groups["feedback"] == 3 * 2
     # feedback was stored per rule, visible through the store (shared database)
     from sqlalchemy import create_engine
 

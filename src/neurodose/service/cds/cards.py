@@ -149,51 +149,64 @@ def _dose_suggestion(order: Order, finding: Any) -> dict[str, Any] | None:
     }
 
 
+def _step_dosage(step: Any, routes: Sequence[str]) -> dict[str, Any]:
+    """The dosage of a plan step as its text says it: the amount in the step's unit
+    (mg, or patches for topical products), one administration every ``every_h`` hours,
+    the product's route."""
+    patches = step.units != "mg"
+    unit = "patch" if patches else "mg"
+    amount = f"{step.dose_mg:g} {unit}" + ("es" if patches and step.dose_mg != 1 else "")
+    route = f", {routes[0]}" if routes else ""
+    dosage: dict[str, Any] = {
+        "text": f"{amount} every {step.every_h:g} h ({step.time_of_day}{route}); "
+        "then titrate per the neurodose plan",
+        "timing": {"repeat": {"frequency": 1, "period": float(step.every_h), "periodUnit": "h"}},
+        "doseAndRate": [
+            {
+                "doseQuantity": {
+                    "value": float(step.dose_mg),
+                    "unit": unit,
+                    "system": "http://unitsofmeasure.org",
+                    "code": "{patch}" if patches else "mg",
+                }
+            }
+        ],
+    }
+    if routes:
+        dosage["route"] = {"text": routes[0]}
+    return dosage
+
+
 def _alternative_suggestion(
     order: Order, alternative: tuple[str, Any] | None
 ) -> dict[str, Any] | None:
+    """Delete the draft and order the alternative at its first plan step. Offered only
+    when the alternative has a code the EHR can order (RxNorm or ATC): a text-only
+    medication is named in the card, not put in an action."""
     if alternative is None or order.drug is None:
         return None
     drug, step = alternative
-    name = get_drug(drug).display_name
+    concept = medication_concept(drug)
+    if not concept.get("coding"):
+        return None
+    rec = get_drug(drug)
+    name = rec.display_name
     new: dict[str, Any] = {
         "resourceType": "MedicationRequest",
         "status": "draft",
         "intent": "order",
-        "medicationCodeableConcept": medication_concept(drug),
+        "medicationCodeableConcept": concept,
         "subject": order.resource.get("subject", {}),
     }
     if step is not None:
-        new["dosageInstruction"] = [
-            {
-                "text": f"{step.dose_mg:g} mg every {step.every_h:g} h ({step.time_of_day}); "
-                "then titrate per the neurodose plan",
-                "timing": {
-                    "repeat": {
-                        "frequency": max(1, round(24 / step.every_h)),
-                        "period": 1,
-                        "periodUnit": "d",
-                    }
-                },
-                "doseAndRate": [
-                    {
-                        "doseQuantity": {
-                            "value": float(step.dose_mg),
-                            "unit": "mg",
-                            "system": "http://unitsofmeasure.org",
-                            "code": "mg",
-                        }
-                    }
-                ],
-            }
-        ]
+        new["dosageInstruction"] = [_step_dosage(step, list(rec.routes or []))]
     actions: list[dict[str, Any]] = []
     if order.resource.get("id"):
         actions.append(
             {
                 "type": "delete",
                 "description": f"Remove the draft order for {get_drug(order.drug).display_name}",
-                "resourceId": f"MedicationRequest/{order.resource['id']}",
+                "resourceId": [f"MedicationRequest/{order.resource['id']}"],
             }
         )
     actions.append({"type": "create", "description": f"Order {name} instead", "resource": new})
@@ -203,6 +216,17 @@ def _alternative_suggestion(
         "isRecommended": False,
         "actions": actions,
     }
+
+
+def _alternative_note(alternative: tuple[str, Any]) -> str:
+    """The alternative named in the card's text, where it cannot be an order action."""
+    drug, step = alternative
+    rec = get_drug(drug)
+    how = f": {_step_dosage(step, list(rec.routes or []))['text']}" if step is not None else ""
+    return (
+        f"**Alternative:** {rec.display_name}{how}. Not offered as an order: the knowledge "
+        "base has no RxNorm or ATC code for it."
+    )
 
 
 def finding_card(
@@ -261,6 +285,8 @@ def finding_card(
             a = _alternative_suggestion(order, alternative)
             if a is not None:
                 suggestions.append(a)
+            elif alternative is not None:
+                card["detail"] += "\n\n" + _alternative_note(alternative)
     if suggestions:
         card["suggestions"] = suggestions
         card["selectionBehavior"] = "at-most-one"

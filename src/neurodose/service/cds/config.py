@@ -174,9 +174,7 @@ class CdsConfig:
         )
 
 
-def load_clients(path: str | Path) -> tuple[CdsClient, ...]:
-    """Read the clients file (module docstring); errors name the file and the field."""
-    p = Path(path)
+def _read_clients_file(p: Path) -> list[Any]:
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -185,56 +183,74 @@ def load_clients(path: str | Path) -> tuple[CdsClient, ...]:
         raise InputError("cds-clients", str(p), f"valid JSON ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("clients"), list):
         raise InputError(f"{p}: clients", None, 'a JSON object {"clients": [...]}')
-    out: list[CdsClient] = []
-    for i, c in enumerate(data["clients"]):
-        where = f"{p}: clients[{i}]"
-        if not isinstance(c, dict):
-            raise InputError(where, c, "an object with iss and jwks or jwks_url")
-        unknown = set(c) - {"iss", "jwks", "jwks_url", "origins", "fhir_servers"}
-        if unknown:
-            raise InputError(
-                f"{where}.{sorted(unknown)[0]}", "...", "iss, jwks, jwks_url, origins, fhir_servers"
-            )
-        iss = c.get("iss")
-        if not isinstance(iss, str) or not iss:
-            raise InputError(f"{where}.iss", iss, "the issuer (a non-empty string)")
-        jwks, url = c.get("jwks"), c.get("jwks_url")
-        if (jwks is None) == (url is None):
-            raise InputError(where, iss, "exactly one of jwks (inline) or jwks_url")
-        if jwks is not None and not (isinstance(jwks, dict) and isinstance(jwks.get("keys"), list)):
-            raise InputError(f"{where}.jwks", type(jwks).__name__, 'a JWK Set {"keys": [...]}')
-        local = isinstance(url, str) and url.startswith("http://127.0.0.1")
-        if (
-            url is not None
-            and not local
-            and not (isinstance(url, str) and url.startswith("https://"))
-        ):
-            raise InputError(f"{where}.jwks_url", url, "an https URL")
-        origins = c.get("origins", [])
-        if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
-            raise InputError(f"{where}.origins", origins, "a list of origins (https://host)")
-        servers = c.get("fhir_servers", [])
-        if not isinstance(servers, list) or not all(
-            isinstance(u, str)
-            and urlsplit(u).scheme in ("http", "https")
-            and urlsplit(u).hostname
-            and not urlsplit(u).query
-            and not urlsplit(u).fragment
-            and not urlsplit(u).username
-            for u in servers
-        ):
-            raise InputError(
-                f"{where}.fhir_servers", servers, "a list of FHIR base URLs (https://host/fhir)"
-            )
-        if any(x.iss == iss for x in out):
-            raise InputError(f"{where}.iss", iss, "each issuer once")
-        out.append(
-            CdsClient(
-                iss=iss,
-                jwks=jwks,
-                jwks_url=url,
-                origins=tuple(origins),
-                fhir_servers=tuple(u.rstrip("/") for u in servers),
-            )
+    return list(data["clients"])
+
+
+def _fhir_base_ok(u: Any) -> bool:
+    if not isinstance(u, str):
+        return False
+    parts = urlsplit(u)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.query
+        and not parts.fragment
+        and not parts.username
+    )
+
+
+def _client_keys(c: dict[str, Any], where: str, iss: str) -> tuple[Any, str | None]:
+    """The client's inline ``jwks`` or its ``jwks_url`` (exactly one)."""
+    jwks, url = c.get("jwks"), c.get("jwks_url")
+    if (jwks is None) == (url is None):
+        raise InputError(where, iss, "exactly one of jwks (inline) or jwks_url")
+    if jwks is not None and not (isinstance(jwks, dict) and isinstance(jwks.get("keys"), list)):
+        raise InputError(f"{where}.jwks", type(jwks).__name__, 'a JWK Set {"keys": [...]}')
+    if url is not None and not (
+        isinstance(url, str) and url.startswith(("https://", "http://127.0.0.1"))
+    ):
+        raise InputError(f"{where}.jwks_url", url, "an https URL")
+    return jwks, url
+
+
+def _client(c: Any, where: str) -> CdsClient:
+    """One entry of the clients file."""
+    if not isinstance(c, dict):
+        raise InputError(where, c, "an object with iss and jwks or jwks_url")
+    unknown = set(c) - {"iss", "jwks", "jwks_url", "origins", "fhir_servers"}
+    if unknown:
+        raise InputError(
+            f"{where}.{sorted(unknown)[0]}", "...", "iss, jwks, jwks_url, origins, fhir_servers"
         )
+    iss = c.get("iss")
+    if not isinstance(iss, str) or not iss:
+        raise InputError(f"{where}.iss", iss, "the issuer (a non-empty string)")
+    jwks, url = _client_keys(c, where, iss)
+    origins = c.get("origins", [])
+    if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+        raise InputError(f"{where}.origins", origins, "a list of origins (https://host)")
+    servers = c.get("fhir_servers", [])
+    if not isinstance(servers, list) or not all(_fhir_base_ok(u) for u in servers):
+        raise InputError(
+            f"{where}.fhir_servers", servers, "a list of FHIR base URLs (https://host/fhir)"
+        )
+    return CdsClient(
+        iss=iss,
+        jwks=jwks,
+        jwks_url=url,
+        origins=tuple(origins),
+        fhir_servers=tuple(u.rstrip("/") for u in servers),
+    )
+
+
+def load_clients(path: str | Path) -> tuple[CdsClient, ...]:
+    """Read the clients file (module docstring); errors name the file and the field."""
+    p = Path(path)
+    out: list[CdsClient] = []
+    for i, c in enumerate(_read_clients_file(p)):
+        where = f"{p}: clients[{i}]"
+        client = _client(c, where)
+        if any(x.iss == client.iss for x in out):
+            raise InputError(f"{where}.iss", client.iss, "each issuer once")
+        out.append(client)
     return tuple(out)

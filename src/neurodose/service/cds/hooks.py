@@ -235,6 +235,34 @@ def _pgx_caveats(case: FhirCase, finding: Any) -> list[str]:
     return [n for n in case.notes if any(g and g in n for g in genes)]
 
 
+def _selected(svc: Service, ctx: Mapping[str, Any], orders: list[Order]) -> list[Order]:
+    """order-select: only the orders named in ``context.selections`` (when given)."""
+    if svc.hook != "order-select" or ctx.get("selections") is None:
+        return orders
+    sel = ctx["selections"]
+    if not isinstance(sel, list) or not all(isinstance(s, str) for s in sel):
+        raise HookError(400, "context.selections: expected a list of references")
+    return [o for o in orders if o.ref in sel]
+
+
+def _unknown_orders_card(orders: list[Order], config: CdsConfig) -> list[dict[str, Any]]:
+    """A warning card naming the orders neurodose does not know (none: no card)."""
+    unknown = [o for o in orders if o.drug is None or o.problems]
+    if not unknown:
+        return []
+    items = [
+        Unrecognised(
+            o.ref,
+            "medication" if o.drug is None else "dose",
+            o.text,
+            o.codes,
+            "; ".join(o.problems) or "not in the neurodose knowledge base",
+        )
+        for o in unknown
+    ]
+    return [unrecognised_card(items, public_url=config.public_url, draft=True)]
+
+
 def _order_cards(
     svc: Service,
     body: dict[str, Any],
@@ -245,59 +273,34 @@ def _order_cards(
 ) -> list[dict[str, Any]]:
     ctx = body["context"]
     meds_index = _medications(body, prefetch)
-    orders = orders_from(ctx["draftOrders"], where="context.draftOrders", medications=meds_index)
-    if svc.hook == "order-select" and ctx.get("selections") is not None:
-        sel = ctx["selections"]
-        if not isinstance(sel, list) or not all(isinstance(s, str) for s in sel):
-            raise HookError(400, "context.selections: expected a list of references")
-        orders = [o for o in orders if o.ref in sel]
-    patient = case.patient()
-    pid = ctx["patientId"]
-    cards: list[dict[str, Any]] = []
-    unknown = [o for o in orders if o.drug is None or o.problems]
-    if unknown:
-        cards.append(
-            unrecognised_card(
-                [
-                    Unrecognised(
-                        o.ref,
-                        "medication" if o.drug is None else "dose",
-                        o.text,
-                        o.codes,
-                        "; ".join(o.problems) or "not in the neurodose knowledge base",
-                    )
-                    for o in unknown
-                ],
-                public_url=config.public_url,
-                draft=True,
-            )
-        )
     # every draft of the request is screened together with the others and the active list
     all_drafts = orders_from(
         ctx["draftOrders"], where="context.draftOrders", medications=meds_index
     )
+    orders = _selected(svc, ctx, list(all_drafts))
+    cards = _unknown_orders_card(orders, config)
     known = _drafts(orders)
     res = screen_orders(
         OrderScreenRequest(
-            patient,
+            case.patient(),
             tuple(d for _, d in known),
             tuple(d for _, d in _drafts(all_drafts)),
             today,
         )
     )
     for (order, _), scr in zip(known, res.screens, strict=True):
-        for f in scr.findings:
-            cards.append(
-                finding_card(
-                    f,
-                    order=order,
-                    public_url=config.public_url,
-                    patient_id=pid,
-                    clinic_url=config.link_base,
-                    alternative=scr.alternative,
-                    caveats=_pgx_caveats(case, f),
-                )
+        cards += [
+            finding_card(
+                f,
+                order=order,
+                public_url=config.public_url,
+                patient_id=ctx["patientId"],
+                clinic_url=config.link_base,
+                alternative=scr.alternative,
+                caveats=_pgx_caveats(case, f),
             )
+            for f in scr.findings
+        ]
     meds = [
         u for u in case.unrecognised if u.kind in ("medication", "dose", "condition", "observation")
     ]
@@ -323,6 +326,49 @@ def _start_date(res: Mapping[str, Any]) -> dt.date | None:
     return None
 
 
+def _start_dates(prefetch: Mapping[str, Any]) -> dict[str, dt.date]:
+    """The earliest start date of each active drug (its MedicationRequests)."""
+    starts: dict[str, dt.date] = {}
+    value = prefetch.get("medications")
+    if value is None:
+        return starts
+    orders = orders_from(
+        value, where="prefetch.medications", medications=medication_index(*prefetch.values())
+    )
+    for o in orders:
+        d = _start_date(o.resource)
+        if o.drug and d:
+            starts[o.drug] = min(d, starts.get(o.drug, d))
+    return starts
+
+
+def _current_lines(cur: Any) -> tuple[str, list[str]]:
+    """One current medicine: its part of the summary, and its lines of the detail."""
+    dose = f"{cur.dose_mg:g} mg" if cur.dose_mg else "dose not given"
+    if cur.every_h:
+        dose += f" every {cur.every_h:g} h"
+    rv, week, due = cur.status.effect_review, cur.status.week, cur.status.effect_review_date
+    if cur.start and due is not None:
+        part = f"{cur.display_name} {dose}, week {week}"
+        lines = [
+            f"- **{cur.display_name}** {dose}; started {cur.start.isoformat()} (week {week}); "
+            f"effect review due {due.isoformat()} ({rv.value:g} {rv.unit} after start; "
+            f"`{rv.source}`{'' if rv.verified else ', UNVERIFIED'})."
+        ]
+    else:
+        part = f"{cur.display_name} {dose}"
+        lines = [f"- **{cur.display_name}** {dose}; start date not on the order."]
+    rr = cur.reference_range
+    if rr is not None:
+        lines.append(
+            f"  Level: a trough level can guide dosing (reference range {rr.low:g}-{rr.high:g} "
+            f"{rr.unit}, `{rr.source}`); run `neurodose tdm` with the measured level."
+            if rr.low is not None and rr.high is not None
+            else f"  Level: TDM range on file (`{rr.source}`)."
+        )
+    return part, lines
+
+
 def _patient_view(
     prefetch: Mapping[str, Any], case: FhirCase, config: CdsConfig, pid: str, today: dt.date
 ) -> list[dict[str, Any]]:
@@ -331,71 +377,36 @@ def _patient_view(
         for m in case.profile.get("medications", [])
         if m["name"] in OPTIONS and "stopped_days_ago" not in m
     ]
-    starts: dict[str, dt.date] = {}
-    value = prefetch.get("medications")
-    if value is not None:
-        orders = orders_from(
-            value, where="prefetch.medications", medications=medication_index(*prefetch.values())
-        )
-        for o in orders:
-            d = _start_date(o.resource)
-            if o.drug and d:
-                starts[o.drug] = min(d, starts.get(o.drug, d))
     from neurodose.workflows import PatientViewRequest, patient_view
 
-    view = patient_view(PatientViewRequest(tuple(current), starts, today, case.patient()))
+    view = patient_view(
+        PatientViewRequest(tuple(current), _start_dates(prefetch), today, case.patient())
+    )
     pgx = _pgx_lines(view)
     if not current:
-        return [
-            note_card(
-                "No neuropathic-pain medicine on the active list",
-                "\n".join(
-                    [
-                        "neurodose found none of its neuropathic-pain options among the active "
-                        "MedicationRequests. Open the full assessment for ranked options.",
-                        *pgx,
-                    ]
-                ),
-                public_url=config.public_url,
-                code="patient_view_summary",
-                patient_id=pid,
-                clinic_url=config.link_base,
-            )
+        summary = "No neuropathic-pain medicine on the active list"
+        lines = [
+            "neurodose found none of its neuropathic-pain options among the active "
+            "MedicationRequests. Open the full assessment for ranked options.",
+            *pgx,
         ]
-    lines: list[str] = []
-    parts: list[str] = []
-    for cur in view.drugs:
-        dose = f"{cur.dose_mg:g} mg" if cur.dose_mg else "dose not given"
-        if cur.every_h:
-            dose += f" every {cur.every_h:g} h"
-        rv, week, due = cur.status.effect_review, cur.status.week, cur.status.effect_review_date
-        if cur.start and due is not None:
-            parts.append(f"{cur.display_name} {dose}, week {week}")
-            lines.append(
-                f"- **{cur.display_name}** {dose}; started {cur.start.isoformat()} (week {week}); "
-                f"effect review due {due.isoformat()} ({rv.value:g} {rv.unit} after start; "
-                f"`{rv.source}`{'' if rv.verified else ', UNVERIFIED'})."
-            )
-        else:
-            parts.append(f"{cur.display_name} {dose}")
-            lines.append(f"- **{cur.display_name}** {dose}; start date not on the order.")
-        rr = cur.reference_range
-        if rr is not None:
-            lines.append(
-                f"  Level: a trough level can guide dosing (reference range {rr.low:g}-{rr.high:g} "
-                f"{rr.unit}, `{rr.source}`); run `neurodose tdm` with the measured level."
-                if rr.low is not None and rr.high is not None
-                else f"  Level: TDM range on file (`{rr.source}`)."
-            )
-    lines.extend(pgx)
-    if view.phenotypes:
-        parts.append("PGx " + ", ".join(f"{g.gene} {g.phenotype}" for g in view.phenotypes))
-    lines.append("- Diary response: this patient is not linked to a neurodose clinic diary.")
-    if case.unrecognised:
-        lines.append(f"- Not recognised: {', '.join(u.text for u in case.unrecognised)}.")
+    else:
+        parts: list[str] = []
+        lines = []
+        for cur in view.drugs:
+            part, more = _current_lines(cur)
+            parts.append(part)
+            lines += more
+        lines.extend(pgx)
+        if view.phenotypes:
+            parts.append("PGx " + ", ".join(f"{g.gene} {g.phenotype}" for g in view.phenotypes))
+        lines.append("- Diary response: this patient is not linked to a neurodose clinic diary.")
+        if case.unrecognised:
+            lines.append(f"- Not recognised: {', '.join(u.text for u in case.unrecognised)}.")
+        summary = "Neuropathic pain: " + "; ".join(parts)
     return [
         note_card(
-            "Neuropathic pain: " + "; ".join(parts),
+            summary,
             "\n".join(lines),
             public_url=config.public_url,
             code="patient_view_summary",

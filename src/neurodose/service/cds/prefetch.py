@@ -26,11 +26,14 @@ from neurodose.knowledge.terminology import code_tables, system_uri
 
 __all__ = [
     "Fetched",
+    "FhirTarget",
     "PrefetchUnavailableError",
     "check_fhir_server",
     "fetch_missing",
     "fill_template",
+    "pinned_get",
     "prefetch_templates",
+    "resolve_fhir_server",
 ]
 
 log = logging.getLogger("neurodose.cds")
@@ -98,12 +101,48 @@ def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def check_fhir_server(fhir_server: str, registered: Sequence[str]) -> str:
-    """The base URL to fetch from, if ``fhir_server`` is one of the client's ``registered``
-    FHIR base URLs; raises :class:`PrefetchUnavailableError` otherwise.
+@dataclass(frozen=True)
+class FhirTarget:
+    """A registered FHIR base URL and the address to connect to: ``pin`` is the public
+    address its host name resolved to when it was checked (None when the URL names an IP
+    address). Every fetch connects to ``pin`` (with the original Host header and TLS
+    server name), so a second DNS answer (rebinding) cannot redirect it to a private
+    address."""
 
-    A registered host *name* must resolve only to public addresses (loopback,
-    link-local and private addresses are refused unless registered as an IP address).
+    base: str
+    pin: str | None = None
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return _origin(self.base)
+
+
+def _public_address(host: str, port: int) -> str:
+    """The first address ``host`` resolves to; every address must be public."""
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except OSError:
+        raise PrefetchUnavailableError("fhirServer: its host name does not resolve") from None
+    addrs = [str(info[4][0]).split("%")[0] for info in infos]
+    for a in addrs:
+        addr = _ip(a)
+        if addr is None or not addr.is_global:
+            raise PrefetchUnavailableError(
+                "fhirServer: its host name resolves to a loopback, link-local or private "
+                "address; register such a server by its IP address"
+            )
+    if not addrs:
+        raise PrefetchUnavailableError("fhirServer: its host name does not resolve")
+    return addrs[0]
+
+
+def resolve_fhir_server(fhir_server: str, registered: Sequence[str]) -> FhirTarget:
+    """The :class:`FhirTarget` to fetch from, if ``fhir_server`` is one of the client's
+    ``registered`` FHIR base URLs; raises :class:`PrefetchUnavailableError` otherwise.
+
+    A registered host *name* is resolved once, here, and must resolve only to public
+    addresses (loopback, link-local and private addresses are refused unless registered
+    as an IP address); the fetches then connect to that address.
     """
     base = fhir_server.rstrip("/")
     if base not in {r.rstrip("/") for r in registered}:
@@ -112,19 +151,36 @@ def check_fhir_server(fhir_server: str, registered: Sequence[str]) -> str:
             "(clients file: fhir_servers); it was not contacted"
         )
     _, host, port = _origin(base)
-    if _ip(host) is None:
-        try:
-            infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-        except OSError:
-            raise PrefetchUnavailableError("fhirServer: its host name does not resolve") from None
-        for info in infos:
-            addr = _ip(str(info[4][0]).split("%")[0])
-            if addr is None or not addr.is_global:
-                raise PrefetchUnavailableError(
-                    "fhirServer: its host name resolves to a loopback, link-local or private "
-                    "address; register such a server by its IP address"
-                )
-    return base
+    if _ip(host) is not None:
+        return FhirTarget(base)
+    return FhirTarget(base, _public_address(host, port))
+
+
+def check_fhir_server(fhir_server: str, registered: Sequence[str]) -> str:
+    """The base URL to fetch from (see :func:`resolve_fhir_server`)."""
+    return resolve_fhir_server(fhir_server, registered).base
+
+
+def pinned_get(
+    client: httpx.Client, url: str, pin: str | None, *, timeout: float
+) -> httpx.Response:
+    """GET ``url``, connecting to the address ``pin`` (None: as the URL says) with the
+    URL's host as the Host header and the TLS server name (certificates are checked
+    against the host name, not the address)."""
+    if pin is None:
+        return client.get(url, timeout=timeout)
+    u = urlsplit(url)
+    host = u.hostname or ""
+    addr = f"[{pin}]" if ":" in pin else pin
+    netloc = addr + (f":{u.port}" if u.port else "")
+    req = client.build_request(
+        "GET",
+        u._replace(netloc=netloc).geturl(),
+        headers={"Host": u.netloc.rpartition("@")[2]},
+        timeout=timeout,
+        extensions={"sni_hostname": host},
+    )
+    return client.send(req)
 
 
 def _next_link(data: Mapping[str, Any]) -> str | None:
@@ -132,6 +188,82 @@ def _next_link(data: Mapping[str, Any]) -> str | None:
         if isinstance(ln, dict) and ln.get("relation") == "next" and isinstance(ln.get("url"), str):
             return str(ln["url"])
     return None
+
+
+@dataclass
+class _Fetcher:
+    """The fetches of one hook call: one client, one target, one time budget."""
+
+    client: httpx.Client
+    target: FhirTarget
+    timeout_s: float
+    budget_s: float
+    max_pages: int
+    deadline: float
+    partial: list[str]
+
+    def _stop(self, key: str, url: str, pages: int) -> str | None:
+        """Why the read of ``key`` stops before ``url`` (None: go on)."""
+        left = self.deadline - time.monotonic()
+        if left <= 0.05:
+            return f"{key}: the time budget for reading the EHR ({self.budget_s:g} s) ran out" + (
+                f" after {pages} page(s)" if pages else "; not read"
+            )
+        if pages >= self.max_pages:
+            return f"{key}: more than {self.max_pages} pages; the rest not read"
+        if _origin(url) != self.target.origin or not url.startswith(self.target.base + "/"):
+            return (
+                f"{key}: the next page is on another server; not followed "
+                "(the EHR's token goes only to its registered FHIR server)"
+            )
+        return None
+
+    def _page(self, key: str, url: str) -> httpx.Response | None:
+        left = self.deadline - time.monotonic()
+        try:
+            return pinned_get(self.client, url, self.target.pin, timeout=min(self.timeout_s, left))
+        except httpx.TimeoutException:
+            self.partial.append(f"{key}: the EHR's FHIR server did not answer in time")
+            return None
+
+    def read(self, key: str, url: str | None) -> dict[str, Any] | None:
+        """One prefetch key: a read, or a search with its ``next`` pages."""
+        entries: list[Any] = []
+        first: dict[str, Any] | None = None
+        pages = 0
+        while url:
+            why = self._stop(key, url, pages)
+            if why is not None:
+                self.partial.append(why)
+                break
+            r = self._page(key, url)
+            if r is None:
+                break
+            pages += 1
+            if r.status_code == 404 and first is None and "?" not in url:
+                break
+            data = _fhir_json(key, r)
+            if data.get("resourceType") != "Bundle":
+                first = data
+                break
+            first = first or data
+            entries += data.get("entry") or []
+            url = _next_link(data)
+        if first is not None and first.get("resourceType") == "Bundle":
+            first = {**first, "entry": entries}
+            first.pop("link", None)
+        return first
+
+
+def _fhir_json(key: str, r: httpx.Response) -> dict[str, Any]:
+    """A FHIR answer's resource; upstream errors are logged by status, never passed on."""
+    if r.status_code != 200:
+        log.info("prefetch %s: FHIR server answered %s", key, r.status_code)
+        raise PrefetchUnavailableError(f"{key} could not be read from fhirServer")
+    data = r.json()
+    if not isinstance(data, dict) or data.get("resourceType") == "OperationOutcome":
+        raise PrefetchUnavailableError(f"{key} could not be read from fhirServer")
+    return data
 
 
 def fetch_missing(
@@ -149,13 +281,14 @@ def fetch_missing(
     """The prefetch with every omitted key fetched from ``fhir_server`` (``null`` kept as None).
 
     ``fhir_server`` must be one of the client's ``registered`` base URLs
-    (:func:`check_fhir_server`). Searches follow ``next`` links on the same origin as
-    the base URL (at most ``max_pages`` pages); a ``next`` link to another origin is
-    not followed, so the access token goes only to the registered origin (and it is
-    never stored). All fetches share ``budget_s``. What the page limit, the budget or
-    a foreign link left out is listed in :attr:`Fetched.partial`. Upstream status
-    codes and bodies are not passed on. Raises :class:`PrefetchUnavailableError`
-    when the patient (or anything, with no registered server) cannot be had.
+    (:func:`resolve_fhir_server`; a host name is resolved once and every fetch connects
+    to that address). Searches follow ``next`` links on the same origin as the base URL
+    (at most ``max_pages`` pages); a ``next`` link to another origin is not followed, so
+    the access token goes only to the registered origin (and it is never stored). All
+    fetches share ``budget_s``. What the page limit, the budget or a foreign link left
+    out is listed in :attr:`Fetched.partial`. Upstream status codes and bodies are not
+    passed on. Raises :class:`PrefetchUnavailableError` when the patient (or anything,
+    with no registered server) cannot be had.
     """
     out = dict(prefetch)
     missing = [k for k in templates if k not in prefetch]
@@ -163,61 +296,26 @@ def fetch_missing(
         return Fetched(out)
     if not fhir_server or not fhir_server.startswith(("https://", "http://")):
         raise PrefetchUnavailableError("no fhirServer to fetch " + ", ".join(missing))
-    base = check_fhir_server(fhir_server, registered)
-    origin = _origin(base)
+    target = resolve_fhir_server(fhir_server, registered)
     headers = {"Accept": "application/fhir+json"}
     if authorization is not None:
         headers["Authorization"] = f"Bearer {authorization.get('access_token', '')}"
     partial: list[str] = []
-    deadline = time.monotonic() + budget_s
     try:
         with httpx.Client(headers=headers, follow_redirects=False) as client:
+            fetcher = _Fetcher(
+                client,
+                target,
+                timeout_s,
+                budget_s,
+                max_pages,
+                time.monotonic() + budget_s,
+                partial,
+            )
             for key in missing:
-                url: str | None = f"{base}/{fill_template(templates[key], context)}"
-                entries: list[Any] = []
-                first: dict[str, Any] | None = None
-                pages = 0
-                while url:
-                    left = deadline - time.monotonic()
-                    if left <= 0.05:
-                        partial.append(
-                            f"{key}: the time budget for reading the EHR ({budget_s:g} s) ran out"
-                            + (f" after {pages} page(s)" if pages else "; not read")
-                        )
-                        break
-                    if pages >= max_pages:
-                        partial.append(f"{key}: more than {max_pages} pages; the rest not read")
-                        break
-                    if _origin(url) != origin or not url.startswith(base + "/"):
-                        partial.append(
-                            f"{key}: the next page is on another server; not followed "
-                            "(the EHR's token goes only to its registered FHIR server)"
-                        )
-                        break
-                    try:
-                        r = client.get(url, timeout=min(timeout_s, left))
-                    except httpx.TimeoutException:
-                        partial.append(f"{key}: the EHR's FHIR server did not answer in time")
-                        break
-                    pages += 1
-                    if r.status_code == 404 and first is None and "?" not in url:
-                        break
-                    if r.status_code != 200:
-                        log.info("prefetch %s: FHIR server answered %s", key, r.status_code)
-                        raise PrefetchUnavailableError(f"{key} could not be read from fhirServer")
-                    data = r.json()
-                    if not isinstance(data, dict) or data.get("resourceType") == "OperationOutcome":
-                        raise PrefetchUnavailableError(f"{key} could not be read from fhirServer")
-                    if data.get("resourceType") != "Bundle":
-                        first = data
-                        break
-                    first = first or data
-                    entries += data.get("entry") or []
-                    url = _next_link(data)
-                if first is not None and first.get("resourceType") == "Bundle":
-                    first = {**first, "entry": entries}
-                    first.pop("link", None)
-                out[key] = first
+                out[key] = fetcher.read(
+                    key, f"{target.base}/{fill_template(templates[key], context)}"
+                )
     except (httpx.HTTPError, ValueError) as exc:
         log.info("prefetch: FHIR fetch failed: %s", type(exc).__name__)
         raise PrefetchUnavailableError("the EHR's FHIR server could not be read") from None

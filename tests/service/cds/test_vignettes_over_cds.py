@@ -1,0 +1,280 @@
+"""The safety vignettes sent as CDS Hooks requests (codes only, no text) to a real server.
+
+- Equivalence: each vignette's order-sign for every drug it names gets exactly the
+  findings (rule ids) of the JSON profile reduced to what the FHIR carried (strict), and
+  the same findings as the full profile, or an xfail naming the facts FHIR could not
+  carry (no code in the knowledge base, facts the service does not read).
+- Suggestions: every suggestion the cards carry (order-sign and order-select) holds
+  FHIR-valid resources whose dose, timing, route and medication code agree with the
+  suggestion's label and the action's text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from neurodose.case.patient import load_patient
+from neurodose.fhir.validate import validate_resource
+from neurodose.knowledge.terminology import drug_for_code
+from neurodose.safety.engine import screen
+from neurodose.service.cds.app import create_cds_app
+from neurodose.service.cds.config import CdsConfig, load_clients
+from neurodose.service.cds.samples import load_samples, prefetch_for
+from neurodose.testing.cds import ClientKey, hook_request, make_client_key
+
+from . import vignette_fhir as vf
+
+#: cards that are not findings of the screen (their topic codes are not rule ids)
+_NOT_FINDINGS = {"unrecognised", "unrecognised_order", "partial_data", "note"}
+
+
+def _drugs(stem: str) -> list[str]:
+    v = vf.load(stem)
+    return sorted({r["drug"] for r in v["require"] + v["forbid"] if r["drug"] != "current"})
+
+
+CASES = [(s, d) for s in vf.stems() for d in _drugs(s)]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("vignettes")
+    key_file, clients = make_client_key(tmp)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    app = create_cds_app(
+        CdsConfig(public_url=base, clients=load_clients(clients)), f"sqlite:///{tmp}/c.db"
+    )
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    deadline = time.time() + 60
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    key = ClientKey.load(key_file)
+    http = httpx.Client(timeout=60)
+    cache_: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def call(stem: str, drug: str, hook: str = "order-sign") -> dict[str, Any] | None:
+        if (stem, drug, hook) not in cache_:
+            conv = vf.convert(stem)
+            order = vf.draft_order(drug)
+            if order is None:
+                return None
+            body = vf.order_sign(conv.resources, order)
+            sid = "neurodose-order-sign" if hook == "order-sign" else "neurodose-order-select"
+            if hook == "order-select":
+                body["hook"] = hook
+                body["context"]["selections"] = ["MedicationRequest/draft-1"]
+            path = f"/cds-services/{sid}"
+            r = http.post(
+                base + path,
+                content=json.dumps(body),
+                headers={
+                    "Authorization": "Bearer " + key.sign(base + path),
+                    "Content-Type": "application/json",
+                },
+            )
+            known = r.status_code == 400 and "every_h" in r.text
+            assert r.status_code == 200 or known, (stem, drug, r.text[:300])
+            cache_[(stem, drug, hook)] = r.json() if r.status_code == 200 else {"error": r.text}
+        return cache_[(stem, drug, hook)]
+
+    def sample(name: str, hook: str) -> dict[str, Any]:
+        s = next(x for x in load_samples(SAMPLES) if x.name == name)
+        sid = "neurodose-order-sign" if hook == "order-sign" else "neurodose-order-select"
+        path = f"/cds-services/{sid}"
+        r = http.post(
+            base + path,
+            content=json.dumps(hook_request(s, hook, prefetch=prefetch_for(s))),
+            headers={
+                "Authorization": "Bearer " + key.sign(base + path),
+                "Content-Type": "application/json",
+            },
+        )
+        assert r.status_code == 200, r.text[:300]
+        return {"response": r.json(), "draft": s.order}
+
+    try:
+        yield {"call": call, "sample": sample}
+    finally:
+        http.close()
+        srv.should_exit = True
+        t.join(30)
+
+
+def _topics(resp: dict[str, Any]) -> set[str]:
+    return {
+        c["source"]["topic"]["code"]
+        for c in resp["cards"]
+        if c.get("source", {}).get("topic") and c["source"]["topic"]["code"] not in _NOT_FINDINGS
+    }
+
+
+@cache
+def _profile_codes(stem: str, drug: str) -> frozenset[str]:
+    return frozenset(f.code for f in screen(load_patient(vf.load(stem)["patient"]), drug))
+
+
+def _carried_codes(carried: dict[str, Any], drug: str) -> frozenset[str]:
+    return frozenset(f.code for f in screen(load_patient(carried), drug))
+
+
+@pytest.mark.parametrize(("stem", "drug"), CASES, ids=[f"{s}-{d}" for s, d in CASES])
+def test_cds_request_gets_the_profile_findings(
+    server: dict[str, Any], stem: str, drug: str
+) -> None:
+    resp = server["call"](stem, drug)
+    if resp is None:
+        pytest.xfail(f"the ordered drug {drug} has no RxNorm or ATC code")
+    if "error" in resp:  # a known defect of the FHIR reader, outside the CDS layer
+        pytest.xfail(
+            "a monthly medicine (every 720 h) makes the FHIR reader refuse the patient (400: "
+            "every_h above 672 h); the profile accepts it"
+        )
+    conv = vf.convert(stem)
+    got = _topics(resp)
+    # strict: the request gets the findings of the profile reduced to what FHIR carried
+    carried = _carried_codes(conv.carried, drug)
+    assert got == carried, (
+        f"translation lost or added findings: only profile {sorted(carried - got)}; "
+        f"only CDS {sorted(got - carried)}"
+    )
+    want = _profile_codes(stem, drug)
+    if want != got:
+        pytest.xfail(
+            f"missing {sorted(want - got)}, extra {sorted(got - want)}: "
+            + "; ".join(sorted(set(conv.lost)))
+        )
+
+
+SAMPLES = Path(__file__).resolve().parents[3] / "examples" / "cds"
+_HOURS = {"h": 1.0, "d": 24.0, "wk": 168.0, "min": 1 / 60}
+_REDUCE = re.compile(r"^Reduce to ([\d.]+) mg \(")
+_USE = re.compile(r"^Use (.+) instead \(")
+_DOSAGE = re.compile(r"^([\d.]+) (mg|patch|patches) every ([\d.]+) h \([^,)]*(?:, (\w+))?\)")
+
+
+def _dose(res: dict[str, Any]) -> dict[str, Any]:
+    return res["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+
+
+def _every_h(dosage: dict[str, Any]) -> float:
+    rep = dosage["timing"]["repeat"]
+    return rep.get("period", 1) * _HOURS[rep.get("periodUnit", "d")] / rep.get("frequency", 1)
+
+
+def _reduce_problems(x: float, sg: dict[str, Any], draft: dict[str, Any]) -> list[str]:
+    (a,) = sg["actions"]
+    res = a["resource"]
+    p = []
+    if a["type"] != "update" or _dose(res)["value"] != x or _dose(res)["unit"] != "mg":
+        p.append(f"{a['type']} with {_dose(res)} for {sg['label']!r}")
+    if f"{x:g} mg" not in a["description"]:
+        p.append(f"description {a['description']!r} does not say {x:g} mg")
+    if res["medicationCodeableConcept"] != draft["medicationCodeableConcept"]:
+        p.append("the update changes the medication")
+    return p
+
+
+def _use_problems(name: str, sg: dict[str, Any], draft: dict[str, Any]) -> list[str]:
+    p = []
+    for a in sg["actions"]:
+        if a["type"] == "delete":
+            if a["resourceId"] != [f"MedicationRequest/{draft['id']}"]:
+                p.append(f"delete of {a['resourceId']}, not the draft")
+            continue
+        res = a["resource"]
+        concept = res["medicationCodeableConcept"]
+        drugs = {
+            hit[0]
+            for c in concept.get("coding", [])
+            if (hit := drug_for_code(c["system"], c["code"]))
+        }
+        from neurodose.knowledge import get_drug
+
+        if (
+            concept.get("text") != name
+            or not drugs
+            or {get_drug(d).display_name for d in drugs} != {name}
+        ):
+            p.append(f"medication {concept} is not coded as {name!r}")
+        for d in res.get("dosageInstruction") or []:
+            m = _DOSAGE.match(d.get("text", ""))
+            if m is None:
+                p.append(f"dosage text not understood: {d.get('text')!r}")
+                continue
+            amount, unit, every, route = float(m[1]), m[2], float(m[3]), m[4]
+            q = d["doseAndRate"][0]["doseQuantity"]
+            if q["value"] != amount or (q["unit"] == "mg") != (unit == "mg"):
+                p.append(f"dose {q} but text says {amount:g} {unit}")
+            if abs(_every_h(d) - every) > 1e-6:
+                p.append(f"timing {d['timing']} is every {_every_h(d):g} h, text says {every:g} h")
+            if route and (d.get("route") or {}).get("text") != route:
+                p.append(f"route {d.get('route')} but text says {route}")
+    return p
+
+
+def _suggestion_problems(sg: dict[str, Any], draft: dict[str, Any]) -> list[str]:
+    p = []
+    for a in sg["actions"]:
+        if "resource" in a:
+            try:
+                validate_resource(a["resource"])
+            except Exception as exc:  # the FHIR error names the element
+                p.append(f"invalid FHIR: {exc}")
+    if m := _REDUCE.match(sg["label"]):
+        return p + _reduce_problems(float(m[1]), sg, draft)
+    if m := _USE.match(sg["label"]):
+        return p + _use_problems(m[1], sg, draft)
+    return [*p, f"label not understood: {sg['label']!r}"]
+
+
+def _responses(server: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(where, response, draft order) of every vignette case and sample patient, order-sign
+    and order-select (order-select only where order-sign suggested something)."""
+    for stem, drug in CASES:
+        draft = vf.draft_order(drug)
+        for hook in ("order-sign", "order-select"):
+            resp = server["call"](stem, drug, hook)
+            if resp is None or "error" in resp or draft is None:
+                break
+            yield f"{stem}/{drug}/{hook}", resp, draft
+            if not any(c.get("suggestions") for c in resp["cards"]):
+                break
+    for f in sorted(SAMPLES.glob("*.json")):
+        for hook in ("order-sign", "order-select"):
+            got = server["sample"](f.stem, hook)
+            yield f"{f.stem}/{hook}", got["response"], got["draft"]
+
+
+def test_every_suggestion_is_valid_fhir_and_matches_its_text(server: dict[str, Any]) -> None:
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    named: set[str] = set()
+    for where, resp, draft in _responses(server):
+        for card in resp["cards"]:
+            named |= set(re.findall(r"\*\*Alternative:\*\* ([^.]+)\. Not offered", card["detail"]))
+            for sg in card.get("suggestions", []):
+                kind = sg["label"].split(" ")[0]
+                seen[kind] = seen.get(kind, 0) + 1
+                problems += [f"{where}: {m}" for m in _suggestion_problems(sg, draft)]
+    print(f"suggestions checked: {seen}")
+    assert seen.get("Use", 0) >= 1 and seen.get("Reduce", 0) >= 1, seen
+    # an alternative without a code is named in the text, with its real schedule
+    assert any(n.startswith("Capsaicin 8 % patch: 1 patch every 2160 h") for n in named), named
+    assert not problems, "\n".join(problems[:20])

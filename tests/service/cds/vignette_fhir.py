@@ -1,0 +1,249 @@
+"""The safety vignettes (tests/safety/vignettes) as an EHR would send them: FHIR R4 resources
+with codes only, no text (RxNorm/ATC from the formulary, SNOMED CT / ICD-10-CM from the
+condition code table, LOINC with UCUM units from the measurement definitions), and a
+draft MedicationRequest per required drug.
+
+:func:`convert` also names every fact of the profile that FHIR (as the service reads it)
+cannot carry, so a disagreement can be told from a loss in translation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neurodose.case.patient import load_patient
+from neurodose.fhir.outbound import medication_concept
+from neurodose.knowledge.measurements import measurement_defs
+from neurodose.knowledge.terminology import code_tables, observation_code, system_uri
+
+VIGNETTES = Path(__file__).resolve().parents[2] / "safety" / "vignettes"
+PID = "vignette-patient"
+UCUM = "http://unitsofmeasure.org"
+#: profile keys FHIR as read by the service carries, and what cannot be carried (with why)
+_NOT_CARRIED = {
+    "other_medicines": "free-text other medicines have no code",
+    "drives": "driving is not a FHIR fact the service reads",
+    "pregnant": "pregnancy status (an Observation) is not read by the CDS service",
+    "breastfeeding": "breastfeeding status is not read by the CDS service",
+    "weight_kg": "body weight (LOINC 29463-7) is not read by the CDS service",
+    "height_cm": "body height is not read by the CDS service",
+    "genotypes": "genotype calls are sent as phenotypes; not converted here",
+}
+_LAB_LOINC = {"egfr": "egfr", "crcl_ml_min": "crcl", "qtc_ms": "qtc", "alt_u_per_l": "alt"}
+
+
+@dataclass
+class Converted:
+    """A vignette as FHIR: the resources, the cannot-carry reasons, and the profile
+    reduced to what the resources carry (the same profile without the lost facts)."""
+
+    resources: list[dict[str, Any]]
+    lost: list[str] = field(default_factory=list)
+    carried: dict[str, Any] = field(default_factory=dict)
+
+
+def load(stem: str) -> dict[str, Any]:
+    return json.loads((VIGNETTES / f"{stem}.json").read_text(encoding="utf-8"))
+
+
+def stems() -> list[str]:
+    return sorted(p.stem for p in VIGNETTES.glob("*.json"))
+
+
+def _born(age: float, today: dt.date) -> str:
+    years = int(age)
+    try:
+        d = today.replace(year=today.year - years)
+    except ValueError:
+        d = today.replace(year=today.year - years, day=28)
+    return (d - dt.timedelta(days=1)).isoformat()
+
+
+def _codes_only(drug: str) -> dict[str, Any] | None:
+    concept = medication_concept(drug)
+    return {"coding": concept["coding"]} if concept.get("coding") else None
+
+
+def _condition_coding(cond: str) -> dict[str, Any] | None:
+    for c in code_tables().conditions:
+        if c.condition == cond and c.match == "exact":
+            return {"system": system_uri(c.system), "code": c.code}
+    return None
+
+
+def _observation(i: int, system: str, code: str, value: float, unit: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": f"lab-{i}",
+        "status": "final",
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": {"reference": f"Patient/{PID}"},
+        "effectiveDateTime": dt.date.today().isoformat(),
+        "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
+    }
+
+
+def _lab(i: int, key: str, value: float) -> tuple[dict[str, Any] | None, str | None]:
+    loinc = system_uri("LOINC")
+    if key in _LAB_LOINC:
+        oc = observation_code(_LAB_LOINC[key])
+        return _observation(i, loinc, oc.code, value, oc.unit or ""), None
+    d = measurement_defs().get(key)
+    if d is None or not d.loinc:
+        return None, f"lab {key!r} has no LOINC code in the measurement definitions"
+    return _observation(i, loinc, d.loinc, value, d.unit), None
+
+
+def _med_request(i: int, m: Any, today: dt.date) -> tuple[dict[str, Any] | None, str | None]:
+    concept = _codes_only(m.name)
+    if concept is None:
+        return None, f"medicine {m.name!r} has no RxNorm or ATC code"
+    res: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": f"med-{i}",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{PID}"},
+        "medicationCodeableConcept": concept,
+    }
+    if m.stopped_days_ago is not None:
+        res["status"] = "stopped"
+        end = today - dt.timedelta(days=float(m.stopped_days_ago))
+        res["dispenseRequest"] = {"validityPeriod": {"end": end.isoformat()}}
+    if m.dose_mg is not None:
+        dose: dict[str, Any] = {
+            "doseAndRate": [
+                {"doseQuantity": {"value": m.dose_mg, "unit": "mg", "system": UCUM, "code": "mg"}}
+            ]
+        }
+        if m.every_h:
+            dose["timing"] = {"repeat": {"frequency": 1, "period": m.every_h, "periodUnit": "h"}}
+        res["dosageInstruction"] = [dose]
+    return res, None
+
+
+def _profile_resources(prof: dict[str, Any], today: dt.date) -> Converted:
+    patient: dict[str, Any] = {"resourceType": "Patient", "id": PID}
+    out = Converted([patient])
+    out.carried = {k: prof[k] for k in ("age", "sex", "replacing") if k in prof}
+    out.carried.update(conditions=[], medications=[], labs={})
+    if prof.get("age") is not None:
+        patient["birthDate"] = _born(prof["age"], today)
+    if prof.get("sex") in ("female", "male"):
+        patient["gender"] = prof["sex"]
+    for k, why in _NOT_CARRIED.items():
+        if prof.get(k):
+            out.lost.append(why)
+    for i, cond in enumerate(prof.get("conditions") or []):
+        coding = _condition_coding(cond) if isinstance(cond, str) else None
+        if coding is None:
+            out.lost.append(f"condition {cond!r} has no SNOMED CT or ICD-10-CM code")
+            continue
+        out.carried["conditions"].append(cond)
+        out.resources.append(
+            {
+                "resourceType": "Condition",
+                "id": f"cond-{i}",
+                "subject": {"reference": f"Patient/{PID}"},
+                "clinicalStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                            "code": "active",
+                        }
+                    ]
+                },
+                "code": {"coding": [coding]},
+            }
+        )
+    for i, (key, value) in enumerate((prof.get("labs") or {}).items()):
+        if not isinstance(value, int | float):
+            out.lost.append(f"lab {key!r} = {value!r} is not a quantity FHIR carries here")
+            continue
+        res, why = _lab(i, key, float(value))
+        out.resources += [res] if res else []
+        out.lost += [why] if why else []
+        if res:
+            out.carried["labs"][key] = value
+    i = 0
+    for entry in prof.get("medications") or []:
+        alone = {"age": prof.get("age", 50), "conditions": [], "medications": [entry]}
+        if prof.get("replacing"):  # a medicine switched away from: sent as stopped
+            alone["replacing"] = prof["replacing"]
+        meds = load_patient(alone, today=today).medications
+        if not meds:
+            out.lost.append(f"medicine {entry!r} is not in the knowledge base")
+        coded = []
+        for m in meds:
+            res, why = _med_request(i, m, today)
+            i += 1
+            out.resources += [res] if res else []
+            out.lost += [why] if why else []
+            coded += [m.name] if res else []
+        if meds and len(coded) == len(meds):
+            out.carried["medications"].append(entry)
+        else:  # a combination product with a component without a code: the coded ones
+            out.carried["medications"] += coded
+    return out
+
+
+def convert(stem: str, today: dt.date | None = None) -> Converted:
+    """The vignette's patient as FHIR resources (codes only) and what was lost."""
+    return _profile_resources(load(stem)["patient"], today or dt.date.today())
+
+
+def draft_order(drug: str) -> dict[str, Any] | None:
+    """A draft order for ``drug`` with codes only (None when the drug has no code)."""
+    concept = _codes_only(drug)
+    if concept is None:
+        return None
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "draft-1",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{PID}"},
+        "medicationCodeableConcept": concept,
+    }
+
+
+def order_sign(resources: list[dict[str, Any]], order: dict[str, Any]) -> dict[str, Any]:
+    """An order-sign request with the full prefetch, keyed as neurodose's discovery."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in resources:
+        by.setdefault(r["resourceType"], []).append(r)
+
+    def b(items: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [{"resource": r} for r in items],
+        }
+
+    meds = by.get("MedicationRequest", [])
+    return {
+        "hook": "order-sign",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {
+            "userId": "Practitioner/1",
+            "patientId": PID,
+            "draftOrders": {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": order}],
+            },
+        },
+        "prefetch": {
+            "patient": by["Patient"][0],
+            "medications": b([m for m in meds if m["status"] == "active"]),
+            "recentMedications": b([m for m in meds if m["status"] == "stopped"]),
+            "conditions": b(by.get("Condition", [])),
+            "observations": b(by.get("Observation", [])),
+            "allergies": None,
+        },
+    }
