@@ -499,7 +499,9 @@ class MedicationIn(_In):
     atc: Name | None = None
     unit: Name | None = None
     dose_mg: float | None = Field(None, gt=0, le=10000)
-    every_h: float | None = Field(None, gt=0, le=24 * 28)
+    # up to a year: yearly infusions (zoledronic acid) and 6-monthly depots are the longest
+    # dosing intervals in use
+    every_h: float | None = Field(None, gt=0, le=24 * 366)
     stopped_days_ago: float | None = Field(None, ge=0, le=3650)
     dose: Name | float | None = None
     frequency: Annotated[str | None, AfterValidator(check_frequency)] = None

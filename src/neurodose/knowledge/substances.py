@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from neurodose.errors import KnowledgeBaseError
 from neurodose.knowledge.registry import DATA_DIR, ByObject, index_once, load_validated
-from neurodose.knowledge.schema import DrugRecord, Sourced
+from neurodose.knowledge.schema import DrugRecord, Identifier, Sourced
 
 __all__ = [
     "ClassDef",
@@ -424,6 +424,45 @@ _FLAGS = {
 }
 
 
+def _code_dicts(s: Substance) -> list[dict[str, Any]]:
+    """The RxNorm ingredient and ATC codes of a formulary substance, as cited identifier data."""
+    out: list[dict[str, Any]] = []
+    if s.rxnorm:
+        out.append(
+            {
+                "system": "RxNorm-IN",
+                "code": s.rxnorm,
+                "source": "rxnorm_release",
+                "locator": f"RxNorm IN concept {s.rxnorm} ({s.display})",
+                "verified": False,
+            }
+        )
+    for code in s.atc:
+        out.append(
+            {
+                "system": "ATC",
+                "code": code,
+                "source": "who_atc_index",
+                "locator": f"ATC {code} ({s.display})",
+                "verified": False,
+            }
+        )
+    return out
+
+
+def formulary_identifiers(name: str) -> list[Identifier]:
+    """The formulary's RxNorm ingredient and ATC codes of a substance (empty if none).
+
+    These are the codes a drug record without its own identifiers is known by; each
+    is cited (``rxnorm_release``, ``who_atc_index``) and stored ``verified = false``.
+
+    >>> [i.system for i in formulary_identifiers("sertraline")]
+    ['RxNorm-IN', 'ATC']
+    """
+    s = substance(name)
+    return [] if s is None else [Identifier.model_validate(d) for d in _code_dicts(s)]
+
+
 @cache
 def partner_record(name: str) -> DrugRecord:
     """A partner :class:`DrugRecord` built from a formulary substance's properties.
@@ -482,27 +521,7 @@ def partner_record(name: str) -> DrugRecord:
             kw["anticholinergic_acb"] = Quantity(value=float(score), unit="1", **cite(f))
             break
     ip = InteractionProfile(inhibits=inhibits, induces=induces, substrate_of=substrate, **kw)
-    identifiers = []
-    if s.rxnorm:
-        identifiers.append(
-            {
-                "system": "RxNorm-IN",
-                "code": s.rxnorm,
-                "source": "rxnorm_release",
-                "locator": f"RxNorm IN concept {s.rxnorm} ({s.display})",
-                "verified": False,
-            }
-        )
-    for code in s.atc:
-        identifiers.append(
-            {
-                "system": "ATC",
-                "code": code,
-                "source": "who_atc_index",
-                "locator": f"ATC {code} ({s.display})",
-                "verified": False,
-            }
-        )
+    identifiers = _code_dicts(s)
     return DrugRecord.model_validate(
         {
             "name": s.id,

@@ -230,6 +230,20 @@ def gene_for_code(system: str | None, code: str | None) -> GeneCode | None:
     return None
 
 
+def _identifiers(drug: str) -> list[Identifier]:
+    """A drug record's own codes, completed by the coded formulary's codes for it.
+
+    A record that carries no code of a system (many records carry no RxNorm or ATC
+    code) takes that system's codes from its formulary entry, so a drug ordered by
+    its RxNorm or ATC code is recognised whichever file states the code.
+    """
+    from neurodose.knowledge.substances import formulary_identifiers
+
+    own = list(get_drug(drug).identifiers)
+    have = {i.system for i in own}
+    return own + [i for i in formulary_identifiers(drug) if i.system not in have]
+
+
 @cache
 def _drug_code_index() -> dict[tuple[str, str], tuple[str, Identifier]]:
     from neurodose.knowledge.registry import record
@@ -237,7 +251,7 @@ def _drug_code_index() -> dict[tuple[str, str], tuple[str, Identifier]]:
 
     out: dict[tuple[str, str], tuple[str, Identifier]] = {}
     for name in drug_names():
-        for ident in get_drug(name).identifiers:
+        for ident in _identifiers(name):
             short = "RxNorm" if ident.system.startswith("RxNorm") else ident.system
             out.setdefault((short, ident.code), (name, ident))
     for name in substances():  # the coded formulary: RxNorm ingredient and ATC codes
@@ -258,5 +272,5 @@ def drug_for_code(system: str | None, code: str | None) -> tuple[str, Identifier
 def drug_codes(drug: str) -> list[Identifier]:
     """The cited codes of a drug (RxNorm IN first, then ATC, then SCDs)."""
     order = {"RxNorm-IN": 0, "ATC": 1, "RxNorm-SCD": 2}
-    ids = [i for i in get_drug(drug).identifiers if i.system in order]
+    ids = [i for i in _identifiers(drug) if i.system in order]
     return sorted(ids, key=lambda i: order[i.system])
