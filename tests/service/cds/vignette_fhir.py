@@ -70,9 +70,10 @@ def _codes_only(drug: str) -> dict[str, Any] | None:
 
 
 def _condition_coding(cond: str) -> dict[str, Any] | None:
-    for c in code_tables().conditions:
-        if c.condition == cond and c.match == "exact":
-            return {"system": system_uri(c.system), "code": c.code}
+    # an exact code first; else a category that the table matches by prefix (I21 for I21.x)
+    rows = [c for c in code_tables().conditions if c.condition == cond]
+    for c in sorted(rows, key=lambda c: c.match != "exact"):
+        return {"system": system_uri(c.system), "code": c.code}
     return None
 
 

@@ -185,7 +185,9 @@ def test_cli_options_carry_the_declared_covariates_with_their_units() -> None:
     assert gaps == {k for k in KNOWN_GAPS if k[0].startswith("cli")}, (gaps, DOOR_FILES["cli"])
 
 
-@pytest.mark.parametrize("c", [covariate(n) for n in sorted(_declared("cli"))], ids=lambda c: c.name)
+@pytest.mark.parametrize(
+    "c", [covariate(n) for n in sorted(_declared("cli"))], ids=lambda c: c.name
+)
 def test_cli_options_keep_the_declared_bounds(c: Covariate) -> None:
     from neurodose.cli.options import patient_from_options
 
