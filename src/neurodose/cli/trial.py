@@ -19,8 +19,8 @@ from rich.table import Table
 from neurodose.cli import options as opt
 from neurodose.cli.common import escape, make_console, print_json, print_sources
 from neurodose.inputs import output_path, writing
-from neurodose.trial.design import load_design
-from neurodose.trial.run import TrialResult, run_trial
+from neurodose.trial.run import TrialResult
+from neurodose.workflows.trials import TrialRequest, trial, trial_design
 
 __all__ = [
     "DEMO_DESIGN",
@@ -318,8 +318,8 @@ def demo_section(console: Console) -> None:
     if not DEMO_DESIGN.exists():
         console.print(f"[red]demo design not found at {DEMO_DESIGN}[/red]")
         return
-    design = load_design(DEMO_DESIGN)
-    result = run_trial(design, progress=console.is_terminal)
+    design = trial_design(DEMO_DESIGN)
+    result = trial(TrialRequest(design, chunk_size=20_000, progress=console.is_terminal)).result
     print_trial(result, console)
     out = Path(os.environ.get("NEURODOSE_OUTPUT_DIR", ".")) / "neurodose_demo_trial.png"
     plot_trial(result, output_path(out, "NEURODOSE_OUTPUT_DIR"))
@@ -331,7 +331,7 @@ def register(app: typer.Typer) -> None:
     """Add the ``trial`` command to ``app``."""
 
     @app.command("trial")
-    def trial(
+    def trial_command(
         design: Annotated[Path, typer.Argument(help="trial design TOML (examples/trials/)")],
         as_json: Annotated[bool, typer.Option("--json", help="print the JSON result")] = False,
         plot: opt.PngFigure = None,
@@ -350,15 +350,16 @@ def register(app: typer.Typer) -> None:
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         csv = opt.out_path(csv, "--csv", (".csv",), mkdir)
         per_subject = opt.out_path(per_subject, "--per-subject", (".csv",), mkdir)
-        des = load_design(design)
+        des = trial_design(design)
         console = make_console(stderr=as_json)
-        result = run_trial(
+        req = TrialRequest(
             des,
             chunk_size=chunk_size,
             scheduler=scheduler,
             progress=make_console(stderr=True).is_terminal,
             per_subject=per_subject is not None,
         )
+        result = trial(req).result
         if csv is not None:
             with writing(csv, "--csv"):
                 csv.write_text(trial_csv(result), encoding="utf-8")
