@@ -383,14 +383,10 @@ def _print_extra(c: Any, extra: dict[str, list[str]], *, warnings_only: bool = F
         c.print(f"note: {n}")
 
 
-def _print_tdm(report: Any, extra: dict[str, list[str]]) -> None:
+def _print_fit(c: Any, report: Any, j: dict[str, Any]) -> None:
+    """Consistency warnings, the individual parameters and the levels table."""
     from rich.table import Table
 
-    from neurodose.cli.common import make_console
-
-    c = make_console()
-    j = report.to_json()
-    _print_extra(c, extra, warnings_only=True)
     cons = j["consistency"]
     for w in cons["warnings"]:
         tail = " (accepted with --accept-levels)" if cons["accepted"] else ""
@@ -402,55 +398,78 @@ def _print_tdm(report: Any, extra: dict[str, list[str]]) -> None:
         lo, hi = j["individual_p05_p95"][k]
         t.add_row(k, f"{v:.4g}", f"{lo:.4g}-{hi:.4g}", f"{j['prior'][k]:.4g}")
     c.print(t)
-    if j["levels"]:
-        t2 = Table(title="levels: measured vs individual (IPRED) and population (PRED) prediction")
-        for col in ("time h", "analyte", "measured ng/mL", "IPRED", "PRED", "IWRES"):
-            t2.add_column(col)
-        for lv in j["levels"]:
-            meas = f"<{lv['lloq_ng_per_ml']:g} (BLQ)" if lv["blq"] else f"{lv['value_ng_per_ml']:g}"
-            iw = "-" if lv["iwres"] is None else f"{lv['iwres']:+.2f}"
-            t2.add_row(
-                f"{lv['time_h']:g}",
-                lv["analyte"],
-                meas,
-                f"{lv['ipred_ng_per_ml']:.3g}",
-                f"{lv['pred_ng_per_ml']:.3g}",
-                iw,
-            )
-        c.print(t2)
-    else:
+    if not j["levels"]:
         c.print("no levels: a-priori prediction from the population model")
+        return
+    t2 = Table(title="levels: measured vs individual (IPRED) and population (PRED) prediction")
+    for col in ("time h", "analyte", "measured ng/mL", "IPRED", "PRED", "IWRES"):
+        t2.add_column(col)
+    for lv in j["levels"]:
+        meas = f"<{lv['lloq_ng_per_ml']:g} (BLQ)" if lv["blq"] else f"{lv['value_ng_per_ml']:g}"
+        iw = "-" if lv["iwres"] is None else f"{lv['iwres']:+.2f}"
+        t2.add_row(
+            f"{lv['time_h']:g}",
+            lv["analyte"],
+            meas,
+            f"{lv['ipred_ng_per_ml']:.3g}",
+            f"{lv['pred_ng_per_ml']:.3g}",
+            iw,
+        )
+    c.print(t2)
+
+
+def _print_recommendation(c: Any, j: dict[str, Any]) -> None:
     r = j["recommendation"]
-    if r is not None:
-        key = "predicted_trough_ng_per_ml" if r["metric"] == "trough" else "predicted_auc24"
-        lo_k = next(k for k in r if k.startswith("p0"))
-        hi_k = next(k for k in r if k.startswith("p9"))
-        c.print(
-            f"recommendation: {r['dose_mg']:g} mg every {r['every_h']:g} h "
-            f"({r['daily_dose_mg']:g} mg/day): predicted steady-state {r['metric']} of "
-            f"{j['target_applies_to']} {r[key]:.3g} ({lo_k}-{hi_k} {r[lo_k]:.3g}-{r[hi_k]:.3g}); "
-            f"P(in target {r['target'][0]:g}-{r['target'][1]:g}) = {r['p_in_target']:.0%}"
+    if r is None:
+        return
+    key = "predicted_trough_ng_per_ml" if r["metric"] == "trough" else "predicted_auc24"
+    lo_k = next(k for k in r if k.startswith("p0"))
+    hi_k = next(k for k in r if k.startswith("p9"))
+    c.print(
+        f"recommendation: {r['dose_mg']:g} mg every {r['every_h']:g} h "
+        f"({r['daily_dose_mg']:g} mg/day): predicted steady-state {r['metric']} of "
+        f"{j['target_applies_to']} {r[key]:.3g} ({lo_k}-{hi_k} {r[lo_k]:.3g}-{r[hi_k]:.3g}); "
+        f"P(in target {r['target'][0]:g}-{r['target'][1]:g}) = {r['p_in_target']:.0%}"
+    )
+    c.print(
+        f"  target from {r['target_source']} ({r['target_note']}); strengths "
+        f"{', '.join(f'{s:g}' for s in r['strengths_mg'])} mg ({r['strengths_source']}); "
+        f"maximum {r['max_daily_mg']:g} mg/day ({r['max_daily_source']})"
+    )
+    for n in r["notes"]:
+        c.print(f"  note: {n}")
+
+
+def _what_if_line(s: dict[str, Any]) -> str:
+    line = f"what if {s['scenario']}:"
+    if "predicted_ss_trough" in s:
+        line += (
+            f" steady-state trough on the current dose {s['predicted_ss_trough']:.3g} "
+            f"(p05-p95 {s['p05']:.3g}-{s['p95']:.3g})"
         )
-        c.print(
-            f"  target from {r['target_source']} ({r['target_note']}); strengths "
-            f"{', '.join(f'{s:g}' for s in r['strengths_mg'])} mg ({r['strengths_source']}); "
-            f"maximum {r['max_daily_mg']:g} mg/day ({r['max_daily_source']})"
-        )
-        for n in r["notes"]:
-            c.print(f"  note: {n}")
+    if "recommendation" in s:
+        rr = s["recommendation"]
+        line += f"; recommended {rr['dose_mg']:g} mg every {rr['every_h']:g} h"
+    return line
+
+
+def _print_tdm(report: Any, extra: dict[str, list[str]]) -> None:
+    from neurodose.cli.common import make_console
+
+    c = make_console()
+    j = report.to_json()
+    _print_extra(c, extra, warnings_only=True)
+    _print_fit(c, report, j)
+    _print_recommendation(c, j)
     for s in j["what_if"]:
-        line = f"what if {s['scenario']}:"
-        if "predicted_ss_trough" in s:
-            line += (
-                f" steady-state trough on the current dose {s['predicted_ss_trough']:.3g} "
-                f"(p05-p95 {s['p05']:.3g}-{s['p95']:.3g})"
-            )
-        if "recommendation" in s:
-            rr = s["recommendation"]
-            line += f"; recommended {rr['dose_mg']:g} mg every {rr['every_h']:g} h"
-        c.print(line)
+        c.print(_what_if_line(s))
     for w in j["diagnostics"]["warnings"]:
         c.print(f"warning: {w}")
+    _print_tail(c, j, extra)
+
+
+def _print_tail(c: Any, j: dict[str, Any], extra: dict[str, list[str]]) -> None:
+    """The report's notes, the door's warnings and defaults, sources, the disclaimer."""
     for n in j["notes"]:
         c.print(f"note: {n}")
     _print_extra(c, extra)
@@ -487,8 +506,4 @@ def _print_response(rep: Any, extra: dict[str, list[str]]) -> None:
     c.print(f"side effects: {se['direction']} ({se['slope_points_per_week']:+.2f} points/week)")
     for f in j["findings"]:
         c.print(f"finding: {f['message']}")
-    for n in j["notes"]:
-        c.print(f"note: {n}")
-    _print_extra(c, extra)
-    c.print("sources: " + ", ".join(j["sources"]))
-    c.print("Decision support only; not a substitute for clinical judgement.")
+    _print_tail(c, j, extra)

@@ -97,24 +97,41 @@ def nn_text(value: float | None, ci: list[Any], *, benefit_outcome: bool) -> str
     return f"{label} {abs(value):g} ({abs(bound):g} to ∞)"
 
 
-def print_trial(result: TrialResult, console: Console) -> None:
-    """Rich tables of a trial result, readable at 80 columns.
-
-    Arms get a letter (A, B, ...) with a legend naming the arm and its regimen, so two
-    arms of one drug stay distinguishable; efficacy and adverse effects are separate
-    tables; comparisons say NNTB/NNTH instead of signed NNTs.
-    """
-    d = result.to_dict()
-    des = d["design"]
-    console.print(
-        f"[bold]Virtual trial {escape(des['name'])}[/bold]: {des['condition']}, "
-        f"{des['weeks']} weeks, {des['n_per_arm']:,} per arm, seed {des['seed']}, "
-        f"ITT with {des['imputation']}"
+def _comparison_cells(v: dict[str, Any]) -> tuple[str, str, str]:
+    """≥50 %, ≥30 % relief and AE withdrawal of one comparison vs placebo."""
+    if v.get("nnt_not_computable"):
+        relief = ("not computable", "not computable")
+    else:
+        relief = (
+            nn_text(v["nnt_50"], v["nnt_50_ci"], benefit_outcome=True)
+            + (" (rests on unknown)" if v.get("nnt_caveat") else ""),
+            nn_text(v["nnt_30"], v["nnt_30_ci"], benefit_outcome=True),
+        )
+    withdrawal = (
+        "not computable"
+        if v.get("nnh_withdrawal_not_computable")
+        else nn_text(v["nnh_withdrawal"], v["nnh_withdrawal_ci"], benefit_outcome=False)
     )
-    arms = {a.name: a for a in result.design.arms}
-    labels = {name: _arm_label(i) for i, name in enumerate(d["arms"])}
-    for name, lab in labels.items():
-        console.print(f"  {lab} = {escape(name)}: {escape(_regimen_text(arms[name]))}")
+    return (*relief, withdrawal)
+
+
+def _print_comparisons(d: dict[str, Any], labels: dict[str, str], console: Console) -> None:
+    if not d["comparisons"]:
+        return
+    cmp = Table(title="Versus placebo (95 % CI)")
+    for col in ("arm", "≥50 % relief", "≥30 % relief", "AE withdrawal"):
+        cmp.add_column(col, no_wrap=col == "arm")
+    for key, v in d["comparisons"].items():
+        name = key.removesuffix("_vs_placebo")
+        cmp.add_row(labels.get(name, name), *_comparison_cells(v))
+    console.print(cmp)
+    console.print(
+        "[dim]NNTB/NNTH: patients to treat for one more to benefit / to be harmed than "
+        "on placebo; '... to ∞': the CI includes no difference.[/dim]"
+    )
+
+
+def _print_arm_tables(d: dict[str, Any], labels: dict[str, str], console: Console) -> None:
     t = Table(title="Efficacy at the end of the trial")
     for c in ("arm", "baseline", "change", "≥30 %", "≥50 %", "worse", "AE withdr."):
         t.add_column(c, justify="left" if c == "arm" else "right", no_wrap=True)
@@ -136,32 +153,9 @@ def print_trial(result: TrialResult, console: Console) -> None:
     for name, a in d["arms"].items():
         ae.add_row(labels[name], *(_pct(a["adverse_events"].get(k)) for k in _MAIN_AES))
     console.print(ae)
-    if d["comparisons"]:
-        cmp = Table(title="Versus placebo (95 % CI)")
-        for col in ("arm", "≥50 % relief", "≥30 % relief", "AE withdrawal"):
-            cmp.add_column(col, no_wrap=col == "arm")
-        for key, v in d["comparisons"].items():
-            name = key.removesuffix("_vs_placebo")
-            cmp.add_row(
-                labels.get(name, name),
-                *(
-                    ("not computable", "not computable")
-                    if v.get("nnt_not_computable")
-                    else (
-                        nn_text(v["nnt_50"], v["nnt_50_ci"], benefit_outcome=True)
-                        + (" (rests on unknown)" if v.get("nnt_caveat") else ""),
-                        nn_text(v["nnt_30"], v["nnt_30_ci"], benefit_outcome=True),
-                    )
-                ),
-                "not computable"
-                if v.get("nnh_withdrawal_not_computable")
-                else nn_text(v["nnh_withdrawal"], v["nnh_withdrawal_ci"], benefit_outcome=False),
-            )
-        console.print(cmp)
-        console.print(
-            "[dim]NNTB/NNTH: patients to treat for one more to benefit / to be harmed than "
-            "on placebo; '... to ∞': the CI includes no difference.[/dim]"
-        )
+
+
+def _print_arm_caveats(d: dict[str, Any], labels: dict[str, str], console: Console) -> None:
     for name, a in d["arms"].items():
         if a.get("efficacy_not_computable"):
             console.print(
@@ -178,6 +172,29 @@ def print_trial(result: TrialResult, console: Console) -> None:
                 f"[yellow]{labels[name]}: not computable (no driver affinity known)[/yellow]: "
                 + ", ".join(sorted(nc))
             )
+
+
+def print_trial(result: TrialResult, console: Console) -> None:
+    """Rich tables of a trial result, readable at 80 columns.
+
+    Arms get a letter (A, B, ...) with a legend naming the arm and its regimen, so two
+    arms of one drug stay distinguishable; efficacy and adverse effects are separate
+    tables; comparisons say NNTB/NNTH instead of signed NNTs.
+    """
+    d = result.to_dict()
+    des = d["design"]
+    console.print(
+        f"[bold]Virtual trial {escape(des['name'])}[/bold]: {des['condition']}, "
+        f"{des['weeks']} weeks, {des['n_per_arm']:,} per arm, seed {des['seed']}, "
+        f"ITT with {des['imputation']}"
+    )
+    arms = {a.name: a for a in result.design.arms}
+    labels = {name: _arm_label(i) for i, name in enumerate(d["arms"])}
+    for name, lab in labels.items():
+        console.print(f"  {lab} = {escape(name)}: {escape(_regimen_text(arms[name]))}")
+    _print_arm_tables(d, labels, console)
+    _print_comparisons(d, labels, console)
+    _print_arm_caveats(d, labels, console)
     console.print(
         "[dim]Model: docs/model.md. Calibrated parameters are fits to published trials "
         "(calibration is not validation; docs/claims.md).[/dim]"
