@@ -98,6 +98,21 @@ def busy(text: str) -> Iterator[None]:
         yield
 
 
+def save_figure(fig: Any, path: Any) -> None:
+    """Lay out a matplotlib figure, write it to ``path`` (110 dpi; a write error names
+    ``--plot``) and close it."""
+    import matplotlib.pyplot as plt
+
+    from neurodose.inputs import writing
+
+    fig.tight_layout()
+    try:
+        with writing(path, "--plot"):
+            fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+
+
 def print_json(data: Any) -> None:
     """Write ``data`` as indented JSON to stdout (plain text, no colour)."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")

@@ -23,8 +23,8 @@ import numpy as np
 import typer
 
 from neurodose.cli import options as opt
+from neurodose.cli.common import save_figure
 from neurodose.errors import InputError
-from neurodose.inputs import writing
 
 __all__ = ["register"]
 
@@ -59,18 +59,14 @@ def _plot(data: dict[str, Any], path: Path) -> None:
     ax[2].set_xlabel("day")
     ax[2].set_title("Typical patient")
     ax[2].legend(fontsize=8)
-    fig.tight_layout()
-    try:
-        with writing(path, "--plot"):
-            fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``explain`` command to ``app``."""
 
     @app.command("explain")
+    @opt.patient_options()
     def explain(
         drug: opt.Drug,
         dose: opt.Dose = None,
@@ -84,16 +80,7 @@ def register(app: typer.Typer) -> None:
             float | None,
             typer.Option(help="horizon in hours (default: the dosing days, at least 1 week)"),
         ] = None,
-        age: opt.Age = None,
-        sex: opt.Sex = None,
-        weight: opt.Weight = None,
-        smoker: opt.Smoker = False,
-        crcl: opt.Crcl = None,
-        scr: opt.Scr = None,
-        cyp2d6: opt.Cyp2d6 = None,
-        cyp2c19: opt.Cyp2c19 = None,
-        patient_file: opt.PatientFile = None,
-        with_: opt.With = None,
+        pt: opt.PatientArgs = opt.NO_PATIENT_OPTIONS,
         population: opt.Population = None,
         seed: opt.Seed = None,
         as_json: opt.AsJson = False,
@@ -135,10 +122,8 @@ def register(app: typer.Typer) -> None:
         else:
             horizon = max(7, math.ceil(reg.last_dose_time / 24.0 + 1e-9) + 7)
             computed["hours"] = f"{horizon * 24} (last dose + 1 week, at least 1 week)"
-        patient = opt.patient_from_options(
-            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file, scr=scr
-        )
-        comeds = opt.comedications_from_options(with_, patient, drug)
+        patient = pt.patient()
+        comeds = pt.comedications(patient, drug)
         from neurodose.workflows import ExplainRequest
         from neurodose.workflows import explain as run
 

@@ -13,12 +13,15 @@ from typing import Annotated, Any
 import typer
 
 from neurodose.cli import options as opt
+from neurodose.cli.common import save_figure
 from neurodose.errors import InputError, UnitError
 from neurodose.inputs import writing
 
 __all__ = ["register", "tdm_csv"]
 
 _UNCERTAINTY = ("laplace", "sir")
+
+_BRIEF_CYP2D6 = Annotated[str | None, typer.Option(help="diplotype or phenotype")]
 
 
 def _floats(text: str | None, field: str) -> list[float] | None:
@@ -84,12 +87,7 @@ def _plot_tdm(report: Any, path: Path) -> None:
     ax.set_ylabel("concentration (ng/mL)")
     ax.set_title(f"{report.drug}: individual fit, {int(report.forecast.level * 100)} % interval")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    try:
-        with writing(path, "--plot"):
-            fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
 
 
 #: library field -> flag, for errors (the library names fields, the CLI names flags)
@@ -105,6 +103,7 @@ def register(app: typer.Typer) -> None:
     """Add the ``tdm`` and ``response`` commands to ``app``."""
 
     @app.command()
+    @opt.patient_options(scr=False)
     def tdm(
         drug: opt.Drug,
         levels: Annotated[
@@ -141,15 +140,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--what-if-stop", help="scenario: stop a --with drug (repeatable)"),
         ] = None,
         uncertainty: Annotated[str, typer.Option(help="sir or laplace")] = "sir",
-        age: opt.Age = None,
-        sex: opt.Sex = None,
-        weight: opt.Weight = None,
-        smoker: opt.Smoker = False,
-        crcl: opt.Crcl = None,
-        cyp2d6: opt.Cyp2d6 = None,
-        cyp2c19: opt.Cyp2c19 = None,
-        patient_file: opt.PatientFile = None,
-        with_: opt.With = None,
+        pt: opt.PatientArgs = opt.NO_PATIENT_OPTIONS,
         seed: Annotated[int, typer.Option(help="random seed (restarts, SIR; >= 0)", min=0)] = 0,
         as_json: opt.AsJson = False,
         plot: opt.PngPlot = None,
@@ -182,10 +173,8 @@ def register(app: typer.Typer) -> None:
         if metric not in ("trough", "auc24"):
             raise InputError("--metric", metric, "'trough' or 'auc24'")
         reg = opt.regimen_from_options(dose, every, doses, days, regimen)
-        patient = opt.patient_from_options(
-            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
-        )
-        comeds = opt.comedications_from_options(with_, patient, drug)
+        patient = pt.patient()
+        comeds = pt.comedications(patient, drug)
         obs = _read_levels(levels, level_analytes(drug, patient, comeds), first_dose)
         tgt = None
         every_h = _floats(intervals, "--intervals") or [24.0]
@@ -243,6 +232,8 @@ def register(app: typer.Typer) -> None:
         _print_tdm(report, extra)
 
     @app.command()
+    # response words --cyp2d6 more briefly than the other commands
+    @opt.patient_options(scr=False, cyp2d6=_BRIEF_CYP2D6)
     def response(
         diary: Annotated[
             Path, typer.Option(help="diary CSV (date,pain[,sleep,side_effects,dose_mg])")
@@ -265,16 +256,7 @@ def register(app: typer.Typer) -> None:
         first_dose_time: Annotated[
             str | None, typer.Option(help="first-dose date-time, for datetime levels")
         ] = None,
-        age: opt.Age = None,
-        sex: opt.Sex = None,
-        weight: opt.Weight = None,
-        smoker: opt.Smoker = False,
-        crcl: opt.Crcl = None,
-        # response words --cyp2d6 more briefly than the other commands
-        cyp2d6: Annotated[str | None, typer.Option(help="diplotype or phenotype")] = None,
-        cyp2c19: opt.Cyp2c19 = None,
-        patient_file: opt.PatientFile = None,
-        with_: opt.With = None,
+        pt: opt.PatientArgs = opt.NO_PATIENT_OPTIONS,
         seed: Annotated[int, typer.Option(help="random seed (>= 0)", min=0)] = 0,
         as_json: opt.AsJson = False,
         plot: opt.PngPlot = None,
@@ -297,10 +279,8 @@ def register(app: typer.Typer) -> None:
             from neurodose.limits import plan_date
 
             start = plan_date(first_dose.strip()[:10], "--first-dose")
-        patient = opt.patient_from_options(
-            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
-        )
-        comeds = opt.comedications_from_options(with_, patient, drug)
+        patient = pt.patient()
+        comeds = pt.comedications(patient, drug)
         obs = None
         if levels is not None:
             from neurodose.workflows.monitoring import level_analytes

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from neurodose.cli import options as opt
-from neurodose.cli.common import escape, make_console, print_json, print_sources
+from neurodose.cli.common import escape, make_console, print_json, print_sources, save_figure
 from neurodose.inputs import output_path, writing
 from neurodose.trial.run import TrialResult
 from neurodose.workflows.trials import TrialRequest, trial, trial_design
@@ -317,13 +317,8 @@ def plot_trial(result: TrialResult, path: Path) -> Path:
     ax[2].set_title("Adverse-effect burden over time")
     ax[2].legend(fontsize=8)
     fig.suptitle(f"neurodose virtual trial: {d['design']['name']} ({d['design']['condition']})")
-    fig.tight_layout()
     path = Path(path)
-    try:
-        with writing(path, "--plot"):
-            fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
