@@ -21,8 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from neurodose.advice.assess import Assessment, OptionResult
-from neurodose.advice.plans import frequency_text
-from neurodose.cli.common import escape, make_console, print_json, print_sources
+from neurodose.cli.common import escape, make_console, print_json, print_sources, step_row
 from neurodose.errors import InputError
 from neurodose.knowledge import DATA_DIR
 from neurodose.workflows.patients import PatientResult
@@ -163,14 +162,7 @@ def _print_top_plan(console: Console, options: list[OptionResult]) -> None:
     plan = top.plan
     pt = _table(f"Plan: {top.display_name}", ("Day", "Date", "Dose", "Every (h)", "When", "Take"))
     for st in plan.steps:
-        pt.add_row(
-            str(st.day),
-            st.date.isoformat(),
-            f"{st.dose_mg:g} {plan.unit}",
-            f"{st.every_h:g}",
-            frequency_text(st),
-            escape(st.units) + (" (optional)" if st.optional else ""),
-        )
+        pt.add_row(*step_row(st, plan.unit))
     console.print(pt)
     for r in plan.reviews:
         console.print(f"Day {r.day} ({r.date}): {escape(r.text)}")

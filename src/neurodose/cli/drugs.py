@@ -39,6 +39,7 @@ from neurodose.knowledge.schema import (
     Quantity,
     Statement,
 )
+from neurodose.safety.context import INTERACTION_FLAGS
 
 __all__ = ["dose_table", "drug_summary", "register", "show_drug", "sources_citing"]
 
@@ -290,14 +291,7 @@ def _interactions(rec: DrugRecord, console: Console) -> None:
     _enzymes("substrate of", ip.substrate_of, table)
     _enzymes("inhibits", ip.inhibits, table)
     _enzymes("induces", ip.induces, table)
-    for field in (
-        "serotonergic",
-        "maoi",
-        "cns_depressant",
-        "opioid",
-        "benzodiazepine_or_z",
-        "lowers_seizure_threshold",
-    ):
+    for field in INTERACTION_FLAGS:
         flag: Flag | None = getattr(ip, field)
         if flag is not None:
             table.add_row(

@@ -62,20 +62,18 @@ def _plot(data: dict[str, Any], path: Path) -> None:
     save_figure(fig, path)
 
 
+_DAYS = Annotated[float | None, typer.Option(help="days of dosing (default 42 without --doses)")]
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``explain`` command to ``app``."""
 
     @app.command("explain")
+    @opt.regimen_options(opt.NDoses, _DAYS, opt.RegimenFile)
     @opt.patient_options()
     def explain(
         drug: opt.Drug,
-        dose: opt.Dose = None,
-        every: opt.Every = "24 h",
-        doses: opt.NDoses = None,
-        days: Annotated[
-            float | None, typer.Option(help="days of dosing (default 42 without --doses)")
-        ] = None,
-        regimen: opt.RegimenFile = None,
+        rg: opt.RegimenArgs = opt.NO_REGIMEN_OPTIONS,
         hours: Annotated[
             float | None,
             typer.Option(help="horizon in hours (default: the dosing days, at least 1 week)"),
@@ -101,6 +99,8 @@ def register(app: typer.Typer) -> None:
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         from neurodose.limits import MAX_DAYS, MAX_HOURS, days_allowed
 
+        days, doses, regimen = rg.days, rg.doses, rg.regimen
+
         if days is not None:
             days_allowed(days, "--days")
         if hours is not None and (not hours >= 24 or hours > MAX_HOURS):
@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
         if days is None and doses is None and regimen is None:
             days = 42.0
             computed["days"] = "42 (no --days, --doses or --regimen given)"
-        reg = opt.regimen_from_options(dose, every, doses, days, regimen)
+        reg = rg._replace(days=days).parse()
         if hours is not None:
             horizon = math.ceil(hours / 24.0)
         elif days is not None and doses is None and regimen is None:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
@@ -57,6 +57,7 @@ __all__ = [
     "PngFigure",
     "PngPlot",
     "Population",
+    "RegimenArgs",
     "RegimenAsSimulate",
     "RegimenFile",
     "Scr",
@@ -76,6 +77,7 @@ __all__ = [
     "patient_from_options",
     "patient_options",
     "regimen_from_options",
+    "regimen_options",
 ]
 
 # --- drug and regimen -------------------------------------------------------------
@@ -449,6 +451,35 @@ def patient_options(
         if scr or n != "scr"
     ]
     return option_group("pt", options, _patient_args, {"smoker": False})
+
+
+class RegimenArgs(NamedTuple):
+    """A command's regimen options as given (:func:`regimen_options` declares them), in
+    the order :func:`regimen_from_options` takes them."""
+
+    dose: str | None
+    every: str
+    doses: int | None
+    days: float | None
+    regimen: Path | None
+
+    def parse(self) -> Regimen:
+        """The regimen (:func:`regimen_from_options`)."""
+        return regimen_from_options(*self)
+
+
+#: the default of a command's ``rg`` parameter (replaced by :func:`regimen_options`)
+NO_REGIMEN_OPTIONS = RegimenArgs(None, "24 h", None, None, None)
+
+
+def regimen_options(
+    doses: Any = DosesGiven, days: Any = DaysSoFar, regimen: Any = RegimenAsSimulate
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare ``--dose``, ``--every``, ``--doses``, ``--days`` and ``--regimen`` (the
+    last three in the command's wording) in place of a command's parameter
+    ``rg: RegimenArgs``."""
+    options = zip(RegimenArgs._fields, (Dose, Every, doses, days, regimen), strict=True)
+    return option_group("rg", options, RegimenArgs, NO_REGIMEN_OPTIONS._asdict())
 
 
 def patient_from_options(

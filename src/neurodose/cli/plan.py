@@ -22,10 +22,10 @@ from rich.table import Table
 
 from neurodose.advice.ics import write_ics
 from neurodose.advice.patient_text import patient_plan_text
-from neurodose.advice.plans import Plan, frequency_text
+from neurodose.advice.plans import Plan
 from neurodose.case.patient import Patient, load_patient_file
 from neurodose.cli.assess import parse_date
-from neurodose.cli.common import escape, make_console, print_json, print_sources
+from neurodose.cli.common import escape, make_console, print_json, print_sources, step_row
 from neurodose.cli.options import (
     AllowAboveMax,
     Mkdir,
@@ -90,16 +90,7 @@ def render_plan(console: Console, plan: Plan) -> None:
     for col in ("Day", "Date", "Drug", "Dose", "Every (h)", "When", "Daily", "Take"):
         t.add_column(col)
     for s in plan.steps:
-        t.add_row(
-            str(s.day),
-            s.date.isoformat(),
-            s.drug,
-            f"{s.dose_mg:g} {plan.unit}",
-            f"{s.every_h:g}",
-            frequency_text(s),
-            f"{s.daily_mg:g}",
-            escape(s.units) + (" (optional)" if s.optional else ""),
-        )
+        t.add_row(*step_row(s, plan.unit, drug_and_daily=True))
     console.print(t)
     for r in plan.reviews:
         console.print(f"Day {r.day} ({r.date}): {escape(r.text)}")

@@ -80,18 +80,18 @@ def _plot(result: Any, path: Path) -> None:
         raise InputError("--plot", str(path), "a file ending in .png or .html")
 
 
+_DAYS = Annotated[float | None, typer.Option(help="days of dosing")]
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``simulate`` command to ``app``."""
 
     @app.command()
+    @opt.regimen_options(opt.NDoses, _DAYS, opt.RegimenFile)
     @opt.patient_options()
     def simulate(
         drug: opt.Drug,
-        dose: opt.Dose = None,
-        every: opt.Every = "24 h",
-        doses: opt.NDoses = None,
-        days: Annotated[float | None, typer.Option(help="days of dosing")] = None,
-        regimen: opt.RegimenFile = None,
+        rg: opt.RegimenArgs = opt.NO_REGIMEN_OPTIONS,
         hours: opt.Hours = None,
         pt: opt.PatientArgs = opt.NO_PATIENT_OPTIONS,
         population: Annotated[int | None, typer.Option(help="virtual subjects for bands")] = None,
@@ -125,7 +125,8 @@ def register(app: typer.Typer) -> None:
 
         plot = opt.out_path(plot, "--plot", (".png", ".html"), mkdir)
         csv = opt.out_path(csv, "--csv", (".csv",), mkdir)
-        reg = opt.regimen_from_options(dose, every, doses, days, regimen)
+        reg = rg.parse()
+        regimen, doses, days = rg.regimen, rg.doses, rg.days
         patient = pt.patient()
         comeds = pt.comedications(patient, drug)
         computed: dict[str, str] = {}

@@ -103,17 +103,14 @@ def register(app: typer.Typer) -> None:
     """Add the ``tdm`` and ``response`` commands to ``app``."""
 
     @app.command()
+    @opt.regimen_options()
     @opt.patient_options(scr=False)
     def tdm(
         drug: opt.Drug,
         levels: Annotated[
             Path | None, typer.Option(help="levels CSV (time_h|datetime,analyte,value,unit[,lloq])")
         ] = None,
-        dose: opt.Dose = None,
-        every: opt.Every = "24 h",
-        doses: opt.DosesGiven = None,
-        days: opt.DaysSoFar = None,
-        regimen: opt.RegimenAsSimulate = None,
+        rg: opt.RegimenArgs = opt.NO_REGIMEN_OPTIONS,
         first_dose: Annotated[
             str | None, typer.Option(help="date-time of the first dose (for datetime levels)")
         ] = None,
@@ -172,7 +169,7 @@ def register(app: typer.Typer) -> None:
             raise InputError("--uncertainty", uncertainty, "'sir' or 'laplace'")
         if metric not in ("trough", "auc24"):
             raise InputError("--metric", metric, "'trough' or 'auc24'")
-        reg = opt.regimen_from_options(dose, every, doses, days, regimen)
+        reg = rg.parse()
         patient = pt.patient()
         comeds = pt.comedications(patient, drug)
         obs = _read_levels(levels, level_analytes(drug, patient, comeds), first_dose)
@@ -233,17 +230,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     # response words --cyp2d6 more briefly than the other commands
+    @opt.regimen_options()
     @opt.patient_options(scr=False, cyp2d6=_BRIEF_CYP2D6)
     def response(
         diary: Annotated[
             Path, typer.Option(help="diary CSV (date,pain[,sleep,side_effects,dose_mg])")
         ],
         drug: Annotated[str, typer.Option("--drug", help="drug taken")],
-        dose: opt.Dose = None,
-        every: opt.Every = "24 h",
-        doses: opt.DosesGiven = None,
-        days: opt.DaysSoFar = None,
-        regimen: opt.RegimenAsSimulate = None,
+        rg: opt.RegimenArgs = opt.NO_REGIMEN_OPTIONS,
         first_dose: Annotated[
             str | None, typer.Option(help="date of the first dose (default: first diary day)")
         ] = None,
@@ -273,7 +267,7 @@ def register(app: typer.Typer) -> None:
 
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         d = read_diary_csv(diary)
-        reg = opt.regimen_from_options(dose, every, doses, days, regimen)
+        reg = rg.parse()
         start = None
         if first_dose is not None:
             from neurodose.limits import plan_date
