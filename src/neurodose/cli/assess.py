@@ -22,7 +22,6 @@ from rich.table import Table
 
 from neurodose.advice.assess import Assessment, OptionResult
 from neurodose.cli.common import escape, make_console, print_json, print_sources, step_row
-from neurodose.errors import InputError
 from neurodose.knowledge import DATA_DIR
 from neurodose.workflows.patients import PatientResult
 
@@ -255,20 +254,11 @@ def _defaults(start_date: str | None, d0: dt.date) -> list[str]:
 def _read_patient(path: Path, *, strict: bool = False) -> PatientResult:
     """A patient profile JSON, or a FHIR Bundle (translated by :mod:`neurodose.fhir.inbound`),
     built by :func:`neurodose.workflows.build_patient`."""
-    import json
-
     from neurodose.errors import PatientError
-    from neurodose.inputs import read_text
+    from neurodose.inputs import read_json
     from neurodose.workflows import PatientRequest, build_patient
 
-    try:
-        text = read_text(path, "patient file")  # regular, UTF-8, size-limited
-    except InputError as exc:
-        raise PatientError("patient file", str(path), exc.allowed) from None
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise PatientError("patient file", str(path), f"valid JSON ({exc})") from None
+    data = read_json(path, "patient file", PatientError)
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
         from neurodose.fhir.inbound import case_from_bundle
 
