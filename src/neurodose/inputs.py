@@ -55,6 +55,7 @@ __all__ = [
     "output_path",
     "read_json",
     "read_text",
+    "save_figure",
     "writing",
 ]
 
@@ -371,3 +372,16 @@ def count(value: object, field: str, *, low: int = 0, high: int | None = None) -
     if value < low or (high is not None and value > high):
         raise InputError(field, value, allowed)
     return int(value)
+
+
+def save_figure(fig: Any, path: str | Path, flag: str = "--plot") -> None:
+    """Lay out a matplotlib figure, write it to ``path`` (110 dpi; a write error names
+    ``flag``, :func:`writing`) and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    try:
+        with writing(Path(path), flag):
+            fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)

@@ -117,21 +117,6 @@ def step_row(step: Any, unit: str, *, drug_and_daily: bool = False) -> list[str]
     return cells
 
 
-def save_figure(fig: Any, path: Any) -> None:
-    """Lay out a matplotlib figure, write it to ``path`` (110 dpi; a write error names
-    ``--plot``) and close it."""
-    import matplotlib.pyplot as plt
-
-    from neurodose.inputs import writing
-
-    fig.tight_layout()
-    try:
-        with writing(path, "--plot"):
-            fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
-
-
 def print_json(data: Any) -> None:
     """Write ``data`` as indented JSON to stdout (plain text, no colour)."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")

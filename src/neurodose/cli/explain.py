@@ -23,8 +23,8 @@ import numpy as np
 import typer
 
 from neurodose.cli import options as opt
-from neurodose.cli.common import save_figure
 from neurodose.errors import InputError
+from neurodose.inputs import save_figure
 
 __all__ = ["register"]
 

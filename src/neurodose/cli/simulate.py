@@ -8,9 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from neurodose.cli import options as opt
-from neurodose.cli.common import busy, escape, save_figure
+from neurodose.cli.common import busy, escape
 from neurodose.errors import InputError
-from neurodose.inputs import count, finite_number, writing
+from neurodose.inputs import count, finite_number, save_figure, writing
 from neurodose.limits import MAX_HOURS, MAX_POPULATION
 
 __all__ = ["MAX_HOURS", "MAX_POPULATION", "register", "simulation_csv"]

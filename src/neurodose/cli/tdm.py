@@ -13,9 +13,8 @@ from typing import Annotated, Any
 import typer
 
 from neurodose.cli import options as opt
-from neurodose.cli.common import save_figure
 from neurodose.errors import InputError, UnitError
-from neurodose.inputs import writing
+from neurodose.inputs import save_figure, writing
 
 __all__ = ["register", "tdm_csv"]
 

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from neurodose.cli import options as opt
-from neurodose.cli.common import escape, make_console, print_json, print_sources, save_figure
-from neurodose.inputs import output_path, writing
+from neurodose.cli.common import escape, make_console, print_json, print_sources
+from neurodose.inputs import output_path, save_figure, writing
 from neurodose.trial.run import TrialResult
 from neurodose.workflows.trials import TrialRequest, trial, trial_design
 
