@@ -42,6 +42,7 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from neurodose.errors import InputError, ref
 
@@ -52,7 +53,9 @@ __all__ = [
     "max_input_bytes",
     "output_dir",
     "output_path",
+    "read_json",
     "read_text",
+    "save_figure",
     "writing",
 ]
 
@@ -80,6 +83,28 @@ def max_input_bytes() -> int:
 
 def _size_text(n: int) -> str:
     return f"{n / 1024 / 1024:.3g} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
+
+
+def read_json(path: str | Path, field: str, error: type[InputError] = InputError) -> Any:
+    """A user's JSON file (:func:`read_text`, then parsed); an unreadable file or bad
+    JSON is an ``error`` naming ``field`` and the file.
+
+    >>> read_json("/nonexistent.json", "patient file")
+    Traceback (most recent call last):
+    ...
+    neurodose.errors.InputError: patient file: '/nonexistent.json' is not allowed; ...
+    """
+    import json
+
+    p = Path(path)
+    try:
+        text = read_text(p, field)  # regular, UTF-8, size-limited
+    except InputError as exc:
+        raise error(field, str(p), exc.allowed) from None
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise error(field, str(p), f"valid JSON ({exc})") from None
 
 
 def read_text(path: str | Path, field: str, *, max_bytes: int | None = None) -> str:
@@ -347,3 +372,16 @@ def count(value: object, field: str, *, low: int = 0, high: int | None = None) -
     if value < low or (high is not None and value > high):
         raise InputError(field, value, allowed)
     return int(value)
+
+
+def save_figure(fig: Any, path: str | Path, flag: str = "--plot") -> None:
+    """Lay out a matplotlib figure, write it to ``path`` (110 dpi; a write error names
+    ``flag``, :func:`writing`) and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    try:
+        with writing(Path(path), flag):
+            fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)

@@ -377,59 +377,22 @@ def simulate(
     comeds = list(comedications)
     n_days = 0
     if pd is not None and pd is not False:
-        if times_h is not None:
-            raise InputError("times_h", "given", "no times with pd (the PD chain samples each day)")
-        horizon = 42.0 if days is None else days
-        if not horizon >= 1:
-            raise InputError("days", days, "at least 1 day")
-        n_days = max(1, round(horizon))
-        times_h = daily_sample_times(n_days, samples_per_day)
+        n_days, times_h = _pd_grid(times_h, days, samples_per_day)
     with citations.tracking() as used:
         spec = get_pkmodel(drug)
         ps = individual_parameters(drug, patient, comeds)
         hl = terminal_half_lives(ps)
-        if times_h is None:
-            longest = max(hl.values())
-            if ps.model.saturable:  # saturated (linear-part) half-life is the longest
-                longest = max(longest, math.log(2.0) * ps.values["V"] / ps.values["CL"])
-            end = regimen.last_dose_time + 5.0 * longest
-            t = np.arange(0.0, math.ceil(end) + 1e-9, 1.0)
-        else:
-            t = validate_times(times_h)
+        t = _default_times(ps, hl, regimen) if times_h is None else validate_times(times_h)
         conc = concentrations(ps.model, ps.values, regimen, t, changes=ps.changes)
         conc1 = {a: c[0] for a, c in conc.items()}
         unbound = {a: c * ps.fu.get(a, 1.0) for a, c in conc1.items()}
-        trough = _trough_ss(ps, regimen)
-        summary: dict[str, dict[str, float | None]] = {}
-        dose_times = regimen.expand().times
-        for a, c in conc1.items():
-            s: dict[str, float | None] = dict(_summary(t, c))
-            s["tmax_after_dose_h"] = _after_dose(float(s["tmax_h"] or 0.0), dose_times)
-            s["half_life_h"] = hl[a]
-            s["cmin_ss_ng_per_ml"] = trough[a]
-            summary[a] = s
+        summary = _summaries(t, conc1, hl, _trough_ss(ps, regimen), regimen)
         pop: dict[str, dict[str, Arr]] = {}
         if population is not None:
-            if isinstance(population, bool) or int(population) != population or population < 1:
-                raise InputError("population", population, "a whole number >= 1")
-            population_allowed(int(population), len(t))
-            pp = _population.sample(
-                drug,
-                int(population),
-                seed,
-                patient=patient,
-                comedications=comeds,
-                draw_genotypes=draw_genotypes,
-                horizon_h=float(t[-1]),
+            pop = _population_bands(
+                drug, regimen, t, population, seed, patient, comeds, draw_genotypes
             )
-            pc = _population.simulate_population(pp, regimen, t)
-            pop = {a: _population.percentiles(c) for a, c in pc.items()}
-        tdm_range = None
-        try:
-            rec = record(spec.name)  # registers nothing: only the TDM source is cited
-        except UnknownDrugError:  # a PK model without a drug record
-            rec = None
-        tdm_range = tdm_reference_range(rec) if rec is not None else None
+        tdm_range = _tdm_range(spec.name)
         citations.register_many(ps.sources)
         pd_result = None
         if n_days and pd is not None:
@@ -456,6 +419,83 @@ def simulate(
         notes=ps.notes,
         pd=pd_result,
     )
+
+
+def _pd_grid(
+    times_h: ArrayLike | None, days: float | None, samples_per_day: int
+) -> tuple[int, Arr]:
+    """Whole days (default 42) and the daily sample times of the PD chain."""
+    if times_h is not None:
+        raise InputError("times_h", "given", "no times with pd (the PD chain samples each day)")
+    horizon = 42.0 if days is None else days
+    if not horizon >= 1:
+        raise InputError("days", days, "at least 1 day")
+    n_days = max(1, round(horizon))
+    return n_days, daily_sample_times(n_days, samples_per_day)
+
+
+def _default_times(ps: Any, hl: Mapping[str, float], regimen: Regimen) -> Arr:
+    """Hourly from 0 to the last dose + five terminal half-lives of the longest-lived
+    analyte (a saturable model: its linear-part half-life counts too)."""
+    longest = max(hl.values())
+    if ps.model.saturable:  # saturated (linear-part) half-life is the longest
+        longest = max(longest, math.log(2.0) * ps.values["V"] / ps.values["CL"])
+    end = regimen.last_dose_time + 5.0 * longest
+    return np.arange(0.0, math.ceil(end) + 1e-9, 1.0)
+
+
+def _summaries(
+    t: Arr,
+    conc1: Mapping[str, Arr],
+    hl: Mapping[str, float],
+    trough: Mapping[str, float | None],
+    regimen: Regimen,
+) -> dict[str, dict[str, float | None]]:
+    summary: dict[str, dict[str, float | None]] = {}
+    dose_times = regimen.expand().times
+    for a, c in conc1.items():
+        s: dict[str, float | None] = dict(_summary(t, c))
+        s["tmax_after_dose_h"] = _after_dose(float(s["tmax_h"] or 0.0), dose_times)
+        s["half_life_h"] = hl[a]
+        s["cmin_ss_ng_per_ml"] = trough[a]
+        summary[a] = s
+    return summary
+
+
+def _population_bands(
+    drug: str,
+    regimen: Regimen,
+    t: Arr,
+    population: int,
+    seed: int | None,
+    patient: Patient | None,
+    comeds: list[Any],
+    draw_genotypes: bool,
+) -> dict[str, dict[str, Arr]]:
+    """p05/p50/p95 of ``population`` virtual subjects."""
+    if isinstance(population, bool) or int(population) != population or population < 1:
+        raise InputError("population", population, "a whole number >= 1")
+    population_allowed(int(population), len(t))
+    pp = _population.sample(
+        drug,
+        int(population),
+        seed,
+        patient=patient,
+        comedications=comeds,
+        draw_genotypes=draw_genotypes,
+        horizon_h=float(t[-1]),
+    )
+    pc = _population.simulate_population(pp, regimen, t)
+    return {a: _population.percentiles(c) for a, c in pc.items()}
+
+
+def _tdm_range(name: str) -> Any:
+    """The knowledge base's TDM range of a drug (None: no drug record for the model)."""
+    try:
+        rec = record(name)  # registers nothing: only the TDM source is cited
+    except UnknownDrugError:  # a PK model without a drug record
+        return None
+    return tdm_reference_range(rec)
 
 
 def _pd_chain(
@@ -577,30 +617,11 @@ def explain(
 
     bands: dict[str, dict[str, list[float]]] = {}
     if population is not None:
-        if isinstance(population, bool) or int(population) != population or population < 1:
-            raise InputError("population", population, "a whole number >= 1")
-        from neurodose.pd.occupancy import drug_occupancy
-        from neurodose.pd.params import load_pd_parameters
-
         with citations.tracking() as used_pop:
-            pop = _population.sample(
-                drug,
-                int(population),
-                seed,
-                patient=patient,
-                comedications=list(comedications),
-                draw_genotypes=True,
-                horizon_h=float(times[-1]),
-            )
-            pc = _population.simulate_population(pop, regimen, times)
-            occ_pop = drug_occupancy(
-                tg, {a.name: pc[a.name] for a in tg.analytes}, load_pd_parameters()
+            bands = _occupancy_bands(
+                drug, regimen, times, tg, population, seed, patient, comedications
             )
         used = set(used) | set(used_pop)
-        bands = {
-            t: {k: [round(float(x), 5) for x in v] for k, v in _population.percentiles(o).items()}
-            for t, o in occ_pop.items()
-        }
     occupancy = {
         t: {"time_h": times.tolist(), "fraction": [round(float(x), 5) for x in occ[t][0]]}
         | ({"population": bands[t]} if t in bands else {})
@@ -609,41 +630,98 @@ def explain(
     }
     rep = res.pd.unknowns
     assert rep is not None
-    pathways: dict[str, Any] = {}
-    for k, v in pain.pathways.items():
-        st = rep.pathway_status.get(k, "modelled")
-        entry: dict[str, Any] = {"day": list(range(n_days + 1)), "status": st}
-        if st == "unknown":
-            # not zero: no analyte of the drug has a known affinity at this target
-            entry["share_of_relief"] = None
-            entry["unknown"] = "affinity unknown (not in the knowledge base); no value"
-        else:
-            entry["share_of_relief"] = [round(float(x), 4) for x in v[0]]
-            if st == "partial":
-                entry["unknown"] = "lower bound: some analytes' affinity unknown"
-        pathways[k] = entry
-    drivers: dict[str, Any] = {}
-    for name, d in res.pd.adverse.items():
-        if "not_computable" in d:
-            drivers[name] = {
-                "targets": [],
-                "peak_intensity": None,
-                "not_computable": d["not_computable"],
-            }
-            continue
-        drivers[name] = {
-            "targets": d["targets"],
-            "gains": {t: round(g, 4) for t, g in d["gains"].items()},
-            "peak_intensity": round(float(np.max(d["intensity"])), 4),
-            "age_susceptibility": round(d["age_susceptibility"], 4),
-            "low_trust_targets": d["low_trust"],
-            "rests_on_unknown": d.get("rests_on_unknown", []),
-            "note": "intensity before tolerance (x age susceptibility where it applies); "
-            "1 = threshold of a median patient"
-            + ("; a lower bound (some drivers unknown)" if d.get("rests_on_unknown") else ""),
-        }
+    return {
+        "drug": tg.drug,
+        "regimen": repr(regimen),
+        "occupancy": occupancy,
+        "unavailable_targets": dict(tg.unavailable),
+        "pathways": {
+            k: _pathway_json(v, rep.pathway_status.get(k, "modelled"), n_days)
+            for k, v in pain.pathways.items()
+        },
+        "relief": _relief_json(pain, rep, n_days),
+        "side_effect_drivers": {name: _driver_json(d) for name, d in res.pd.adverse.items()},
+        "affinities": {t: [_binding_json(b) for b in bs] for t, bs in tg.bindings.items()},
+        "unverified_inputs": tg.unverified(),
+        "low_trust_inputs": tg.low_trust(),
+        "rests_on_unknown": rep.to_json(),
+        "notes": [
+            "typical patient (no placebo response, sensitivity 1); docs/model.md",
+            "ion-channel sites use the calibrated channel_site_factor; "
+            "alpha2delta potency of gabapentinoids is calibrated",
+        ],
+        "sources": sorted(set(used) | set(res.sources)),
+    }
+
+
+def _occupancy_bands(
+    drug: str,
+    regimen: Regimen,
+    times: Arr,
+    tg: Any,
+    population: int,
+    seed: int | None,
+    patient: Patient | None,
+    comedications: Iterable[Comedication | str],
+) -> dict[str, dict[str, list[float]]]:
+    """p05/p50/p95 occupancy per target of ``population`` virtual subjects (CYP
+    phenotypes drawn unless the patient fixes them)."""
+    if isinstance(population, bool) or int(population) != population or population < 1:
+        raise InputError("population", population, "a whole number >= 1")
+    from neurodose.pd.occupancy import drug_occupancy
+    from neurodose.pd.params import load_pd_parameters
+
+    pop = _population.sample(
+        drug,
+        int(population),
+        seed,
+        patient=patient,
+        comedications=list(comedications),
+        draw_genotypes=True,
+        horizon_h=float(times[-1]),
+    )
+    pc = _population.simulate_population(pop, regimen, times)
+    occ_pop = drug_occupancy(tg, {a.name: pc[a.name] for a in tg.analytes}, load_pd_parameters())
+    return {
+        t: {k: [round(float(x), 5) for x in v] for k, v in _population.percentiles(o).items()}
+        for t, o in occ_pop.items()
+    }
+
+
+def _pathway_json(v: Arr, st: str, n_days: int) -> dict[str, Any]:
+    """One pathway's share of the relief by day (None where its affinity is unknown)."""
+    entry: dict[str, Any] = {"day": list(range(n_days + 1)), "status": st}
+    if st == "unknown":
+        # not zero: no analyte of the drug has a known affinity at this target
+        entry["share_of_relief"] = None
+        entry["unknown"] = "affinity unknown (not in the knowledge base); no value"
+        return entry
+    entry["share_of_relief"] = [round(float(x), 4) for x in v[0]]
+    if st == "partial":
+        entry["unknown"] = "lower bound: some analytes' affinity unknown"
+    return entry
+
+
+def _driver_json(d: Mapping[str, Any]) -> dict[str, Any]:
+    """One adverse-effect driver: its targets, gains and peak intensity."""
+    if "not_computable" in d:
+        return {"targets": [], "peak_intensity": None, "not_computable": d["not_computable"]}
+    return {
+        "targets": d["targets"],
+        "gains": {t: round(g, 4) for t, g in d["gains"].items()},
+        "peak_intensity": round(float(np.max(d["intensity"])), 4),
+        "age_susceptibility": round(d["age_susceptibility"], 4),
+        "low_trust_targets": d["low_trust"],
+        "rests_on_unknown": d.get("rests_on_unknown", []),
+        "note": "intensity before tolerance (x age susceptibility where it applies); "
+        "1 = threshold of a median patient"
+        + ("; a lower bound (some drivers unknown)" if d.get("rests_on_unknown") else ""),
+    }
+
+
+def _relief_json(pain: Any, rep: Any, n_days: int) -> dict[str, Any]:
     nc = rep.relief_not_computable
-    relief: dict[str, Any] = {
+    return {
         "day": list(range(n_days + 1)),
         "drug_attributable_fraction": (
             None if nc else [round(float(x), 4) for x in pain.relief_drug[0]]
@@ -654,36 +732,15 @@ def explain(
         "rests_on_unknown": rep.relief_rests_on,
         "caveat": rep.relief_caveat(),
     }
+
+
+def _binding_json(b: Any) -> dict[str, Any]:
     return {
-        "drug": tg.drug,
-        "regimen": repr(regimen),
-        "occupancy": occupancy,
-        "unavailable_targets": dict(tg.unavailable),
-        "pathways": pathways,
-        "relief": relief,
-        "side_effect_drivers": drivers,
-        "affinities": {
-            t: [
-                {
-                    "analyte": b.analyte,
-                    "K_nM": round(b.K_nM, 4),
-                    "kind": b.kind,
-                    "verified": b.verified,
-                    "low_trust": b.low_trust,
-                    "sources": list(b.sources),
-                    "note": b.note,
-                }
-                for b in bs
-            ]
-            for t, bs in tg.bindings.items()
-        },
-        "unverified_inputs": tg.unverified(),
-        "low_trust_inputs": tg.low_trust(),
-        "rests_on_unknown": rep.to_json(),
-        "notes": [
-            "typical patient (no placebo response, sensitivity 1); docs/model.md",
-            "ion-channel sites use the calibrated channel_site_factor; "
-            "alpha2delta potency of gabapentinoids is calibrated",
-        ],
-        "sources": sorted(set(used) | set(res.sources)),
+        "analyte": b.analyte,
+        "K_nM": round(b.K_nM, 4),
+        "kind": b.kind,
+        "verified": b.verified,
+        "low_trust": b.low_trust,
+        "sources": list(b.sources),
+        "note": b.note,
     }

@@ -217,6 +217,11 @@ def test_trial_job_runs_with_progress_and_can_be_cancelled(sqlite_clinic):
     assert st["progress"] == 1.0 and set(st["result"]["arms"]) == {
         a["name"] for a in design["arms"]
     }
+    # the job's result over HTTP is the workflow's (the CLI's --json with the job's chunks)
+    from neurodose.workflows import TrialRequest, trial, trial_design
+
+    wf = trial(TrialRequest(trial_design(design))).to_json()
+    assert st["result"] == json.loads(json.dumps(wf))
     # another clinician cannot see it; too large a design is a 422
     assert sqlite_clinic.api("bob").get(f"/api/v1/trials/{job}").status_code == 404
     big = {**design, "n_per_arm": 10**6}

@@ -363,107 +363,9 @@ def assess(
     start_date = start_date or dt.date.today()
     names = tuple(resolve_name(d) for d in (drugs or OPTIONS))
     for name in names:
-        if (
-            name not in OPTIONS
-            and "neuropathic_pain" not in record(name).doses
-            and line_of_therapy(name) is None
-        ):
-            raise InputError(
-                "drug",
-                name,
-                f"a neuropathic-pain option ({', '.join(OPTIONS)}); "
-                f"{record(name).display_name} is in the knowledge base but is not a "
-                "treatment for neuropathic pain (list it among the patient's medications "
-                "to screen it)",
-            )
+        _check_option(name)
     with citations.tracking() as used:
-        results = []
-        for name in names:
-            rec = record(name)
-            current = _planned_daily(name, patient)
-            plan: Plan | None = None
-            plan_error = None
-            try:
-                plan = titration_plan(
-                    name, start_date=start_date, patient=patient, current_daily_mg=current
-                )
-            except NeurodoseError as exc:
-                plan_error = str(exc)
-            target = plan.extra.get("maximum_daily") if plan else current
-            if current is not None and (target is None or current > target):
-                target = current
-            findings = screen(patient, name, planned_daily_mg=target)
-            fit = _fit(name, patient)
-            nnt, nnh, esrc = _nnt_nnh(name)
-            exp = None
-            if "topical" not in drug_tags(rec):
-                e = predict_exposure(name, patient, daily_mg=current or 25.0)
-                if e is not None:
-                    exp = e.to_dict()
-                    big = {k: v for k, v in e.patient_ratio.items() if abs(v - 1) >= 0.25}
-                    if big:
-                        fit.append(
-                            Reason(
-                                "Predicted exposure vs a typical adult: "
-                                + ", ".join(f"{k} x{v:.2f}" for k, v in big.items())
-                                + " (PK engine).",
-                                -0.25 * W_FIT * len(big),
-                                e.sources[:3],
-                            )
-                        )
-            verdict = _verdict(name, patient, findings, fit)
-            if verdict == "contraindicated":
-                plan = None
-            score = (10.0 / nnt) if nnt else 0.5
-            score += sum(r.weight for r in fit)
-            score -= sum(
-                W_CAUTION
-                if f.severity == "caution"
-                else W_MONITOR
-                if f.severity == "monitor"
-                else 0
-                for f in findings
-            )
-            srcs = [*esrc, *(s for f in findings for s in f.sources)]
-            srcs += [s for r in fit for s in r.sources]
-            if plan is not None:
-                srcs += list(plan.sources)
-            notes = (f"no plan: {plan_error}",) if plan_error else ()
-            results.append(
-                (
-                    OptionResult(
-                        drug=name,
-                        display_name=rec.display_name,
-                        verdict=verdict,
-                        rank=0,
-                        score=score,
-                        nnt=nnt,
-                        nnh=nnh,
-                        reasons=(
-                            *(
-                                [
-                                    Reason(
-                                        f"NNT {nnt:g} for 50 % relief"
-                                        + (f", NNH {nnh:g}" if nnh else "")
-                                        + " (NeuPSIG).",
-                                        0.0,
-                                        esrc,
-                                    )
-                                ]
-                                if nnt
-                                else [Reason("No NNT available (low-quality evidence).", 0, esrc)]
-                            ),
-                            *fit,
-                        ),
-                        findings=findings,
-                        plan=plan,
-                        exposure=exp,
-                        sources=tuple(dict.fromkeys(srcs)),
-                        checks=checks(patient, name, target),
-                    ),
-                    notes,
-                )
-            )
+        results = [_assess_option(name, patient, start_date) for name in names]
         order = sorted(
             results, key=lambda r: (VERDICTS.index(r[0].verdict), -r[0].score, r[0].drug)
         )
@@ -489,6 +391,117 @@ def assess(
         sources=tuple(sorted(keys)),
         current_checks=current_checks,
     )
+
+
+def _check_option(name: str) -> None:
+    """Refuse a drug that is not a neuropathic-pain option (it would be ranked as if it
+    treated pain)."""
+    if (
+        name not in OPTIONS
+        and "neuropathic_pain" not in record(name).doses
+        and line_of_therapy(name) is None
+    ):
+        raise InputError(
+            "drug",
+            name,
+            f"a neuropathic-pain option ({', '.join(OPTIONS)}); "
+            f"{record(name).display_name} is in the knowledge base but is not a "
+            "treatment for neuropathic pain (list it among the patient's medications "
+            "to screen it)",
+        )
+
+
+def _option_plan(
+    name: str, patient: Patient, start_date: dt.date, current: float | None
+) -> tuple[Plan | None, str | None]:
+    """The titration plan of an option, or why there is none."""
+    try:
+        plan = titration_plan(
+            name, start_date=start_date, patient=patient, current_daily_mg=current
+        )
+    except NeurodoseError as exc:
+        return None, str(exc)
+    return plan, None
+
+
+def _exposure(name: str, patient: Patient, current: float | None, fit: list[Reason]) -> Any:
+    """The predicted exposure (JSON) of a systemic option; a reason is added to ``fit``
+    when it differs from a typical adult's by 25 % or more."""
+    if "topical" in drug_tags(record(name)):
+        return None
+    e = predict_exposure(name, patient, daily_mg=current or 25.0)
+    if e is None:
+        return None
+    big = {k: v for k, v in e.patient_ratio.items() if abs(v - 1) >= 0.25}
+    if big:
+        fit.append(
+            Reason(
+                "Predicted exposure vs a typical adult: "
+                + ", ".join(f"{k} x{v:.2f}" for k, v in big.items())
+                + " (PK engine).",
+                -0.25 * W_FIT * len(big),
+                e.sources[:3],
+            )
+        )
+    return e.to_dict()
+
+
+def _score(nnt: float | None, fit: list[Reason], findings: tuple[Finding, ...]) -> float:
+    penalty = {"caution": W_CAUTION, "monitor": W_MONITOR}
+    score = (10.0 / nnt) if nnt else 0.5
+    score += sum(r.weight for r in fit)
+    score -= sum(penalty.get(f.severity, 0) for f in findings)
+    return score
+
+
+def _evidence_reason(nnt: float | None, nnh: float | None, esrc: Any) -> Reason:
+    if not nnt:
+        return Reason("No NNT available (low-quality evidence).", 0, esrc)
+    return Reason(
+        f"NNT {nnt:g} for 50 % relief" + (f", NNH {nnh:g}" if nnh else "") + " (NeuPSIG).",
+        0.0,
+        esrc,
+    )
+
+
+def _assess_option(
+    name: str, patient: Patient, start_date: dt.date
+) -> tuple[OptionResult, tuple[str, ...]]:
+    """One option screened, scored and planned (rank 0), with its notes."""
+    rec = record(name)
+    current = _planned_daily(name, patient)
+    plan, plan_error = _option_plan(name, patient, start_date, current)
+    target = plan.extra.get("maximum_daily") if plan else current
+    if current is not None and (target is None or current > target):
+        target = current
+    findings = screen(patient, name, planned_daily_mg=target)
+    fit = _fit(name, patient)
+    nnt, nnh, esrc = _nnt_nnh(name)
+    exp = _exposure(name, patient, current, fit)
+    verdict = _verdict(name, patient, findings, fit)
+    if verdict == "contraindicated":
+        plan = None
+    srcs = [*esrc, *(s for f in findings for s in f.sources)]
+    srcs += [s for r in fit for s in r.sources]
+    if plan is not None:
+        srcs += list(plan.sources)
+    notes = (f"no plan: {plan_error}",) if plan_error else ()
+    option = OptionResult(
+        drug=name,
+        display_name=rec.display_name,
+        verdict=verdict,
+        rank=0,
+        score=_score(nnt, fit, findings),
+        nnt=nnt,
+        nnh=nnh,
+        reasons=(_evidence_reason(nnt, nnh, esrc), *fit),
+        findings=findings,
+        plan=plan,
+        exposure=exp,
+        sources=tuple(dict.fromkeys(srcs)),
+        checks=checks(patient, name, target),
+    )
+    return option, notes
 
 
 def _known(key: str) -> bool:

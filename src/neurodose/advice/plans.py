@@ -485,22 +485,36 @@ def _deliverable(drug: str, dose: float, *, down: bool = True) -> float:
         return dose
     solids = sorted({s.mg for s in sts if s.form == "solid"})
     liquids = [s for s in sts if s.form == "liquid"]
+    gran = liquids[0].mg * 0.5 if liquids else None  # measurable to 0.5 mL
     if solids and dose >= solids[0] - 1e-9:
-        totals = _solid_totals(solids)
-        below = [t for t in totals if t <= dose + 1e-9]
-        above = [t for t in totals if t >= dose - 1e-9]
-        if down and below:
-            if liquids and (dose - below[-1]) > 0.2 * dose:
-                gran = liquids[0].mg * 0.5
-                return round(math.floor(dose / gran + 1e-9) * gran, 6)
-            return below[-1]
-        if not down and above:
-            return above[0]
-    if liquids:
-        gran = liquids[0].mg * 0.5
-        k = math.floor(dose / gran + 1e-9) if down else math.ceil(dose / gran - 1e-9)
-        return round(k * gran, 6)
+        solid = _solid_deliverable(solids, dose, down, gran)
+        if solid is not None:
+            return solid
+    if gran is not None:
+        return _liquid_deliverable(dose, gran, down)
     return solids[0] if solids else dose
+
+
+def _liquid_deliverable(dose: float, gran: float, down: bool) -> float:
+    k = math.floor(dose / gran + 1e-9) if down else math.ceil(dose / gran - 1e-9)
+    return round(k * gran, 6)
+
+
+def _solid_deliverable(
+    solids: list[float], dose: float, down: bool, gran: float | None
+) -> float | None:
+    """The nearest total of up to 4 solid units (down: the liquid where the solid total
+    is more than 20 % below); None where no total lies on that side."""
+    totals = _solid_totals(solids)
+    if down:
+        below = [t for t in totals if t <= dose + 1e-9]
+        if not below:
+            return None
+        if gran is not None and (dose - below[-1]) > 0.2 * dose:
+            return round(math.floor(dose / gran + 1e-9) * gran, 6)
+        return below[-1]
+    above = [t for t in totals if t >= dose - 1e-9]
+    return above[0] if above else None
 
 
 def _fmt_units(drug: str, dose: float, unit: str) -> str:
@@ -799,16 +813,14 @@ def titration_plan(
         if warning is not None:
             notes.insert(0, warning)
             sources += warning_sources
-    src = tuple(dict.fromkeys(sources))
-    citations.register_many(src)
-    return Plan(
-        kind="titrate",
-        drugs=(name,),
-        start_date=start_date,
-        steps=steps,
-        reviews=reviews,
+    return _plan(
+        "titrate",
+        (name,),
+        start_date,
+        steps,
+        reviews,
         notes=tuple(notes),
-        sources=src,
+        sources=sources,
         verified=lim.verified and reviews_verified,
         unit=unit,
         extra={
@@ -1003,31 +1015,25 @@ def taper_plan(
         for i, d in enumerate(doses)
     )
     notes = _taper_notes(name, current_daily_mg, doses, floor, slow)
-    srcs = tuple(
-        dict.fromkeys(
-            [
-                "nice_ng222",
-                "horowitz_taylor2019",
-                "maudsley_deprescribing2024",
-                iv.source,
-                *(s.source for s in strengths(name)),
-            ]
-        )
+    srcs = [
+        "nice_ng222",
+        "horowitz_taylor2019",
+        "maudsley_deprescribing2024",
+        iv.source,
+        *(s.source for s in strengths(name)),
+    ]
+    review = Review(
+        interval,
+        start_date + dt.timedelta(days=interval),
+        "Check withdrawal symptoms before each further reduction.",
+        ("nice_ng222",),
     )
-    citations.register_many(srcs)
-    return Plan(
-        kind="taper",
-        drugs=(name,),
-        start_date=start_date,
-        steps=steps,
-        reviews=(
-            Review(
-                interval,
-                start_date + dt.timedelta(days=interval),
-                "Check withdrawal symptoms before each further reduction.",
-                ("nice_ng222",),
-            ),
-        ),
+    return _plan(
+        "taper",
+        (name,),
+        start_date,
+        steps,
+        (review,),
         notes=tuple(notes),
         sources=srcs,
         verified=iv.verified,
@@ -1071,18 +1077,7 @@ def switch_plan(
     tb = drug_tags(record(b))
     notes: list[str] = []
     sources: list[str] = []
-    gap = None
-    if "maoi" in tb and "maoi" not in ta:
-        gap = _gap_before_maoi(a)
-        strategy = "washout"
-    elif "maoi_irreversible" in ta:
-        gap = switch_gap("after_irreversible_maoi")
-        strategy = "washout"
-    elif a == "moclobemide":
-        gap = switch_gap("after_moclobemide")
-        strategy = "washout"
-    else:
-        strategy = "cross-taper"
+    gap, strategy = _switch_strategy(a, ta, tb)
     overlap = _switch_interactions(a, b, current_daily_mg, patient)
     gap_days = round(gap.canonical() / 24) if gap is not None else 0
     gap_sources = [gap.source] if gap is not None else []
@@ -1102,62 +1097,144 @@ def switch_plan(
     taper = taper_plan(a, current_daily_mg, start_date=start_date)
     sources += list(taper.sources)
     notes += list(taper.notes)  # stopping A keeps its withdrawal advice whatever B is
-    steps: list[Step] = []
-    reviews: list[Review] = []
     if strategy == "washout":
-        last = taper.steps[-1].day
-        b_start = start_date + dt.timedelta(days=last + gap_days)
         if gap is not None:
             notes.append(
                 f"Washout: start {record(b).display_name} at least {gap_days} days after the "
                 f"last dose of {record(a).display_name} ({why_gap})."
             )
         sources += gap_sources
-        steps += list(taper.steps)
-        if "maoi" in tb:
-            steps.append(
-                Step(
-                    day=last + gap_days,
-                    date=b_start,
-                    drug=b,
-                    regimen=None,
-                    time_of_day="-",
-                    units="start per specialist (no MAOI dosing in the knowledge base)",
-                    note="earliest start",
-                )
-            )
-        else:
-            tit = titration_plan(b, start_date=start_date, patient=patient)
-            off = last + gap_days
-            steps += [_shift(s, off) for s in tit.steps]
-            reviews += [_shift_r(r, off) for r in tit.reviews]
-            sources += list(tit.sources)
-            notes += list(tit.notes)
+        steps, reviews = _washout_steps(taper, b, gap_days, patient, notes, sources)
     else:
-        tit = titration_plan(b, start_date=start_date, patient=patient, include_optional=False)
-        sources += list(tit.sources)
-        notes += list(tit.notes)
-        # run the taper of A alongside the titration of B: one reduction per B step
-        a_steps = list(taper.steps)
-        b_days = [s.day for s in tit.steps]
-        merged: list[Step] = []
-        for i, s in enumerate(a_steps):
-            day = b_days[i] if i < len(b_days) else (b_days[-1] + (i - len(b_days) + 1) * 7)
-            merged.append(s.at(day, start_date))
-        steps = sorted([*merged, *tit.steps], key=lambda s: (s.day, s.drug != b))
-        reviews += list(tit.reviews)
-        if "serotonergic" in ta and "serotonergic" in tb:
-            notes.append(
-                "Both drugs are serotonergic: during the cross-taper watch for serotonin "
-                "toxicity (agitation, tremor, sweating, diarrhoea)."
+        steps, reviews = _cross_taper_steps(taper, b, patient, notes, sources)
+        _cross_taper_notes(a, ta, tb, notes, sources)
+    _blood_pressure_notes(a, b, ta, tb, notes, sources)
+    _overlap_notes(strategy, a, b, overlap, notes, sources)
+    return _plan(
+        "switch",
+        (a, b),
+        start_date,
+        steps,
+        reviews,
+        notes=tuple(dict.fromkeys(notes)),
+        sources=sources,
+        verified=False,
+        extra={"strategy": strategy},
+    )
+
+
+def _plan(
+    kind: str,
+    drugs: tuple[str, ...],
+    start_date: dt.date,
+    steps: Any,
+    reviews: Any,
+    *,
+    notes: tuple[str, ...],
+    sources: list[str] | tuple[str, ...],
+    **kw: Any,
+) -> Plan:
+    """A plan whose sources (deduplicated, in order) are registered as cited."""
+    src = tuple(dict.fromkeys(sources))
+    citations.register_many(src)
+    return Plan(
+        kind=kind,
+        drugs=drugs,
+        start_date=start_date,
+        steps=tuple(steps),
+        reviews=tuple(reviews),
+        notes=notes,
+        sources=src,
+        **kw,
+    )
+
+
+def _switch_strategy(a: str, ta: Mapping[str, bool], tb: Mapping[str, bool]) -> tuple[Any, str]:
+    """The washout gap the switch needs (None: none), and the strategy."""
+    if "maoi" in tb and "maoi" not in ta:
+        return _gap_before_maoi(a), "washout"
+    if "maoi_irreversible" in ta:
+        return switch_gap("after_irreversible_maoi"), "washout"
+    if a == "moclobemide":
+        return switch_gap("after_moclobemide"), "washout"
+    return None, "cross-taper"
+
+
+def _washout_steps(
+    taper: Plan,
+    b: str,
+    gap_days: int,
+    patient: Patient | None,
+    notes: list[str],
+    sources: list[str],
+) -> tuple[list[Step], list[Review]]:
+    """The taper of A, then B after the gap (an MAOI: the earliest start only)."""
+    start_date = taper.start_date
+    last = taper.steps[-1].day
+    steps = list(taper.steps)
+    if "maoi" in drug_tags(record(b)):
+        steps.append(
+            Step(
+                day=last + gap_days,
+                date=start_date + dt.timedelta(days=last + gap_days),
+                drug=b,
+                regimen=None,
+                time_of_day="-",
+                units="start per specialist (no MAOI dosing in the knowledge base)",
+                note="earliest start",
             )
-            sources.append("cymbalta_pi_mims")
-        if a == "fluoxetine":
-            notes.append(
-                "Fluoxetine and its metabolite persist for weeks: its CYP2D6 inhibition outlasts "
-                "the last dose; titrate a CYP2D6 substrate slowly."
-            )
-            sources.append("fda_dsc_2011_linezolid")
+        )
+        return steps, []
+    tit = titration_plan(b, start_date=start_date, patient=patient)
+    off = last + gap_days
+    steps += [_shift(s, off) for s in tit.steps]
+    sources += list(tit.sources)
+    notes += list(tit.notes)
+    return steps, [_shift_r(r, off) for r in tit.reviews]
+
+
+def _cross_taper_steps(
+    taper: Plan, b: str, patient: Patient | None, notes: list[str], sources: list[str]
+) -> tuple[list[Step], list[Review]]:
+    """The taper of A run alongside the titration of B: one reduction per B step."""
+    start_date = taper.start_date
+    tit = titration_plan(b, start_date=start_date, patient=patient, include_optional=False)
+    sources += list(tit.sources)
+    notes += list(tit.notes)
+    b_days = [s.day for s in tit.steps]
+    merged: list[Step] = []
+    for i, s in enumerate(taper.steps):
+        day = b_days[i] if i < len(b_days) else (b_days[-1] + (i - len(b_days) + 1) * 7)
+        merged.append(s.at(day, start_date))
+    steps = sorted([*merged, *tit.steps], key=lambda s: (s.day, s.drug != b))
+    return steps, list(tit.reviews)
+
+
+def _cross_taper_notes(
+    a: str, ta: Mapping[str, bool], tb: Mapping[str, bool], notes: list[str], sources: list[str]
+) -> None:
+    if "serotonergic" in ta and "serotonergic" in tb:
+        notes.append(
+            "Both drugs are serotonergic: during the cross-taper watch for serotonin "
+            "toxicity (agitation, tremor, sweating, diarrhoea)."
+        )
+        sources.append("cymbalta_pi_mims")
+    if a == "fluoxetine":
+        notes.append(
+            "Fluoxetine and its metabolite persist for weeks: its CYP2D6 inhibition outlasts "
+            "the last dose; titrate a CYP2D6 substrate slowly."
+        )
+        sources.append("fda_dsc_2011_linezolid")
+
+
+def _blood_pressure_notes(
+    a: str,
+    b: str,
+    ta: Mapping[str, bool],
+    tb: Mapping[str, bool],
+    notes: list[str],
+    sources: list[str],
+) -> None:
     if "raises_blood_pressure" in ta and "raises_blood_pressure" not in tb:
         notes.append(
             f"{record(a).display_name} raises blood pressure: measure it while it is withdrawn "
@@ -1170,6 +1247,12 @@ def switch_plan(
             "and at each review."
         )
         sources.append("effexor_xr_us_label")
+
+
+def _overlap_notes(
+    strategy: str, a: str, b: str, overlap: list[Finding], notes: list[str], sources: list[str]
+) -> None:
+    """What the overlap screen found: to watch while both are taken, or why no cross-taper."""
     if strategy == "cross-taper":
         for f in overlap:
             notes.append(
@@ -1189,19 +1272,6 @@ def switch_plan(
             + "."
         )
         sources += [s for f in overlap for s in f.sources]
-    src = tuple(dict.fromkeys(sources))
-    citations.register_many(src)
-    return Plan(
-        kind="switch",
-        drugs=(a, b),
-        start_date=start_date,
-        steps=tuple(steps),
-        reviews=tuple(reviews),
-        notes=tuple(dict.fromkeys(notes)),
-        sources=src,
-        verified=False,
-        extra={"strategy": strategy},
-    )
 
 
 def _residual_gap(a: str, b: str, overlap: list[Finding]) -> tuple[int, str, list[str]] | None:

@@ -49,7 +49,6 @@ True
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
@@ -70,7 +69,7 @@ from pydantic import (
 
 from neurodose.case.covariates import covariate, ranges
 from neurodose.errors import InputError, NeurodoseError, PatientError, UnknownNameError
-from neurodose.inputs import read_text
+from neurodose.inputs import read_json
 from neurodose.knowledge import record, resolve_name
 from neurodose.knowledge.conditions import condition, expand_conditions, resolve_condition
 from neurodose.knowledge.pgx import GenotypeCall, parse_genotype
@@ -1270,15 +1269,7 @@ def _norm_name(name: str) -> str:
 def read_patient_json(path: str | Path) -> Any:
     """The JSON of a patient file (regular, UTF-8, size-limited); an unreadable file or
     bad JSON is a :class:`PatientError` naming the file."""
-    p = Path(path)
-    try:
-        text = read_text(p, "patient file")
-    except InputError as exc:
-        raise PatientError("patient file", str(p), exc.allowed) from None
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise PatientError("patient file", str(p), f"valid JSON ({exc})") from None
+    return read_json(path, "patient file", PatientError)
 
 
 def load_patient_file(path: str | Path) -> Patient:

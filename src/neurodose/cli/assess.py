@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from neurodose.advice.assess import Assessment
-from neurodose.advice.plans import frequency_text
-from neurodose.cli.common import escape, make_console, print_json, print_sources
+from neurodose.advice.assess import Assessment, OptionResult
+from neurodose.cli.common import escape, make_console, print_json, print_sources, step_row
 from neurodose.knowledge import DATA_DIR
 from neurodose.workflows.patients import PatientResult
 
@@ -70,19 +69,27 @@ def _mark(sev: str) -> str:
     return f"[{st}]{sev}[/{st}]" if st else sev
 
 
-def render(
-    console: Console, a: Assessment, *, drug: str | None = None, compact_sources: bool = False
-) -> None:
-    """Rich tables: ranked options, findings per option, current-medicine findings."""
+def _table(title: str, columns: tuple[str, ...], **kw: Any) -> Table:
+    t = Table(title=title, **kw)
+    for col in columns:
+        t.add_column(col)
+    return t
+
+
+def _print_unchecked(console: Console, a: Assessment) -> None:
+    if not a.patient.unchecked:
+        return
+    ut = _table(
+        "UNCHECKED: not in the knowledge base (silence is not safety)",
+        ("Kind", "As given", "What was not checked"),
+    )
+    for u in a.patient.unchecked:
+        ut.add_row(u.kind, escape(u.name), escape(u.reason))
+    console.print(ut)
+
+
+def _print_patient(console: Console, a: Assessment) -> None:
     s = a.patient.summary()
-    console.rule("[bold]neurodose assess[/bold]")
-    if a.patient.unchecked:
-        ut = Table(title="UNCHECKED: not in the knowledge base (silence is not safety)")
-        for col in ("Kind", "As given", "What was not checked"):
-            ut.add_column(col)
-        for u in a.patient.unchecked:
-            ut.add_row(u.kind, escape(u.name), escape(u.reason))
-        console.print(ut)
     console.print(
         f"Age {s['age']:g}"
         + (f", {s['sex']}" if s["sex"] else "")
@@ -96,13 +103,14 @@ def render(
                 f"{g} {v['diplotype'] or ''} {v['phenotype']}" for g, v in s["genotypes"].items()
             )
         )
-    console.print(
-        "[italic]Decision support only; not a substitute for clinical judgement.[/italic]"
+
+
+def _print_options(console: Console, options: list[OptionResult]) -> None:
+    t = _table(
+        "Options, ranked",
+        ("#", "Option", "Verdict", "NNT", "Worst findings", "Why"),
+        show_lines=False,
     )
-    options = [o for o in a.options if drug is None or o.drug == drug]
-    t = Table(title="Options, ranked", show_lines=False)
-    for col in ("#", "Option", "Verdict", "NNT", "Worst findings", "Why"):
-        t.add_column(col)
     for o in options:
         worst = [f for f in o.findings if f.severity in ("contraindicated", "avoid", "caution")][:3]
         t.add_row(
@@ -117,9 +125,11 @@ def render(
     for o in options:
         if not o.findings:
             continue
-        ft = Table(title=f"{o.display_name}: findings", show_lines=False)
-        for col in ("Severity", "Code", "Message", "Sources"):
-            ft.add_column(col)
+        ft = _table(
+            f"{o.display_name}: findings",
+            ("Severity", "Code", "Message", "Sources"),
+            show_lines=False,
+        )
         for f in o.findings:
             ft.add_row(
                 _mark(f.severity),
@@ -128,40 +138,51 @@ def render(
                 ", ".join(f.sources[:3]),
             )
         console.print(ft)
+
+
+def _print_current_and_gaps(console: Console, a: Assessment, drug: str | None) -> None:
     if a.findings:
-        ct = Table(title="Current medicines: findings")
-        for col in ("Severity", "Drug", "Message"):
-            ct.add_column(col)
+        ct = _table("Current medicines: findings", ("Severity", "Drug", "Message"))
         for f in a.findings:
             ct.add_row(_mark(f.severity), f.drug or "-", escape(f.message))
         console.print(ct)
     gaps = [c for c in a.not_checked() if drug is None or c.drug == drug or c in a.current_checks]
     if gaps:
-        gt = Table(title="Not checked (silence is not safety)")
-        for col in ("Drug", "Domain", "Why not"):
-            gt.add_column(col)
+        gt = _table("Not checked (silence is not safety)", ("Drug", "Domain", "Why not"))
         for c in gaps:
             gt.add_row(c.drug, c.domain, escape(c.reason))
         console.print(gt)
+
+
+def _print_top_plan(console: Console, options: list[OptionResult]) -> None:
     top = next((o for o in options if o.plan is not None), None)
-    if top is not None and top.plan is not None:
-        pt = Table(title=f"Plan: {top.display_name}")
-        for col in ("Day", "Date", "Dose", "Every (h)", "When", "Take"):
-            pt.add_column(col)
-        for st in top.plan.steps:
-            pt.add_row(
-                str(st.day),
-                st.date.isoformat(),
-                f"{st.dose_mg:g} {top.plan.unit}",
-                f"{st.every_h:g}",
-                frequency_text(st),
-                escape(st.units) + (" (optional)" if st.optional else ""),
-            )
-        console.print(pt)
-        for r in top.plan.reviews:
-            console.print(f"Day {r.day} ({r.date}): {escape(r.text)}")
-        for n in top.plan.notes:
-            console.print(f"[dim]{escape(n)}[/dim]")
+    if top is None or top.plan is None:
+        return
+    plan = top.plan
+    pt = _table(f"Plan: {top.display_name}", ("Day", "Date", "Dose", "Every (h)", "When", "Take"))
+    for st in plan.steps:
+        pt.add_row(*step_row(st, plan.unit))
+    console.print(pt)
+    for r in plan.reviews:
+        console.print(f"Day {r.day} ({r.date}): {escape(r.text)}")
+    for n in plan.notes:
+        console.print(f"[dim]{escape(n)}[/dim]")
+
+
+def render(
+    console: Console, a: Assessment, *, drug: str | None = None, compact_sources: bool = False
+) -> None:
+    """Rich tables: ranked options, findings per option, current-medicine findings."""
+    console.rule("[bold]neurodose assess[/bold]")
+    _print_unchecked(console, a)
+    _print_patient(console, a)
+    console.print(
+        "[italic]Decision support only; not a substitute for clinical judgement.[/italic]"
+    )
+    options = [o for o in a.options if drug is None or o.drug == drug]
+    _print_options(console, options)
+    _print_current_and_gaps(console, a, drug)
+    _print_top_plan(console, options)
     console.print(f"[dim]Non-drug measures: {escape(a.non_drug['statement'])}[/dim]")
     print_sources(console, a.sources, compact=compact_sources)
 
@@ -233,10 +254,11 @@ def _defaults(start_date: str | None, d0: dt.date) -> list[str]:
 def _read_patient(path: Path, *, strict: bool = False) -> PatientResult:
     """A patient profile JSON, or a FHIR Bundle (translated by :mod:`neurodose.fhir.inbound`),
     built by :func:`neurodose.workflows.build_patient`."""
-    from neurodose.case.patient import read_patient_json
+    from neurodose.errors import PatientError
+    from neurodose.inputs import read_json
     from neurodose.workflows import PatientRequest, build_patient
 
-    data = read_patient_json(path)  # regular, UTF-8, size-limited
+    data = read_json(path, "patient file", PatientError)
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
         from neurodose.fhir.inbound import case_from_bundle
 

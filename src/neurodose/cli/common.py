@@ -98,6 +98,25 @@ def busy(text: str) -> Iterator[None]:
         yield
 
 
+def step_row(step: Any, unit: str, *, drug_and_daily: bool = False) -> list[str]:
+    """A plan step as table cells: day, date, [drug,] dose, every (h), when, [daily,]
+    what to take."""
+    from neurodose.advice.plans import frequency_text
+
+    cells = [
+        str(step.day),
+        step.date.isoformat(),
+        f"{step.dose_mg:g} {unit}",
+        f"{step.every_h:g}",
+        frequency_text(step),
+        escape(step.units) + (" (optional)" if step.optional else ""),
+    ]
+    if drug_and_daily:
+        cells.insert(2, step.drug)
+        cells.insert(6, f"{step.daily_mg:g}")
+    return cells
+
+
 def print_json(data: Any) -> None:
     """Write ``data`` as indented JSON to stdout (plain text, no colour)."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")

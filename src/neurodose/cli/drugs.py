@@ -39,6 +39,7 @@ from neurodose.knowledge.schema import (
     Quantity,
     Statement,
 )
+from neurodose.safety.context import INTERACTION_FLAGS
 
 __all__ = ["dose_table", "drug_summary", "register", "show_drug", "sources_citing"]
 
@@ -290,8 +291,6 @@ def _interactions(rec: DrugRecord, console: Console) -> None:
     _enzymes("substrate of", ip.substrate_of, table)
     _enzymes("inhibits", ip.inhibits, table)
     _enzymes("induces", ip.induces, table)
-    from neurodose.safety.context import INTERACTION_FLAGS
-
     for field in INTERACTION_FLAGS:
         flag: Flag | None = getattr(ip, field)
         if flag is not None:

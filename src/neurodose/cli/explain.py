@@ -24,7 +24,7 @@ import typer
 
 from neurodose.cli import options as opt
 from neurodose.errors import InputError
-from neurodose.inputs import writing
+from neurodose.inputs import save_figure
 
 __all__ = ["register"]
 
@@ -59,41 +59,26 @@ def _plot(data: dict[str, Any], path: Path) -> None:
     ax[2].set_xlabel("day")
     ax[2].set_title("Typical patient")
     ax[2].legend(fontsize=8)
-    fig.tight_layout()
-    try:
-        with writing(path, "--plot"):
-            fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
+
+
+_DAYS = Annotated[float | None, typer.Option(help="days of dosing (default 42 without --doses)")]
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``explain`` command to ``app``."""
 
     @app.command("explain")
+    @opt.regimen_options(opt.NDoses, _DAYS, opt.RegimenFile)
+    @opt.patient_options()
     def explain(
         drug: opt.Drug,
-        dose: opt.Dose = None,
-        every: opt.Every = "24 h",
-        doses: opt.NDoses = None,
-        days: Annotated[
-            float | None, typer.Option(help="days of dosing (default 42 without --doses)")
-        ] = None,
-        regimen: opt.RegimenFile = None,
+        rg: opt.RegimenArgs = opt.NO_REGIMEN_OPTIONS,
         hours: Annotated[
             float | None,
             typer.Option(help="horizon in hours (default: the dosing days, at least 1 week)"),
         ] = None,
-        age: opt.Age = None,
-        sex: opt.Sex = None,
-        weight: opt.Weight = None,
-        smoker: opt.Smoker = False,
-        crcl: opt.Crcl = None,
-        scr: opt.Scr = None,
-        cyp2d6: opt.Cyp2d6 = None,
-        cyp2c19: opt.Cyp2c19 = None,
-        patient_file: opt.PatientFile = None,
-        with_: opt.With = None,
+        pt: opt.PatientArgs = opt.NO_PATIENT_OPTIONS,
         population: opt.Population = None,
         seed: opt.Seed = None,
         as_json: opt.AsJson = False,
@@ -114,6 +99,8 @@ def register(app: typer.Typer) -> None:
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         from neurodose.limits import MAX_DAYS, MAX_HOURS, days_allowed
 
+        days, doses, regimen = rg.days, rg.doses, rg.regimen
+
         if days is not None:
             days_allowed(days, "--days")
         if hours is not None and (not hours >= 24 or hours > MAX_HOURS):
@@ -127,7 +114,7 @@ def register(app: typer.Typer) -> None:
         if days is None and doses is None and regimen is None:
             days = 42.0
             computed["days"] = "42 (no --days, --doses or --regimen given)"
-        reg = opt.regimen_from_options(dose, every, doses, days, regimen)
+        reg = rg._replace(days=days).parse()
         if hours is not None:
             horizon = math.ceil(hours / 24.0)
         elif days is not None and doses is None and regimen is None:
@@ -135,10 +122,8 @@ def register(app: typer.Typer) -> None:
         else:
             horizon = max(7, math.ceil(reg.last_dose_time / 24.0 + 1e-9) + 7)
             computed["hours"] = f"{horizon * 24} (last dose + 1 week, at least 1 week)"
-        patient = opt.patient_from_options(
-            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file, scr=scr
-        )
-        comeds = opt.comedications_from_options(with_, patient, drug)
+        patient = pt.patient()
+        comeds = pt.comedications(patient, drug)
         from neurodose.workflows import ExplainRequest
         from neurodose.workflows import explain as run
 

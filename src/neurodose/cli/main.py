@@ -106,7 +106,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "cds-check": (
         "neurodose.cli.cds",
-        "Play an EHR against a CDS Hooks service and report what conforms.",
+        "Test a CDS Hooks service as an EHR would: every service its discovery declares.",
     ),
     "cds-serve": (
         "neurodose.cli.cds",

@@ -18,12 +18,15 @@ Regimen(25 mg every 24 h x 2)
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
@@ -49,10 +52,12 @@ __all__ = [
     "Hours",
     "Mkdir",
     "NDoses",
+    "PatientArgs",
     "PatientFile",
     "PngFigure",
     "PngPlot",
     "Population",
+    "RegimenArgs",
     "RegimenAsSimulate",
     "RegimenFile",
     "Scr",
@@ -67,9 +72,12 @@ __all__ = [
     "comedication_warnings",
     "comedications_from_options",
     "dose_warnings",
+    "option_group",
     "out_path",
     "patient_from_options",
+    "patient_options",
     "regimen_from_options",
+    "regimen_options",
 ]
 
 # --- drug and regimen -------------------------------------------------------------
@@ -337,6 +345,141 @@ def _current_context() -> Any:
 
 
 _NOT_DEFAULTS = {"plot", "ics", "csv", "as_json", "json_out", "mkdir", "seed", "patient_text"}
+
+
+@dataclass(frozen=True)
+class PatientArgs:
+    """A command's patient options as given (:func:`patient_options` declares them):
+    the covariate and genotype options (``covariates``, by parameter name of
+    :func:`patient_from_options`), ``--patient FILE`` and the ``--with`` co-medications."""
+
+    covariates: Mapping[str, Any] = field(default_factory=dict)
+    patient_file: Path | None = None
+    with_: list[str] | None = None
+
+    def patient(self) -> Patient:
+        """The patient (:func:`patient_from_options`)."""
+        return patient_from_options(**self.covariates, patient_file=self.patient_file)
+
+    def comedications(self, patient: Patient, drug: str) -> list[Comedication]:
+        """The ``--with`` co-medications and the patient's current medicines but ``drug``
+        (:func:`comedications_from_options`)."""
+        return comedications_from_options(self.with_, patient, drug)
+
+    def covariates_given(self) -> bool:
+        """Whether a patient file or a covariate (age, sex, weight, CrCl) was given."""
+        c = self.covariates
+        return self.patient_file is not None or any(
+            c.get(k) is not None for k in ("age", "sex", "weight", "crcl")
+        )
+
+
+def _patient_args(
+    patient_file: Path | None = None, with_: list[str] | None = None, **covariates: Any
+) -> PatientArgs:
+    return PatientArgs(covariates, patient_file, with_)
+
+
+#: the default of a command's ``pt`` parameter (replaced by :func:`patient_options`)
+NO_PATIENT_OPTIONS = PatientArgs()
+
+#: the patient options, in the order every command shows them (default None, but
+#: ``--smoker/--non-smoker``: False)
+_PATIENT_NAMES = (
+    *("age", "sex", "weight", "smoker", "crcl", "scr"),
+    *("cyp2d6", "cyp2c19", "patient_file", "with_"),
+)
+_PATIENT_ALIASES = (Age, Sex, Weight, Smoker, Crcl, Scr, Cyp2d6, Cyp2c19, PatientFile, With)
+
+
+def option_group(
+    name: str,
+    options: Iterable[tuple[str, Any]],
+    build: Callable[..., Any],
+    defaults: Mapping[str, Any],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator that puts ``options`` (name, ``Annotated`` option; default from
+    ``defaults``, else None) in a command's signature where its parameter ``name``
+    stands, and calls the command with ``name=build(**those options)``: one declaration
+    of a group of options that several commands take (typer reads the signature)."""
+    opts = tuple(options)
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(func, eval_str=True)
+        params: list[inspect.Parameter] = []
+        for p in sig.parameters.values():
+            if p.name != name:
+                params.append(p)
+                continue
+            params += [
+                inspect.Parameter(n, p.kind, default=defaults.get(n), annotation=a) for n, a in opts
+            ]
+
+        @functools.wraps(func)
+        def command(**kwargs: Any) -> Any:
+            group = build(**{n: kwargs.pop(n) for n, _ in opts})
+            return func(**kwargs, **{name: group})
+
+        command.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        del command.__wrapped__  # inspect and typer read the new signature
+        return command
+
+    return decorate
+
+
+def patient_options(
+    *, scr: bool = True, cyp2d6: Any = Cyp2d6
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare the patient options (``--age`` ... ``--patient``, ``--with``) in place of
+    a command's parameter ``pt: PatientArgs`` (``scr``: with ``--scr``; ``cyp2d6``: the
+    command's wording of ``--cyp2d6``).
+
+    >>> @patient_options(scr=False)
+    ... def cmd(drug: str, pt: PatientArgs = NO_PATIENT_OPTIONS) -> PatientArgs:
+    ...     return pt
+    >>> list(inspect.signature(cmd).parameters)[:3]
+    ['drug', 'age', 'sex']
+    >>> given = dict.fromkeys(inspect.signature(cmd).parameters) | {"drug": "x", "age": 70}
+    >>> pt = cmd(**given)
+    >>> pt.covariates["age"], sorted(pt.covariates)[:3], pt.covariates_given()
+    (70, ['age', 'crcl', 'cyp2c19'], True)
+    """
+    options = [
+        (n, cyp2d6 if n == "cyp2d6" else a)
+        for n, a in zip(_PATIENT_NAMES, _PATIENT_ALIASES, strict=True)
+        if scr or n != "scr"
+    ]
+    return option_group("pt", options, _patient_args, {"smoker": False})
+
+
+class RegimenArgs(NamedTuple):
+    """A command's regimen options as given (:func:`regimen_options` declares them), in
+    the order :func:`regimen_from_options` takes them."""
+
+    dose: str | None
+    every: str
+    doses: int | None
+    days: float | None
+    regimen: Path | None
+
+    def parse(self) -> Regimen:
+        """The regimen (:func:`regimen_from_options`)."""
+        return regimen_from_options(*self)
+
+
+#: the default of a command's ``rg`` parameter (replaced by :func:`regimen_options`)
+NO_REGIMEN_OPTIONS = RegimenArgs(None, "24 h", None, None, None)
+
+
+def regimen_options(
+    doses: Any = DosesGiven, days: Any = DaysSoFar, regimen: Any = RegimenAsSimulate
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare ``--dose``, ``--every``, ``--doses``, ``--days`` and ``--regimen`` (the
+    last three in the command's wording) in place of a command's parameter
+    ``rg: RegimenArgs``."""
+    options = zip(RegimenArgs._fields, (Dose, Every, doses, days, regimen), strict=True)
+    return option_group("rg", options, RegimenArgs, NO_REGIMEN_OPTIONS._asdict())
 
 
 def patient_from_options(

@@ -11,6 +11,8 @@ Examples::
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -20,11 +22,17 @@ from rich.table import Table
 
 from neurodose.advice.ics import write_ics
 from neurodose.advice.patient_text import patient_plan_text
-from neurodose.advice.plans import Plan, frequency_text
+from neurodose.advice.plans import Plan
 from neurodose.case.patient import Patient, load_patient_file
 from neurodose.cli.assess import parse_date
-from neurodose.cli.common import escape, make_console, print_json, print_sources
-from neurodose.cli.options import AllowAboveMax, Mkdir, applied_defaults, out_path
+from neurodose.cli.common import escape, make_console, print_json, print_sources, step_row
+from neurodose.cli.options import (
+    AllowAboveMax,
+    Mkdir,
+    applied_defaults,
+    option_group,
+    out_path,
+)
 from neurodose.errors import InputError
 from neurodose.inputs import writing
 from neurodose.knowledge import get_drug
@@ -82,16 +90,7 @@ def render_plan(console: Console, plan: Plan) -> None:
     for col in ("Day", "Date", "Drug", "Dose", "Every (h)", "When", "Daily", "Take"):
         t.add_column(col)
     for s in plan.steps:
-        t.add_row(
-            str(s.day),
-            s.date.isoformat(),
-            s.drug,
-            f"{s.dose_mg:g} {plan.unit}",
-            f"{s.every_h:g}",
-            frequency_text(s),
-            f"{s.daily_mg:g}",
-            escape(s.units) + (" (optional)" if s.optional else ""),
-        )
+        t.add_row(*step_row(s, plan.unit, drug_and_daily=True))
     console.print(t)
     for r in plan.reviews:
         console.print(f"Day {r.day} ({r.date}): {escape(r.text)}")
@@ -102,32 +101,49 @@ def render_plan(console: Console, plan: Plan) -> None:
     print_sources(console, plan.sources)
 
 
-def _out(
-    plan: Plan,
-    ics: Path | None,
-    json_out: bool,
-    text: bool,
-    fhir: bool = False,
-    warnings: list[str] | None = None,
-) -> None:
-    warnings = warnings or []
+@dataclass(frozen=True)
+class _Outputs:
+    """The output options every ``plan`` command takes (declared once by
+    :data:`_outputs`)."""
+
+    ics: Path | None = None
+    json_out: bool = False
+    patient_text: bool = False
+    fhir: bool = False
+    mkdir: bool = False
+    allow_above_max: bool = False
+
+
+_NO_OUTPUTS = _Outputs()
+
+#: ``--ics``, ``--json``, ``--patient-text``, ``--fhir``, ``--mkdir``, ``--allow-above-max``
+_outputs = option_group(
+    "out",
+    zip(
+        ("ics", "json_out", "patient_text", "fhir", "mkdir", "allow_above_max"),
+        (IcsOpt, JsonOpt, TextOpt, FhirOpt, Mkdir, AllowAboveMax),
+        strict=True,
+    ),
+    _Outputs,
+    vars(_NO_OUTPUTS),
+)
+
+
+def _run(out: _Outputs, request: Callable[[bool], PlanRequest]) -> None:
+    """Check the output path, make the plan of ``request(allow_above_max)`` and print
+    or write it."""
+    ics = out_path(out.ics, "--ics", (".ics",), out.mkdir)
+    plan, warnings = _make(request(out.allow_above_max))
     if ics is not None:
         with writing(ics, "--ics"):
             write_ics(plan, ics)
-    if fhir:
+    if out.fhir:
         from neurodose.fhir.outbound import care_plan
 
         print_json(care_plan(plan))
         return
-    if json_out:
-        d = plan.to_dict()
-        d["warnings"] = warnings
-        d["defaults_applied"] = applied_defaults()
-        if text:
-            d["patient_text"] = patient_plan_text(plan)
-        if ics is not None:
-            d["ics"] = str(ics)
-        print_json(d)
+    if out.json_out:
+        _print_plan_json(plan, warnings, out.patient_text, ics)
         return
     console = make_console()
     for w in warnings:
@@ -139,16 +155,32 @@ def _out(
         console.print(f"[bold red]WARNING: {escape(w)}[/bold red]")
     if ics is not None:
         console.print(f"Calendar written to {ics}")
-    if text:
+    if out.patient_text:
         console.rule("For the patient")
         console.print(escape(patient_plan_text(plan)))
+
+
+def _print_plan_json(plan: Plan, warnings: list[str], text: bool, ics: Path | None) -> None:
+    d = plan.to_dict()
+    d["warnings"] = warnings
+    d["defaults_applied"] = applied_defaults()
+    if text:
+        d["patient_text"] = patient_plan_text(plan)
+    if ics is not None:
+        d["ics"] = str(ics)
+    print_json(d)
 
 
 def _patient(path: Path | None) -> Patient | None:
     return load_patient_file(path) if path is not None else None
 
 
+def _start(start_date: str | None) -> dt.date:
+    return parse_date(start_date) or dt.date.today()
+
+
 @plan_app.command("titrate")
+@_outputs
 def titrate(
     drug: DrugOpt,
     start_date: StartOpt = None,
@@ -156,28 +188,24 @@ def titrate(
         str | None, typer.Option("--current-dose", help="continue from this daily dose (mg)")
     ] = None,
     patient: PatientOpt = None,
-    ics: IcsOpt = None,
-    json_out: JsonOpt = False,
-    patient_text: TextOpt = False,
-    fhir: FhirOpt = False,
-    mkdir: Mkdir = False,
-    allow_above_max: AllowAboveMax = False,
+    out: _Outputs = _NO_OUTPUTS,
 ) -> None:
     """Titration schedule from the cited start dose, steps and maximum."""
-    ics = out_path(ics, "--ics", (".ics",), mkdir)
-    req = PlanRequest(
-        "titration",
-        drug,
-        parse_date(start_date) or dt.date.today(),
-        current_daily_mg=_dose(current_dose) if current_dose else None,
-        patient=_patient(patient),
-        allow_above_max=allow_above_max,
+    _run(
+        out,
+        lambda allow: PlanRequest(
+            "titration",
+            drug,
+            _start(start_date),
+            current_daily_mg=_dose(current_dose) if current_dose else None,
+            patient=_patient(patient),
+            allow_above_max=allow,
+        ),
     )
-    plan, warnings = _make(req)
-    _out(plan, ics, json_out, patient_text, fhir, warnings)
 
 
 @plan_app.command("taper")
+@_outputs
 def taper(
     drug: DrugOpt,
     current_dose: Annotated[str, typer.Option("--current-dose", help="current daily dose (mg)")],
@@ -185,28 +213,24 @@ def taper(
     method: Annotated[
         str, typer.Option("--method", help="proportional (NICE NG222) or hyperbolic")
     ] = "proportional",
-    ics: IcsOpt = None,
-    json_out: JsonOpt = False,
-    patient_text: TextOpt = False,
-    fhir: FhirOpt = False,
-    mkdir: Mkdir = False,
-    allow_above_max: AllowAboveMax = False,
+    out: _Outputs = _NO_OUTPUTS,
 ) -> None:
     """Taper to stopping in proportional steps using marketed strengths and liquids."""
-    ics = out_path(ics, "--ics", (".ics",), mkdir)
-    req = PlanRequest(
-        "taper",
-        drug,
-        parse_date(start_date) or dt.date.today(),
-        current_daily_mg=_dose(current_dose),
-        method=method,
-        allow_above_max=allow_above_max,
+    _run(
+        out,
+        lambda allow: PlanRequest(
+            "taper",
+            drug,
+            _start(start_date),
+            current_daily_mg=_dose(current_dose),
+            method=method,
+            allow_above_max=allow,
+        ),
     )
-    plan, warnings = _make(req)
-    _out(plan, ics, json_out, patient_text, fhir, warnings)
 
 
 @plan_app.command("switch")
+@_outputs
 def switch(
     from_drug: Annotated[str, typer.Option("--from", help="current drug")],
     to_drug: Annotated[str, typer.Option("--to", help="new drug")],
@@ -215,28 +239,24 @@ def switch(
     ],
     start_date: StartOpt = None,
     patient: PatientOpt = None,
-    ics: IcsOpt = None,
-    json_out: JsonOpt = False,
-    patient_text: TextOpt = False,
-    fhir: FhirOpt = False,
-    mkdir: Mkdir = False,
-    allow_above_max: AllowAboveMax = False,
+    out: _Outputs = _NO_OUTPUTS,
 ) -> None:
     """Switch by cross-taper, or taper + washout (MAOI gap, fluoxetine)."""
-    ics = out_path(ics, "--ics", (".ics",), mkdir)
-    if not from_drug or not to_drug:
-        raise InputError("from/to", (from_drug, to_drug), "two drug names")
-    req = PlanRequest(
-        "switch",
-        from_drug,
-        parse_date(start_date) or dt.date.today(),
-        current_daily_mg=_dose(current_dose),
-        patient=_patient(patient),
-        to=to_drug,
-        allow_above_max=allow_above_max,
-    )
-    plan, warnings = _make(req)
-    _out(plan, ics, json_out, patient_text, fhir, warnings)
+
+    def request(allow: bool) -> PlanRequest:
+        if not from_drug or not to_drug:
+            raise InputError("from/to", (from_drug, to_drug), "two drug names")
+        return PlanRequest(
+            "switch",
+            from_drug,
+            _start(start_date),
+            current_daily_mg=_dose(current_dose),
+            patient=_patient(patient),
+            to=to_drug,
+            allow_above_max=allow,
+        )
+
+    _run(out, request)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ import typer
 from neurodose.cli import options as opt
 from neurodose.cli.common import busy, escape
 from neurodose.errors import InputError
-from neurodose.inputs import count, finite_number, writing
+from neurodose.inputs import count, finite_number, save_figure, writing
 from neurodose.limits import MAX_HOURS, MAX_POPULATION
 
 __all__ = ["MAX_HOURS", "MAX_POPULATION", "register", "simulation_csv"]
@@ -75,38 +75,25 @@ def _plot(result: Any, path: Path) -> None:
         ax.set_ylabel("concentration (ng/mL)")
         ax.set_title(result.drug)
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        try:
-            with writing(path, "--plot"):
-                fig.savefig(path, dpi=110)
-        finally:
-            plt.close(fig)
+        save_figure(fig, path)
     else:
         raise InputError("--plot", str(path), "a file ending in .png or .html")
+
+
+_DAYS = Annotated[float | None, typer.Option(help="days of dosing")]
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``simulate`` command to ``app``."""
 
     @app.command()
+    @opt.regimen_options(opt.NDoses, _DAYS, opt.RegimenFile)
+    @opt.patient_options()
     def simulate(
         drug: opt.Drug,
-        dose: opt.Dose = None,
-        every: opt.Every = "24 h",
-        doses: opt.NDoses = None,
-        days: Annotated[float | None, typer.Option(help="days of dosing")] = None,
-        regimen: opt.RegimenFile = None,
+        rg: opt.RegimenArgs = opt.NO_REGIMEN_OPTIONS,
         hours: opt.Hours = None,
-        age: opt.Age = None,
-        sex: opt.Sex = None,
-        weight: opt.Weight = None,
-        smoker: opt.Smoker = False,
-        crcl: opt.Crcl = None,
-        scr: opt.Scr = None,
-        cyp2d6: opt.Cyp2d6 = None,
-        cyp2c19: opt.Cyp2c19 = None,
-        patient_file: opt.PatientFile = None,
-        with_: opt.With = None,
+        pt: opt.PatientArgs = opt.NO_PATIENT_OPTIONS,
         population: Annotated[int | None, typer.Option(help="virtual subjects for bands")] = None,
         seed: Annotated[int | None, typer.Option(help="random seed (>= 0)", min=0)] = None,
         as_json: opt.AsJson = False,
@@ -138,11 +125,10 @@ def register(app: typer.Typer) -> None:
 
         plot = opt.out_path(plot, "--plot", (".png", ".html"), mkdir)
         csv = opt.out_path(csv, "--csv", (".csv",), mkdir)
-        reg = opt.regimen_from_options(dose, every, doses, days, regimen)
-        patient = opt.patient_from_options(
-            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file, scr=scr
-        )
-        comeds = opt.comedications_from_options(with_, patient, drug)
+        reg = rg.parse()
+        regimen, doses, days = rg.regimen, rg.doses, rg.days
+        patient = pt.patient()
+        comeds = pt.comedications(patient, drug)
         computed: dict[str, str] = {}
         if regimen is None and doses is None and days is None:
             computed["doses"] = "1 (neither --doses nor --days given: a single dose)"
@@ -154,7 +140,7 @@ def register(app: typer.Typer) -> None:
             computed["hours"] = "last dose + 5 terminal half-lives (no --hours given)"
         if population is not None:
             count(population, "--population", low=1, high=MAX_POPULATION)
-        if patient_file is None and all(v is None for v in (age, sex, weight, crcl)):
+        if not pt.covariates_given():
             computed["patient"] = "typical adult of the population model (no covariates given)"
         if not patient.genotypes:
             computed["genotypes"] = "unknown: population-typical (no --cyp2d6/--cyp2c19 given)"
@@ -205,12 +191,12 @@ def register(app: typer.Typer) -> None:
             )
         console.print(tab)
         if res.population:
-            pt = Table(
+            bands = Table(
                 title=f"Population: {population:,} virtual subjects (seed {seed}); "
                 "percentiles of concentration, ng/mL"
             )
             for col in ("analyte", "at", "p05", "p50", "p95"):
-                pt.add_column(col)
+                bands.add_column(col)
             for a, band in res.population.items():
                 c = np.asarray(res.concentrations[a])
                 i_max = int(np.argmax(c))
@@ -218,12 +204,12 @@ def register(app: typer.Typer) -> None:
                     (f"Cmax time ({res.times_h[i_max]:g} h)", i_max),
                     (f"end ({res.times_h[-1]:g} h)", len(c) - 1),
                 ):
-                    pt.add_row(
+                    bands.add_row(
                         a,
                         label,
                         *(f"{float(np.asarray(band[k])[i]):.3g}" for k in ("p05", "p50", "p95")),
                     )
-            console.print(pt)
+            console.print(bands)
         if res.tdm_range is not None:
             console.print(
                 f"TDM reference range ({'+'.join(res.tdm_analytes)}): "

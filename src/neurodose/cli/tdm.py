@@ -14,11 +14,13 @@ import typer
 
 from neurodose.cli import options as opt
 from neurodose.errors import InputError, UnitError
-from neurodose.inputs import writing
+from neurodose.inputs import save_figure, writing
 
 __all__ = ["register", "tdm_csv"]
 
 _UNCERTAINTY = ("laplace", "sir")
+
+_BRIEF_CYP2D6 = Annotated[str | None, typer.Option(help="diplotype or phenotype")]
 
 
 def _floats(text: str | None, field: str) -> list[float] | None:
@@ -84,12 +86,7 @@ def _plot_tdm(report: Any, path: Path) -> None:
     ax.set_ylabel("concentration (ng/mL)")
     ax.set_title(f"{report.drug}: individual fit, {int(report.forecast.level * 100)} % interval")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    try:
-        with writing(path, "--plot"):
-            fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
 
 
 #: library field -> flag, for errors (the library names fields, the CLI names flags)
@@ -105,16 +102,14 @@ def register(app: typer.Typer) -> None:
     """Add the ``tdm`` and ``response`` commands to ``app``."""
 
     @app.command()
+    @opt.regimen_options()
+    @opt.patient_options(scr=False)
     def tdm(
         drug: opt.Drug,
         levels: Annotated[
             Path | None, typer.Option(help="levels CSV (time_h|datetime,analyte,value,unit[,lloq])")
         ] = None,
-        dose: opt.Dose = None,
-        every: opt.Every = "24 h",
-        doses: opt.DosesGiven = None,
-        days: opt.DaysSoFar = None,
-        regimen: opt.RegimenAsSimulate = None,
+        rg: opt.RegimenArgs = opt.NO_REGIMEN_OPTIONS,
         first_dose: Annotated[
             str | None, typer.Option(help="date-time of the first dose (for datetime levels)")
         ] = None,
@@ -141,15 +136,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--what-if-stop", help="scenario: stop a --with drug (repeatable)"),
         ] = None,
         uncertainty: Annotated[str, typer.Option(help="sir or laplace")] = "sir",
-        age: opt.Age = None,
-        sex: opt.Sex = None,
-        weight: opt.Weight = None,
-        smoker: opt.Smoker = False,
-        crcl: opt.Crcl = None,
-        cyp2d6: opt.Cyp2d6 = None,
-        cyp2c19: opt.Cyp2c19 = None,
-        patient_file: opt.PatientFile = None,
-        with_: opt.With = None,
+        pt: opt.PatientArgs = opt.NO_PATIENT_OPTIONS,
         seed: Annotated[int, typer.Option(help="random seed (restarts, SIR; >= 0)", min=0)] = 0,
         as_json: opt.AsJson = False,
         plot: opt.PngPlot = None,
@@ -181,11 +168,9 @@ def register(app: typer.Typer) -> None:
             raise InputError("--uncertainty", uncertainty, "'sir' or 'laplace'")
         if metric not in ("trough", "auc24"):
             raise InputError("--metric", metric, "'trough' or 'auc24'")
-        reg = opt.regimen_from_options(dose, every, doses, days, regimen)
-        patient = opt.patient_from_options(
-            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
-        )
-        comeds = opt.comedications_from_options(with_, patient, drug)
+        reg = rg.parse()
+        patient = pt.patient()
+        comeds = pt.comedications(patient, drug)
         obs = _read_levels(levels, level_analytes(drug, patient, comeds), first_dose)
         tgt = None
         every_h = _floats(intervals, "--intervals") or [24.0]
@@ -243,16 +228,15 @@ def register(app: typer.Typer) -> None:
         _print_tdm(report, extra)
 
     @app.command()
+    # response words --cyp2d6 more briefly than the other commands
+    @opt.regimen_options()
+    @opt.patient_options(scr=False, cyp2d6=_BRIEF_CYP2D6)
     def response(
         diary: Annotated[
             Path, typer.Option(help="diary CSV (date,pain[,sleep,side_effects,dose_mg])")
         ],
         drug: Annotated[str, typer.Option("--drug", help="drug taken")],
-        dose: opt.Dose = None,
-        every: opt.Every = "24 h",
-        doses: opt.DosesGiven = None,
-        days: opt.DaysSoFar = None,
-        regimen: opt.RegimenAsSimulate = None,
+        rg: opt.RegimenArgs = opt.NO_REGIMEN_OPTIONS,
         first_dose: Annotated[
             str | None, typer.Option(help="date of the first dose (default: first diary day)")
         ] = None,
@@ -265,16 +249,7 @@ def register(app: typer.Typer) -> None:
         first_dose_time: Annotated[
             str | None, typer.Option(help="first-dose date-time, for datetime levels")
         ] = None,
-        age: opt.Age = None,
-        sex: opt.Sex = None,
-        weight: opt.Weight = None,
-        smoker: opt.Smoker = False,
-        crcl: opt.Crcl = None,
-        # response words --cyp2d6 more briefly than the other commands
-        cyp2d6: Annotated[str | None, typer.Option(help="diplotype or phenotype")] = None,
-        cyp2c19: opt.Cyp2c19 = None,
-        patient_file: opt.PatientFile = None,
-        with_: opt.With = None,
+        pt: opt.PatientArgs = opt.NO_PATIENT_OPTIONS,
         seed: Annotated[int, typer.Option(help="random seed (>= 0)", min=0)] = 0,
         as_json: opt.AsJson = False,
         plot: opt.PngPlot = None,
@@ -291,16 +266,14 @@ def register(app: typer.Typer) -> None:
 
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         d = read_diary_csv(diary)
-        reg = opt.regimen_from_options(dose, every, doses, days, regimen)
+        reg = rg.parse()
         start = None
         if first_dose is not None:
             from neurodose.limits import plan_date
 
             start = plan_date(first_dose.strip()[:10], "--first-dose")
-        patient = opt.patient_from_options(
-            age, sex, weight, smoker, crcl, cyp2d6, cyp2c19, patient_file=patient_file
-        )
-        comeds = opt.comedications_from_options(with_, patient, drug)
+        patient = pt.patient()
+        comeds = pt.comedications(patient, drug)
         obs = None
         if levels is not None:
             from neurodose.workflows.monitoring import level_analytes
@@ -383,14 +356,10 @@ def _print_extra(c: Any, extra: dict[str, list[str]], *, warnings_only: bool = F
         c.print(f"note: {n}")
 
 
-def _print_tdm(report: Any, extra: dict[str, list[str]]) -> None:
+def _print_fit(c: Any, report: Any, j: dict[str, Any]) -> None:
+    """Consistency warnings, the individual parameters and the levels table."""
     from rich.table import Table
 
-    from neurodose.cli.common import make_console
-
-    c = make_console()
-    j = report.to_json()
-    _print_extra(c, extra, warnings_only=True)
     cons = j["consistency"]
     for w in cons["warnings"]:
         tail = " (accepted with --accept-levels)" if cons["accepted"] else ""
@@ -402,55 +371,78 @@ def _print_tdm(report: Any, extra: dict[str, list[str]]) -> None:
         lo, hi = j["individual_p05_p95"][k]
         t.add_row(k, f"{v:.4g}", f"{lo:.4g}-{hi:.4g}", f"{j['prior'][k]:.4g}")
     c.print(t)
-    if j["levels"]:
-        t2 = Table(title="levels: measured vs individual (IPRED) and population (PRED) prediction")
-        for col in ("time h", "analyte", "measured ng/mL", "IPRED", "PRED", "IWRES"):
-            t2.add_column(col)
-        for lv in j["levels"]:
-            meas = f"<{lv['lloq_ng_per_ml']:g} (BLQ)" if lv["blq"] else f"{lv['value_ng_per_ml']:g}"
-            iw = "-" if lv["iwres"] is None else f"{lv['iwres']:+.2f}"
-            t2.add_row(
-                f"{lv['time_h']:g}",
-                lv["analyte"],
-                meas,
-                f"{lv['ipred_ng_per_ml']:.3g}",
-                f"{lv['pred_ng_per_ml']:.3g}",
-                iw,
-            )
-        c.print(t2)
-    else:
+    if not j["levels"]:
         c.print("no levels: a-priori prediction from the population model")
+        return
+    t2 = Table(title="levels: measured vs individual (IPRED) and population (PRED) prediction")
+    for col in ("time h", "analyte", "measured ng/mL", "IPRED", "PRED", "IWRES"):
+        t2.add_column(col)
+    for lv in j["levels"]:
+        meas = f"<{lv['lloq_ng_per_ml']:g} (BLQ)" if lv["blq"] else f"{lv['value_ng_per_ml']:g}"
+        iw = "-" if lv["iwres"] is None else f"{lv['iwres']:+.2f}"
+        t2.add_row(
+            f"{lv['time_h']:g}",
+            lv["analyte"],
+            meas,
+            f"{lv['ipred_ng_per_ml']:.3g}",
+            f"{lv['pred_ng_per_ml']:.3g}",
+            iw,
+        )
+    c.print(t2)
+
+
+def _print_recommendation(c: Any, j: dict[str, Any]) -> None:
     r = j["recommendation"]
-    if r is not None:
-        key = "predicted_trough_ng_per_ml" if r["metric"] == "trough" else "predicted_auc24"
-        lo_k = next(k for k in r if k.startswith("p0"))
-        hi_k = next(k for k in r if k.startswith("p9"))
-        c.print(
-            f"recommendation: {r['dose_mg']:g} mg every {r['every_h']:g} h "
-            f"({r['daily_dose_mg']:g} mg/day): predicted steady-state {r['metric']} of "
-            f"{j['target_applies_to']} {r[key]:.3g} ({lo_k}-{hi_k} {r[lo_k]:.3g}-{r[hi_k]:.3g}); "
-            f"P(in target {r['target'][0]:g}-{r['target'][1]:g}) = {r['p_in_target']:.0%}"
+    if r is None:
+        return
+    key = "predicted_trough_ng_per_ml" if r["metric"] == "trough" else "predicted_auc24"
+    lo_k = next(k for k in r if k.startswith("p0"))
+    hi_k = next(k for k in r if k.startswith("p9"))
+    c.print(
+        f"recommendation: {r['dose_mg']:g} mg every {r['every_h']:g} h "
+        f"({r['daily_dose_mg']:g} mg/day): predicted steady-state {r['metric']} of "
+        f"{j['target_applies_to']} {r[key]:.3g} ({lo_k}-{hi_k} {r[lo_k]:.3g}-{r[hi_k]:.3g}); "
+        f"P(in target {r['target'][0]:g}-{r['target'][1]:g}) = {r['p_in_target']:.0%}"
+    )
+    c.print(
+        f"  target from {r['target_source']} ({r['target_note']}); strengths "
+        f"{', '.join(f'{s:g}' for s in r['strengths_mg'])} mg ({r['strengths_source']}); "
+        f"maximum {r['max_daily_mg']:g} mg/day ({r['max_daily_source']})"
+    )
+    for n in r["notes"]:
+        c.print(f"  note: {n}")
+
+
+def _what_if_line(s: dict[str, Any]) -> str:
+    line = f"what if {s['scenario']}:"
+    if "predicted_ss_trough" in s:
+        line += (
+            f" steady-state trough on the current dose {s['predicted_ss_trough']:.3g} "
+            f"(p05-p95 {s['p05']:.3g}-{s['p95']:.3g})"
         )
-        c.print(
-            f"  target from {r['target_source']} ({r['target_note']}); strengths "
-            f"{', '.join(f'{s:g}' for s in r['strengths_mg'])} mg ({r['strengths_source']}); "
-            f"maximum {r['max_daily_mg']:g} mg/day ({r['max_daily_source']})"
-        )
-        for n in r["notes"]:
-            c.print(f"  note: {n}")
+    if "recommendation" in s:
+        rr = s["recommendation"]
+        line += f"; recommended {rr['dose_mg']:g} mg every {rr['every_h']:g} h"
+    return line
+
+
+def _print_tdm(report: Any, extra: dict[str, list[str]]) -> None:
+    from neurodose.cli.common import make_console
+
+    c = make_console()
+    j = report.to_json()
+    _print_extra(c, extra, warnings_only=True)
+    _print_fit(c, report, j)
+    _print_recommendation(c, j)
     for s in j["what_if"]:
-        line = f"what if {s['scenario']}:"
-        if "predicted_ss_trough" in s:
-            line += (
-                f" steady-state trough on the current dose {s['predicted_ss_trough']:.3g} "
-                f"(p05-p95 {s['p05']:.3g}-{s['p95']:.3g})"
-            )
-        if "recommendation" in s:
-            rr = s["recommendation"]
-            line += f"; recommended {rr['dose_mg']:g} mg every {rr['every_h']:g} h"
-        c.print(line)
+        c.print(_what_if_line(s))
     for w in j["diagnostics"]["warnings"]:
         c.print(f"warning: {w}")
+    _print_tail(c, j, extra)
+
+
+def _print_tail(c: Any, j: dict[str, Any], extra: dict[str, list[str]]) -> None:
+    """The report's notes, the door's warnings and defaults, sources, the disclaimer."""
     for n in j["notes"]:
         c.print(f"note: {n}")
     _print_extra(c, extra)
@@ -487,8 +479,4 @@ def _print_response(rep: Any, extra: dict[str, list[str]]) -> None:
     c.print(f"side effects: {se['direction']} ({se['slope_points_per_week']:+.2f} points/week)")
     for f in j["findings"]:
         c.print(f"finding: {f['message']}")
-    for n in j["notes"]:
-        c.print(f"note: {n}")
-    _print_extra(c, extra)
-    c.print("sources: " + ", ".join(j["sources"]))
-    c.print("Decision support only; not a substitute for clinical judgement.")
+    _print_tail(c, j, extra)

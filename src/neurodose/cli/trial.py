@@ -18,9 +18,9 @@ from rich.table import Table
 
 from neurodose.cli import options as opt
 from neurodose.cli.common import escape, make_console, print_json, print_sources
-from neurodose.inputs import output_path, writing
-from neurodose.trial.design import load_design
-from neurodose.trial.run import TrialResult, run_trial
+from neurodose.inputs import output_path, save_figure, writing
+from neurodose.trial.run import TrialResult
+from neurodose.workflows.trials import TrialRequest, trial, trial_design
 
 __all__ = [
     "DEMO_DESIGN",
@@ -97,24 +97,41 @@ def nn_text(value: float | None, ci: list[Any], *, benefit_outcome: bool) -> str
     return f"{label} {abs(value):g} ({abs(bound):g} to ∞)"
 
 
-def print_trial(result: TrialResult, console: Console) -> None:
-    """Rich tables of a trial result, readable at 80 columns.
-
-    Arms get a letter (A, B, ...) with a legend naming the arm and its regimen, so two
-    arms of one drug stay distinguishable; efficacy and adverse effects are separate
-    tables; comparisons say NNTB/NNTH instead of signed NNTs.
-    """
-    d = result.to_dict()
-    des = d["design"]
-    console.print(
-        f"[bold]Virtual trial {escape(des['name'])}[/bold]: {des['condition']}, "
-        f"{des['weeks']} weeks, {des['n_per_arm']:,} per arm, seed {des['seed']}, "
-        f"ITT with {des['imputation']}"
+def _comparison_cells(v: dict[str, Any]) -> tuple[str, str, str]:
+    """≥50 %, ≥30 % relief and AE withdrawal of one comparison vs placebo."""
+    if v.get("nnt_not_computable"):
+        relief = ("not computable", "not computable")
+    else:
+        relief = (
+            nn_text(v["nnt_50"], v["nnt_50_ci"], benefit_outcome=True)
+            + (" (rests on unknown)" if v.get("nnt_caveat") else ""),
+            nn_text(v["nnt_30"], v["nnt_30_ci"], benefit_outcome=True),
+        )
+    withdrawal = (
+        "not computable"
+        if v.get("nnh_withdrawal_not_computable")
+        else nn_text(v["nnh_withdrawal"], v["nnh_withdrawal_ci"], benefit_outcome=False)
     )
-    arms = {a.name: a for a in result.design.arms}
-    labels = {name: _arm_label(i) for i, name in enumerate(d["arms"])}
-    for name, lab in labels.items():
-        console.print(f"  {lab} = {escape(name)}: {escape(_regimen_text(arms[name]))}")
+    return (*relief, withdrawal)
+
+
+def _print_comparisons(d: dict[str, Any], labels: dict[str, str], console: Console) -> None:
+    if not d["comparisons"]:
+        return
+    cmp = Table(title="Versus placebo (95 % CI)")
+    for col in ("arm", "≥50 % relief", "≥30 % relief", "AE withdrawal"):
+        cmp.add_column(col, no_wrap=col == "arm")
+    for key, v in d["comparisons"].items():
+        name = key.removesuffix("_vs_placebo")
+        cmp.add_row(labels.get(name, name), *_comparison_cells(v))
+    console.print(cmp)
+    console.print(
+        "[dim]NNTB/NNTH: patients to treat for one more to benefit / to be harmed than "
+        "on placebo; '... to ∞': the CI includes no difference.[/dim]"
+    )
+
+
+def _print_arm_tables(d: dict[str, Any], labels: dict[str, str], console: Console) -> None:
     t = Table(title="Efficacy at the end of the trial")
     for c in ("arm", "baseline", "change", "≥30 %", "≥50 %", "worse", "AE withdr."):
         t.add_column(c, justify="left" if c == "arm" else "right", no_wrap=True)
@@ -136,32 +153,9 @@ def print_trial(result: TrialResult, console: Console) -> None:
     for name, a in d["arms"].items():
         ae.add_row(labels[name], *(_pct(a["adverse_events"].get(k)) for k in _MAIN_AES))
     console.print(ae)
-    if d["comparisons"]:
-        cmp = Table(title="Versus placebo (95 % CI)")
-        for col in ("arm", "≥50 % relief", "≥30 % relief", "AE withdrawal"):
-            cmp.add_column(col, no_wrap=col == "arm")
-        for key, v in d["comparisons"].items():
-            name = key.removesuffix("_vs_placebo")
-            cmp.add_row(
-                labels.get(name, name),
-                *(
-                    ("not computable", "not computable")
-                    if v.get("nnt_not_computable")
-                    else (
-                        nn_text(v["nnt_50"], v["nnt_50_ci"], benefit_outcome=True)
-                        + (" (rests on unknown)" if v.get("nnt_caveat") else ""),
-                        nn_text(v["nnt_30"], v["nnt_30_ci"], benefit_outcome=True),
-                    )
-                ),
-                "not computable"
-                if v.get("nnh_withdrawal_not_computable")
-                else nn_text(v["nnh_withdrawal"], v["nnh_withdrawal_ci"], benefit_outcome=False),
-            )
-        console.print(cmp)
-        console.print(
-            "[dim]NNTB/NNTH: patients to treat for one more to benefit / to be harmed than "
-            "on placebo; '... to ∞': the CI includes no difference.[/dim]"
-        )
+
+
+def _print_arm_caveats(d: dict[str, Any], labels: dict[str, str], console: Console) -> None:
     for name, a in d["arms"].items():
         if a.get("efficacy_not_computable"):
             console.print(
@@ -178,6 +172,29 @@ def print_trial(result: TrialResult, console: Console) -> None:
                 f"[yellow]{labels[name]}: not computable (no driver affinity known)[/yellow]: "
                 + ", ".join(sorted(nc))
             )
+
+
+def print_trial(result: TrialResult, console: Console) -> None:
+    """Rich tables of a trial result, readable at 80 columns.
+
+    Arms get a letter (A, B, ...) with a legend naming the arm and its regimen, so two
+    arms of one drug stay distinguishable; efficacy and adverse effects are separate
+    tables; comparisons say NNTB/NNTH instead of signed NNTs.
+    """
+    d = result.to_dict()
+    des = d["design"]
+    console.print(
+        f"[bold]Virtual trial {escape(des['name'])}[/bold]: {des['condition']}, "
+        f"{des['weeks']} weeks, {des['n_per_arm']:,} per arm, seed {des['seed']}, "
+        f"ITT with {des['imputation']}"
+    )
+    arms = {a.name: a for a in result.design.arms}
+    labels = {name: _arm_label(i) for i, name in enumerate(d["arms"])}
+    for name, lab in labels.items():
+        console.print(f"  {lab} = {escape(name)}: {escape(_regimen_text(arms[name]))}")
+    _print_arm_tables(d, labels, console)
+    _print_comparisons(d, labels, console)
+    _print_arm_caveats(d, labels, console)
     console.print(
         "[dim]Model: docs/model.md. Calibrated parameters are fits to published trials "
         "(calibration is not validation; docs/claims.md).[/dim]"
@@ -300,13 +317,8 @@ def plot_trial(result: TrialResult, path: Path) -> Path:
     ax[2].set_title("Adverse-effect burden over time")
     ax[2].legend(fontsize=8)
     fig.suptitle(f"neurodose virtual trial: {d['design']['name']} ({d['design']['condition']})")
-    fig.tight_layout()
     path = Path(path)
-    try:
-        with writing(path, "--plot"):
-            fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
@@ -318,8 +330,8 @@ def demo_section(console: Console) -> None:
     if not DEMO_DESIGN.exists():
         console.print(f"[red]demo design not found at {DEMO_DESIGN}[/red]")
         return
-    design = load_design(DEMO_DESIGN)
-    result = run_trial(design, progress=console.is_terminal)
+    design = trial_design(DEMO_DESIGN)
+    result = trial(TrialRequest(design, chunk_size=20_000, progress=console.is_terminal)).result
     print_trial(result, console)
     out = Path(os.environ.get("NEURODOSE_OUTPUT_DIR", ".")) / "neurodose_demo_trial.png"
     plot_trial(result, output_path(out, "NEURODOSE_OUTPUT_DIR"))
@@ -331,7 +343,7 @@ def register(app: typer.Typer) -> None:
     """Add the ``trial`` command to ``app``."""
 
     @app.command("trial")
-    def trial(
+    def trial_command(
         design: Annotated[Path, typer.Argument(help="trial design TOML (examples/trials/)")],
         as_json: Annotated[bool, typer.Option("--json", help="print the JSON result")] = False,
         plot: opt.PngFigure = None,
@@ -350,15 +362,16 @@ def register(app: typer.Typer) -> None:
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         csv = opt.out_path(csv, "--csv", (".csv",), mkdir)
         per_subject = opt.out_path(per_subject, "--per-subject", (".csv",), mkdir)
-        des = load_design(design)
+        des = trial_design(design)
         console = make_console(stderr=as_json)
-        result = run_trial(
+        req = TrialRequest(
             des,
             chunk_size=chunk_size,
             scheduler=scheduler,
             progress=make_console(stderr=True).is_terminal,
             per_subject=per_subject is not None,
         )
+        result = trial(req).result
         if csv is not None:
             with writing(csv, "--csv"):
                 csv.write_text(trial_csv(result), encoding="utf-8")

@@ -436,6 +436,54 @@ def _resolve_medication(
     return None
 
 
+def _unresolved_order(res: dict[str, Any], where: str, ref: str, mref: str | None) -> Order:
+    """An order whose ``medicationReference`` names no Medication we have: not checked."""
+    display = str(res["medicationReference"].get("display") or mref or "")
+    return Order(
+        ref=ref,
+        drug=None,
+        text=display or "medicationReference",
+        codes=(),
+        dose_mg=None,
+        every_h=_first_every_h(res),
+        resource=res,
+        problems=(
+            f"{where}.medicationReference {mref!r}: no such Medication in the request "
+            "(contained, bundle entry or prefetch); not checked",
+        ),
+    )
+
+
+def _referenced_code(
+    res: dict[str, Any], med: dict[str, Any]
+) -> tuple[dict[str, Any] | None, float | None]:
+    """The code of a referenced Medication (else the reference's display) and its
+    ingredient strength."""
+    cc = med.get("code")
+    if isinstance(cc, dict) and not (_codings(cc) or cc.get("text")):
+        cc = None
+    if cc is None and res["medicationReference"].get("display"):
+        cc = {"text": str(res["medicationReference"]["display"])}
+    return cc, _medication_strength(med)
+
+
+def _order_dose(
+    res: dict[str, Any], strength: float | None, where: str
+) -> tuple[float | None, float | None, tuple[str, ...]]:
+    """Dose (mg), interval (h) and problems of the first dosage of an order."""
+    dosages = res.get("dosageInstruction") or res.get("dosage") or []
+    if not dosages:
+        return None, None, ()
+    key = "dosageInstruction" if res.get("dosageInstruction") else "dosage"
+    dose = None
+    problems: tuple[str, ...] = ()
+    try:
+        dose = _dose_mg(dosages[0], strength, f"{where}.{key}[0]")
+    except _DoseUnknownError as exc:
+        problems = (str(exc),)
+    return dose, _every_h(dosages[0]), problems
+
+
 def _order(res: dict[str, Any], where: str, index: Mapping[str, dict[str, Any]]) -> Order:
     rtype = res["resourceType"]
     ref = f"{rtype}/{res['id']}" if res.get("id") else where
@@ -445,26 +493,8 @@ def _order(res: dict[str, Any], where: str, index: Mapping[str, dict[str, Any]])
     if cc is None and isinstance(res.get("medicationReference"), dict):
         med = _resolve_medication(res, mref, index) if mref is not None else None
         if med is None:
-            display = str(res["medicationReference"].get("display") or mref or "")
-            return Order(
-                ref=ref,
-                drug=None,
-                text=display or "medicationReference",
-                codes=(),
-                dose_mg=None,
-                every_h=_first_every_h(res),
-                resource=res,
-                problems=(
-                    f"{where}.medicationReference {mref!r}: no such Medication in the request "
-                    "(contained, bundle entry or prefetch); not checked",
-                ),
-            )
-        med_strength = _medication_strength(med)
-        cc = med.get("code")
-        if isinstance(cc, dict) and not (_codings(cc) or cc.get("text")):
-            cc = None
-        if cc is None and res["medicationReference"].get("display"):
-            cc = {"text": str(res["medicationReference"]["display"])}
+            return _unresolved_order(res, where, ref, mref)
+        cc, med_strength = _referenced_code(res, med)
     if not isinstance(cc, dict) or not (_codings(cc) or cc.get("text")):
         raise FhirError(
             f"{where}.medication[x]",
@@ -473,16 +503,7 @@ def _order(res: dict[str, Any], where: str, index: Mapping[str, dict[str, Any]])
         )
     drug, text, codes, strength = medication_of(cc, where=f"{where}.medication")
     strength = strength if strength is not None else med_strength
-    dosages = res.get("dosageInstruction") or res.get("dosage") or []
-    dose = every = None
-    problems: tuple[str, ...] = ()
-    if dosages:
-        key = "dosageInstruction" if res.get("dosageInstruction") else "dosage"
-        try:
-            dose = _dose_mg(dosages[0], strength, f"{where}.{key}[0]")
-        except _DoseUnknownError as exc:
-            problems = (str(exc),)
-        every = _every_h(dosages[0])
+    dose, every, problems = _order_dose(res, strength, where)
     return Order(
         ref=ref,
         drug=drug,

@@ -66,6 +66,22 @@ def _blocks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _call_value(gene: str, dips: list[dict[str, Any]], notes: list[str]) -> tuple[str | None, Any]:
+    """The diplotype of one call (or its phenotype where the call is ambiguous but the
+    phenotypes agree), and the phenotype; a note says why a call is not used."""
+    labels = [str(d.get("label") or "") for d in dips]
+    phenos = {p for d in dips for p in d.get("phenotypes") or []}
+    phen = next(iter(phenos)) if len(phenos) == 1 else None
+    if len(dips) == 1 and labels[0] and "Unknown" not in labels[0]:
+        return labels[0], phen
+    if len(dips) > 1 and phen and phen not in ("No Result", "n/a"):
+        notes.append(f"{gene}: ambiguous PharmCAT call ({' OR '.join(labels)}); phenotype used")
+        return phen, phen
+    if dips:
+        notes.append(f"{gene}: PharmCAT call {' OR '.join(labels) or 'empty'} not usable; not used")
+    return None, phen
+
+
 def calls_from_pharmcat(report: Any) -> list[PharmcatCall]:
     """CYP2D6 and CYP2C19 calls from a PharmCAT JSON report (see module docstring)."""
     if not isinstance(report, dict) or not ({"genes", "geneReports"} & set(report)):
@@ -84,18 +100,6 @@ def calls_from_pharmcat(report: Any) -> list[PharmcatCall]:
         notes: list[str] = []
         if gene == "CYP2D6" and source not in (None, "OUTSIDE"):
             notes.append(_UNRELIABLE)
-        labels = [str(d.get("label") or "") for d in dips]
-        phenos = {p for d in dips for p in d.get("phenotypes") or []}
-        value: str | None = None
-        phen = next(iter(phenos)) if len(phenos) == 1 else None
-        if len(dips) == 1 and labels[0] and "Unknown" not in labels[0]:
-            value = labels[0]
-        elif len(dips) > 1 and phen and phen not in ("No Result", "n/a"):
-            value = phen
-            notes.append(f"{gene}: ambiguous PharmCAT call ({' OR '.join(labels)}); phenotype used")
-        elif dips:
-            notes.append(
-                f"{gene}: PharmCAT call {' OR '.join(labels) or 'empty'} not usable; not used"
-            )
+        value, phen = _call_value(gene, dips, notes)
         out.append(PharmcatCall(gene, value, phen, source, tuple(notes), version))
     return out

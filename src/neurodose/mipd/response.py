@@ -50,7 +50,7 @@ from neurodose import citations
 from neurodose.case.regimen import DoseEvent, ExpandedDoses, Regimen
 from neurodose.errors import InputError
 from neurodose.findings import Finding
-from neurodose.inputs import writing
+from neurodose.inputs import save_figure
 from neurodose.knowledge import record, resolve_name
 from neurodose.mipd.diary import Diary
 from neurodose.mipd.engine import prior_model
@@ -345,12 +345,7 @@ class ResponseReport:
         ax.set_ylabel("pain (0-10)")
         ax.set_ylim(0, 10)
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        try:
-            with writing(p, "--plot"):
-                fig.savefig(p, dpi=110)
-        finally:
-            plt.close(fig)
+        save_figure(fig, p)
 
 
 def _diary_doses(regimen: Regimen, diary: Diary, first: dt.date) -> ExpandedDoses:

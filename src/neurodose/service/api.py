@@ -22,7 +22,6 @@ from pydantic import ValidationError
 
 from neurodose.case import PatientIn
 from neurodose.errors import InputError, NeurodoseError
-from neurodose.limits import trial_allowed
 from neurodose.service import accounts, library, store
 from neurodose.service.login import LoginGate
 from neurodose.service.models import Clinician, TrialJob
@@ -757,12 +756,10 @@ def start_trial(st: State, user: User, body: TrialDesignIn) -> TrialJobOut:
     """Run a virtual trial (a design as ``neurodose trial`` reads it) in the background."""
     import secrets
 
-    from neurodose.trial.design import parse_design
+    from neurodose.workflows.trials import trial_design
 
     design = body.model_dump(exclude_unset=True)
-
-    des = parse_design(design, source="body")
-    trial_allowed(des.n_per_arm, len(des.arms), cap=st.settings.trial_max_patients)
+    trial_design(design, max_patients=st.settings.trial_max_patients)
     job_id = "t" + secrets.token_hex(8)
     with st.db.session() as s:
         j = TrialJob(id=job_id, owner=user.id, state="queued", design=design)

@@ -349,19 +349,9 @@ def explain_json(
 def run_trial_job(
     design: Mapping[str, Any], on_progress: Callable[[float], None]
 ) -> dict[str, Any]:
-    """``neurodose trial --json`` of a design mapping, reporting progress 0-1 per chunk."""
-    from neurodose.trial.design import parse_design
-    from neurodose.trial.run import run_trial
+    """``neurodose trial --json`` of a design mapping, reporting progress 0-1 per chunk
+    (:func:`neurodose.workflows.trial`)."""
+    from neurodose.workflows.trials import TrialRequest, trial, trial_design
 
-    des = parse_design(dict(design), source="body")
-    total = max(len(des.arms) * des.n_per_arm, 1)
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        on_progress(done / total)
-
-    chunk = max(min(des.n_per_arm // 4, 20_000), 1)
-    res = run_trial(des, chunk_size=chunk, on_chunk=tick)
-    return dict(_clean(res.to_dict()))
+    req = TrialRequest(trial_design(design), on_progress=on_progress)
+    return dict(_clean(trial(req).to_json()))

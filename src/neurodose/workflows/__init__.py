@@ -21,6 +21,7 @@ module              use cases
 ``monitoring``      :func:`tdm` (MAP fit, forecast, dose) and :func:`course_tdm`
 ``diary``           :func:`response` (diary -> week-8 forecast)
 ``views``           :func:`patient_view` (week, reviews, levels of current drugs)
+``trials``          :func:`trial_design`, :func:`trial` (a virtual trial job)
 ==================  ===================================================
 
 Layer: above ``advice``, ``mipd``, ``trial`` and ``simulation``; below ``fhir``,
@@ -55,6 +56,8 @@ _WHERE = {
     "SimulateResult": "models",
     "TdmRequest": "monitoring",
     "TdmResult": "monitoring",
+    "TrialJobResult": "trials",
+    "TrialRequest": "trials",
     "assess": "assessment",
     "build_patient": "patients",
     "course_tdm": "monitoring",
@@ -66,6 +69,8 @@ _WHERE = {
     "screen_orders": "screening",
     "simulate": "models",
     "tdm": "monitoring",
+    "trial": "trials",
+    "trial_design": "trials",
 }
 
 
@@ -97,6 +102,8 @@ __all__ = [
     "SimulateResult",
     "TdmRequest",
     "TdmResult",
+    "TrialJobResult",
+    "TrialRequest",
     "assess",
     "build_patient",
     "course_tdm",
@@ -108,4 +115,6 @@ __all__ = [
     "screen_orders",
     "simulate",
     "tdm",
+    "trial",
+    "trial_design",
 ]

@@ -4,11 +4,12 @@ maximum, each co-medication's dose, and what a co-medication without a dose mean
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from neurodose.case import Comedication, Regimen
 from neurodose.knowledge.limits import check_daily_dose
 
-__all__ = ["comedication_notes", "comedication_warnings", "dose_warnings"]
+__all__ = ["comedication_notes", "comedication_warnings", "dose_warnings", "request_warnings"]
 
 
 def dose_warnings(drug: str, regimen: Regimen, field: str, allow_above_max: bool) -> list[str]:
@@ -18,6 +19,13 @@ def dose_warnings(drug: str, regimen: Regimen, field: str, allow_above_max: bool
     return check_daily_dose(
         drug, regimen.max_daily_dose(), field=field, allow_above_max=allow_above_max
     )
+
+
+def request_warnings(req: Any) -> list[str]:
+    """:func:`dose_warnings` of a request's ``drug`` and ``regimen`` (field
+    ``regimen.dose``), then :func:`comedication_warnings` of its ``comedications``."""
+    warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
+    return warnings + comedication_warnings(req.comedications, req.allow_above_max)
 
 
 def comedication_warnings(

@@ -13,7 +13,10 @@ from typing import Any
 from neurodose.case import Comedication, Patient, Regimen
 from neurodose.mipd.diary import Diary
 from neurodose.mipd.levels import Observations
-from neurodose.workflows.checks import comedication_notes, comedication_warnings, dose_warnings
+from neurodose.workflows.checks import (
+    comedication_notes,
+    request_warnings,
+)
 
 __all__ = ["ResponseRequest", "ResponseResult", "response"]
 
@@ -50,8 +53,7 @@ def response(req: ResponseRequest) -> ResponseResult:
     """Check the doses (``regimen``, ``comedications``), fit the diary and forecast."""
     from neurodose.mipd.response import run_response
 
-    warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
-    warnings += comedication_warnings(req.comedications, req.allow_above_max)
+    warnings = request_warnings(req)
     rep = run_response(
         req.drug,
         req.regimen,

@@ -15,7 +15,10 @@ from typing import Any
 from neurodose.case import Comedication, Patient, Regimen
 from neurodose.limits import days_allowed, hours_allowed, regimen_allowed
 from neurodose.simulation import SimulationResult
-from neurodose.workflows.checks import comedication_notes, comedication_warnings, dose_warnings
+from neurodose.workflows.checks import (
+    comedication_notes,
+    request_warnings,
+)
 
 __all__ = [
     "ExplainRequest",
@@ -78,8 +81,7 @@ def simulate(req: SimulateRequest) -> SimulateResult:
     regimen_allowed(len(ex), last_h, "regimen.days", int(last_h // 24.0) + 1)
     if req.hours is not None:
         hours_allowed(req.hours, "hours")
-    warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
-    warnings += comedication_warnings(req.comedications, req.allow_above_max)
+    warnings = request_warnings(req)
     times = None if req.hours is None else np.arange(0.0, req.hours + 1e-9, 1.0)
     pd_days = None
     if req.pd:
@@ -138,8 +140,7 @@ def explain(req: ExplainRequest) -> ExplainResult:
     from neurodose.simulation import explain as run
 
     days_allowed(req.days, "days")
-    warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
-    warnings += comedication_warnings(req.comedications, req.allow_above_max)
+    warnings = request_warnings(req)
     data = run(
         req.drug,
         req.regimen,

@@ -18,7 +18,7 @@ from neurodose.case import Comedication, Patient, Regimen
 from neurodose.knowledge.limits import check_daily_dose
 from neurodose.mipd.levels import Observations
 from neurodose.mipd.tdm import TdmReport, parse_target, run_tdm
-from neurodose.workflows.checks import comedication_warnings, dose_warnings
+from neurodose.workflows.checks import request_warnings
 from neurodose.workflows.plans import planned_doses
 
 __all__ = ["CourseTdmRequest", "TdmRequest", "TdmResult", "course_tdm", "level_analytes", "tdm"]
@@ -67,8 +67,7 @@ class TdmResult:
 def tdm(req: TdmRequest) -> TdmResult:
     """Check the doses taken, the co-medication doses and the dose-search maximum; fit,
     forecast and recommend."""
-    warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
-    warnings += comedication_warnings(req.comedications, req.allow_above_max)
+    warnings = request_warnings(req)
     if req.max_daily_mg is not None:
         warnings += check_daily_dose(
             req.drug, req.max_daily_mg, field="max_daily_mg", allow_above_max=req.allow_above_max

@@ -276,3 +276,71 @@ def test_response_cli_and_workflow_agree():
     assert cli.pop("warnings") == list(wf.warnings)
     cli.pop("defaults_applied")
     assert json.loads(json.dumps(wf.report.to_json())) == cli
+
+
+# ------------------------------------------------------------------ virtual trial job
+
+
+def test_trial_cli_api_job_and_workflow_agree(tmp_path):
+    """``neurodose trial --json``, the clinic's trial job and the workflow give one result
+    (the CLI with the job's chunk size, which the result's design records)."""
+    import tomllib
+
+    from neurodose.workflows import TrialRequest, trial, trial_design
+    from neurodose.workflows.trials import job_chunk_size
+
+    text = (
+        (ROOT / "examples/trials/demo.toml")
+        .read_text()
+        .replace("n_per_arm = 4000", "n_per_arm = 120")
+    )
+    f = tmp_path / "small.toml"
+    f.write_text(text)
+    design = tomllib.loads(text)
+    des = trial_design(f)
+    assert des.n_per_arm == 120 and trial_design(design) == des
+    wf = trial(TrialRequest(des)).to_json()
+    progress: list[float] = []
+    api = library.run_trial_job(design, progress.append)
+    cli = _cli("trial", str(f), "--json", "--chunk-size", str(job_chunk_size(des)))
+    assert json.loads(json.dumps(wf)) == api == cli
+    assert api["design"]["chunk_size"] == 30 and set(api["arms"]) == {
+        a["name"] for a in design["arms"]
+    }
+    # the job reports each chunk's share, ending at 1
+    assert len(progress) == 16 and progress == sorted(progress) and progress[-1] == 1.0
+
+
+def test_trial_job_stops_when_progress_raises_and_the_size_cap_names_the_field():
+    from neurodose.errors import InputError
+    from neurodose.workflows import TrialRequest, trial, trial_design
+
+    design = trial_design(ROOT / "examples/trials/demo.toml")
+
+    class StopError(Exception):
+        pass
+
+    def cancel(p: float) -> None:
+        raise StopError
+
+    with pytest.raises(StopError):
+        trial(TrialRequest(design, chunk_size=1000, on_progress=cancel))
+    body = {
+        "name": "x",
+        "condition": "diabetic_neuropathy",
+        "n_per_arm": 600,
+        "seed": 1,
+        "weeks": 4,
+        "arms": [
+            {"name": "placebo", "drug": "placebo"},
+            {
+                "name": "d",
+                "drug": "duloxetine",
+                "regimen": [{"start_day": 1, "dose_mg": 60, "every_h": 24}],
+            },
+        ],
+    }
+    assert trial_design(body, max_patients=1200).n_per_arm == 600
+    with pytest.raises(InputError) as exc:
+        trial_design(body, max_patients=1000)
+    assert exc.value.field == "n_per_arm" and "500 per arm" in str(exc.value)
