@@ -358,9 +358,12 @@ def explain_json(
 
 
 def run_trial_job(
-    design: Mapping[str, Any], on_progress: Callable[[float], None]
+    design: Mapping[str, Any],
+    on_progress: Callable[[float], None],
+    scheduler: str | None = None,
 ) -> dict[str, Any]:
-    """``neurodose trial --json`` of a design mapping, reporting progress 0-1 per chunk."""
+    """``neurodose trial --json`` of a design mapping, reporting progress 0-1 per chunk
+    (in this process), or on the Dask ``scheduler`` (progress at the end)."""
     from neurodose.trial.design import parse_design
     from neurodose.trial.run import run_trial
 
@@ -374,5 +377,5 @@ def run_trial_job(
         on_progress(done / total)
 
     chunk = max(min(des.n_per_arm // 4, 20_000), 1)
-    res = run_trial(des, chunk_size=chunk, on_chunk=tick)
+    res = run_trial(des, chunk_size=chunk, on_chunk=tick, scheduler=scheduler)
     return dict(_clean(res.to_dict()))

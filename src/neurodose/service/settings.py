@@ -33,6 +33,12 @@ Environment (all optional):
 ``NEURODOSE_LOGIN_WORKERS``
     Argon2 verifications run at once per process (default 2); more waiting than four
     times this are refused with ``503`` and ``Retry-After``.
+``NEURODOSE_DB_POOL``
+    PostgreSQL connections per server process (default 8, and as many again at peaks);
+    N workers open at most ``2 N`` times this (docs/deployment.md).
+``NEURODOSE_DASK_SCHEDULER``
+    Address of a Dask scheduler (``tcp://host:8786``) that runs trial jobs (default:
+    none, trial jobs run in the server process).
 """
 
 from __future__ import annotations
@@ -111,6 +117,8 @@ class Settings:
     login_window_s: int = 900
     login_lockout_s: int = 900
     login_workers: int = 2
+    db_pool: int = 8
+    dask_scheduler: str | None = None
 
     @property
     def dialect(self) -> str:
@@ -168,5 +176,7 @@ class Settings:
             login_window_s=_int_env("NEURODOSE_LOGIN_WINDOW_SECONDS", 900, 1, 86400),
             login_lockout_s=_int_env("NEURODOSE_LOGIN_LOCKOUT_SECONDS", 900, 1, 86400),
             login_workers=_int_env("NEURODOSE_LOGIN_WORKERS", 2, 1, 64),
+            db_pool=_int_env("NEURODOSE_DB_POOL", 8, 1, 200),
+            dask_scheduler=os.environ.get("NEURODOSE_DASK_SCHEDULER") or None,
         )
         return replace(s, **overrides)  # type: ignore[arg-type]
