@@ -163,6 +163,7 @@ class Mix:
         self.bodies = hospital.order_sign_bodies()
         self.lat: dict[str, list[float]] = {}
         self.errors: dict[str, int] = {}
+        self.diary = False
 
     async def timed(self, kind: str, method: str, path: str, **kw: Any) -> None:
         t0 = time.perf_counter()
@@ -171,7 +172,8 @@ class Mix:
         if r.status_code in (200, 201):
             self.lat.setdefault(kind, []).append(dt_)
         else:
-            self.errors[f"{kind}: {r.status_code}"] = self.errors.get(kind, 0) + 1
+            what = f"{kind}: {r.status_code}"
+            self.errors[what] = self.errors.get(what, 0) + 1
 
     async def cds(self, label: str) -> None:
         h = {"Authorization": f"Bearer {self.key.sign(self.url + CDS)}"}
@@ -179,7 +181,20 @@ class Mix:
             f"CDS order-sign: {label}", "POST", CDS, json=self.bodies[label], headers=h
         )
 
+    async def diary_only(self, link: str, rounds: int) -> None:
+        for k in range(4 * rounds):
+            await self.timed(
+                "diary write (only)",
+                "POST",
+                f"/api/v1/diary/{link}/entries",
+                json=hospital.diary_body(k),
+                headers={"Authorization": ""},
+            )
+
     async def client(self, i: int, pid: str, link: str, cold_pid: str, rounds: int) -> None:
+        if self.diary:
+            await self.diary_only(link, rounds)
+            return
         await self.timed("assessment, cold", "GET", f"/api/v1/patients/{cold_pid}/assessment")
         for k in range(rounds):
             await self.timed(
@@ -194,12 +209,15 @@ class Mix:
             await self.cds(list(self.bodies)[(i + k) % len(self.bodies)])
 
 
-async def _load(url: str, key: Any, clients: int, rounds: int, pid: int) -> dict[str, Any]:
+async def _load(
+    url: str, key: Any, clients: int, rounds: int, server_pid: int, diary: bool = False
+) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=clients + 10, keepalive_expiry=1.0)
     async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as c:
         tok = await c.post("/api/v1/token", data={"username": "bench", "password": PASSWORD})
         c.headers["Authorization"] = f"Bearer {tok.json()['access_token']}"
         mix = Mix(c, url, key)
+        mix.diary = diary
         pids, links, cold = [], [], []
         for i in range(clients):
             pid = (await c.post("/api/v1/patients", json=hospital.clinic_profile(i))).json()["id"]
@@ -212,13 +230,13 @@ async def _load(url: str, key: Any, clients: int, rounds: int, pid: int) -> dict
         for label in mix.bodies:
             await mix.cds(label)
         mix.lat.clear()
-        server0, me0, t0 = _tree_cpu(pid), time.process_time(), time.perf_counter()
+        server0, me0, t0 = _tree_cpu(server_pid), time.process_time(), time.perf_counter()
         await asyncio.gather(
             *(mix.client(i, pids[i], links[i], cold[i], rounds) for i in range(clients))
         )
         wall = time.perf_counter() - t0
         me = time.process_time() - me0
-        server = _tree_cpu(pid) - server0
+        server = _tree_cpu(server_pid) - server0
     return {
         "lat": mix.lat,
         "errors": mix.errors,
@@ -228,14 +246,14 @@ async def _load(url: str, key: Any, clients: int, rounds: int, pid: int) -> dict
     }
 
 
-def run(db: str, workers: int, clients: int, rounds: int) -> dict[str, Any]:
+def run(db: str, workers: int, clients: int, rounds: int, diary: bool = False) -> dict[str, Any]:
     """One benchmark run; the figures as a dict."""
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="nd-bench-") as tmp, contextlib.ExitStack() as st:
         db_url = st.enter_context(postgres()) if db == "postgresql" else ""
         proc, url, key = _start(Path(tmp), db_url, workers)
         try:
-            res = asyncio.run(_load(url, key, clients, rounds, proc.pid))
+            res = asyncio.run(_load(url, key, clients, rounds, proc.pid, diary))
         finally:
             proc.terminate()
             proc.wait(30)
@@ -245,6 +263,7 @@ def run(db: str, workers: int, clients: int, rounds: int) -> dict[str, Any]:
         workers=workers,
         clients=clients,
         rounds=rounds,
+        flag=" --diary-only" if diary else "",
         n=n,
         load=(load_before, os.getloadavg()),
         cpus=os.cpu_count(),
@@ -259,7 +278,7 @@ def to_markdown(r: dict[str, Any]) -> str:
         f"**{r['db']}, {r['workers']} worker{'s' if r['workers'] > 1 else ''}, "
         f"{r['clients']} clients x {r['rounds']} rounds** "
         f"(`python benchmarks/bench_service.py --db {r['db']} --workers {r['workers']} "
-        f"--clients {r['clients']} --rounds {r['rounds']}`): {r['n']} requests in "
+        f"--clients {r['clients']} --rounds {r['rounds']}{r['flag']}`): {r['n']} requests in "
         f"{r['wall']:.1f} s = {r['n'] / r['wall']:.0f} requests/s; server CPU "
         f"{r['server_cpu']:.1f} s ({1000 * r['server_cpu'] / r['n']:.1f} ms per request, all "
         f"workers), load generator CPU {r['client_cpu']:.1f} s "
@@ -287,16 +306,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument(
+        "--diary-only", action="store_true", help="diary writes only (4 per round): throughput"
+    )
     ap.add_argument("--short", action="store_true", help="10 clients x 2 rounds (make bench)")
     ap.add_argument("--write", action="store_true", help="update docs/performance_service.md")
+    ap.add_argument("--label", default="", help="names the run in the report (e.g. baseline)")
     # called without arguments (benchmarks/run_all.py, `make bench`): the short run, written
     a = ap.parse_args(["--short", "--write"] if argv is None else argv)
     if a.short:
         a.clients, a.rounds = 10, 2
-    r = run(a.db, a.workers, a.clients, a.rounds)
-    md = to_markdown(r)
+    r = run(a.db, a.workers, a.clients, a.rounds, a.diary_only)
+    md = (f"*{a.label}* " if a.label else "") + to_markdown(r)
     if a.write:
-        write_section(OUT, f"bench-{a.db}-{a.workers}w-{a.clients}c", md)
+        tag = ("-diary" if a.diary_only else "") + (f"-{a.label}" if a.label else "")
+        write_section(OUT, f"bench-{a.db}-{a.workers}w-{a.clients}c{tag}", md)
     print(md)
     return r
 
