@@ -377,5 +377,13 @@ def run_trial_job(
         on_progress(done / total)
 
     chunk = max(min(des.n_per_arm // 4, 20_000), 1)
-    res = run_trial(des, chunk_size=chunk, on_chunk=tick, scheduler=scheduler)
+    if scheduler is None:
+        res = run_trial(des, chunk_size=chunk, on_chunk=tick)
+        return dict(_clean(res.to_dict()))
+    from distributed import Client
+
+    # a client of this job's own (the server's threads have no default client)
+    with Client(scheduler, timeout=30) as client:
+        res = run_trial(des, chunk_size=chunk, scheduler=client)
+    on_progress(1.0)
     return dict(_clean(res.to_dict()))
