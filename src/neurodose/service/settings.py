@@ -117,8 +117,8 @@ class Settings:
     login_window_s: int = 900
     login_lockout_s: int = 900
     login_workers: int = 2
-    db_pool: int = 8
     dask_scheduler: str | None = None
+    db_pool: int = 8
 
     @property
     def dialect(self) -> str:

@@ -108,12 +108,7 @@ class AuditBuffer:
 
     def close(self) -> None:
         """Write what waits and stop the thread."""
-        with self._cv:
-            self._closed = True
-            self._cv.notify()
-            thread = self._thread
-        if thread is not None:
-            thread.join(10)
+        _stop(self, 10)
         self.flush()
 
 
@@ -211,9 +206,14 @@ class GroupCommitter:
 
     def close(self) -> None:
         """Finish the queued writes and stop the thread."""
-        with self._cv:
-            self._closed = True
-            self._cv.notify()
-            thread = self._thread
-        if thread is not None:
-            thread.join(30)
+        _stop(self, 30)
+
+
+def _stop(owner: AuditBuffer | GroupCommitter, timeout_s: float) -> None:
+    """Mark ``owner`` closed, wake its thread and wait for it to finish."""
+    with owner._cv:
+        owner._closed = True
+        owner._cv.notify()
+        thread = owner._thread
+    if thread is not None:
+        thread.join(timeout_s)
