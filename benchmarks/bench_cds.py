@@ -6,6 +6,9 @@ prefetch (examples/cds) and a freshly signed ES384 JWT (signed before the timer
 starts: the client's signing cost is not the server's). Latency is measured at 1
 and at 50 concurrent clients; the report gives p50 and p99 and the throughput.
 Same run, same machine: a discovery call (JWT check, no screening) as the baseline.
+Then the hospital's requests (``benchmarks/hospital.py``): a 20-medicine list, an order
+earning a contraindicated card (the alternative is assessed), 3 drafts signed together
+and a patient bundle with 200 Observations.
 
 Writes ``docs/performance_cds.md``.
 """
@@ -29,6 +32,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "performance_cds.md"
 SAMPLES = ROOT / "examples" / "cds"
+#: the load generator's own CPU per request (JWT signing, JSON, HTTP), one per _run call
+LOAD_CPU: list[float] = []
 
 
 def _port() -> int:
@@ -71,7 +76,7 @@ def _run(
                     else:
                         errors.append(r.status_code)
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     ts = [threading.Thread(target=worker) for _ in range(clients)]
     for t in ts:
         t.start()
@@ -79,6 +84,7 @@ def _run(
         t.join()
     if errors:
         print(f"{path}: {len(errors)} non-200 answers: {sorted(set(errors))}")
+    LOAD_CPU.append((time.process_time() - cpu0) / max(n, 1))
     return lat, (len(lat) / (time.perf_counter() - t0)), len(errors)
 
 
@@ -134,14 +140,19 @@ def main() -> None:
             path = "/cds-services/neurodose-order-sign"
             _run(base, key, path, body, 40, 4)  # warm every worker
             rows = []
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            import hospital
+
+            mix = [(f"order-sign, {k}", path, b) for k, b in hospital.order_sign_bodies().items()]
             for label, p, b in (
                 ("discovery (JWT check only)", "/cds-services", None),
                 ("order-sign, full prefetch", path, body),
+                *mix,
             ):
-                for clients_n, n in ((1, 100), (50, 500)):
+                for clients_n, n in ((1, 50), (50, 200)):
                     lat, thr, err = _run(base, key, p, b, n, clients_n)
                     p50, p99 = statistics.median(lat), _pct(lat, 0.99)
-                    rows.append((label, clients_n, len(lat), err, p50, p99, thr))
+                    rows.append((label, clients_n, len(lat), err, p50, p99, thr, LOAD_CPU[-1]))
         finally:
             proc.terminate()
             proc.wait(30)
@@ -154,12 +165,16 @@ def main() -> None:
         "genotype: 6 findings, PK-engine inhibition ratio). Client-side JWT signing is outside "
         "the timer; the server's JWT check (ES384 verify, replay-cache insert) is inside.",
         "",
-        "| request | clients | n ok | errors | p50 (ms) | p99 (ms) | throughput (req/s) |",
-        "|---|---|---|---|---|---|---|",
+        "| request | clients | n ok | errors | p50 (ms) | p99 (ms) | throughput (req/s) "
+        "| load generator CPU ms/request |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for label, c, n, err, p50, p99, thr in rows:
-        lines.append(f"| {label} | {c} | {n} | {err} | {p50:.1f} | {p99:.1f} | {thr:.1f} |")
-    goal = next(r for r in rows if r[0].startswith("order-sign") and r[1] == 50)
+    for label, c, n, err, p50, p99, thr, cpu in rows:
+        lines.append(
+            f"| {label} | {c} | {n} | {err} | {p50:.1f} | {p99:.1f} | {thr:.1f} "
+            f"| {1000 * cpu:.1f} |"
+        )
+    goal = next(r for r in rows if r[0] == "order-sign, full prefetch" and r[1] == 50)
     p99, thr = goal[5], goal[6]
     load = os.getloadavg()
     lines += [

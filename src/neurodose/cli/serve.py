@@ -40,7 +40,22 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port", min=1, max=65535)] = 8000,
     database: DatabaseOpt = None,
-    workers: Annotated[int, typer.Option(help="server processes", min=1, max=64)] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="server processes sharing nothing in memory (more than 1 needs PostgreSQL)",
+            min=1,
+            max=64,
+        ),
+    ] = 1,
+    dask_scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--dask-scheduler",
+            help="Dask scheduler address (tcp://host:8786) for trial jobs "
+            "(default: $NEURODOSE_DASK_SCHEDULER, else in the server process)",
+        ),
+    ] = None,
     public_url: Annotated[
         str | None,
         typer.Option(
@@ -68,10 +83,7 @@ def serve(
     """Start the clinic web service (creates and migrates the database on first start)."""
     import os
 
-    import uvicorn
-
-    from neurodose.service.app import create_app
-    from neurodose.service.db import Database, migrate
+    from neurodose.service.app import serve as run
     from neurodose.service.settings import Settings
 
     if public_url is not None:
@@ -85,30 +97,16 @@ def serve(
         from neurodose.service.cds.config import CdsConfig
 
         CdsConfig.from_env()  # a bad clients file or URL is one error line, before starting
+    if dask_scheduler is not None:
+        os.environ["NEURODOSE_DASK_SCHEDULER"] = dask_scheduler
     settings = Settings.from_env(database_url=database)
-    db = Database(settings.database_url)
-    migrate(db.engine)
-    db.dispose()
     typer.echo(
-        f"neurodose clinic on http://{host}:{port} ({settings.dialect}); "
+        f"neurodose clinic on http://{host}:{port} ({settings.dialect}, {workers} "
+        f"worker{'s' if workers > 1 else ''}); "
         "decision support, not a substitute for clinical judgement",
         err=True,
     )
-    if workers > 1:
-        if settings.dialect == "sqlite":
-            raise InputError("--workers", workers, "1 with SQLite (use PostgreSQL for more)")
-        os.environ["NEURODOSE_DATABASE_URL"] = settings.database_url
-        os.environ["NEURODOSE_SECRET_KEY"] = settings.secret_key
-        uvicorn.run(
-            "neurodose.service.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-        )
-        return
-    uvicorn.run(create_app(settings, migrate_db=False), host=host, port=port, log_level="info")
+    run(settings, host=host, port=port, workers=workers)
 
 
 @users_app.command("add")

@@ -631,9 +631,9 @@ def add_entry(st: State, token: str, body: DiaryEntryIn, response: Response) -> 
     of the same body, ``409`` for other content under the same id or a second entry
     for the same date."""
     pid = diary_patient_id(st, token)
-    try:
-        with st.db.session() as s:
-            entry, created = store.add_diary_entry(s, pid, body.model_dump())
+    data = body.model_dump()
+    try:  # acknowledged once its shared transaction is committed (store_commit)
+        entry, created = st.db.group.run(lambda s: store.add_diary_entry(s, pid, data))
     except store.ConflictError as exc:
         return _conflict(exc)
     response.status_code = 201 if created else 200
@@ -726,7 +726,7 @@ def _run_job(st: ClinicState, job_id: str, design: dict[str, Any]) -> None:
             if j.cancel_requested:
                 raise _CancelledError
             j.state = "running"
-        result = library.run_trial_job(design, progress)
+        result = library.run_trial_job(design, progress, st.settings.dask_scheduler)
         with st.db.session() as s:
             j = s.get(TrialJob, job_id)
             assert j is not None

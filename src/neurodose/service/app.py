@@ -24,7 +24,7 @@ from neurodose.service.headers import SecurityHeaders
 from neurodose.service.schemas import Health
 from neurodose.service.settings import Settings
 
-__all__ = ["RedactTokens", "create_app"]
+__all__ = ["RedactTokens", "create_app", "serve", "worker_app"]
 
 _TOKEN_PATH = re.compile(r"(/d/|/api/v1/diary/)[^/\s?\"]+")
 
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
         Bring the schema to the newest revision first (creates it on a new database).
     """
     settings = settings or Settings.from_env()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.db_pool)
     if migrate_db:
         migrate(db.engine)
     app = FastAPI(
@@ -105,3 +105,47 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
 
     app.include_router(smart_router)  # SMART App Launch (service/smart.py)
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process of ``serve --workers N`` (uvicorn's factory): settings
+    from the environment, no migration (:func:`serve` migrated once before the workers).
+    Workers share nothing in memory: sessions, diary links, sign-in limits, the CDS replay
+    cache and trial jobs are in the database; caches are per process and only save work."""
+    return create_app(Settings.from_env(), migrate_db=False)
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Migrate the database once, then run the clinic on ``host:port`` with ``workers``
+    processes (uvicorn; more than one needs PostgreSQL: SQLite's one writer would make
+    them queue on the file). Trial jobs run on ``settings.dask_scheduler`` when set."""
+    import os
+
+    import uvicorn
+
+    from neurodose.errors import InputError
+
+    if workers > 1 and settings.dialect == "sqlite":
+        raise InputError("--workers", workers, "1 with SQLite (use PostgreSQL for more)")
+    db = Database(settings.database_url)
+    migrate(db.engine)
+    db.dispose()
+    if workers == 1:
+        uvicorn.run(create_app(settings, migrate_db=False), host=host, port=port, log_level="info")
+        return
+    # the worker processes read their settings from the environment
+    env = {
+        "NEURODOSE_DATABASE_URL": settings.database_url,
+        "NEURODOSE_SECRET_KEY": settings.secret_key,
+        "NEURODOSE_DB_POOL": str(settings.db_pool),
+        "NEURODOSE_DASK_SCHEDULER": settings.dask_scheduler or "",
+    }
+    os.environ.update(env)
+    uvicorn.run(
+        "neurodose.service.app:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )

@@ -59,9 +59,11 @@ def private_sqlite_file(path: Path) -> None:
         os.chmod(path, mode & 0o700)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 8) -> Engine:
     """An engine for ``url``; SQLite gets WAL, ``synchronous=FULL`` and a busy timeout,
-    and its file (and any folder made for it) is owner-only."""
+    and its file (and any folder made for it) is owner-only. A server database gets a
+    pool of ``pool_size`` connections (and as many more at peaks) per process: with N
+    workers the server sees at most ``2 N pool_size`` (docs/deployment.md)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:" and not path.startswith("file:"):
@@ -69,7 +71,7 @@ def make_engine(url: str) -> Engine:
         eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(eng, "connect", _sqlite_pragmas)
         return eng
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
 
 
 def migrate(engine: Engine) -> None:
@@ -87,16 +89,29 @@ def migrate(engine: Engine) -> None:
 class Database:
     """The engine and a session factory; ``with db.session() as s`` is one transaction.
 
+    Writes that must be durable can share a transaction and its sync with other
+    requests' writes (:attr:`group`, :class:`~neurodose.service.store_commit.GroupCommitter`);
+    audit rows of reads wait in :attr:`audit` and are written with the next transaction
+    that changes something, or by a background flush (``store_commit``).
+
     Parameters
     ----------
     url : str
         SQLAlchemy URL.
+    pool_size : int
+        Connections per process for a server database (:func:`make_engine`).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = 8) -> None:
+        from neurodose.service.store_commit import AuditBuffer, GroupCommitter
+
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._factory, "after_flush", _mark_written)
+        self.audit = AuditBuffer(self._write_rows)
+        sqlite = self.engine.dialect.name == "sqlite"
+        self.group = GroupCommitter(self.session, begin=_write_lock if sqlite else None)
 
     @property
     def dialect(self) -> str:
@@ -105,10 +120,43 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on error."""
+        """A session in one transaction: committed on success, rolled back on error.
+        A transaction that wrote something also writes the waiting audit rows."""
+        rows: list[dict[str, Any]] = []
+        with self._factory() as s:
+            s.info["db"] = self
+            try:
+                with s.begin():
+                    yield s
+                    if len(self.audit) and (s.info.get("written") or s.new or s.dirty):
+                        rows = self.audit.drain()
+                        s.add_all(_audit_rows(rows))
+            except BaseException:
+                self.audit.put_back(rows)
+                raise
+
+    def _write_rows(self, rows: list[dict[str, Any]]) -> None:
         with self._factory() as s, s.begin():
-            yield s
+            s.add_all(_audit_rows(rows))
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Finish queued writes, write waiting audit rows, close every pooled connection."""
+        self.group.close()
+        self.audit.close()
         self.engine.dispose()
+
+
+def _write_lock(s: Session) -> None:
+    """SQLite: begin the transaction holding the write lock (waiting up to the busy
+    timeout for it), instead of a read snapshot that may not be upgradable later."""
+    s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _mark_written(s: Session, _ctx: Any) -> None:
+    s.info["written"] = True
+
+
+def _audit_rows(rows: list[dict[str, Any]]) -> list[Any]:
+    from neurodose.service.models import AuditEvent
+
+    return [AuditEvent(**r) for r in rows]

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from neurodose.errors import InputError
 from neurodose.limits import days_allowed, plan_date
+from neurodose.service.store_cache import ResultCache
+
+#: assessments (``assess --json`` text) by profile, date and knowledge version
+ASSESSMENTS = ResultCache(512)
+#: plans (``plan --json`` text) by profile, parameters and knowledge version
+PLANS = ResultCache(512)
 
 __all__ = [
     "assessment",
@@ -78,18 +83,19 @@ def assessment(profile: Mapping[str, Any], start_date: dt.date) -> dict[str, Any
     """``neurodose assess --json`` of the profile, plans dated from ``start_date``
     (:func:`neurodose.workflows.assess`).
 
-    The result depends only on the profile, the date and the knowledge base, so the
-    JSON text of the last 256 (profile, date) pairs is kept (a repeat costs a parse).
+    The result depends only on the profile, the date and the knowledge base, so its
+    JSON text is cached (:data:`ASSESSMENTS`, keyed by the hash of the canonical profile
+    JSON, the date and the knowledge version): a repeat costs a parse.
     """
-    key = json.dumps(profile, sort_keys=True, default=str)
-    return dict(json.loads(_assessment_text(key, start_date)))
+    inputs = {"profile": profile, "date": start_date.isoformat()}
+    text = ASSESSMENTS.get_or_compute(inputs, lambda: _assessment_text(profile, start_date))
+    return dict(json.loads(text))
 
 
-@functools.lru_cache(maxsize=256)
-def _assessment_text(profile_json: str, start_date: dt.date) -> str:
+def _assessment_text(profile: Mapping[str, Any], start_date: dt.date) -> str:
     from neurodose.workflows import AssessRequest, assess
 
-    res = assess(AssessRequest(profile_patient(json.loads(profile_json)), start_date))
+    res = assess(AssessRequest(profile_patient(profile), start_date))
     return json.dumps(res.to_json(), allow_nan=False, default=str)
 
 
@@ -116,7 +122,12 @@ def make_plan(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> d
     """
     from neurodose.workflows import make_plan as run
 
-    return dict(_clean(run(_plan_request(profile, params)).to_json()))
+    def compute() -> str:
+        return json.dumps(
+            run(_plan_request(profile, params)).to_json(), allow_nan=False, default=str
+        )
+
+    return dict(json.loads(PLANS.get_or_compute({"profile": profile, "params": params}, compute)))
 
 
 def plan_ics(profile: Mapping[str, Any] | None, params: Mapping[str, Any]) -> str:
@@ -347,11 +358,17 @@ def explain_json(
 
 
 def run_trial_job(
-    design: Mapping[str, Any], on_progress: Callable[[float], None]
+    design: Mapping[str, Any],
+    on_progress: Callable[[float], None],
+    scheduler: str | None = None,
 ) -> dict[str, Any]:
     """``neurodose trial --json`` of a design mapping, reporting progress 0-1 per chunk
-    (:func:`neurodose.workflows.trial`)."""
+    (in this process), or on the Dask ``scheduler`` (progress at the end), through
+    :func:`neurodose.workflows.trial`."""
     from neurodose.workflows.trials import TrialRequest, trial, trial_design
 
-    req = TrialRequest(trial_design(design), on_progress=on_progress)
-    return dict(_clean(trial(req).to_json()))
+    req = TrialRequest(trial_design(design), on_progress=on_progress, scheduler=scheduler)
+    out = dict(_clean(trial(req).to_json()))
+    if scheduler is not None:
+        on_progress(1.0)
+    return out

@@ -39,6 +39,12 @@ Environment (all optional):
     every launch is refused).
 ``NEURODOSE_SMART_LAUNCH_SECONDS``
     How long a SMART launch may take from its start to the callback, seconds (default 600).
+``NEURODOSE_DB_POOL``
+    PostgreSQL connections per server process (default 8, and as many again at peaks);
+    N workers open at most ``2 N`` times this (docs/deployment.md).
+``NEURODOSE_DASK_SCHEDULER``
+    Address of a Dask scheduler (``tcp://host:8786``) that runs trial jobs (default:
+    none, trial jobs run in the server process).
 """
 
 from __future__ import annotations
@@ -123,6 +129,8 @@ class Settings:
     login_workers: int = 2
     smart_issuers: str | None = None
     smart_launch_s: int = 600
+    dask_scheduler: str | None = None
+    db_pool: int = 8
 
     @property
     def dialect(self) -> str:
@@ -182,5 +190,7 @@ class Settings:
             login_workers=_int_env("NEURODOSE_LOGIN_WORKERS", 2, 1, 64),
             smart_issuers=os.environ.get("NEURODOSE_SMART_ISSUERS") or None,
             smart_launch_s=_int_env("NEURODOSE_SMART_LAUNCH_SECONDS", 600, 1, 3600),
+            db_pool=_int_env("NEURODOSE_DB_POOL", 8, 1, 200),
+            dask_scheduler=os.environ.get("NEURODOSE_DASK_SCHEDULER") or None,
         )
         return replace(s, **overrides)  # type: ignore[arg-type]

@@ -107,13 +107,34 @@ def add_user(s: Session, name: str, role: str, password: str, clinic: str = "def
     return user
 
 
+#: actions that only read: their audit rows wait for the next write transaction (or a
+#: background flush, at most 0.2 s later) instead of making the read a write with a sync
+READ_ACTIONS = (".read", ".list", ".ics")
+
+
 def audit(s: Session, actor: str, action: str, patient_id: str | None, detail: str = "") -> None:
-    """Record who did what to which patient (no patient data in ``detail``)."""
-    s.add(AuditEvent(actor=actor, action=action, patient_id=patient_id, detail=detail[:255]))
+    """Record who did what to which patient (no patient data in ``detail``). A change is
+    audited in its own transaction; a read is stamped now and written in a batch
+    (:class:`neurodose.service.store_commit.AuditBuffer`)."""
+    row = {
+        "actor": actor,
+        "action": action,
+        "patient_id": patient_id,
+        "detail": detail[:255],
+        "at": utcnow(),
+    }
+    db = s.info.get("db")
+    if db is not None and action.endswith(READ_ACTIONS):
+        db.audit.post(row)
+    else:
+        s.add(AuditEvent(**row))
 
 
 def audit_trail(s: Session, user: Clinician, pid: str, limit: int = 200) -> list[dict[str, Any]]:
-    """The patient's audit events, newest first."""
+    """The patient's audit events, newest first (the reads waiting in the batch included)."""
+    db = s.info.get("db")
+    if db is not None:
+        db.audit.flush()
     get_patient(s, user, pid)
     rows = s.scalars(
         select(AuditEvent)

@@ -587,29 +587,42 @@ def _execute_dask(
     prog: Any,
     per_subject: bool = False,
 ) -> list[ArmAccumulator]:
-    from distributed import as_completed
-
     own = isinstance(scheduler, str)
     client = connect_scheduler(scheduler) if isinstance(scheduler, str) else scheduler
     try:
-        specs = list(specs)
-        futs = client.map(
-            run_chunk,
-            [design] * len(specs),
-            specs,
-            [params] * len(specs),
-            [exposure] * len(specs),
-            [per_subject] * len(specs),
-            pure=False,
-        )
-        index = {f.key: i for i, f in enumerate(futs)}
-        out: list[ArmAccumulator | None] = [None] * len(specs)
-        for fut in as_completed(futs):
-            i = index[fut.key]
-            out[i] = fut.result()
-            if prog is not None:
-                prog.advance(prog.task_ids[0], specs[i].n)
-        return [o for o in out if o is not None]
+        # this thread may have no default client (a server's job thread): make ours current
+        with client.as_current():
+            return _gather_chunks(client, design, list(specs), params, exposure, prog, per_subject)
     finally:
         if own:
             client.close()
+
+
+def _gather_chunks(
+    client: Any,
+    design: Design,
+    specs: list[ChunkSpec],
+    params: PDParameters,
+    exposure: ExposureFn | None,
+    prog: Any,
+    per_subject: bool,
+) -> list[ArmAccumulator]:
+    from distributed import as_completed
+
+    futs = client.map(
+        run_chunk,
+        [design] * len(specs),
+        specs,
+        [params] * len(specs),
+        [exposure] * len(specs),
+        [per_subject] * len(specs),
+        pure=False,
+    )
+    index = {f.key: i for i, f in enumerate(futs)}
+    out: list[ArmAccumulator | None] = [None] * len(specs)
+    for fut in as_completed(futs):
+        i = index[fut.key]
+        out[i] = fut.result()
+        if prog is not None:
+            prog.advance(prog.task_ids[0], specs[i].n)
+    return [o for o in out if o is not None]

@@ -55,6 +55,8 @@ class TokenChecker:
         self.jwks_ttl_s = jwks_ttl_s
         self._jwks: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        #: parsed public keys by (alg, JWK JSON): a rotated key is a new JWK, a new entry
+        self._verified_keys: dict[tuple[str, str], Any] = {}
 
     # ---------------------------------------------------------------- keys
 
@@ -88,13 +90,25 @@ class TokenChecker:
                 if isinstance(k, dict) and k.get("kid") == kid:
                     if k.get("alg") not in (None, alg):
                         raise JwtRejectedError("key alg differs from token alg")
-                    try:
-                        return PyJWK(k, algorithm=alg).key
-                    except jwt.PyJWTError as exc:
-                        raise JwtRejectedError(f"unusable key: {type(exc).__name__}") from None
+                    return self._parsed(k, alg)
             if client.jwks is not None:
                 break
         raise JwtRejectedError("unknown kid")
+
+    def _parsed(self, jwk: dict[str, Any], alg: str) -> Any:
+        """The public key of ``jwk`` for ``alg``, parsed once per distinct JWK."""
+        ck = (alg, json.dumps(jwk, sort_keys=True))
+        hit = self._verified_keys.get(ck)
+        if hit is not None:
+            return hit
+        try:
+            key = PyJWK(jwk, algorithm=alg).key
+        except jwt.PyJWTError as exc:
+            raise JwtRejectedError(f"unusable key: {type(exc).__name__}") from None
+        if len(self._verified_keys) > 256:
+            self._verified_keys.clear()
+        self._verified_keys[ck] = key
+        return key
 
     # --------------------------------------------------------------- check
 

@@ -1,0 +1,62 @@
+"""The service's result caches: keyed by canonical inputs, bounded, emptied when the
+knowledge version changes; and the library's assessment through the cache is the
+assessment computed afresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from neurodose.service import library
+from neurodose.service.store_cache import ResultCache, canonical_key, knowledge_version
+
+
+def test_same_inputs_in_another_key_order_hit() -> None:
+    c = ResultCache(4, version=lambda: "v1")
+    calls: list[int] = []
+
+    def compute() -> str:
+        calls.append(1)
+        return "r"
+
+    assert c.get_or_compute({"a": 1, "b": [2, 3]}, compute) == "r"
+    assert c.get_or_compute({"b": [2, 3], "a": 1}, compute) == "r"
+    assert (c.hits, c.misses, len(calls)) == (1, 1, 1)
+    assert canonical_key({"a": 1}) != canonical_key({"a": 2})
+
+
+def test_bounded_least_recently_used_out() -> None:
+    c = ResultCache(2, version=lambda: "v1")
+    c.get_or_compute(1, lambda: "one")
+    c.get_or_compute(2, lambda: "two")
+    c.get_or_compute(1, lambda: "again")  # 1 is now the most recent
+    c.get_or_compute(3, lambda: "three")  # 2 goes
+    assert len(c) == 2
+    assert c.get_or_compute(1, lambda: "new") == "one"
+    assert c.get_or_compute(2, lambda: "recomputed") == "recomputed"
+
+
+def test_a_new_knowledge_version_empties_the_cache() -> None:
+    version = ["v1"]
+    c = ResultCache(8, version=lambda: version[0])
+    c.get_or_compute("x", lambda: "old")
+    version[0] = "v2"
+    assert c.get_or_compute("x", lambda: "new") == "new"
+    assert len(c) == 1
+
+
+def test_knowledge_version_is_stable_and_names_the_data() -> None:
+    v = knowledge_version()
+    knowledge_version.cache_clear()
+    assert knowledge_version() == v and len(v) == 16
+
+
+def test_cached_assessment_equals_a_fresh_one() -> None:
+    profile = {"age": 58, "sex": "male", "conditions": ["diabetic_neuropathy"]}
+    day = dt.date(2026, 1, 5)
+    first = library.assessment(profile, day)
+    hits = library.ASSESSMENTS.hits
+    again = library.assessment(dict(reversed(list(profile.items()))), day)
+    assert library.ASSESSMENTS.hits == hits + 1
+    assert again == first == library.json.loads(library._assessment_text(profile, day))
+    again["options"] = []  # a caller's change never reaches the cache
+    assert library.assessment(profile, day) == first
