@@ -434,6 +434,7 @@ class TrialResult:
             "arms": arms,
             "comparisons": comparisons,
             "rests_on_unknown": rests,
+            "warnings": list(d.warnings),
             "notes": [
                 "ITT; dropouts imputed by " + d.imputation + "; responders at the last week's mean",
                 "NNT CI limit null = unbounded (risk-difference CI includes 0)",

@@ -13,6 +13,7 @@ from typing import Any
 from neurodose.case import Comedication, Patient, Regimen
 from neurodose.mipd.diary import Diary
 from neurodose.mipd.levels import Observations
+from neurodose.plausibility import diary_plausible, regimen_shorter_than_diary
 from neurodose.workflows.checks import comedication_notes, comedication_warnings, dose_warnings
 
 __all__ = ["ResponseRequest", "ResponseResult", "response"]
@@ -50,8 +51,12 @@ def response(req: ResponseRequest) -> ResponseResult:
     """Check the doses (``regimen``, ``comedications``), fit the diary and forecast."""
     from neurodose.mipd.response import run_response
 
-    warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
-    warnings += comedication_warnings(req.comedications, req.allow_above_max)
+    d = req.diary
+    dates = [d.start + dt.timedelta(days=int(x)) for x in d.day]
+    warnings = diary_plausible(req.drug, dates, d.dose_mg, allow_above_max=req.allow_above_max)
+    warnings += dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
+    warnings += regimen_shorter_than_diary(req.regimen, dates, req.first_dose)
+    warnings += comedication_warnings(req.comedications, req.allow_above_max, drug=req.drug)
     rep = run_response(
         req.drug,
         req.regimen,

@@ -79,7 +79,7 @@ def simulate(req: SimulateRequest) -> SimulateResult:
     if req.hours is not None:
         hours_allowed(req.hours, "hours")
     warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
-    warnings += comedication_warnings(req.comedications, req.allow_above_max)
+    warnings += comedication_warnings(req.comedications, req.allow_above_max, drug=req.drug)
     times = None if req.hours is None else np.arange(0.0, req.hours + 1e-9, 1.0)
     pd_days = None
     if req.pd:
@@ -139,7 +139,7 @@ def explain(req: ExplainRequest) -> ExplainResult:
 
     days_allowed(req.days, "days")
     warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
-    warnings += comedication_warnings(req.comedications, req.allow_above_max)
+    warnings += comedication_warnings(req.comedications, req.allow_above_max, drug=req.drug)
     data = run(
         req.drug,
         req.regimen,

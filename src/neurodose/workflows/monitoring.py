@@ -68,7 +68,7 @@ def tdm(req: TdmRequest) -> TdmResult:
     """Check the doses taken, the co-medication doses and the dose-search maximum; fit,
     forecast and recommend."""
     warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
-    warnings += comedication_warnings(req.comedications, req.allow_above_max)
+    warnings += comedication_warnings(req.comedications, req.allow_above_max, drug=req.drug)
     if req.max_daily_mg is not None:
         warnings += check_daily_dose(
             req.drug, req.max_daily_mg, field="max_daily_mg", allow_above_max=req.allow_above_max

@@ -17,8 +17,9 @@ from typing import Any, Literal
 from neurodose.advice.plans import Plan, switch_plan, taper_plan, titration_plan
 from neurodose.case import Patient, Regimen
 from neurodose.errors import InputError
-from neurodose.knowledge.limits import check_daily_dose
 from neurodose.limits import plan_date
+from neurodose.plausibility import date_after_birth
+from neurodose.plausibility import dose_warnings as plausible_dose
 
 __all__ = ["PlanRequest", "PlanResult", "make_plan", "planned_doses"]
 
@@ -71,10 +72,11 @@ class PlanResult:
 def make_plan(req: PlanRequest) -> PlanResult:
     """Check the current dose and make the plan."""
     plan_date(req.start_date, "start_date")
+    date_after_birth(req.start_date, req.patient.age if req.patient else None, "start_date")
     warnings: list[str] = []
     mg = req.current_daily_mg
     if mg is not None:
-        warnings += check_daily_dose(
+        warnings += plausible_dose(
             req.drug, mg, field="current_daily_mg", allow_above_max=req.allow_above_max
         )
     if req.kind == "titration":
