@@ -17,9 +17,9 @@ from typing import Any, Literal
 from neurodose.advice.plans import Plan, switch_plan, taper_plan, titration_plan
 from neurodose.case import Patient, Regimen
 from neurodose.errors import InputError
+from neurodose.knowledge.limits import check_daily_dose
 from neurodose.limits import plan_date
 from neurodose.plausibility import date_after_birth
-from neurodose.plausibility import dose_warnings as plausible_dose
 
 __all__ = ["PlanRequest", "PlanResult", "make_plan", "planned_doses"]
 
@@ -76,7 +76,8 @@ def make_plan(req: PlanRequest) -> PlanResult:
     warnings: list[str] = []
     mg = req.current_daily_mg
     if mg is not None:
-        warnings += plausible_dose(
+        # the maximum only: a current dose below the usual start is a normal taper start
+        warnings += check_daily_dose(
             req.drug, mg, field="current_daily_mg", allow_above_max=req.allow_above_max
         )
     if req.kind == "titration":
