@@ -61,6 +61,7 @@ __all__ = [
     "MIN_DIARY_DAYS",
     "PREGNANCY_AGES",
     "LowDose",
+    "age_warnings",
     "birth_date_plausible",
     "comedications_plausible",
     "date_after_birth",
@@ -322,3 +323,15 @@ def date_after_birth(
             f"{born_after.isoformat()})",
         )
     return d
+
+
+def age_warnings(age: float | None) -> list[str]:
+    """A loud warning for a patient under :data:`ADULT_AGE` (the licensing age the safety
+    rule ``under_18_not_licensed`` cites): the result extrapolates adult models."""
+    if age is None or age >= ADULT_AGE:
+        return []
+    return [
+        f"UNDER 18: age {age:g} years: not licensed for neuropathic pain under 18 (rule "
+        "under_18_not_licensed; cymbalta_smpc_lilly 4.2); the PK and dose models here are "
+        "adult ones, so this result for a child is an extrapolation"
+    ]

@@ -64,6 +64,9 @@ def test_cli_flag_door() -> None:
     code, out = _cli(["simulate", "--drug", "duloxetine", "--dose", "240 mg", "--days", "3",
                       "--allow-above-max"])  # fmt: skip
     assert code == 0 and "ABOVE MAXIMUM" in out, out
+    # a 6-month-old runs only with the loud licensed-age warning
+    code, out = _cli([*sim, "--age", "0.5"])
+    assert code == 0 and "UNDER 18" in out and "under_18_not_licensed" in out, out
     # a micro dose runs, flagged with the cited lowest dose
     for dose in ("25mcg", "0.0001 mg"):
         code, out = _cli(["simulate", "--drug", "duloxetine", "--dose", dose, "--days", "3"])

@@ -14,6 +14,7 @@ from typing import Any
 
 from neurodose.case import Comedication, Patient, Regimen
 from neurodose.limits import days_allowed, hours_allowed, regimen_allowed
+from neurodose.plausibility import age_warnings
 from neurodose.simulation import SimulationResult
 from neurodose.workflows.checks import comedication_notes, comedication_warnings, dose_warnings
 
@@ -80,6 +81,7 @@ def simulate(req: SimulateRequest) -> SimulateResult:
         hours_allowed(req.hours, "hours")
     warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
     warnings += comedication_warnings(req.comedications, req.allow_above_max, drug=req.drug)
+    warnings += age_warnings(req.patient.age)
     times = None if req.hours is None else np.arange(0.0, req.hours + 1e-9, 1.0)
     pd_days = None
     if req.pd:
