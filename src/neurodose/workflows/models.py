@@ -142,6 +142,7 @@ def explain(req: ExplainRequest) -> ExplainResult:
     days_allowed(req.days, "days")
     warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
     warnings += comedication_warnings(req.comedications, req.allow_above_max, drug=req.drug)
+    warnings += age_warnings(req.patient.age)
     data = run(
         req.drug,
         req.regimen,
