@@ -2,8 +2,8 @@
 
 Every point is a cited Kd, Ki or IC50 from ``knowledge/drugs/<drug>.toml``,
 converted to nM; hollow markers are values the evidence marks UNVERIFIED.
-Lower is more potent. The figure is written to ``docs/figures/readme_affinities.png``
-(or to ``$NEURODOSE_OUTPUT_DIR`` when set, as the example tests do).
+Lower is more potent. The figure is written to ``out/readme_affinities.png`` (or to
+``$NEURODOSE_OUTPUT_DIR`` when set: ``docs/figures`` refreshes the README's figure).
 
 Run: ``python examples/plot_affinities.py``
 """
@@ -116,7 +116,9 @@ def plot(data: dict[str, list[tuple[str, float, Affinity]]], path: Path) -> None
 
 
 def main() -> Path:
-    out_dir = Path(os.environ.get("NEURODOSE_OUTPUT_DIR", ROOT / "docs" / "figures"))
+    # out/ by default (ignored by git): the README's figure in docs/figures is refreshed
+    # only on purpose, with NEURODOSE_OUTPUT_DIR=docs/figures
+    out_dir = Path(os.environ.get("NEURODOSE_OUTPUT_DIR", ROOT / "out"))
     path = out_dir / "readme_affinities.png"
     with citations.tracking() as used:
         data = collect()

@@ -283,6 +283,65 @@ def _trough_ss(ps: ParameterSet, regimen: Regimen) -> dict[str, float | None]:
     return {a: float(v[0].min()) for a, v in c.items()}
 
 
+def _steady_state_consistent(
+    analyte: str, s: dict[str, float | None], t: Arr, c: Arr, regimen: Regimen
+) -> list[str]:
+    """Keep the summary consistent (Cmin <= Cmax): the steady-state trough of the last
+    dose continued indefinitely is reported only if the simulated course reaches it;
+    otherwise it is withheld with a note, and the trough of the last simulated dosing
+    interval (``cmin_last_interval_ng_per_ml``) is given instead."""
+    last = regimen.events[-1]
+    t_last = regimen.last_dose_time
+    window = (t >= t_last) & (t <= t_last + last.ii) if last.ii > 0 else np.zeros_like(t, bool)
+    s["cmin_last_interval_ng_per_ml"] = (
+        float(c[window].min()) if window.any() and t[-1] >= t_last + last.ii else None
+    )
+    ss, cmax = s.get("cmin_ss_ng_per_ml"), s.get("cmax_ng_per_ml")
+    if ss is None or cmax is None or ss <= cmax:
+        return []
+    s["cmin_ss_ng_per_ml"] = None
+    hl = s.get("half_life_h")
+    why = f" (t1/2 {hl:.3g} h)" if hl else ""
+    return [
+        f"{analyte}: steady state not reached within the regimen{why}: its steady-state "
+        f"trough ({ss:.3g} ng/mL) would exceed every simulated level (Cmax {cmax:.3g} "
+        "ng/mL), so Cmin,ss is not shown; cmin_last_interval_ng_per_ml is the simulated "
+        "trough of the last dosing interval"
+    ]
+
+
+def renal_range_notes(spec: Any, patient: Patient | None) -> list[str]:
+    """Where a PK parameter scales with renal function (CrCl or SCr) and this patient's
+    lies on the impaired side of the model's reference: the range of renal function the
+    model was built on is not stored in the knowledge base, so it is stated as unknown
+    (never invented) and the prediction flagged as a possible extrapolation."""
+    if patient is None:
+        return []
+    from neurodose.pk.individual import covariate_values
+
+    cov = covariate_values(patient, spec)
+    out: list[str] = []
+    for cv in spec.covariates:
+        if cv.covariate not in ("crcl", "scr") or cv.reference is None:
+            continue
+        x = cov.get(cv.covariate)
+        if not isinstance(x, int | float) or isinstance(x, bool):
+            continue
+        ref = float(cv.reference.value)
+        impaired = x > ref if cv.covariate == "scr" else x < ref
+        if not impaired:
+            continue
+        what = "serum creatinine" if cv.covariate == "scr" else "creatinine clearance"
+        unit = "mg/dL" if cv.covariate == "scr" else "mL/min"
+        out.append(
+            f"RENAL RANGE: {spec.name}'s {cv.parameter} scales with {what} "
+            f"({cv.reference.source}, reference {ref:g} {unit}); the range of renal function "
+            f"that model was built on is not stored in the knowledge base (unknown), so at "
+            f"{what} {x:.3g} {unit} the prediction may extrapolate beyond it"
+        )
+    return out
+
+
 def tdm_reference_range(record: Any) -> tuple[float, float] | None:
     """A drug's TDM reference range in canonical units (ng/mL), registering its source.
 
@@ -386,7 +445,8 @@ def simulate(
         conc = concentrations(ps.model, ps.values, regimen, t, changes=ps.changes)
         conc1 = {a: c[0] for a, c in conc.items()}
         unbound = {a: c * ps.fu.get(a, 1.0) for a, c in conc1.items()}
-        summary = _summaries(t, conc1, hl, _trough_ss(ps, regimen), regimen)
+        summary, extra_notes = _summaries(t, conc1, hl, _trough_ss(ps, regimen), regimen)
+        extra_notes += renal_range_notes(spec, patient)
         pop: dict[str, dict[str, Arr]] = {}
         if population is not None:
             pop = _population_bands(
@@ -416,7 +476,7 @@ def simulate(
         population=pop,
         tdm_range=tdm_range,
         tdm_analytes=tuple(spec.tdm_sum),
-        notes=ps.notes,
+        notes=(*ps.notes, *extra_notes),
         pd=pd_result,
     )
 
@@ -450,16 +510,19 @@ def _summaries(
     hl: Mapping[str, float],
     trough: Mapping[str, float | None],
     regimen: Regimen,
-) -> dict[str, dict[str, float | None]]:
+) -> tuple[dict[str, dict[str, float | None]], list[str]]:
+    """Per-analyte summaries, and notes where the steady-state trough is withheld."""
     summary: dict[str, dict[str, float | None]] = {}
+    notes: list[str] = []
     dose_times = regimen.expand().times
     for a, c in conc1.items():
         s: dict[str, float | None] = dict(_summary(t, c))
         s["tmax_after_dose_h"] = _after_dose(float(s["tmax_h"] or 0.0), dose_times)
         s["half_life_h"] = hl[a]
         s["cmin_ss_ng_per_ml"] = trough[a]
+        notes += _steady_state_consistent(a, s, t, c, regimen)
         summary[a] = s
-    return summary
+    return summary, notes
 
 
 def _population_bands(

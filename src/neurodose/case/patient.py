@@ -75,6 +75,7 @@ from neurodose.knowledge.conditions import condition, expand_conditions, resolve
 from neurodose.knowledge.pgx import GenotypeCall, parse_genotype
 from neurodose.knowledge.schema import DrugRecord
 from neurodose.knowledge.substances import Route
+from neurodose.plausibility import patient_plausible
 from neurodose.units import parse_quantity
 
 __all__ = [
@@ -321,6 +322,9 @@ class Patient:
         )
         object.__setattr__(self, "genotypes", {c.gene: c for c in calls})
         object.__setattr__(self, "conditions", _implied_conditions(self))
+        patient_plausible(
+            age=self.age, weight=self.weight, sex=self.sex, pregnant="pregnancy" in self.conditions
+        )
         if "smoker" in self.conditions:
             object.__setattr__(self, "smoker", True)
         object.__setattr__(self, "medications", tuple(self.medications))

@@ -188,6 +188,8 @@ def print_trial(result: TrialResult, console: Console) -> None:
         f"{des['weeks']} weeks, {des['n_per_arm']:,} per arm, seed {des['seed']}, "
         f"ITT with {des['imputation']}"
     )
+    for w in d.get("warnings", []):
+        console.print(f"[bold red]WARNING: {escape(w)}[/bold red]")
     arms = {a.name: a for a in result.design.arms}
     labels = {name: _arm_label(i) for i, name in enumerate(d["arms"])}
     for name, lab in labels.items():

@@ -70,6 +70,7 @@ from neurodose.knowledge.terminology import (
     observation_for_code,
     timing_interval,
 )
+from neurodose.plausibility import birth_date_plausible
 
 __all__ = [
     "FhirCase",
@@ -744,6 +745,7 @@ class _CaseReader:
         born = _date(res.get("birthDate"))
         if born is None:
             raise FhirError(f"{where} Patient.birthDate", res.get("birthDate"), "a birth date")
+        birth_date_plausible(born, f"{where} Patient.birthDate", today=self.today)
         self.profile["age"] = _age_years(born, self.today)
         if res.get("gender") in ("female", "male"):
             self.profile["sex"] = res["gender"]

@@ -305,8 +305,10 @@ def simulate_json(
     ``regimen``, ``warnings`` (a dose above the knowledge-base maximum is an error unless
     ``allow_above_max``) and ``notes`` (:func:`neurodose.workflows.models`)."""
     from neurodose.case import Regimen, parse_comedication
+    from neurodose.plausibility import units_required
     from neurodose.workflows import SimulateRequest, simulate
 
+    units_required(regimen)
     req = SimulateRequest(
         drug,
         Regimen.from_mapping(regimen),
@@ -341,7 +343,10 @@ def explain_json(
     (:func:`neurodose.workflows.explain`; the dose check's ``regimen.dose`` is the
     body's ``dose``)."""
     from neurodose.case import Regimen, parse_comedication
+    from neurodose.plausibility import units_required
     from neurodose.workflows import ExplainRequest, explain
+
+    units_required({"dose": dose, "every": every}, field="")
 
     days_allowed(days, "days")  # before the regimen is built for that many days
     req = ExplainRequest(

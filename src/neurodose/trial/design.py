@@ -41,7 +41,7 @@ import itertools
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from neurodose.knowledge.registry import resolve_name
 from neurodose.limits import MAX_TRIAL_PATIENTS, MAX_TRIAL_WEEKS, trial_allowed
 from neurodose.pd.params import load_pd_parameters
 from neurodose.pk.parameters import pkmodel_names
+from neurodose.plausibility import dose_warnings
 
 __all__ = [
     "Arm",
@@ -77,6 +78,7 @@ _TOP = {
     "stop_day",
     "taper_steps",
     "taper_step_days",
+    "allow_above_max",
 }
 _POP_PD = {
     "baseline_pain_mean",
@@ -135,6 +137,8 @@ class Design:
     description: str = ""
     #: targets whose occupancy is set to zero (mechanism dissection; not read from TOML)
     knockout: tuple[str, ...] = ()
+    #: dose warnings (``ABOVE MAXIMUM`` with ``allow_above_max = true``, ``BELOW CITED DOSES``)
+    warnings: tuple[str, ...] = ()
 
     @property
     def days(self) -> int:
@@ -434,7 +438,7 @@ def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
         trial_allowed(n, len(arms))
     except InputError as exc:
         raise _err("n_per_arm", n, exc.allowed) from None
-    return Design(
+    design = Design(
         name=name,
         weeks=weeks,
         condition=str(cond),
@@ -448,6 +452,31 @@ def parse_design(data: Mapping[str, Any], *, source: str = "design") -> Design:
         nnt=_nnt(data, arms),
         description=str(data.get("description", "")),
     )
+    return replace(design, warnings=_dose_warnings(design, data))
+
+
+def _dose_warnings(design: Design, data: Mapping[str, Any]) -> tuple[str, ...]:
+    """Each active arm's highest 24 h dose against the knowledge base's bounds, as in
+    ``simulate`` (:func:`neurodose.plausibility.dose_warnings`): above the maximum only
+    with ``allow_above_max = true`` (then a loud warning)."""
+    allow = data.get("allow_above_max", False)
+    if not isinstance(allow, bool):
+        raise _err("allow_above_max", allow, "true or false")
+    out: list[str] = []
+    for i, arm in enumerate(design.arms):
+        reg = design.regimen(arm)
+        if reg is None:
+            continue
+        field = f"arms[{i}].regimen.dose_mg"
+        try:
+            found = dose_warnings(
+                arm.drug, reg.max_daily_dose(), field=field, allow_above_max=allow
+            )
+        except InputError as exc:
+            allowed = exc.allowed.replace("--allow-above-max", "allow_above_max = true")
+            raise _err(field, exc.value, allowed) from None
+        out += [f"arm {arm.name!r}: {w}" for w in found]
+    return tuple(out)
 
 
 def load_design(path: str | Path) -> Design:

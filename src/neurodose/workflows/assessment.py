@@ -61,7 +61,9 @@ def assess(req: AssessRequest) -> AssessResult:
     """Resolve the drug names and assess (errors name the drug as given)."""
     from neurodose.advice.assess import assess as run
     from neurodose.knowledge import resolve_name
+    from neurodose.plausibility import date_after_birth
 
+    date_after_birth(req.start_date, req.patient.age, "start_date")
     drugs = tuple(resolve_name(d) for d in req.drugs) if req.drugs is not None else None
     a = run(req.patient, list(drugs) if drugs is not None else None, start_date=req.start_date)
     return AssessResult(a, drugs)

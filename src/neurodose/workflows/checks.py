@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from neurodose.case import Comedication, Regimen
-from neurodose.knowledge.limits import check_daily_dose
+from neurodose.plausibility import comedications_plausible
+from neurodose.plausibility import dose_warnings as plausible_dose
 
 __all__ = ["comedication_notes", "comedication_warnings", "dose_warnings", "request_warnings"]
 
@@ -16,7 +17,7 @@ def dose_warnings(drug: str, regimen: Regimen, field: str, allow_above_max: bool
     """The regimen's largest 24 h dose against the maximum for ``drug``: an
     :class:`~neurodose.errors.InputError` naming ``field`` above it, unless
     ``allow_above_max`` (then the loud ``ABOVE MAXIMUM`` warning)."""
-    return check_daily_dose(
+    return plausible_dose(
         drug, regimen.max_daily_dose(), field=field, allow_above_max=allow_above_max
     )
 
@@ -25,24 +26,30 @@ def request_warnings(req: Any) -> list[str]:
     """:func:`dose_warnings` of a request's ``drug`` and ``regimen`` (field
     ``regimen.dose``), then :func:`comedication_warnings` of its ``comedications``."""
     warnings = dose_warnings(req.drug, req.regimen, "regimen.dose", req.allow_above_max)
-    return warnings + comedication_warnings(req.comedications, req.allow_above_max)
+    return warnings + comedication_warnings(req.comedications, req.allow_above_max, drug=req.drug)
 
 
 def comedication_warnings(
-    comeds: Iterable[Comedication], allow_above_max: bool, field: str = "comedications"
+    comeds: Iterable[Comedication],
+    allow_above_max: bool,
+    field: str = "comedications",
+    drug: str | None = None,
 ) -> list[str]:
-    """Each co-medication's daily dose against its maximum (where the record has one).
+    """Each co-medication once, never ``drug`` itself, and its daily dose against its
+    maximum (where the record has one).
 
     >>> from neurodose.case import parse_comedication
     >>> comedication_warnings([parse_comedication("duloxetine:60")], False)
     []
     """
+    comeds = list(comeds)
+    comedications_plausible(drug, [c.drug for c in comeds], field)
     out: list[str] = []
     for c in comeds:
         if c.dose_mg is None:
             continue
         daily = c.dose_mg * 24.0 / (c.every_h or 24.0)
-        out += check_daily_dose(c.drug, daily, field=field, allow_above_max=allow_above_max)
+        out += plausible_dose(c.drug, daily, field=field, allow_above_max=allow_above_max)
     return out
 
 

@@ -13,10 +13,8 @@ from typing import Any
 from neurodose.case import Comedication, Patient, Regimen
 from neurodose.mipd.diary import Diary
 from neurodose.mipd.levels import Observations
-from neurodose.workflows.checks import (
-    comedication_notes,
-    request_warnings,
-)
+from neurodose.plausibility import diary_plausible, regimen_shorter_than_diary
+from neurodose.workflows.checks import comedication_notes, request_warnings
 
 __all__ = ["ResponseRequest", "ResponseResult", "response"]
 
@@ -53,7 +51,11 @@ def response(req: ResponseRequest) -> ResponseResult:
     """Check the doses (``regimen``, ``comedications``), fit the diary and forecast."""
     from neurodose.mipd.response import run_response
 
-    warnings = request_warnings(req)
+    d = req.diary
+    dates = [d.start + dt.timedelta(days=int(x)) for x in d.day]
+    warnings = diary_plausible(req.drug, dates, d.dose_mg, allow_above_max=req.allow_above_max)
+    warnings += request_warnings(req)
+    warnings += regimen_shorter_than_diary(req.regimen, dates, req.first_dose)
     rep = run_response(
         req.drug,
         req.regimen,

@@ -14,6 +14,7 @@ from typing import Any
 
 from neurodose.case import Comedication, Patient, Regimen
 from neurodose.limits import days_allowed, hours_allowed, regimen_allowed
+from neurodose.plausibility import age_warnings
 from neurodose.simulation import SimulationResult
 from neurodose.workflows.checks import (
     comedication_notes,
@@ -82,6 +83,7 @@ def simulate(req: SimulateRequest) -> SimulateResult:
     if req.hours is not None:
         hours_allowed(req.hours, "hours")
     warnings = request_warnings(req)
+    warnings += age_warnings(req.patient.age)
     times = None if req.hours is None else np.arange(0.0, req.hours + 1e-9, 1.0)
     pd_days = None
     if req.pd:
@@ -141,6 +143,7 @@ def explain(req: ExplainRequest) -> ExplainResult:
 
     days_allowed(req.days, "days")
     warnings = request_warnings(req)
+    warnings += age_warnings(req.patient.age)
     data = run(
         req.drug,
         req.regimen,

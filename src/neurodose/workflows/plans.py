@@ -19,6 +19,7 @@ from neurodose.case import Patient, Regimen
 from neurodose.errors import InputError
 from neurodose.knowledge.limits import check_daily_dose
 from neurodose.limits import plan_date
+from neurodose.plausibility import date_after_birth
 
 __all__ = ["PlanRequest", "PlanResult", "make_plan", "planned_doses"]
 
@@ -71,9 +72,11 @@ class PlanResult:
 def make_plan(req: PlanRequest) -> PlanResult:
     """Check the current dose and make the plan."""
     plan_date(req.start_date, "start_date")
+    date_after_birth(req.start_date, req.patient.age if req.patient else None, "start_date")
     warnings: list[str] = []
     mg = req.current_daily_mg
     if mg is not None:
+        # the maximum only: a current dose below the usual start is a normal taper start
         warnings += check_daily_dose(
             req.drug, mg, field="current_daily_mg", allow_above_max=req.allow_above_max
         )

@@ -115,7 +115,12 @@ def test_round2_drugs_simulate(drug):
     r = simulate(drug, Regimen.oral("20 mg", every="24 h", days=14))
     for a, s in r.summary.items():
         assert s["cmax_ng_per_ml"] > 0, a
-        assert s["cmin_ss_ng_per_ml"] is not None and s["cmin_ss_ng_per_ml"] > 0, a
+        # a course shorter than steady state (norfluoxetine, t1/2 of days) shows the last
+        # interval's trough instead of a steady-state trough above every simulated level
+        trough = s["cmin_ss_ng_per_ml"] or s["cmin_last_interval_ng_per_ml"]
+        assert trough is not None and 0 < trough <= s["cmax_ng_per_ml"], a
+        if s["cmin_ss_ng_per_ml"] is None:
+            assert any(n.startswith(f"{a}: steady state not reached") for n in r.notes), a
 
 
 def test_fluoxetine_inhibition_carries_over_for_weeks_paroxetine_does_not():
