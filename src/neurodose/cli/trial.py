@@ -158,6 +158,10 @@ def print_trial(result: TrialResult, console: Console) -> None:
                 else nn_text(v["nnh_withdrawal"], v["nnh_withdrawal_ci"], benefit_outcome=False),
             )
         console.print(cmp)
+        for v in d["comparisons"].values():
+            ebc = v.get("efficacy_by_condition") or {}
+            if ebc.get("efficacy_basis", "reference") != "reference":
+                console.print(f"[yellow]Efficacy by condition[/yellow]: {escape(ebc['note'])}")
         console.print(
             "[dim]NNTB/NNTH: patients to treat for one more to benefit / to be harmed than "
             "on placebo; '... to ∞': the CI includes no difference.[/dim]"

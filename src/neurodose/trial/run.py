@@ -31,6 +31,7 @@ from neurodose.errors import InputError
 from neurodose.inputs import count
 from neurodose.knowledge import get_drug
 from neurodose.pd.adverse import FALL_RISK, discontinuation_symptoms, simulate_adverse
+from neurodose.pd.condition_efficacy import condition_efficacy, condition_nnt
 from neurodose.pd.occupancy import alpha2delta_k_nm, drug_targets
 from neurodose.pd.pain import PATHWAYS, simulate_pain
 from neurodose.pd.params import PDParameters, load_pd_parameters
@@ -417,6 +418,12 @@ class TrialResult:
                     c["nnh_withdrawal_not_computable"] = summ["adverse_events_not_computable"][
                         "withdrawal_ae"
                     ]
+                ce = condition_efficacy(arm.drug, self.design.condition)
+                c["efficacy_basis"] = ce.basis
+                c["efficacy_by_condition"] = {
+                    **ce.to_json(),
+                    "nnt_50_condition": condition_nnt(c["nnt_50"], ce),
+                }
                 comparisons[f"{arm.name}_vs_{pl.name}"] = c
         d = self.design
         return {
