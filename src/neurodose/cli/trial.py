@@ -97,6 +97,14 @@ def nn_text(value: float | None, ci: list[Any], *, benefit_outcome: bool) -> str
     return f"{label} {abs(value):g} ({abs(bound):g} to ∞)"
 
 
+def _print_condition_basis(comparisons: dict[str, Any], console: Console) -> None:
+    """One sentence per comparison whose efficacy is not the diabetic-neuropathy reference."""
+    for v in comparisons.values():
+        ebc = v.get("efficacy_by_condition") or {}
+        if ebc.get("efficacy_basis", "reference") != "reference":
+            console.print(f"[yellow]Efficacy by condition[/yellow]: {escape(ebc['note'])}")
+
+
 def print_trial(result: TrialResult, console: Console) -> None:
     """Rich tables of a trial result, readable at 80 columns.
 
@@ -158,10 +166,7 @@ def print_trial(result: TrialResult, console: Console) -> None:
                 else nn_text(v["nnh_withdrawal"], v["nnh_withdrawal_ci"], benefit_outcome=False),
             )
         console.print(cmp)
-        for v in d["comparisons"].values():
-            ebc = v.get("efficacy_by_condition") or {}
-            if ebc.get("efficacy_basis", "reference") != "reference":
-                console.print(f"[yellow]Efficacy by condition[/yellow]: {escape(ebc['note'])}")
+        _print_condition_basis(d["comparisons"], console)
         console.print(
             "[dim]NNTB/NNTH: patients to treat for one more to benefit / to be harmed than "
             "on placebo; '... to ∞': the CI includes no difference.[/dim]"

@@ -35,6 +35,7 @@ __all__ = [
     "EFFICACY_PATH",
     "ConditionEfficacy",
     "EfficacyFile",
+    "by_condition",
     "condition_efficacy",
     "condition_nnt",
     "load_efficacy_by_condition",
@@ -199,3 +200,20 @@ def condition_nnt(nnt: float | None, ce: ConditionEfficacy) -> float | None:
         m = min(ce.modifier, ce.upper)
         return None if m <= 0 else nnt / m
     return nnt
+
+
+def by_condition(drug: str) -> dict[str, dict[str, Any]]:
+    """``{condition: {efficacy_basis, modifier, note}}`` of ``drug`` for every aetiology but the
+    reference (what ``explain`` reports: its relief is the diabetic-neuropathy calibration)."""
+    data = load_efficacy_by_condition()
+    out: dict[str, dict[str, Any]] = {}
+    for cond in data.aetiologies:
+        if cond == data.reference:
+            continue
+        ce = condition_efficacy(drug, cond)
+        out[cond] = {"efficacy_basis": ce.basis, "modifier": ce.modifier, "note": ce.note}
+        if ce.basis == "extrapolated":
+            out[cond]["rests_on_unknown"] = [{"what": "condition effect modifier"}]
+        else:
+            out[cond]["sources"] = sorted({q.source for q in ce.evidence})
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -125,3 +126,31 @@ def test_modifier_never_raises_efficacy_above_the_cited_bound(nnt: float, row: t
 
 def test_the_shipped_file_path() -> None:
     assert EFFICACY_PATH.is_file()
+
+
+def _explain(*extra: str) -> Any:
+    from typer.testing import CliRunner
+
+    from neurodose.cli.main import app
+
+    args = ["explain", "--drug", "amitriptyline", "--dose", "25 mg", "--days", "7", *extra]
+    r = CliRunner().invoke(app, args, terminal_width=200)
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def test_explain_json_gives_the_basis_per_aetiology() -> None:
+    import json
+
+    ebc = json.loads(_explain("--json"))["efficacy_by_condition"]
+    assert set(ebc) == AETIOLOGIES - {"diabetic_neuropathy"}
+    assert ebc["hiv_neuropathy"]["efficacy_basis"] == "no_effect"
+    assert "dinat2015_hiv_ami" in ebc["hiv_neuropathy"]["sources"]
+    assert ebc["trigeminal_neuralgia"]["efficacy_basis"] == "extrapolated"
+    assert ebc["trigeminal_neuralgia"]["rests_on_unknown"]
+
+
+def test_explain_text_says_extrapolated() -> None:
+    out = " ".join(_explain().split())  # rich may wrap lines
+    assert "extrapolated" in out and "trigeminal neuralgia" in out
+    assert "no benefit over placebo" in out

@@ -82,6 +82,6 @@ def test_text_output_says_extrapolated(exposure) -> None:
     )
     con = Console(record=True, width=200)
     print_trial(run_trial(d, exposure=exposure), con)
-    text = con.export_text()
+    text = " ".join(con.export_text().split())
     assert "Efficacy by condition" in text
     assert "extrapolated from diabetic neuropathy" in text
