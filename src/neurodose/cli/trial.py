@@ -101,8 +101,15 @@ def _print_condition_basis(comparisons: dict[str, Any], console: Console) -> Non
     """One sentence per comparison whose efficacy is not the diabetic-neuropathy reference."""
     for v in comparisons.values():
         ebc = v.get("efficacy_by_condition") or {}
-        if ebc.get("efficacy_basis", "reference") != "reference":
-            console.print(f"[yellow]Efficacy by condition[/yellow]: {escape(ebc['note'])}")
+        basis = ebc.get("efficacy_basis", "reference")
+        if basis == "reference":
+            continue
+        tail = {
+            "no_effect": " The ≥50 % NNT above is the diabetic-neuropathy model: "
+            "not supported here.",
+            "effect_sized": f" ≥50 % NNT in this condition: {ebc.get('nnt_50_condition')}.",
+        }.get(basis, "")
+        console.print(f"[yellow]Efficacy by condition[/yellow]: {escape(ebc['note'] + tail)}")
 
 
 def print_trial(result: TrialResult, console: Console) -> None:

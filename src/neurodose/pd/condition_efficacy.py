@@ -18,6 +18,7 @@ The PD model is calibrated in painful diabetic neuropathy. For another aetiology
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -198,7 +199,8 @@ def condition_nnt(nnt: float | None, ce: ConditionEfficacy) -> float | None:
         return None
     if ce.basis == "effect_sized" and ce.modifier is not None and ce.upper is not None:
         m = min(ce.modifier, ce.upper)
-        return None if m <= 0 else nnt / m
+        # rounded up to 0.1 (like the simulated NNT), never towards more efficacy
+        return None if m <= 0 else math.ceil(nnt / m * 10 - 1e-9) / 10
     return nnt
 
 

@@ -58,30 +58,35 @@ def test_diabetic_neuropathy_is_the_reference(exposure) -> None:
     assert c["efficacy_basis"] == "reference"
 
 
+_DESIGN: dict[str, Any] = {
+    "name": "t",
+    "weeks": 2,
+    "condition": "chemotherapy_neuropathy",
+    "n_per_arm": 40,
+    "seed": 3,
+    "arms": [
+        {"name": "placebo", "drug": "placebo"},
+        {
+            "name": "a",
+            "drug": "amitriptyline",
+            "regimen": [{"start_day": 1, "dose_mg": 50, "every_h": 24}],
+        },
+    ],
+}
+
+
 def test_text_output_says_extrapolated(exposure) -> None:
     from rich.console import Console
 
     from neurodose.cli.trial import print_trial
 
-    d = parse_design(
-        {
-            "name": "t",
-            "weeks": 2,
-            "condition": "chemotherapy_neuropathy",
-            "n_per_arm": 40,
-            "seed": 3,
-            "arms": [
-                {"name": "placebo", "drug": "placebo"},
-                {
-                    "name": "a",
-                    "drug": "amitriptyline",
-                    "regimen": [{"start_day": 1, "dose_mg": 50, "every_h": 24}],
-                },
-            ],
-        }
-    )
+    d = parse_design(_DESIGN)
     con = Console(record=True, width=200)
     print_trial(run_trial(d, exposure=exposure), con)
     text = " ".join(con.export_text().split())
     assert "Efficacy by condition" in text
     assert "extrapolated from diabetic neuropathy" in text
+    d2 = parse_design({**_DESIGN, "condition": "hiv_neuropathy"})
+    con = Console(record=True, width=200)
+    print_trial(run_trial(d2, exposure=exposure), con)
+    assert "not supported here" in " ".join(con.export_text().split())
