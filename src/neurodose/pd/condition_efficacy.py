@@ -94,6 +94,11 @@ class ConditionEfficacy:
     evidence: tuple[Quantity, ...] = ()
 
     @property
+    def sources(self) -> list[str]:
+        """Source keys of the evidence (empty for the reference and for extrapolation)."""
+        return sorted({q.source for q in self.evidence})
+
+    @property
     def note(self) -> str:
         """One sentence for text and JSON outputs."""
         label = self.condition.replace("_", " ")
@@ -217,5 +222,5 @@ def by_condition(drug: str) -> dict[str, dict[str, Any]]:
         if ce.basis == "extrapolated":
             out[cond]["rests_on_unknown"] = [{"what": "condition effect modifier"}]
         else:
-            out[cond]["sources"] = sorted({q.source for q in ce.evidence})
+            out[cond]["sources"] = ce.sources
     return out

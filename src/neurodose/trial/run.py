@@ -541,6 +541,7 @@ def run_trial(
         if not arm.is_placebo:
             tg = drug_targets(arm.drug)
             srcs.update(tg.sources())
+            srcs.update(condition_efficacy(arm.drug, design.condition).sources)
             why = dict(tg.unavailable)
             modelled = set(tg.reached)
             if alpha2delta_k_nm(tg, params):

@@ -32,11 +32,13 @@ def _run(condition: str, drug: str, exposure: Any) -> dict[str, Any]:
             ],
         }
     )
-    return run_trial(d, exposure=exposure).to_dict()["comparisons"]["a_vs_placebo"]
+    out = run_trial(d, exposure=exposure).to_dict()
+    return {**out["comparisons"]["a_vs_placebo"], "_sources": out["sources"]}
 
 
 def test_amitriptyline_in_hiv_neuropathy_states_its_basis(exposure) -> None:
     c = _run("hiv_neuropathy", "amitriptyline", exposure)
+    assert "dinat2015_hiv_ami" in c["_sources"]
     ebc = c["efficacy_by_condition"]
     assert c["efficacy_basis"] == "no_effect"
     assert ebc["nnt_50_condition"] is None
