@@ -676,6 +676,7 @@ def explain(
     pain = res.pd.pain
     n_days = res.pd.drives.days
     times = res.times_h
+    from neurodose.pd.condition_efficacy import by_condition
     from neurodose.pd.occupancy import TARGETS
 
     bands: dict[str, dict[str, list[float]]] = {}
@@ -708,8 +709,10 @@ def explain(
         "unverified_inputs": tg.unverified(),
         "low_trust_inputs": tg.low_trust(),
         "rests_on_unknown": rep.to_json(),
+        "efficacy_by_condition": by_condition(tg.drug),
         "notes": [
             "typical patient (no placebo response, sensitivity 1); docs/model.md",
+            "relief as calibrated in diabetic neuropathy; other aetiologies: efficacy_by_condition",
             "ion-channel sites use the calibrated channel_site_factor; "
             "alpha2delta potency of gabapentinoids is calibrated",
         ],

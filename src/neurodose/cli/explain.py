@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
         """
         import math
 
-        from neurodose.cli.common import make_console, percent, print_json
+        from neurodose.cli.common import escape, make_console, percent, print_json
 
         plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         from neurodose.limits import MAX_DAYS, MAX_HOURS, days_allowed
@@ -217,6 +217,20 @@ def register(app: typer.Typer) -> None:
                 f"[yellow]rests on unknown[/yellow] {u['target']} "
                 f"({', '.join(u['analytes'])}; {u['status']}): {', '.join(u['affects'])}"
             )
+        ebc = data.get("efficacy_by_condition") or {}
+        extrap = sorted(
+            c.replace("_", " ") for c, v in ebc.items() if v["efficacy_basis"] == "extrapolated"
+        )
+        if extrap:
+            console.print(
+                "[yellow]efficacy by condition:[/yellow] relief is calibrated in diabetic "
+                "neuropathy; in "
+                + ", ".join(extrap)
+                + " it is extrapolated (no drug-specific trials)"
+            )
+        for v in ebc.values():
+            if v["efficacy_basis"] in ("no_effect", "effect_sized"):
+                console.print(f"[yellow]efficacy by condition:[/yellow] {escape(v['note'])}")
         for d in data["defaults_applied"]:
             console.print(f"assumed: {d}")
         for w in warnings:

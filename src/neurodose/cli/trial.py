@@ -97,6 +97,21 @@ def nn_text(value: float | None, ci: list[Any], *, benefit_outcome: bool) -> str
     return f"{label} {abs(value):g} ({abs(bound):g} to ∞)"
 
 
+def _print_condition_basis(comparisons: dict[str, Any], console: Console) -> None:
+    """One sentence per comparison whose efficacy is not the diabetic-neuropathy reference."""
+    for v in comparisons.values():
+        ebc = v.get("efficacy_by_condition") or {}
+        basis = ebc.get("efficacy_basis", "reference")
+        if basis == "reference":
+            continue
+        tail = {
+            "no_effect": " The ≥50 % NNT above is the diabetic-neuropathy model: "
+            "not supported here.",
+            "effect_sized": f" ≥50 % NNT in this condition: {ebc.get('nnt_50_condition')}.",
+        }.get(basis, "")
+        console.print(f"[yellow]Efficacy by condition[/yellow]: {escape(ebc['note'] + tail)}")
+
+
 def _comparison_cells(v: dict[str, Any]) -> tuple[str, str, str]:
     """≥50 %, ≥30 % relief and AE withdrawal of one comparison vs placebo."""
     if v.get("nnt_not_computable"):
@@ -125,6 +140,7 @@ def _print_comparisons(d: dict[str, Any], labels: dict[str, str], console: Conso
         name = key.removesuffix("_vs_placebo")
         cmp.add_row(labels.get(name, name), *_comparison_cells(v))
     console.print(cmp)
+    _print_condition_basis(d["comparisons"], console)
     console.print(
         "[dim]NNTB/NNTH: patients to treat for one more to benefit / to be harmed than "
         "on placebo; '... to ∞': the CI includes no difference.[/dim]"

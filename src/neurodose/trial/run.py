@@ -31,6 +31,7 @@ from neurodose.errors import InputError
 from neurodose.inputs import count
 from neurodose.knowledge import get_drug
 from neurodose.pd.adverse import FALL_RISK, discontinuation_symptoms, simulate_adverse
+from neurodose.pd.condition_efficacy import condition_efficacy, condition_nnt
 from neurodose.pd.occupancy import alpha2delta_k_nm, drug_targets
 from neurodose.pd.pain import PATHWAYS, simulate_pain
 from neurodose.pd.params import PDParameters, load_pd_parameters
@@ -482,13 +483,19 @@ class TrialResult:
         if pl is None or not self.design.nnt:
             return {}
         p = self.arms[pl.name]
-        return {
-            f"{arm.name}_vs_{pl.name}": _comparison(
-                self.arms[arm.name], p, self.unknowns.get(arm.name), arms[arm.name]
-            )
-            for arm in self.design.arms
-            if not arm.is_placebo
-        }
+        out: dict[str, Any] = {}
+        for arm in self.design.arms:
+            if arm.is_placebo:
+                continue
+            c = _comparison(self.arms[arm.name], p, self.unknowns.get(arm.name), arms[arm.name])
+            ce = condition_efficacy(arm.drug, self.design.condition)
+            c["efficacy_basis"] = ce.basis
+            c["efficacy_by_condition"] = {
+                **ce.to_json(),
+                "nnt_50_condition": condition_nnt(c["nnt_50"], ce),
+            }
+            out[f"{arm.name}_vs_{pl.name}"] = c
+        return out
 
 
 def _mark_unknowns(a_s: dict[str, Any], rep: UnknownReport) -> None:
@@ -649,6 +656,7 @@ def run_trial(
         if not arm.is_placebo:
             tg = drug_targets(arm.drug)
             srcs.update(tg.sources())
+            srcs.update(condition_efficacy(arm.drug, design.condition).sources)
             why = dict(tg.unavailable)
             modelled = set(tg.reached)
             if alpha2delta_k_nm(tg, params):
