@@ -20,15 +20,24 @@ Outputs (one virtual trial per parameter draw, common random numbers):
 * P(>= 30 % relief by week 8): the a-priori chance for a duloxetine patient (the MIPD
   forecast before any diary), approximated by the responder rate of an 8-week arm.
 
-Run (the docs use the defaults; about an hour on two busy cores)::
+Convergence (issue 20 item 7): the Saltelli sample of base size N contains the one of
+size N/2 (SALib's scrambled Sobol sequence is nested; checked at run time), so one run
+gives the indices at N/2 and N; both are reported with bootstrap 95 % CIs, the sum of
+the first-order indices with its bootstrap CI (it must not exceed 1 within the CI), the
+largest change of a total index between N/2 and N, and the rank correlation of the total
+indices. The ranking is also written to ``knowledge/pdmodels/sensitivity_ranking.json``,
+from which ``docs/evidence_gaps.md`` lists the ranked parameters first.
 
-    .venv/bin/python calibration/sensitivity.py [--n-base 16] [--n 400] [--spread 1.5]
-        [--scheduler tcp://host:8786]
+Run (issue 20 asks for N >= 512: 512 x (D + 2) trials, about 18 000, which is days of CPU
+on two busy cores; the committed docs say which N they come from)::
 
-``--scheduler`` evaluates the draws on a Dask cluster (``distributed.Client``); the result
-is identical to a local run (each draw is a deterministic trial). Writes
-``calibration/sensitivity_results.json``, ``docs/sensitivity.md`` and
-``docs/figures/sensitivity_sobol.png``.
+    .venv/bin/python calibration/sensitivity.py [--n-base 512] [--n 400] [--spread 1.5]
+        [--workers 2 | --scheduler tcp://host:8786 | --serial]
+
+The draws run on Dask: a local cluster of ``--workers`` processes (default 2), or the
+cluster at ``--scheduler``; the result is identical to ``--serial`` (each draw is a
+deterministic trial). Writes ``calibration/sensitivity_results.json``,
+``docs/sensitivity.md``, ``docs/figures/sensitivity_sobol.png`` and the ranking file.
 
 Sensitivity is not validation: it says which unverified numbers the headline results
 depend on, so that the evidence work can target them.
@@ -186,32 +195,98 @@ def evaluate(row: list[float], names: list[str], base: dict[str, float], n: int,
 
 
 def _evaluate_star(args: tuple[Any, ...]) -> list[float]:
-    return evaluate(*args)
+    return evaluate(*args)  # type: ignore[no-any-return]
+
+
+RANKING = ROOT / "src" / "neurodose" / "knowledge" / "pdmodels" / "sensitivity_ranking.json"
+
+
+def _run_draws(tasks: list[tuple[Any, ...]], a: argparse.Namespace) -> np.ndarray:
+    """Evaluate the draws serially, on a local Dask cluster, or on ``--scheduler``."""
+    if a.serial:
+        return np.array([_evaluate_star(t) for t in tasks], dtype=float)
+    from distributed import Client, LocalCluster
+
+    if a.scheduler:
+        client = Client(a.scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(
+            n_workers=a.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    try:
+        futures = client.map(_evaluate_star, tasks, pure=False)
+        return np.array(client.gather(futures), dtype=float)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _indices(prob: dict[str, Any], y: np.ndarray, resamples: int) -> dict[str, Any]:
+    """S1/ST with bootstrap CIs and the bootstrap CI of the sum of S1."""
+    from SALib.analyze import sobol
+
+    Si = sobol.analyze(
+        prob,
+        y,
+        calc_second_order=False,
+        num_resamples=resamples,
+        keep_resamples=True,
+        seed=SEED,
+    )
+    # one S1 vector per bootstrap resample (SALib keep_resamples)
+    sums = np.asarray(Si["S1_conf_all"]).sum(axis=1)
+    lo, hi = np.percentile(sums, [2.5, 97.5])
+    return {
+        "S1": [float(x) for x in Si["S1"]],
+        "S1_conf": [float(x) for x in Si["S1_conf"]],
+        "ST": [float(x) for x in Si["ST"]],
+        "ST_conf": [float(x) for x in Si["ST_conf"]],
+        "S1_sum": float(np.sum(Si["S1"])),
+        "S1_sum_ci": [float(lo), float(hi)],
+    }
+
+
+def _convergence(half: dict[str, Any], full: dict[str, Any]) -> dict[str, float]:
+    """How much the indices moved from N/2 to N."""
+    from scipy.stats import spearmanr
+
+    a, b = np.array(half["ST"]), np.array(full["ST"])
+    rho = spearmanr(a, b).statistic if np.ptp(a) > 0 and np.ptp(b) > 0 else float("nan")
+    return {
+        "max_abs_dST": float(np.max(np.abs(a - b))),
+        "spearman_ST": float(rho),
+        "max_ST_conf": float(np.max(full["ST_conf"])),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    from SALib.analyze import sobol
     from SALib.sample import sobol as sobol_sample
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-base", type=int, default=16, help="Saltelli base sample (power of 2)")
+    ap.add_argument("--n-base", type=int, default=512, help="Saltelli base sample (power of 2)")
     ap.add_argument("--n", type=int, default=400, help="patients per arm in each trial")
     ap.add_argument("--spread", type=float, default=1.5, help="x/÷ range of each parameter")
     ap.add_argument("--scheduler", default=None, help="Dask scheduler address")
+    ap.add_argument("--workers", type=int, default=2, help="local Dask worker processes")
+    ap.add_argument("--serial", action="store_true", help="no Dask (same result)")
+    ap.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     a = ap.parse_args(argv)
+    if a.n_base < 4 or a.n_base & (a.n_base - 1):
+        ap.error(f"--n-base {a.n_base}: expected a power of 2 >= 4")
     prob, base = problem()
     X = sobol_sample.sample(prob, a.n_base, calc_second_order=False, seed=SEED)
+    per = prob["num_vars"] + 2
+    half_n = a.n_base // 2
+    X_half = sobol_sample.sample(prob, half_n, calc_second_order=False, seed=SEED)
+    if not np.allclose(X[: half_n * per], X_half):  # the convergence check relies on it
+        raise RuntimeError("the Saltelli sample of N/2 is not nested in that of N")
     names = prob["names"]
     tasks = [(list(map(float, row)), names, base, a.n, a.spread) for row in X]
-    t0 = time.time()
-    if a.scheduler:
-        from distributed import Client
-
-        with Client(a.scheduler) as client:
-            futures = client.map(_evaluate_star, tasks)
-            Y = np.array(client.gather(futures), dtype=float)
-    else:
-        Y = np.array([_evaluate_star(t) for t in tasks], dtype=float)
+    t0, c0 = time.time(), time.process_time()
+    Y = _run_draws(tasks, a)
     elapsed = time.time() - t0
     res: dict[str, Any] = {
         "n_base": a.n_base,
@@ -219,24 +294,60 @@ def main(argv: list[str] | None = None) -> int:
         "spread": a.spread,
         "n_evaluations": len(X),
         "seconds": round(elapsed, 1),
+        "driver_cpu_seconds": round(time.process_time() - c0, 1),
+        "runner": "serial" if a.serial else (a.scheduler or f"dask LocalCluster x{a.workers}"),
         "parameters": names,
         "base": base,
         "outputs": {},
+        "half": {},
+        "convergence": {},
     }
     for j, out in enumerate(OUTPUTS):
-        Si = sobol.analyze(prob, Y[:, j], calc_second_order=False, seed=SEED)
+        full = _indices(prob, Y[:, j], a.resamples)
+        half = _indices(prob, Y[: half_n * per, j], a.resamples)
         res["outputs"][out] = {
             "mean": float(Y[:, j].mean()),
             "sd": float(Y[:, j].std()),
-            "S1": [float(x) for x in Si["S1"]],
-            "S1_conf": [float(x) for x in Si["S1_conf"]],
-            "ST": [float(x) for x in Si["ST"]],
-            "ST_conf": [float(x) for x in Si["ST_conf"]],
+            **full,
         }
+        res["half"][out] = half
+        res["convergence"][out] = _convergence(half, full)
     OUT_JSON.write_text(json.dumps(res, indent=1), encoding="utf-8")
     write_doc(res)
-    print(f"wrote {OUT_JSON}, {DOC}, {FIG} ({len(X)} trials, {elapsed:.0f} s)")
+    write_ranking(res)
+    print(f"wrote {OUT_JSON}, {DOC}, {FIG}, {RANKING} ({len(X)} trials, {elapsed:.0f} s)")
     return 0
+
+
+def _ranking(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """Parameters by their largest total index over the outputs (with its CI)."""
+    names = res["parameters"]
+    ST = np.clip(np.array([res["outputs"][o]["ST"] for o in OUTPUTS]), 0.0, None)
+    conf = np.array([res["outputs"][o]["ST_conf"] for o in OUTPUTS])
+    rows = []
+    for i in np.argsort(-ST.max(axis=0)):
+        j = int(np.argmax(ST[:, i]))
+        rows.append(
+            {
+                "parameter": names[i],
+                "status": _status(names[i]),
+                "max_ST": round(float(ST[j, i]), 4),
+                "ST_conf": round(float(conf[j, i]), 4),
+                "output": OUTPUTS[j],
+            }
+        )
+    return rows
+
+
+def write_ranking(res: dict[str, Any]) -> None:
+    """The ranking for docs/evidence_gaps.md (rendered by neurodose.knowledge.docgen)."""
+    doc = {
+        "note": "written by calibration/sensitivity.py; do not edit by hand",
+        "n_base": res["n_base"],
+        "n_per_arm": res["n_per_arm"],
+        "ranking": _ranking(res),
+    }
+    RANKING.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
 
 
 def _status(name: str) -> str:
@@ -249,6 +360,49 @@ def _shown(name: str) -> str:
     return f"{q.point:.4g} {q.unit}".replace(" 1", "")
 
 
+def _honesty(res: dict[str, Any]) -> str:
+    """What this run can and cannot support."""
+    if res["n_base"] >= 512:
+        return (
+            f"Base sample N = {res['n_base']} (issue 20 asks for >= 512). Read the ranking "
+            "with the convergence table below."
+        )
+    return (
+        f"**Smaller than asked.** Issue 20 asks for a base sample >= 512; this run has "
+        f"N = {res['n_base']} ({res['n_evaluations']} trials), because 512 x (D + 2) trials "
+        "do not fit on the two shared cores of this machine in one session. The runner does "
+        "the full run unchanged (`--n-base 512`, Dask workers or a cluster). Where the "
+        "convergence table shows a first-order sum above 1 or wide intervals, the indices "
+        "of this run are not converged and only the top of the ranking is informative."
+    )
+
+
+def _assessment(res: dict[str, Any]) -> str:
+    """A reading of the convergence table (computed, not hand-written)."""
+    outs = [o for o in OUTPUTS if o in res.get("convergence", {})]
+    if not outs:
+        return ""
+    moves = [abs(res["outputs"][o]["S1_sum"] - res["half"][o]["S1_sum"]) for o in outs]
+    widths = [res["outputs"][o]["S1_sum_ci"][1] - res["outputs"][o]["S1_sum_ci"][0] for o in outs]
+    over = [o for o in outs if res["outputs"][o]["S1_sum_ci"][0] > 1.0]
+    conf = max(res["convergence"][o]["max_ST_conf"] for o in outs)
+    converged = max(moves) < 0.1 and max(widths) < 0.5 and not over
+    return (
+        f"**Assessment:** from N/2 to N the first-order sums moved by up to {max(moves):.2f}, "
+        f"their 95 % intervals are up to {max(widths):.2f} wide, and the largest total-index "
+        f"half-width is {conf:.2f}; "
+        + (
+            "the indices look converged (sums stable within 0.1, intervals narrower than 0.5). "
+            if converged
+            else "the indices are **not converged**: the sums are consistent with <= 1 only "
+            "because the intervals are wide, not because they are precise. "
+        )
+        + "The N/2 and N indices share half of their draws, so their rank correlation "
+        "overstates stability; an independent second sample (a different seed) is the "
+        "stronger check."
+    )
+
+
 def write_doc(res: dict[str, Any]) -> None:
     """docs/sensitivity.md and the figure from the results."""
     import matplotlib
@@ -259,8 +413,7 @@ def write_doc(res: dict[str, Any]) -> None:
     names = res["parameters"]
     ST = np.array([res["outputs"][o]["ST"] for o in OUTPUTS])  # (outputs, params)
     ST = np.clip(ST, 0.0, None)
-    score = ST.max(axis=0)
-    order = np.argsort(-score)
+    order = np.argsort(-ST.max(axis=0))
     FIG.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(11, 7))
     im = ax.imshow(ST[:, order].T, aspect="auto", cmap="viridis", vmin=0, vmax=max(0.5, ST.max()))
@@ -276,40 +429,64 @@ def write_doc(res: dict[str, Any]) -> None:
     fig.tight_layout()
     fig.savefig(FIG, dpi=100)
     plt.close(fig)
+    conv = res.get("convergence", {})
     lines = [
         "# Global sensitivity of headline outputs to unverified and calibrated PD parameters",
         "",
         "Generated by `.venv/bin/python calibration/sensitivity.py` "
         f"(Saltelli base N = {res['n_base']}, {res['n_evaluations']} virtual trials of "
-        f"{res['n_per_arm']} patients per arm, {res['seconds']:.0f} s; `--scheduler` runs the "
-        "same draws on Dask). Method and outputs: see the script's docstring. A parameter "
-        "stored with a plausible range is drawn uniformly within it (`serotonin_weight` 0-0.5, "
-        "the SERT share of descending inhibition with no number in the evidence; the H1 "
-        "drowsiness tolerance; the age susceptibility 0-0.033/year); every other one "
-        f"log-uniformly within x/÷{res['spread']} of its value (no source gives a range for "
-        "them). Outputs are risk differences (1/NNT, 1/NNH) because NNT is unbounded near zero.",
+        f"{res['n_per_arm']} patients per arm, {res['seconds']:.0f} s wall on "
+        f"{res.get('runner', 'serial')}). Method and outputs: see the script's docstring. "
+        "A parameter stored with a plausible range is drawn uniformly within it "
+        "(`serotonin_weight` 0-0.5, the SERT share of descending inhibition with no number "
+        "in the evidence; the H1 drowsiness tolerance; the age susceptibility 0-0.033/year); "
+        f"every other one log-uniformly within x/÷{res['spread']} of its value (no source "
+        "gives a range for them). Outputs are risk differences (1/NNT, 1/NNH) because NNT "
+        "is unbounded near zero. The recalibration of the PD fit is not redone per draw "
+        "(indices are *without recalibration*).",
         "",
-        "**Read with care.** With this small base sample the indices carry wide bootstrap "
-        "intervals (in the JSON); the *ranking* of the top few parameters is what this page "
-        "is for. PK parameters stored `verified = false` are not varied here (their effect "
-        "on exposure is shown by docs/validation.md); sensitivity is not validation. "
+        _honesty(res),
+        "",
+        "PK parameters stored `verified = false` are not varied here (their effect on "
+        "exposure is shown by docs/validation.md); sensitivity is not validation. "
         "`ae_age_susceptibility` cannot move these outputs (the trial population is centred "
         "on its reference age, 60), yet claim 10 (older patients) rests on it entirely; "
-        "docs/claims.md re-runs that claim across its range, and the SERT/NET-dependent "
-        "claims across the `serotonin_weight` range.",
+        "docs/claims.md re-runs that claim across its range.",
+        "",
+        "## Convergence (indices at N/2 and N from the same nested sample)",
+        "",
+        f"| output | sum S1 at N/2 = {res['n_base'] // 2} (95 % CI) | sum S1 at N = "
+        f"{res['n_base']} (95 % CI) | sum S1 <= 1 within CI | max abs change of ST | "
+        "rank correlation of ST | largest ST CI half-width |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for o in OUTPUTS:
+        if o not in conv:
+            continue
+        h, f, c = res["half"][o], res["outputs"][o], conv[o]
+        ok = "yes" if f["S1_sum_ci"][0] <= 1.0 else "NO"
+        lines.append(
+            f"| {o} | {h['S1_sum']:.2f} ({h['S1_sum_ci'][0]:.2f}-{h['S1_sum_ci'][1]:.2f}) | "
+            f"{f['S1_sum']:.2f} ({f['S1_sum_ci'][0]:.2f}-{f['S1_sum_ci'][1]:.2f}) | {ok} | "
+            f"{c['max_abs_dST']:.2f} | {c['spearman_ST']:.2f} | {c['max_ST_conf']:.2f} |"
+        )
+    lines += [
+        "",
+        _assessment(res),
         "",
         "![Sobol](figures/sensitivity_sobol.png)",
         "",
         "## Ranking (largest total index over the outputs)",
         "",
-        "| rank | parameter | status | value | max ST | output where largest |",
+        "| rank | parameter | status | value | max ST (95 % CI half-width) | "
+        "output where largest |",
         "|---|---|---|---|---|---|",
     ]
-    for rank, i in enumerate(order, 1):
-        j = int(np.argmax(ST[:, i]))
+    for rank, row in enumerate(_ranking(res), 1):
+        name = row["parameter"]
         lines.append(
-            f"| {rank} | `{names[i]}` | {_status(names[i])} | {_shown(names[i])} | "
-            f"{score[i]:.2f} | {OUTPUTS[j]} |"
+            f"| {rank} | `{name}` | {row['status']} | {_shown(name)} | "
+            f"{row['max_ST']:.2f} (±{row['ST_conf']:.2f}) | {row['output']} |"
         )
     lines += [
         "",

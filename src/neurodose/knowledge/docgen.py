@@ -370,6 +370,36 @@ def _gap_rows(items: Iterable[tuple[str, Sourced]]) -> list[str]:
     return rows
 
 
+def _sensitivity_section() -> list[str]:
+    """The PD parameters ranked by the Sobol analysis (``pdmodels/sensitivity_ranking.json``,
+    written by ``calibration/sensitivity.py``), listed first (issue 20 item 7)."""
+    import json
+
+    from neurodose.knowledge.registry import DATA_DIR
+
+    path = DATA_DIR / "pdmodels" / "sensitivity_ranking.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out = [
+        "## Ranked by sensitivity (PD parameters; docs/sensitivity.md)",
+        "",
+        f"Unverified and calibrated PD parameters in the order of their largest total Sobol "
+        f"index over the headline outputs (Saltelli base N = {data['n_base']}; see "
+        "docs/sensitivity.md for the intervals and convergence): evidence for the first rows "
+        "moves the predictions most. The per-drug sections below follow.",
+        "",
+        "| rank | parameter | status | max ST (± CI half-width) | output |",
+        "|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(data["ranking"], 1):
+        out.append(
+            f"| {i} | `{r['parameter']}` | {r['status']} | {r['max_ST']:.2f} "
+            f"(± {r['ST_conf']:.2f}) | {r['output']} |"
+        )
+    return [*out, ""]
+
+
 def render_evidence_gaps() -> str:
     """The text of ``docs/evidence_gaps.md``."""
     lines = [
@@ -381,6 +411,7 @@ def render_evidence_gaps() -> str:
         "(check the primary source before clinical use), and every field the record leaves",
         "empty for lack of evidence (`missing`).",
         "",
+        *_sensitivity_section(),
     ]
     head = ["| field | value | source | locator | flags |", "|---|---|---|---|---|"]
     for name in drug_names():

@@ -115,6 +115,39 @@ def age_susceptibility(params: PDParameters, age: Array | float | None) -> Array
     return np.exp(beta * (np.asarray(age, dtype=float) - ref))
 
 
+def _daily_presence(
+    groups: Mapping[tuple[float, float], list[tuple[str, Array]]],
+    theta: Array,
+    n: int,
+    days: int,
+) -> tuple[NDArray[np.bool_], Array]:
+    """Per day: is the effect present (tolerated drive above the threshold ``theta``) and
+    the receptor-blockade share of the drive. ``groups`` maps a tolerance group
+    ``(max, tau_h)`` to its drivers' daily drives; drivers of one group share a state."""
+    pres = np.zeros((n, days), dtype=bool)
+    share_rb = np.zeros((n, days))
+    if not groups:
+        return pres, share_rb
+    states = {g: np.zeros(n) for g in groups}
+    alphas = {g: 1.0 - np.exp(-24.0 / g[1]) for g in groups}
+    for d in range(days):
+        tot = np.zeros(n)
+        rb = np.zeros(n)
+        for g, items in groups.items():
+            # intensity on day d meets the tolerance built up to the day before
+            raw = sum(x[:, d] for _, x in items)
+            for t, x in items:
+                eff = x[:, d] * (1.0 - states[g])
+                tot = tot + eff
+                if t in RECEPTOR_BLOCKADE:
+                    rb = rb + eff
+            on = raw > 1e-6
+            states[g] = states[g] + (np.where(on, g[0], 0.0) - states[g]) * alphas[g]
+        pres[:, d] = tot > theta
+        share_rb[:, d] = np.divide(rb, tot, out=np.zeros(n), where=tot > 1e-12)
+    return pres, share_rb
+
+
 def simulate_adverse(
     occ_max: Mapping[str, Array],
     params: PDParameters,
@@ -173,26 +206,7 @@ def simulate_adverse(
         theta = np.exp(sigma * z[:, j])
         if ae.age_susceptible and s_age is not None:
             theta = theta / s_age
-        pres = np.zeros((n, days), dtype=bool)
-        share_rb = np.zeros((n, days))
-        if groups:
-            states = {g: np.zeros(n) for g in groups}
-            alphas = {g: 1.0 - np.exp(-24.0 / g[1]) for g in groups}
-            for d in range(days):
-                tot = np.zeros(n)
-                rb = np.zeros(n)
-                for g, items in groups.items():
-                    # intensity on day d meets the tolerance built up to the day before
-                    raw = sum(x[:, d] for _, x in items)
-                    for t, x in items:
-                        eff = x[:, d] * (1.0 - states[g])
-                        tot = tot + eff
-                        if t in RECEPTOR_BLOCKADE:
-                            rb = rb + eff
-                    on = raw > 1e-6
-                    states[g] = states[g] + (np.where(on, g[0], 0.0) - states[g]) * alphas[g]
-                pres[:, d] = tot > theta
-                share_rb[:, d] = np.divide(rb, tot, out=np.zeros(n), where=tot > 1e-12)
+        pres, share_rb = _daily_presence(groups, theta, n, days)
         present[name] = pres
         weight[name] = pres * (1.0 - share_rb + w_rb * share_rb)
         rate = ae.placebo_rate.canonical() if ae.placebo_rate is not None else 0.0

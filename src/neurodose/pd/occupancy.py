@@ -46,7 +46,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,7 +55,7 @@ from neurodose import citations
 from neurodose.errors import KnowledgeBaseError, UnknownNameError
 from neurodose.knowledge import record
 from neurodose.knowledge.registry import drug_names
-from neurodose.knowledge.schema import Quantity
+from neurodose.knowledge.schema import DrugRecord, Quantity
 from neurodose.units import convert
 
 __all__ = [
@@ -306,8 +306,57 @@ def drug_targets(drug: str) -> DrugTargets:
     True
     """
     rec = record(drug)
-    names = [rec.name]
     unavailable: dict[str, str] = {}
+    names = _analyte_names(rec, unavailable)
+    analytes = tuple(_analyte_props(n) for n in names)
+    unknown_analytes = tuple(
+        k.removeprefix("metabolite:") for k in unavailable if k.startswith("metabolite:")
+    )
+    bindings: dict[str, tuple[TargetBinding, ...]] = {}
+    missing: dict[str, tuple[str, ...]] = {}
+    for target in TARGETS:
+        if target in POTENCY_RATIO_ONLY:
+            if any(record(a.name).affinities(target) for a in analytes):
+                unavailable[target] = POTENCY_RATIO_ONLY[target]
+            else:
+                unavailable[target] = _no_affinity(target, names)
+            continue
+        found: list[TargetBinding] = []
+        gaps: list[str] = []
+        for a in analytes:
+            b = _binding(a.name, target, unavailable)
+            if isinstance(b, TargetBinding):
+                found.append(b)
+            elif b:
+                gaps.append(a.name)
+        if gaps:
+            missing[target] = tuple(gaps)
+        if found:
+            bindings[target] = tuple(found)
+            unavailable.pop(target, None)
+        elif target not in unavailable:
+            unavailable[target] = _no_affinity(target, names)
+    return DrugTargets(
+        drug=rec.name,
+        analytes=analytes,
+        bindings=bindings,
+        unavailable=unavailable,
+        missing=missing,
+        unknown_analytes=unknown_analytes,
+    )
+
+
+def _no_affinity(target: str, names: Sequence[str]) -> str:
+    return (
+        f"no {target} affinity in the knowledge base for "
+        + " or ".join(names)
+        + " (not invented; see docs/model.md)"
+    )
+
+
+def _analyte_names(rec: DrugRecord, unavailable: dict[str, str]) -> list[str]:
+    """The drug and its usable active metabolites; the others are named in ``unavailable``."""
+    names = [rec.name]
     known = set(drug_names())
     for m in rec.active_metabolites:
         if m in known:
@@ -335,83 +384,51 @@ def drug_targets(drug: str) -> DrugTargets:
                     f"metabolite {m!r} (in the PK model) has no knowledge-base record; its "
                     "contribution to occupancy is left out"
                 )
-    analytes = tuple(_analyte_props(n) for n in names)
-    unknown_analytes = tuple(
-        k.removeprefix("metabolite:") for k in unavailable if k.startswith("metabolite:")
-    )
-    bindings: dict[str, tuple[TargetBinding, ...]] = {}
-    missing: dict[str, tuple[str, ...]] = {}
-    for target in TARGETS:
-        found: list[TargetBinding] = []
-        gaps: list[str] = []
-        if target in POTENCY_RATIO_ONLY:
-            if any(record(a.name).affinities(target) for a in analytes):
-                unavailable[target] = POTENCY_RATIO_ONLY[target]
-            else:
-                unavailable[target] = (
-                    f"no {target} affinity in the knowledge base for "
-                    + " or ".join(names)
-                    + " (not invented; see docs/model.md)"
-                )
-            continue
-        for a in analytes:
-            all_recs = record(a.name).affinities(target)
-            bounds = [r for r in all_recs if r.lower_bound]
-            all_recs = [r for r in all_recs if not r.lower_bound]
-            if bounds and not all_recs:
-                # "no effect up to X" says the potency is weaker than X; used as a K it
-                # would invent block (gabapentin's sodium channel x the ion-channel site
-                # factor gave ~25 % block at clinical levels before issue 14)
-                unavailable[target] = (
-                    f"only a lower bound for {a.name} at {target} ("
-                    + "; ".join(f"> {r.point:g} {r.unit}, {r.source}" for r in bounds)
-                    + "): no measurable effect, not used as a potency"
-                )
-            recs = _pick([r for r in all_recs if not r.low_trust], target)
-            low_trust = False
-            if not recs:
-                # a low-trust value (vendor summary: no assay, no species) fills a gap
-                # only where nothing else exists; the binding carries the flag
-                recs = _pick([r for r in all_recs if r.low_trust], target)
-                low_trust = bool(recs)
-            if not recs:
-                if not bounds:
-                    gaps.append(a.name)
-                continue
-            ks = [_to_nm(r.point, r.unit) for r in recs]
-            k = float(math.exp(sum(math.log(x) for x in ks) / len(ks)))
-            found.append(
-                TargetBinding(
-                    target=target,
-                    analyte=a.name,
-                    K_nM=k,
-                    kind="/".join(sorted({r.kind for r in recs})),
-                    sources=tuple(sorted({r.source for r in recs})),
-                    verified=all(r.verified for r in recs),
-                    note=(f"geometric mean of {len(recs)} records" if len(recs) > 1 else "")
-                    + (f" (state {recs[0].state})" if recs[0].state else "")
-                    + (" LOW TRUST (only value; vendor summary)" if low_trust else ""),
-                    low_trust=low_trust,
-                )
-            )
-        if gaps:
-            missing[target] = tuple(gaps)
-        if found:
-            bindings[target] = tuple(found)
-            unavailable.pop(target, None)
-        elif target not in unavailable:
-            unavailable[target] = (
-                f"no {target} affinity in the knowledge base for "
-                + " or ".join(names)
-                + " (not invented; see docs/model.md)"
-            )
-    return DrugTargets(
-        drug=rec.name,
-        analytes=analytes,
-        bindings=bindings,
-        unavailable=unavailable,
-        missing=missing,
-        unknown_analytes=unknown_analytes,
+    return names
+
+
+def _binding(analyte: str, target: str, unavailable: dict[str, str]) -> TargetBinding | bool:
+    """The binding of ``analyte`` at ``target``; else True for a gap (no value at all)
+    or False (only a "no effect up to" bound, named in ``unavailable``)."""
+    all_recs = record(analyte).affinities(target)
+    bounds = [r for r in all_recs if r.lower_bound]
+    all_recs = [r for r in all_recs if not r.lower_bound]
+    if bounds and not all_recs:
+        # "no effect up to X" says the potency is weaker than X; used as a K it
+        # would invent block (gabapentin's sodium channel x the ion-channel site
+        # factor gave ~25 % block at clinical levels before issue 14)
+        unavailable[target] = (
+            f"only a lower bound for {analyte} at {target} ("
+            + "; ".join(f"> {r.point:g} {r.unit}, {r.source}" for r in bounds)
+            + "): no measurable effect, not used as a potency"
+        )
+    recs = _pick([r for r in all_recs if not r.low_trust], target)
+    low_trust = False
+    if not recs:
+        # a low-trust value (vendor summary: no assay, no species) fills a gap
+        # only where nothing else exists; the binding carries the flag
+        recs = _pick([r for r in all_recs if r.low_trust], target)
+        low_trust = bool(recs)
+    if not recs:
+        return not bounds
+    return _make_binding(analyte, target, recs, low_trust)
+
+
+def _make_binding(analyte: str, target: str, recs: Sequence[Any], low_trust: bool) -> TargetBinding:
+    """One binding from the picked records (geometric mean of their K)."""
+    ks = [_to_nm(r.point, r.unit) for r in recs]
+    k = float(math.exp(sum(math.log(x) for x in ks) / len(ks)))
+    return TargetBinding(
+        target=target,
+        analyte=analyte,
+        K_nM=k,
+        kind="/".join(sorted({r.kind for r in recs})),
+        sources=tuple(sorted({r.source for r in recs})),
+        verified=all(r.verified for r in recs),
+        note=(f"geometric mean of {len(recs)} records" if len(recs) > 1 else "")
+        + (f" (state {recs[0].state})" if recs[0].state else "")
+        + (" LOW TRUST (only value; vendor summary)" if low_trust else ""),
+        low_trust=low_trust,
     )
 
 

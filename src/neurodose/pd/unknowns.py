@@ -126,6 +126,63 @@ def _status(tg: DrugTargets, target: str, modelled: Collection[str]) -> tuple[st
     return "negligible", ()
 
 
+def _unknown_items(
+    target_status: Mapping[str, str],
+    gaps_of: Mapping[str, tuple[str, ...]],
+    ae: Mapping[str, tuple[str, ...]],
+) -> list[Unknown]:
+    """One item per unknown or partial target, with what it affects and why."""
+    items: list[Unknown] = []
+    for t in TARGETS:
+        st = target_status[t]
+        if st not in ("unknown", "partial"):
+            continue
+        affects = [f"relief pathway {p}" for p, pt in PATHWAY_TARGET.items() if pt == t]
+        affects += [f"adverse effect {k}" for k, ds in ae.items() if t in ds]
+        if t == "hERG":
+            affects.append("cardiac (hERG) alert")
+        why = (
+            "no affinity in the knowledge base (not invented, not taken as zero)"
+            if st == "unknown"
+            else "occupancy counts only the analytes with a known affinity (a lower bound)"
+        )
+        items.append(Unknown(t, gaps_of[t], st, tuple(affects), why))
+    return items
+
+
+def _relief_not_computable(drug: str, pathway_status: Mapping[str, str]) -> str | None:
+    """Why relief is not computable (no pathway known, some unknown), else None."""
+    if any(s in ("modelled", "partial") for s in pathway_status.values()) or not any(
+        s == "unknown" for s in pathway_status.values()
+    ):
+        return None
+    return (
+        f"{drug}: no relief pathway has a known affinity ("
+        + ", ".join(p for p, s in pathway_status.items() if s == "unknown")
+        + " unknown); drug-attributable relief is not computable"
+    )
+
+
+def _adverse_status(
+    drug: str, target_status: Mapping[str, str], ae: Mapping[str, tuple[str, ...]]
+) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """(adverse effects not computable with the reason, partial ones with their unknowns)."""
+    ae_nc: dict[str, str] = {}
+    ae_partial: dict[str, tuple[str, ...]] = {}
+    for k, ds in ae.items():
+        sts = {d: target_status.get(d, "negligible") for d in ds}
+        unknown = tuple(d for d, s in sts.items() if s in ("unknown", "partial"))
+        if not any(s in ("modelled", "partial") for s in sts.values()) and unknown:
+            ae_nc[k] = (
+                f"{drug}: no driver of {k} has a known affinity ("
+                + ", ".join(unknown)
+                + " unknown); the drug-induced rate is not computable"
+            )
+        elif unknown:
+            ae_partial[k] = unknown
+    return ae_nc, ae_partial
+
+
 def assess(
     tg: DrugTargets,
     modelled: Collection[str],
@@ -145,43 +202,9 @@ def assess(
         target_status[t], gaps_of[t] = _status(tg, t, modelled)
     pathway_status = {p: target_status[t] for p, t in PATHWAY_TARGET.items()}
     ae = {k: tuple(v) for k, v in (adverse_drivers or {}).items()}
-    items: list[Unknown] = []
-    for t in TARGETS:
-        st = target_status[t]
-        if st not in ("unknown", "partial"):
-            continue
-        affects = [f"relief pathway {p}" for p, pt in PATHWAY_TARGET.items() if pt == t]
-        affects += [f"adverse effect {k}" for k, ds in ae.items() if t in ds]
-        if t == "hERG":
-            affects.append("cardiac (hERG) alert")
-        why = (
-            "no affinity in the knowledge base (not invented, not taken as zero)"
-            if st == "unknown"
-            else "occupancy counts only the analytes with a known affinity (a lower bound)"
-        )
-        items.append(Unknown(t, gaps_of[t], st, tuple(affects), why))
-    relief_nc = None
-    if not any(s in ("modelled", "partial") for s in pathway_status.values()) and any(
-        s == "unknown" for s in pathway_status.values()
-    ):
-        relief_nc = (
-            f"{tg.drug}: no relief pathway has a known affinity ("
-            + ", ".join(p for p, s in pathway_status.items() if s == "unknown")
-            + " unknown); drug-attributable relief is not computable"
-        )
-    ae_nc: dict[str, str] = {}
-    ae_partial: dict[str, tuple[str, ...]] = {}
-    for k, ds in ae.items():
-        sts = {d: target_status.get(d, "negligible") for d in ds}
-        unknown = tuple(d for d, s in sts.items() if s in ("unknown", "partial"))
-        if not any(s in ("modelled", "partial") for s in sts.values()) and unknown:
-            ae_nc[k] = (
-                f"{tg.drug}: no driver of {k} has a known affinity ("
-                + ", ".join(unknown)
-                + " unknown); the drug-induced rate is not computable"
-            )
-        elif unknown:
-            ae_partial[k] = unknown
+    items = _unknown_items(target_status, gaps_of, ae)
+    relief_nc = _relief_not_computable(tg.drug, pathway_status)
+    ae_nc, ae_partial = _adverse_status(tg.drug, target_status, ae)
     return UnknownReport(
         drug=tg.drug,
         items=tuple(items),

@@ -2,8 +2,13 @@
 
 A clearance ``P`` with pathways ``(enzyme_i, fraction_i)`` becomes
 ``P * [(1 - sum f_i) + sum f_i * m_i]`` where ``m_i`` is the enzyme multiplier:
-``m = max(m_genotype * prod(m_inhibitor), m_PM) * prod(m_inducer)``. The PM
-multiplier is a floor (phenoconversion never goes below a poor metaboliser).
+``m = m_genotype / S * prod(m_inducer)`` with ``S`` the inhibitor's strength factor
+(``1 + [I]/Ki``: the AUC ratio of a fully sensitive substrate, from the FDA
+strong/moderate/weak bands in ``_shared.toml``, ``1/S`` stored). For one pathway that
+is the fm-based static model ``AUCR = 1 / (fm / S + 1 - fm)``, with no cap: a normal
+metaboliser of a drug whose clearance is all CYP2D6 (fm 1) reaches ``S`` (5-fold with a
+strong inhibitor). Only a poor metaboliser (the knowledge base's PM value) is left
+unchanged by an inhibitor: no enzyme activity is left to inhibit.
 Inhibitor/inducer multipliers come from a measured value in the drug's PK file
 when there is one, else from the perpetrator's FDA strength (knowledge-base
 ``interactions.inhibits/induces``) mapped by ``_shared.toml``. Interactions that
@@ -33,7 +38,7 @@ from neurodose.errors import KnowledgeBaseError, PatientError
 from neurodose.errors import ref as field_ref
 from neurodose.knowledge.registry import record, resolve_name
 from neurodose.pk.model import PKModel
-from neurodose.pk.parameters import PKModelSpec, get_pkmodel, shared
+from neurodose.pk.parameters import Covariate, PKModelSpec, get_pkmodel, shared
 
 __all__ = [
     "ConcentrationDriver",
@@ -256,75 +261,94 @@ def enzyme_effects(
     return inh, ind, notes
 
 
-def _typical(spec: PKModelSpec, patient: Patient, notes: list[str]) -> dict[str, float]:
-    sh = shared()
+def _weight_scaled(spec: PKModelSpec, patient: Patient, notes: list[str]) -> dict[str, float]:
+    """Structural parameters in canonical units, per-kg ones times the patient's weight
+    (the reference weight, with a note, when none is given)."""
     vals: dict[str, float] = {}
-    weight = patient.weight
     for name, q in spec.parameters.items():
         v = q.canonical()
         if q.dimension in ("volume_per_mass", "clearance_per_mass"):
-            if weight is None:
-                ref = sh.reference_patient["weight"]
+            if patient.weight is None:
+                ref = shared().reference_patient["weight"]
                 weight_used = ref.canonical()
                 citations.register(ref.source)
                 notes.append(
                     f"{name}: weight-normalised; no weight given, {weight_used:g} kg assumed"
                 )
             else:
-                weight_used = weight
+                weight_used = patient.weight
             v = v * weight_used
         vals[name] = v
+    return vals
+
+
+def _categorical_factor(c: Covariate, x: object, notes: list[str]) -> float:
+    """Factor of a categorical covariate (1 when the patient is not in its level)."""
+    assert c.level is not None and c.factor is not None
+    level = str(x).lower() if isinstance(x, bool) else str(x)
+    if x is not None and level == c.level:
+        return c.factor.canonical()
+    if x is None and c.covariate != "hepatic":
+        notes.append(f"{c.parameter}: {c.covariate} not given; reference category used")
+    return 1.0
+
+
+def _renal_input_error(spec: PKModelSpec, c: Covariate, patient: Patient) -> PatientError | None:
+    """The error for a renal function given in a form this model cannot use."""
+    if c.covariate == "crcl" and patient.scr is not None:
+        return PatientError(
+            "crcl",
+            None,
+            f"a creatinine clearance ({field_ref('crcl')}, mL/min): {spec.name}'s "
+            "clearance model uses it; a serum creatinine is converted to it only with "
+            "age, weight and sex given (Cockcroft-Gault)",
+        )
+    if c.covariate == "scr" and patient.renal_function is not None:
+        # a renal function was given but cannot reach this model: say so
+        return PatientError(
+            "scr",
+            None,
+            f"serum creatinine ({field_ref('scr')}, mg/dL): {spec.name}'s clearance "
+            "model uses it; a creatinine clearance is converted to it only with age, "
+            "weight and sex given (Cockcroft-Gault)",
+        )
+    return None
+
+
+def _continuous_factor(
+    spec: PKModelSpec, c: Covariate, x: object, patient: Patient, notes: list[str]
+) -> float:
+    """Factor of a power or renal-fraction covariate (1, with a note, when not given)."""
+    assert c.reference is not None
+    if x is None:
+        err = _renal_input_error(spec, c, patient)
+        if err is not None:
+            raise err
+        notes.append(
+            f"{c.parameter}: {c.covariate} not given; model reference "
+            f"{c.reference.point:g} used (no covariate effect)"
+        )
+        return 1.0
+    xv = float(x)  # type: ignore[arg-type]
+    if c.cap is not None:
+        xv = min(xv, c.cap.point)
+    if c.kind == "renal_fraction":
+        assert c.fraction is not None
+        f = c.fraction.point
+        return (1.0 - f) + f * xv / c.reference.point
+    assert c.exponent is not None
+    return float((xv / c.reference.point) ** c.exponent.point)
+
+
+def _typical(spec: PKModelSpec, patient: Patient, notes: list[str]) -> dict[str, float]:
+    vals = _weight_scaled(spec, patient, notes)
     cov = covariate_values(patient, spec)
     for c in spec.covariates:
         x = cov.get(c.covariate)
         if c.kind == "categorical":
-            assert c.level is not None and c.factor is not None
-            if (
-                x is None
-                or (isinstance(x, bool) and str(x).lower() != c.level)
-                or (not isinstance(x, bool) and str(x) != c.level)
-            ):
-                if x is None and c.covariate == "hepatic":
-                    continue
-                if x is None:
-                    notes.append(f"{c.parameter}: {c.covariate} not given; reference category used")
-                continue
-            vals[c.parameter] *= c.factor.canonical()
+            vals[c.parameter] *= _categorical_factor(c, x, notes)
         else:
-            assert c.reference is not None
-            if x is None and c.covariate == "crcl" and patient.scr is not None:
-                raise PatientError(
-                    "crcl",
-                    None,
-                    f"a creatinine clearance ({field_ref('crcl')}, mL/min): {spec.name}'s "
-                    "clearance model uses it; a serum creatinine is converted to it only with "
-                    "age, weight and sex given (Cockcroft-Gault)",
-                )
-            if x is None and c.covariate == "scr" and patient.renal_function is not None:
-                # a renal function was given but cannot reach this model: say so
-                raise PatientError(
-                    "scr",
-                    None,
-                    f"serum creatinine ({field_ref('scr')}, mg/dL): {spec.name}'s clearance "
-                    "model uses it; a creatinine clearance is converted to it only with age, "
-                    "weight and sex given (Cockcroft-Gault)",
-                )
-            if x is None:
-                notes.append(
-                    f"{c.parameter}: {c.covariate} not given; model reference "
-                    f"{c.reference.point:g} used (no covariate effect)"
-                )
-                continue
-            xv = float(x)
-            if c.cap is not None:
-                xv = min(xv, c.cap.point)
-            if c.kind == "renal_fraction":
-                assert c.fraction is not None
-                f = c.fraction.point
-                vals[c.parameter] *= (1.0 - f) + f * xv / c.reference.point
-            else:
-                assert c.exponent is not None
-                vals[c.parameter] *= (xv / c.reference.point) ** c.exponent.point
+            vals[c.parameter] *= _continuous_factor(spec, c, x, patient, notes)
     if patient.hepatic is not None and not any(
         c.covariate == "hepatic" and c.level == patient.hepatic for c in spec.covariates
     ):
@@ -335,6 +359,29 @@ def _typical(spec: PKModelSpec, patient: Patient, notes: list[str]) -> dict[str,
     return vals
 
 
+def _genotype_multiplier(
+    spec: PKModelSpec, enzyme: str, patient: Patient, notes: list[str] | None
+) -> tuple[float, bool]:
+    """(multiplier, is a poor metaboliser with a knowledge-base PM value) of ``enzyme``.
+
+    A phenotype the drug's table lacks is named in the notes as an unknown effect (the
+    number is then the normal metaboliser's, and the note says it does not describe this
+    phenotype)."""
+    table = spec.genotype.get(enzyme, {})
+    ph = patient.phenotype(enzyme)
+    if ph is None:
+        return 1.0, False
+    if ph in table:
+        return table[ph].canonical(), ph == "PM"
+    if notes is not None:
+        notes.append(
+            f"{enzyme} {ph}: effect on {spec.name} UNKNOWN (no quantitative value in the "
+            "knowledge base); the numbers are a normal metaboliser's and do not describe "
+            "this phenotype"
+        )
+    return 1.0, False
+
+
 def _pathway_multipliers(
     spec: PKModelSpec,
     patient: Patient,
@@ -342,27 +389,45 @@ def _pathway_multipliers(
     ind: Mapping[str, float],
     notes: list[str] | None,
 ) -> dict[str, float]:
-    """Enzyme multiplier per enzyme of the model's pathways."""
+    """Enzyme multiplier per enzyme of the model's pathways (fm-based, no cap)."""
     out: dict[str, float] = {}
     for enzyme in sorted({p.enzyme for p in spec.pathways}):
-        table = spec.genotype.get(enzyme, {})
-        m_geno = 1.0
-        ph = patient.phenotype(enzyme)
-        if ph is not None:
-            if ph in table:
-                m_geno = table[ph].canonical()
-            elif notes is not None:
-                notes.append(
-                    f"{enzyme} {ph}: no quantitative {spec.name} value in the knowledge base; "
-                    "the prediction uses normal activity and does not reflect this phenotype"
-                )
-        floor = table["PM"].canonical() if "PM" in table else 0.0
-        m = m_geno * inh.get(enzyme, 1.0)
-        if enzyme in inh and m < floor and notes is not None:
-            notes.append(f"{enzyme}: inhibition capped at the PM value {floor:g} (phenoconversion)")
-        m = max(m, min(floor, m_geno))
+        m_geno, poor = _genotype_multiplier(spec, enzyme, patient, notes)
+        m = m_geno
+        if enzyme in inh:
+            if poor:
+                if notes is not None:
+                    notes.append(
+                        f"{enzyme}: poor metaboliser, so the inhibitor adds nothing "
+                        "(no enzyme activity left to inhibit)"
+                    )
+            else:
+                m = m_geno * inh[enzyme]
+                if notes is not None:
+                    notes.append(_inhibition_note(spec, enzyme, inh[enzyme], m))
         out[enzyme] = m * ind.get(enzyme, 1.0)
     return out
+
+
+def _inhibition_note(spec: PKModelSpec, enzyme: str, m_inh: float, m: float) -> str:
+    """Names the fm-based fold change of each inhibited pathway (and a PM value it passes)."""
+    parts = []
+    for p in spec.pathways:
+        if p.enzyme != enzyme:
+            continue
+        fm = p.fraction.canonical()
+        parts.append(
+            f"{p.parameter} fm {fm:g}: AUC ratio 1/(fm/S + 1 - fm) = "
+            f"{1.0 / (fm * m_inh + 1.0 - fm):.2g} at S = {1.0 / m_inh:.3g}"
+        )
+    pm = spec.genotype.get(enzyme, {}).get("PM")
+    extra = ""
+    if pm is not None and m < pm.canonical():
+        extra = (
+            f"; below the knowledge base's PM value {pm.canonical():g} ({pm.source}): the PM "
+            "value and the pathway fraction disagree, both are shown"
+        )
+    return f"{enzyme} inhibition of {spec.name} (fm-based, no cap): " + "; ".join(parts) + extra
 
 
 def _apply_pathways(
@@ -551,9 +616,37 @@ def individual_parameters(
     comeds = [parse_comedication(c) if isinstance(c, str) else c for c in comedications]
     notes: list[str] = []
     base = _typical(spec, patient, notes)
+    effects = _comed_effects(spec, comeds, notes)
+    drivers = _drivers(effects, horizon_h, notes)
 
-    # per co-medication effects (validated names)
-    effects: list[tuple[Comedication, dict[str, float], dict[str, float], dict[str, float]]] = []
+    def at(t: float | None, record_notes: bool) -> dict[str, float]:
+        return _values_at(spec, patient, base, effects, drivers, t, notes if record_notes else None)
+
+    full = at(None, True)  # every effect at full size; also collects the notes
+    changes: list[tuple[float, dict[str, float]]] = []
+    if any(c.time_varying for c in comeds):
+        kinds = {
+            ci: ({"inhibition"} if (measured or inh) else set()) | ({"induction"} if ind else set())
+            for ci, (_c, measured, inh, ind) in enumerate(effects)
+        }
+        values = at(-1e12, False)  # before any start/stop boundary
+        b = _boundaries(comeds, horizon_h, kinds, drivers)
+        for i, t0 in enumerate(b):
+            tm = 0.5 * (t0 + b[i + 1]) if i + 1 < len(b) else t0 + 1e9
+            changes.append((t0, at(tm, False)))
+    else:
+        values = full
+    return _parameter_set(spec, values, changes, notes)
+
+
+_Effect = tuple[Comedication, dict[str, float], dict[str, float], dict[str, float]]
+
+
+def _comed_effects(
+    spec: PKModelSpec, comeds: Sequence[Comedication], notes: list[str]
+) -> list[_Effect]:
+    """Per co-medication: (comed, measured multipliers, inhibition, induction)."""
+    effects: list[_Effect] = []
     for c in comeds:
         measured = _measured(spec, c)
         if measured:
@@ -564,8 +657,13 @@ def individual_parameters(
         if not inh and not ind:
             notes.append(f"{resolve_name(c.drug)}: no modelled effect on {spec.name} pathways")
         effects.append((c, {}, inh, ind))
+    return effects
 
-    # inhibitors with a PK model and a dose follow their own concentration
+
+def _drivers(
+    effects: Sequence[_Effect], horizon_h: float, notes: list[str]
+) -> dict[int, ConcentrationDriver]:
+    """Inhibitors with a PK model and a dose follow their own concentration."""
     drivers: dict[int, ConcentrationDriver] = {}
     for ci, (c, measured, inh, _ind) in enumerate(effects):
         if measured or inh:
@@ -576,48 +674,56 @@ def individual_parameters(
                     f"{d.drug}: inhibition follows its own concentration (relative to its "
                     "steady state at this dose), so it builds up and washes out with its PK"
                 )
+    return drivers
 
-    def at(t: float | None, record_notes: bool) -> dict[str, float]:
-        inh_t: dict[str, float] = {}
-        ind_t: dict[str, float] = {}
-        direct: dict[str, float] = {}
-        for ci, (c, measured, inh, ind) in enumerate(effects):
-            if t is None:
-                frac = 1.0
-            elif ci in drivers:
-                frac = drivers[ci](t)
-            else:
-                frac = _effect_fraction(c, t, "inhibition")
-            frac_ind = 1.0 if t is None else _effect_fraction(c, t, "induction")
-            for k, v in measured.items():
-                direct[k] = direct.get(k, 1.0) * v**frac
-            for k, v in inh.items():
-                inh_t[k] = inh_t.get(k, 1.0) * v**frac
-            for k, v in ind.items():
-                ind_t[k] = ind_t.get(k, 1.0) * v**frac_ind
-        mult = _pathway_multipliers(spec, patient, inh_t, ind_t, notes if record_notes else None)
-        vals = _apply_pathways(spec, base, mult)
-        for k, v in direct.items():
-            vals[k] *= v
-        return vals
 
-    full = at(None, True)  # every effect at full size; also collects the notes
-    tv = [c for c in comeds if c.time_varying]
-    changes: list[tuple[float, dict[str, float]]] = []
-    kinds: dict[int, set[str]] = {}
-    for ci, (_c, measured, inh, ind) in enumerate(effects):
-        kinds[ci] = ({"inhibition"} if (measured or inh) else set()) | (
-            {"induction"} if ind else set()
+def _values_at(
+    spec: PKModelSpec,
+    patient: Patient,
+    base: Mapping[str, float],
+    effects: Sequence[_Effect],
+    drivers: Mapping[int, ConcentrationDriver],
+    t: float | None,
+    notes: list[str] | None,
+) -> dict[str, float]:
+    """Parameters at time ``t`` (``None``: every effect at full size)."""
+    inh_t: dict[str, float] = {}
+    ind_t: dict[str, float] = {}
+    direct: dict[str, float] = {}
+    for ci, (c, measured, inh, ind) in enumerate(effects):
+        if t is None:
+            frac = 1.0
+        elif ci in drivers:
+            frac = drivers[ci](t)
+        else:
+            frac = _effect_fraction(c, t, "inhibition")
+        frac_ind = 1.0 if t is None else _effect_fraction(c, t, "induction")
+        for k, v in measured.items():
+            direct[k] = direct.get(k, 1.0) * v**frac
+        for k, v in inh.items():
+            inh_t[k] = inh_t.get(k, 1.0) * v**frac
+        for k, v in ind.items():
+            ind_t[k] = ind_t.get(k, 1.0) * v**frac_ind
+    mult = _pathway_multipliers(spec, patient, inh_t, ind_t, notes)
+    vals = _apply_pathways(spec, base, mult)
+    for k, v in direct.items():
+        vals[k] *= v
+    return vals
+
+
+def _parameter_set(
+    spec: PKModelSpec,
+    values: dict[str, float],
+    changes: list[tuple[float, dict[str, float]]],
+    notes: list[str],
+) -> ParameterSet:
+    """The parameter set with IIV, residual error, unbound fractions and provenance."""
+    if not spec.iiv:
+        notes.append(
+            f"{spec.name}: no between-subject variability in the knowledge base (no cited "
+            "value; docs/evidence_gaps.md): population bands show genotype and covariate "
+            "variation only"
         )
-    if tv:
-        values = at(-1e12, False)  # before any start/stop boundary
-        b = _boundaries(comeds, horizon_h, kinds, drivers)
-        for i, t0 in enumerate(b):
-            tm = 0.5 * (t0 + b[i + 1]) if i + 1 < len(b) else t0 + 1e9
-            changes.append((t0, at(tm, False)))
-    else:
-        values = full
-
     eta_names, cov = spec.omega()
     omega = np.array(cov, dtype=np.float64).reshape(len(eta_names), len(eta_names))
     if eta_names and np.any(np.linalg.eigvalsh(omega) <= 0):

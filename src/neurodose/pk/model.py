@@ -46,7 +46,7 @@ STRUCTURES: dict[str, tuple[str, ...]] = {
 }
 
 #: parameters that may be zero (all others must be > 0)
-_NONNEGATIVE = ("tlag", "f_pre", "Vmax", "CL_other")
+_NONNEGATIVE = ("tlag", "f_pre", "Vmax", "CL_other", "CL_form")  # CL_form 0: no formation (a PM)
 
 _CMTS = {
     "one_compartment": ("depot", "central"),

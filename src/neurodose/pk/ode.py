@@ -35,6 +35,41 @@ __all__ = ["solve_ode"]
 Arr = NDArray[np.float64]
 
 
+def _rhs(
+    model: PKModel,
+    A0: Arr,
+    base_scalar: Mapping[str, float],
+    multipliers: Callable[[float], Mapping[str, float]] | None,
+    vmax: float | None,
+    km: float | None,
+) -> Callable[[float, Arr], Arr]:
+    """Right-hand side: the linear system (time-varying multipliers re-evaluated at each
+    call) plus Michaelis-Menten elimination from the central compartment."""
+    central = 1
+    vol = base_scalar["V"]
+
+    def rhs(tt: float, x: Arr) -> Arr:
+        if multipliers is None:
+            A = A0
+        else:
+            f = multipliers(tt)
+            pp = {k: np.array([v * f.get(k, 1.0)]) for k, v in base_scalar.items()}
+            A = model.matrices(pp)[0][0]
+        dx = A @ x
+        if vmax is not None and km is not None:
+            c = 1000.0 * max(x[central], 0.0) / vol
+            dx[central] -= vmax * c / (km + c)
+        return dx
+
+    return rhs
+
+
+def _observe(dense: Callable[[float], Arr], t: Arr, idx: list[int], H: Arr, out: Arr) -> None:
+    """Concentrations at the observation indices ``idx`` from a dense ODE solution."""
+    for jj in idx:
+        out[:, jj] = H @ dense(t[jj])
+
+
 def solve_ode(
     model: PKModel,
     params: Mapping[str, float],
@@ -75,22 +110,7 @@ def solve_ode(
     amt = dose_amounts({k: np.asarray(v) for k, v in params.items()}, doses, 1)[0]
     ev_t = np.where(doses.iv, doses.times, doses.times + lag)
     order = np.argsort(ev_t, kind="stable")
-    central = 1
-    vol = base_scalar["V"]
-
-    def rhs(tt: float, x: Arr) -> Arr:
-        if multipliers is None:
-            A = A0[0]
-        else:
-            f = multipliers(tt)
-            pp = {k: np.array([v * f.get(k, 1.0)]) for k, v in base_scalar.items()}
-            A = model.matrices(pp)[0][0]
-        dx = A @ x
-        if vmax is not None and km is not None:
-            c = 1000.0 * max(x[central], 0.0) / vol
-            dx[central] -= vmax * c / (km + c)
-        return dx
-
+    rhs = _rhs(model, A0[0], base_scalar, multipliers, vmax, km)
     k = model.n_states
     x = np.zeros(k)
     out = np.zeros((len(model.analytes), t.size))
@@ -102,23 +122,12 @@ def solve_ode(
         # observations strictly before this stop
         mask_idx = [jj for jj in range(j, t.size) if t[jj] < stop]
         if stop > tcur:
-            eval_t = [t[jj] for jj in mask_idx if t[jj] >= tcur]
             sol = solve_ivp(
-                rhs,
-                (tcur, stop),
-                x,
-                method=method,
-                rtol=rtol,
-                atol=atol,
-                t_eval=None,
-                dense_output=True,
+                rhs, (tcur, stop), x, method=method, rtol=rtol, atol=atol, dense_output=True
             )
             if not sol.success:
                 raise SolverError(f"ODE solver failed: {sol.message}")
-            for jj in mask_idx:
-                if t[jj] >= tcur:
-                    out[:, jj] = H[0] @ sol.sol(t[jj])
-            del eval_t
+            _observe(sol.sol, t, [jj for jj in mask_idx if t[jj] >= tcur], H[0], out)
             x = sol.y[:, -1].copy()
             tcur = stop
         j = mask_idx[-1] + 1 if mask_idx else j

@@ -43,7 +43,10 @@ def test_ami_pathways_respond_differently():
     assert base["CL_other"] * 0.7 < d6["CL_other"] < base["CL_other"]
 
 
-def test_phenoconversion_floor():
+def test_inhibition_is_fm_based_without_a_cap():
+    """Issue 20: AUCR = 1/(fm/S + 1 - fm) with S the FDA band factor (strong 5); no
+    2.5-fold cap at the PM value; a poor metaboliser is left unchanged."""
+    nm = individual_parameters("nortriptyline", Patient().with_genotype(CYP2D6="NM"))
     nm_inh = individual_parameters(
         "nortriptyline", Patient().with_genotype(CYP2D6="NM"), ["bupropion:150 mg"]
     )
@@ -51,9 +54,37 @@ def test_phenoconversion_floor():
     pm_inh = individual_parameters(
         "nortriptyline", Patient().with_genotype(CYP2D6="PM"), ["bupropion:150 mg"]
     )
-    assert nm_inh.values["CL"] == pytest.approx(pm.values["CL"])
+    # NT clearance is all CYP2D6 (fm 1): a strong inhibitor gives S = 5
+    assert nm.values["CL"] / nm_inh.values["CL"] == pytest.approx(5.0)
     assert pm_inh.values["CL"] == pytest.approx(pm.values["CL"])
-    assert any("phenoconversion" in n for n in nm_inh.notes)
+    assert any("fm-based, no cap" in n and "= 5 at S = 5" in n for n in nm_inh.notes)
+    assert any("adds nothing" in n for n in pm_inh.notes)
+    # a partial pathway: AMI CL_other is 41 % CYP2D6 -> 1/(0.414/5 + 0.586) on that part
+    base = individual_parameters("amitriptyline").values["CL_other"]
+    inh = individual_parameters("amitriptyline", None, ["paroxetine:20 mg"]).values["CL_other"]
+    fm = next(
+        p.fraction.canonical()
+        for p in get_pkmodel("amitriptyline").pathways
+        if p.parameter == "CL_other" and p.enzyme == "CYP2D6"
+    )
+    assert base / inh == pytest.approx(1.0 / (fm / 5.0 + 1.0 - fm))
+
+
+def test_unknown_phenotype_effect_is_named():
+    ps = individual_parameters("venlafaxine", Patient().with_genotype(CYP2D6="UM"))
+    assert any("CYP2D6 UM: effect on venlafaxine UNKNOWN" in n for n in ps.notes)
+
+
+def test_venlafaxine_poor_metaboliser_has_less_odv_than_intermediate():
+    from neurodose.case.regimen import Regimen
+
+    t = np.linspace(0.0, 24.0 * 7, 200)
+    reg = Regimen.oral("75 mg", every="24 h", days=7)
+    odv = {}
+    for ph in ("NM", "IM", "PM"):
+        ps = individual_parameters("venlafaxine", Patient().with_genotype(CYP2D6=ph))
+        odv[ph] = float(predict("venlafaxine", ps.values, reg, t)["o_desmethylvenlafaxine"][-1])
+    assert odv["PM"] < odv["IM"] < odv["NM"]
 
 
 def test_duloxetine_covariates_and_measured_ddi():
