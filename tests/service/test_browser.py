@@ -144,6 +144,7 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
         target.send_keys("50-150")
         d.find_element(By.ID, "apply-target").click()
         see("Recommendation")
+        assert "ng/mL" in d.find_element(By.ID, "rec-sentence").text  # a sentence, not keys
         chart("levels-chart")
         assert "38" in d.find_element(By.TAG_NAME, "main").text
         shot("07_levels")
