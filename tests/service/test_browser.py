@@ -40,6 +40,13 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
         w = d.get_window_size()["width"]
         d.set_window_size(w, min(max(int(h) + 120, 600), 4000))
         d.save_screenshot(str(shots / f"{name}.png"))
+        # every page loads at most 1 MiB of JavaScript (issue 23: 4.7 MiB before)
+        js = d.execute_script(
+            "return performance.getEntriesByType('resource').filter("
+            "e => e.initiatorType === 'script').reduce((a, e) => a + e.decodedBodySize, 0)"
+        )
+        assert int(js) <= 1 << 20, (name, js)
+        print(f"{name}: {int(js)} bytes of JavaScript")
 
     def see(text: str) -> None:
         from selenium.common.exceptions import WebDriverException
@@ -53,7 +60,7 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
         wait.until(has)
 
     def chart(elem_id: str) -> None:
-        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{elem_id} .main-svg")))
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{elem_id} svg")))
 
     def set_value(elem_id: str, value: str) -> None:
         d.execute_script(
