@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .a11y import axe_violations, describe
 from .conftest import PASSWORD, Server, sqlite_url
 
 
@@ -35,6 +36,8 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
 
     wait = WebDriverWait(d, 120, ignored_exceptions=(StaleElementReferenceException,))
 
+    found: dict[str, list[dict[str, Any]]] = {}
+
     def shot(name: str) -> None:
         h = d.execute_script("return document.body.scrollHeight")
         w = d.get_window_size()["width"]
@@ -47,6 +50,9 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
         )
         assert int(js) <= 1 << 20, (name, js)
         print(f"{name}: {int(js)} bytes of JavaScript")
+        bad = axe_violations(d)
+        print(f"{name}: axe {describe(bad) or 'no serious or critical violation'}")
+        found[name] = bad
 
     def see(text: str) -> None:
         from selenium.common.exceptions import WebDriverException
@@ -170,5 +176,8 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
         d.get(f"{server.url}/sources/finnerup2015")
         see("Source finnerup2015")
         shot("11_source")
+        # axe-core over every page visited: no serious or critical violation
+        blocking = {k: describe(v) for k, v in found.items() if v}
+        assert not blocking, blocking
     finally:
         server.stop()

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from .a11y import axe_violations, describe
 from .conftest import PASSWORD, Server, sqlite_url
 
 SMALL = """name = "browser_small"
@@ -54,8 +55,13 @@ def test_trial_page_in_chromium(browser, tmp_path):
 
         wait.until(has)
 
+    def el(elem_id: str) -> Any:
+        return wait.until(ec.element_to_be_clickable((By.ID, elem_id)))
+
     def set_design(text: str) -> None:
         d.execute_script("document.getElementById('design').value = arguments[0]", text)
+
+    found: dict[str, list[dict[str, Any]]] = {}
 
     def shot(name: str) -> None:
         h = d.execute_script("return document.body.scrollHeight")
@@ -68,6 +74,9 @@ def test_trial_page_in_chromium(browser, tmp_path):
         )
         assert int(js) <= 1 << 20, (name, js)
         print(f"{name}: {int(js)} bytes of JavaScript")
+        bad = axe_violations(d)
+        print(f"{name}: axe {describe(bad) or 'no serious or critical violation'}")
+        found[name] = bad
 
     try:
         d.get(server.url + "/trials")
@@ -85,7 +94,7 @@ def test_trial_page_in_chromium(browser, tmp_path):
         # the small trial runs to the end: progress bar, then chart, table and CSV
         set_design(SMALL)
         d.find_element(By.ID, "run-trial").click()
-        assert d.find_element(By.ID, "trial-progress").tag_name == "progress"
+        assert el("trial-progress").tag_name == "progress"
         see("State: done")
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#trial-chart svg")))
         titles = {e.text for e in d.find_elements(By.CSS_SELECTOR, "#trial-chart .axis-title")}
@@ -106,15 +115,18 @@ def test_trial_page_in_chromium(browser, tmp_path):
             )
         )
         d.find_element(By.ID, "run-trial").click()
-        d.find_element(By.ID, "cancel-trial").click()
+        el("cancel-trial").click()
         see("State: cancelled")
-        d.find_element(By.ID, "retry-trial").click()
+        el("retry-trial").click()
         see("State:")
         assert "/trials/t" in d.current_url
-        d.find_element(By.ID, "cancel-trial").click()
+        el("cancel-trial").click()
         see("State: cancelled")
         d.get(server.url + "/trials")
         assert "cancelled" in d.find_element(By.TAG_NAME, "table").text
         shot("13_trials")
+        # axe-core over every page visited: no serious or critical violation
+        blocking = {k: describe(v) for k, v in found.items() if v}
+        assert not blocking, blocking
     finally:
         server.stop()
