@@ -46,7 +46,7 @@ serve: $(STAMP)
 
 ## screenshots: the browser walk of the clinic, screenshots into docs/figures/ui
 screenshots: $(STAMP)
-	NEURODOSE_SCREENSHOTS=docs/figures/ui $(BIN)/python -m pytest -q -n 0 -p no:cacheprovider tests/service/test_browser.py
+	NEURODOSE_SCREENSHOTS=docs/figures/ui $(BIN)/python -m pytest -q -n 0 -p no:cacheprovider tests/service/test_browser.py tests/service/test_browser_trials.py
 
 ## test: create .venv, install dev extras, run lint, layer check, types and the fast test tier
 test: $(STAMP) lint layers typecheck fast

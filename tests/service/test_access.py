@@ -81,6 +81,7 @@ def _cases(sample: dict[str, Any]) -> dict[tuple[str, str], tuple[Any, int]]:
         ("POST", "/api/v1/trials"): (lambda: {"json": {"bad": 1}}, 422),
         ("GET", "/api/v1/trials/{job}"): (lambda: {}, 200),
         ("DELETE", "/api/v1/trials/{job}"): (lambda: {}, 200),
+        ("POST", "/api/v1/trials/{job}/retry"): (lambda: {}, 202),
         ("GET", "/api/v1/patients/{pid}/audit"): (lambda: {}, 200),
         ("POST", "/api/v1/patients/{pid}/diary-link"): (lambda: {}, 201),
         ("DELETE", "/api/v1/patients/{pid}/diary-link"): (lambda: {}, 204),

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .a11y import axe_violations, describe
 from .conftest import PASSWORD, Server, sqlite_url
 
 
@@ -35,11 +36,23 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
 
     wait = WebDriverWait(d, 120, ignored_exceptions=(StaleElementReferenceException,))
 
+    found: dict[str, list[dict[str, Any]]] = {}
+
     def shot(name: str) -> None:
         h = d.execute_script("return document.body.scrollHeight")
         w = d.get_window_size()["width"]
         d.set_window_size(w, min(max(int(h) + 120, 600), 4000))
         d.save_screenshot(str(shots / f"{name}.png"))
+        # every page loads at most 1 MiB of JavaScript (issue 23: 4.7 MiB before)
+        js = d.execute_script(
+            "return performance.getEntriesByType('resource').filter("
+            "e => e.initiatorType === 'script').reduce((a, e) => a + e.decodedBodySize, 0)"
+        )
+        assert int(js) <= 1 << 20, (name, js)
+        print(f"{name}: {int(js)} bytes of JavaScript")
+        bad = axe_violations(d)
+        print(f"{name}: axe {describe(bad) or 'no serious or critical violation'}")
+        found[name] = bad
 
     def see(text: str) -> None:
         from selenium.common.exceptions import WebDriverException
@@ -53,7 +66,7 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
         wait.until(has)
 
     def chart(elem_id: str) -> None:
-        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{elem_id} .main-svg")))
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{elem_id} svg")))
 
     def set_value(elem_id: str, value: str) -> None:
         d.execute_script(
@@ -144,6 +157,7 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
         target.send_keys("50-150")
         d.find_element(By.ID, "apply-target").click()
         see("Recommendation")
+        assert "ng/mL" in d.find_element(By.ID, "rec-sentence").text  # a sentence, not keys
         chart("levels-chart")
         assert "38" in d.find_element(By.TAG_NAME, "main").text
         shot("07_levels")
@@ -162,5 +176,8 @@ def test_clinic_walk_in_chromium(browser, tmp_path):
         d.get(f"{server.url}/sources/finnerup2015")
         see("Source finnerup2015")
         shot("11_source")
+        # axe-core over every page visited: no serious or critical violation
+        blocking = {k: describe(v) for k, v in found.items() if v}
+        assert not blocking, blocking
     finally:
         server.stop()

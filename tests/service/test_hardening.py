@@ -71,8 +71,17 @@ def site(sqlite_clinic) -> Any:
     assert api.post(f"/api/v1/patients/{pid}/levels", json=lv).status_code == 201
     key = api.get(f"/api/v1/patients/{pid}/assessment").json()["sources"][0]
     key = key["key"] if isinstance(key, dict) else key
+    design = {
+        "name": "hardening",
+        "weeks": 2,
+        "condition": "diabetic_neuropathy",
+        "n_per_arm": 20,
+        "seed": 1,
+        "arms": [{"name": "placebo", "drug": "placebo"}],
+    }
+    job = api.post("/api/v1/trials", json=design).json()["job"]
     client, csrf = sign_in(sqlite_clinic.server.url, "alice")
-    yield {"pid": pid, "token": tok, "key": key, "client": client, "csrf": csrf}
+    yield {"pid": pid, "token": tok, "key": key, "client": client, "csrf": csrf, "job": job}
     client.close()
 
 
@@ -88,6 +97,8 @@ PAGES = {
     "/patients/{pid}/audit": "/patients/{pid}/audit",
     "/sources/{key}": "/sources/{key}",
     "/d/{token}": "/d/{token}",
+    "/trials": "/trials",
+    "/trials/{job}": "/trials/{job}",
 }
 #: API responses with patient data (and two without), checked the same way
 API = [
@@ -120,7 +131,7 @@ def test_every_page_route_is_checked(sqlite_clinic):
         and not getattr(r, "include_in_schema", True)
         and r.path not in ("/", "/static-plotly/plotly.min.js", "/ehr-demo", "/ehr-demo/samples")
         and not r.path.startswith(("/docs", "/redoc", "/openapi"))
-        and not r.path.endswith(".ics")
+        and not r.path.endswith((".ics", ".csv"))
         # SMART launch pages: headers checked in test_smart_http.py
         and not r.path.startswith("/smart/")
     }
@@ -128,7 +139,7 @@ def test_every_page_route_is_checked(sqlite_clinic):
 
 
 def _responses(sqlite_clinic, site) -> list[tuple[str, httpx.Response]]:
-    fill = {"pid": site["pid"], "token": site["token"], "key": site["key"]}
+    fill = {"pid": site["pid"], "token": site["token"], "key": site["key"], "job": site["job"]}
     out = []
     for tpl in PAGES.values():
         path = tpl.format(**fill)
@@ -302,6 +313,7 @@ def _malformed(pid: str) -> dict[str, list[dict[str, str]]]:
                 "a,b\n1,2,3,4,5",
             ]
         ],
+        "/trials": [{"design": j} for j in [*junk, 'name = "x"\nweeks = 400', "[[arms]"]],
         "/patients/new": [
             {"age": j, "weight_kg": j, "height_cm": j, "sex": j, "pain_score": j}
             for j in junk + BAD_DATES

@@ -473,7 +473,7 @@ def _print_response(rep: Any, extra: dict[str, list[str]]) -> None:
     for s in j["scenarios"]:
         c.print(
             f"scenario {s['scenario']}: P(>= 30 % relief by week 8) = "
-            f"{s['p_relief_30_week8']:.0%} ({s['description']})"
+            f"{s['p_relief_text']} ({s['description']})"
         )
     se = j["side_effects"]
     c.print(f"side effects: {se['direction']} ({se['slope_points_per_week']:+.2f} points/week)")

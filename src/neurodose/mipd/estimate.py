@@ -249,6 +249,104 @@ def _candidates(model: PriorModel, n_random: int, rng: np.random.Generator) -> F
     return np.asarray(rows)
 
 
+def _a_priori(model: PriorModel, doses: ExpandedDoses, obs: Observations) -> MapResult:
+    """No levels: the a-priori prediction (eta = 0, the prior covariance)."""
+    diag = FitDiagnostics(
+        True,
+        0,
+        0,
+        0.0,
+        float(np.linalg.cond(model.omega)),
+        0,
+        1,
+        0.0,
+        dict.fromkeys(model.param_names, 1.0),
+        [],
+        [],
+        [],
+        ["no levels: a-priori prediction from the population model"],
+    )
+    return MapResult(model, doses, obs, np.zeros(model.k), model.omega.copy(), 0.0, 0.0, 0.0, diag)
+
+
+def _starts(
+    model: PriorModel, f: Objective, n_starts: int, n_candidates: int, seed: int
+) -> tuple[list[FloatArray], int]:
+    """The prior mode and the best distinct candidate points; objective evaluations used."""
+    starts = [np.zeros(model.k)]
+    if n_starts <= 1:
+        return starts, 0
+    cand = _candidates(model, n_candidates, np.random.default_rng(seed))
+    fc = f(cand)
+    for i in np.argsort(fc):
+        if len(starts) >= n_starts:
+            break
+        if np.isfinite(fc[i]) and all(np.max(np.abs(cand[i] - s)) > 0.25 for s in starts):
+            starts.append(cand[i])
+    return starts, int(cand.shape[0])
+
+
+def _covariance(
+    H: FloatArray, model: PriorModel, best: _LocalResult, distinct: int, n_ok: int
+) -> tuple[FloatArray, list[str]]:
+    """Laplace covariance (the prior's when H is not positive definite) and the
+    optimiser's warnings."""
+    warnings: list[str] = []
+    if np.min(np.linalg.eigvalsh(H)) <= 0:
+        warnings.append(
+            "Hessian at the optimum is not positive definite; uncertainty uses the prior covariance"
+        )
+        cov = model.omega.copy()
+    else:
+        cov = np.asarray(2.0 * np.linalg.inv(H), dtype=np.float64)
+    if not best.converged:
+        warnings.append(f"optimiser did not meet the tolerance in {best.n_iter} iterations")
+    if distinct > 1:
+        warnings.append(
+            f"{distinct} distinct local optima found from {n_ok} starts; the lowest is reported"
+        )
+    return cov, warnings
+
+
+def _data_warnings(
+    model: PriorModel, obs: Observations, iwres: FloatArray, eta: FloatArray, sd_ratio: FloatArray
+) -> list[str]:
+    """Warnings about the levels: outlying residuals, extreme etas, uninformative data."""
+    warnings: list[str] = []
+    if np.any(np.abs(iwres[~obs.blq]) > 3):
+        warnings.append("a level lies more than 3 residual SDs from the individual fit (|IWRES|>3)")
+    z_eta = eta / np.sqrt(np.diag(model.omega))
+    for p, z in zip(model.param_names, z_eta, strict=True):
+        if abs(z) > 3:
+            warnings.append(
+                f"{p} is {z:+.1f} SD from the population value: check doses, sample "
+                "times and adherence before acting on it"
+            )
+    for p, r_ in zip(model.param_names, sd_ratio, strict=True):
+        if r_ > 0.9:
+            warnings.append(f"the levels hardly inform {p} (posterior SD {r_:.0%} of prior SD)")
+    return warnings
+
+
+def _local_searches(
+    f: Objective, starts: list[FloatArray], tol: float
+) -> tuple[list[_LocalResult], _LocalResult, int, int]:
+    """Newton from every start: the finite results, the best, the number of distinct
+    optima and the objective evaluations used."""
+    results = [newton_minimise(f, s, tol=tol) for s in starts]
+    n_eval = sum(r.n_eval for r in results)
+    ok = [r for r in results if np.isfinite(r.ofv)]
+    if not ok:
+        raise EstimationError("MAP estimation failed: the objective was not finite at any start")
+    best = min(ok, key=lambda r: r.ofv)
+    distinct = 1 + sum(
+        1
+        for r in ok
+        if r is not best and r.ofv - best.ofv > 1e-3 and np.max(np.abs(r.eta - best.eta)) > 1e-2
+    )
+    return ok, best, distinct, n_eval
+
+
 def fit_map(
     model: PriorModel,
     doses: ExpandedDoses,
@@ -300,92 +398,22 @@ def fit_map(
     f = Objective(model, doses, obs)
     k = model.k
     if len(obs) == 0:
-        eta = np.zeros(k)
-        diag = FitDiagnostics(
-            True,
-            0,
-            0,
-            0.0,
-            float(np.linalg.cond(model.omega)),
-            0,
-            1,
-            0.0,
-            dict.fromkeys(model.param_names, 1.0),
-            [],
-            [],
-            [],
-            ["no levels: a-priori prediction from the population model"],
-        )
-        return MapResult(model, doses, obs, eta, model.omega.copy(), 0.0, 0.0, 0.0, diag)
+        return _a_priori(model, doses, obs)
 
-    rng = np.random.default_rng(seed)
-    starts = [np.zeros(k)]
-    n_eval = 0
-    if n_starts > 1:
-        cand = _candidates(model, n_candidates, rng)
-        fc = f(cand)
-        n_eval += cand.shape[0]
-        order = np.argsort(fc)
-        for i in order:
-            if len(starts) >= n_starts:
-                break
-            if not np.isfinite(fc[i]):
-                continue
-            if all(np.max(np.abs(cand[i] - s)) > 0.25 for s in starts):
-                starts.append(cand[i])
-    results = []
-    for s in starts:
-        r = newton_minimise(f, s, tol=tol)
-        n_eval += r.n_eval
-        results.append(r)
-    ok = [r for r in results if np.isfinite(r.ofv)]
-    if not ok:
-        raise EstimationError("MAP estimation failed: the objective was not finite at any start")
-    best = min(ok, key=lambda r: r.ofv)
+    starts, n_eval = _starts(model, f, n_starts, n_candidates, seed)
+    ok, best, distinct, n_local = _local_searches(f, starts, tol)
+    n_eval += n_local
     ofvs = np.array([r.ofv for r in ok])
-    distinct = 1 + int(
-        sum(
-            1
-            for r in ok
-            if r is not best
-            and (r.ofv - best.ofv > 1e-3 and np.max(np.abs(r.eta - best.eta)) > 1e-2)
-        )
-    )
     H = (best.hess + best.hess.T) / 2
-    warnings: list[str] = []
-    w = np.linalg.eigvalsh(H)
-    if np.min(w) <= 0:
-        warnings.append(
-            "Hessian at the optimum is not positive definite; uncertainty uses the prior covariance"
-        )
-        cov = model.omega.copy()
-    else:
-        cov = np.asarray(2.0 * np.linalg.inv(H), dtype=np.float64)
-    if not best.converged:
-        warnings.append(f"optimiser did not meet the tolerance in {best.n_iter} iterations")
-    if distinct > 1:
-        warnings.append(
-            f"{distinct} distinct local optima found from {len(ok)} starts; the lowest is reported"
-        )
+    cov, warnings = _covariance(H, model, best, distinct, len(ok))
     eta = best.eta
     ofv_prior = float(f.prior_terms(eta)[0])
     ofv = best.ofv
     both, both_sd = f.predictions_and_sd(np.vstack([eta, np.zeros(k)]))
     ipred, pred, sig = both[0], both[1], both_sd[0]
     iwres = np.where(obs.blq, np.nan, (obs.value - ipred) / sig)
-    if np.any(np.abs(iwres[~obs.blq]) > 3):
-        warnings.append("a level lies more than 3 residual SDs from the individual fit (|IWRES|>3)")
-    z_eta = eta / np.sqrt(np.diag(model.omega))
-    for p, z in zip(model.param_names, z_eta, strict=True):
-        if abs(z) > 3:
-            warnings.append(
-                f"{p} is {z:+.1f} SD from the population value: check doses, sample "
-                "times and adherence before acting on it"
-            )
     sd_ratio = np.sqrt(np.diag(cov) / np.diag(model.omega))
-    for p, r_ in zip(model.param_names, sd_ratio, strict=True):
-        if r_ > 0.9:
-            warnings.append(f"the levels hardly inform {p} (posterior SD {r_:.0%} of prior SD)")
+    warnings += _data_warnings(model, obs, iwres, eta, sd_ratio)
     diag = FitDiagnostics(
         converged=best.converged,
         n_iter=best.n_iter,

@@ -26,6 +26,7 @@ from neurodose import citations
 from neurodose.case.regimen import ExpandedDoses
 from neurodose.errors import InputError, ref
 from neurodose.knowledge import record
+from neurodose.mipd.discrepancy import FarLevel, far_level
 from neurodose.mipd.dose_search import DoseRecommendation, search_dose, what_if
 from neurodose.mipd.engine import prior_model
 from neurodose.mipd.estimate import MapResult, fit_map
@@ -224,6 +225,7 @@ class TdmReport:
     notes: list[str]
     consistency: list[str] = field(default_factory=list)
     accepted_inconsistent: bool = False
+    far: FarLevel | None = None
 
     def to_json(self) -> dict[str, Any]:
         f = self.fit
@@ -280,9 +282,115 @@ class TdmReport:
                 "warnings": list(self.consistency),
                 "accepted": self.accepted_inconsistent,
             },
+            "far_from_prediction": None if self.far is None else self.far.to_json(),
             "notes": self.notes,
             "sources": self.sources,
         }
+
+
+def _check_timing(
+    obs: Observations | None, doses: ExpandedDoses, accept_inconsistent: bool
+) -> list[str]:
+    """Samples long after the recorded history: an error unless accepted (then warnings)."""
+    if obs is None or not len(obs):
+        return []
+    obs.check_after(doses.first_h)
+    timing = levels_after_history(obs, doses)
+    if timing and not accept_inconsistent:
+        raise InputError(
+            "levels",
+            timing[0],
+            "samples within the dosing history: give the doses actually taken up to "
+            f"the samples ({ref('days')}/{ref('doses')}/{ref('regimen')}), or "
+            f"{ref('accept_levels')} to fit anyway",
+        )
+    return timing
+
+
+@dataclass(frozen=True)
+class _Search:
+    """The dose search as run_tdm configures it (the patient's fit, or a what-if's)."""
+
+    intervals_h: Sequence[float]
+    metric: Literal["trough", "auc24"]
+    seed: int
+    eta_s: Any
+
+    def __call__(self, f: MapResult, kb: KbDosing) -> DoseRecommendation:
+        return search_dose(
+            f,
+            kb.target,
+            kb.strengths,
+            kb.max_daily_mg,
+            intervals_h=self.intervals_h,
+            metric=self.metric,
+            seed=self.seed,
+            eta_samples=self.eta_s[: min(300, len(self.eta_s))],
+        )
+
+
+def _what_if_one(
+    label: str,
+    new: list[Any],
+    fit: MapResult,
+    doses: ExpandedDoses,
+    search: _Search,
+    dosing: KbDosing | None,
+) -> dict[str, Any]:
+    f2 = what_if(fit, comedications=new)
+    scen: dict[str, Any] = {"scenario": label}
+    if len(doses):
+        from neurodose.mipd.dose_search import steady_state_metric
+
+        every = _last_interval(doses)
+        cur = steady_state_metric(
+            f2.model,
+            np.vstack([fit.eta[None, :], search.eta_s[:300]]),
+            doses,
+            float(doses.amounts[-1]),
+            every,
+            doses.last_h + every,
+            metric=search.metric,
+        )
+        scen["current_dose_mg"] = float(doses.amounts[-1])
+        scen["current_every_h"] = every
+        scen["predicted_ss_" + search.metric] = round(float(cur[0]), 3)
+        scen["p05"] = round(float(np.percentile(cur[1:], 5)), 3)
+        scen["p95"] = round(float(np.percentile(cur[1:], 95)), 3)
+    if dosing is not None:
+        r2 = search(f2, dosing)
+        scen["recommendation"] = {k: v for k, v in r2.to_json().items() if k != "candidates"}
+    scen["notes"] = list(f2.model.notes)
+    return scen
+
+
+def _far(
+    fit: MapResult,
+    obs: Observations | None,
+    doses: ExpandedDoses,
+    drug: str,
+    patient: Any,
+    comeds: Sequence[Any],
+) -> FarLevel | None:
+    if obs is None or not len(obs):
+        return None
+    every = _last_interval(doses) if len(doses) else 24.0
+    return far_level(fit, CONTRADICTION_RATIO, drug, every, doses.last_h, patient, comeds)
+
+
+def _forecast(
+    fit: MapResult,
+    doses: ExpandedDoses,
+    obs: Observations | None,
+    step_h: float,
+    n_draws: int,
+    method: Literal["laplace", "sir"],
+    seed: int,
+    eta_s: Any,
+) -> Forecast:
+    last_t = max(doses.last_h, float(obs.times_h.max()) if obs is not None and len(obs) else 0)
+    grid = forecast_grid(doses, step_h=step_h, extra_h=max(24.0, last_t - doses.last_h + 24))
+    return forecast(fit, grid, n=n_draws, method=method, seed=seed, eta_samples=eta_s)
 
 
 def run_tdm(
@@ -316,8 +424,10 @@ def run_tdm(
 
     Levels are checked against the dosing history (:func:`levels_vs_history`): a sample
     long after the last recorded dose is an error, and levels that contradict the
-    history by an order of magnitude withhold the recommendation, unless
-    ``accept_inconsistent`` (then both are loud warnings in the report).
+    history by an order of magnitude withhold the dose search, unless
+    ``accept_inconsistent`` (then both are loud warnings in the report). Either way a
+    level far from the prediction gets the safe direction and the likely explanations
+    (:func:`neurodose.mipd.discrepancy.far_level`).
 
     Without ``target``, the knowledge-base TDM range is the default only for an indication
     it applies to (:func:`default_target_problem`); otherwise ``without_target="error"``
@@ -325,50 +435,23 @@ def run_tdm(
     forecasts but recommends no dose, with a note saying why (the clinic service).
     """
     require_oral(doses)
+    if metric == "auc24" and target is None:
+        raise InputError("target", None, "a target AUC24 range (ng*h/mL) for metric auc24")
     with citations.tracking() as used:
         model = prior_model(drug, patient, comedications)
-        consistency: list[str] = []
-        if obs is not None and len(obs):
-            obs.check_after(doses.first_h)
-            timing = levels_after_history(obs, doses)
-            if timing and not accept_inconsistent:
-                raise InputError(
-                    "levels",
-                    timing[0],
-                    "samples within the dosing history: give the doses actually taken up to "
-                    f"the samples ({ref('days')}/{ref('doses')}/{ref('regimen')}), or "
-                    f"{ref('accept_levels')} to fit anyway",
-                )
-            consistency += timing
+        consistency = _check_timing(obs, doses, accept_inconsistent)
         fit = fit_map(model, doses, obs, seed=seed)
+        far = _far(fit, obs, doses, drug, patient, comedications)
         if obs is not None and len(obs):
             consistency += levels_vs_prediction(obs, fit)
         if consistency and not accept_inconsistent:
             recommend = False
-        rng = np.random.default_rng(seed)
-        eta_s = fit.sample(n_draws, rng, method=method)
-        last_t = max(doses.last_h, float(obs.times_h.max()) if obs is not None and len(obs) else 0)
-        grid = forecast_grid(doses, step_h=step_h, extra_h=max(24.0, last_t - doses.last_h + 24))
-        fc = forecast(fit, grid, n=n_draws, method=method, seed=seed, eta_samples=eta_s)
+        eta_s = fit.sample(n_draws, np.random.default_rng(seed), method=method)
+        fc = _forecast(fit, doses, obs, step_h, n_draws, method, seed, eta_s)
         notes = list(model.notes)
         rec = None
         dosing = None
-        if metric == "auc24" and target is None:
-            raise InputError("target", None, "a target AUC24 range (ng*h/mL) for metric auc24")
-
-        def recommend_for(f: MapResult, kb: KbDosing) -> DoseRecommendation:
-            """The dose search for one fit (the patient's, or a what-if scenario's)."""
-            return search_dose(
-                f,
-                kb.target,
-                kb.strengths,
-                kb.max_daily_mg,
-                intervals_h=intervals_h,
-                metric=metric,
-                seed=seed,
-                eta_samples=eta_s[: min(300, len(eta_s))],
-            )
-
+        search = _Search(intervals_h, metric, seed, eta_s)
         problem = default_target_problem(drug, indication) if target is None else None
         if recommend and problem is not None and without_target == "fit_only":
             recommend = False
@@ -378,44 +461,20 @@ def run_tdm(
         if recommend:
             dosing = kb_dosing(drug, indication, target, strengths, max_daily_mg)
             notes += dosing.notes
-            rec = recommend_for(fit, dosing)
-        scenarios: list[dict[str, Any]] = []
-        current = [c for c in comedications]
-        for label, new in [
-            *[(f"add {a if isinstance(a, str) else a.drug}", [*current, a]) for a in add_drugs],
-            *[(f"stop {s}", _without(current, s)) for s in stop_drugs],
-        ]:
-            f2 = what_if(fit, comedications=new)
-            scen: dict[str, Any] = {"scenario": label}
-            if len(doses):
-                from neurodose.mipd.dose_search import steady_state_metric
-
-                every = _last_interval(doses)
-                cur = steady_state_metric(
-                    f2.model,
-                    np.vstack([fit.eta[None, :], eta_s[:300]]),
-                    doses,
-                    float(doses.amounts[-1]),
-                    every,
-                    doses.last_h + every,
-                    metric=metric,
-                )
-                scen["current_dose_mg"] = float(doses.amounts[-1])
-                scen["current_every_h"] = every
-                scen["predicted_ss_" + metric] = round(float(cur[0]), 3)
-                scen["p05"] = round(float(np.percentile(cur[1:], 5)), 3)
-                scen["p95"] = round(float(np.percentile(cur[1:], 95)), 3)
-            if recommend and dosing is not None:
-                r2 = recommend_for(f2, dosing)
-                scen["recommendation"] = {
-                    k: v for k, v in r2.to_json().items() if k != "candidates"
-                }
-            scen["notes"] = list(f2.model.notes)
-            scenarios.append(scen)
+            rec = search(fit, dosing)
+        current = list(comedications)
+        scenarios = [
+            _what_if_one(label, new, fit, doses, search, dosing if recommend else None)
+            for label, new in [
+                *[(f"add {a if isinstance(a, str) else a.drug}", [*current, a]) for a in add_drugs],
+                *[(f"stop {s}", _without(current, s)) for s in stop_drugs],
+            ]
+        ]
     if consistency and not accept_inconsistent:
         notes.append(
             "no dose recommended: the levels are inconsistent with the dosing history (see "
-            "the warnings); check the history and the sample times, or pass --accept-levels"
+            "the warnings); check the history and the sample times, or accept the levels "
+            "(--accept-levels; on the page: Accept the level)"
         )
     return TdmReport(
         drug=model.drug,
@@ -428,6 +487,7 @@ def run_tdm(
         notes=notes,
         consistency=consistency,
         accepted_inconsistent=bool(consistency) and accept_inconsistent,
+        far=far,
     )
 
 

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from neurodose.case import PatientIn
 from neurodose.errors import InputError, NeurodoseError
-from neurodose.service import accounts, library, store
+from neurodose.service import accounts, jobs, library, store
 from neurodose.service.login import LoginGate
 from neurodose.service.models import Clinician, TrialJob
 from neurodose.service.problems import (
@@ -96,6 +96,8 @@ class ClinicState:
         self.db = db
         self.jobs: dict[str, threading.Thread] = {}
         self.login = LoginGate(settings, db)
+        #: jobs left queued or running by a stopped server, marked failed at start-up
+        self.jobs_recovered = jobs.recover_interrupted(db)
 
 
 def state(request: Request) -> ClinicState:
@@ -706,71 +708,48 @@ def _job_out(j: TrialJob) -> TrialJobOut:
     )
 
 
-class _CancelledError(Exception):
-    """The job's cancel flag was set."""
+def start_job(st: ClinicState, user: Clinician, design: dict[str, Any]) -> TrialJob:
+    """Check the design and the caller's limit, then queue the job (pages use it too)."""
+
+    return jobs.start(
+        st.db, user.id, design, st.jobs, lambda d: check_start(st, d), st.settings.dask_scheduler
+    )
 
 
-def _run_job(st: ClinicState, job_id: str, design: dict[str, Any]) -> None:
-    def progress(p: float) -> None:
-        with st.db.session() as s:
-            j = s.get(TrialJob, job_id)
-            assert j is not None
-            if j.cancel_requested:
-                raise _CancelledError
-            j.progress = min(p, 1.0)
+def check_start(st: ClinicState, design: Any) -> None:
+    """Refuse a design the service will not run (:func:`neurodose.workflows.trial_design`)."""
+    from neurodose.workflows.trials import trial_design
 
-    try:
-        with st.db.session() as s:
-            j = s.get(TrialJob, job_id)
-            assert j is not None
-            if j.cancel_requested:
-                raise _CancelledError
-            j.state = "running"
-        result = library.run_trial_job(design, progress, st.settings.dask_scheduler)
-        with st.db.session() as s:
-            j = s.get(TrialJob, job_id)
-            assert j is not None
-            j.state, j.progress, j.result = "done", 1.0, result
-    except _CancelledError:
-        with st.db.session() as s:
-            j = s.get(TrialJob, job_id)
-            assert j is not None
-            j.state = "cancelled"
-    except Exception as exc:  # the job fails, the server does not
-        with st.db.session() as s:
-            j = s.get(TrialJob, job_id)
-            assert j is not None
-            j.state, j.error = "failed", f"{type(exc).__name__}: {exc}"[:500]
-    finally:
-        st.jobs.pop(job_id, None)
+    trial_design(dict(design), max_patients=st.settings.trial_max_patients)
+
+
+_TOO_MANY = {"model": Problem, "description": "too many jobs queued or running"}
+
+
+def _too_many(exc: jobs.JobLimitError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": "60"})
 
 
 @router.post(
     "/trials",
     status_code=202,
     response_model=TrialJobOut,
-    responses=ERROR_RESPONSES,
+    responses={
+        **ERROR_RESPONSES,
+        429: _TOO_MANY,
+    },
     tags=["models"],
 )
-def start_trial(st: State, user: User, body: TrialDesignIn) -> TrialJobOut:
-    """Run a virtual trial (a design as ``neurodose trial`` reads it) in the background."""
-    import secrets
-
-    from neurodose.workflows.trials import trial_design
-
-    design = body.model_dump(exclude_unset=True)
-    trial_design(design, max_patients=st.settings.trial_max_patients)
-    job_id = "t" + secrets.token_hex(8)
-    with st.db.session() as s:
-        j = TrialJob(id=job_id, owner=user.id, state="queued", design=design)
-        s.add(j)
-    t = threading.Thread(target=_run_job, args=(st, job_id, design), daemon=True)
-    st.jobs[job_id] = t
-    t.start()
-    return _job_out(j)
+def start_trial(st: State, user: User, body: TrialDesignIn) -> Any:
+    """Run a virtual trial (a design as ``neurodose trial`` reads it) in the background;
+    ``429`` when the caller already has the per-user number of jobs queued or running."""
+    try:
+        return _job_out(start_job(st, user, body.model_dump(exclude_unset=True)))
+    except jobs.JobLimitError as exc:
+        return _too_many(exc)
 
 
-def _my_job(s: Any, user: Clinician, job: str) -> TrialJob:
+def my_job(s: Any, user: Clinician, job: str) -> TrialJob:
     j = s.get(TrialJob, job)
     if j is None or j.owner != user.id:
         raise NotFound("job")
@@ -781,16 +760,42 @@ def _my_job(s: Any, user: Clinician, job: str) -> TrialJob:
 def trial_status(st: State, user: User, job: str) -> TrialJobOut:
     """``{"state", "progress", "result"}`` of the caller's job."""
     with st.db.session() as s:
-        return _job_out(_my_job(s, user, job))
+        return _job_out(my_job(s, user, job))
 
 
 @router.delete(
     "/trials/{job}", response_model=TrialJobOut, responses=ERROR_RESPONSES, tags=["models"]
 )
 def cancel_trial(st: State, user: User, job: str) -> TrialJobOut:
-    """Cancel the caller's job (it stops after the chunk it is running)."""
+    """Cancel the caller's job in any state: queued or running -> ``cancelled`` at once
+    (a running chunk finishes in the background and is discarded); a finished job is
+    returned as it is."""
     with st.db.session() as s:
-        j = _my_job(s, user, job)
-        if j.state in ("queued", "running"):
-            j.cancel_requested = True
-        return _job_out(j)
+        return _job_out(jobs.cancel(s, my_job(s, user, job)))
+
+
+@router.post(
+    "/trials/{job}/retry",
+    status_code=202,
+    response_model=TrialJobOut,
+    responses={
+        **ERROR_RESPONSES,
+        409: {"model": Problem, "description": "the job is still queued or running"},
+        429: _TOO_MANY,
+    },
+    tags=["models"],
+)
+def retry_trial(st: State, user: User, job: str) -> Any:
+    """A new job with the design of the caller's failed, cancelled or finished job."""
+    with st.db.session() as s:
+        old = my_job(s, user, job)
+        s.expunge(old)
+    try:
+        new = jobs.retry(
+            st.db, old, st.jobs, lambda d: check_start(st, d), st.settings.dask_scheduler
+        )
+        return _job_out(new)
+    except jobs.JobStateError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    except jobs.JobLimitError as exc:
+        return _too_many(exc)

@@ -223,9 +223,13 @@ def tdm_report(
     rows: Sequence[Mapping[str, Any]],
     until: dt.date,
     target: str | None = None,
+    entries: Sequence[Mapping[str, Any]] = (),
+    accept_levels: bool = False,
 ) -> dict[str, Any]:
     """``neurodose tdm --json`` for the stored regimen and levels
-    (:func:`neurodose.workflows.course_tdm`).
+    (:func:`neurodose.workflows.course_tdm`); the diary ``entries`` correct the plan's
+    doses (a missed dose is 0 mg), and ``accept_levels`` fits levels far from the
+    prediction and recommends anyway.
 
     ``target`` ("LOW-HIGH" ng/mL) is needed for a dose recommendation: the knowledge-base
     TDM ranges are depression ranges, so without it the report has the fit and forecast
@@ -235,7 +239,14 @@ def tdm_report(
     from neurodose.workflows import CourseTdmRequest, course_tdm
 
     req = CourseTdmRequest(
-        drug, Plan.from_dict(plan), tuple(rows), until, pk_patient(profile), target
+        drug,
+        Plan.from_dict(plan),
+        tuple(rows),
+        until,
+        pk_patient(profile),
+        target,
+        diary=tuple(diary_rows(entries)),
+        accept_levels=accept_levels,
     )
     return dict(_clean(course_tdm(req).to_json()))
 

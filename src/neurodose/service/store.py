@@ -383,15 +383,26 @@ def _levels(s: Session, pid: str, since: dt.date) -> list[dict[str, Any]]:
     return [r.row for r in rows]
 
 
-def tdm(s: Session, user: Clinician, pid: str, target: str | None = None) -> dict[str, Any]:
-    """``neurodose tdm --json`` for the stored course and levels (``target`` "LOW-HIGH"
-    ng/mL: without it no dose is recommended for a pain dose, see ``library.tdm_report``)."""
+def tdm(
+    s: Session, user: Clinician, pid: str, target: str | None = None, accept_levels: bool = False
+) -> dict[str, Any]:
+    """``neurodose tdm --json`` for the stored course, diary (doses taken) and levels
+    (``target`` "LOW-HIGH" ng/mL: without it no dose is recommended for a pain dose, see
+    ``library.tdm_report``; ``accept_levels``: recommend despite a level far off)."""
     rec = get_patient(s, user, pid)
     reg, plan = _course(s, pid)
     levels = _levels(s, pid, reg.start_date)
+    entries = [entry_dict(e) for e in _entries(s, pid)]
     audit(s, user.name, "tdm.read", pid)
     return library.tdm_report(
-        rec.profile, reg.drug, plan, levels, max(today(), reg.start_date), target=target
+        rec.profile,
+        reg.drug,
+        plan,
+        levels,
+        max(today(), reg.start_date),
+        target=target,
+        entries=entries,
+        accept_levels=accept_levels,
     )
 
 

@@ -135,25 +135,39 @@ class CourseTdmRequest:
     until: dt.date
     patient: Patient = field(default_factory=Patient)
     target: str | None = None
+    diary: tuple[Mapping[str, Any], ...] = ()  # diary CSV rows: dose_mg overrides the plan
+    accept_levels: bool = False
 
 
 def course_tdm(req: CourseTdmRequest) -> TdmResult:
-    """:func:`tdm` of a stored course (see :class:`CourseTdmRequest`)."""
+    """:func:`tdm` of a stored course (see :class:`CourseTdmRequest`): the plan's doses as
+    the diary corrects them (:func:`neurodose.mipd.history.taken_doses`)."""
     from neurodose.knowledge import resolve_name
+    from neurodose.mipd.diary import Diary
+    from neurodose.mipd.history import taken_doses
 
     comeds = tuple(req.patient.comedications(exclude=resolve_name(req.drug)))
     levels = None
     if req.rows:
         levels = course_levels(req.drug, req.plan, req.rows, req.patient, comeds)
-    return tdm(
+    doses = planned_doses(req.plan, req.drug, req.until)
+    note = None
+    if req.diary:
+        taken, summary = taken_doses(doses, Diary.from_rows(req.diary), req.plan.start_date)
+        doses, note = taken or doses, summary.note()
+    result = tdm(
         TdmRequest(
             req.drug,
-            planned_doses(req.plan, req.drug, req.until),
+            doses,
             levels,
             patient=req.patient,
             comedications=comeds,
             target=parse_target(req.target) if req.target is not None else None,
             without_target="fit_only",
             allow_above_max=True,  # the plan's doses were checked when it was made
+            accept_inconsistent=req.accept_levels,
         )
     )
+    if note is not None:
+        result.report.notes.insert(0, note)
+    return result

@@ -116,3 +116,63 @@ def test_pain_dose_has_no_default_target_and_says_why():
     # for depression the KB range is the default
     dep = run_tdm("amitriptyline", d, None, n_draws=50, indication="depression").to_json()
     assert dep["recommendation"]["target"] == [80.0, 200.0]
+
+
+def test_a_level_ten_times_too_high_still_states_the_safe_direction():
+    """A poor metaboliser's level can be ten times the population prediction: the dose
+    search waits for the clinician, but the report says hold or reduce, names the likely
+    explanations (adherence, sampling time, genotype, interacting drug), and accepting
+    the level gives a recommendation that still carries the warning."""
+    d = Regimen.oral(25.0, 24.0, doses=28).expand()
+    obs = Observations.from_arrays([647, 647], list(AN), [400.0, 300.0], analytes=AN)
+    r = run_tdm("amitriptyline", d, obs, target=(50.0, 150.0), n_draws=100).to_json()
+    assert r["recommendation"] is None and not r["consistency"]["consistent"]
+    far = r["far_from_prediction"]
+    assert far["direction"] == "high" and far["ratio"] >= 10
+    assert "hold or reduce" in far["safe_action"] and "do not raise" in far["safe_action"]
+    text = " ".join(far["explanations"])
+    for word in ("adherence", "sampling time", "poor-metaboliser", "CYP2D6", "interacting"):
+        assert word in text, (word, text)
+    assert any("accept" in n for n in r["notes"])
+    ok = run_tdm(
+        "amitriptyline", d, obs, target=(50.0, 150.0), n_draws=100, accept_inconsistent=True
+    ).to_json()
+    assert ok["recommendation"] is not None and ok["consistency"]["accepted"]
+    assert ok["far_from_prediction"]["direction"] == "high"
+    # the recommendation follows the safe direction: below the current 25 mg
+    assert ok["recommendation"]["daily_dose_mg"] < 25.0
+
+
+def test_a_low_level_says_do_not_raise_on_it_alone():
+    d = Regimen.oral(25.0, 24.0, doses=28).expand()
+    obs = Observations.from_arrays([647, 647], list(AN), [0.5, 0.4], analytes=AN)
+    far = run_tdm("amitriptyline", d, obs, target=(50.0, 150.0), n_draws=100).to_json()[
+        "far_from_prediction"
+    ]
+    assert far["direction"] == "low" and "do not raise" in far["safe_action"]
+    assert "missed doses" in far["explanations"][0]
+
+
+def test_recorded_missed_doses_enter_the_fit():
+    """The diary's missed doses (dose_mg 0) replace the plan's doses of those days: the
+    course TDM fits the doses taken, so the population prediction at the level is lower."""
+    import datetime as dt
+
+    from neurodose.advice.plans import Plan
+    from neurodose.mipd.diary import Diary
+    from neurodose.mipd.history import taken_doses
+
+    reg = Regimen.oral(25.0, 24.0, doses=28)
+    start = dt.date(2026, 3, 1)
+    rows = [
+        {"date": (start + dt.timedelta(days=k)).isoformat(), "pain": "6", "dose_mg": "0"}
+        for k in range(20, 27)
+    ]
+    taken, summary = taken_doses(reg, Diary.from_rows(rows), start)
+    assert taken is not None and summary.missed_days == 7
+    assert len(taken.expand()) == 21 and "7 missed" in (summary.note() or "")
+    obs = Observations.from_arrays([647, 647], list(AN), [14.0, 10.0], analytes=AN)
+    plan_pred = run_tdm("amitriptyline", reg.expand(), obs, n_draws=50, recommend=False)
+    taken_pred = run_tdm("amitriptyline", taken.expand(), obs, n_draws=50, recommend=False)
+    assert taken_pred.fit.diagnostics.pred[0] < 0.5 * plan_pred.fit.diagnostics.pred[0]
+    assert Plan is not None

@@ -9,6 +9,7 @@ every asset served from the package); :func:`neurodose.service.ui.mount_ui` adds
 - :mod:`~neurodose.service.pages.diary`: ``.../diary`` (the clinician's view)
 - :mod:`~neurodose.service.pages.audit`: ``.../audit``
 - :mod:`~neurodose.service.pages.sources`: ``/sources/{key}``
+- :mod:`~neurodose.service.pages.trials`: ``/trials``, ``/trials/{job}`` (virtual trials)
 - :mod:`~neurodose.service.pages.patient_diary`: ``/d/{token}`` (the patient's diary)
 
 Shared: :mod:`~neurodose.service.pages.common` (templates, session, CSRF, form helpers,
@@ -31,6 +32,7 @@ from neurodose.service.pages import (
     patients,
     plan,
     sources,
+    trials,
 )
 
 __all__ = ["ROUTERS"]
@@ -47,4 +49,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit.router,
     sources.router,
     patient_diary.router,
+    trials.router,
 )

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["diary_scores", "fig", "patient_pain", "plan_levels", "tdm_fit"]
+__all__ = ["diary_scores", "fig", "patient_pain", "plan_levels", "tdm_fit", "trial_pain"]
 
 #: the clinic's colours (NHS palette)
 _GREEN, _BLUE, _PURPLE, _GREY = "#007f3b", "#005eb8", "#330072", "#425563"
@@ -26,6 +26,7 @@ def fig(traces: list[dict[str, Any]], **layout: Any) -> str:
     >>> "<" in fig([{"name": "</script>"}])
     False
     """
+    layout = {k: _titled(v) if k.startswith(("xaxis", "yaxis")) else v for k, v in layout.items()}
     base = {
         "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
         "height": 360,
@@ -35,6 +36,18 @@ def fig(traces: list[dict[str, Any]], **layout: Any) -> str:
     text = json.dumps({"data": traces, "layout": {**base, **layout}}, allow_nan=False)
     # it is placed inside a <script> element: no "</script>" or "<!--" can end it early
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _titled(axis: Any) -> Any:
+    """An axis with its title as ``{"text": ...}``: plotly.js 3 and later ignore a title
+    given as a bare string, which left every chart without axis titles.
+
+    >>> _titled({"title": "date"})
+    {'title': {'text': 'date'}}
+    """
+    if isinstance(axis, dict) and isinstance(axis.get("title"), str):
+        return {**axis, "title": {"text": axis["title"]}}
+    return axis
 
 
 def _band(lo: float, hi: float) -> dict[str, Any]:
@@ -229,7 +242,28 @@ def patient_pain(entries: Sequence[Mapping[str, Any]]) -> str:
             }
         ],
         height=260,
+        xaxis={"title": "date"},
         yaxis={"title": "pain (0-10)", "range": [0, 10]},
         title={"text": "Your pain"},
         showlegend=False,
+    )
+
+
+def trial_pain(result: Mapping[str, Any]) -> str:
+    """The trial page: weekly mean pain per arm (``neurodose trial --json``'s arms)."""
+    traces = [
+        {
+            "x": list(range(len(arm.get("weekly_mean_pain") or []))),
+            "y": arm.get("weekly_mean_pain") or [],
+            "name": name,
+            "type": "scatter",
+            "mode": "lines+markers",
+        }
+        for name, arm in (result.get("arms") or {}).items()
+    ]
+    return fig(
+        traces,
+        xaxis={"title": "week of the trial (0 = baseline)"},
+        yaxis={"title": "mean pain (0-10 numeric rating scale)", "range": [0, 10]},
+        title={"text": "Weekly mean pain by arm"},
     )

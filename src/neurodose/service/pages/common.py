@@ -21,6 +21,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from neurodose.errors import InputError
 from neurodose.service import accounts
@@ -107,6 +108,18 @@ class Reference:
 
 
 templates.env.globals["source_page"] = Reference.page
+
+
+def _svgchart(spec_json: str, key: str, label: str) -> Markup:
+    """A chart's figure (``charts.fig`` JSON) drawn as SVG on the server."""
+    import json
+
+    from neurodose.service.pages.svgchart import render
+
+    return Markup(render(json.loads(spec_json), label, key))  # every text escaped in render
+
+
+templates.env.filters["svgchart"] = _svgchart
 
 
 class RedirectError(Exception):

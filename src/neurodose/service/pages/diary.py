@@ -35,7 +35,7 @@ def diary_page(request: Request, pid: str) -> Response:
         fig = charts.diary_scores(
             entries,
             start=reg.start_date if reg is not None else None,
-            baseline_pain=report["individual"]["baseline_pain"] if report is not None else None,
+            baseline_pain=report["baseline"]["value"] if report is not None else None,
         )
     return page(
         request,
