@@ -126,7 +126,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     from neurodose.errors import InputError
 
     if workers > 1 and settings.dialect == "sqlite":
-        raise InputError("--workers", workers, "1 with SQLite (use PostgreSQL for more)")
+        raise InputError("workers", workers, "1 with SQLite (use PostgreSQL for more)")
     db = Database(settings.database_url)
     migrate(db.engine)
     db.dispose()
