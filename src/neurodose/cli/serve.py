@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from neurodose.errors import InputError
 
 __all__ = ["register", "users_app"]
+
+T = TypeVar("T")
 
 users_app = typer.Typer(help="Clinic accounts (clinicians and admins).", no_args_is_help=True)
 
@@ -121,19 +124,14 @@ def add_user(
 ) -> None:
     """Create an account; the password comes from stdin (never from the command line)."""
     from neurodose.service import store
-    from neurodose.service.db import Database, migrate
-    from neurodose.service.settings import Settings
 
-    if not password_stdin:
-        raise InputError("--password-stdin", False, "--password-stdin (pipe the password in)")
-    password = sys.stdin.readline().rstrip("\r\n")
-    settings = Settings.from_env(database_url=database)
-    db = Database(settings.database_url)
-    migrate(db.engine)
-    with db.session() as s:
+    password = _password_from_stdin(password_stdin)
+
+    def add(s: Any) -> None:
         user = store.add_user(s, name, role, password, clinic)
         store.audit(s, "cli", "user.add", None, f"{user.name} ({user.role})")
-    db.dispose()
+
+    _in_session(database, add)
     typer.echo(f"added {role} {name!r} (clinic {clinic!r})")
 
 
@@ -147,6 +145,24 @@ def _db(database: str | None) -> Any:
     return db
 
 
+def _in_session(database: str | None, op: Callable[[Any], T]) -> T:
+    """Run ``op`` in one session of the clinic database (migrated first), then close it."""
+    db = _db(database)
+    try:
+        with db.session() as s:
+            return op(s)
+    finally:
+        db.dispose()
+
+
+def _password_from_stdin(password_stdin: bool) -> str:
+    """The password piped in on standard input; refused without ``--password-stdin``
+    (a password never comes from the command line)."""
+    if not password_stdin:
+        raise InputError("--password-stdin", False, "--password-stdin (pipe the password in)")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 @users_app.command("list")
 def list_users(
     removed: Annotated[
@@ -158,10 +174,7 @@ def list_users(
     """List the accounts: id, name, role, clinic, state (active, disabled, removed)."""
     from neurodose.service import accounts
 
-    db = _db(database)
-    with db.session() as s:
-        rows = accounts.list_users(s, removed=removed)
-    db.dispose()
+    rows = _in_session(database, lambda s: accounts.list_users(s, removed=removed))
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -182,10 +195,7 @@ def disable_user(
     """Refuse sign-in to an account and end its sessions and API tokens at once."""
     from neurodose.service import accounts
 
-    db = _db(database)
-    with db.session() as s:
-        accounts.disable(s, name)
-    db.dispose()
+    _in_session(database, lambda s: accounts.disable(s, name))
     typer.echo(f"disabled {name!r}: its sessions and tokens ended")
 
 
@@ -197,10 +207,7 @@ def enable_user(
     """Allow a disabled account to sign in again (its old tokens stay void)."""
     from neurodose.service import accounts
 
-    db = _db(database)
-    with db.session() as s:
-        accounts.enable(s, name)
-    db.dispose()
+    _in_session(database, lambda s: accounts.enable(s, name))
     typer.echo(f"enabled {name!r}")
 
 
@@ -216,11 +223,7 @@ def remove_user(
 
     if not yes:
         raise InputError("--yes", False, "--yes (removal cannot be undone)")
-    db = _db(database)
-    with db.session() as s:
-        user = accounts.remove(s, name)
-        uid = user.id
-    db.dispose()
+    uid = _in_session(database, lambda s: accounts.remove(s, name).id)
     typer.echo(f"removed {name!r} (id {uid} is kept, never reused)")
 
 
@@ -236,13 +239,8 @@ def reset_password(
     and tokens end at once."""
     from neurodose.service import accounts
 
-    if not password_stdin:
-        raise InputError("--password-stdin", False, "--password-stdin (pipe the password in)")
-    password = sys.stdin.readline().rstrip("\r\n")
-    db = _db(database)
-    with db.session() as s:
-        accounts.reset_password(s, name, password)
-    db.dispose()
+    password = _password_from_stdin(password_stdin)
+    _in_session(database, lambda s: accounts.reset_password(s, name, password))
     typer.echo(f"new password set for {name!r}: its sessions and tokens ended")
 
 

@@ -72,6 +72,70 @@ _ALIASES = {
 }
 
 
+def _column_name(header: str | None) -> str:
+    """A header cell as the diary's column name: trimmed, lower case, spaces as
+    underscores, aliases (e.g. ``dose``) resolved."""
+    key = (header or "").strip().lower().replace(" ", "_")
+    return _ALIASES.get(key, key)
+
+
+def _normalised_row(row: Mapping[str, str | None], where: str) -> dict[str, str]:
+    """One CSV row keyed by column name with trimmed values; a row with more
+    fields than the header is an error."""
+    if None in row:
+        raise InputError(
+            where,
+            row[None],  # type: ignore[index]
+            "no more fields than the header (quote text that contains commas)",
+        )
+    return {_column_name(k): (v or "").strip() for k, v in row.items()}
+
+
+def _row_date(r: Mapping[str, str], where: str, seen: Mapping[dt.date, int]) -> dt.date:
+    """The row's ISO date, which no earlier row (``seen``: date -> row) may repeat."""
+    date_txt = r.get("date", "")
+    try:
+        date = dt.date.fromisoformat(date_txt)
+    except ValueError:
+        raise InputError(f"{where}: date", date_txt, "an ISO date such as 2026-03-01") from None
+    if date in seen:
+        raise InputError(
+            f"{where}: date",
+            date_txt,
+            f"each date once (already on row {seen[date]})",
+        )
+    return date
+
+
+def _row_scores(r: Mapping[str, str], where: str) -> dict[str, float]:
+    """The row's scores within their ranges (``SCORES``); pain is required, an
+    empty other score is NaN."""
+    vals = {}
+    for name, (lo, hi) in SCORES.items():
+        txt = r.get(name, "")
+        if not txt:
+            if name == "pain":
+                raise InputError(f"{where}: pain", txt, "a pain score 0-10")
+            vals[name] = np.nan
+            continue
+        x = parse_number(txt, f"{where}: {name}")
+        if not lo <= x <= hi:
+            raise InputError(f"{where}: {name}", txt, f"a score {lo:g}-{hi:g}")
+        vals[name] = x
+    return vals
+
+
+def _row_dose(r: Mapping[str, str], where: str) -> float:
+    """The row's dose taken (mg, >= 0), NaN where the cell is empty."""
+    dose_txt = r.get("dose_mg", "")
+    if not dose_txt:
+        return float(np.nan)
+    dose = parse_number(dose_txt, f"{where}: dose_mg")
+    if dose < 0:
+        raise InputError(f"{where}: dose_mg", dose_txt, "a dose >= 0 mg")
+    return dose
+
+
 @dataclass(frozen=True)
 class Diary:
     """Daily diary of one patient. Missing values are NaN *only* in the arrays
@@ -119,50 +183,13 @@ class Diary:
         recs: list[tuple[dt.date, float, float, float, float, str]] = []
         seen: dict[dt.date, int] = {}
         for i, row in enumerate(rows, start=1):
-            r: dict[str, str] = {}
-            if None in row:
-                raise InputError(
-                    f"{where} row {i}",
-                    row[None],  # type: ignore[index]
-                    "no more fields than the header (quote text that contains commas)",
-                )
-            for k, v in row.items():
-                key = (k or "").strip().lower().replace(" ", "_")
-                r[_ALIASES.get(key, key)] = (v or "").strip()
+            r = _normalised_row(row, f"{where} row {i}")
             if not any(r.values()):
                 continue
-            date_txt = r.get("date", "")
-            try:
-                date = dt.date.fromisoformat(date_txt)
-            except ValueError:
-                raise InputError(
-                    f"{where} row {i}: date", date_txt, "an ISO date such as 2026-03-01"
-                ) from None
-            if date in seen:
-                raise InputError(
-                    f"{where} row {i}: date",
-                    date_txt,
-                    f"each date once (already on row {seen[date]})",
-                )
+            date = _row_date(r, f"{where} row {i}", seen)
             seen[date] = i
-            vals = {}
-            for name, (lo, hi) in SCORES.items():
-                txt = r.get(name, "")
-                if not txt:
-                    if name == "pain":
-                        raise InputError(f"{where} row {i}: pain", txt, "a pain score 0-10")
-                    vals[name] = np.nan
-                    continue
-                x = parse_number(txt, f"{where} row {i}: {name}")
-                if not lo <= x <= hi:
-                    raise InputError(f"{where} row {i}: {name}", txt, f"a score {lo:g}-{hi:g}")
-                vals[name] = x
-            dose_txt = r.get("dose_mg", "")
-            dose = np.nan
-            if dose_txt:
-                dose = parse_number(dose_txt, f"{where} row {i}: dose_mg")
-                if dose < 0:
-                    raise InputError(f"{where} row {i}: dose_mg", dose_txt, "a dose >= 0 mg")
+            vals = _row_scores(r, f"{where} row {i}")
+            dose = _row_dose(r, f"{where} row {i}")
             recs.append(
                 (date, vals["pain"], vals["sleep"], vals["side_effects"], dose, r.get("notes", ""))
             )
@@ -199,8 +226,7 @@ def read_diary_csv(path: str | Path) -> Diary:
     p = Path(path)
     text = read_text(p, "diary")
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    cols = [(c or "").strip().lower().replace(" ", "_") for c in (reader.fieldnames or [])]
-    cols = [_ALIASES.get(c, c) for c in cols]
+    cols = [_column_name(c) for c in (reader.fieldnames or [])]
     missing = [c for c in ("date", "pain") if c not in cols]
     if missing:
         raise InputError(f"{p.name}: columns", cols, f"columns including {', '.join(missing)}")

@@ -125,6 +125,129 @@ def _moiety(d: dict[str, float], model: PriorModel) -> float:
     return float(sum(d[a] for a in model.moiety))
 
 
+def _percent_errors(p: FloatArray, t: FloatArray) -> dict[str, float]:
+    """Mean, median, mean absolute and root-mean-square percent error of ``p`` against ``t``."""
+    e = (p - t) / t * 100
+    return {
+        "mpe_pct": float(np.mean(e)),
+        "median_pe_pct": float(np.median(e)),
+        "mape_pct": float(np.mean(np.abs(e))),
+        "rmse_pct": float(np.sqrt(np.mean(e * e))),
+    }
+
+
+def _forecast_coverage(
+    res: Any,
+    case: PatientCase,
+    model: PriorModel,
+    design: StudyDesign,
+    n_draws: int,
+    seed: int,
+    method: str,
+) -> tuple[dict[str, bool], dict[str, Any]]:
+    """Whether each forecast method's interval covers the observed next level (the moiety,
+    and every analyte jointly), and the moiety series of the study's ``method``."""
+    mn = "+".join(model.moiety)
+    cover: dict[str, bool] = {}
+    s = None
+    for meth in ("laplace", "sir"):
+        fc = forecast(
+            res,
+            [case.t_next],
+            n=n_draws,
+            level=design.level,
+            include_residual=True,
+            seed=seed,
+            method=meth,
+        )
+        sm = fc.series[mn]
+        obs_m = _moiety(case.next_obs, model)
+        cover[meth] = bool(sm["lower"][0] <= obs_m <= sm["upper"][0])
+        cover[meth + "_each"] = all(
+            fc.series[a]["lower"][0] <= case.next_obs[a] <= fc.series[a]["upper"][0]
+            for a in model.analytes
+        )
+        if meth == method:
+            s = sm
+    assert s is not None
+    return cover, s
+
+
+def _by_levels(
+    rows: list[dict[str, Any]], method: str, eta_err: FloatArray
+) -> dict[str, dict[str, Any]]:
+    """Forecast errors and interval coverage by the number of levels measured (1, 2, 3)."""
+    pred = np.array([r["pred"] for r in rows])
+    prior = np.array([r["prior_pred"] for r in rows])
+    true = np.array([r["true"] for r in rows])
+    nl = np.array([r["n_levels"] for r in rows])
+    covered = np.array([r["cover"][method] for r in rows])
+    by_levels = {}
+    for m_ in (1, 2, 3):
+        sel = nl == m_
+        if np.any(sel):
+            by_levels[str(m_)] = {
+                "n": int(sel.sum()),
+                "map": _percent_errors(pred[sel], true[sel]),
+                "a_priori": _percent_errors(prior[sel], true[sel]),
+                "pi_coverage": float(covered[sel].mean()),
+                "pi_coverage_laplace": float(
+                    np.mean([rows[j]["cover"]["laplace"] for j in np.nonzero(sel)[0]])
+                ),
+                "pi_coverage_sir": float(
+                    np.mean([rows[j]["cover"]["sir"] for j in np.nonzero(sel)[0]])
+                ),
+                "eta_rmse": [float(x) for x in np.sqrt(np.mean(eta_err[sel] ** 2, axis=0))],
+            }
+    return by_levels
+
+
+def _forecast_summary(rows: list[dict[str, Any]], method: str) -> dict[str, Any]:
+    """Forecast errors (MAP, a priori, MAP vs observed) and interval coverage over all patients."""
+    pred = np.array([r["pred"] for r in rows])
+    prior = np.array([r["prior_pred"] for r in rows])
+    true = np.array([r["true"] for r in rows])
+    obs = np.array([r["obs"] for r in rows])
+    covered = np.array([r["cover"][method] for r in rows])
+    covered_each = np.array([r["cover"][method + "_each"] for r in rows])
+    return {
+        "forecast_map": _percent_errors(pred, true),
+        "forecast_a_priori": _percent_errors(prior, true),
+        "forecast_map_vs_observed": _percent_errors(pred, obs),
+        "pi_coverage_moiety": float(covered.mean()),
+        "pi_coverage_each_analyte_joint": float(covered_each.mean()),
+        "pi_coverage_by_method": {
+            key: float(np.mean([r["cover"][key] for r in rows]))
+            for key in ("laplace", "sir", "laplace_each", "sir_each")
+        },
+    }
+
+
+def _eta_summary(model: PriorModel, eta_err: FloatArray, eta_cov: Any) -> dict[str, Any]:
+    """Bias, error and interval coverage of the individual parameter estimates."""
+    return {
+        "eta_names": list(model.param_names),
+        "omega_sd": [float(x) for x in np.sqrt(np.diag(model.omega))],
+        "eta_bias": [float(x) for x in eta_err.mean(axis=0)],
+        "eta_rmse": [float(x) for x in np.sqrt(np.mean(eta_err**2, axis=0))],
+        "param_bias_pct": [float(x) for x in (np.exp(eta_err.mean(axis=0)) - 1) * 100],
+        "param_median_abs_err_pct": [
+            float(x) for x in np.median(np.abs(np.exp(eta_err) - 1), axis=0) * 100
+        ],
+        "eta_ci_coverage": [float(x) for x in eta_cov.mean(axis=0)],
+    }
+
+
+def _objective_gap(gaps: list[float]) -> dict[str, Any]:
+    """How far the MAP objective lies above the brute-force reference optimum."""
+    return {
+        "n": len(gaps),
+        "max": float(np.max(gaps)) if gaps else float("nan"),
+        "median": float(np.median(gaps)) if gaps else float("nan"),
+        "n_above_1e-4": int(np.sum(np.array(gaps) > 1e-4)),
+    }
+
+
 def run_study(
     n: int = 1000,
     seed: int = 20260301,
@@ -155,29 +278,7 @@ def run_study(
         eta_err[i] = res.eta - case.eta_true
         se = np.sqrt(np.diag(res.cov_eta))
         eta_cov[i] = np.abs(eta_err[i]) <= z * se
-        mn = "+".join(model.moiety)
-        cover: dict[str, bool] = {}
-        s = None
-        for meth in ("laplace", "sir"):
-            fc = forecast(
-                res,
-                [case.t_next],
-                n=n_draws,
-                level=design.level,
-                include_residual=True,
-                seed=i,
-                method=meth,
-            )
-            sm = fc.series[mn]
-            obs_m = _moiety(case.next_obs, model)
-            cover[meth] = bool(sm["lower"][0] <= obs_m <= sm["upper"][0])
-            cover[meth + "_each"] = all(
-                fc.series[a]["lower"][0] <= case.next_obs[a] <= fc.series[a]["upper"][0]
-                for a in model.analytes
-            )
-            if meth == method:
-                s = sm
-        assert s is not None
+        cover, s = _forecast_coverage(res, case, model, design, n_draws, i, method)
         prior_pred = float(model.predict_moiety(np.zeros((1, k)), case.doses, [case.t_next])[0, 0])
         rows.append(
             {
@@ -196,72 +297,15 @@ def run_study(
         if i < n_reference:
             ref, _ = brute_force_ofv(res, np.random.default_rng(seed + i))
             gaps.append(res.ofv - ref)
-    pred = np.array([r["pred"] for r in rows])
-    prior = np.array([r["prior_pred"] for r in rows])
-    true = np.array([r["true"] for r in rows])
-    obs = np.array([r["obs"] for r in rows])
-    nl = np.array([r["n_levels"] for r in rows])
-    covered = np.array([r["cover"][method] for r in rows])
-    covered_each = np.array([r["cover"][method + "_each"] for r in rows])
-    cov_by = {
-        key: float(np.mean([r["cover"][key] for r in rows]))
-        for key in ("laplace", "sir", "laplace_each", "sir_each")
-    }
-    omega_sd = np.sqrt(np.diag(model.omega))
-
-    def pe(p: FloatArray, t: FloatArray) -> dict[str, float]:
-        e = (p - t) / t * 100
-        return {
-            "mpe_pct": float(np.mean(e)),
-            "median_pe_pct": float(np.median(e)),
-            "mape_pct": float(np.mean(np.abs(e))),
-            "rmse_pct": float(np.sqrt(np.mean(e * e))),
-        }
-
-    by_levels = {}
-    for m_ in (1, 2, 3):
-        sel = nl == m_
-        if np.any(sel):
-            by_levels[str(m_)] = {
-                "n": int(sel.sum()),
-                "map": pe(pred[sel], true[sel]),
-                "a_priori": pe(prior[sel], true[sel]),
-                "pi_coverage": float(covered[sel].mean()),
-                "pi_coverage_laplace": float(
-                    np.mean([rows[j]["cover"]["laplace"] for j in np.nonzero(sel)[0]])
-                ),
-                "pi_coverage_sir": float(
-                    np.mean([rows[j]["cover"]["sir"] for j in np.nonzero(sel)[0]])
-                ),
-                "eta_rmse": [float(x) for x in np.sqrt(np.mean(eta_err[sel] ** 2, axis=0))],
-            }
     return {
         "design": design.__dict__,
         "method": method,
         "n": n,
         "seed": seed,
-        "eta_names": list(model.param_names),
-        "omega_sd": [float(x) for x in omega_sd],
-        "eta_bias": [float(x) for x in eta_err.mean(axis=0)],
-        "eta_rmse": [float(x) for x in np.sqrt(np.mean(eta_err**2, axis=0))],
-        "param_bias_pct": [float(x) for x in (np.exp(eta_err.mean(axis=0)) - 1) * 100],
-        "param_median_abs_err_pct": [
-            float(x) for x in np.median(np.abs(np.exp(eta_err) - 1), axis=0) * 100
-        ],
-        "eta_ci_coverage": [float(x) for x in eta_cov.mean(axis=0)],
-        "forecast_map": pe(pred, true),
-        "forecast_a_priori": pe(prior, true),
-        "forecast_map_vs_observed": pe(pred, obs),
-        "pi_coverage_moiety": float(covered.mean()),
-        "pi_coverage_each_analyte_joint": float(covered_each.mean()),
-        "pi_coverage_by_method": cov_by,
-        "by_levels": by_levels,
-        "objective_gap": {
-            "n": len(gaps),
-            "max": float(np.max(gaps)) if gaps else float("nan"),
-            "median": float(np.median(gaps)) if gaps else float("nan"),
-            "n_above_1e-4": int(np.sum(np.array(gaps) > 1e-4)),
-        },
+        **_eta_summary(model, eta_err, eta_cov),
+        **_forecast_summary(rows, method),
+        "by_levels": _by_levels(rows, method, eta_err),
+        "objective_gap": _objective_gap(gaps),
         "fit_ms": {
             "median": float(np.median(fit_ms)),
             "p95": float(np.percentile(fit_ms, 95)),

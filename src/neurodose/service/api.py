@@ -400,11 +400,7 @@ def get_plan(st: State, user: User, pid: str) -> dict[str, Any]:
     """The current plan (JSON as ``neurodose plan ... --json --patient-text``); none: ``404``."""
     with st.db.session() as s:
         store.get_patient(s, user, pid)
-        plan = store.current_plan(s, pid)
-        if plan is None:
-            raise NotFound("plan")
-        store.audit(s, user.name, "plan.read", pid)
-        return plan.plan
+        return store.read_plan(s, user.name, pid, "plan.read").plan
 
 
 @router.get(
@@ -422,10 +418,7 @@ def plan_ics_response(st: ClinicState, user: Clinician, pid: str) -> Response:
     """The patient's current plan as an iCalendar download (audited); shared by the API and UI."""
     with st.db.session() as s:
         rec = store.get_patient(s, user, pid)
-        plan = store.current_plan(s, pid)
-        if plan is None:
-            raise NotFound("plan")
-        store.audit(s, user.name, "plan.ics", pid)
+        plan = store.read_plan(s, user.name, pid, "plan.ics")
         text = library.plan_ics(rec.profile, plan.params)
     return Response(
         text,
@@ -662,10 +655,7 @@ def diary_plan(st: State, token: str) -> dict[str, Any]:
     """The patient's plan in plain language (diary token only); none yet: ``404``."""
     pid = diary_patient_id(st, token)
     with st.db.session() as s:
-        plan = store.current_plan(s, pid)
-        if plan is None:
-            raise NotFound("plan")
-        store.audit(s, "diary", "plan.read", pid)
+        plan = store.read_plan(s, "diary", pid, "plan.read")
         return {
             "patient_text": plan.patient_text,
             "steps": [

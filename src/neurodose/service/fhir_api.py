@@ -22,7 +22,7 @@ from fastapi import APIRouter
 from neurodose.fhir.outbound import assessment_bundle, bundle, care_plan, diary_observations
 from neurodose.service import store
 from neurodose.service.api import State, User
-from neurodose.service.problems import ERROR_RESPONSES, NotFound
+from neurodose.service.problems import ERROR_RESPONSES
 from neurodose.service.schemas import FhirBundle, FhirCarePlan
 
 __all__ = ["router"]
@@ -54,11 +54,7 @@ def fhir_careplan(st: State, user: User, pid: str) -> dict[str, Any]:
     """The current plan as a CarePlan (one staged MedicationRequest per drug)."""
     with st.db.session() as s:
         store.get_patient(s, user, pid)
-        plan = store.current_plan(s, pid)
-        if plan is None:
-            raise NotFound("plan")
-        store.audit(s, user.name, "fhir.careplan.read", pid)
-        data = dict(plan.plan)
+        data = dict(store.read_plan(s, user.name, pid, "fhir.careplan.read").plan)
     return care_plan(data, patient_ref=f"Patient/{pid}")
 
 

@@ -202,6 +202,16 @@ def current_plan(s: Session, pid: str) -> PlanRecord | None:
     )
 
 
+def read_plan(s: Session, actor: str, pid: str, action: str) -> PlanRecord:
+    """The newest plan of the patient, its reading audited as ``action`` by ``actor``;
+    :class:`NotFound` when the patient has none. The caller checks access to ``pid``."""
+    plan = current_plan(s, pid)
+    if plan is None:
+        raise NotFound("plan")
+    audit(s, actor, action, pid)
+    return plan
+
+
 def _flags(s: Session, rec: PatientRecord) -> tuple[bool, bool]:
     """(review due, level due) of the newest plan and the current course
     (:func:`neurodose.advice.review.review_status`: a review date of the plan has come

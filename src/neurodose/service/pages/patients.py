@@ -54,41 +54,47 @@ def _errors(exc: Exception) -> dict[str, str]:
     return out
 
 
+def _csv_list(text: str) -> list[str]:
+    """The non-empty, trimmed items of a comma-separated form field."""
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _numbers(f: dict[str, str], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The form's numeric fields among ``keys`` that were filled in."""
+    vals = {k: num(f.get(k, "")) for k in keys}
+    return {k: v for k, v in vals.items() if v is not None}
+
+
+def _pain_from_form(f: dict[str, str]) -> dict[str, Any] | None:
+    """The profile's ``pain`` block (condition and optional score); None without a condition."""
+    if not f.get("pain_condition", "").strip():
+        return None
+    pain: dict[str, Any] = {"condition": f["pain_condition"].strip()}
+    score = num(f.get("pain_score", ""))
+    if score is not None:
+        pain["score"] = score
+    return pain
+
+
 def _profile_from_form(f: dict[str, str]) -> dict[str, Any]:
     """The ``assess`` profile from the new-patient form (empty fields left out)."""
     p: dict[str, Any] = {"age": num(f.get("age", ""))}
     if f.get("sex"):
         p["sex"] = f["sex"]
-    for key in ("weight_kg", "height_cm"):
-        v = num(f.get(key, ""))
-        if v is not None:
-            p[key] = v
-    conds = [c.strip() for c in f.get("conditions", "").split(",") if c.strip()]
-    if conds:
-        p["conditions"] = conds
-    meds = [m.strip() for m in f.get("medications", "").split(",") if m.strip()]
-    if meds:
-        p["medications"] = meds
-    genes = {
-        g: f[k].strip()
-        for g, k in (("CYP2D6", "cyp2d6"), ("CYP2C19", "cyp2c19"))
-        if f.get(k, "").strip()
+    p.update(_numbers(f, ("weight_kg", "height_cm")))
+    optional: dict[str, Any] = {
+        "conditions": _csv_list(f.get("conditions", "")),
+        "medications": _csv_list(f.get("medications", "")),
+        "genotypes": {
+            g: f[k].strip()
+            for g, k in (("CYP2D6", "cyp2d6"), ("CYP2C19", "cyp2c19"))
+            if f.get(k, "").strip()
+        },
+        "labs": _numbers(f, ("crcl_ml_min", "egfr", "qtc_ms")),
+        "pain": _pain_from_form(f),
+        "priorities": [x for x in ("sleep", "mood", "anxiety", "pain") if f.get(f"prio_{x}")],
     }
-    if genes:
-        p["genotypes"] = genes
-    labs = {k: num(f.get(k, "")) for k in ("crcl_ml_min", "egfr", "qtc_ms")}
-    labs = {k: v for k, v in labs.items() if v is not None}
-    if labs:
-        p["labs"] = labs
-    if f.get("pain_condition", "").strip():
-        pain: dict[str, Any] = {"condition": f["pain_condition"].strip()}
-        score = num(f.get("pain_score", ""))
-        if score is not None:
-            pain["score"] = score
-        p["pain"] = pain
-    prios = [x for x in ("sleep", "mood", "anxiety", "pain") if f.get(f"prio_{x}")]
-    if prios:
-        p["priorities"] = prios
+    p.update({k: v for k, v in optional.items() if v})
     return p
 
 
