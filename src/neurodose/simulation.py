@@ -737,9 +737,10 @@ def explain(
     from neurodose.pd.occupancy import TARGETS
 
     bands: dict[str, dict[str, list[float]]] = {}
+    band_note: list[str] = []
     if population is not None:
         with citations.tracking() as used_pop:
-            bands = _occupancy_bands(
+            bands, band_note = _occupancy_bands(
                 drug, regimen, times, tg, population, seed, patient, comedications
             )
         used = set(used) | set(used_pop)
@@ -772,6 +773,7 @@ def explain(
             "relief as calibrated in diabetic neuropathy; other aetiologies: efficacy_by_condition",
             "ion-channel sites use the calibrated channel_site_factor; "
             "alpha2delta potency of gabapentinoids is calibrated",
+            *band_note,
         ],
         "sources": sorted(set(used) | set(res.sources)),
     }
@@ -786,9 +788,10 @@ def _occupancy_bands(
     seed: int | None,
     patient: Patient | None,
     comedications: Iterable[Comedication | str],
-) -> dict[str, dict[str, list[float]]]:
+) -> tuple[dict[str, dict[str, list[float]]], list[str]]:
     """p05/p50/p95 occupancy per target of ``population`` virtual subjects (CYP
-    phenotypes drawn unless the patient fixes them; streamed as concentration bands)."""
+    phenotypes drawn unless the patient fixes them; streamed as concentration bands),
+    and the note stating a streamed band's precision."""
     from neurodose.pd.occupancy import drug_occupancy
     from neurodose.pd.params import load_pd_parameters
 
@@ -801,10 +804,11 @@ def _occupancy_bands(
     streamed = _population_bands(
         drug, regimen, times, population, seed, patient, comeds, True, then=occupancy
     )
-    return {
+    bands = {
         t: {k: [round(float(x), 5) for x in v] for k, v in b.items()}
         for t, b in streamed.bands.items()
     }
+    return bands, band_notes(streamed)
 
 
 def _pathway_json(v: Arr, st: str, n_days: int) -> dict[str, Any]:

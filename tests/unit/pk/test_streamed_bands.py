@@ -145,3 +145,19 @@ def test_histogram_memory_does_not_grow_with_the_population() -> None:
     big = population.BandHistogram.spanning(draw(10_000, 1)["x"], 0.01, 10_000)
     assert small.counts.shape[0] == big.counts.shape[0] == 4
     assert small.counts.size <= 10_000 and big.counts.size <= 10_000
+
+
+def test_explain_occupancy_bands_streamed_and_stated() -> None:
+    from neurodose.simulation import explain
+
+    r = Regimen.oral("60 mg", days=2)
+    small = explain("duloxetine", r, days=2, population=30, seed=1)
+    assert not any("streamed" in n for n in small["notes"])
+    n_times = len(small["occupancy"]["SERT"]["time_h"])
+    n = population_chunk(n_times) + 10
+    big = explain("duloxetine", r, days=2, population=n, seed=1)
+    assert any(f"{n:,} virtual subjects in 2 chunks" in x for x in big["notes"]), big["notes"]
+    band = big["occupancy"]["SERT"]["population"]
+    assert all(a <= b <= c for a, b, c in zip(band["p05"], band["p50"], band["p95"], strict=True))
+    # the streamed median is close to the small population's (sampling, not bias)
+    assert abs(band["p50"][-1] - small["occupancy"]["SERT"]["population"]["p50"][-1]) < 0.05
