@@ -12,7 +12,8 @@ Work
     :data:`MAX_DAYS` days of dosing (10 years), :data:`MAX_HOURS` hours of
     simulated time, :data:`MAX_DOSES` doses in one regimen, :data:`MAX_POPULATION`
     virtual subjects and :data:`MAX_POPULATION_POINTS` subject-time points in one
-    population simulation, :data:`MAX_TRIAL_PATIENTS` patients (all arms together)
+    population simulation (streamed in chunks of :data:`POPULATION_CHUNK_POINTS`, so the
+    points cap bounds time, not memory), :data:`MAX_TRIAL_PATIENTS` patients (all arms together)
     and :data:`MAX_TRIAL_WEEKS` weeks in one virtual trial.
 
 Examples
@@ -42,6 +43,10 @@ __all__ = [
     "MAX_POPULATION_POINTS",
     "MAX_TRIAL_PATIENTS",
     "MAX_TRIAL_WEEKS",
+    "POPULATION_BAND_CELLS",
+    "POPULATION_BAND_PRECISION",
+    "POPULATION_CHUNK_POINTS",
+    "POPULATION_SECONDS_PER_POINT",
     "days_allowed",
     "hours_allowed",
     "latest_date",
@@ -61,10 +66,27 @@ MAX_DAYS = 3653
 MAX_HOURS = MAX_DAYS * 24.0
 #: most doses one regimen may expand to (10 years of four doses a day)
 MAX_DOSES = 14_610
-#: most virtual subjects in one population simulation (bands need far fewer)
-MAX_POPULATION = 100_000
-#: most subject x time points one population simulation may hold (~ 400 MB per array)
-MAX_POPULATION_POINTS = 50_000_000
+#: most virtual subjects in one population simulation (bands are streamed in chunks)
+MAX_POPULATION = 1_000_000
+#: most subject x time points one population simulation may compute (a bound on time:
+#: about a minute at :data:`POPULATION_SECONDS_PER_POINT`, so that a REST request stays
+#: bounded too; it admits 1,000,000 subjects over 8 weeks hourly; memory is bounded by
+#: the chunks)
+MAX_POPULATION_POINTS = 1_500_000_000
+#: subject x time points simulated at once (one float64 array of ~16 MB per analyte); a
+#: population that fits one chunk gets exact percentiles, a larger one streamed bands
+POPULATION_CHUNK_POINTS = 2_000_000
+#: relative width of one bin of the streamed bands' log-spaced histograms (1 %): a streamed
+#: percentile lies within half a bin (+-0.5 %) of the exact one
+POPULATION_BAND_PRECISION = 0.01
+#: most histogram cells (time points x bins) per analyte of streamed bands (~64 MB of
+#: int32 counts; 8 weeks hourly needs ~3.4 million); a horizon of years gets wider bins,
+#: and the result states their width
+POPULATION_BAND_CELLS = 16_000_000
+#: CPU seconds per subject-time point of a population simulation, for the time estimate
+#: in the cap's message (engineering figure, not clinical: duloxetine 60 mg daily for 8 weeks,
+#: 100,000 subjects x 1,345 hourly points in 4.8 s of CPU, 2026-12)
+POPULATION_SECONDS_PER_POINT = 4.0e-8
 #: most patients, all arms together, in one virtual trial
 MAX_TRIAL_PATIENTS = 200_000
 #: longest virtual trial, weeks
@@ -172,22 +194,28 @@ def regimen_allowed(n_doses: int, last_dose_h: float, field: str, value: object)
 def population_allowed(population: int, n_times: int, field: str = "population") -> int:
     """``population`` virtual subjects at ``n_times`` time points within the caps: at most
     :data:`MAX_POPULATION` subjects and :data:`MAX_POPULATION_POINTS` subject-time points,
-    so the cap for this horizon is stated as one number of subjects.
+    so the cap for this horizon is stated as one number of subjects (with the time it
+    would take). Bands are streamed, so memory does not grow with the population.
 
     >>> population_allowed(100_000, 1_345)
+    100000
+    >>> population_allowed(200_000, 87_673)
     Traceback (most recent call last):
     ...
-    neurodose.errors.InputError: population: 100000 is not allowed; expected at most 37,174
-    virtual subjects for 1,345 time points (at most 100,000 subjects and 50,000,000
-    subject-time points); use `neurodose trial` for larger populations
+    neurodose.errors.InputError: population: 200000 is not allowed; expected at most 17,109
+    virtual subjects for 87,673 time points (about 1 min of CPU; at most 1,000,000 subjects and
+    1,500,000,000 subject-time points); use `neurodose trial` for larger populations
     """
-    cap = max(min(MAX_POPULATION, MAX_POPULATION_POINTS // max(n_times, 1)), 1)
+    n_times = max(int(n_times), 1)
+    cap = max(min(MAX_POPULATION, MAX_POPULATION_POINTS // n_times), 1)
     if isinstance(population, bool) or not 1 <= population <= cap:
+        minutes = cap * n_times * POPULATION_SECONDS_PER_POINT / 60.0
         raise InputError(
             field,
             population,
-            f"at most {cap:,} virtual subjects for {n_times:,} time points (at most "
-            f"{MAX_POPULATION:,} subjects and {MAX_POPULATION_POINTS:,} subject-time points); "
+            f"at most {cap:,} virtual subjects for {n_times:,} time points (about "
+            f"{max(round(minutes), 1):,} min of CPU; at most {MAX_POPULATION:,} subjects and "
+            f"{MAX_POPULATION_POINTS:,} subject-time points); "
             "use `neurodose trial` for larger populations",
         )
     return population

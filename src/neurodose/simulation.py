@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,14 @@ from neurodose.case.patient import Comedication, Patient
 from neurodose.case.regimen import DoseEvent, Regimen
 from neurodose.errors import InputError, UnknownDrugError
 from neurodose.knowledge import record
-from neurodose.limits import MAX_POPULATION, MAX_POPULATION_POINTS, population_allowed
+from neurodose.limits import (
+    MAX_POPULATION,
+    MAX_POPULATION_POINTS,
+    POPULATION_BAND_CELLS,
+    POPULATION_BAND_PRECISION,
+    POPULATION_CHUNK_POINTS,
+    population_allowed,
+)
 from neurodose.pk import population as _population
 from neurodose.pk.individual import ParameterSet, individual_parameters, terminal_half_lives
 from neurodose.pk.parameters import get_pkmodel
@@ -58,9 +65,11 @@ __all__ = [
     "Drives",
     "PDResult",
     "SimulationResult",
+    "band_notes",
     "daily_drives",
     "daily_sample_times",
     "explain",
+    "population_chunk",
     "simulate",
     "tdm_reference_range",
     "terminal_half_lives",
@@ -401,6 +410,7 @@ def simulate(
     days: float | None = None,
     samples_per_day: int = 24,
     baseline_pain: float = 7.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
     """Simulate ``drug`` for one patient (and optionally a population of ``population``).
 
@@ -417,7 +427,10 @@ def simulate(
         half-lives of the longest-lived analyte; with ``pd``, the daily grid of
         :func:`daily_sample_times` (``days`` x ``samples_per_day``).
     population : int, optional
-        Number of virtual subjects (IIV) for p05/p50/p95 bands.
+        Number of virtual subjects (IIV) for p05/p50/p95 bands (at most
+        :func:`~neurodose.limits.population_allowed`); beyond one chunk of
+        :data:`~neurodose.limits.POPULATION_CHUNK_POINTS` they are streamed and a note
+        states their precision.
     seed : int, optional
     draw_genotypes : bool
         Population only: draw phenotypes from the shared frequencies.
@@ -430,6 +443,8 @@ def simulate(
         With ``pd``: PK samples per day for the daily drives (default hourly).
     baseline_pain : float
         With ``pd``: the typical patient's 0-10 pain at day 0.
+    progress : callable, optional
+        ``progress(done, population)`` after each chunk of virtual subjects.
     """
     if not isinstance(regimen, Regimen):
         raise InputError("regimen", type(regimen).__name__, "a neurodose.case.Regimen")
@@ -449,9 +464,11 @@ def simulate(
         extra_notes += renal_range_notes(spec, patient)
         pop: dict[str, dict[str, Arr]] = {}
         if population is not None:
-            pop = _population_bands(
-                drug, regimen, t, population, seed, patient, comeds, draw_genotypes
+            streamed = _population_bands(
+                drug, regimen, t, population, seed, patient, comeds, draw_genotypes, progress
             )
+            pop = streamed.bands
+            extra_notes += band_notes(streamed)
         tdm_range = _tdm_range(spec.name)
         citations.register_many(ps.sources)
         pd_result = None
@@ -525,6 +542,24 @@ def _summaries(
     return summary, notes
 
 
+def population_chunk(n_times: int) -> int:
+    """Virtual subjects simulated at once for ``n_times`` time points
+    (:data:`~neurodose.limits.POPULATION_CHUNK_POINTS` subject-time points)."""
+    return max(POPULATION_CHUNK_POINTS // max(n_times, 1), 1)
+
+
+def band_notes(streamed: _population.StreamedBands) -> list[str]:
+    """The note stating how streamed bands were made (none when exact)."""
+    if streamed.precision is None:
+        return []
+    return [
+        f"population bands streamed: {streamed.n:,} virtual subjects in {streamed.chunks:,} "
+        "chunks; each percentile is read from log-spaced histograms per time point, within "
+        f"{streamed.precision:.2%} of the exact percentile (values below 1e-9 of the peak "
+        "count as 0)"
+    ]
+
+
 def _population_bands(
     drug: str,
     regimen: Regimen,
@@ -534,22 +569,44 @@ def _population_bands(
     patient: Patient | None,
     comeds: list[Any],
     draw_genotypes: bool,
-) -> dict[str, dict[str, Arr]]:
-    """p05/p50/p95 of ``population`` virtual subjects."""
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    chunk: int | None = None,
+    exact: bool | None = None,
+    then: Callable[[dict[str, Arr]], Mapping[str, Arr]] | None = None,
+) -> _population.StreamedBands:
+    """p05/p50/p95 of ``population`` virtual subjects (of ``then(concentrations)`` when
+    given), streamed in chunks (:func:`population_chunk`, or ``chunk``) beyond one chunk;
+    exact within one chunk unless ``exact=False``."""
     if isinstance(population, bool) or int(population) != population or population < 1:
         raise InputError("population", population, "a whole number >= 1")
     population_allowed(int(population), len(t))
-    pp = _population.sample(
-        drug,
+    cache: dict[tuple[str, ...], ParameterSet] = {}
+
+    def draw(m: int, s: int | None) -> Mapping[str, Arr]:
+        pp = _population.sample(
+            drug,
+            m,
+            s,
+            patient=patient,
+            comedications=comeds,
+            draw_genotypes=draw_genotypes,
+            horizon_h=float(t[-1]),
+            cache=cache,
+        )
+        pc = _population.simulate_population(pp, regimen, t)
+        return pc if then is None else then(pc)
+
+    return _population.streamed_bands(
+        draw,
         int(population),
         seed,
-        patient=patient,
-        comedications=comeds,
-        draw_genotypes=draw_genotypes,
-        horizon_h=float(t[-1]),
+        chunk or population_chunk(len(t)),
+        precision=POPULATION_BAND_PRECISION,
+        max_cells=POPULATION_BAND_CELLS,
+        exact=exact,
+        progress=progress,
     )
-    pc = _population.simulate_population(pp, regimen, t)
-    return {a: _population.percentiles(c) for a, c in pc.items()}
 
 
 def _tdm_range(name: str) -> Any:
@@ -680,9 +737,10 @@ def explain(
     from neurodose.pd.occupancy import TARGETS
 
     bands: dict[str, dict[str, list[float]]] = {}
+    band_note: list[str] = []
     if population is not None:
         with citations.tracking() as used_pop:
-            bands = _occupancy_bands(
+            bands, band_note = _occupancy_bands(
                 drug, regimen, times, tg, population, seed, patient, comedications
             )
         used = set(used) | set(used_pop)
@@ -715,6 +773,7 @@ def explain(
             "relief as calibrated in diabetic neuropathy; other aetiologies: efficacy_by_condition",
             "ion-channel sites use the calibrated channel_site_factor; "
             "alpha2delta potency of gabapentinoids is calibrated",
+            *band_note,
         ],
         "sources": sorted(set(used) | set(res.sources)),
     }
@@ -729,29 +788,27 @@ def _occupancy_bands(
     seed: int | None,
     patient: Patient | None,
     comedications: Iterable[Comedication | str],
-) -> dict[str, dict[str, list[float]]]:
+) -> tuple[dict[str, dict[str, list[float]]], list[str]]:
     """p05/p50/p95 occupancy per target of ``population`` virtual subjects (CYP
-    phenotypes drawn unless the patient fixes them)."""
-    if isinstance(population, bool) or int(population) != population or population < 1:
-        raise InputError("population", population, "a whole number >= 1")
+    phenotypes drawn unless the patient fixes them; streamed as concentration bands),
+    and the note stating a streamed band's precision."""
     from neurodose.pd.occupancy import drug_occupancy
     from neurodose.pd.params import load_pd_parameters
 
-    pop = _population.sample(
-        drug,
-        int(population),
-        seed,
-        patient=patient,
-        comedications=list(comedications),
-        draw_genotypes=True,
-        horizon_h=float(times[-1]),
+    pd_params = load_pd_parameters()
+
+    def occupancy(pc: dict[str, Arr]) -> Mapping[str, Arr]:
+        return drug_occupancy(tg, {a.name: pc[a.name] for a in tg.analytes}, pd_params)
+
+    comeds = list(comedications)
+    streamed = _population_bands(
+        drug, regimen, times, population, seed, patient, comeds, True, then=occupancy
     )
-    pc = _population.simulate_population(pop, regimen, times)
-    occ_pop = drug_occupancy(tg, {a.name: pc[a.name] for a in tg.analytes}, load_pd_parameters())
-    return {
-        t: {k: [round(float(x), 5) for x in v] for k, v in _population.percentiles(o).items()}
-        for t, o in occ_pop.items()
+    bands = {
+        t: {k: [round(float(x), 5) for x in v] for k, v in b.items()}
+        for t, b in streamed.bands.items()
     }
+    return bands, band_notes(streamed)
 
 
 def _pathway_json(v: Arr, st: str, n_days: int) -> dict[str, Any]:

@@ -100,6 +100,10 @@ def _not_contradicting(msg: str) -> None:
     assert float(m.group(1)) > float(m.group(2).replace(",", "")), msg
 
 
+#: the population cap for 10 years of hourly points (neurodose.limits.population_allowed)
+POP_CAP_10Y = "at most 17,109 virtual subjects for 87,673 time points"
+
+
 def _trial_text(n_per_arm: int) -> str:
     text = DEMO.read_text(encoding="utf-8")
     return re.sub(r"(?m)^n_per_arm\s*=.*$", f"n_per_arm = {n_per_arm}", text)
@@ -116,11 +120,12 @@ def test_cli_caps_work(tmp_path: Path) -> None:
     assert res.exit_code == 2, res.output
     _not_contradicting(res.output)
     # a population the subject cap allows but the subject-time cap does not: one cap stated
-    res = run(app, [*sim, "--days", "56", "--population", "100000"])
+    res = run(app, [*sim, "--days", "56", "--hours", "87672", "--population", "200000"])
     assert res.exit_code == 2, res.output
     _not_contradicting(res.output)
+    assert POP_CAP_10Y in " ".join(res.output.split()), res.output
     with pytest.raises(InputError) as exc:
-        population_allowed(100_000, 1_000)
+        population_allowed(2_000_000, 1_000)
     _not_contradicting(str(exc.value))
     arms = len(tomllib.loads(_trial_text(10))["arms"])
     f = tmp_path / "big.toml"
@@ -143,6 +148,29 @@ def test_api_caps_work(sqlite_clinic) -> None:
     ok = {**body, "regimen": {"dose": "60 mg", "every": "24 h", "days": 3}}
     r = api.post("/api/v1/simulate", json={**ok, "hours": 10**6})
     assert r.status_code == 422, r.text
+    # the population cap of the command line, in the same words
+    r = api.post("/api/v1/simulate", json={**ok, "hours": 87672, "population": 200_000})
+    assert r.status_code == 422, r.text
+    item = r.json()["detail"][0]
+    assert POP_CAP_10Y in item["allowed"] and item["loc"][-1] == "population", item
+    _not_contradicting(item["msg"])
+    r = api.post("/api/v1/simulate", json={**ok, "population": 40, "seed": 2})
+    assert r.status_code == 200, r.text
+    data = r.json()
+    band = data["analytes"]["duloxetine"]
+    assert len(band["p05"]) == len(band["p95"]) == len(band["time_h"])
+    assert all(a <= b <= c for a, b, c in zip(band["p05"], band["p50"], band["p95"], strict=True))
+    assert data["population"] == {"n": 40, "seed": 2, "percentiles": [5, 50, 95]}
+    # the same path as the command line: the same bands
+    cli = CliRunner().invoke(
+        app,
+        [
+            *("simulate", "--drug", "duloxetine", "--dose", "60 mg", "--every", "24 h"),
+            *("--days", "3", "--population", "40", "--seed", "2", "--json"),
+        ],
+    )
+    assert cli.exit_code == 0, cli.output
+    assert json.loads(cli.output)["analytes"] == data["analytes"]
     r = api.post(
         "/api/v1/explain", json={"drug": "duloxetine", "dose": "60 mg", "days": MAX_DAYS + 1}
     )

@@ -19,7 +19,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from rich.console import Console
@@ -44,6 +44,7 @@ __all__ = [
     "percent",
     "print_json",
     "print_sources",
+    "progress_bar",
     "qty_cell",
     "reference_link",
     "reference_year",
@@ -96,6 +97,35 @@ def busy(text: str) -> Iterator[None]:
     ) as prog:
         prog.add_task(text, total=None)
         yield
+
+
+@contextlib.contextmanager
+def progress_bar(text: str, total: int, unit: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar (done of ``total`` ``unit``, elapsed and remaining time) on stderr
+    for long runs (terminals only: elsewhere ``None``); yields ``update(done, total)``."""
+    console = make_console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn(text), BarColumn(), MofNCompleteColumn(), TextColumn(unit))
+    with Progress(
+        *columns, TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True
+    ) as prog:
+        task = prog.add_task(text, total=total)
+
+        def update(done: int, of: int) -> None:
+            prog.update(task, completed=done, total=of)
+
+        yield update
 
 
 def step_row(step: Any, unit: str, *, drug_and_daily: bool = False) -> list[str]:

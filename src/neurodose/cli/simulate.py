@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from neurodose.cli import options as opt
-from neurodose.cli.common import busy, escape
+from neurodose.cli.common import busy, escape, progress_bar
 from neurodose.errors import InputError
 from neurodose.inputs import count, finite_number, save_figure, writing
 from neurodose.limits import MAX_HOURS, MAX_POPULATION
@@ -147,11 +148,12 @@ def register(app: typer.Typer) -> None:
         what = f"simulating {drug}" + (
             f" for {population:,} virtual subjects" if population else ""
         )
-        req = SimulateRequest(
-            drug, reg, patient, tuple(comeds), hours, population, seed, allow_above_max, pd
-        )
-        with opt.as_flags(opt.WORKFLOW_FLAGS), busy(what):
-            out = run(req)
+        bar = progress_bar(what, population, "subjects") if population else busy(what)
+        with opt.as_flags(opt.WORKFLOW_FLAGS), bar as update:
+            req = SimulateRequest(
+                drug, reg, patient, tuple(comeds), hours, population, seed, allow_above_max, pd
+            )
+            out = run(req if update is None else replace(req, progress=update))
         res, warnings, notes = out.result, list(out.warnings), list(out.notes)
         defaults = opt.applied_defaults(**computed)
         if plot is not None:

@@ -14,11 +14,17 @@ populations, sample per covariate group and concatenate.
 >>> s = summarize("nortriptyline", Regimen.oral("25 mg", days=14), n=100, seed=1, chunk=40)
 >>> s["nortriptyline"]["cmax_ng_per_ml"].shape
 (100,)
+
+Percentile bands of a population too large for memory are streamed
+(:func:`streamed_bands`): subjects are simulated chunk by chunk and each time
+point's values are counted in fixed log-spaced bins (:class:`BandHistogram`),
+from which the percentiles are read within half a bin of the exact ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +37,16 @@ from neurodose.pk.individual import ParameterSet, apply_etas, individual_paramet
 from neurodose.pk.parameters import get_pkmodel, shared
 from neurodose.pk.solve import concentrations, summaries, validate_times
 
-__all__ = ["Population", "percentiles", "sample", "simulate_population", "summarize"]
+__all__ = [
+    "BandHistogram",
+    "Population",
+    "StreamedBands",
+    "percentiles",
+    "sample",
+    "simulate_population",
+    "streamed_bands",
+    "summarize",
+]
 
 Arr = NDArray[np.float64]
 
@@ -184,6 +199,152 @@ def percentiles(conc: Arr, q: Sequence[float] = (5, 50, 95)) -> dict[str, Arr]:
     """Percentiles over subjects at each time: ``{"p05": .., "p50": .., "p95": ..}``."""
     vals = np.percentile(conc, q, axis=0)
     return {f"p{int(x):02d}": vals[i] for i, x in enumerate(q)}
+
+
+def _bin_value(lo: float, width: float, n_bins: int, j: Arr) -> Arr:
+    """The value a bin stands for: 0 (bin 0: zero), ``lo`` (bin 1: below ``lo``), the
+    geometric midpoint of a regular bin (2 .. n_bins + 1), the top edge (overflow)."""
+    mid = np.exp(math.log(lo) + (np.clip(j, 2, n_bins + 1) - 1.5) * width)
+    top = math.exp(math.log(lo) + n_bins * width)
+    return np.where(j == 0, 0.0, np.where(j == 1, lo, np.where(j > n_bins + 1, top, mid)))
+
+
+@dataclass
+class BandHistogram:
+    """Counts per time point in log-spaced bins of relative width ``exp(width) - 1``,
+    from ``lo`` up (bin 0: zero; 1: below ``lo``; ``n_bins`` regular; one overflow).
+
+    >>> h = BandHistogram.spanning(np.array([[1.0, 10.0], [2.0, 20.0]]), 0.01, 10_000)
+    >>> h.add(np.array([[1.0, 10.0], [2.0, 20.0]]))
+    >>> [round(float(x), 2) for x in h.percentiles((50,))["p50"]]
+    [1.5, 15.0]
+    """
+
+    lo: float
+    width: float
+    n_bins: int
+    counts: NDArray[np.int32]
+
+    @classmethod
+    def spanning(cls, first: Arr, precision: float, max_cells: int) -> BandHistogram:
+        """Bins over 10x beyond the range of ``first`` (subjects x times) each way, of
+        relative width ``precision`` (wider where more than ``max_cells`` cells would be
+        needed); values below 1e-9 of the largest (numerical noise) share bin 1."""
+        pos = first[first > 0]
+        top = float(pos.max()) if pos.size else 1.0
+        lo = max(float(pos.min()) if pos.size else 0.0, top * 1e-9) / 10.0
+        hi = top * 10.0
+        n_times = first.shape[1]
+        most = max(max_cells // max(n_times, 1) - 3, 16)
+        width = max(math.log1p(precision), math.log(hi / lo) / most)
+        n_bins = math.ceil(math.log(hi / lo) / width)
+        return cls(lo, width, n_bins, np.zeros((n_times, n_bins + 3), dtype=np.int32))
+
+    @property
+    def half_bin(self) -> float:
+        """Largest relative error of a percentile read from the bins (half a bin)."""
+        return math.expm1(self.width / 2.0)
+
+    def add(self, values: Arr) -> None:
+        """Count ``values`` (subjects x times)."""
+        stride = self.n_bins + 3
+        x = np.maximum(values, 1e-300)  # in place from here: one float and one int copy
+        np.log(x, out=x)
+        x -= math.log(self.lo)
+        x /= self.width
+        np.floor(x, out=x)
+        np.clip(x, -1, self.n_bins, out=x)
+        b = x.astype(np.int64)
+        del x
+        b += 2
+        b[values <= 0] = 0
+        b += np.arange(values.shape[1], dtype=np.int64)[None, :] * stride
+        self.counts += np.bincount(b.ravel(), minlength=self.counts.size).reshape(self.counts.shape)
+
+    def percentiles(self, q: Sequence[float] = (5, 50, 95)) -> dict[str, Arr]:
+        """Percentiles per time point, interpolated between the order statistics'
+        bins as :func:`numpy.percentile` does between the values."""
+        cum = np.cumsum(self.counts, axis=1, dtype=np.int32)
+        n = cum[:, -1]
+        out: dict[str, Arr] = {}
+        for x in q:
+            rank = x / 100.0 * (n - 1)
+            k = np.floor(rank).astype(np.int64)
+            k1 = np.minimum(k + 1, n - 1)
+            v0 = _bin_value(self.lo, self.width, self.n_bins, (cum <= k[:, None]).sum(axis=1))
+            v1 = _bin_value(self.lo, self.width, self.n_bins, (cum <= k1[:, None]).sum(axis=1))
+            out[f"p{int(x):02d}"] = v0 + (rank - k) * (v1 - v0)
+        return out
+
+
+@dataclass(frozen=True)
+class StreamedBands:
+    """Percentile bands ``{name: {"p05": (T,), ...}}`` of ``n`` subjects simulated in
+    ``chunks`` chunks; ``precision`` is the largest relative error of a percentile
+    (``None``: exact, the population fitted one chunk)."""
+
+    bands: dict[str, dict[str, Arr]]
+    n: int
+    chunks: int
+    precision: float | None
+
+
+def _chunk_seeds(seed: int | None, n_chunks: int) -> list[int | None]:
+    """``seed`` itself for one chunk (the same subjects as the exact path), else seeds
+    spawned from it (reproducible for a given chunk size)."""
+    if n_chunks == 1:
+        return [seed]
+    return [int(ss.generate_state(1)[0]) for ss in np.random.SeedSequence(seed).spawn(n_chunks)]
+
+
+def streamed_bands(
+    draw: Callable[[int, int | None], Mapping[str, Arr]],
+    n: int,
+    seed: int | None,
+    chunk: int,
+    *,
+    precision: float = 0.01,
+    max_cells: int = 16_000_000,
+    exact: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> StreamedBands:
+    """p05/p50/p95 per time point of ``n`` subjects, ``draw(m, seed)`` giving the values
+    ``{name: (m, T)}`` of ``m`` subjects.
+
+    A population of at most ``chunk`` subjects is drawn at once with ``seed`` and its
+    percentiles are exact (unless ``exact=False``: the same subjects through the
+    histograms). A larger one is drawn in chunks with seeds spawned from ``seed`` and
+    counted in :class:`BandHistogram` bins of relative width ``precision`` (memory: one
+    chunk and ``max_cells`` counts per name). ``progress(done, n)`` after each chunk.
+
+    >>> draw = lambda m, s: {"x": np.random.default_rng(s).lognormal(size=(m, 3))}
+    >>> b = streamed_bands(draw, 1_000, 1, chunk=300)
+    >>> b.chunks, round(b.precision, 4), bool((b.bands["x"]["p05"] <= b.bands["x"]["p95"]).all())
+    (4, 0.005, True)
+    """
+    for name, v in (("n", n), ("chunk", chunk)):
+        if isinstance(v, bool) or int(v) != v or v < 1:
+            raise InputError(name, v, "a whole number >= 1")
+    n, chunk = int(n), int(chunk)
+    n_chunks = (n + chunk - 1) // chunk
+    if n_chunks == 1 and exact is not False:
+        bands = {a: percentiles(c) for a, c in draw(n, seed).items()}
+        if progress is not None:
+            progress(n, n)
+        return StreamedBands(bands, n, 1, None)
+    hist: dict[str, BandHistogram] = {}
+    done = 0
+    for s in _chunk_seeds(seed, n_chunks):
+        m = min(chunk, n - done)
+        for a, c in draw(m, s).items():
+            if a not in hist:
+                hist[a] = BandHistogram.spanning(c, precision, max_cells)
+            hist[a].add(c)
+        done += m
+        if progress is not None:
+            progress(done, n)
+    worst = max(h.half_bin for h in hist.values())
+    return StreamedBands({a: h.percentiles() for a, h in hist.items()}, n, n_chunks, worst)
 
 
 def summarize(

@@ -673,7 +673,14 @@ def simulate(user: User, body: SimulateIn) -> dict[str, Any]:
     """``neurodose simulate --json`` (the options as JSON)."""
     cov = body.model_dump(include={"age", "sex", "weight", "smoker", "crcl", "cyp2d6", "cyp2c19"})
     return library.simulate_json(
-        body.drug, body.regimen, cov, body.with_, body.hours, body.allow_above_max
+        body.drug,
+        body.regimen,
+        cov,
+        body.with_,
+        body.hours,
+        body.allow_above_max,
+        population=body.population,
+        seed=body.seed,
     )
 
 

@@ -311,10 +311,15 @@ def simulate_json(
     with_: Sequence[str],
     hours: float | None,
     allow_above_max: bool = False,
+    *,
+    population: int | None = None,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     """``neurodose simulate --json`` (regimen as ``--regimen`` takes it): the result with
     ``regimen``, ``warnings`` (a dose above the knowledge-base maximum is an error unless
-    ``allow_above_max``) and ``notes`` (:func:`neurodose.workflows.models`)."""
+    ``allow_above_max``) and ``notes`` (:func:`neurodose.workflows.models`); with
+    ``population``, its bands (the workflow's cap and streaming, as at the command line)
+    and ``population`` (n, seed, percentiles)."""
     from neurodose.case import Regimen, parse_comedication
     from neurodose.plausibility import units_required
     from neurodose.workflows import SimulateRequest, simulate
@@ -326,10 +331,15 @@ def simulate_json(
         _options_patient(patient),
         tuple(parse_comedication(w) for w in with_),
         hours=hours,
+        population=population,
+        seed=seed,
         allow_above_max=allow_above_max,
     )
     with _body_fields({"comedications": "with"}):
-        return simulate(req).to_json()
+        data = simulate(req).to_json()
+    if population is not None:
+        data["population"] = {"n": population, "seed": seed, "percentiles": [5, 50, 95]}
+    return data
 
 
 def _options_patient(patient: Mapping[str, Any]) -> Any:

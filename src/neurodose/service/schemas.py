@@ -203,6 +203,14 @@ class SimulateIn(_In):
     cyp2c19: str | None = Field(None, max_length=40)
     with_: list[str] = Field(default_factory=list, alias="with", max_length=10)
     hours: float | None = Field(None, gt=0, le=MAX_HOURS)
+    population: int | None = Field(
+        None,
+        ge=1,
+        description="virtual subjects for p05/p50/p95 bands (the cap of "
+        "neurodose.limits.population_allowed for the horizon, as at the command line; "
+        "streamed beyond one chunk, with the bands' precision in 'notes')",
+    )
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="seed of the population")
     allow_above_max: bool = Field(
         False, description="accept a dose above the maximum (warned in 'warnings')"
     )

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,8 @@ class SimulateRequest:
     seed: int | None = None
     allow_above_max: bool = False
     pd: bool = False
+    #: ``progress(done, population)`` after each chunk of virtual subjects (a door's bar)
+    progress: Callable[[int, int], None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ def simulate(req: SimulateRequest) -> SimulateResult:
         seed=req.seed,
         pd=True if req.pd else None,
         days=pd_days,
+        progress=req.progress,
     )
     notes = (*res.notes, *comedication_notes(req.comedications))
     return SimulateResult(res, req.regimen, tuple(warnings), notes)
