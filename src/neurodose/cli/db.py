@@ -30,6 +30,12 @@ db_app = typer.Typer(
 )
 
 T = TypeVar("T")
+NewFileArg = Annotated[Path, typer.Argument(help="the backup file to create (must not exist)")]
+PatientArg = Annotated[str, typer.Argument(help="the patient id")]
+YesOpt = Annotated[bool, typer.Option("--yes", help="confirm (erasure cannot be undone)")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="replace a database that already holds rows")
+]
 
 
 def _url(database: str | None) -> str:
@@ -73,10 +79,7 @@ def upgrade(database: DatabaseOpt = None) -> None:
 
 
 @db_app.command("backup")
-def backup(
-    file: Annotated[Path, typer.Argument(help="the backup file to create (must not exist)")],
-    database: DatabaseOpt = None,
-) -> None:
+def backup(file: NewFileArg, database: DatabaseOpt = None) -> None:
     """Back up the database to FILE (SQLite: online backup; PostgreSQL: pg_dump -Fc),
     created owner-only (0600)."""
     from neurodose.service import operations
@@ -88,9 +91,7 @@ def backup(
 @db_app.command("restore")
 def restore(
     file: Annotated[Path, typer.Argument(help="a file written by `neurodose db backup`")],
-    force: Annotated[
-        bool, typer.Option("--force", help="replace a database that already holds rows")
-    ] = False,
+    force: ForceOpt = False,
     database: DatabaseOpt = None,
 ) -> None:
     """Restore the database from FILE (verified first), then upgrade its schema."""
@@ -118,11 +119,7 @@ def export(
 
 
 @db_app.command("erase-patient")
-def erase_patient(
-    patient: Annotated[str, typer.Argument(help="the patient id")],
-    yes: Annotated[bool, typer.Option("--yes", help="confirm (erasure cannot be undone)")] = False,
-    database: DatabaseOpt = None,
-) -> None:
+def erase_patient(patient: PatientArg, yes: YesOpt = False, database: DatabaseOpt = None) -> None:
     """Delete every row of one patient in one transaction (an audit entry records who,
     when and the id; no patient data)."""
     from neurodose.service import operations

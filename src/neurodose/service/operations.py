@@ -36,17 +36,8 @@ from sqlalchemy import delete, func, inspect, make_url, select, text
 from sqlalchemy.orm import Session
 
 from neurodose.errors import InputError, NeurodoseError, UnknownNameError
+from neurodose.service import models as m
 from neurodose.service.db import MIGRATIONS, Database, migrate, private_folder
-from neurodose.service.models import (
-    AuditEvent,
-    DiaryEntry,
-    DiaryLink,
-    Level,
-    PatientRecord,
-    PlanRecord,
-    RegimenRecord,
-    SmartPatientLink,
-)
 
 __all__ = [
     "OperationError",
@@ -60,13 +51,13 @@ __all__ = [
 
 #: tables holding a patient's rows, children before parents (the erase order)
 PATIENT_TABLES: tuple[Any, ...] = (
-    RegimenRecord,
-    PlanRecord,
-    Level,
-    DiaryLink,
-    DiaryEntry,
-    SmartPatientLink,
-    AuditEvent,
+    m.RegimenRecord,
+    m.PlanRecord,
+    m.Level,
+    m.DiaryLink,
+    m.DiaryEntry,
+    m.SmartPatientLink,
+    m.AuditEvent,
 )
 
 _PATIENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
@@ -287,7 +278,7 @@ def _rows(s: Session, model: Any, pid: str, skip: tuple[str, ...] = ()) -> list[
 
 def patient_record(s: Session, pid: str) -> dict[str, Any]:
     """Everything stored about patient ``pid`` (diary-link token hashes left out)."""
-    rec = s.get(PatientRecord, pid)
+    rec = s.get(m.PatientRecord, pid)
     if rec is None:
         raise _unknown_patient(s, pid)
     return {
@@ -296,17 +287,17 @@ def patient_record(s: Session, pid: str) -> dict[str, Any]:
         "created_at": _iso(rec.created_at),
         "updated_at": _iso(rec.updated_at),
         "profile": rec.profile,
-        "regimens": _rows(s, RegimenRecord, pid),
-        "plans": _rows(s, PlanRecord, pid),
-        "diary": _rows(s, DiaryEntry, pid),
-        "levels": _rows(s, Level, pid),
-        "diary_links": _rows(s, DiaryLink, pid, skip=("token_sha256",)),
-        "audit": _rows(s, AuditEvent, pid),
+        "regimens": _rows(s, m.RegimenRecord, pid),
+        "plans": _rows(s, m.PlanRecord, pid),
+        "diary": _rows(s, m.DiaryEntry, pid),
+        "levels": _rows(s, m.Level, pid),
+        "diary_links": _rows(s, m.DiaryLink, pid, skip=("token_sha256",)),
+        "audit": _rows(s, m.AuditEvent, pid),
     }
 
 
 def _unknown_patient(s: Session, pid: str) -> NeurodoseError:
-    ids = s.scalars(select(PatientRecord.id)).all()
+    ids = s.scalars(select(m.PatientRecord.id)).all()
     if not ids:
         return InputError("patient", pid, "an existing patient id (the database holds none)")
     return UnknownNameError("patient", pid, ids)
@@ -345,7 +336,7 @@ def _export_all(db: Database, out: Path, patient: str | None, actor: str) -> lis
 
     written: list[Path] = []
     with db.session() as s:
-        ids = [_check_pid(patient)] if patient else list(s.scalars(select(PatientRecord.id)))
+        ids = [_check_pid(patient)] if patient else list(s.scalars(select(m.PatientRecord.id)))
         for pid in ids:
             data = {"exported_at": _iso(dt.datetime.now(dt.UTC)), **patient_record(s, pid)}
             path = out / f"{_check_pid(pid)}.json"
@@ -367,12 +358,12 @@ def erase_patient(url: str, pid: str, *, actor: str = "cli") -> dict[str, int]:
     with _open(url) as db:
         migrate(db.engine)
         with db.session() as s:
-            if s.get(PatientRecord, pid) is None:
+            if s.get(m.PatientRecord, pid) is None:
                 raise _unknown_patient(s, pid)
             for model in PATIENT_TABLES:
                 res = s.execute(delete(model).where(model.patient_id == pid))
                 counts[model.__tablename__] = int(getattr(res, "rowcount", 0) or 0)
-            s.execute(delete(PatientRecord).where(PatientRecord.id == pid))
+            s.execute(delete(m.PatientRecord).where(m.PatientRecord.id == pid))
             counts["patients"] = 1
             detail = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
             audit(s, actor, "patient.erase", pid, f"erased rows: {detail}")
