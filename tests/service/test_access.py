@@ -230,3 +230,44 @@ def test_smart_routes_have_a_rule(sqlite_clinic):
             assert r.status_code == status, (method, path, r.text[:200])
             assert says in (r.headers.get("location", "") if status == 303 else r.text)
             assert "nd_session" not in r.headers.get("set-cookie", "")
+
+
+#: the admin page (service/pages/admin.py): admins only. Without a session the browser
+#: goes to the login page (a bearer token is no session); a clinician's session gets 403;
+#: an admin's session: the page (a POST also needs the session's CSRF token)
+ADMIN_RULES = {
+    ("GET", "/admin"): {},
+    ("POST", "/admin/users/{name}/disable"): {"name": "carol"},
+    ("POST", "/admin/users/{name}/enable"): {"name": "carol"},
+}
+
+
+def test_admin_routes_have_a_rule_and_non_admins_get_403(sqlite_clinic):
+    from neurodose.service.pages.admin import router
+
+    from .test_admin_page import admin_session
+    from .test_hardening import sign_in
+
+    routes = {(m, r.path) for r in router.routes for m in getattr(r, "methods", ())}
+    assert routes == set(ADMIN_RULES)
+    clinician, c_csrf = sign_in(sqlite_clinic.server.url, "alice")
+    admin, a_csrf = admin_session(sqlite_clinic)
+    try:
+        for (method, tpl), fill in ADMIN_RULES.items():
+            path = tpl.format(**fill)
+            for who in (None, sqlite_clinic.tokens["alice"]):  # nobody; a bearer token
+                r = sqlite_clinic.server.client(who).request(method, path, data={"csrf": "x"})
+                assert r.status_code == 303 and r.headers["location"].startswith("/login")
+            r = clinician.request(method, path, data={"csrf": c_csrf})
+            assert r.status_code == 403 and "Admins only" in r.text, (method, path)
+            if method == "POST":  # the admin without the CSRF token: to the login page
+                r = admin.request(method, path, data={})
+                assert r.status_code == 303 and r.headers["location"] == "/login?expired=1"
+        # carol (clinic a) still signs in: the clinician's and the forged posts changed nothing
+        assert sqlite_clinic.server.token("carol")
+        for (method, tpl), fill in ADMIN_RULES.items():
+            r = admin.request(method, tpl.format(**fill), data={"csrf": a_csrf})
+            assert r.status_code == 200, (method, tpl, r.text[-500:])
+    finally:
+        clinician.close()
+        admin.close()

@@ -99,6 +99,7 @@ PAGES = {
     "/d/{token}": "/d/{token}",
     "/trials": "/trials",
     "/trials/{job}": "/trials/{job}",
+    "/admin": "/admin",  # as the clinic's admin (test_admin_page.py)
 }
 #: API responses with patient data (and two without), checked the same way
 API = [
@@ -140,12 +141,16 @@ def test_every_page_route_is_checked(sqlite_clinic):
 
 def _responses(sqlite_clinic, site) -> list[tuple[str, httpx.Response]]:
     fill = {"pid": site["pid"], "token": site["token"], "key": site["key"], "job": site["job"]}
+    from .test_admin_page import admin_session
+
     out = []
+    admin, _ = admin_session(sqlite_clinic)
     for tpl in PAGES.values():
         path = tpl.format(**fill)
-        r = site["client"].get(path)
+        r = (admin if path.startswith("/admin") else site["client"]).get(path)
         assert r.status_code == 200 and "text/html" in r.headers["content-type"], (path, r.text)
         out.append((path, r))
+    admin.close()
     api = sqlite_clinic.api("alice")
     for tpl in API:
         path = tpl.format(**fill)

@@ -130,6 +130,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Start the clinic web service (creates and migrates the database on first start).",
     ),
     "users": ("neurodose.cli.serve", "Clinic accounts (clinicians and admins)."),
+    "db": (
+        "neurodose.cli.db",
+        "Database operations: upgrade, backup, restore, export, erase-patient.",
+    ),
     "warmup": (
         "neurodose.cli.warmup",
         "Compile the PK engine's numba kernels into the on-disk cache.",

@@ -11,6 +11,7 @@ every asset served from the package); :func:`neurodose.service.ui.mount_ui` adds
 - :mod:`~neurodose.service.pages.sources`: ``/sources/{key}``
 - :mod:`~neurodose.service.pages.trials`: ``/trials``, ``/trials/{job}`` (virtual trials)
 - :mod:`~neurodose.service.pages.patient_diary`: ``/d/{token}`` (the patient's diary)
+- :mod:`~neurodose.service.pages.admin`: ``/admin`` (accounts, CDS feedback; admins only)
 
 Shared: :mod:`~neurodose.service.pages.common` (templates, session, CSRF, form helpers,
 error pages, :class:`~neurodose.service.pages.common.Reference`); every chart:
@@ -23,6 +24,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from neurodose.service.pages import (
+    admin,
     assessment,
     audit,
     auth,
@@ -50,4 +52,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     sources.router,
     patient_diary.router,
     trials.router,
+    admin.router,
 )

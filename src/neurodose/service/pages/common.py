@@ -159,7 +159,7 @@ def page(request: Request, name: str, status: int = 200, **ctx: object) -> HTMLR
 
 
 #: the paths of the browser pages (errors there are pages, never JSON)
-_PAGES = ("/login", "/logout", "/patients", "/sources/", "/d/")
+_PAGES = ("/login", "/logout", "/patients", "/sources/", "/d/", "/admin")
 
 
 def is_page(path: str) -> bool:
