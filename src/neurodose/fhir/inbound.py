@@ -21,7 +21,9 @@ Mapping (code tables in :mod:`neurodose.knowledge.terminology`, all cited):
   Observation whose code text names "activity score": no LOINC code for it is cited in
   the evidence pack). A genotype wins over an activity score, which wins over a
   phenotype. A phenotype or score that cannot be read is listed as unrecognised, never
-  refusing the patient.
+  refusing the patient. Body weight (LOINC 29463-7) and height (8302-2) to
+  ``weight_kg`` / ``height_cm`` (for Cockcroft-Gault), breastfeeding status (63895-7,
+  valueBoolean or a yes/no code) to ``breastfeeding``; the latest value wins.
 
 Whatever cannot be mapped (an unknown drug code, an unmapped condition, an
 observation code neurodose does not use) is listed in :attr:`FhirCase.unrecognised`
@@ -587,6 +589,24 @@ def _latest(obs: list[tuple[dt.date | None, Any]]) -> Any:
     return obs[-1][1]
 
 
+#: Observation kind -> (profile key, unit dimension) for the body measurements
+_BODY_KEYS = {"body_weight": ("weight_kg", "body_mass"), "body_height": ("height_cm", "length")}
+_FACT_KINDS = frozenset({*_BODY_KEYS, "breastfeeding"})
+_YES = {"y", "yes", "true"}
+_NO = {"n", "no", "false"}
+
+
+def _yes_no(res: Mapping[str, Any]) -> bool | None:
+    """valueBoolean, or a valueCodeableConcept coded yes/no (v2-0136 Y/N); else None."""
+    if isinstance(res.get("valueBoolean"), bool):
+        return bool(res["valueBoolean"])
+    for c in _codings(res.get("valueCodeableConcept")):
+        code = str(c.get("code", "")).strip().lower()
+        if code in _YES or code in _NO:
+            return code in _YES
+    return None
+
+
 def _genotype_value(res: dict[str, Any]) -> str:
     for key in ("valueString",):
         if isinstance(res.get(key), str):
@@ -725,6 +745,8 @@ class _CaseReader:
     extras: dict[str, Any] = field(default_factory=dict)
     geno_obs: dict[str, str] = field(default_factory=dict)
     scores: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: weight_kg, height_cm, breastfeeding: (date, value) per key, the latest wins
+    facts: dict[str, list[tuple[dt.date | None, Any]]] = field(default_factory=dict)
 
     def read(self, where: str, res: dict[str, Any]) -> None:
         rtype = res["resourceType"]
@@ -856,6 +878,49 @@ class _CaseReader:
             v_extra = _integer_or_quantity(res, dim, vq)
             if v_extra is not None:
                 self.extras[o.kind] = v_extra
+        elif o.kind in _FACT_KINDS:
+            self._patient_fact(o.kind, res, ref, when)
+
+    def _patient_fact(self, kind: str, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
+        if kind == "breastfeeding":
+            self._breastfeeding(res, ref, when)
+        else:
+            self._body_fact(kind, res, ref, when)
+
+    def _body_fact(self, kind: str, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
+        """Body weight (kg) or height (cm, m); another unit is named, never guessed, and
+        never refuses the patient (Cockcroft-Gault then says the weight is missing)."""
+        key, dim = _BODY_KEYS[kind]
+        try:
+            value = quantity_value(res.get("valueQuantity"), dim, where=f"{ref} valueQuantity")
+        except FhirError as exc:
+            self.unrec.append(
+                Unrecognised(
+                    ref,
+                    "observation",
+                    kind.replace("_", " "),
+                    _code_strings(res.get("code")),
+                    f"not read: {exc}",
+                )
+            )
+            return
+        self.facts.setdefault(key, []).append((when, value))
+
+    def _breastfeeding(self, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
+        """LOINC 63895-7 with valueBoolean, or a yes/no code (v2-0136 ``Y``/``N``)."""
+        flag = _yes_no(res)
+        if flag is None:
+            self.unrec.append(
+                Unrecognised(
+                    ref,
+                    "observation",
+                    _text(res.get("code")) or "breastfeeding status",
+                    _code_strings(res.get("code")),
+                    "breastfeeding status without valueBoolean or a yes/no code (Y, N); not read",
+                )
+            )
+            return
+        self.facts.setdefault("breastfeeding", []).append((when, flag))
 
     def _implication(self, res: dict[str, Any], ref: str) -> None:
         """A ``therapeutic-implication``: the metabolizer phenotype of a gene."""
@@ -982,6 +1047,8 @@ class _CaseReader:
         lab = _lab_values(self.labs)
         if lab:
             self.profile["labs"] = lab
+        for key, obs in self.facts.items():
+            self.profile[key] = _latest(obs)
         if self.pains:
             self._pain()
         if pharmcat is not None:

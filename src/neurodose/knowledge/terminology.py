@@ -78,6 +78,9 @@ ObservationKind = Literal[
     "gene_studied",
     "medication_assessed",
     "metabolizer_effect",
+    "breastfeeding",
+    "body_weight",
+    "body_height",
 ]
 #: every observation kind the tables may name
 OBSERVATION_KINDS: tuple[str, ...] = ObservationKind.__args__  # type: ignore[attr-defined]

@@ -212,6 +212,34 @@ def test_observations_ucum_latest_wins_and_pain() -> None:
     assert any("unit 'Hz'" in r for r in reasons) and any("not used" in r for r in reasons)
 
 
+def test_weight_height_and_breastfeeding_observations_set_the_profile() -> None:
+    res = [
+        _patient(gender="female"),
+        _obs("29463-7", {"value": 60, "code": "kg"}, effectiveDateTime="2025-01-01"),
+        _obs("29463-7", {"value": 55, "code": "kg"}, effectiveDateTime="2025-12-01"),
+        _obs("8302-2", {"value": 1.58, "code": "m"}),
+        _obs("63895-7", valueBoolean=True),
+    ]
+    case = case_from_resources(res, today=TODAY)
+    # the latest weight wins; height converted from metres
+    assert case.profile["weight_kg"] == pytest.approx(55.0)
+    assert case.profile["height_cm"] == pytest.approx(158.0)
+    assert case.profile["breastfeeding"] is True
+    assert case.patient().breastfeeding and case.patient().weight == pytest.approx(55.0)
+    coded = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0136", "code": "N"}]}
+    no = case_from_resources([_patient(), _obs("63895-7", valueCodeableConcept=coded)], today=TODAY)
+    assert no.profile["breastfeeding"] is False
+    # a value that is not yes/no is named, never read as "not breastfeeding"
+    odd = case_from_resources([_patient(), _obs("63895-7", valueString="sometimes")], today=TODAY)
+    assert "breastfeeding" not in odd.profile
+    assert [u.kind for u in odd.unrecognised] == ["observation"]
+    assert "yes/no" in odd.unrecognised[0].reason
+    # a weight in a unit that is not a body mass is named, not guessed, and not refused
+    lb = case_from_resources([_patient(), _obs("29463-7", {"value": 9, "code": "mg/dL"})])
+    assert "weight_kg" not in lb.profile
+    assert "mg/dL" in lb.unrecognised[0].reason
+
+
 def test_wrong_unit_is_an_error_naming_the_path() -> None:
     with pytest.raises(FhirError, match=r"valueQuantity.code.*renal_function"):
         case_from_resources([_patient(), _obs("33914-3", {"value": 55, "code": "mg"})], today=TODAY)
