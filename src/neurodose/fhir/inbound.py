@@ -22,8 +22,9 @@ Mapping (code tables in :mod:`neurodose.knowledge.terminology`, all cited):
   the evidence pack). A genotype wins over an activity score, which wins over a
   phenotype. A phenotype or score that cannot be read is listed as unrecognised, never
   refusing the patient. Body weight (LOINC 29463-7) and height (8302-2) to
-  ``weight_kg`` / ``height_cm`` (for Cockcroft-Gault), breastfeeding status (63895-7,
-  valueBoolean or a yes/no code) to ``breastfeeding``; the latest value wins.
+  ``weight_kg`` / ``height_cm`` (for Cockcroft-Gault), breastfeeding status (63895-7)
+  and pregnancy status (82810-3: valueBoolean or a yes/no code) to ``breastfeeding`` /
+  ``pregnant``; the latest value wins.
 
 Whatever cannot be mapped (an unknown drug code, an unmapped condition, an
 observation code neurodose does not use) is listed in :attr:`FhirCase.unrecognised`
@@ -591,9 +592,13 @@ def _latest(obs: list[tuple[dt.date | None, Any]]) -> Any:
 
 #: Observation kind -> (profile key, unit dimension) for the body measurements
 _BODY_KEYS = {"body_weight": ("weight_kg", "body_mass"), "body_height": ("height_cm", "length")}
-_FACT_KINDS = frozenset({*_BODY_KEYS, "breastfeeding"})
-_YES = {"y", "yes", "true"}
-_NO = {"n", "no", "false"}
+#: Observation kind -> the profile flag it sets (a yes/no status)
+_FLAG_KEYS = {"breastfeeding": "breastfeeding", "pregnancy_status": "pregnant"}
+_FACT_KINDS = frozenset({*_BODY_KEYS, *_FLAG_KEYS})
+# yes/no codes: v2-0136 Y/N, and the LOINC answers of 82810-3 (LA15173-0 Pregnant,
+# LA26683-5 Not pregnant); LA4489-6 Unknown is neither, so it is named, not read as "no"
+_YES = {"y", "yes", "true", "la15173-0"}
+_NO = {"n", "no", "false", "la26683-5"}
 
 
 def _yes_no(res: Mapping[str, Any]) -> bool | None:
@@ -882,8 +887,8 @@ class _CaseReader:
             self._patient_fact(o.kind, res, ref, when)
 
     def _patient_fact(self, kind: str, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
-        if kind == "breastfeeding":
-            self._breastfeeding(res, ref, when)
+        if kind in _FLAG_KEYS:
+            self._flag(kind, res, ref, when)
         else:
             self._body_fact(kind, res, ref, when)
 
@@ -906,21 +911,23 @@ class _CaseReader:
             return
         self.facts.setdefault(key, []).append((when, value))
 
-    def _breastfeeding(self, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
-        """LOINC 63895-7 with valueBoolean, or a yes/no code (v2-0136 ``Y``/``N``)."""
+    def _flag(self, kind: str, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
+        """Breastfeeding (63895-7) or pregnancy status (82810-3): valueBoolean or a
+        yes/no code; anything else (Unknown included) is named, never read as "no"."""
         flag = _yes_no(res)
+        what = kind.replace("_", " ")
         if flag is None:
             self.unrec.append(
                 Unrecognised(
                     ref,
                     "observation",
-                    _text(res.get("code")) or "breastfeeding status",
+                    _text(res.get("code")) or what,
                     _code_strings(res.get("code")),
-                    "breastfeeding status without valueBoolean or a yes/no code (Y, N); not read",
+                    f"{what} without valueBoolean or a yes/no code (Y, N); not read",
                 )
             )
             return
-        self.facts.setdefault("breastfeeding", []).append((when, flag))
+        self.facts.setdefault(_FLAG_KEYS[kind], []).append((when, flag))
 
     def _implication(self, res: dict[str, Any], ref: str) -> None:
         """A ``therapeutic-implication``: the metabolizer phenotype of a gene."""

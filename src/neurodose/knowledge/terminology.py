@@ -79,6 +79,7 @@ ObservationKind = Literal[
     "medication_assessed",
     "metabolizer_effect",
     "breastfeeding",
+    "pregnancy_status",
     "body_weight",
     "body_height",
 ]

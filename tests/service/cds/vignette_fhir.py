@@ -35,11 +35,11 @@ UCUM = "http://unitsofmeasure.org"
 _NOT_CARRIED = {
     "other_medicines": "free-text other medicines have no code",
     "drives": "driving is not a FHIR fact the service reads",
-    "pregnant": "pregnancy status (an Observation) is not read by the CDS service",
 }
 #: profile facts sent as Observations: key -> (LOINC, UCUM unit or None for valueBoolean)
 _FACTS = {
     "breastfeeding": ("63895-7", None),
+    "pregnant": ("82810-3", None),
     "weight_kg": ("29463-7", "kg"),
     "height_cm": ("8302-2", "cm"),
 }
@@ -108,12 +108,19 @@ def _observation(i: int, system: str, code: str, value: float, unit: str) -> dic
 
 
 def _fact(key: str, value: Any) -> dict[str, Any]:
-    """breastfeeding (valueBoolean), weight or height (valueQuantity) as an Observation."""
+    """breastfeeding (valueBoolean), pregnancy (the LOINC answer LA15173-0 Pregnant or
+    LA26683-5 Not pregnant), weight or height (valueQuantity) as an Observation."""
     loinc, unit = _FACTS[key]
     if unit is None:
         res = _observation(0, system_uri("LOINC"), loinc, 0.0, "")
         del res["valueQuantity"]
-        res["valueBoolean"] = bool(value)
+        if key == "pregnant":
+            answer = "LA15173-0" if value else "LA26683-5"
+            res["valueCodeableConcept"] = {
+                "coding": [{"system": system_uri("LOINC"), "code": answer}]
+            }
+        else:
+            res["valueBoolean"] = bool(value)
     else:
         res = _observation(0, system_uri("LOINC"), loinc, float(value), unit)
     res["id"] = "fact-" + key.replace("_", "-")

@@ -234,6 +234,21 @@ def test_weight_height_and_breastfeeding_observations_set_the_profile() -> None:
     assert "breastfeeding" not in odd.profile
     assert [u.kind for u in odd.unrecognised] == ["observation"]
     assert "yes/no" in odd.unrecognised[0].reason
+
+
+def test_pregnancy_status_answers_set_pregnant_and_unknown_is_named() -> None:
+    def status(answer: str) -> dict:
+        return _obs("82810-3", valueCodeableConcept={"coding": [{"system": LOINC, "code": answer}]})
+
+    woman = _patient(gender="female", birthDate="1995-02-01")
+    yes = case_from_resources([woman, status("LA15173-0")], today=TODAY)
+    assert yes.profile["pregnant"] is True
+    assert "pregnancy" in yes.patient().conditions
+    no = case_from_resources([woman, status("LA26683-5")], today=TODAY)
+    assert no.profile["pregnant"] is False
+    unknown = case_from_resources([woman, status("LA4489-6")], today=TODAY)
+    assert "pregnant" not in unknown.profile
+    assert unknown.unrecognised[0].reason.startswith("pregnancy status without")
     # a weight in a unit that is not a body mass is named, not guessed, and not refused
     lb = case_from_resources([_patient(), _obs("29463-7", {"value": 9, "code": "mg/dL"})])
     assert "weight_kg" not in lb.profile
