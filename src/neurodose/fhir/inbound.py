@@ -60,7 +60,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurodose.case.patient import Patient, load_patient
-from neurodose.errors import FhirError, GenotypeError, NeurodoseError, UnknownNameError
+from neurodose.errors import (
+    FhirError,
+    GenotypeError,
+    NeurodoseError,
+    PatientError,
+    UnknownNameError,
+)
 from neurodose.fhir.ucum import quantity_value
 from neurodose.fhir.validate import bundle_entries, validate_resource
 from neurodose.knowledge import resolve_name
@@ -73,7 +79,7 @@ from neurodose.knowledge.terminology import (
     observation_for_code,
     timing_interval,
 )
-from neurodose.plausibility import birth_date_plausible
+from neurodose.plausibility import birth_date_plausible, patient_plausible
 
 __all__ = [
     "FhirCase",
@@ -911,6 +917,27 @@ class _CaseReader:
             return
         self.facts.setdefault(key, []).append((when, value))
 
+    def _facts(self) -> None:
+        """Weight, height, breastfeeding, pregnancy: the latest of each. An implausible one
+        (pregnant and male or aged 75, an adult of 20 kg) is named and left out, never
+        refusing the patient over one Observation."""
+        for key, obs in self.facts.items():
+            value = _latest(obs)
+            trial = {**self.profile, key: value}
+            try:
+                patient_plausible(
+                    age=trial.get("age"),
+                    weight=trial.get("weight_kg"),
+                    sex=trial.get("sex"),
+                    pregnant=bool(trial.get("pregnant")),
+                )
+            except PatientError as exc:
+                self.unrec.append(
+                    Unrecognised("Observation", "observation", key, (), f"not used: {exc}")
+                )
+                continue
+            self.profile[key] = value
+
     def _flag(self, kind: str, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
         """Breastfeeding (63895-7) or pregnancy status (82810-3): valueBoolean or a
         yes/no code; anything else (Unknown included) is named, never read as "no"."""
@@ -1054,8 +1081,7 @@ class _CaseReader:
         lab = _lab_values(self.labs)
         if lab:
             self.profile["labs"] = lab
-        for key, obs in self.facts.items():
-            self.profile[key] = _latest(obs)
+        self._facts()
         if self.pains:
             self._pain()
         if pharmcat is not None:

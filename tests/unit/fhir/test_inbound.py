@@ -249,6 +249,12 @@ def test_pregnancy_status_answers_set_pregnant_and_unknown_is_named() -> None:
     unknown = case_from_resources([woman, status("LA4489-6")], today=TODAY)
     assert "pregnant" not in unknown.profile
     assert unknown.unrecognised[0].reason.startswith("pregnancy status without")
+    # an implausible status (a man, or a woman of 75) is named and left out, not a refusal
+    for who in (_patient(gender="male", birthDate="1995-02-01"), _patient(gender="female")):
+        odd = case_from_resources([who, status("LA15173-0")], today=TODAY)
+        assert "pregnant" not in odd.profile
+        assert "pregnancy only" in odd.unrecognised[0].reason
+        assert odd.patient().pregnant is False
     # a weight in a unit that is not a body mass is named, not guessed, and not refused
     lb = case_from_resources([_patient(), _obs("29463-7", {"value": 9, "code": "mg/dL"})])
     assert "weight_kg" not in lb.profile
