@@ -21,7 +21,10 @@ Mapping (code tables in :mod:`neurodose.knowledge.terminology`, all cited):
   Observation whose code text names "activity score": no LOINC code for it is cited in
   the evidence pack). A genotype wins over an activity score, which wins over a
   phenotype. A phenotype or score that cannot be read is listed as unrecognised, never
-  refusing the patient.
+  refusing the patient. Body weight (LOINC 29463-7) and height (8302-2) to
+  ``weight_kg`` / ``height_cm`` (for Cockcroft-Gault), breastfeeding status (63895-7)
+  and pregnancy status (82810-3: valueBoolean or a yes/no code) to ``breastfeeding`` /
+  ``pregnant``; the latest value wins.
 
 Whatever cannot be mapped (an unknown drug code, an unmapped condition, an
 observation code neurodose does not use) is listed in :attr:`FhirCase.unrecognised`
@@ -57,7 +60,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurodose.case.patient import Patient, load_patient
-from neurodose.errors import FhirError, GenotypeError, NeurodoseError, UnknownNameError
+from neurodose.errors import (
+    FhirError,
+    GenotypeError,
+    NeurodoseError,
+    PatientError,
+    UnknownNameError,
+)
 from neurodose.fhir.ucum import quantity_value
 from neurodose.fhir.validate import bundle_entries, validate_resource
 from neurodose.knowledge import resolve_name
@@ -70,7 +79,7 @@ from neurodose.knowledge.terminology import (
     observation_for_code,
     timing_interval,
 )
-from neurodose.plausibility import birth_date_plausible
+from neurodose.plausibility import birth_date_plausible, patient_plausible
 
 __all__ = [
     "FhirCase",
@@ -587,6 +596,28 @@ def _latest(obs: list[tuple[dt.date | None, Any]]) -> Any:
     return obs[-1][1]
 
 
+#: Observation kind -> (profile key, unit dimension) for the body measurements
+_BODY_KEYS = {"body_weight": ("weight_kg", "body_mass"), "body_height": ("height_cm", "length")}
+#: Observation kind -> the profile flag it sets (a yes/no status)
+_FLAG_KEYS = {"breastfeeding": "breastfeeding", "pregnancy_status": "pregnant"}
+_FACT_KINDS = frozenset({*_BODY_KEYS, *_FLAG_KEYS})
+# yes/no codes: v2-0136 Y/N, and the LOINC answers of 82810-3 (LA15173-0 Pregnant,
+# LA26683-5 Not pregnant); LA4489-6 Unknown is neither, so it is named, not read as "no"
+_YES = {"y", "yes", "true", "la15173-0"}
+_NO = {"n", "no", "false", "la26683-5"}
+
+
+def _yes_no(res: Mapping[str, Any]) -> bool | None:
+    """valueBoolean, or a valueCodeableConcept coded yes/no (v2-0136 Y/N); else None."""
+    if isinstance(res.get("valueBoolean"), bool):
+        return bool(res["valueBoolean"])
+    for c in _codings(res.get("valueCodeableConcept")):
+        code = str(c.get("code", "")).strip().lower()
+        if code in _YES or code in _NO:
+            return code in _YES
+    return None
+
+
 def _genotype_value(res: dict[str, Any]) -> str:
     for key in ("valueString",):
         if isinstance(res.get(key), str):
@@ -725,6 +756,8 @@ class _CaseReader:
     extras: dict[str, Any] = field(default_factory=dict)
     geno_obs: dict[str, str] = field(default_factory=dict)
     scores: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: weight_kg, height_cm, breastfeeding: (date, value) per key, the latest wins
+    facts: dict[str, list[tuple[dt.date | None, Any]]] = field(default_factory=dict)
 
     def read(self, where: str, res: dict[str, Any]) -> None:
         rtype = res["resourceType"]
@@ -856,6 +889,72 @@ class _CaseReader:
             v_extra = _integer_or_quantity(res, dim, vq)
             if v_extra is not None:
                 self.extras[o.kind] = v_extra
+        elif o.kind in _FACT_KINDS:
+            self._patient_fact(o.kind, res, ref, when)
+
+    def _patient_fact(self, kind: str, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
+        if kind in _FLAG_KEYS:
+            self._flag(kind, res, ref, when)
+        else:
+            self._body_fact(kind, res, ref, when)
+
+    def _body_fact(self, kind: str, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
+        """Body weight (kg) or height (cm, m); another unit is named, never guessed, and
+        never refuses the patient (Cockcroft-Gault then says the weight is missing)."""
+        key, dim = _BODY_KEYS[kind]
+        try:
+            value = quantity_value(res.get("valueQuantity"), dim, where=f"{ref} valueQuantity")
+        except FhirError as exc:
+            self.unrec.append(
+                Unrecognised(
+                    ref,
+                    "observation",
+                    kind.replace("_", " "),
+                    _code_strings(res.get("code")),
+                    f"not read: {exc}",
+                )
+            )
+            return
+        self.facts.setdefault(key, []).append((when, value))
+
+    def _facts(self) -> None:
+        """Weight, height, breastfeeding, pregnancy: the latest of each. An implausible one
+        (pregnant and male or aged 75, an adult of 20 kg) is named and left out, never
+        refusing the patient over one Observation."""
+        for key, obs in self.facts.items():
+            value = _latest(obs)
+            trial = {**self.profile, key: value}
+            try:
+                patient_plausible(
+                    age=trial.get("age"),
+                    weight=trial.get("weight_kg"),
+                    sex=trial.get("sex"),
+                    pregnant=bool(trial.get("pregnant")),
+                )
+            except PatientError as exc:
+                self.unrec.append(
+                    Unrecognised("Observation", "observation", key, (), f"not used: {exc}")
+                )
+                continue
+            self.profile[key] = value
+
+    def _flag(self, kind: str, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
+        """Breastfeeding (63895-7) or pregnancy status (82810-3): valueBoolean or a
+        yes/no code; anything else (Unknown included) is named, never read as "no"."""
+        flag = _yes_no(res)
+        what = kind.replace("_", " ")
+        if flag is None:
+            self.unrec.append(
+                Unrecognised(
+                    ref,
+                    "observation",
+                    _text(res.get("code")) or what,
+                    _code_strings(res.get("code")),
+                    f"{what} without valueBoolean or a yes/no code (Y, N); not read",
+                )
+            )
+            return
+        self.facts.setdefault(_FLAG_KEYS[kind], []).append((when, flag))
 
     def _implication(self, res: dict[str, Any], ref: str) -> None:
         """A ``therapeutic-implication``: the metabolizer phenotype of a gene."""
@@ -982,6 +1081,7 @@ class _CaseReader:
         lab = _lab_values(self.labs)
         if lab:
             self.profile["labs"] = lab
+        self._facts()
         if self.pains:
             self._pain()
         if pharmcat is not None:

@@ -78,6 +78,10 @@ ObservationKind = Literal[
     "gene_studied",
     "medication_assessed",
     "metabolizer_effect",
+    "breastfeeding",
+    "pregnancy_status",
+    "body_weight",
+    "body_height",
 ]
 #: every observation kind the tables may name
 OBSERVATION_KINDS: tuple[str, ...] = ObservationKind.__args__  # type: ignore[attr-defined]

@@ -17,9 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from neurodose.case.patient import load_patient
+from neurodose.errors import UnknownNameError
 from neurodose.fhir.outbound import medication_concept
+from neurodose.knowledge.conditions import resolve_condition
 from neurodose.knowledge.measurements import measurement_defs
-from neurodose.knowledge.terminology import code_tables, observation_code, system_uri
+from neurodose.knowledge.terminology import (
+    code_tables,
+    gene_for_code,
+    observation_code,
+    system_uri,
+)
 
 VIGNETTES = Path(__file__).resolve().parents[2] / "safety" / "vignettes"
 PID = "vignette-patient"
@@ -28,12 +35,19 @@ UCUM = "http://unitsofmeasure.org"
 _NOT_CARRIED = {
     "other_medicines": "free-text other medicines have no code",
     "drives": "driving is not a FHIR fact the service reads",
-    "pregnant": "pregnancy status (an Observation) is not read by the CDS service",
-    "breastfeeding": "breastfeeding status is not read by the CDS service",
-    "weight_kg": "body weight (LOINC 29463-7) is not read by the CDS service",
-    "height_cm": "body height is not read by the CDS service",
-    "genotypes": "genotype calls are sent as phenotypes; not converted here",
 }
+#: profile facts sent as Observations: key -> (LOINC, UCUM unit or None for valueBoolean)
+_FACTS = {
+    "breastfeeding": ("63895-7", None),
+    "pregnant": ("82810-3", None),
+    "weight_kg": ("29463-7", "kg"),
+    "height_cm": ("8302-2", "cm"),
+}
+HGNC = "http://www.genenames.org/geneId"
+#: a profile condition with no code of its own, sent as the coded condition an EHR would
+#: use for it (the carried profile then names the coded one): "gi_bleeding" is an alias of
+#: the risk concept bleeding_risk, meaning a history of GI bleeding (ICD-10-CM K92.2)
+_SENT_AS = {"gi_bleeding": "gi_bleed_history"}
 _LAB_LOINC = {"egfr": "egfr", "crcl_ml_min": "crcl", "qtc_ms": "qtc", "alt_u_per_l": "alt"}
 
 
@@ -71,6 +85,10 @@ def _codes_only(drug: str) -> dict[str, Any] | None:
 
 def _condition_coding(cond: str) -> dict[str, Any] | None:
     # an exact code first; else a category that the table matches by prefix (I21 for I21.x)
+    try:
+        cond = resolve_condition(cond)
+    except UnknownNameError:  # a condition the knowledge base does not know
+        return None
     rows = [c for c in code_tables().conditions if c.condition == cond]
     for c in sorted(rows, key=lambda c: c.match != "exact"):
         return {"system": system_uri(c.system), "code": c.code}
@@ -86,6 +104,49 @@ def _observation(i: int, system: str, code: str, value: float, unit: str) -> dic
         "subject": {"reference": f"Patient/{PID}"},
         "effectiveDateTime": dt.date.today().isoformat(),
         "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
+    }
+
+
+def _fact(key: str, value: Any) -> dict[str, Any]:
+    """breastfeeding (valueBoolean), pregnancy (the LOINC answer LA15173-0 Pregnant or
+    LA26683-5 Not pregnant), weight or height (valueQuantity) as an Observation."""
+    loinc, unit = _FACTS[key]
+    if unit is None:
+        res = _observation(0, system_uri("LOINC"), loinc, 0.0, "")
+        del res["valueQuantity"]
+        if key == "pregnant":
+            answer = "LA15173-0" if value else "LA26683-5"
+            res["valueCodeableConcept"] = {
+                "coding": [{"system": system_uri("LOINC"), "code": answer}]
+            }
+        else:
+            res["valueBoolean"] = bool(value)
+    else:
+        res = _observation(0, system_uri("LOINC"), loinc, float(value), unit)
+    res["id"] = "fact-" + key.replace("_", "-")
+    return res
+
+
+def _genotype(gene: str, call: str) -> dict[str, Any] | None:
+    """A Genomics Reporting genotype: LOINC 84413-4 with the diplotype as the genotype
+    display name, and the gene as an HGNC code in component 48018-6."""
+    hgnc = next((g.code for g in code_tables().genes if g.symbol == gene), None)
+    if hgnc is None or gene_for_code(HGNC, hgnc) is None:
+        return None
+    loinc = system_uri("LOINC")
+    return {
+        "resourceType": "Observation",
+        "id": f"geno-{gene}",
+        "status": "final",
+        "code": {"coding": [{"system": loinc, "code": "84413-4"}]},
+        "subject": {"reference": f"Patient/{PID}"},
+        "valueCodeableConcept": {"text": f"{gene} {call}"},
+        "component": [
+            {
+                "code": {"coding": [{"system": loinc, "code": "48018-6"}]},
+                "valueCodeableConcept": {"coding": [{"system": HGNC, "code": hgnc}]},
+            }
+        ],
     }
 
 
@@ -140,12 +201,24 @@ def _profile_resources(prof: dict[str, Any], today: dt.date) -> Converted:
     for k, why in _NOT_CARRIED.items():
         if prof.get(k):
             out.lost.append(why)
+    for k in _FACTS:
+        if prof.get(k):
+            out.resources.append(_fact(k, prof[k]))
+            out.carried[k] = prof[k]
+    for gene, call in (prof.get("genotypes") or {}).items():
+        geno = _genotype(gene, call)
+        if geno is None:
+            out.lost.append(f"gene {gene!r} has no HGNC code in the code tables")
+            continue
+        out.resources.append(geno)
+        out.carried.setdefault("genotypes", {})[gene] = call
     for i, cond in enumerate(prof.get("conditions") or []):
-        coding = _condition_coding(cond) if isinstance(cond, str) else None
+        sent = _SENT_AS.get(cond, cond) if isinstance(cond, str) else cond
+        coding = _condition_coding(sent) if isinstance(sent, str) else None
         if coding is None:
             out.lost.append(f"condition {cond!r} has no SNOMED CT or ICD-10-CM code")
             continue
-        out.carried["conditions"].append(cond)
+        out.carried["conditions"].append(sent)
         out.resources.append(
             {
                 "resourceType": "Condition",

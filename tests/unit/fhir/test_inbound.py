@@ -212,6 +212,55 @@ def test_observations_ucum_latest_wins_and_pain() -> None:
     assert any("unit 'Hz'" in r for r in reasons) and any("not used" in r for r in reasons)
 
 
+def test_weight_height_and_breastfeeding_observations_set_the_profile() -> None:
+    res = [
+        _patient(gender="female"),
+        _obs("29463-7", {"value": 60, "code": "kg"}, effectiveDateTime="2025-01-01"),
+        _obs("29463-7", {"value": 55, "code": "kg"}, effectiveDateTime="2025-12-01"),
+        _obs("8302-2", {"value": 1.58, "code": "m"}),
+        _obs("63895-7", valueBoolean=True),
+    ]
+    case = case_from_resources(res, today=TODAY)
+    # the latest weight wins; height converted from metres
+    assert case.profile["weight_kg"] == pytest.approx(55.0)
+    assert case.profile["height_cm"] == pytest.approx(158.0)
+    assert case.profile["breastfeeding"] is True
+    assert case.patient().breastfeeding and case.patient().weight == pytest.approx(55.0)
+    coded = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0136", "code": "N"}]}
+    no = case_from_resources([_patient(), _obs("63895-7", valueCodeableConcept=coded)], today=TODAY)
+    assert no.profile["breastfeeding"] is False
+    # a value that is not yes/no is named, never read as "not breastfeeding"
+    odd = case_from_resources([_patient(), _obs("63895-7", valueString="sometimes")], today=TODAY)
+    assert "breastfeeding" not in odd.profile
+    assert [u.kind for u in odd.unrecognised] == ["observation"]
+    assert "yes/no" in odd.unrecognised[0].reason
+
+
+def test_pregnancy_status_answers_set_pregnant_and_unknown_is_named() -> None:
+    def status(answer: str) -> dict:
+        return _obs("82810-3", valueCodeableConcept={"coding": [{"system": LOINC, "code": answer}]})
+
+    woman = _patient(gender="female", birthDate="1995-02-01")
+    yes = case_from_resources([woman, status("LA15173-0")], today=TODAY)
+    assert yes.profile["pregnant"] is True
+    assert "pregnancy" in yes.patient().conditions
+    no = case_from_resources([woman, status("LA26683-5")], today=TODAY)
+    assert no.profile["pregnant"] is False
+    unknown = case_from_resources([woman, status("LA4489-6")], today=TODAY)
+    assert "pregnant" not in unknown.profile
+    assert unknown.unrecognised[0].reason.startswith("pregnancy status without")
+    # an implausible status (a man, or a woman of 75) is named and left out, not a refusal
+    for who in (_patient(gender="male", birthDate="1995-02-01"), _patient(gender="female")):
+        odd = case_from_resources([who, status("LA15173-0")], today=TODAY)
+        assert "pregnant" not in odd.profile
+        assert "pregnancy only" in odd.unrecognised[0].reason
+        assert odd.patient().pregnant is False
+    # a weight in a unit that is not a body mass is named, not guessed, and not refused
+    lb = case_from_resources([_patient(), _obs("29463-7", {"value": 9, "code": "mg/dL"})])
+    assert "weight_kg" not in lb.profile
+    assert "mg/dL" in lb.unrecognised[0].reason
+
+
 def test_wrong_unit_is_an_error_naming_the_path() -> None:
     with pytest.raises(FhirError, match=r"valueQuantity.code.*renal_function"):
         case_from_resources([_patient(), _obs("33914-3", {"value": 55, "code": "mg"})], today=TODAY)
