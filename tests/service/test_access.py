@@ -234,22 +234,24 @@ def test_smart_routes_have_a_rule(sqlite_clinic):
 
 #: the admin page (service/pages/admin.py): admins only. Without a session the browser
 #: goes to the login page (a bearer token is no session); a clinician's session gets 403;
-#: an admin's session: the page (a POST also needs the session's CSRF token)
+#: an admin's session: the page (a POST also needs the session's CSRF token). The target
+#: is a throwaway account: disabling one ends its tokens, and other tests use carol's
 ADMIN_RULES = {
     ("GET", "/admin"): {},
-    ("POST", "/admin/users/{name}/disable"): {"name": "carol"},
-    ("POST", "/admin/users/{name}/enable"): {"name": "carol"},
+    ("POST", "/admin/users/{name}/disable"): {"name": "dora"},
+    ("POST", "/admin/users/{name}/enable"): {"name": "dora"},
 }
 
 
 def test_admin_routes_have_a_rule_and_non_admins_get_403(sqlite_clinic):
     from neurodose.service.pages.admin import router
 
-    from .test_admin_page import admin_session
+    from .test_admin_page import admin_session, ensure_user
     from .test_hardening import sign_in
 
     routes = {(m, r.path) for r in router.routes for m in getattr(r, "methods", ())}
     assert routes == set(ADMIN_RULES)
+    ensure_user(sqlite_clinic, "dora")
     clinician, c_csrf = sign_in(sqlite_clinic.server.url, "alice")
     admin, a_csrf = admin_session(sqlite_clinic)
     try:
@@ -263,8 +265,8 @@ def test_admin_routes_have_a_rule_and_non_admins_get_403(sqlite_clinic):
             if method == "POST":  # the admin without the CSRF token: to the login page
                 r = admin.request(method, path, data={})
                 assert r.status_code == 303 and r.headers["location"] == "/login?expired=1"
-        # carol (clinic a) still signs in: the clinician's and the forged posts changed nothing
-        assert sqlite_clinic.server.token("carol")
+        # dora (clinic a) still signs in: the clinician's and the forged posts changed nothing
+        assert sqlite_clinic.server.token("dora")
         for (method, tpl), fill in ADMIN_RULES.items():
             r = admin.request(method, tpl.format(**fill), data={"csrf": a_csrf})
             assert r.status_code == 200, (method, tpl, r.text[-500:])

@@ -246,7 +246,7 @@ def restore(url: str, src: Path, *, force: bool = False) -> dict[str, Any]:
         rows = row_count(db)
         if rows and not force:
             raise InputError(
-                "--force", False, f"--force to replace a database that holds {rows} rows"
+                "force", False, f"force (confirmed) to replace a database that holds {rows} rows"
             )
         if dialect == "postgresql":
             conninfo, env = _pg_conninfo(url)
@@ -313,7 +313,7 @@ def _write_private_json(path: Path, data: Any) -> None:
 
 def _check_pid(pid: str) -> str:
     if not _PATIENT_ID.match(pid):
-        raise InputError("--patient", pid, "a patient id (1-32 letters, digits, '_', '-', '.')")
+        raise InputError("patient", pid, "a patient id (1-32 letters, digits, '_', '-', '.')")
     return pid
 
 
@@ -323,7 +323,7 @@ def export_patients(
     """Write ``<id>.json`` per patient (one, or every one when ``patient`` is None)
     into ``out`` (created ``0700``; files ``0600``); each export is audited."""
     if out.exists() and not out.is_dir():
-        raise InputError("--output", str(out), "a folder (an existing file was named)")
+        raise InputError("output", str(out), "a folder (an existing file was named)")
     private_folder(out)
     with _open(url) as db:
         migrate(db.engine)
