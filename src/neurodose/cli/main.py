@@ -42,6 +42,7 @@ FIELD_FLAGS: dict[str, str] = {
     "days": "--days",
     "doses": "--doses",
     "first_dose": "--first-dose",
+    "force": "--force",
     "from_drug": "--from",
     "mkdir": "--mkdir",
     "regimen": "--regimen",

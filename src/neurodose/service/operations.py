@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import delete, func, inspect, make_url, select, text
 from sqlalchemy.orm import Session
 
-from neurodose.errors import InputError, NeurodoseError, UnknownNameError
+from neurodose.errors import InputError, NeurodoseError, UnknownNameError, ref
 from neurodose.service import models as m
 from neurodose.service.db import MIGRATIONS, Database, migrate, private_folder
 
@@ -246,7 +246,7 @@ def restore(url: str, src: Path, *, force: bool = False) -> dict[str, Any]:
         rows = row_count(db)
         if rows and not force:
             raise InputError(
-                "force", False, f"force (confirmed) to replace a database that holds {rows} rows"
+                "force", False, f"{ref('force')} to replace a database that holds {rows} rows"
             )
         if dialect == "postgresql":
             conninfo, env = _pg_conninfo(url)
