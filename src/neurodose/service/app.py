@@ -121,9 +121,15 @@ def worker_app() -> FastAPI:
 
 
 def _warm_kernels() -> None:
-    """Compile the PK engine's numba kernels into the on-disk cache (tens of seconds the
-    first time, under a second from the cache) before any worker serves: TDM and trial
-    jobs then load them instead of compiling them in a request."""
+    """With ``NEURODOSE_WARM_KERNELS=1``: compile the PK engine's numba kernels into the
+    on-disk cache (tens of seconds the first time, about 1 s of CPU from the cache) before
+    any worker serves, so that TDM and trial jobs load them instead of compiling them in
+    a request. Off by default: ``make venv`` (``neurodose warmup``) fills the cache at
+    install, and most starts (tests, the clinic without TDM) do not need the kernels."""
+    import os
+
+    if os.environ.get("NEURODOSE_WARM_KERNELS", "") != "1":
+        return
     from neurodose.pk import kernels
 
     kernels.warm_up()

@@ -11,7 +11,8 @@ requests) does what the first assessment of a process would otherwise do inside 
 request (about 0.2 s of CPU): imports, the knowledge base and its indexes, one assessment of a
 fixed profile (screening and the options' titration plans), and the FHIR model classes
 the services validate with. The PK engine's numba kernels (TDM, trial jobs) are compiled
-into their on-disk cache by ``serve`` before any worker starts (``app._warm_kernels``).
+into their on-disk cache by ``serve`` before any worker starts when
+``NEURODOSE_WARM_KERNELS=1`` (``app._warm_kernels``).
 """
 
 from __future__ import annotations
