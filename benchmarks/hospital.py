@@ -122,6 +122,25 @@ def order_sign_bodies() -> dict[str, dict[str, Any]]:
     }
 
 
+def fresh(body: dict[str, Any], k: int) -> dict[str, Any]:
+    """A copy of an ``order-sign`` body that the service has not seen: every Observation
+    gets a new id and the Patient a birth date ``k + 1`` years earlier (ages are whole
+    years; caches keyed by the resources or by the patient miss, as for a new patient's
+    first order; use ``k`` < 30)."""
+    out = copy.deepcopy(body)
+    for value in out.get("prefetch", {}).values():
+        if not isinstance(value, dict):
+            continue
+        resources = [e.get("resource", {}) for e in value.get("entry", [])]
+        for res in resources if value.get("resourceType") == "Bundle" else [value]:
+            if res.get("resourceType") == "Observation":
+                res["id"] = f"{res['id']}-new{k}"
+            elif res.get("resourceType") == "Patient" and res.get("birthDate"):
+                born = dt.date.fromisoformat(res["birthDate"])
+                res["birthDate"] = born.replace(year=born.year - k - 1, day=1).isoformat()
+    return out
+
+
 def clinic_profile(i: int) -> dict[str, Any]:
     """The ``assess`` sample patient, aged 25-89 by ``i`` (a different profile each)."""
     from neurodose.cli.assess import SAMPLE_PATIENT

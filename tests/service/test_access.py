@@ -1,10 +1,11 @@
 """Access matrix: every route of ``/openapi.json`` x {no token, wrong token, another
 patient's diary token, clinician token}, plus another clinic's clinician.
 
-Documented rules (docs/clinic.md): clinician routes give a bare ``401`` without a valid
-clinician bearer token (a diary token is not one); ``/diary/{token}/...`` routes give
-``401`` for anything but a live diary token and only ever show that token's patient;
-another clinic's clinician gets ``404`` for this clinic's patients and jobs.
+Documented rules (docs/clinic.md): ``/health`` and ``/ready`` are public; clinician
+routes give a bare ``401`` without a valid clinician bearer token (a diary token is not
+one); ``/diary/{token}/...`` routes give ``401`` for anything but a live diary token and
+only ever show that token's patient; another clinic's clinician gets ``404`` for this
+clinic's patients and jobs.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def _cases(sample: dict[str, Any]) -> dict[tuple[str, str], tuple[Any, int]]:
     }
     return {
         ("GET", "/health"): (lambda: {}, 200),
+        # readiness: public, no patient data (database, migrations, knowledge base)
+        ("GET", "/ready"): (lambda: {}, 200),
         ("GET", "/api/v1/drugs"): (lambda: {}, 200),
         ("GET", "/api/v1/drugs/{name}"): (lambda: {}, 200),
         ("GET", "/api/v1/sources/{key}"): (lambda: {}, 200),
@@ -149,7 +152,7 @@ def test_access_matrix(sqlite_clinic, world):
     seen: dict[tuple[str, str, str], int] = {}
     for (method, tpl), (kwargs, ok) in cases.items():
         diary = tpl.startswith("/api/v1/diary/")
-        public = tpl == "/health"
+        public = tpl in ("/health", "/ready")
         variants = {
             "none": (None, "-"),
             "wrong": (wrong, wrong),

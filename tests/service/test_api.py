@@ -27,6 +27,35 @@ def test_health_names_the_database(clinic):
     assert body["status"] == "ok" and body["database"] == clinic.dialect and body["version"]
 
 
+def test_ready_when_database_schema_and_knowledge_are(clinic):
+    r = clinic.server.client().get("/ready")
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "status": "ready",
+        "database": "ok",
+        "migrations": "ok",
+        "knowledge": "ok",
+    }
+
+
+def test_not_ready_names_the_failed_check(tmp_path):
+    """A schema behind the newest migration, or a database that does not answer."""
+    from sqlalchemy import create_engine, text
+
+    from neurodose.service.readiness import _db_checks
+
+    behind = create_engine(f"sqlite:///{tmp_path}/old.sqlite3")
+    with behind.begin() as conn:
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
+        conn.execute(text("INSERT INTO alembic_version VALUES ('0001')"))
+    database, migrations = _db_checks(behind)
+    assert database == "ok" and migrations.startswith("at 0001, newest ")
+    empty = create_engine(f"sqlite:///{tmp_path}/empty.sqlite3")
+    assert _db_checks(empty) == ("ok", "no schema")
+    gone = create_engine(f"sqlite:///{tmp_path}/no/such/folder.sqlite3")
+    assert _db_checks(gone) == ("unreachable (OperationalError)", "unknown")
+
+
 def test_patient_assessment_plan_diary_response_levels_taper(clinic, sample_profile, make_entry):
     api = clinic.api()
     r = api.post("/api/v1/patients", json=sample_profile)

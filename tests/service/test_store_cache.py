@@ -60,3 +60,24 @@ def test_cached_assessment_equals_a_fresh_one() -> None:
     assert again == first == library.json.loads(library._assessment_text(profile, day))
     again["options"] = []  # a caller's change never reaches the cache
     assert library.assessment(profile, day) == first
+
+
+def test_cached_alternatives_equal_fresh_ones_and_follow_the_patient() -> None:
+    from neurodose.case import load_patient
+    from neurodose.workflows.screening import alternative_candidates
+
+    day = dt.date(2026, 1, 5)
+    p = load_patient({"age": 60, "medications": [{"name": "tramadol", "dose_mg": 50}]})
+    first = library.alternatives(p, day)
+    hits = library.ALTERNATIVES.hits
+    same = load_patient({"medications": [{"dose_mg": 50, "name": "tramadol"}], "age": 60})
+    assert library.alternatives(same, day) is first  # the same patient again: a hit
+    assert library.ALTERNATIVES.hits == hits + 1
+    assert first == alternative_candidates(p, day) and first
+    # another patient, or another date (the plan's first step is dated), is its own entry
+    pregnant = load_patient({"age": 30, "sex": "female", "pregnant": True})
+    assert library.alternatives(pregnant, day) == alternative_candidates(pregnant, day)
+    assert library.ALTERNATIVES.hits == hits + 1
+    later = library.alternatives(p, day + dt.timedelta(days=1))
+    assert library.ALTERNATIVES.hits == hits + 1
+    assert later == alternative_candidates(p, day + dt.timedelta(days=1))

@@ -21,6 +21,8 @@ from neurodose.service.api import ClinicState
 from neurodose.service.api import router as api_router
 from neurodose.service.db import Database, migrate
 from neurodose.service.headers import SecurityHeaders
+from neurodose.service.readiness import router as ready_router
+from neurodose.service.readiness import warm_up
 from neurodose.service.schemas import Health
 from neurodose.service.settings import Settings
 
@@ -53,6 +55,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactTokens) for f in access.filters):
         access.addFilter(RedactTokens())
+    # before the first request: knowledge base, indexes, FHIR models (``GET /ready``)
+    app.state.warm = warm_up()
     yield
     app.state.clinic.login.close()
     app.state.clinic.db.dispose()
@@ -89,6 +93,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
         """Liveness and the database kind (no auth)."""
         return {"status": "ok", "database": db.dialect, "version": __version__}
 
+    app.include_router(ready_router)  # GET /ready (service/readiness.py)
     app.include_router(api_router)
     from neurodose.service.cds.admin import router as cds_admin_router
     from neurodose.service.cds.app import mount_cds_if_configured
@@ -115,6 +120,21 @@ def worker_app() -> FastAPI:
     return create_app(Settings.from_env(), migrate_db=False)
 
 
+def _warm_kernels() -> None:
+    """With ``NEURODOSE_WARM_KERNELS=1``: compile the PK engine's numba kernels into the
+    on-disk cache (tens of seconds the first time, about 1 s of CPU from the cache) before
+    any worker serves, so that TDM and trial jobs load them instead of compiling them in
+    a request. Off by default: ``make venv`` (``neurodose warmup``) fills the cache at
+    install, and most starts (tests, the clinic without TDM) do not need the kernels."""
+    import os
+
+    if os.environ.get("NEURODOSE_WARM_KERNELS", "") != "1":
+        return
+    from neurodose.pk import kernels
+
+    kernels.warm_up()
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Migrate the database once, then run the clinic on ``host:port`` with ``workers``
     processes (uvicorn; more than one needs PostgreSQL: SQLite's one writer would make
@@ -130,6 +150,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     db = Database(settings.database_url)
     migrate(db.engine)
     db.dispose()
+    _warm_kernels()
     if workers == 1:
         uvicorn.run(create_app(settings, migrate_db=False), host=host, port=port, log_level="info")
         return

@@ -18,11 +18,14 @@ from neurodose.limits import days_allowed, plan_date
 from neurodose.service.store_cache import ResultCache
 
 #: assessments (``assess --json`` text) by profile, date and knowledge version
-ASSESSMENTS = ResultCache(512)
+ASSESSMENTS: ResultCache[str] = ResultCache(512)
 #: plans (``plan --json`` text) by profile, parameters and knowledge version
-PLANS = ResultCache(512)
+PLANS: ResultCache[str] = ResultCache(512)
+#: a CDS order's alternatives (immutable tuples) by patient, date and knowledge version
+ALTERNATIVES: ResultCache[tuple[tuple[str, Any], ...]] = ResultCache(256)
 
 __all__ = [
+    "alternatives",
     "assessment",
     "diary_rows",
     "explain_json",
@@ -90,6 +93,17 @@ def assessment(profile: Mapping[str, Any], start_date: dt.date) -> dict[str, Any
     inputs = {"profile": profile, "date": start_date.isoformat()}
     text = ASSESSMENTS.get_or_compute(inputs, lambda: _assessment_text(profile, start_date))
     return dict(json.loads(text))
+
+
+def alternatives(patient: Any, today: dt.date) -> tuple[tuple[str, Any], ...]:
+    """:func:`neurodose.workflows.screening.alternative_candidates`, cached
+    (:data:`ALTERNATIVES`): the key is the patient's ``repr`` (every field of the frozen
+    patient, its medications and genotype calls), the date and the knowledge version, so
+    an order that earns an avoid card for the same patient again costs no assessment."""
+    from neurodose.workflows.screening import alternative_candidates
+
+    inputs = {"patient": repr(patient), "date": today.isoformat()}
+    return ALTERNATIVES.get_or_compute(inputs, lambda: alternative_candidates(patient, today))
 
 
 def _assessment_text(profile: Mapping[str, Any], start_date: dt.date) -> str:

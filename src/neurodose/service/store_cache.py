@@ -23,7 +23,9 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+V = TypeVar("V")
 
 __all__ = ["ResultCache", "canonical_key", "knowledge_version"]
 
@@ -55,10 +57,10 @@ def knowledge_version() -> str:
     return h.hexdigest()[:16]
 
 
-class ResultCache:
-    """A bounded LRU of result text keyed by the canonical JSON of the inputs and the
-    knowledge version (thread-safe; a computation runs outside the lock, so two threads
-    may compute the same missing entry once each).
+class ResultCache(Generic[V]):
+    """A bounded LRU of results (JSON text, or immutable values) keyed by the canonical
+    JSON of the inputs and the knowledge version (thread-safe; a computation runs outside
+    the lock, so two threads may compute the same missing entry once each).
 
     Parameters
     ----------
@@ -73,7 +75,7 @@ class ResultCache:
         self.size = size
         self._version = version
         self._seen = ""
-        self._data: OrderedDict[str, str] = OrderedDict()
+        self._data: OrderedDict[str, V] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -87,8 +89,8 @@ class ResultCache:
             self._data.clear()
             self._seen = v
 
-    def get_or_compute(self, inputs: Any, compute: Callable[[], str]) -> str:
-        """The cached text for ``inputs``, else ``compute()`` stored and returned."""
+    def get_or_compute(self, inputs: Any, compute: Callable[[], V]) -> V:
+        """The cached result for ``inputs``, else ``compute()`` stored and returned."""
         key = canonical_key(inputs)
         with self._lock:
             self._check_version()
@@ -99,13 +101,13 @@ class ResultCache:
                 return hit
             self.misses += 1
             seen = self._seen
-        text = compute()
+        value = compute()
         with self._lock:
             if self._seen == seen:
-                self._data[key] = text
+                self._data[key] = value
                 while len(self._data) > self.size:
                     self._data.popitem(last=False)
-        return text
+        return value
 
     def clear(self) -> None:
         """Forget every entry."""

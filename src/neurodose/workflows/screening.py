@@ -21,13 +21,24 @@ option the assessment recommends instead (with its first plan step).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from neurodose.case import Patient
 from neurodose.findings import Finding
 
-__all__ = ["DraftOrder", "OrderScreen", "OrderScreenRequest", "OrderScreenResult", "screen_orders"]
+__all__ = [
+    "DraftOrder",
+    "OrderScreen",
+    "OrderScreenRequest",
+    "OrderScreenResult",
+    "alternative_candidates",
+    "screen_orders",
+]
+
+#: the ranked alternatives of a patient on a date: ``((drug, first plan step), ...)``
+Candidates = tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -44,12 +55,16 @@ class DraftOrder:
 @dataclass(frozen=True)
 class OrderScreenRequest:
     """Screen ``orders`` for ``patient``; ``drafts`` are all the recognised drafts of the
-    request (default: ``orders``), screened together; ``today`` dates the alternative's plan."""
+    request (default: ``orders``), screened together; ``today`` dates the alternative's plan;
+    ``candidates`` gives the alternatives (default :func:`alternative_candidates`; a door
+    may pass a cached one: the result depends only on the patient, the date and the
+    knowledge base)."""
 
     patient: Patient
     orders: tuple[DraftOrder, ...]
     drafts: tuple[DraftOrder, ...] | None = None
     today: dt.date | None = None
+    candidates: Callable[[Patient, dt.date], Candidates] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,25 +84,34 @@ class OrderScreenResult:
     screens: tuple[OrderScreen, ...]
 
 
+def alternative_candidates(patient: Patient, today: dt.date) -> Candidates:
+    """The options the assessment recommends or accepts, with a plan, best first:
+    ``(drug, first plan step or None)`` each (one :func:`~neurodose.workflows.assess`)."""
+    from neurodose.workflows.assessment import AssessRequest, assess
+
+    return tuple(
+        (o.drug, o.plan.steps[0] if o.plan.steps else None)
+        for o in assess(AssessRequest(patient, today)).assessment.options
+        if o.verdict in ("recommended", "acceptable") and o.plan
+    )
+
+
 def screen_orders(req: OrderScreenRequest) -> OrderScreenResult:
     """Screen each order with the other drafts added to the patient's medicines."""
     from neurodose.case.patient import Medication
     from neurodose.safety.engine import screen
-    from neurodose.workflows.assessment import AssessRequest, AssessResult, assess
 
     today = req.today or dt.date.today()
     drafts = req.orders if req.drafts is None else req.drafts
     patient = req.patient
     on_list = {m.name for m in patient.medications if m.current}
-    assessed: list[AssessResult] = []  # the alternative's assessment, made once if needed
+    assessed: list[Candidates] = []  # the alternatives, computed once per request if needed
+    candidates = req.candidates or alternative_candidates
 
     def alternative(order: DraftOrder) -> tuple[str, Any] | None:
         if not assessed:
-            assessed.append(assess(AssessRequest(patient, today)))
-        for o in assessed[0].assessment.options:
-            if o.drug != order.drug and o.verdict in ("recommended", "acceptable") and o.plan:
-                return o.drug, o.plan.steps[0] if o.plan.steps else None
-        return None
+            assessed.append(candidates(patient, today))
+        return next((c for c in assessed[0] if c[0] != order.drug), None)
 
     out = []
     for order in req.orders:

@@ -36,6 +36,7 @@ from neurodose.service.cds.prefetch import (
     fetch_missing,
     prefetch_templates,
 )
+from neurodose.service.library import alternatives
 from neurodose.workflows.screening import DraftOrder, OrderScreenRequest, screen_orders
 
 __all__ = [
@@ -286,6 +287,7 @@ def _order_cards(
             tuple(d for _, d in known),
             tuple(d for _, d in _drafts(all_drafts)),
             today,
+            candidates=alternatives,
         )
     )
     for (order, _), scr in zip(known, res.screens, strict=True):
