@@ -319,6 +319,11 @@ def _malformed(pid: str) -> dict[str, list[dict[str, str]]]:
             ]
         ],
         "/trials": [{"design": j} for j in [*junk, 'name = "x"\nweeks = 400', "[[arms]"]],
+        "/trials/form": [
+            {"name": j, "condition": j, "weeks": j, "n_per_arm": j, "seed": j}
+            | {f"arm{r}_{k}": j for r in (0, 1) for k in ("name", "drug", "dose", "every")}
+            for j in junk
+        ],
         "/patients/new": [
             {"age": j, "weight_kg": j, "height_cm": j, "sex": j, "pain_score": j}
             for j in junk + BAD_DATES

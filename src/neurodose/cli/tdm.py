@@ -413,6 +413,25 @@ def _print_recommendation(c: Any, j: dict[str, Any]) -> None:
         c.print(f"  note: {n}")
 
 
+def _print_far_level(c: Any, j: dict[str, Any]) -> None:
+    """The far-level advice (a level 10x or more from the prediction), as the JSON and
+    the clinic page give it: the safe direction first, then the likely explanations."""
+    far = j.get("far_from_prediction")
+    if not far:
+        return
+    c.print("[bold red]=== LEVEL FAR FROM THE PREDICTION ===[/bold red]")
+    c.print(f"[bold]{far['safe_action']}[/bold]")
+    c.print(
+        f"measured {far['analyte']} {far['measured_ng_per_ml']:g} ng/mL at "
+        f"{far['time_h'] / 24:.1f} days is {far['ratio']:.3g} times the "
+        f"{far['predicted_ng_per_ml']:g} ng/mL predicted for this dosing history"
+    )
+    c.print("likely explanations to check:")
+    for e in far["explanations"]:
+        c.print(f"  - {e}")
+    c.print("[bold red]=== end of far-level advice ===[/bold red]")
+
+
 def _what_if_line(s: dict[str, Any]) -> str:
     line = f"what if {s['scenario']}:"
     if "predicted_ss_trough" in s:
@@ -433,6 +452,7 @@ def _print_tdm(report: Any, extra: dict[str, list[str]]) -> None:
     j = report.to_json()
     _print_extra(c, extra, warnings_only=True)
     _print_fit(c, report, j)
+    _print_far_level(c, j)
     _print_recommendation(c, j)
     for s in j["what_if"]:
         c.print(_what_if_line(s))

@@ -195,3 +195,42 @@ def test_library_errors_name_fields_and_the_cli_names_flags():
     assert res.exit_code == 2
     assert "--what-if-stop: 'paroxetine'" in res.output
     assert "stop_drugs" not in res.output
+
+
+@pytest.mark.parametrize(
+    ("values", "action", "first_reason"),
+    [
+        ((400.0, 300.0), "hold or reduce the dose; do not raise it", "adherence: doses taken"),
+        ((0.5, 0.4), "do not raise the dose on this level alone", "adherence: missed doses"),
+    ],
+)
+def test_tdm_text_prints_the_far_level_advice(tmp_path, values, action, first_reason):
+    """A level 10x or more from the prediction: the text output gives the same advice as
+    the JSON and the clinic page (the safe direction, then the explanations), in a marked
+    block; a level near the prediction prints no such block."""
+    csv = tmp_path / "levels.csv"
+    csv.write_text(
+        "time_h,analyte,value,unit\n"
+        f"647,amitriptyline,{values[0]},ng/mL\n647,nortriptyline,{values[1]},ng/mL\n",
+        encoding="utf-8",
+    )
+    args = ["tdm", "--drug", "amitriptyline", "--dose", "25 mg", "--days", "28"]
+    args += ["--levels", str(csv), "--target", "50-150"]
+    r = _run(*args)
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.stdout.split())  # the console wraps long lines
+    assert "=== LEVEL FAR FROM THE PREDICTION ===" in out
+    block = out.split("=== LEVEL FAR FROM THE PREDICTION ===")[1].split("=== end of")[0]
+    far = json.loads(_run(*args, "--json").stdout)["far_from_prediction"]
+    assert action in block and far["safe_action"] in block
+    assert f"times the {far['predicted_ng_per_ml']:g} ng/mL predicted" in block
+    for e in far["explanations"]:
+        assert f"- {' '.join(e.split())}" in block, (e, block)
+    assert first_reason in far["explanations"][0]
+    assert "poor-metaboliser" in block or "ultrarapid-metaboliser" in block
+    near = _run(
+        "tdm", "--drug", "amitriptyline", "--dose", "25 mg", "--days", "28",
+        "--levels", str(EX / "levels.csv"), "--indication", "depression",
+    )  # fmt: skip
+    assert near.exit_code == 0, near.output
+    assert "FAR FROM THE PREDICTION" not in near.stdout

@@ -1,12 +1,14 @@
-"""Virtual trials in the clinic: ``/trials`` (the design as TOML, typed or uploaded, and
-the clinician's jobs), ``/trials/{job}`` (progress, cancel, retry, results with the chart
-and the CSV). The jobs are the API's (:mod:`neurodose.service.jobs`); no trial logic here.
+"""Virtual trials in the clinic: ``/trials`` (the design as TOML, typed or uploaded, or
+field by field through ``/trials/form``, and the clinician's jobs), ``/trials/{job}``
+(progress, cancel, retry, results with the chart and the CSV). The jobs are the API's
+(:mod:`neurodose.service.jobs`); no trial logic here.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import tomllib
 from typing import Annotated, Any
 
@@ -19,9 +21,9 @@ from neurodose.service import jobs
 from neurodose.service.api import check_start, my_job, start_job
 from neurodose.service.models import Clinician, TrialJob
 from neurodose.service.pages import charts
-from neurodose.service.pages.common import check_csrf, page, session, state
+from neurodose.service.pages.common import check_csrf, num, page, session, state
 
-__all__ = ["EXAMPLE_DESIGN", "router", "summary_rows"]
+__all__ = ["EXAMPLE_DESIGN", "EXAMPLE_FORM", "design_from_form", "router", "summary_rows"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,6 +44,86 @@ regimen = [{ start_day = 1, dose_mg = 25, every_h = 24 }]
 name = "placebo"
 drug = "placebo"
 """
+
+#: arm rows of the field-by-field form (empty rows are left out; a trial needs 2 or more)
+ARM_ROWS = 4
+
+#: the form's starting values: the same trial as :data:`EXAMPLE_DESIGN`
+EXAMPLE_FORM = {
+    "name": "amitriptyline_vs_placebo",
+    "condition": "diabetic_neuropathy",
+    "weeks": "8",
+    "n_per_arm": "200",
+    "seed": "1",
+    "arm0_name": "amitriptyline_25",
+    "arm0_drug": "amitriptyline",
+    "arm0_dose": "25",
+    "arm0_every": "24",
+    "arm1_name": "placebo",
+    "arm1_drug": "placebo",
+}
+
+_ARM_FIELDS = ("name", "drug", "dose", "every")
+
+
+def _whole(text: str) -> int | float | str | None:
+    """An integer field: ``None`` when empty, else the integer, or the number or text
+    as given (the design's check names the field and says what it allows)."""
+    v = num(text)
+    if isinstance(v, float) and v.is_integer() and re.fullmatch(r"\s*[+-]?\d+\s*", text):
+        return int(v)
+    return v
+
+
+def _arm_of_row(f: dict[str, str], row: int) -> dict[str, Any]:
+    arm: dict[str, Any] = {"name": f.get(f"arm{row}_name", "").strip()}
+    arm["drug"] = f.get(f"arm{row}_drug", "").strip()
+    dose, every = f.get(f"arm{row}_dose", ""), f.get(f"arm{row}_every", "")
+    if dose.strip() or (every.strip() and arm["drug"] != "placebo"):
+        step: dict[str, Any] = {"start_day": 1}
+        for key, text in (("dose_mg", dose), ("every_h", every)):
+            if (v := num(text)) is not None:
+                step[key] = v
+        arm["regimen"] = [step]
+    return arm
+
+
+def design_from_form(f: dict[str, str]) -> tuple[dict[str, Any], list[int]]:
+    """The design mapping (as the TOML gives it) of the form's fields, and the form row
+    of each arm (empty rows are left out). Values are passed on as typed: the workflow's
+    design check names what is wrong."""
+    design: dict[str, Any] = {"name": f.get("name", "").strip()}
+    if cond := f.get("condition", "").strip():
+        design["condition"] = cond
+    for key in ("weeks", "n_per_arm", "seed"):
+        if (v := _whole(f.get(key, ""))) is not None:
+            design[key] = v
+    rows = [
+        r
+        for r in range(ARM_ROWS)
+        if any(f.get(f"arm{r}_{k}", "").strip() for k in ("name", "drug", "dose"))
+    ]
+    design["arms"] = [_arm_of_row(f, r) for r in rows]
+    return design, rows
+
+
+_ARM_ERROR = re.compile(r"^(?:body\.)?arms\[(\d+)\]\.(name|drug|regimen)(.*)$")
+
+
+def form_field(field: str, rows: list[int]) -> str:
+    """The form field of a design error's field (``arms[1].regimen[0].every_h`` ->
+    ``arm1_every``); ``design`` for one the form has no field for."""
+    field = field.removeprefix("body.")
+    if field in ("name", "condition", "weeks", "n_per_arm", "seed"):
+        return field
+    m = _ARM_ERROR.match(field)
+    if m is None or int(m.group(1)) >= len(rows):
+        return "arms" if field == "arms" else "design"
+    row, part = rows[int(m.group(1))], m.group(2)
+    if part == "regimen":
+        part = "every" if "every_h" in m.group(3) else "dose"
+    return f"arm{row}_{part}"
+
 
 #: the per-arm columns of the results table and the CSV: (key, heading)
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -75,6 +157,8 @@ def _list(
     error: str | None = None,
     status: int = 200,
     text: str | None = None,
+    form: dict[str, str] | None = None,
+    form_errors: dict[str, str] | None = None,
 ) -> Response:
     with state(request).db.session() as s:
         mine = [
@@ -97,7 +181,24 @@ def _list(
         error=error,
         design=EXAMPLE_DESIGN if text is None else text,
         limit=jobs.jobs_per_user(),
+        form=EXAMPLE_FORM if form is None else form,
+        form_errors=form_errors or {},
+        arm_rows=ARM_ROWS,
+        trial_conditions=_trial_conditions(),
+        arm_drugs=_arm_drugs(),
     )
+
+
+def _trial_conditions() -> list[str]:
+    from neurodose.pd.params import load_pd_parameters
+
+    return sorted(load_pd_parameters().conditions)
+
+
+def _arm_drugs() -> list[str]:
+    from neurodose.pk.parameters import pkmodel_names
+
+    return ["placebo", *pkmodel_names()]
 
 
 @router.get("/trials", response_class=HTMLResponse)
@@ -132,6 +233,34 @@ async def start_trial_page(
         return _list(request, user, token, str(exc), 429, design)
     except (ValueError, NeurodoseError) as exc:
         return _list(request, user, token, str(exc), 422, design)
+    return RedirectResponse(f"/trials/{job.id}", status_code=303)
+
+
+def _form_values(raw: Any) -> dict[str, str]:
+    keys = ["name", "condition", "weeks", "n_per_arm", "seed"]
+    keys += [f"arm{r}_{k}" for r in range(ARM_ROWS) for k in _ARM_FIELDS]
+    return {k: str(raw.get(k, ""))[:200] for k in keys}
+
+
+@router.post("/trials/form")
+async def start_trial_form(request: Request) -> Response:
+    """The design field by field: the same mapping as the TOML, the same start path."""
+    user, token = session(request)
+    raw = await request.form()
+    check_csrf(request, str(raw.get("csrf", "")), token)
+    f = _form_values(raw)
+    design, rows = design_from_form(f)
+    try:
+        if len(rows) < 2:
+            raise ValueError("arms: at least 2 arm rows (a drug and a comparator, e.g. placebo)")
+        job = start_job(state(request), user, design)
+    except jobs.JobLimitError as exc:
+        return _list(request, user, token, status=429, form=f, form_errors={"design": str(exc)})
+    except NeurodoseError as exc:
+        where = form_field(str(getattr(exc, "field", "design")), rows)
+        return _list(request, user, token, status=422, form=f, form_errors={where: str(exc)})
+    except ValueError as exc:
+        return _list(request, user, token, status=422, form=f, form_errors={"arms": str(exc)})
     return RedirectResponse(f"/trials/{job.id}", status_code=303)
 
 
