@@ -120,6 +120,7 @@ NON_JSON: dict[tuple[str, str], str] = {
     ("GET", "/d/{token}"): "page (patient diary)",
     ("GET", "/trials"): "page",
     ("POST", "/trials"): "page or redirect",
+    ("POST", "/trials/form"): "page or redirect",
     ("GET", "/trials/{job}"): "page",
     ("POST", "/trials/{job}/cancel"): "redirect",
     ("POST", "/trials/{job}/retry"): "page or redirect",
