@@ -32,7 +32,7 @@ before fitting) are predicted by :func:`prediction_rows` (docs/validation_pet.md
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Literal
@@ -63,6 +63,7 @@ __all__ = [
     "implied_factor",
     "in_vivo_factors",
     "in_vivo_occupancy",
+    "in_vivo_sources",
     "pet_file",
     "point_potency",
     "prediction_rows",
@@ -358,6 +359,12 @@ def transporter_potency(drug: str, transporter: str) -> TransporterPotency:
         (tr.source, emax_q.source),
         (lo, hi) if lo is not None and hi is not None else None,
     )
+
+
+def in_vivo_sources(drug: str, reached: Iterable[str]) -> set[str]:
+    """Source keys of the in-vivo factors and Emax of the transporters ``drug`` reaches
+    (listed with :meth:`~neurodose.pd.occupancy.DrugTargets.sources`)."""
+    return {k for t in reached if t in TRANSPORTERS for k in transporter_potency(drug, t).sources}
 
 
 def in_vivo_factors(drug: str) -> dict[str, TransporterPotency]:

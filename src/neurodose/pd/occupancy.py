@@ -161,6 +161,9 @@ class DrugTargets:
         for bs in self.bindings.values():
             for b in bs:
                 keys.update(b.sources)
+        from neurodose.pd.invivo import in_vivo_sources
+
+        keys.update(in_vivo_sources(self.drug, self.reached))
         return sorted(keys)
 
     def unverified(self) -> list[str]:
