@@ -63,3 +63,11 @@ def test_nortriptyline_net_half_occupied_at_its_pet_ec50() -> None:
     tg = drug_targets("nortriptyline")
     occ = drug_occupancy(tg, {"nortriptyline": np.array([[59.8]])}, load_pd_parameters())["NET"]
     assert 0.45 <= float(occ[0, 0]) <= 0.55
+
+
+def test_every_study_is_listed_in_the_validation_page() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).parents[3] / "docs" / "validation_pet.md").read_text(encoding="utf-8")
+    for key, st in invivo.pet_file().studies.items():
+        assert f"| {key} | **{st.role}** |" in page, key
