@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
@@ -234,11 +234,11 @@ class FitResult:
     transporter: str
     emax: float
     scale: float
-    log_sd: float
-    interval90: tuple[float, float]
-    drug_factors: dict[str, float]
-    studies: tuple[str, ...]
-    n_points: int
+    log_sd: float = 0.0
+    interval90: tuple[float, float] = (0.0, math.inf)
+    drug_factors: dict[str, float] = field(default_factory=dict)
+    studies: tuple[str, ...] = ()
+    n_points: int = 0
     note: str = ""
 
 
@@ -460,19 +460,20 @@ def prediction_rows() -> list[PredictionRow]:
             )
         for obj, s0, s_free, obs, dose in items:
             tp = transporter_potency(obj.drug, obj.transporter)
+            independent = st.role == "validation" and (obj.drug, obj.transporter) not in trained
+            predicted = site_occupancy(s0, tp.factor, tp.emax)
             rows.append(
                 PredictionRow(
-                    study=key,
-                    role=st.role,
-                    drug=obj.drug,
-                    transporter=obj.transporter,
-                    dose=dose,
-                    observed=obs,
-                    predicted=site_occupancy(s0, tp.factor, tp.emax),
-                    predicted_invitro=site_occupancy(s_free, 1.0, 1.0),
-                    basis=tp.basis,
-                    independent=st.role == "validation"
-                    and (obj.drug, obj.transporter) not in trained,
+                    key,
+                    st.role,
+                    obj.drug,
+                    obj.transporter,
+                    dose,
+                    obs,
+                    predicted,
+                    site_occupancy(s_free, 1.0, 1.0),
+                    tp.basis,
+                    independent,
                 )
             )
     return rows
