@@ -161,6 +161,9 @@ class DrugTargets:
         for bs in self.bindings.values():
             for b in bs:
                 keys.update(b.sources)
+        from neurodose.pd.invivo import in_vivo_sources
+
+        keys.update(in_vivo_sources(self.drug, self.reached))
         return sorted(keys)
 
     def unverified(self) -> list[str]:
@@ -535,7 +538,8 @@ def drug_occupancy(
     """Occupancies with the PD model's site factors and calibrated potencies applied.
 
     Ion-channel sites (``sodium_channel``, ``NMDA``) use the calibrated
-    ``channel_site_factor``; gabapentinoids get their calibrated alpha2delta potency.
+    ``channel_site_factor``; gabapentinoids get their calibrated alpha2delta potency; SERT and
+    NET use the in-vivo potency of :mod:`neurodose.pd.invivo` (human PET or its translation).
     """
     citations.register_many(targets.sources())  # cited on use (drug_targets is cached)
     kp = params.value("channel_site_factor")  # type: ignore[attr-defined]
@@ -543,6 +547,11 @@ def drug_occupancy(
     a2d = alpha2delta_k_nm(targets, params)
     if a2d:
         extra["alpha2delta"] = a2d
-    return occupancies(
+    out = occupancies(
         targets, conc_ng_ml, site_factor={"sodium_channel": kp, "NMDA": kp}, extra_K_nM=extra
     )
+    from neurodose.pd.invivo import in_vivo_occupancy
+
+    # SERT/NET: in-vivo potency from human PET (or its translation), issue 20 item 2
+    out.update(in_vivo_occupancy(targets, conc_ng_ml))
+    return out
