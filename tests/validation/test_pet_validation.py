@@ -30,7 +30,7 @@ def _steady_state_occupancy(drug: str, daily_mg: float, per_day: int = 1) -> dic
     res = simulate(drug, reg, times_h=t)
     tg = drug_targets(drug)
     conc = {a.name: np.atleast_2d(res.concentrations[a.name]) for a in tg.analytes}
-    occ = drug_occupancy(tg, conc, load_pd_parameters())
+    occ = drug_occupancy(tg, conc, load_pd_parameters().with_basis("pet_anchored"))
     return {k: float(v.mean()) for k, v in occ.items() if k in ("SERT", "NET")}
 
 

@@ -539,7 +539,9 @@ def drug_occupancy(
 
     Ion-channel sites (``sodium_channel``, ``NMDA``) use the calibrated
     ``channel_site_factor``; gabapentinoids get their calibrated alpha2delta potency; SERT and
-    NET use the in-vivo potency of :mod:`neurodose.pd.invivo` (human PET or its translation).
+    NET use the in-vivo potency of :mod:`neurodose.pd.invivo` (human PET or its translation)
+    when ``params.occupancy_basis`` is ``pet_anchored``, else free concentration over the
+    in-vitro K (``in_vitro``, docs/validation.md "PET-anchored occupancy: refit").
     """
     citations.register_many(targets.sources())  # cited on use (drug_targets is cached)
     kp = params.value("channel_site_factor")  # type: ignore[attr-defined]
@@ -550,8 +552,9 @@ def drug_occupancy(
     out = occupancies(
         targets, conc_ng_ml, site_factor={"sodium_channel": kp, "NMDA": kp}, extra_K_nM=extra
     )
-    from neurodose.pd.invivo import in_vivo_occupancy
+    if getattr(params, "occupancy_basis", "pet_anchored") == "pet_anchored":
+        from neurodose.pd.invivo import in_vivo_occupancy
 
-    # SERT/NET: in-vivo potency from human PET (or its translation), issue 20 item 2
-    out.update(in_vivo_occupancy(targets, conc_ng_ml))
+        # SERT/NET: in-vivo potency from human PET (or its translation), issue 20 item 2
+        out.update(in_vivo_occupancy(targets, conc_ng_ml))
     return out

@@ -51,7 +51,7 @@ def test_drug_occupancy_uses_the_in_vivo_potency() -> None:
     tg = drug_targets("escitalopram")
     conc = {"escitalopram": np.array([[5.0, 20.0, 80.0]])}
     in_vitro = occupancies(tg, conc)["SERT"]
-    in_vivo = drug_occupancy(tg, conc, load_pd_parameters())["SERT"]
+    in_vivo = drug_occupancy(tg, conc, load_pd_parameters().with_basis("pet_anchored"))["SERT"]
     emax = invivo.transporter_potency("escitalopram", "SERT").emax
     assert np.all(in_vivo < in_vitro)
     assert np.all(in_vivo <= emax)
@@ -61,8 +61,44 @@ def test_drug_occupancy_uses_the_in_vivo_potency() -> None:
 def test_nortriptyline_net_half_occupied_at_its_pet_ec50() -> None:
     # Sekine 2010 (training): EC50 59.8 ng/mL; the fitted factor also uses two dose points
     tg = drug_targets("nortriptyline")
-    occ = drug_occupancy(tg, {"nortriptyline": np.array([[59.8]])}, load_pd_parameters())["NET"]
+    pet = load_pd_parameters().with_basis("pet_anchored")
+    occ = drug_occupancy(tg, {"nortriptyline": np.array([[59.8]])}, pet)["NET"]
     assert 0.45 <= float(occ[0, 0]) <= 0.55
+
+
+def test_in_vitro_basis_is_free_concentration_over_in_vitro_k() -> None:
+    tg = drug_targets("escitalopram")
+    conc = {"escitalopram": np.array([[5.0, 20.0, 80.0]])}
+    iv = load_pd_parameters().with_basis("in_vitro")
+    assert np.allclose(drug_occupancy(tg, conc, iv)["SERT"], occupancies(tg, conc)["SERT"])
+
+
+def test_each_basis_uses_its_own_calibration() -> None:
+    p = load_pd_parameters()
+    iv, pet = p.with_basis("in_vitro"), p.with_basis("pet_anchored")
+    assert iv.occupancy_basis == "in_vitro" and pet.occupancy_basis == "pet_anchored"
+    q_iv, q_pet = iv.quantities["descending_gain"], pet.quantities["descending_gain"]
+    assert q_iv.calibrated and q_pet.calibrated
+    assert q_iv.locator == "calibration/results.json"
+    assert q_pet.locator == "calibration/results_pet_anchored.json"
+    assert q_pet.value != q_iv.value
+    # switching back restores the in-vitro fit; parameters outside the block are shared
+    assert pet.with_basis("in_vitro").value("descending_gain") == iv.value("descending_gain")
+    assert pet.value("placebo_mean") == iv.value("placebo_mean")
+
+
+def test_default_basis_is_declared_in_the_knowledge_base() -> None:
+    import tomllib
+
+    from neurodose.pd.params import PD_DIR
+
+    data = tomllib.loads((PD_DIR / "assumptions.toml").read_text(encoding="utf-8"))
+    assert load_pd_parameters().occupancy_basis == data["occupancy_basis"]
+
+
+def test_unknown_basis_is_named() -> None:
+    with pytest.raises(Exception, match=r"occupancy basis.*pet_anchored"):
+        load_pd_parameters().with_basis("pet")
 
 
 def test_every_study_is_listed_in_the_validation_page() -> None:
