@@ -319,6 +319,35 @@ def fit_pregabalin(sim, P, p50: float, pw: float) -> dict[str, float]:
     return {"alpha2delta_ec50_pregabalin": ec50, **gains(ec50)}
 
 
+def _fit_placebo(sim, P, cur: dict[str, float]) -> None:  # type: ignore[no-untyped-def]
+    """Placebo mean/SD (two equations, alternate 1-D solves), nocebo and base withdrawal."""
+    for _ in range(3):
+        cur["placebo_mean"] = _rootn(
+            "placebo_mean",
+            lambda x: sim.arm("placebo", P(placebo_mean=x))["mean_change"] + 1.54,
+            0.0,
+            0.8,
+        )
+        cur["placebo_sd"] = _rootn(
+            "placebo_sd",
+            lambda x: sim.arm("placebo", P(placebo_sd=x))["responders_50"] - 0.25,
+            0.01,
+            1.0,
+        )
+    cur["nocebo_other_rate"] = _rootn(
+        "nocebo_other_rate",
+        lambda x: sim.arm("placebo", P(nocebo_other_rate=x))["any_adverse_event"] - 0.533,
+        0.0,
+        0.9,
+    )
+    cur["withdrawal_hazard_base"] = _rootn(
+        "withdrawal_hazard_base",
+        lambda x: sim.arm("placebo", P(withdrawal_hazard_base=x))["withdrawal_ae"] - 0.051,
+        0.0,
+        0.01,
+    )
+
+
 def calibrate(
     n: int, rounds: int, basis: str = "in_vitro", block: str = "all"
 ) -> tuple[dict[str, float], dict[str, Any]]:
@@ -341,33 +370,8 @@ def calibrate(
         return base.with_values(**v)
 
     for r in range(rounds):
-        # placebo: two equations, alternate 1-D solves (no SERT/NET: held in the block refit)
-        for _ in range(3 if full else 0):
-            cur["placebo_mean"] = _rootn(
-                "placebo_mean",
-                lambda x: sim.arm("placebo", P(placebo_mean=x))["mean_change"] + 1.54,
-                0.0,
-                0.8,
-            )
-            cur["placebo_sd"] = _rootn(
-                "placebo_sd",
-                lambda x: sim.arm("placebo", P(placebo_sd=x))["responders_50"] - 0.25,
-                0.01,
-                1.0,
-            )
-        if full:
-            cur["nocebo_other_rate"] = _rootn(
-                "nocebo_other_rate",
-                lambda x: sim.arm("placebo", P(nocebo_other_rate=x))["any_adverse_event"] - 0.533,
-                0.0,
-                0.9,
-            )
-            cur["withdrawal_hazard_base"] = _rootn(
-                "withdrawal_hazard_base",
-                lambda x: sim.arm("placebo", P(withdrawal_hazard_base=x))["withdrawal_ae"] - 0.051,
-                0.0,
-                0.01,
-            )
+        if full:  # placebo: no SERT/NET, held in the block refit
+            _fit_placebo(sim, P, cur)
         pl = sim.arm("placebo", P())
         p50 = pl["responders_50"]
         # duloxetine responders: least squares of Lunn 44.5 % and SNRI NNT 6.4
