@@ -107,3 +107,22 @@ def test_every_study_is_listed_in_the_validation_page() -> None:
     page = (Path(__file__).parents[3] / "docs" / "validation_pet.md").read_text(encoding="utf-8")
     for key, st in invivo.pet_file().studies.items():
         assert f"| {key} | **{st.role}** |" in page, key
+
+
+def test_pet_sources_are_cited_only_on_the_pet_basis() -> None:
+    from neurodose import citations
+
+    tg = drug_targets("duloxetine")
+    conc = {"duloxetine": np.array([[20.0]])}
+    p = load_pd_parameters()
+    iv, pet = p.with_basis("in_vitro"), p.with_basis("pet_anchored")
+    shared = set(p.sources()) | set(tg.sources(in_vivo=False))
+    pet_keys = set(invivo.in_vivo_sources("duloxetine", tg.reached)) - shared
+    assert "meyer2001sert" in pet_keys  # the SERT Emax
+    assert pet_keys <= set(tg.sources())
+    with citations.tracking() as used:
+        drug_occupancy(tg, conc, iv)
+    assert not pet_keys & used
+    with citations.tracking() as used:
+        drug_occupancy(tg, conc, pet)
+    assert pet_keys <= used
