@@ -29,6 +29,19 @@ Writes ``src/neurodose/knowledge/pdmodels/calibrated.toml`` (each value with
 
 Everything in the §7 table that appears above is therefore a calibration fit,
 not a validation.
+
+Occupancy basis (docs/validation.md, "PET-anchored occupancy: refit")::
+
+    .venv/bin/python calibration/calibrate_pd.py --basis pet_anchored --block occupancy
+
+refits, on the SAME training data, only the parameters whose fit depends on SERT/NET
+occupancy (``OCCUPANCY_BLOCK``: the descending gain; the channel site factor, because the
+TCA responder target is shared with the descending pathway; the SERT/NET adverse-effect
+gains and what is derived from them; the withdrawal hazards fitted on duloxetine and
+amitriptyline; the discontinuation gain, driven by SERT) with the PET-anchored occupancy,
+holding the placebo, pregabalin and time-course fits. It writes
+``calibrated_pet_anchored.toml`` (the values the ``pet_anchored`` basis uses) and
+``calibration/results_pet_anchored.json``.
 """
 
 from __future__ import annotations
@@ -52,6 +65,27 @@ from neurodose.trial.run import ChunkSpec, run_chunk  # noqa: E402
 
 OUT_TOML = PD_DIR / "calibrated.toml"
 OUT_JSON = ROOT / "calibration" / "results.json"
+
+#: parameters whose training fit depends on SERT/NET occupancy (refitted per basis)
+OCCUPANCY_BLOCK = (
+    "descending_gain",
+    "channel_site_factor",
+    "ae_gain_nausea_SERT",
+    "ae_gain_drowsiness_SERT",
+    "ae_gain_constipation_NET",
+    "ae_gain_default",
+    "withdrawal_hazard_per_ae",
+    "withdrawal_weight_receptor_blockade",
+    "discontinuation_gain",
+)
+
+
+def out_paths(basis: str) -> tuple[Path, Path]:
+    """(toml, json) written for ``basis``; the in-vitro fit is the main calibrated.toml."""
+    if basis == "in_vitro":
+        return OUT_TOML, OUT_JSON
+    return PD_DIR / f"calibrated_{basis}.toml", ROOT / "calibration" / f"results_{basis}.json"
+
 
 REGIMENS: dict[str, dict[str, Any]] = {
     "placebo": {"name": "placebo", "drug": "placebo"},
@@ -285,8 +319,40 @@ def fit_pregabalin(sim, P, p50: float, pw: float) -> dict[str, float]:
     return {"alpha2delta_ec50_pregabalin": ec50, **gains(ec50)}
 
 
-def calibrate(n: int, rounds: int) -> tuple[dict[str, float], dict[str, Any]]:
-    base = load_pd_parameters()
+def _fit_placebo(sim, P, cur: dict[str, float]) -> None:  # type: ignore[no-untyped-def]
+    """Placebo mean/SD (two equations, alternate 1-D solves), nocebo and base withdrawal."""
+    for _ in range(3):
+        cur["placebo_mean"] = _rootn(
+            "placebo_mean",
+            lambda x: sim.arm("placebo", P(placebo_mean=x))["mean_change"] + 1.54,
+            0.0,
+            0.8,
+        )
+        cur["placebo_sd"] = _rootn(
+            "placebo_sd",
+            lambda x: sim.arm("placebo", P(placebo_sd=x))["responders_50"] - 0.25,
+            0.01,
+            1.0,
+        )
+    cur["nocebo_other_rate"] = _rootn(
+        "nocebo_other_rate",
+        lambda x: sim.arm("placebo", P(nocebo_other_rate=x))["any_adverse_event"] - 0.533,
+        0.0,
+        0.9,
+    )
+    cur["withdrawal_hazard_base"] = _rootn(
+        "withdrawal_hazard_base",
+        lambda x: sim.arm("placebo", P(withdrawal_hazard_base=x))["withdrawal_ae"] - 0.051,
+        0.0,
+        0.01,
+    )
+
+
+def calibrate(
+    n: int, rounds: int, basis: str = "in_vitro", block: str = "all"
+) -> tuple[dict[str, float], dict[str, Any]]:
+    base = load_pd_parameters().with_basis(basis)
+    full = block == "all"
     cur = {k: base.value(k) for k in PROVENANCE if base.has(k)}
     cur["onset_tau"] = cur.get("onset_tau", 240.0) / 24.0  # days for the search
     sim = Sim(n)
@@ -304,32 +370,8 @@ def calibrate(n: int, rounds: int) -> tuple[dict[str, float], dict[str, Any]]:
         return base.with_values(**v)
 
     for r in range(rounds):
-        # placebo: two equations, alternate 1-D solves
-        for _ in range(3):
-            cur["placebo_mean"] = _rootn(
-                "placebo_mean",
-                lambda x: sim.arm("placebo", P(placebo_mean=x))["mean_change"] + 1.54,
-                0.0,
-                0.8,
-            )
-            cur["placebo_sd"] = _rootn(
-                "placebo_sd",
-                lambda x: sim.arm("placebo", P(placebo_sd=x))["responders_50"] - 0.25,
-                0.01,
-                1.0,
-            )
-        cur["nocebo_other_rate"] = _rootn(
-            "nocebo_other_rate",
-            lambda x: sim.arm("placebo", P(nocebo_other_rate=x))["any_adverse_event"] - 0.533,
-            0.0,
-            0.9,
-        )
-        cur["withdrawal_hazard_base"] = _rootn(
-            "withdrawal_hazard_base",
-            lambda x: sim.arm("placebo", P(withdrawal_hazard_base=x))["withdrawal_ae"] - 0.051,
-            0.0,
-            0.01,
-        )
+        if full:  # placebo: no SERT/NET, held in the block refit
+            _fit_placebo(sim, P, cur)
         pl = sim.arm("placebo", P())
         p50 = pl["responders_50"]
         # duloxetine responders: least squares of Lunn 44.5 % and SNRI NNT 6.4
@@ -349,7 +391,7 @@ def calibrate(n: int, rounds: int) -> tuple[dict[str, float], dict[str, Any]]:
             1.0,
             base.value("channel_site_factor_bounds_high"),
         )
-        if have_pgb:
+        if have_pgb and full:
             cur.update(fit_pregabalin(sim, P, p50, pl["withdrawal_ae"]))
 
         def wk90(tau: float) -> float:
@@ -359,7 +401,8 @@ def calibrate(n: int, rounds: int) -> tuple[dict[str, float], dict[str, Any]]:
             w = np.array(sim.arm("amitriptyline_50", p)["weekly_mean_pain"])
             return _first_crossing((w[0] - w) / (w[0] - w[-1]), 0.9)
 
-        cur["onset_tau"] = _rootn("onset_tau", lambda t: wk90(t) - 5.0, 1.0, 60.0)
+        if full:  # a time-course shape; held in the block refit
+            cur["onset_tau"] = _rootn("onset_tau", lambda t: wk90(t) - 5.0, 1.0, 60.0)
         # adverse effects
         for key, arm, ae, tgt in (
             ("ae_gain_nausea_SERT", "duloxetine_60", "nausea", 0.29),
@@ -463,6 +506,8 @@ def calibrate(n: int, rounds: int) -> tuple[dict[str, float], dict[str, Any]]:
         "pregabalin_600_withdrawal_excess": round(pgb6["withdrawal_ae"] - pl["withdrawal_ae"], 4),
     }
     report = {
+        "occupancy_basis": basis,
+        "refitted": list(PROVENANCE) if full else list(OCCUPANCY_BLOCK),
         "n_per_arm": n,
         "seed": sim.seed,
         "rounds": rounds,
@@ -474,29 +519,39 @@ def calibrate(n: int, rounds: int) -> tuple[dict[str, float], dict[str, Any]]:
     return cur, report
 
 
-def write_toml(values: dict[str, float], report: dict[str, Any]) -> None:
+def write_toml(values: dict[str, float], report: dict[str, Any], path: Path = OUT_TOML) -> None:
+    basis = report.get("occupancy_basis", "in_vitro")
+    keys = [k for k in PROVENANCE if k in report.get("refitted", PROVENANCE)]
     lines = [
         "# GENERATED by calibration/calibrate_pd.py; do not edit by hand.",
         f"# n per arm {report['n_per_arm']}, seed {report['seed']}, rounds {report['rounds']}.",
         "# Every value is a calibration fit (calibrated = true) to the data in calibrated_to;",
-        "# targets vs achieved: calibration/results.json. Calibration is not validation.",
+        f"# targets vs achieved: calibration/{out_paths(basis)[1].name}. "
+        "Calibration is not validation.",
         "schema_version = 1",
         'kind = "calibrated"',
-        "",
     ]
-    for k, (unit, to) in PROVENANCE.items():
+    if basis != "in_vitro":
+        lines += [
+            f'occupancy_basis = "{basis}"',
+            f"# SERT/NET occupancy on the {basis} basis; only these parameters are refitted",
+            "# (same training data); every other calibrated value is calibrated.toml's.",
+        ]
+    lines.append("")
+    for k in keys:
+        unit, to = PROVENANCE[k]
         v = values[k]
         lines += [
             f"[parameters.{k}]",
             f"value = {v:.6g}",
             f'unit = "{unit}"',
             'source = "neurodose_pd_calibration"',
-            'locator = "calibration/results.json"',
+            f'locator = "calibration/{out_paths(basis)[1].name}"',
             "calibrated = true",
             "calibrated_to = [" + ", ".join(json.dumps(t) for t in to) + "]",
             "",
         ]
-    OUT_TOML.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text("\n".join(lines), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -508,11 +563,26 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only evaluate the current calibrated.toml against the targets (writes nothing)",
     )
+    ap.add_argument(
+        "--basis",
+        choices=("in_vitro", "pet_anchored"),
+        default="in_vitro",
+        help="SERT/NET occupancy basis the fit is made on (docs/validation_pet.md)",
+    )
+    ap.add_argument(
+        "--block",
+        choices=("all", "occupancy"),
+        default="all",
+        help="refit everything, or only the parameters that depend on SERT/NET occupancy",
+    )
     a = ap.parse_args(argv)
-    values, report = calibrate(a.n, 0 if a.evaluate else a.rounds)
+    if a.basis != "in_vitro" and a.block != "occupancy" and not a.evaluate:
+        ap.error("a basis other than in_vitro refits only --block occupancy")
+    values, report = calibrate(a.n, 0 if a.evaluate else a.rounds, a.basis, a.block)
     if not a.evaluate:
-        write_toml(values, report)
-        OUT_JSON.write_text(json.dumps(report, indent=1), encoding="utf-8")
+        toml_path, json_path = out_paths(a.basis)
+        write_toml(values, report, toml_path)
+        json_path.write_text(json.dumps(report, indent=1), encoding="utf-8")
     for k, t in TARGETS.items():
         print(f"{k:36s} target {t:>8} achieved {report['achieved'][k]}")
     return 0

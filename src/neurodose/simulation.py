@@ -633,6 +633,7 @@ def _pd_chain(
     :func:`neurodose.pd.adverse.age_susceptibility`.
     """
     from neurodose.pd.adverse import ae_gain, age_susceptibility
+    from neurodose.pd.occupancy import uses_pet_occupancy
     from neurodose.pd.pain import simulate_pain
     from neurodose.pd.params import load_pd_parameters
 
@@ -641,7 +642,7 @@ def _pd_chain(
     tg = _targets(drug)
     analyte_conc = {a.name: np.asarray(conc[a.name]) for a in tg.analytes}
     drives = daily_drives(drug, analyte_conc, days, params, samples_per_day=samples_per_day)
-    citations.register_many(tg.sources())
+    citations.register_many(tg.sources(in_vivo=uses_pet_occupancy(params)))
     pain = simulate_pain(
         drives.mean,
         np.array([baseline_pain]),

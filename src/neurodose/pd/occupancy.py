@@ -72,6 +72,7 @@ __all__ = [
     "drug_targets",
     "free_nm",
     "occupancies",
+    "uses_pet_occupancy",
 ]
 
 #: targets the PD layer knows (names as in DrugRecord.targets)
@@ -153,14 +154,19 @@ class DrugTargets:
         """Targets with at least one affinity for this drug."""
         return tuple(t for t in TARGETS if self.bindings.get(t))
 
-    def sources(self) -> list[str]:
-        """Source keys of every affinity, free fraction and molar mass used."""
+    def sources(self, *, in_vivo: bool = True) -> list[str]:
+        """Source keys of every affinity, free fraction and molar mass used; with ``in_vivo``
+        also the PET/translation sources (only the ``pet_anchored`` occupancy basis uses them)."""
         keys: set[str] = set()
         for a in self.analytes:
             keys.update(a.sources)
         for bs in self.bindings.values():
             for b in bs:
                 keys.update(b.sources)
+        if in_vivo:
+            from neurodose.pd.invivo import in_vivo_sources
+
+            keys.update(in_vivo_sources(self.drug, self.reached))
         return sorted(keys)
 
     def unverified(self) -> list[str]:
@@ -529,20 +535,35 @@ def alpha2delta_potency_ratio(drug: str, reference: str = "pregabalin") -> float
     return None
 
 
+def uses_pet_occupancy(params: object) -> bool:
+    """Whether ``params`` (PD parameters) put SERT/NET on the ``pet_anchored`` basis."""
+    return getattr(params, "occupancy_basis", "pet_anchored") == "pet_anchored"
+
+
 def drug_occupancy(
     targets: DrugTargets, conc_ng_ml: Mapping[str, Array], params: object
 ) -> dict[str, Array]:
     """Occupancies with the PD model's site factors and calibrated potencies applied.
 
     Ion-channel sites (``sodium_channel``, ``NMDA``) use the calibrated
-    ``channel_site_factor``; gabapentinoids get their calibrated alpha2delta potency.
+    ``channel_site_factor``; gabapentinoids get their calibrated alpha2delta potency; SERT and
+    NET use the in-vivo potency of :mod:`neurodose.pd.invivo` (human PET or its translation)
+    when ``params.occupancy_basis`` is ``pet_anchored``, else free concentration over the
+    in-vitro K (``in_vitro``, docs/validation.md "PET-anchored occupancy: refit").
     """
-    citations.register_many(targets.sources())  # cited on use (drug_targets is cached)
+    pet = uses_pet_occupancy(params)
+    citations.register_many(targets.sources(in_vivo=pet))  # cited on use (drug_targets is cached)
     kp = params.value("channel_site_factor")  # type: ignore[attr-defined]
     extra = {}
     a2d = alpha2delta_k_nm(targets, params)
     if a2d:
         extra["alpha2delta"] = a2d
-    return occupancies(
+    out = occupancies(
         targets, conc_ng_ml, site_factor={"sodium_channel": kp, "NMDA": kp}, extra_K_nM=extra
     )
+    if pet:
+        from neurodose.pd.invivo import in_vivo_occupancy
+
+        # SERT/NET: in-vivo potency from human PET (or its translation), issue 20 item 2
+        out.update(in_vivo_occupancy(targets, conc_ng_ml))
+    return out

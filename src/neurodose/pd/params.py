@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +33,7 @@ from neurodose.knowledge.registry import DATA_DIR, load_validated
 from neurodose.knowledge.schema import Quantity
 
 __all__ = [
+    "OCCUPANCY_BASES",
     "PD_DIR",
     "AdverseEffectDef",
     "ConditionDef",
@@ -41,6 +43,11 @@ __all__ = [
 ]
 
 PD_DIR = DATA_DIR / "pdmodels"
+
+#: How SERT/NET occupancy is computed (docs/validation_pet.md): ``in_vitro`` = free plasma
+#: concentration over the in-vitro K (Emax 1); ``pet_anchored`` = the human PET/SPECT
+#: translation of :mod:`neurodose.pd.invivo`. Each basis has its own calibration.
+OCCUPANCY_BASES = ("in_vitro", "pet_anchored")
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,21 @@ class PDParameters:
     adverse_effects: Mapping[str, AdverseEffectDef]
     conditions: Mapping[str, ConditionDef]
     overrides: Mapping[str, float] = field(default_factory=dict)
+    occupancy_basis: str = "in_vitro"
+    basis_calibrations: Mapping[str, Mapping[str, Quantity]] = field(default_factory=dict)
+
+    def with_basis(self, basis: str) -> PDParameters:
+        """A copy on another SERT/NET occupancy basis, with that basis's calibrated values.
+
+        >>> load_pd_parameters().with_basis("pet_anchored").occupancy_basis
+        'pet_anchored'
+        """
+        if basis not in OCCUPANCY_BASES:
+            raise UnknownNameError("occupancy basis", basis, OCCUPANCY_BASES)
+        if basis == self.occupancy_basis:
+            return self
+        q = {**self.quantities, **self.basis_calibrations.get(basis, {})}
+        return replace(self, quantities=q, occupancy_basis=basis)
 
     def value(self, name: str) -> float:
         """Canonical value of parameter ``name`` (unknown names raise with close matches)."""
@@ -146,16 +168,54 @@ class PDFile(_FileModel):
 
     schema_version: int = 1
     kind: str | None = None
+    occupancy_basis: Literal["in_vitro", "pet_anchored"] | None = Field(
+        default=None,
+        description="in assumptions.toml: the basis of the default outputs; in a calibrated "
+        "file: the basis its values were fitted on (calibrated.toml is in_vitro)",
+    )
     parameters: dict[str, Quantity] = Field(default_factory=dict)
     adverse_effects: dict[str, AdverseEffectEntry] = Field(default_factory=dict)
     conditions: dict[str, ConditionEntry] = Field(default_factory=dict)
     analytes: dict[str, dict[str, Quantity]] = Field(default_factory=dict)
 
 
+def _add_definitions(
+    data: PDFile, aes: dict[str, AdverseEffectDef], conds: dict[str, ConditionDef]
+) -> None:
+    for key, a in data.adverse_effects.items():
+        aes[key] = AdverseEffectDef(
+            name=key,
+            group=a.group,
+            drivers=a.drivers,
+            placebo_rate=a.placebo_rate,
+            age_susceptible=a.age_susceptible,
+            fall_risk=a.fall_risk,
+        )
+    for key, c in data.conditions.items():
+        conds[key] = ConditionDef(
+            name=key,
+            display=c.display,
+            placebo_multiplier=c.placebo_multiplier,
+            peripheral=c.peripheral,
+        )
+
+
+def _add_parameters(path: Path, params: dict[str, Quantity], into: dict[str, Quantity]) -> None:
+    for key, q in params.items():
+        if key in into:
+            raise KnowledgeBaseError(f"{path}: parameter {key!r} is defined twice")
+        into[key] = q
+
+
 @cache
 def _load(directory: str) -> PDParameters:
+    """All files of ``directory``; calibrated files are kept per occupancy basis
+    (``calibrated.toml`` = ``in_vitro`` unless it says otherwise), and the default
+    basis (``occupancy_basis`` of a non-calibrated file, else ``in_vitro``) is applied."""
     d = Path(directory)
     quantities: dict[str, Quantity] = {}
+    by_basis: dict[str, dict[str, Quantity]] = {b: {} for b in OCCUPANCY_BASES}
+    default: str | None = None
     aes: dict[str, AdverseEffectDef] = {}
     conds: dict[str, ConditionDef] = {}
     files = sorted(d.glob("*.toml"))
@@ -165,32 +225,34 @@ def _load(directory: str) -> PDParameters:
         )
     for path in files:
         data = load_validated(path, PDFile)
-        for key, q in data.parameters.items():
-            if key in quantities:
-                raise KnowledgeBaseError(f"{path}: parameter {key!r} is defined twice")
-            quantities[key] = q
-        for key, a in data.adverse_effects.items():
-            aes[key] = AdverseEffectDef(
-                name=key,
-                group=a.group,
-                drivers=a.drivers,
-                placebo_rate=a.placebo_rate,
-                age_susceptible=a.age_susceptible,
-                fall_risk=a.fall_risk,
+        if data.kind == "calibrated":
+            _add_parameters(path, data.parameters, by_basis[data.occupancy_basis or "in_vitro"])
+        else:
+            _add_parameters(path, data.parameters, quantities)
+            if data.occupancy_basis is not None:
+                if default is not None:
+                    raise KnowledgeBaseError(f"{path}: occupancy_basis is set in two files")
+                default = data.occupancy_basis
+        _add_definitions(data, aes, conds)
+    for key in by_basis["in_vitro"]:
+        if key in quantities:
+            raise KnowledgeBaseError(f"{d}: parameter {key!r} is defined twice")
+    for basis, qs in by_basis.items():
+        extra = sorted(set(qs) - set(by_basis["in_vitro"]))
+        if extra:
+            raise KnowledgeBaseError(
+                f"{d}: the {basis} calibration has parameters calibrated.toml lacks: {extra}"
             )
-        for key, c in data.conditions.items():
-            conds[key] = ConditionDef(
-                name=key,
-                display=c.display,
-                placebo_multiplier=c.placebo_multiplier,
-                peripheral=c.peripheral,
-            )
+    quantities.update(by_basis["in_vitro"])
     for cdef in conds.values():
         if cdef.placebo_multiplier != "reference" and cdef.placebo_multiplier not in quantities:
             raise KnowledgeBaseError(
                 f"{d}: condition {cdef.name!r} names unknown parameter {cdef.placebo_multiplier!r}"
             )
-    return PDParameters(quantities=quantities, adverse_effects=aes, conditions=conds)
+    p = PDParameters(
+        quantities=quantities, adverse_effects=aes, conditions=conds, basis_calibrations=by_basis
+    )
+    return p.with_basis(default or "in_vitro")
 
 
 def load_pd_parameters(directory: Path | None = None) -> PDParameters:

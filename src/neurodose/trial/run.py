@@ -32,7 +32,7 @@ from neurodose.inputs import count
 from neurodose.knowledge import get_drug
 from neurodose.pd.adverse import FALL_RISK, discontinuation_symptoms, simulate_adverse
 from neurodose.pd.condition_efficacy import condition_efficacy, condition_nnt
-from neurodose.pd.occupancy import alpha2delta_k_nm, drug_targets
+from neurodose.pd.occupancy import alpha2delta_k_nm, drug_targets, uses_pet_occupancy
 from neurodose.pd.pain import PATHWAYS, simulate_pain
 from neurodose.pd.params import PDParameters, load_pd_parameters
 from neurodose.pd.unknowns import UnknownReport, assess
@@ -655,7 +655,7 @@ def run_trial(
     for arm in design.arms:
         if not arm.is_placebo:
             tg = drug_targets(arm.drug)
-            srcs.update(tg.sources())
+            srcs.update(tg.sources(in_vivo=uses_pet_occupancy(params)))
             srcs.update(condition_efficacy(arm.drug, design.condition).sources)
             why = dict(tg.unavailable)
             modelled = set(tg.reached)
