@@ -186,3 +186,45 @@ def test_two_servers_on_one_postgres_database_share_the_lockout(postgres, tmp_pa
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_lockout_seen_here_is_refused_without_the_database(tmp_path):
+    """A process that saw a lockout refuses that name from memory until the lockout ends
+    (a flood costs no database work), then asks the database again."""
+    import asyncio
+
+    from neurodose.service import store
+    from neurodose.service.db import Database, migrate
+    from neurodose.service.login import LoginGate
+    from neurodose.service.models import LoginThrottle
+    from neurodose.service.settings import Settings
+
+    url = sqlite_url(tmp_path)
+    settings = Settings.from_env(
+        url,
+        tmp_path,
+        login_account_failures=2,
+        login_address_failures=100,
+        login_window_s=60,
+        login_lockout_s=2,
+    )
+    db = Database(url)
+    migrate(db.engine)
+    with db.session() as s:
+        store.add_user(s, "ivy", "clinician", PASSWORD, "a")
+    gate = LoginGate(settings, db)
+    try:
+
+        def attempt(password: str) -> int:
+            return asyncio.run(gate.attempt("ivy", password, "127.0.0.9", "login")).status
+
+        assert [attempt(WRONG), attempt(WRONG)] == [401, 401]
+        assert attempt(PASSWORD) == 429  # locked in the database, and remembered here
+        with db.session() as s:  # the database forgets the lockout; this process does not
+            s.execute(LoginThrottle.__table__.delete())
+        assert attempt(PASSWORD) == 429
+        time.sleep(2.2)  # the lockout is over: the database is asked again, and it is clear
+        assert attempt(PASSWORD) == 200
+    finally:
+        gate.close()
+        db.dispose()

@@ -80,15 +80,20 @@ def _keys(address: str, name: str) -> tuple[str, str]:
     return "a:" + address[:70], "u:" + sha256(name)
 
 
-def _locked(s: Session, keys: Sequence[str], now: float) -> int:
-    """Seconds until every one of ``keys`` is unlocked (0: none is locked)."""
-    until = s.scalar(
-        select(LoginThrottle.locked_until)
-        .where(LoginThrottle.key.in_(keys), LoginThrottle.locked_until > now)
-        .order_by(LoginThrottle.locked_until.desc())
-        .limit(1)
-    )
-    return max(1, math.ceil(until - now)) if until is not None else 0
+def _locks(s: Session, keys: Sequence[str], now: float) -> dict[str, float]:
+    """The lockouts in force among ``keys``: key -> locked until (epoch seconds)."""
+    rows = s.execute(
+        select(LoginThrottle.key, LoginThrottle.locked_until).where(
+            LoginThrottle.key.in_(keys), LoginThrottle.locked_until > now
+        )
+    ).all()
+    return {str(k): float(u) for k, u in rows}
+
+
+def _seconds_left(untils: Sequence[float], now: float) -> int:
+    """Seconds until every lockout in ``untils`` is over (0: none is in force)."""
+    until = max(untils, default=0.0)
+    return max(1, math.ceil(until - now)) if until > now else 0
 
 
 def _insert_missing(s: Session, key: str, now: float) -> None:
@@ -101,6 +106,10 @@ def _insert_missing(s: Session, key: str, now: float) -> None:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         s.execute(sqlite_insert(LoginThrottle).values(**row).on_conflict_do_nothing())
+
+
+#: lockouts one process remembers before it forgets those that are over
+_MAX_REMEMBERED = 10_000
 
 
 class LoginGate:
@@ -121,6 +130,10 @@ class LoginGate:
         self.pool = ThreadPoolExecutor(settings.login_workers, thread_name_prefix="argon2")
         self.capacity = settings.login_workers * (1 + _QUEUE_PER_WORKER)
         self.in_flight = 0  # touched on the event loop only
+        #: lockouts this process has seen in the database (key -> until): a locked
+        #: address or name is refused again without a database round trip until its
+        #: lockout ends (the database stays the one place that decides a lockout)
+        self.locks: dict[str, float] = {}
 
     def close(self) -> None:
         """Stop the pool's threads."""
@@ -130,13 +143,16 @@ class LoginGate:
         """Check ``name`` and ``password`` from ``address``; ``action`` names the audit
         event of a success (``login`` or ``login.browser``; a failure adds ``.failed``)."""
         keys = _keys(address, name)
-        retry, found = await run_in_threadpool(self._before, keys, name)
-        if retry:
+        retry = _seconds_left([self.locks.get(k, 0.0) for k in keys], time.time())
+        if retry:  # known locked here: no database work for a flood
             return Outcome(429, retry_after=retry)
-        if self.in_flight >= self.capacity:
+        if self.in_flight >= self.capacity:  # before any database work, too
             return Outcome(503, retry_after=1)
         self.in_flight += 1
         try:
+            retry, found = await run_in_threadpool(self._before, keys, name)
+            if retry:
+                return Outcome(429, retry_after=retry)
             loop = asyncio.get_running_loop()
             stored = found["hash"] if found else None
             ok = await loop.run_in_executor(self.pool, verify_password, stored, password)
@@ -151,10 +167,12 @@ class LoginGate:
         return Outcome(401)
 
     def _before(self, keys: Sequence[str], name: str) -> tuple[int, dict[str, Any] | None]:
+        now = time.time()
         with self.db.session() as s:
-            retry = _locked(s, keys, time.time())
-            if retry:
-                return retry, None
+            locks = _locks(s, keys, now)
+            if locks:
+                self._remember(locks, now)
+                return _seconds_left(list(locks.values()), now), None
             user = s.scalar(select(Clinician).where(Clinician.name == name))
             if user is None:
                 return 0, None
@@ -165,6 +183,11 @@ class LoginGate:
                 "active": user.active and user.removed_at is None,
                 "claims": accounts.token_claims(user),
             }
+
+    def _remember(self, locks: dict[str, float], now: float) -> None:
+        if len(self.locks) > _MAX_REMEMBERED:  # forget the lockouts that are over
+            self.locks = {k: u for k, u in self.locks.items() if u > now}
+        self.locks.update(locks)
 
     def _success(self, keys: Sequence[str], name: str, action: str) -> None:
         with self.db.session() as s:
@@ -177,6 +200,7 @@ class LoginGate:
         st = self.settings
         now = time.time()
         limits = (st.login_address_failures, st.login_account_failures)
+        locked: dict[str, float] = {}
         with self.db.session() as s:
             store.audit(s, actor, action, None, f"from {address}: {reason}")
             for key, limit, what in zip(keys, limits, ("address " + address, "name"), strict=True):
@@ -190,6 +214,7 @@ class LoginGate:
                 if row.failures >= limit:
                     row.failures, row.window_start = 0, now
                     row.locked_until = now + st.login_lockout_s
+                    locked[key] = row.locked_until
                     store.audit(
                         s,
                         actor,
@@ -204,3 +229,5 @@ class LoginGate:
                     LoginThrottle.locked_until < now,
                 )
             )
+        if locked:  # committed: remember it here too
+            self._remember(locked, now)
