@@ -234,7 +234,8 @@ def gene_for_code(system: str | None, code: str | None) -> GeneCode | None:
     return None
 
 
-def _identifiers(drug: str) -> list[Identifier]:
+@cache
+def _identifiers(drug: str) -> tuple[Identifier, ...]:
     """A drug record's own codes, completed by the coded formulary's codes for it.
 
     A record that carries no code of a system (many records carry no RxNorm or ATC
@@ -243,9 +244,9 @@ def _identifiers(drug: str) -> list[Identifier]:
     """
     from neurodose.knowledge.substances import formulary_identifiers
 
-    own = list(get_drug(drug).identifiers)
+    own = tuple(get_drug(drug).identifiers)
     have = {i.system for i in own}
-    return own + [i for i in formulary_identifiers(drug) if i.system not in have]
+    return own + tuple(i for i in formulary_identifiers(drug) if i.system not in have)
 
 
 @cache
