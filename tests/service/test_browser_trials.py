@@ -83,6 +83,8 @@ def test_trial_page_in_chromium(browser, tmp_path):
         d.find_element(By.ID, "username").send_keys("gp")
         d.find_element(By.ID, "password").send_keys(PASSWORD)
         d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        # the sign-in finishes before the next page is asked for (a busy machine raced it)
+        wait.until(lambda drv: "/login" not in drv.current_url)
         d.get(server.url + "/trials")
         see("Virtual trials")
         # a design with a mistake: the message appears in the page, the text is kept
