@@ -20,11 +20,17 @@ What it checks, as a conformant server must:
 - ``/auth/token``: the code once only (a replay is ``invalid_grant``), the same
   ``redirect_uri`` and ``client_id``, and a ``code_verifier`` whose S256 is the
   challenge; the response has ``access_token``, ``token_type``, ``expires_in``,
-  ``scope``, ``patient`` and an ``id_token`` with ``fhirUser``;
+  ``scope``, ``patient`` and an ``id_token`` with ``fhirUser`` (and the ``nonce`` of
+  the authorization request), signed RS256 with the EHR's RSA key;
+- ``/auth/jwks``: the public key as a JWK Set (RFC 7517), named by the
+  smart-configuration's ``jwks_uri`` and the ``/.well-known/openid-configuration`` of
+  the issuer (the EHR's origin);
 - ``/fhir/Patient/{id}`` and ``/fhir/{type}?patient={id}``: a bearer token for that
   patient only.
 
-``EHR.requests`` records every path asked for (the tests check what was not fetched).
+``EHR.requests`` records every path asked for (the tests check what was not fetched);
+``EHR.id_tokens`` every id_token issued (the tests check none is logged). ``EHR.sign``
+replaces the signer (a test makes the EHR sign wrongly with it).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -43,9 +50,16 @@ from urllib.parse import urlencode
 
 import jwt
 import uvicorn
+from jwt.algorithms import RSAAlgorithm
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
 from .conftest import free_port
@@ -61,6 +75,13 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+def new_rsa_key() -> Any:
+    """A new 2048-bit RSA private key."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 @dataclass
 class EHR:
     """The EHR: its patients (FHIR resources by patient id), registered client, state."""
@@ -72,7 +93,14 @@ class EHR:
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
-    key: str = field(default_factory=lambda: secrets.token_hex(32))
+    #: the RSA key that signs id_tokens, and its ``kid`` in the JWK Set
+    rsa: Any = field(default_factory=lambda: new_rsa_key())
+    kid: str = "ehr-key-1"
+    #: replaces the signer: claims -> id_token (None: RS256 with ``rsa`` and ``kid``)
+    sign: Callable[[dict[str, Any]], str] | None = None
+    id_tokens: list[str] = field(default_factory=list)
+    #: replaces the JWK Set's body (sent in chunks, without a Content-Length)
+    jwks_body: bytes | None = None
     server: uvicorn.Server | None = None
     #: the signed-in EHR user (the id_token's ``fhirUser``)
     practitioner: str = PRACTITIONER
@@ -108,6 +136,7 @@ class EHR:
         return _merged(
             {
                 "issuer": self.base,
+                "jwks_uri": self.base + "/auth/jwks",
                 "authorization_endpoint": self.base + "/auth/authorize",
                 "token_endpoint": self.base + "/auth/token",
                 "grant_types_supported": ["authorization_code"],
@@ -127,6 +156,35 @@ class EHR:
             },
             self.config_extra,
         )
+
+    async def openid_configuration(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "issuer": self.base,
+                "jwks_uri": self.base + "/auth/jwks",
+                "authorization_endpoint": self.base + "/auth/authorize",
+                "token_endpoint": self.base + "/auth/token",
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }
+        )
+
+    def jwk(self) -> dict[str, Any]:
+        """The public JWK of the signing key."""
+        import json
+
+        return {**json.loads(RSAAlgorithm.to_jwk(self.rsa.public_key())), "kid": self.kid}
+
+    async def jwks(self, request: Request) -> Response:
+        if self.jwks_body is not None:
+            body = self.jwks_body
+            chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+            return StreamingResponse(chunks, media_type="application/json")
+        return JSONResponse({"keys": [self.jwk()]})
+
+    def _sign(self, claims: dict[str, Any]) -> str:
+        if self.sign is not None:
+            return self.sign(claims)
+        return jwt.encode(claims, self.rsa, algorithm="RS256", headers={"kid": self.kid})
 
     def _authorize_problem(self, q: Any) -> str | None:
         scopes = q.get("scope", "").split()
@@ -186,6 +244,7 @@ class EHR:
             "scope": q["scope"],
             "patient": patient,
             "exp": time.time() + 60,
+            "nonce": q.get("nonce"),
             "used": False,
         }
         back = urlencode({"code": code, "state": q["state"]})
@@ -216,9 +275,11 @@ class EHR:
             "iat": now,
             "exp": now + 300,
             "fhirUser": f"{self.iss}/{self.practitioner}",
+            "nonce": grant["nonce"],
         }
         claims = {k: v for k, v in {**claims, **self.claims_extra}.items() if v is not None}
-        id_token = jwt.encode(claims, self.key, algorithm="HS256")
+        id_token = self._sign(claims)
+        self.id_tokens.append(id_token)
         return _merged(
             {
                 "access_token": access,
@@ -268,6 +329,8 @@ class EHR:
             routes=[
                 Route("/ehr", self.chart),
                 Route("/fhir/.well-known/smart-configuration", self.configuration),
+                Route("/.well-known/openid-configuration", self.openid_configuration),
+                Route("/auth/jwks", self.jwks),
                 Route("/auth/authorize", self.authorize),
                 Route("/auth/approve", self.approve, methods=["POST"]),
                 Route("/auth/token", self.token, methods=["POST"]),

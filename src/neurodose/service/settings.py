@@ -39,6 +39,9 @@ Environment (all optional):
     every launch is refused).
 ``NEURODOSE_SMART_LAUNCH_SECONDS``
     How long a SMART launch may take from its start to the callback, seconds (default 600).
+``NEURODOSE_SMART_KEYS_SECONDS``
+    How long the EHR's id_token signing keys (its JWK Set) are kept before they are read
+    again, seconds (default 3600; a token with an unknown ``kid`` reads them at once).
 ``NEURODOSE_DB_POOL``
     PostgreSQL connections per server process (default 8, and as many again at peaks);
     N workers open at most ``2 N`` times this (docs/deployment.md).
@@ -106,6 +109,8 @@ class Settings:
         Path of the SMART registration file (``None``: no SMART launch).
     smart_launch_s : int
         Lifetime of a SMART launch's state and PKCE verifier, s.
+    smart_keys_s : int
+        How long an EHR's signing keys are kept, s.
 
     Examples
     --------
@@ -129,6 +134,7 @@ class Settings:
     login_workers: int = 2
     smart_issuers: str | None = None
     smart_launch_s: int = 600
+    smart_keys_s: int = 3600
     dask_scheduler: str | None = None
     db_pool: int = 8
 
@@ -190,6 +196,7 @@ class Settings:
             login_workers=_int_env("NEURODOSE_LOGIN_WORKERS", 2, 1, 64),
             smart_issuers=os.environ.get("NEURODOSE_SMART_ISSUERS") or None,
             smart_launch_s=_int_env("NEURODOSE_SMART_LAUNCH_SECONDS", 600, 1, 3600),
+            smart_keys_s=_int_env("NEURODOSE_SMART_KEYS_SECONDS", 3600, 0, 86400),
             db_pool=_int_env("NEURODOSE_DB_POOL", 8, 1, 200),
             dask_scheduler=os.environ.get("NEURODOSE_DASK_SCHEDULER") or None,
         )

@@ -19,9 +19,10 @@ The sequence (pages in :mod:`neurodose.service.smart_pages`):
    unused (taken once, atomically) and belong to this browser (its binding cookie). The
    code is exchanged at the token endpoint with the verifier. The token response must
    carry ``access_token`` (Bearer) and the ``patient`` in context; ``fhirUser`` is read
-   from the ``id_token`` (its ``aud`` must be our ``client_id``, ``exp`` in the future;
-   the id_token comes straight from the token endpoint over the connection the client
-   opened, which OpenID Connect Core 3.1.3.7 allows in place of checking its signature).
+   from the ``id_token`` once its signature is verified against the EHR's published keys
+   and its ``iss``, ``aud`` (our ``client_id``), ``exp``, ``iat`` and ``nonce`` are
+   checked (:mod:`neurodose.service.smart_keys`). The authorization request carries a
+   ``nonce`` derived from the launch's verifier (:func:`nonce_of`).
 3. ``GET /smart/resume``: the clinician is the clinic account linked to the EHR's
    ``fhirUser`` (a session is issued as at sign-in, with the account's token version).
    An unlinked ``fhirUser`` is linked only by the name and password of a clinic account
@@ -60,6 +61,7 @@ import httpx
 from sqlalchemy import delete, select, update
 
 from neurodose.errors import InputError
+from neurodose.service import smart_keys
 from neurodose.service.models import SmartLaunch, SmartPatientLink, SmartUserLink
 from neurodose.service.security import sha256
 
@@ -80,10 +82,12 @@ __all__ = [
     "linked_patient",
     "linked_user",
     "load_issuers",
+    "nonce_of",
     "oauth_error",
     "pending",
     "refused",
     "registered",
+    "signing_keys",
     "take",
 ]
 
@@ -99,6 +103,8 @@ _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _ERROR_CODE = re.compile(r"[a-z_]{1,40}")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _TIMEOUT_S = 5.0
+#: bytes a FHIR read of the EHR may have (a search's first page)
+_FHIR_LIMIT = 8 * 1024 * 1024
 
 
 class SmartError(Exception):
@@ -199,16 +205,15 @@ def registered(issuers: tuple[Issuer, ...], iss: str) -> Issuer:
     )
 
 
-def _get_json(url: str, what: str, headers: dict[str, str] | None = None) -> Any:
-    """GET ``url`` (no redirects followed) and its JSON; failures as a 502 naming
-    ``what`` only."""
+def _get_json(
+    url: str, what: str, headers: dict[str, str] | None = None, limit: int = smart_keys.SMALL
+) -> Any:
+    """GET ``url`` with the outbound rules of :func:`smart_keys.fetch_json` (pinned
+    public address, no redirects, a timeout, at most ``limit`` bytes) and its JSON;
+    failures as a 502 naming ``what`` only."""
     try:
-        with httpx.Client(timeout=_TIMEOUT_S, follow_redirects=False) as c:
-            r = c.get(url, headers={"Accept": "application/json", **(headers or {})})
-        if r.status_code != 200:
-            raise ValueError(r.status_code)
-        return r.json()
-    except (httpx.HTTPError, ValueError):
+        return smart_keys.fetch_json(url, limit=limit, timeout_s=_TIMEOUT_S, headers=headers)
+    except smart_keys.FetchError:
         raise SmartError(502, "The EHR did not answer", f"{what} could not be read.") from None
 
 
@@ -239,6 +244,18 @@ def code_challenge(verifier: str) -> str:
     'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
     """
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def nonce_of(verifier: str) -> str:
+    """The OpenID ``nonce`` of a launch: derived from its PKCE verifier (kept in the
+    database, never sent), so the callback knows it without storing it twice and no
+    one who sees the nonce learns the verifier.
+
+    >>> len(nonce_of("v" * 86))
+    43
+    """
+    digest = hashlib.sha256(b"nonce:" + verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
@@ -280,6 +297,7 @@ def begin(
         "aud": issuer.iss,
         "code_challenge": code_challenge(verifier),
         "code_challenge_method": "S256",
+        "nonce": nonce_of(verifier),
     }
     if launch:
         params["launch"] = launch
@@ -322,29 +340,47 @@ def take(db: Any, state: str, browser: str) -> dict[str, Any]:
         }
 
 
-def _id_token_user(id_token: Any, client_id: str) -> str | None:
-    """``fhirUser`` of the id_token (None without one); a 400 when it is not for us or
-    has expired."""
+def signing_keys(cache: smart_keys.KeyCache, issuer: Issuer, keys_s: float) -> Any:
+    """``get(fresh)``: the signing keys of ``issuer`` from ``cache`` (a 502 when they
+    cannot be read)."""
+
+    def get(fresh: bool) -> Any:
+        try:
+            return cache.get(issuer.iss, issuer.allows, keys_s, fresh=fresh)
+        except smart_keys.FetchError:
+            raise SmartError(
+                502,
+                "The EHR's keys could not be read",
+                "The EHR's identity token cannot be checked without its signing keys "
+                "(the issuer and jwks_uri of its SMART configuration).",
+            ) from None
+
+    return get
+
+
+def _id_token_user(id_token: Any, launch: dict[str, Any], keys: Any) -> str | None:
+    """``fhirUser`` of the id_token once its signature and claims are verified against
+    the EHR's keys (:func:`smart_keys.verify_id_token`); None without an id_token; a
+    400 when it is refused."""
     if id_token is None:
         return None
-    import jwt
-
     try:
-        claims = jwt.decode(str(id_token), options={"verify_signature": False})
-    except jwt.PyJWTError:
-        raise refused("The EHR's identity token could not be read.") from None
-    aud = claims.get("aud")
-    auds = aud if isinstance(aud, list) else [aud]
-    exp = claims.get("exp")
-    if client_id not in auds or not isinstance(exp, int | float) or exp < time.time():
-        raise refused("The EHR's identity token is not for this clinic or has expired.")
+        claims = smart_keys.verify_id_token(
+            str(id_token),
+            keys,
+            client_id=launch["client_id"],
+            nonce=nonce_of(launch["verifier"]),
+        )
+    except smart_keys.IdTokenError as exc:
+        raise refused(str(exc)) from None
     user = claims.get("fhirUser")
     return str(user)[:500] if isinstance(user, str) and user else None
 
 
-def exchange(launch: dict[str, Any], code: str) -> dict[str, Any]:
+def exchange(launch: dict[str, Any], code: str, keys: Any) -> dict[str, Any]:
     """Exchange ``code`` at the token endpoint with the PKCE verifier; the context
-    (``patient``, ``fhir_user``, ``access_token``, ``expires_at``) or a 400."""
+    (``patient``, ``fhir_user``, ``access_token``, ``expires_at``) or a 400. ``keys``:
+    the EHR's signing keys for the id_token (:func:`signing_keys`)."""
     form = {
         "grant_type": "authorization_code",
         "code": code,
@@ -353,8 +389,8 @@ def exchange(launch: dict[str, Any], code: str) -> dict[str, Any]:
         "client_id": launch["client_id"],
     }
     try:
-        with httpx.Client(timeout=_TIMEOUT_S, follow_redirects=False) as c:
-            r = c.post(launch["token_endpoint"], data=form, headers={"Accept": "application/json"})
+        with smart_keys.capped_client(smart_keys.SMALL) as c:
+            r = c.post(launch["token_endpoint"], data=form, timeout=_TIMEOUT_S)
         body = r.json() if r.status_code == 200 else None
     except (httpx.HTTPError, ValueError):
         raise SmartError(
@@ -372,7 +408,7 @@ def exchange(launch: dict[str, Any], code: str) -> dict[str, Any]:
     lifetime = float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0 else 300.0
     return {
         "patient": patient,
-        "fhir_user": _id_token_user(body.get("id_token"), launch["client_id"]),
+        "fhir_user": _id_token_user(body.get("id_token"), launch, keys),
         "access_token": token,
         "expires_at": min(time.time() + lifetime, launch["expires_at"]),
     }
@@ -465,12 +501,13 @@ def fetch_patient_resources(launch: dict[str, Any]) -> list[dict[str, Any]]:
     of each search)."""
     base, pid = launch["iss"], launch["patient"]
     auth = {"Authorization": f"Bearer {launch['access_token']}"}
-    patient = _get_json(f"{base}/Patient/{pid}", "The EHR's Patient", auth)
+    patient = _get_json(f"{base}/Patient/{pid}", "The EHR's Patient", auth, _FHIR_LIMIT)
     if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
         raise SmartError(502, "The EHR did not answer", "The EHR's Patient could not be read.")
     out = [patient]
     for kind in _SEARCHES:
-        found = _get_json(f"{base}/{kind}?{urlencode({'patient': pid})}", f"The EHR's {kind}", auth)
+        url = f"{base}/{kind}?{urlencode({'patient': pid})}"
+        found = _get_json(url, f"The EHR's {kind}", auth, _FHIR_LIMIT)
         entries = found.get("entry", []) if isinstance(found, dict) else []
         out += [
             e["resource"]

@@ -32,7 +32,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from neurodose.errors import NeurodoseError
-from neurodose.service import accounts, smart, store
+from neurodose.service import accounts, smart, smart_keys, store
 from neurodose.service.api import client_address
 from neurodose.service.models import Clinician
 from neurodose.service.pages.common import (
@@ -60,6 +60,14 @@ def _issuers(request: Request) -> tuple[smart.Issuer, ...]:
         cached = smart.load_issuers(state(request).settings.smart_issuers)
         request.app.state.smart_issuers = cached
     return cached
+
+
+def _keys(request: Request, issuer: smart.Issuer) -> Any:
+    """The signing keys of ``issuer`` (one key cache per server process)."""
+    cache = getattr(request.app.state, "smart_keys", None)
+    if cache is None:
+        cache = request.app.state.smart_keys = smart_keys.KeyCache()
+    return smart.signing_keys(cache, issuer, state(request).settings.smart_keys_s)
 
 
 def _problem(request: Request, exc: smart.SmartError) -> Response:
@@ -114,7 +122,8 @@ def callback(request: Request, code: str = "", error: str = "") -> Response:
         taken = smart.take(st.db, state_[:200], request.cookies.get(LAUNCH_COOKIE, ""))
         if not code or len(code) > 2000:
             raise smart.SmartError(400, "Not a launch", "The EHR sent no authorisation code.")
-        smart.authorised(st.db, taken["id"], smart.exchange(taken, code))
+        keys = _keys(request, smart.registered(_issuers(request), taken["iss"]))
+        smart.authorised(st.db, taken["id"], smart.exchange(taken, code, keys))
     except smart.SmartError as exc:
         return _problem(request, exc)
     return page(request, "smart.html", mode="continue", user=None)
