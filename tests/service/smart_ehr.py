@@ -400,7 +400,9 @@ def smart_world(folder: Path, db_url: str = "", **env: str) -> SmartWorld:
     ehr = EHR(redirect_uri=clinic.url + "/smart/callback").start()
     reg = folder / "smart-issuers.json"
     reg.write_text(json.dumps({"issuers": [{"iss": ehr.iss, "client_id": CLIENT_ID}]}))
-    clinic.env_extra.update(NEURODOSE_SMART_ISSUERS=str(reg), **env)
+    # the tests launch many times from one address: no rate limit unless a test sets one
+    limits = {"NEURODOSE_SMART_RATE_LIMIT": "100000"}
+    clinic.env_extra.update(NEURODOSE_SMART_ISSUERS=str(reg), **{**limits, **env})
     clinic.add_user("gp")
     try:
         clinic.start()

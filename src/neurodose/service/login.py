@@ -45,7 +45,7 @@ from neurodose.service import accounts, store
 from neurodose.service.models import Clinician, LoginThrottle
 from neurodose.service.security import sha256, verify_password
 
-__all__ = ["LoginGate", "Outcome", "name_actor"]
+__all__ = ["LoginGate", "Outcome", "counted", "name_actor"]
 
 #: sign-ins allowed to wait for the Argon2 pool, per pool thread
 _QUEUE_PER_WORKER = 4
@@ -106,6 +106,21 @@ def _insert_missing(s: Session, key: str, now: float) -> None:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         s.execute(sqlite_insert(LoginThrottle).values(**row).on_conflict_do_nothing())
+
+
+def counted(s: Session, key: str, now: float, window_s: float) -> LoginThrottle:
+    """The ``login_throttle`` row of ``key`` with one more event counted in its fixed
+    window of ``window_s`` (a new window when the last one is over), locked for update
+    so that every worker counts on the same row. Also what the SMART launch's rate
+    limit counts with (keys ``s:<address>``)."""
+    _insert_missing(s, key, now)
+    row = s.execute(
+        select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
+    ).scalar_one()
+    if now - row.window_start >= window_s:
+        row.failures, row.window_start = 0, now
+    row.failures += 1
+    return row
 
 
 #: lockouts one process remembers before it forgets those that are over
@@ -204,13 +219,7 @@ class LoginGate:
         with self.db.session() as s:
             store.audit(s, actor, action, None, f"from {address}: {reason}")
             for key, limit, what in zip(keys, limits, ("address " + address, "name"), strict=True):
-                _insert_missing(s, key, now)
-                row = s.execute(
-                    select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
-                ).scalar_one()
-                if now - row.window_start >= st.login_window_s:
-                    row.failures, row.window_start = 0, now
-                row.failures += 1
+                row = counted(s, key, now, st.login_window_s)
                 if row.failures >= limit:
                     row.failures, row.window_start = 0, now
                     row.locked_until = now + st.login_lockout_s

@@ -39,6 +39,10 @@ Environment (all optional):
     every launch is refused).
 ``NEURODOSE_SMART_LAUNCH_SECONDS``
     How long a SMART launch may take from its start to the callback, seconds (default 600).
+``NEURODOSE_SMART_RATE_LIMIT``, ``NEURODOSE_SMART_RATE_WINDOW_SECONDS``
+    SMART launches and callbacks one client address may make per window (default 120
+    per 60 s; counted in the database, so across workers); more are answered ``429``
+    with ``Retry-After``. Behind a NAT every clinician of a site shares one address.
 ``NEURODOSE_SMART_KEYS_SECONDS``
     How long the EHR's id_token signing keys (its JWK Set) are kept before they are read
     again, seconds (default 3600; a token with an unknown ``kid`` reads them at once).
@@ -111,6 +115,8 @@ class Settings:
         Lifetime of a SMART launch's state and PKCE verifier, s.
     smart_keys_s : int
         How long an EHR's signing keys are kept, s.
+    smart_rate_limit, smart_rate_window_s : int
+        SMART launches and callbacks per client address per window (s).
 
     Examples
     --------
@@ -135,6 +141,8 @@ class Settings:
     smart_issuers: str | None = None
     smart_launch_s: int = 600
     smart_keys_s: int = 3600
+    smart_rate_limit: int = 120
+    smart_rate_window_s: int = 60
     dask_scheduler: str | None = None
     db_pool: int = 8
 
@@ -197,6 +205,8 @@ class Settings:
             smart_issuers=os.environ.get("NEURODOSE_SMART_ISSUERS") or None,
             smart_launch_s=_int_env("NEURODOSE_SMART_LAUNCH_SECONDS", 600, 1, 3600),
             smart_keys_s=_int_env("NEURODOSE_SMART_KEYS_SECONDS", 3600, 0, 86400),
+            smart_rate_limit=_int_env("NEURODOSE_SMART_RATE_LIMIT", 120, 1, 100000),
+            smart_rate_window_s=_int_env("NEURODOSE_SMART_RATE_WINDOW_SECONDS", 60, 1, 86400),
             db_pool=_int_env("NEURODOSE_DB_POOL", 8, 1, 200),
             dask_scheduler=os.environ.get("NEURODOSE_DASK_SCHEDULER") or None,
         )

@@ -49,6 +49,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 import secrets
 import time
@@ -61,8 +62,13 @@ import httpx
 from sqlalchemy import delete, select, update
 
 from neurodose.errors import InputError
-from neurodose.service import smart_keys
-from neurodose.service.models import SmartLaunch, SmartPatientLink, SmartUserLink
+from neurodose.service import login, smart_keys
+from neurodose.service.models import (
+    LoginThrottle,
+    SmartLaunch,
+    SmartPatientLink,
+    SmartUserLink,
+)
 from neurodose.service.security import sha256
 
 __all__ = [
@@ -89,6 +95,7 @@ __all__ = [
     "registered",
     "signing_keys",
     "take",
+    "too_many_launches",
 ]
 
 #: what the clinic asks for: the launch context, the user's identity, and the
@@ -303,6 +310,28 @@ def begin(
         params["launch"] = launch
     sep = "&" if urlsplit(endpoints.authorize).query else "?"
     return endpoints.authorize + sep + urlencode(params), browser
+
+
+def too_many_launches(db: Any, address: str, limit: int, window_s: int) -> int:
+    """Count a launch or callback from ``address``; the seconds until its window ends
+    when it is over ``limit`` in ``window_s`` (0: go on).
+
+    The count lives in the sign-in's ``login_throttle`` table (key ``s:<address>``,
+    :func:`neurodose.service.login.counted`), so that every worker process agrees;
+    rows whose window is over are deleted when a new window begins.
+    """
+    now = time.time()
+    with db.session() as s:
+        row = login.counted(s, "s:" + address[:70], now, window_s)
+        count, start = row.failures, row.window_start
+        if count == 1:  # a new window here: forget the finished ones of every address
+            s.execute(
+                delete(LoginThrottle).where(
+                    LoginThrottle.key.like("s:%"),
+                    LoginThrottle.window_start < now - window_s,
+                )
+            )
+    return max(1, math.ceil(start + window_s - now)) if count > limit else 0
 
 
 def refused(message: str) -> SmartError:

@@ -24,7 +24,9 @@ moves on to ``/smart/resume`` itself, from the clinic's own origin.
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -79,10 +81,45 @@ def _redirect_uri(request: Request) -> str:
     return base.rstrip("/") + "/smart/callback"
 
 
+def _throttled(request: Request) -> Response | None:
+    """The 429 page when this address has launched too often (None: go on). A
+    refused address is refused again from this process's memory until its window ends."""
+    st = state(request)
+    address = client_address(request)
+    blocked: dict[str, float] | None = getattr(request.app.state, "smart_blocked", None)
+    if blocked is None:
+        blocked = request.app.state.smart_blocked = {}
+    now = time.time()
+    wait = math.ceil(blocked.get(address, 0.0) - now)
+    if wait <= 0:
+        limit, window = st.settings.smart_rate_limit, st.settings.smart_rate_window_s
+        wait = smart.too_many_launches(st.db, address, limit, window)
+        if len(blocked) > 10_000:
+            blocked.clear()
+        if wait:
+            blocked[address] = now + wait
+    if wait <= 0:
+        return None
+    resp = error_page(
+        request,
+        429,
+        "Too many launches",
+        [
+            "This computer has started more SMART launches than the clinic allows in a "
+            f"short time. Please wait {wait} seconds, then launch again from the EHR."
+        ],
+    )
+    resp.headers["Retry-After"] = str(wait)
+    return resp
+
+
 @router.get("/smart/launch", response_class=HTMLResponse)
 def launch(request: Request, iss: str = "", launch: str = "") -> Response:
     """Begin an EHR launch (``iss`` and ``launch``) or a standalone launch (``iss``)."""
     st = state(request)
+    too_many = _throttled(request)
+    if too_many is not None:
+        return too_many
     if len(launch) > 500:
         return _problem(request, smart.SmartError(400, "Not a launch", "The launch is too long."))
     try:
@@ -116,6 +153,9 @@ def callback(request: Request, code: str = "", error: str = "") -> Response:
     """The EHR's redirect: take the state once, exchange the code with the verifier."""
     state_ = request.query_params.get("state", "")
     st = state(request)
+    too_many = _throttled(request)
+    if too_many is not None:
+        return too_many
     try:
         if error:
             raise smart.oauth_error(error[:60])
