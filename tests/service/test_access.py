@@ -211,13 +211,16 @@ def test_revoked_diary_link_is_401(sqlite_clinic, world):
 #: the SMART App Launch pages (service/smart_pages.py) and what each gives a request
 #: with no launch cookie and no session: the launch needs a registered ``iss`` (none is
 #: registered here), the callback, resume and link a launch of this browser, create a
-#: session
+#: session, the EHR links page and its remove form a session (the form also its CSRF
+#: token and a link of the signed-in account: tests/service/test_smart_http.py)
 SMART_RULES = {
     ("GET", "/smart/launch"): (400, "not registered"),
     ("GET", "/smart/callback"): (400, "not known"),
     ("GET", "/smart/resume"): (400, "No launch is waiting"),
     ("POST", "/smart/link"): (400, "No launch is waiting"),
     ("POST", "/smart/create"): (303, "/login"),
+    ("GET", "/smart/links"): (303, "/login"),
+    ("POST", "/smart/links/{link_id}/remove"): (303, "/login"),
 }
 
 
@@ -229,7 +232,8 @@ def test_smart_routes_have_a_rule(sqlite_clinic):
     for who in (None, sqlite_clinic.tokens["alice"]):  # a bearer token is no session
         c = sqlite_clinic.server.client(who)
         for (method, path), (status, says) in SMART_RULES.items():
-            r = c.request(method, path, params={"iss": "https://ehr.example.org/fhir"})
+            url = path.format(link_id=1)
+            r = c.request(method, url, params={"iss": "https://ehr.example.org/fhir"})
             assert r.status_code == status, (method, path, r.text[:200])
             assert says in (r.headers.get("location", "") if status == 303 else r.text)
             assert "nd_session" not in r.headers.get("set-cookie", "")

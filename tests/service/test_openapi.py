@@ -137,6 +137,8 @@ NON_JSON: dict[tuple[str, str], str] = {
     ("GET", "/smart/resume"): "redirect or page",
     ("POST", "/smart/link"): "redirect or page",
     ("POST", "/smart/create"): "redirect or page",
+    ("GET", "/smart/links"): "page",
+    ("POST", "/smart/links/{link_id}/remove"): "redirect or page",
 }
 
 #: JSON routes of the CDS package that do not declare a response model yet; that package

@@ -3,9 +3,10 @@ test EHR (:mod:`tests.service.smart_ehr`) opens a patient's chart, presses "Open
 neurodose" (the EHR launch), authorises at the EHR, gives the clinic account's password
 once (which links the EHR user to it), creates the clinic patient from the EHR's FHIR
 data, and lands on its page; the next launch from the EHR, without a clinic session,
-lands on the same patient's page at once. A standalone launch picks the patient at the
-EHR. Screenshots go to ``$NEURODOSE_SCREENSHOTS`` (``docs/figures/ui`` for the docs) or a
-temp folder.
+lands on the same patient's page at once. The clinician then removes the EHR link on
+the links page (axe-core checks it), and the next launch asks for the password again.
+A standalone launch picks the patient at the EHR. Screenshots go to
+``$NEURODOSE_SCREENSHOTS`` (``docs/figures/ui`` for the docs) or a temp folder.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .a11y import axe_violations, describe
 from .conftest import PASSWORD
 from .smart_ehr import smart_world
 
@@ -41,6 +43,14 @@ def test_ehr_launch_opens_the_patient_page(browser, tmp_path):
 
     def shot(name: str) -> None:
         d.save_screenshot(str(shots / f"{name}.png"))
+
+    bad: dict[str, list[dict[str, Any]]] = {}
+
+    def axe(name: str) -> None:
+        """axe-core over the page shown: no serious or critical violation."""
+        found = axe_violations(d)
+        if found:
+            bad[name] = found
 
     def launch_from_chart(pid: str, first: bool = False) -> None:
         """At the EHR: the patient's chart, "Open in neurodose", authorise."""
@@ -88,6 +98,26 @@ def test_ehr_launch_opens_the_patient_page(browser, tmp_path):
         assert d.current_url == f"{clinic.url}/patients/{pid}"
         assert d.get_cookie("nd_session") is not None
         shot("smart_06_relaunch_lands_on_patient")
+
+        # the clinician's EHR links: listed, removable (a form with the session's CSRF
+        # token); after removal the next launch asks for the clinic password again
+        d.get(f"{clinic.url}/smart/links")
+        see("Your EHR links")
+        assert "Practitioner/dr-ada" in d.find_element(By.ID, "smart-links").text
+        shot("smart_08_ehr_links")
+        axe("smart_08_ehr_links")
+        d.find_element(By.CSS_SELECTOR, "#smart-links button").click()
+        see("The EHR link was removed.")
+        axe("smart_08_ehr_links removed")
+        launch_from_chart("p01")
+        see("Link your EHR user to the clinic")
+        axe("smart_03_link_ehr_user")
+        assert not bad, describe([v for vs in bad.values() for v in vs])
+        d.find_element(By.ID, "username").send_keys("gp")
+        d.find_element(By.ID, "password").send_keys(PASSWORD)
+        d.find_element(By.ID, "smart-link-submit").click()  # linked again: the patient
+        see("Options for this patient, ranked")
+        assert d.current_url == f"{clinic.url}/patients/{pid}"
 
         # standalone launch: the clinician starts at the clinic, picks the patient at the EHR
         d.get(f"{clinic.url}/smart/launch?iss={ehr.iss}")

@@ -461,3 +461,73 @@ def test_junk_anywhere_gives_a_page_never_a_500_or_an_echo(world):
         r = c.post("/smart/link", data={"username": j, "password": j})
         assert r.status_code == 401 and "not recognised" in r.text, (j[:20], r.text[-400:])
         assert "<script>x" not in r.text
+
+
+def _csrf(page: httpx.Response) -> str:
+    return page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def _audit(world: SmartWorld, action: str) -> list[tuple[str, str | None, str]]:
+    """The audit rows of ``action`` (actor, patient, detail), read from the database."""
+    import sqlite3
+
+    path = world.clinic.db_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as con:
+        q = "SELECT actor, patient_id, detail FROM audit WHERE action = ?"
+        return [tuple(r) for r in con.execute(q, (action,))]
+
+
+def test_a_clinician_sees_and_removes_their_ehr_links(world):
+    """The links page lists the signed-in account's EHR users (issuer, fhirUser, when);
+    removing one needs the session's CSRF token and one's own link (another account's:
+    404), is audited without a patient, and the next launch as that EHR user asks for
+    the clinic password again."""
+    world.clinic.add_user("eve")
+    world.clinic.add_user("fay")
+    world.ehr.practitioner = "Practitioner/dr-eve"
+    try:
+        c = _browser(world)
+        assert _callback(world, c).status_code == 200
+        r = c.post("/smart/link", data={"username": "eve", "password": PASSWORD})
+        assert r.status_code == 303
+        page = c.get("/smart/links")
+        assert page.status_code == 200 and "Your EHR links" in page.text
+        assert world.ehr.iss in page.text and f"{world.ehr.iss}/Practitioner/dr-eve" in page.text
+        assert time.strftime("%Y-%m-%d", time.gmtime()) in page.text
+        link_id = page.text.split('action="/smart/links/', 1)[1].split("/", 1)[0]
+        assert page.text.count('action="/smart/links/') == 1  # eve's link only
+        # fay (another account) sees none of eve's links and cannot remove them
+        fay = _browser(world)
+        world.ehr.practitioner = "Practitioner/dr-fay"
+        assert _callback(world, fay).status_code == 200
+        assert fay.post("/smart/link", data={"username": "fay", "password": PASSWORD})
+        fay_page = fay.get("/smart/links")
+        assert "dr-eve" not in fay_page.text and "dr-fay" in fay_page.text
+        r = fay.post(f"/smart/links/{link_id}/remove", data={"csrf": _csrf(fay_page)})
+        assert r.status_code == 404 and "No such EHR link" in r.text
+        for junk in ("abc", "-1", "9" * 30, "1.5"):
+            r = fay.post(f"/smart/links/{junk}/remove", data={"csrf": _csrf(fay_page)})
+            assert r.status_code == 404 and "text/html" in r.headers["content-type"], junk
+        # eve without the CSRF token: to the sign-in page, nothing removed
+        r = c.post(f"/smart/links/{link_id}/remove", data={"csrf": "forged"})
+        assert r.status_code == 303 and r.headers["location"] == "/login?expired=1"
+        assert "dr-eve" in c.get("/smart/links").text
+        # eve removes it
+        r = c.post(f"/smart/links/{link_id}/remove", data={"csrf": _csrf(page)})
+        assert r.status_code == 303 and r.headers["location"] == "/smart/links?removed=1"
+        after = c.get("/smart/links?removed=1")
+        assert "The EHR link was removed" in after.text and "dr-eve" not in after.text
+        assert "No EHR user is linked" in after.text
+        r = c.post(f"/smart/links/{link_id}/remove", data={"csrf": _csrf(page)})
+        assert r.status_code == 404
+        rows = _audit(world, "smart.unlink_user")
+        assert rows == [("eve", None, f"{world.ehr.iss} {world.ehr.iss}/Practitioner/dr-eve")]
+        # the next launch as dr-eve, in a browser with no session: link again
+        world.ehr.practitioner = "Practitioner/dr-eve"
+        fresh = _browser(world)
+        assert _callback(world, fresh).status_code == 200
+        r = fresh.get("/smart/resume")
+        assert r.status_code == 200 and "Link your EHR user" in r.text
+        _no_session(fresh)
+    finally:
+        world.ehr.practitioner = "Practitioner/dr-ada"

@@ -96,6 +96,8 @@ __all__ = [
     "signing_keys",
     "take",
     "too_many_launches",
+    "unlink_user",
+    "user_links",
 ]
 
 #: what the clinic asks for: the launch context, the user's identity, and the
@@ -502,6 +504,35 @@ def linked_user(s: Any, iss: str, fhir_user: str | None) -> int | None:
 def link_user(s: Any, iss: str, fhir_user: str, clinician_id: int) -> None:
     """Link ``fhir_user`` at ``iss`` to the clinic account ``clinician_id``."""
     s.add(SmartUserLink(iss=iss, fhir_user=fhir_user, clinician_id=clinician_id))
+
+
+def user_links(s: Any, clinician_id: int) -> list[dict[str, Any]]:
+    """The EHR users linked to clinic account ``clinician_id``, oldest first: ``id``,
+    ``iss``, ``fhir_user``, ``linked`` (UTC, ``YYYY-MM-DD HH:MM``)."""
+    rows = s.scalars(
+        select(SmartUserLink)
+        .where(SmartUserLink.clinician_id == clinician_id)
+        .order_by(SmartUserLink.created_at, SmartUserLink.id)
+    )
+    return [
+        {
+            "id": r.id,
+            "iss": r.iss,
+            "fhir_user": r.fhir_user,
+            "linked": r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else "",
+        }
+        for r in rows
+    ]
+
+
+def unlink_user(s: Any, link_id: int, clinician_id: int) -> tuple[str, str] | None:
+    """Remove link ``link_id`` if it is one of account ``clinician_id``'s; its
+    (``iss``, ``fhir_user``), or None when there is no such link of that account."""
+    row = s.get(SmartUserLink, link_id)
+    if row is None or row.clinician_id != clinician_id:
+        return None
+    s.delete(row)
+    return row.iss, row.fhir_user
 
 
 def linked_patient(s: Any, iss: str, ehr_patient: str, clinic: str) -> str | None:

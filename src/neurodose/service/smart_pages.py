@@ -13,6 +13,10 @@
                                (the sign-in's limits and audit): links the ``fhirUser``
 ``POST /smart/create``         a clinician's session, its CSRF token and the launch cookie:
                                creates the clinic patient from the EHR's FHIR data
+``GET /smart/links``           a clinician's session: the EHR users linked to the account
+                               (issuer, ``fhirUser``, when linked), each with a remove form
+``POST /smart/links/{id}/      a clinician's session and its CSRF token: removes one of
+remove``                       the account's own links (another's: 404); audited
 =============================  ==============================================================
 
 The launch cookie (``nd_smart``: ``HttpOnly``, ``SameSite=Lax`` so that it comes back
@@ -329,3 +333,29 @@ def create(request: Request, csrf: str = Form("")) -> Response:
         )
     smart.finish(st.db, ctx["id"])
     return RedirectResponse(f"/patients/{rec.id}", status_code=303)
+
+
+@router.get("/smart/links", response_class=HTMLResponse)
+def links(request: Request, removed: str = "") -> Response:
+    """The signed-in clinician's EHR links, each with a form that removes it."""
+    user, csrf = session(request)
+    with state(request).db.session() as s:
+        rows = smart.user_links(s, user.id)
+    message = "The EHR link was removed." if removed == "1" else ""
+    return page(request, "smart_links.html", user=user, csrf=csrf, links=rows, message=message)
+
+
+@router.post("/smart/links/{link_id}/remove", response_class=HTMLResponse)
+def remove_link(request: Request, link_id: str, csrf: str = Form("")) -> Response:
+    """Remove one of the signed-in clinician's EHR links (audited: the issuer and the
+    EHR user, no patient); the next launch as that EHR user asks to link again."""
+    user, expected = session(request)
+    check_csrf(request, csrf, expected)
+    with state(request).db.session() as s:
+        ok = link_id.isascii() and link_id.isdigit() and len(link_id) < 10
+        gone = smart.unlink_user(s, int(link_id), user.id) if ok else None
+        if gone is not None:
+            store.audit(s, user.name, "smart.unlink_user", None, f"{gone[0]} {gone[1]}")
+    if gone is None:
+        return error_page(request, 404, "No such EHR link", ["This account has no such EHR link."])
+    return RedirectResponse("/smart/links?removed=1", status_code=303)
