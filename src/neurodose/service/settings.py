@@ -60,6 +60,7 @@ import os
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from neurodose.errors import InputError
 from neurodose.limits import MAX_TRIAL_PATIENTS
@@ -78,6 +79,22 @@ def _int_env(name: str, default: int, lo: int, hi: int) -> int:
     if not lo <= v <= hi:
         raise InputError(name, raw, f"a whole number {lo}-{hi}")
     return v
+
+
+#: the SMART App Launch settings: field -> (variable, default, lowest, highest)
+_SMART_INTS = {
+    "smart_launch_s": ("NEURODOSE_SMART_LAUNCH_SECONDS", 600, 1, 3600),
+    "smart_keys_s": ("NEURODOSE_SMART_KEYS_SECONDS", 3600, 0, 86400),
+    "smart_rate_limit": ("NEURODOSE_SMART_RATE_LIMIT", 120, 1, 100000),
+    "smart_rate_window_s": ("NEURODOSE_SMART_RATE_WINDOW_SECONDS", 60, 1, 86400),
+}
+
+
+def _smart_env() -> dict[str, Any]:
+    """The ``smart_*`` settings from the environment (``NEURODOSE_SMART_*``)."""
+    out: dict[str, Any] = {k: _int_env(*v) for k, v in _SMART_INTS.items()}
+    out["smart_issuers"] = os.environ.get("NEURODOSE_SMART_ISSUERS") or None
+    return out
 
 
 @dataclass(frozen=True)
@@ -202,11 +219,7 @@ class Settings:
             login_window_s=_int_env("NEURODOSE_LOGIN_WINDOW_SECONDS", 900, 1, 86400),
             login_lockout_s=_int_env("NEURODOSE_LOGIN_LOCKOUT_SECONDS", 900, 1, 86400),
             login_workers=_int_env("NEURODOSE_LOGIN_WORKERS", 2, 1, 64),
-            smart_issuers=os.environ.get("NEURODOSE_SMART_ISSUERS") or None,
-            smart_launch_s=_int_env("NEURODOSE_SMART_LAUNCH_SECONDS", 600, 1, 3600),
-            smart_keys_s=_int_env("NEURODOSE_SMART_KEYS_SECONDS", 3600, 0, 86400),
-            smart_rate_limit=_int_env("NEURODOSE_SMART_RATE_LIMIT", 120, 1, 100000),
-            smart_rate_window_s=_int_env("NEURODOSE_SMART_RATE_WINDOW_SECONDS", 60, 1, 86400),
+            **_smart_env(),
             db_pool=_int_env("NEURODOSE_DB_POOL", 8, 1, 200),
             dask_scheduler=os.environ.get("NEURODOSE_DASK_SCHEDULER") or None,
         )
