@@ -80,6 +80,8 @@ def _refused(world: SmartWorld, c: httpx.Client, r: httpx.Response, says: str) -
     log = world.clinic.log()
     for token in world.ehr.id_tokens:  # neither its claims nor its signature
         assert all(part not in log for part in token.split(".")[1:] if part)
+    assert world.ehr.tokens and not any(access in log for access in world.ehr.tokens)
+    assert "/smart/callback" in log  # the log is the server's, with its requests
 
 
 def _sign_with(key: Any, kid: str | None = "ehr-key-1", alg: str = "RS256") -> Callable:
