@@ -19,6 +19,11 @@
 remove``                       the account's own links (another's: 404); audited
 =============================  ==============================================================
 
+``/smart/launch`` and ``/smart/callback`` are rate-limited per client address
+(``NEURODOSE_SMART_RATE_LIMIT`` per ``NEURODOSE_SMART_RATE_WINDOW_SECONDS``, counted in the
+database: :func:`neurodose.service.smart.too_many_launches`): past it, a ``429`` page with
+``Retry-After``.
+
 The launch cookie (``nd_smart``: ``HttpOnly``, ``SameSite=Lax`` so that it comes back
 with the EHR's redirect, path ``/smart``) binds the ``state`` to the browser that began
 the launch. The clinic session is the sign-in's (``SameSite=Strict``), which a browser
