@@ -69,7 +69,7 @@ from neurodose.errors import (
 )
 from neurodose.fhir.ucum import quantity_value
 from neurodose.fhir.validate import bundle_entries, validate_resource
-from neurodose.knowledge import resolve_name
+from neurodose.knowledge import get_drug, resolve_name
 from neurodose.knowledge.conditions import condition
 from neurodose.knowledge.pgx import parse_genotype
 from neurodose.knowledge.terminology import (
@@ -77,6 +77,7 @@ from neurodose.knowledge.terminology import (
     drug_for_code,
     gene_for_code,
     observation_for_code,
+    product_level,
     timing_interval,
 )
 from neurodose.plausibility import birth_date_plausible, patient_plausible
@@ -307,12 +308,52 @@ def _measurement_for(res: Mapping[str, Any]) -> tuple[str, float, str | None] | 
     return None
 
 
-def _drug_from_text(text: str) -> str | None:
+def _drug_from_text(text: str) -> tuple[str | None, str | None]:
+    """``(drug, None)`` for a name the knowledge base knows, ``(None, why)`` for the
+    ingredient of a one-product record that does not name that product, else
+    ``(None, None)``."""
     for cand in _name_candidates(text):
         try:
-            return resolve_name(cand)
+            drug = resolve_name(cand)
         except (UnknownNameError, NeurodoseError):
             continue
+        why = _product_not_named(text, cand, drug)
+        return (None, why) if why else (drug, None)
+    return None, None
+
+
+#: words that name a patch or plaster product in a medication text
+_FORM_WORDS = ("patch", "plaster", "medicated", "transdermal", "topical system")
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+
+
+def _product_not_named(text: str, cand: str, drug: str) -> str | None:
+    """Why a text that matched ``drug`` through ``cand`` does not name it, where ``drug``
+    is one product (the lidocaine 5 % plaster): a bare ingredient name ("lidocaine",
+    "capsaicin cream") or another strength ("lidocaine 4 % patch") is not the product
+    (an injection, a cream, an over-the-counter patch); None when it names it (a form
+    word at the same strength, or a brand)."""
+    if not product_level(drug):
+        return None
+    rec = get_drug(drug)
+    low = text.lower()
+    want, got = _PERCENT.search(rec.display_name), _PERCENT.search(low)
+    if want and got and float(want.group(1)) != float(got.group(1)):
+        return (
+            f"{text!r} is {got.group(1)} %, not {rec.display_name}; the product is not "
+            "in the neurodose knowledge base; not checked"
+        )
+    bare = {
+        a.lower()
+        for a in rec.aliases
+        if not any(ch.isdigit() for ch in a) and not any(w in a.lower() for w in _FORM_WORDS)
+    }
+    if cand.strip().lower() in bare and not any(w in low for w in _FORM_WORDS):
+        return (
+            f"{text!r} names the ingredient of {rec.display_name} but not the product "
+            f"(an injection, a cream or another patch may be meant); not checked as "
+            f"{rec.display_name}"
+        )
     return None
 
 
@@ -324,7 +365,17 @@ def medication_of(
     RxNorm and ATC codes are looked up in the drug records; then the coding
     displays and the text are tried as names. ``strength_mg`` is the per-unit
     strength of an RxNorm SCD (from its cited display), where the code gives one.
+    A name of the ingredient of a one-product record ("lidocaine" for the 5 % plaster)
+    is not that product: None (see :func:`_medication`).
     """
+    drug, text, codes, strength, _ = _medication(cc)
+    return drug, text, codes, strength
+
+
+def _medication(
+    cc: Any,
+) -> tuple[str | None, str, tuple[str, ...], float | None, str | None]:
+    """:func:`medication_of` and, when no drug is found, why (or None)."""
     codes = _code_strings(cc)
     text = _text(cc)
     strength: float | None = None
@@ -335,15 +386,17 @@ def medication_of(
             if ident.system == "RxNorm-SCD" and ident.display:
                 m = _STRENGTH.search(ident.display)
                 strength = float(m.group(1)) if m else None
-            return coded, text or (ident.display or coded), codes, strength
+            return coded, text or (ident.display or coded), codes, strength, None
     names = [text] + [str(c.get("display")) for c in _codings(cc) if c.get("display")]
+    why: str | None = None
     for n in names:
         if n:
-            drug = _drug_from_text(n)
+            drug, not_named = _drug_from_text(n)
             if drug is not None:
                 m = _STRENGTH.search(n)
-                return drug, text, codes, float(m.group(1)) if m else None
-    return None, text, codes, None
+                return drug, text, codes, float(m.group(1)) if m else None, None
+            why = why or not_named
+    return None, text, codes, None, why
 
 
 def _every_h(dosage: dict[str, Any]) -> float | None:
@@ -511,9 +564,11 @@ def _order(res: dict[str, Any], where: str, index: Mapping[str, dict[str, Any]])
             None,
             "a medication (a code, a name, or a Medication reference)",
         )
-    drug, text, codes, strength = medication_of(cc, where=f"{where}.medication")
+    drug, text, codes, strength, why = _medication(cc)
     strength = strength if strength is not None else med_strength
     dose, every, problems = _order_dose(res, strength, where)
+    if drug is None and why:
+        problems = (why,)
     return Order(
         ref=ref,
         drug=drug,

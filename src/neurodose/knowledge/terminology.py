@@ -49,6 +49,7 @@ __all__ = [
     "gene_for_code",
     "observation_code",
     "observation_for_code",
+    "product_level",
     "system_name",
     "system_uri",
     "timing_interval",
@@ -275,7 +276,20 @@ def drug_for_code(system: str | None, code: str | None) -> tuple[str, Identifier
 
 
 def drug_codes(drug: str) -> list[Identifier]:
-    """The cited codes of a drug (RxNorm IN first, then ATC, then SCDs)."""
-    order = {"RxNorm-IN": 0, "ATC": 1, "RxNorm-SCD": 2}
+    """The cited codes of a drug (RxNorm IN first, then ATC, then the product-level
+    codes: SCDs, SBDs, packs)."""
+    order = {"RxNorm-IN": 0, "ATC": 1, "RxNorm-SCD": 2, "RxNorm-SBD": 3, "RxNorm-PCK": 4}
     ids = [i for i in _identifiers(drug) if i.system in order]
     return sorted(ids, key=lambda i: order[i.system])
+
+
+#: RxNorm term types that name one product (form and strength), not an ingredient
+PRODUCT_SYSTEMS = ("RxNorm-SCD", "RxNorm-SBD", "RxNorm-PCK")
+
+
+def product_level(drug: str) -> bool:
+    """True for a drug record that is one product (the lidocaine 5 % plaster, the
+    capsaicin 8 % patch): known by product-level RxNorm codes and by no ingredient or
+    ATC code, so that an ingredient code or name never stands for it."""
+    systems = {i.system for i in _identifiers(drug)}
+    return bool(systems & set(PRODUCT_SYSTEMS)) and not systems & {"RxNorm-IN", "ATC"}

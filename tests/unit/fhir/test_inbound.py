@@ -600,3 +600,60 @@ def test_tablet_count_without_unit_uses_the_scd_strength() -> None:
     case = case_from_resources([_patient(), order], today=TODAY)
     assert case.profile["medications"] == [{"name": "amitriptyline", "dose_mg": 25.0}]
     assert case.unrecognised == ()
+
+
+@pytest.mark.parametrize(
+    ("code", "drug"),
+    [
+        ("1745091", "lidocaine_plaster"),
+        ("1011705", "lidocaine_plaster"),
+        ("1039679", "capsaicin_patch"),
+        ("1039681", "capsaicin_patch"),
+    ],
+)
+def test_product_level_rxnorm_code_alone_is_the_product(code: str, drug: str) -> None:
+    case = case_from_resources([_patient(), _mr({"coding": [{"system": RX, "code": code}]})])
+    assert [m["name"] for m in case.profile["medications"]] == [drug]
+    assert case.unrecognised == ()
+    hit = drug_for_code(RX, code)
+    assert hit is not None and hit[1].verified is False and hit[1].source.startswith("openfda")
+
+
+@pytest.mark.parametrize(
+    ("concept", "why"),
+    [
+        ({"text": "lidocaine"}, "names the ingredient of Lidocaine 5 % plaster"),
+        (
+            {"coding": [{"system": RX, "code": "999999001", "display": "lidocaine"}]},
+            "not checked as Lidocaine 5 % plaster",
+        ),
+        ({"text": "lidocaine 4% patch"}, "is 4 %, not Lidocaine 5 % plaster"),
+        ({"text": "lidocaine 2 % injection"}, "is 2 %, not Lidocaine 5 % plaster"),
+        ({"text": "capsaicin 0.075% cream"}, "not Capsaicin 8 % patch"),
+        ({"text": "capsaicin cream"}, "names the ingredient of Capsaicin 8 % patch"),
+    ],
+)
+def test_ingredient_or_other_product_never_becomes_the_plaster_or_patch(
+    concept: dict, why: str
+) -> None:
+    case = case_from_resources([_patient(), _mr(concept)], today=TODAY)
+    assert case.profile["medications"] == []
+    (u,) = case.unrecognised
+    assert u.kind == "medication" and why in u.reason and "not checked" in u.reason
+    # and it reaches the patient as an unchecked medicine
+    assert any(x.kind == "drug" for x in case.patient().unchecked)
+
+
+@pytest.mark.parametrize(
+    ("text", "drug"),
+    [
+        ("Lidoderm", "lidocaine_plaster"),
+        ("lidocaine 5% patch", "lidocaine_plaster"),
+        ("Lidocaine 5 % plaster", "lidocaine_plaster"),
+        ("Qutenza", "capsaicin_patch"),
+        ("capsaicin 8 % patch", "capsaicin_patch"),
+    ],
+)
+def test_a_text_that_names_the_product_is_the_product(text: str, drug: str) -> None:
+    case = case_from_resources([_patient(), _mr({"text": text})], today=TODAY)
+    assert [m["name"] for m in case.profile["medications"]] == [drug]
