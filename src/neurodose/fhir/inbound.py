@@ -73,11 +73,13 @@ from neurodose.knowledge import get_drug, resolve_name
 from neurodose.knowledge.conditions import condition
 from neurodose.knowledge.pgx import parse_genotype
 from neurodose.knowledge.terminology import (
+    answer_for_code,
     condition_for_code,
     drug_for_code,
     gene_for_code,
     observation_for_code,
     product_level,
+    system_name,
     timing_interval,
 )
 from neurodose.plausibility import birth_date_plausible, patient_plausible
@@ -770,6 +772,23 @@ def _integer_or_quantity(res: dict[str, Any], dim: str, where: str) -> float | N
     return None if q is None else quantity_value(q, dim, where=where)
 
 
+def _child_pugh_value(kind: str, res: dict[str, Any], ref: str) -> str | None:
+    """ "A", "B" or "C" from a Child-Pugh class (coded answer) or total score Observation."""
+    from neurodose.knowledge.measurements import child_pugh_class
+
+    if kind == "child_pugh_score":
+        try:
+            score = _integer_or_quantity(res, "score", f"{ref} valueQuantity")
+        except FhirError:
+            return None
+        return child_pugh_class(score) if score is not None else None
+    for c in _codings(res.get("valueCodeableConcept")):
+        a = answer_for_code("child_pugh_class", c.get("system"), c.get("code"))
+        if a is not None:
+            return a.value
+    return None
+
+
 def _lab_values(labs: Mapping[str, list[tuple[dt.date | None, float]]]) -> dict[str, float]:
     """The latest value of each lab, under its profile key; then the screen's measurements."""
     lab = {_LAB_KEYS[k]: _latest(labs[k]) for k in _LAB_KEYS if k in labs}
@@ -813,6 +832,8 @@ class _CaseReader:
     scores: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: weight_kg, height_cm, breastfeeding: (date, value) per key, the latest wins
     facts: dict[str, list[tuple[dt.date | None, Any]]] = field(default_factory=dict)
+    #: Child-Pugh class sent as such (NCIt class or total score): (date, class)
+    hepatic: list[tuple[dt.date | None, str]] = field(default_factory=list)
 
     def read(self, where: str, res: dict[str, Any]) -> None:
         rtype = res["resourceType"]
@@ -946,6 +967,53 @@ class _CaseReader:
                 self.extras[o.kind] = v_extra
         elif o.kind in _FACT_KINDS:
             self._patient_fact(o.kind, res, ref, when)
+        elif o.kind in ("child_pugh_class", "child_pugh_score"):
+            self._child_pugh(o.kind, res, ref, when)
+        elif o.kind == "occupation":
+            self._occupation(res, ref)
+
+    def _occupation(self, res: dict[str, Any], ref: str) -> None:
+        """An occupation in ISCO-08 sub-major group 83 (drivers and mobile plant
+        operators) sets ``drives``; another ISCO-08 occupation says nothing about driving;
+        an occupation in another code system (or as text) is named as not read."""
+        codings = _codings(res.get("valueCodeableConcept"))
+        isco = [c for c in codings if system_name(c.get("system")) == "ISCO-08"]
+        if any(answer_for_code("occupation", c.get("system"), c.get("code")) for c in isco):
+            self.profile["drives"] = True
+        elif not isco:
+            self.unrec.append(
+                Unrecognised(
+                    ref,
+                    "observation",
+                    _text(res.get("valueCodeableConcept")) or "occupation",
+                    _code_strings(res.get("valueCodeableConcept")),
+                    "occupation not coded in ISCO-08: whether the patient drives for work "
+                    "was not read",
+                )
+            )
+
+    def _child_pugh(self, kind: str, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
+        """The Child-Pugh class as a coded answer (NCIt C113691/2/4) or a total score
+        (5-15, classed by child_pugh.toml's cut-offs); anything else is named, not read."""
+        cls = _child_pugh_value(kind, res, ref)
+        if cls is None:
+            self.unrec.append(
+                Unrecognised(
+                    ref,
+                    "observation",
+                    _text(res.get("code")) or kind.replace("_", " "),
+                    _code_strings(res.get("code")),
+                    "Child-Pugh "
+                    + (
+                        "class without a coded class (A, B, C)"
+                        if kind == "child_pugh_class"
+                        else "score without a value of 5 to 15"
+                    )
+                    + "; not read",
+                )
+            )
+            return
+        self.hepatic.append((when, cls))
 
     def _patient_fact(self, kind: str, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
         if kind in _FLAG_KEYS:
@@ -1133,7 +1201,9 @@ class _CaseReader:
             raise FhirError("Patient", None, "a Patient resource with a birthDate")
         self.profile["conditions"] = sorted(self.conds)
         self.profile["medications"] = _profile_medications(self.meds)
-        lab = _lab_values(self.labs)
+        lab: dict[str, Any] = dict(_lab_values(self.labs))
+        if self.hepatic:
+            lab["child_pugh"] = _latest(self.hepatic)
         if lab:
             self.profile["labs"] = lab
         self._facts()

@@ -657,3 +657,98 @@ def test_ingredient_or_other_product_never_becomes_the_plaster_or_patch(
 def test_a_text_that_names_the_product_is_the_product(text: str, drug: str) -> None:
     case = case_from_resources([_patient(), _mr({"text": text})], today=TODAY)
     assert [m["name"] for m in case.profile["medications"]] == [drug]
+
+
+NCIT = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
+
+
+def _cp(code: str, **value: object) -> dict:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": NCIT, "code": code}]},
+        **value,
+    }
+
+
+@pytest.mark.parametrize(
+    ("obs", "cls"),
+    [
+        (
+            _cp("C121007", valueCodeableConcept={"coding": [{"system": NCIT, "code": "C113691"}]}),
+            "A",
+        ),
+        (
+            _cp("C121075", valueCodeableConcept={"coding": [{"system": NCIT, "code": "C113692"}]}),
+            "B",
+        ),
+        (
+            _cp("C121007", valueCodeableConcept={"coding": [{"system": NCIT, "code": "C113694"}]}),
+            "C",
+        ),
+        (_cp("C121074", valueInteger=6), "A"),
+        (_cp("C121074", valueInteger=7), "B"),
+        (_cp("C121074", valueQuantity={"value": 10, "unit": "{score}"}), "C"),
+    ],
+    ids=["class-A", "grade-B", "class-C", "score-6", "score-7", "score-10"],
+)
+def test_child_pugh_class_or_score_as_ncit_observation(obs: dict, cls: str) -> None:
+    case = case_from_resources([_patient(), obs], today=TODAY)
+    assert case.profile["labs"] == {"child_pugh": cls}
+    assert case.patient().hepatic == cls and case.unrecognised == ()
+
+
+@pytest.mark.parametrize(
+    "obs",
+    [
+        _cp("C121007", valueCodeableConcept={"coding": [{"system": NCIT, "code": "C159867"}]}),
+        _cp("C121007", valueString="B"),
+        _cp("C121074", valueInteger=4),
+        _cp("C121074", valueInteger=16),
+    ],
+    ids=["unknown-class", "text-only", "score-4", "score-16"],
+)
+def test_unreadable_child_pugh_is_named_never_guessed(obs: dict) -> None:
+    case = case_from_resources([_patient(), obs], today=TODAY)
+    assert "labs" not in case.profile
+    (u,) = case.unrecognised
+    assert u.kind == "observation" and "not read" in u.reason and f"{NCIT}|" in u.codes[0]
+
+
+ISCO = "https://profiles.ihe.net/PCC/ODH/CodeSystem/ISCO08"
+
+
+def _occupation(code: str, system: str = ISCO, loinc: str = "21843-8") -> dict:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": loinc}]},
+        "valueCodeableConcept": {"coding": [{"system": system, "code": code}]},
+    }
+
+
+@pytest.mark.parametrize(
+    "obs",
+    [
+        _occupation("8322"),  # car, taxi and van drivers
+        _occupation("8332", loinc="11341-5"),  # heavy truck drivers, US Core occupation
+        _occupation("83"),  # the sub-major group itself
+        _occupation("8344", "http://www.ilo.org/public/english/bureau/stat/isco/isco08/"),
+    ],
+    ids=["van-driver-usual", "truck-driver-current", "group-83", "ilo-uri-forklift"],
+)
+def test_a_driving_occupation_in_isco08_sets_drives(obs: dict) -> None:
+    case = case_from_resources([_patient(), obs], today=TODAY)
+    assert case.profile["drives"] is True and case.unrecognised == ()
+    assert case.patient().drives is True
+
+
+def test_other_occupations_say_nothing_and_other_code_systems_are_named() -> None:
+    nurse = case_from_resources([_patient(), _occupation("2221")], today=TODAY)
+    assert "drives" not in nurse.profile and nurse.unrecognised == ()
+    # a US Census occupation code (driver/sales workers and truck drivers) is not mapped
+    census = _occupation("9130", "urn:oid:2.16.840.1.114222.4.5.314")
+    case = case_from_resources([_patient(), census], today=TODAY)
+    assert "drives" not in case.profile
+    (u,) = case.unrecognised
+    assert "not coded in ISCO-08" in u.reason and "9130" in u.codes[0]
