@@ -24,7 +24,13 @@ Mapping (code tables in :mod:`neurodose.knowledge.terminology`, all cited):
   refusing the patient. Body weight (LOINC 29463-7) and height (8302-2) to
   ``weight_kg`` / ``height_cm`` (for Cockcroft-Gault), breastfeeding status (63895-7)
   and pregnancy status (82810-3: valueBoolean or a yes/no code) to ``breastfeeding`` /
-  ``pregnant``; the latest value wins.
+  ``pregnant``; the latest value wins. The Child-Pugh class (NCI Thesaurus C121007 or
+  C121075 with a coded class C113691/C113692/C113694) or total score (C121074, classed by
+  ``child_pugh.toml``) to ``labs.child_pugh``; an occupation (LOINC 21843-8 or 11341-5)
+  coded in ISCO-08 sub-major group 83 (drivers and mobile plant operators) to ``drives``.
+* A one-product drug record (the lidocaine 5 % plaster) is recognised by its product-level
+  RxNorm codes, a brand, or a text naming its form at its strength; an ingredient name
+  ("lidocaine") or another strength is never taken as the product (named, not checked).
 
 Whatever cannot be mapped (an unknown drug code, an unmapped condition, an
 observation code neurodose does not use) is listed in :attr:`FhirCase.unrecognised`
