@@ -24,7 +24,13 @@ Mapping (code tables in :mod:`neurodose.knowledge.terminology`, all cited):
   refusing the patient. Body weight (LOINC 29463-7) and height (8302-2) to
   ``weight_kg`` / ``height_cm`` (for Cockcroft-Gault), breastfeeding status (63895-7)
   and pregnancy status (82810-3: valueBoolean or a yes/no code) to ``breastfeeding`` /
-  ``pregnant``; the latest value wins.
+  ``pregnant``; the latest value wins. The Child-Pugh class (NCI Thesaurus C121007 or
+  C121075 with a coded class C113691/C113692/C113694) or total score (C121074, classed by
+  ``child_pugh.toml``) to ``labs.child_pugh``; an occupation (LOINC 21843-8 or 11341-5)
+  coded in ISCO-08 sub-major group 83 (drivers and mobile plant operators) to ``drives``.
+* A one-product drug record (the lidocaine 5 % plaster) is recognised by its product-level
+  RxNorm codes, a brand, or a text naming its form at its strength; an ingredient name
+  ("lidocaine") or another strength is never taken as the product (named, not checked).
 
 Whatever cannot be mapped (an unknown drug code, an unmapped condition, an
 observation code neurodose does not use) is listed in :attr:`FhirCase.unrecognised`
@@ -69,14 +75,17 @@ from neurodose.errors import (
 )
 from neurodose.fhir.ucum import quantity_value
 from neurodose.fhir.validate import bundle_entries, validate_resource
-from neurodose.knowledge import resolve_name
+from neurodose.knowledge import get_drug, resolve_name
 from neurodose.knowledge.conditions import condition
 from neurodose.knowledge.pgx import parse_genotype
 from neurodose.knowledge.terminology import (
+    answer_for_code,
     condition_for_code,
     drug_for_code,
     gene_for_code,
     observation_for_code,
+    product_level,
+    system_name,
     timing_interval,
 )
 from neurodose.plausibility import birth_date_plausible, patient_plausible
@@ -307,12 +316,52 @@ def _measurement_for(res: Mapping[str, Any]) -> tuple[str, float, str | None] | 
     return None
 
 
-def _drug_from_text(text: str) -> str | None:
+def _drug_from_text(text: str) -> tuple[str | None, str | None]:
+    """``(drug, None)`` for a name the knowledge base knows, ``(None, why)`` for the
+    ingredient of a one-product record that does not name that product, else
+    ``(None, None)``."""
     for cand in _name_candidates(text):
         try:
-            return resolve_name(cand)
+            drug = resolve_name(cand)
         except (UnknownNameError, NeurodoseError):
             continue
+        why = _product_not_named(text, cand, drug)
+        return (None, why) if why else (drug, None)
+    return None, None
+
+
+#: words that name a patch or plaster product in a medication text
+_FORM_WORDS = ("patch", "plaster", "medicated", "transdermal", "topical system")
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+
+
+def _product_not_named(text: str, cand: str, drug: str) -> str | None:
+    """Why a text that matched ``drug`` through ``cand`` does not name it, where ``drug``
+    is one product (the lidocaine 5 % plaster): a bare ingredient name ("lidocaine",
+    "capsaicin cream") or another strength ("lidocaine 4 % patch") is not the product
+    (an injection, a cream, an over-the-counter patch); None when it names it (a form
+    word at the same strength, or a brand)."""
+    if not product_level(drug):
+        return None
+    rec = get_drug(drug)
+    low = text.lower()
+    want, got = _PERCENT.search(rec.display_name), _PERCENT.search(low)
+    if want and got and float(want.group(1)) != float(got.group(1)):
+        return (
+            f"{text!r} is {got.group(1)} %, not {rec.display_name}; the product is not "
+            "in the neurodose knowledge base; not checked"
+        )
+    bare = {
+        a.lower()
+        for a in rec.aliases
+        if not any(ch.isdigit() for ch in a) and not any(w in a.lower() for w in _FORM_WORDS)
+    }
+    if cand.strip().lower() in bare and not any(w in low for w in _FORM_WORDS):
+        return (
+            f"{text!r} names the ingredient of {rec.display_name} but not the product "
+            f"(an injection, a cream or another patch may be meant); not checked as "
+            f"{rec.display_name}"
+        )
     return None
 
 
@@ -324,7 +373,17 @@ def medication_of(
     RxNorm and ATC codes are looked up in the drug records; then the coding
     displays and the text are tried as names. ``strength_mg`` is the per-unit
     strength of an RxNorm SCD (from its cited display), where the code gives one.
+    A name of the ingredient of a one-product record ("lidocaine" for the 5 % plaster)
+    is not that product: None (see :func:`_medication`).
     """
+    drug, text, codes, strength, _ = _medication(cc)
+    return drug, text, codes, strength
+
+
+def _medication(
+    cc: Any,
+) -> tuple[str | None, str, tuple[str, ...], float | None, str | None]:
+    """:func:`medication_of` and, when no drug is found, why (or None)."""
     codes = _code_strings(cc)
     text = _text(cc)
     strength: float | None = None
@@ -335,15 +394,17 @@ def medication_of(
             if ident.system == "RxNorm-SCD" and ident.display:
                 m = _STRENGTH.search(ident.display)
                 strength = float(m.group(1)) if m else None
-            return coded, text or (ident.display or coded), codes, strength
+            return coded, text or (ident.display or coded), codes, strength, None
     names = [text] + [str(c.get("display")) for c in _codings(cc) if c.get("display")]
+    why: str | None = None
     for n in names:
         if n:
-            drug = _drug_from_text(n)
+            drug, not_named = _drug_from_text(n)
             if drug is not None:
                 m = _STRENGTH.search(n)
-                return drug, text, codes, float(m.group(1)) if m else None
-    return None, text, codes, None
+                return drug, text, codes, float(m.group(1)) if m else None, None
+            why = why or not_named
+    return None, text, codes, None, why
 
 
 def _every_h(dosage: dict[str, Any]) -> float | None:
@@ -511,9 +572,11 @@ def _order(res: dict[str, Any], where: str, index: Mapping[str, dict[str, Any]])
             None,
             "a medication (a code, a name, or a Medication reference)",
         )
-    drug, text, codes, strength = medication_of(cc, where=f"{where}.medication")
+    drug, text, codes, strength, why = _medication(cc)
     strength = strength if strength is not None else med_strength
     dose, every, problems = _order_dose(res, strength, where)
+    if drug is None and why:
+        problems = (why,)
     return Order(
         ref=ref,
         drug=drug,
@@ -715,6 +778,23 @@ def _integer_or_quantity(res: dict[str, Any], dim: str, where: str) -> float | N
     return None if q is None else quantity_value(q, dim, where=where)
 
 
+def _child_pugh_value(kind: str, res: dict[str, Any], ref: str) -> str | None:
+    """ "A", "B" or "C" from a Child-Pugh class (coded answer) or total score Observation."""
+    from neurodose.knowledge.measurements import child_pugh_class
+
+    if kind == "child_pugh_score":
+        try:
+            score = _integer_or_quantity(res, "score", f"{ref} valueQuantity")
+        except FhirError:
+            return None
+        return child_pugh_class(score) if score is not None else None
+    for c in _codings(res.get("valueCodeableConcept")):
+        a = answer_for_code("child_pugh_class", c.get("system"), c.get("code"))
+        if a is not None:
+            return a.value
+    return None
+
+
 def _lab_values(labs: Mapping[str, list[tuple[dt.date | None, float]]]) -> dict[str, float]:
     """The latest value of each lab, under its profile key; then the screen's measurements."""
     lab = {_LAB_KEYS[k]: _latest(labs[k]) for k in _LAB_KEYS if k in labs}
@@ -758,6 +838,8 @@ class _CaseReader:
     scores: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: weight_kg, height_cm, breastfeeding: (date, value) per key, the latest wins
     facts: dict[str, list[tuple[dt.date | None, Any]]] = field(default_factory=dict)
+    #: Child-Pugh class sent as such (NCIt class or total score): (date, class)
+    hepatic: list[tuple[dt.date | None, str]] = field(default_factory=list)
 
     def read(self, where: str, res: dict[str, Any]) -> None:
         rtype = res["resourceType"]
@@ -891,6 +973,53 @@ class _CaseReader:
                 self.extras[o.kind] = v_extra
         elif o.kind in _FACT_KINDS:
             self._patient_fact(o.kind, res, ref, when)
+        elif o.kind in ("child_pugh_class", "child_pugh_score"):
+            self._child_pugh(o.kind, res, ref, when)
+        elif o.kind == "occupation":
+            self._occupation(res, ref)
+
+    def _occupation(self, res: dict[str, Any], ref: str) -> None:
+        """An occupation in ISCO-08 sub-major group 83 (drivers and mobile plant
+        operators) sets ``drives``; another ISCO-08 occupation says nothing about driving;
+        an occupation in another code system (or as text) is named as not read."""
+        codings = _codings(res.get("valueCodeableConcept"))
+        isco = [c for c in codings if system_name(c.get("system")) == "ISCO-08"]
+        if any(answer_for_code("occupation", c.get("system"), c.get("code")) for c in isco):
+            self.profile["drives"] = True
+        elif not isco:
+            self.unrec.append(
+                Unrecognised(
+                    ref,
+                    "observation",
+                    _text(res.get("valueCodeableConcept")) or "occupation",
+                    _code_strings(res.get("valueCodeableConcept")),
+                    "occupation not coded in ISCO-08: whether the patient drives for work "
+                    "was not read",
+                )
+            )
+
+    def _child_pugh(self, kind: str, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
+        """The Child-Pugh class as a coded answer (NCIt C113691/2/4) or a total score
+        (5-15, classed by child_pugh.toml's cut-offs); anything else is named, not read."""
+        cls = _child_pugh_value(kind, res, ref)
+        if cls is None:
+            self.unrec.append(
+                Unrecognised(
+                    ref,
+                    "observation",
+                    _text(res.get("code")) or kind.replace("_", " "),
+                    _code_strings(res.get("code")),
+                    "Child-Pugh "
+                    + (
+                        "class without a coded class (A, B, C)"
+                        if kind == "child_pugh_class"
+                        else "score without a value of 5 to 15"
+                    )
+                    + "; not read",
+                )
+            )
+            return
+        self.hepatic.append((when, cls))
 
     def _patient_fact(self, kind: str, res: dict[str, Any], ref: str, when: dt.date | None) -> None:
         if kind in _FLAG_KEYS:
@@ -1078,7 +1207,9 @@ class _CaseReader:
             raise FhirError("Patient", None, "a Patient resource with a birthDate")
         self.profile["conditions"] = sorted(self.conds)
         self.profile["medications"] = _profile_medications(self.meds)
-        lab = _lab_values(self.labs)
+        lab: dict[str, Any] = dict(_lab_values(self.labs))
+        if self.hepatic:
+            lab["child_pugh"] = _latest(self.hepatic)
         if lab:
             self.profile["labs"] = lab
         self._facts()

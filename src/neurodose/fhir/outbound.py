@@ -63,7 +63,16 @@ SEVERITY: dict[str, str] = {
     "monitor": "moderate",
     "info": "low",
 }
-_ID_SYSTEM = {"RxNorm-IN": "RxNorm", "RxNorm-SCD": "RxNorm", "ATC": "ATC"}
+_ID_SYSTEM = {
+    "RxNorm-IN": "RxNorm",
+    "RxNorm-SCD": "RxNorm",
+    "RxNorm-SBD": "RxNorm",
+    "RxNorm-PCK": "RxNorm",
+    "ATC": "ATC",
+}
+#: product-level RxNorm codes: a drug record that is one product (the lidocaine 5 %
+#: plaster) is known by these, never by an ingredient code
+_PRODUCT = ("RxNorm-SCD", "RxNorm-SBD", "RxNorm-PCK")
 _WHEN = {"night": ["HS"], "morning": ["MORN"], "evening": ["EVE"]}
 
 
@@ -81,16 +90,22 @@ def _source_text(key: str) -> str:
 
 
 def medication_concept(drug: str) -> dict[str, Any]:
-    """CodeableConcept for a drug: its cited RxNorm ingredient and ATC codes, and its name."""
+    """CodeableConcept for a drug: its cited RxNorm ingredient and ATC codes, and its name;
+    a drug with neither (a record that is one product, such as the lidocaine 5 % plaster)
+    by its product-level RxNorm codes."""
     rec = record(drug)
+    codes = drug_codes(drug)
+    wanted: tuple[str, ...] = ("RxNorm-IN", "ATC")
+    if not any(i.system in wanted for i in codes):
+        wanted = _PRODUCT
     coding = [
         {
             "system": system_uri(_ID_SYSTEM[i.system]),
             "code": i.code,
             **({"display": i.display} if i.display else {}),
         }
-        for i in drug_codes(drug)
-        if i.system in ("RxNorm-IN", "ATC")
+        for i in codes
+        if i.system in wanted
     ]
     out: dict[str, Any] = {"text": rec.display_name}
     if coding:

@@ -158,6 +158,16 @@ def _child_pugh_table() -> _ChildPughFile:
     return data
 
 
+def child_pugh_class(score: float) -> str | None:
+    """The Child-Pugh class of a total score (child_pugh.toml cut-offs), None outside 5-15.
+
+    >>> child_pugh_class(8), child_pugh_class(4)
+    ('B', None)
+    """
+    t = _child_pugh_table()
+    return next((c for c, (lo, hi) in t.classes.items() if lo <= score <= hi), None)
+
+
 def child_pugh(
     values: Mapping[str, float], ascites: str | None = None, encephalopathy: str | None = None
 ) -> tuple[str, int, bool, str] | None:

@@ -242,9 +242,15 @@ class Flag(Sourced):
 
 
 class Identifier(Sourced):
-    """A code (ATC, RxNorm) with its source."""
+    """A code (ATC, RxNorm) with its source.
 
-    system: Literal["ATC", "RxNorm-IN", "RxNorm-SCD", "PubChem-CID", "SNOMED"]
+    RxNorm term types: ``RxNorm-IN`` ingredient; product level (one product, its form
+    and strength): ``RxNorm-SCD`` clinical drug, ``RxNorm-SBD`` branded drug,
+    ``RxNorm-PCK`` generic or branded pack (kit)."""
+
+    system: Literal[
+        "ATC", "RxNorm-IN", "RxNorm-SCD", "RxNorm-SBD", "RxNorm-PCK", "PubChem-CID", "SNOMED"
+    ]
     code: str
     display: str | None = None
 

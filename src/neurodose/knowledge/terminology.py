@@ -31,17 +31,25 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from neurodose.errors import KnowledgeBaseError
 from neurodose.knowledge.conditions import condition_ids
-from neurodose.knowledge.registry import DATA_DIR, drug_names, get_drug, load_validated
+from neurodose.knowledge.registry import (
+    DATA_DIR,
+    check_sources,
+    drug_names,
+    get_drug,
+    load_validated,
+)
 from neurodose.knowledge.schema import Identifier, Sourced
 
 __all__ = [
     "OBSERVATION_KINDS",
     "SYSTEM_URIS",
+    "AnswerCode",
     "CodeTables",
     "ConditionCode",
     "GeneCode",
     "ObservationCode",
     "TimingCode",
+    "answer_for_code",
     "code_tables",
     "condition_for_code",
     "drug_codes",
@@ -49,6 +57,7 @@ __all__ = [
     "gene_for_code",
     "observation_code",
     "observation_for_code",
+    "product_level",
     "system_name",
     "system_uri",
     "timing_interval",
@@ -64,6 +73,12 @@ SYSTEM_URIS: dict[str, str] = {
     "RxNorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
     "ATC": "http://www.whocc.no/atc",
     "UCUM": "http://unitsofmeasure.org",
+    "NCIt": "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl",
+    "ISCO-08": "https://profiles.ihe.net/PCC/ODH/CodeSystem/ISCO08",
+}
+#: other canonical URIs of the same systems (the ILO's own ISCO-08 url)
+_OTHER_URIS: dict[str, str] = {
+    "http://www.ilo.org/public/english/bureau/stat/isco/isco08/": "ISCO-08",
 }
 
 ObservationKind = Literal[
@@ -82,6 +97,9 @@ ObservationKind = Literal[
     "pregnancy_status",
     "body_weight",
     "body_height",
+    "child_pugh_class",
+    "child_pugh_score",
+    "occupation",
 ]
 #: every observation kind the tables may name
 OBSERVATION_KINDS: tuple[str, ...] = ObservationKind.__args__  # type: ignore[attr-defined]
@@ -98,9 +116,10 @@ class ConditionCode(Sourced):
 
 
 class ObservationCode(Sourced):
-    """One LOINC code mapped to an observation kind, with its expected UCUM unit."""
+    """One LOINC (or NCI Thesaurus) code mapped to an observation kind, with its
+    expected UCUM unit."""
 
-    system: Literal["LOINC"]
+    system: Literal["LOINC", "NCIt"]
     code: str
     kind: ObservationKind
     display: str
@@ -113,6 +132,18 @@ class GeneCode(Sourced):
     system: Literal["HGNC"]
     code: str
     symbol: str
+
+
+class AnswerCode(Sourced):
+    """One coded answer of an observation kind (NCIt C113692 -> Child-Pugh class "B");
+    ``match = "prefix"``: a group code matches the codes below it (ISCO-08 83 -> 8322)."""
+
+    system: Literal["LOINC", "NCIt", "SNOMED", "ISCO-08"]
+    code: str
+    match: Literal["exact", "prefix"] = "exact"
+    kind: ObservationKind
+    value: str
+    display: str
 
 
 class TimingCode(Sourced):
@@ -132,6 +163,7 @@ class CodeTables(BaseModel):
     observations: list[ObservationCode] = Field(default_factory=list)
     genes: list[GeneCode] = Field(default_factory=list)
     timings: list[TimingCode] = Field(default_factory=list)
+    answers: list[AnswerCode] = Field(default_factory=list)
 
 
 def system_name(system: str | None) -> str | None:
@@ -144,7 +176,7 @@ def system_name(system: str | None) -> str | None:
             return name
     if s.startswith("http://snomed.info/sct"):
         return "SNOMED"
-    return None
+    return _OTHER_URIS.get(s)
 
 
 def system_uri(name: str) -> str:
@@ -171,6 +203,16 @@ def code_tables() -> CodeTables:
         if (o.system, o.code) in seen:
             raise KnowledgeBaseError(f"{path}: duplicate code {o.system} {o.code}")
         seen.add((o.system, o.code))
+    answers = {(a.kind, a.system, a.code) for a in tables.answers}
+    if len(answers) != len(tables.answers):
+        raise KnowledgeBaseError(f"{path}: duplicate answer code")
+    rows: list[ConditionCode | ObservationCode | GeneCode | AnswerCode] = [
+        *tables.conditions,
+        *tables.observations,
+        *tables.genes,
+        *tables.answers,
+    ]
+    check_sources([(f"{r.system} {r.code}", r) for r in rows], str(path))
     return tables
 
 
@@ -197,12 +239,27 @@ def condition_for_code(system: str | None, code: str | None) -> ConditionCode | 
 
 
 def observation_for_code(system: str | None, code: str | None) -> ObservationCode | None:
-    """The observation kind of a LOINC code (None when not in the tables)."""
-    if system_name(system) != "LOINC" or not code:
+    """The observation kind of a LOINC (or NCIt) code (None when not in the tables)."""
+    name = system_name(system)
+    if name not in ("LOINC", "NCIt") or not code:
         return None
     for o in code_tables().observations:
-        if o.code == code.strip():
+        if o.system == name and o.code == code.strip():
             return o
+    return None
+
+
+def answer_for_code(kind: str, system: str | None, code: str | None) -> AnswerCode | None:
+    """The value a coded answer gives an observation kind (NCIt C113692 -> "B")."""
+    name = system_name(system)
+    if name is None or not code:
+        return None
+    code = code.strip()
+    for a in code_tables().answers:
+        if a.kind != kind or a.system != name:
+            continue
+        if a.code == code or (a.match == "prefix" and code.startswith(a.code)):
+            return a
     return None
 
 
@@ -275,7 +332,20 @@ def drug_for_code(system: str | None, code: str | None) -> tuple[str, Identifier
 
 
 def drug_codes(drug: str) -> list[Identifier]:
-    """The cited codes of a drug (RxNorm IN first, then ATC, then SCDs)."""
-    order = {"RxNorm-IN": 0, "ATC": 1, "RxNorm-SCD": 2}
+    """The cited codes of a drug (RxNorm IN first, then ATC, then the product-level
+    codes: SCDs, SBDs, packs)."""
+    order = {"RxNorm-IN": 0, "ATC": 1, "RxNorm-SCD": 2, "RxNorm-SBD": 3, "RxNorm-PCK": 4}
     ids = [i for i in _identifiers(drug) if i.system in order]
     return sorted(ids, key=lambda i: order[i.system])
+
+
+#: RxNorm term types that name one product (form and strength), not an ingredient
+PRODUCT_SYSTEMS = ("RxNorm-SCD", "RxNorm-SBD", "RxNorm-PCK")
+
+
+def product_level(drug: str) -> bool:
+    """True for a drug record that is one product (the lidocaine 5 % plaster, the
+    capsaicin 8 % patch): known by product-level RxNorm codes and by no ingredient or
+    ATC code, so that an ingredient code or name never stands for it."""
+    systems = {i.system for i in _identifiers(drug)}
+    return bool(systems & set(PRODUCT_SYSTEMS)) and not systems & {"RxNorm-IN", "ATC"}

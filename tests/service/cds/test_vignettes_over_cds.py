@@ -108,8 +108,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         assert r.status_code == 200, r.text[:300]
         return {"response": r.json(), "draft": s.order}
 
+    def post(body: dict[str, Any]) -> dict[str, Any]:
+        path = "/cds-services/neurodose-order-sign"
+        r = http.post(
+            base + path,
+            content=json.dumps(body),
+            headers={
+                "Authorization": "Bearer " + key.sign(base + path),
+                "Content-Type": "application/json",
+            },
+        )
+        assert r.status_code == 200, r.text[:300]
+        return r.json()
+
     try:
-        yield {"call": call, "sample": sample}
+        yield {"call": call, "sample": sample, "post": post}
     finally:
         http.close()
         srv.should_exit = True
@@ -154,6 +167,64 @@ def test_cds_request_gets_the_profile_findings(
             f"missing {sorted(want - got)}, extra {sorted(got - want)}: "
             + "; ".join(sorted(set(conv.lost)))
         )
+
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+#: each product-level RxNorm code of a one-product record (openFDA NDC links, unverified)
+PRODUCT_CODES = [
+    ("1745091", "lidocaine_plaster"),
+    ("1011705", "lidocaine_plaster"),
+    ("1039679", "capsaicin_patch"),
+    ("1039681", "capsaicin_patch"),
+]
+
+
+def _draft(concept: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "draft-1",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{vf.PID}"},
+        "medicationCodeableConcept": concept,
+    }
+
+
+@pytest.mark.parametrize(("code", "drug"), PRODUCT_CODES)
+def test_a_product_code_alone_gets_the_product_findings(
+    server: dict[str, Any], code: str, drug: str
+) -> None:
+    # a 12-year-old: the patch and the plaster are for adults (under_licensed_age)
+    conv = vf.convert("r3_age_12_crps")
+    order = _draft({"coding": [{"system": RXNORM, "code": code}]})
+    got = _topics(server["post"](vf.order_sign(conv.resources, order)))
+    assert got, "no finding for an order of a product for adults in a 12-year-old"
+    assert got == _profile_codes("r3_age_12_crps", drug)
+
+
+@pytest.mark.parametrize(
+    "concept",
+    [
+        {"text": "lidocaine"},
+        {"coding": [{"system": RXNORM, "code": "999999001", "display": "lidocaine"}]},
+        {"text": "lidocaine 2 % injection"},
+        {"text": "capsaicin cream"},
+    ],
+    ids=["name", "unknown-code-with-ingredient-display", "other-strength", "cream"],
+)
+def test_an_ingredient_or_other_product_is_never_taken_as_the_plaster(
+    server: dict[str, Any], concept: dict[str, Any]
+) -> None:
+    conv = vf.convert("r3_age_12_crps")
+    resp = server["post"](vf.order_sign(conv.resources, _draft(concept)))
+    products = _profile_codes("r3_age_12_crps", "lidocaine_plaster") | _profile_codes(
+        "r3_age_12_crps", "capsaicin_patch"
+    )
+    assert products and not _topics(resp) & products
+    named = [c for c in resp["cards"] if c["source"]["topic"]["code"] == "not_recognised"]
+    assert len(named) == 1 and named[0]["indicator"] == "warning", resp["cards"]
+    assert "This order was **not** screened" in named[0]["detail"]
+    assert "not checked as" in named[0]["detail"] or "is 2 %, not" in named[0]["detail"]
 
 
 SAMPLES = Path(__file__).resolve().parents[3] / "examples" / "cds"
@@ -260,6 +331,7 @@ def test_every_suggestion_is_valid_fhir_and_matches_its_text(server: dict[str, A
     problems: list[str] = []
     seen: dict[str, int] = {}
     named: set[str] = set()
+    patch_orders: set[str] = set()
     for where, resp, draft in _responses(server):
         for card in resp["cards"]:
             named |= set(re.findall(r"\*\*Alternative:\*\* ([^.]+)\. Not offered", card["detail"]))
@@ -267,8 +339,15 @@ def test_every_suggestion_is_valid_fhir_and_matches_its_text(server: dict[str, A
                 kind = sg["label"].split(" ")[0]
                 seen[kind] = seen.get(kind, 0) + 1
                 problems += [f"{where}: {m}" for m in _suggestion_problems(sg, draft)]
-    print(f"suggestions checked: {seen}")
+                if sg["label"].startswith("Use Capsaicin 8 % patch instead"):
+                    patch_orders |= {
+                        d["text"]
+                        for a in sg["actions"]
+                        for d in a.get("resource", {}).get("dosageInstruction", [])
+                    }
+    print(f"suggestions checked: {seen}; named, not offered: {sorted(named)}")
     assert seen.get("Use", 0) >= 1 and seen.get("Reduce", 0) >= 1, seen
-    # an alternative without a code is named in the text, with its real schedule
-    assert any(n.startswith("Capsaicin 8 % patch: 1 patch every 2160 h") for n in named), named
+    # the capsaicin 8 % patch (product-level RxNorm codes) is offered as an order with its
+    # real schedule (one patch every 3 months), not 1 mg once daily
+    assert any(t.startswith("1 patch every 2160 h") for t in patch_orders), patch_orders
     assert not problems, "\n".join(problems[:20])

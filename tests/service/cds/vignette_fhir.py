@@ -34,8 +34,11 @@ UCUM = "http://unitsofmeasure.org"
 #: profile keys FHIR as read by the service carries, and what cannot be carried (with why)
 _NOT_CARRIED = {
     "other_medicines": "free-text other medicines have no code",
-    "drives": "driving is not a FHIR fact the service reads",
 }
+#: ISCO-08 sub-major group 83 "Drivers and Mobile Plant Operators": the only vignette that
+#: drives is a delivery driver (driving for work); the profile does not say which driving
+#: job, so the group is sent, not a unit group such as 8322 an EHR would send
+_DRIVER_GROUP = "83"
 #: profile facts sent as Observations: key -> (LOINC, UCUM unit or None for valueBoolean)
 _FACTS = {
     "breastfeeding": ("63895-7", None),
@@ -150,6 +153,37 @@ def _genotype(gene: str, call: str) -> dict[str, Any] | None:
     }
 
 
+def _occupation(isco: str) -> dict[str, Any]:
+    """A usual occupation (LOINC 21843-8, IHE PCC ODH) coded in ISCO-08."""
+    oc = next(o for o in code_tables().observations if o.kind == "occupation")
+    return {
+        "resourceType": "Observation",
+        "id": "fact-occupation",
+        "status": "final",
+        "code": {"coding": [{"system": system_uri("LOINC"), "code": oc.code}]},
+        "subject": {"reference": f"Patient/{PID}"},
+        "valueCodeableConcept": {"coding": [{"system": system_uri("ISCO-08"), "code": isco}]},
+    }
+
+
+def _child_pugh_class(cls: str) -> dict[str, Any]:
+    """The Child-Pugh class as an NCIt-coded Observation (C121007, answer C113691/2/4)."""
+    ncit = system_uri("NCIt")
+    oc = next(o for o in code_tables().observations if o.kind == "child_pugh_class")
+    answer = next(
+        a for a in code_tables().answers if a.kind == "child_pugh_class" and a.value == cls
+    )
+    return {
+        "resourceType": "Observation",
+        "id": "fact-child-pugh",
+        "status": "final",
+        "code": {"coding": [{"system": ncit, "code": oc.code}]},
+        "subject": {"reference": f"Patient/{PID}"},
+        "effectiveDateTime": dt.date.today().isoformat(),
+        "valueCodeableConcept": {"coding": [{"system": ncit, "code": answer.code}]},
+    }
+
+
 def _lab(i: int, key: str, value: float) -> tuple[dict[str, Any] | None, str | None]:
     loinc = system_uri("LOINC")
     if key in _LAB_LOINC:
@@ -201,6 +235,9 @@ def _profile_resources(prof: dict[str, Any], today: dt.date) -> Converted:
     for k, why in _NOT_CARRIED.items():
         if prof.get(k):
             out.lost.append(why)
+    if prof.get("drives"):
+        out.resources.append(_occupation(_DRIVER_GROUP))
+        out.carried["drives"] = True
     for k in _FACTS:
         if prof.get(k):
             out.resources.append(_fact(k, prof[k]))
@@ -236,6 +273,10 @@ def _profile_resources(prof: dict[str, Any], today: dt.date) -> Converted:
             }
         )
     for i, (key, value) in enumerate((prof.get("labs") or {}).items()):
+        if key == "child_pugh" and isinstance(value, str):
+            out.resources.append(_child_pugh_class(value))
+            out.carried["labs"][key] = value
+            continue
         if not isinstance(value, int | float):
             out.lost.append(f"lab {key!r} = {value!r} is not a quantity FHIR carries here")
             continue

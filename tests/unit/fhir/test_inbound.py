@@ -600,3 +600,155 @@ def test_tablet_count_without_unit_uses_the_scd_strength() -> None:
     case = case_from_resources([_patient(), order], today=TODAY)
     assert case.profile["medications"] == [{"name": "amitriptyline", "dose_mg": 25.0}]
     assert case.unrecognised == ()
+
+
+@pytest.mark.parametrize(
+    ("code", "drug"),
+    [
+        ("1745091", "lidocaine_plaster"),
+        ("1011705", "lidocaine_plaster"),
+        ("1039679", "capsaicin_patch"),
+        ("1039681", "capsaicin_patch"),
+    ],
+)
+def test_product_level_rxnorm_code_alone_is_the_product(code: str, drug: str) -> None:
+    case = case_from_resources([_patient(), _mr({"coding": [{"system": RX, "code": code}]})])
+    assert [m["name"] for m in case.profile["medications"]] == [drug]
+    assert case.unrecognised == ()
+    hit = drug_for_code(RX, code)
+    assert hit is not None and hit[1].verified is False and hit[1].source.startswith("openfda")
+
+
+@pytest.mark.parametrize(
+    ("concept", "why"),
+    [
+        ({"text": "lidocaine"}, "names the ingredient of Lidocaine 5 % plaster"),
+        (
+            {"coding": [{"system": RX, "code": "999999001", "display": "lidocaine"}]},
+            "not checked as Lidocaine 5 % plaster",
+        ),
+        ({"text": "lidocaine 4% patch"}, "is 4 %, not Lidocaine 5 % plaster"),
+        ({"text": "lidocaine 2 % injection"}, "is 2 %, not Lidocaine 5 % plaster"),
+        ({"text": "capsaicin 0.075% cream"}, "not Capsaicin 8 % patch"),
+        ({"text": "capsaicin cream"}, "names the ingredient of Capsaicin 8 % patch"),
+    ],
+)
+def test_ingredient_or_other_product_never_becomes_the_plaster_or_patch(
+    concept: dict, why: str
+) -> None:
+    case = case_from_resources([_patient(), _mr(concept)], today=TODAY)
+    assert case.profile["medications"] == []
+    (u,) = case.unrecognised
+    assert u.kind == "medication" and why in u.reason and "not checked" in u.reason
+    # and it reaches the patient as an unchecked medicine
+    assert any(x.kind == "drug" for x in case.patient().unchecked)
+
+
+@pytest.mark.parametrize(
+    ("text", "drug"),
+    [
+        ("Lidoderm", "lidocaine_plaster"),
+        ("lidocaine 5% patch", "lidocaine_plaster"),
+        ("Lidocaine 5 % plaster", "lidocaine_plaster"),
+        ("Qutenza", "capsaicin_patch"),
+        ("capsaicin 8 % patch", "capsaicin_patch"),
+    ],
+)
+def test_a_text_that_names_the_product_is_the_product(text: str, drug: str) -> None:
+    case = case_from_resources([_patient(), _mr({"text": text})], today=TODAY)
+    assert [m["name"] for m in case.profile["medications"]] == [drug]
+
+
+NCIT = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
+
+
+def _cp(code: str, **value: object) -> dict:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": NCIT, "code": code}]},
+        **value,
+    }
+
+
+@pytest.mark.parametrize(
+    ("obs", "cls"),
+    [
+        (
+            _cp("C121007", valueCodeableConcept={"coding": [{"system": NCIT, "code": "C113691"}]}),
+            "A",
+        ),
+        (
+            _cp("C121075", valueCodeableConcept={"coding": [{"system": NCIT, "code": "C113692"}]}),
+            "B",
+        ),
+        (
+            _cp("C121007", valueCodeableConcept={"coding": [{"system": NCIT, "code": "C113694"}]}),
+            "C",
+        ),
+        (_cp("C121074", valueInteger=6), "A"),
+        (_cp("C121074", valueInteger=7), "B"),
+        (_cp("C121074", valueQuantity={"value": 10, "unit": "{score}"}), "C"),
+    ],
+    ids=["class-A", "grade-B", "class-C", "score-6", "score-7", "score-10"],
+)
+def test_child_pugh_class_or_score_as_ncit_observation(obs: dict, cls: str) -> None:
+    case = case_from_resources([_patient(), obs], today=TODAY)
+    assert case.profile["labs"] == {"child_pugh": cls}
+    assert case.patient().hepatic == cls and case.unrecognised == ()
+
+
+@pytest.mark.parametrize(
+    "obs",
+    [
+        _cp("C121007", valueCodeableConcept={"coding": [{"system": NCIT, "code": "C159867"}]}),
+        _cp("C121007", valueString="B"),
+        _cp("C121074", valueInteger=4),
+        _cp("C121074", valueInteger=16),
+    ],
+    ids=["unknown-class", "text-only", "score-4", "score-16"],
+)
+def test_unreadable_child_pugh_is_named_never_guessed(obs: dict) -> None:
+    case = case_from_resources([_patient(), obs], today=TODAY)
+    assert "labs" not in case.profile
+    (u,) = case.unrecognised
+    assert u.kind == "observation" and "not read" in u.reason and f"{NCIT}|" in u.codes[0]
+
+
+ISCO = "https://profiles.ihe.net/PCC/ODH/CodeSystem/ISCO08"
+
+
+def _occupation(code: str, system: str = ISCO, loinc: str = "21843-8") -> dict:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": loinc}]},
+        "valueCodeableConcept": {"coding": [{"system": system, "code": code}]},
+    }
+
+
+@pytest.mark.parametrize(
+    "obs",
+    [
+        _occupation("8322"),  # car, taxi and van drivers
+        _occupation("8332", loinc="11341-5"),  # heavy truck drivers, US Core occupation
+        _occupation("83"),  # the sub-major group itself
+        _occupation("8344", "http://www.ilo.org/public/english/bureau/stat/isco/isco08/"),
+    ],
+    ids=["van-driver-usual", "truck-driver-current", "group-83", "ilo-uri-forklift"],
+)
+def test_a_driving_occupation_in_isco08_sets_drives(obs: dict) -> None:
+    case = case_from_resources([_patient(), obs], today=TODAY)
+    assert case.profile["drives"] is True and case.unrecognised == ()
+    assert case.patient().drives is True
+
+
+def test_other_occupations_say_nothing_and_other_code_systems_are_named() -> None:
+    nurse = case_from_resources([_patient(), _occupation("2221")], today=TODAY)
+    assert "drives" not in nurse.profile and nurse.unrecognised == ()
+    # a US Census occupation code (driver/sales workers and truck drivers) is not mapped
+    census = _occupation("9130", "urn:oid:2.16.840.1.114222.4.5.314")
+    case = case_from_resources([_patient(), census], today=TODAY)
+    assert "drives" not in case.profile
+    (u,) = case.unrecognised
+    assert "not coded in ISCO-08" in u.reason and "9130" in u.codes[0]

@@ -117,3 +117,21 @@ def test_care_plan_from_stored_plan_json_matches_the_object() -> None:
     ma = {k: v for k, v in a["contained"][0].items() if k not in strip}
     mb = {k: v for k, v in b["contained"][0].items() if k not in strip}
     assert ma == mb and a["activity"] == b["activity"]
+
+
+def test_medication_concept_of_a_one_product_record_carries_its_product_codes() -> None:
+    from neurodose.fhir.outbound import medication_concept
+    from neurodose.knowledge.terminology import product_level
+
+    rx = "http://www.nlm.nih.gov/research/umls/rxnorm"
+    plaster = medication_concept("lidocaine_plaster")
+    assert [(c["system"], c["code"]) for c in plaster["coding"]] == [
+        (rx, "1745091"),
+        (rx, "1011705"),
+    ]
+    assert product_level("lidocaine_plaster") and product_level("capsaicin_patch")
+    # a drug with an ingredient code is ordered by it, not by one of its products (SCDs)
+    dulox = medication_concept("duloxetine")
+    assert not product_level("duloxetine")
+    assert "596926" not in {c["code"] for c in dulox["coding"]}
+    assert "72625" in {c["code"] for c in dulox["coding"]}
