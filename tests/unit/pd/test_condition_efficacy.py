@@ -170,6 +170,9 @@ def test_explain_text_says_extrapolated() -> None:
         ("nortriptyline", "radiculopathy", "no_effect", "khoromi2007_radicular"),
         ("venlafaxine", "chemotherapy_neuropathy", "effect_shown", "durand2012_effox_ven"),
         ("pregabalin", "spinal_cord_injury_pain", "effect_sized", "cochrane2009_pregabalin"),
+        ("nortriptyline", "chemotherapy_neuropathy", "no_effect", "hammack2002_cipn_nor"),
+        ("desipramine", "postherpetic_neuralgia", "effect_shown", "kishorekumar1990_phn_dmi"),
+        ("gabapentin", "chemotherapy_neuropathy", "no_effect", "rao2007_cipn_gbp"),
     ],
 )
 def test_drug_specific_rows(drug: str, condition: str, basis: str, source: str) -> None:
