@@ -81,6 +81,7 @@ class UnavailableCondition(_Model):
 
     condition: str
     reason: str = Field(min_length=10)
+    also_called: tuple[str, ...] = Field(default=(), description="names a user may type")
     evidence: tuple[Quantity, ...] = ()
 
 
@@ -227,7 +228,7 @@ def condition_efficacy(drug: str, condition: str, path: Path | None = None) -> C
 def trial_unavailable(condition: str, path: Path | None = None) -> UnavailableCondition | None:
     """Why ``condition`` cannot be a virtual-trial condition (None: nothing against it here)."""
     for u in load_efficacy_by_condition(path).unavailable:
-        if u.condition == condition:
+        if condition == u.condition or condition in u.also_called:
             return u
     return None
 

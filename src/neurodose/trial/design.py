@@ -274,7 +274,8 @@ def _condition(data: Mapping[str, Any]) -> str:
     allowed = "one of " + ", ".join(sorted(params.conditions))
     why = trial_unavailable(str(cond))
     if why is not None:
-        raise _err("condition", cond, f"{allowed} ({cond} cannot be simulated: {why.reason})")
+        name = why.condition if cond == why.condition else f"{cond} ({why.condition})"
+        raise _err("condition", cond, f"{allowed} ({name} cannot be simulated: {why.reason})")
     hint = close_matches(str(cond), params.conditions)
     raise _err("condition", cond, allowed + (f" (did you mean {hint[0]!r}?)" if hint else ""))
 

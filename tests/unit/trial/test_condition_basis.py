@@ -100,7 +100,12 @@ def test_radiculopathy_and_trigeminal_neuralgia_are_refused_with_the_reason() ->
 
     from neurodose.errors import DesignError
 
-    for cond, why in (("radiculopathy", "PRECISE"), ("trigeminal_neuralgia", "carbamazepine")):
+    cases = (
+        ("radiculopathy", "PRECISE"),
+        ("sciatica", "sciatica (radiculopathy) cannot be simulated"),
+        ("trigeminal_neuralgia", "carbamazepine"),
+    )
+    for cond, why in cases:
         with pytest.raises(DesignError) as exc:
             parse_design({**_DESIGN, "condition": cond})
         msg = str(exc.value)
