@@ -33,7 +33,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from neurodose.pd.condition_efficacy import EFFICACY_PATH  # noqa: E402
+from neurodose.pd.condition_efficacy import (  # noqa: E402
+    EFFICACY_PATH,
+    condition_efficacy,
+    load_efficacy_by_condition,
+)
 from neurodose.pd.params import PD_DIR  # noqa: E402
 from neurodose.trial.design import parse_design  # noqa: E402
 from neurodose.trial.run import run_trial  # noqa: E402
@@ -393,11 +397,39 @@ def run(n: int) -> dict[str, Any]:
             "calibrated_toml_sha256": _sha(PD_DIR / "calibrated.toml"),
             "efficacy_by_condition_sha256": _sha(EFFICACY_PATH),
         },
+        "coverage": coverage(),
         "per_condition": [_row(c, sims) for c in PER_CONDITION],
         "dose_response": [_row(c, sims) for c in DOSE_RESPONSE],
         "cpu_s": round(time.process_time() - c0, 1),
         "wall_s": round(time.time() - t0, 1),
     }
+
+
+#: the drugs a trial can simulate (they have a PK model), for the coverage matrix
+COVERAGE_DRUGS = (
+    "amitriptyline", "nortriptyline", "imipramine", "duloxetine", "venlafaxine", "milnacipran",
+    "pregabalin", "gabapentin", "citalopram", "escitalopram", "fluoxetine", "paroxetine",
+    "sertraline", "tramadol",
+)  # fmt: skip
+
+
+def coverage() -> dict[str, dict[str, str]]:
+    """``{drug: {aetiology: basis}}`` for every non-reference aetiology of the efficacy file."""
+    data = load_efficacy_by_condition()
+    conds = [c for c in data.aetiologies if c != data.reference]
+    return {d: {c: condition_efficacy(d, c).basis for c in conds} for d in COVERAGE_DRUGS}
+
+
+_ABBR = {"no_effect": "none", "effect_shown": "shown", "effect_sized": "sized", "extrapolated": "–"}
+
+
+def coverage_markdown(cov: dict[str, dict[str, str]]) -> str:
+    conds = list(next(iter(cov.values())))
+    head = "| Drug | " + " | ".join(c.replace("_", " ") for c in conds) + " |"
+    lines = [head, "|---" * (len(conds) + 1) + "|"]
+    for drug, row in cov.items():
+        lines.append(f"| {drug} | " + " | ".join(_ABBR[row[c]] for c in conds) + " |")
+    return "\n".join(lines)
 
 
 def _fmt(v: Any, ci: list[Any] | tuple[Any, ...] = (None, None)) -> str:
@@ -473,6 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {out.relative_to(ROOT)} (cpu {res['cpu_s']} s, wall {res['wall_s']} s)")
     if args.markdown:
         print(markdown(res))
+        print()
+        print(coverage_markdown(res["coverage"]))
     return 0
 
 

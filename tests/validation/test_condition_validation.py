@@ -132,6 +132,14 @@ def test_raw_physiology_matches_null_trials(res: dict) -> None:
         assert row["simulated"]["mean_diff"] <= 0.7, row
 
 
+def test_committed_coverage_is_the_current_file() -> None:
+    """The coverage matrix in the committed JSON is the efficacy file as it is now."""
+    committed = json.loads(
+        (ROOT / "calibration" / f"condition_validation_n{N}.json").read_text(encoding="utf-8")
+    )
+    assert committed["coverage"] == _script().coverage()
+
+
 @pytest.mark.validation
 def test_docs_table_is_the_committed_run() -> None:
     """docs/validation.md shows the numbers of the committed JSON (re-run the script and paste
@@ -141,6 +149,8 @@ def test_docs_table_is_the_committed_run() -> None:
     )
     doc = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
     section = doc.split("## Efficacy by condition and dose-response (issue 20 item 4)", 1)[1]
-    table = [line for line in _script().markdown(committed).splitlines() if line]
+    script = _script()
+    text = script.markdown(committed) + "\n" + script.coverage_markdown(committed["coverage"])
+    table = [line for line in text.splitlines() if line]
     missing = [line for line in table if line not in section.splitlines()]
     assert not missing, missing

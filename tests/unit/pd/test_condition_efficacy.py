@@ -173,6 +173,7 @@ def test_explain_text_says_extrapolated() -> None:
         ("nortriptyline", "chemotherapy_neuropathy", "no_effect", "hammack2002_cipn_nor"),
         ("desipramine", "postherpetic_neuralgia", "effect_shown", "kishorekumar1990_phn_dmi"),
         ("gabapentin", "chemotherapy_neuropathy", "no_effect", "rao2007_cipn_gbp"),
+        ("milnacipran", "radiculopathy", "effect_shown", "pmc4318675_radicular_mil"),
     ],
 )
 def test_drug_specific_rows(drug: str, condition: str, basis: str, source: str) -> None:
