@@ -52,6 +52,7 @@ REGIMENS: dict[str, tuple[str, list[tuple[int, float, int]]]] = {
     "pgb150": ("pregabalin", [(1, 75, 12)]),
     "pgb300": ("pregabalin", [(1, 150, 12)]),
     "pgb400": ("pregabalin", [(1, 200, 12)]),
+    "pgb450": ("pregabalin", [(1, 225, 12)]),
     "pgb600": ("pregabalin", [(1, 300, 12)]),
     "gbp1800": ("gabapentin", [(1, 300, 8), (8, 600, 8)]),
     "ami25": ("amitriptyline", [(1, 25, 24)]),
@@ -67,7 +68,7 @@ TRIALS: dict[str, tuple[str, int, list[str]]] = {
         ["dul60", "dul120", "pgb150", "pgb300", "pgb600", "gbp1800", "ami25", "ami50", "ami75"],
     ),
     "phn": ("postherpetic_neuralgia", 12, ["pgb150", "pgb300", "pgb600", "gbp1800", "ami75"]),
-    "sci": ("spinal_cord_injury_pain", 12, ["pgb600"]),
+    "sci": ("spinal_cord_injury_pain", 12, ["pgb450", "pgb600"]),
     "cpsp": ("central_post_stroke_pain", 12, ["pgb300", "dul120", "ami75"]),
     "hiv": ("hiv_neuropathy", 14, ["pgb400", "ami50"]),
     "cipn": ("chemotherapy_neuropathy", 5, ["dul30to60"]),
@@ -84,7 +85,8 @@ class Cited:
 
     trial: str
     regimen: str
-    outcome: str  # "nnt_50" | "nnt_30" | "mean_diff" (drug minus placebo fall, points)
+    outcome: str  # "nnt_50" | "nnt_30" | "mean_diff" (drug minus placebo fall, points) |
+    # "placebo_fall" (fall in pain on placebo, points)
     value: float | None
     ci: tuple[float | None, float | None]
     source: str
@@ -186,6 +188,61 @@ PER_CONDITION: list[Cited] = [
         HELD,
         "LS mean difference -0.2 (-0.7 to 0.4) as pain score, i.e. a fall 0.2 larger on "
         "pregabalin 150-600 mg/day; p = 0.58 (no effect)",
+    ),
+    Cited(
+        "sci",
+        "pgb450",
+        "mean_diff",
+        1.46,
+        (None, None),
+        "siddall2006_sci_pgb",
+        HELD,
+        "fall 6.54 -> 4.62 on pregabalin (mean 460 mg/day) vs 6.73 -> 6.27 on placebo, "
+        "12 weeks; difference derived here",
+        derived=True,
+    ),
+    # placebo arms: the condition placebo multipliers are assumptions (direction cited,
+    # Cepeda 2012) except diabetic neuropathy (calibrated to Frisaldi 2023)
+    Cited(
+        "dpn",
+        "pgb600",
+        "placebo_fall",
+        1.54,
+        (1.52, 1.56),
+        "frisaldi2023",
+        CAL,
+        "21 RCTs, 2425 placebo patients",
+    ),
+    Cited(
+        "sci",
+        "pgb450",
+        "placebo_fall",
+        0.46,
+        (None, None),
+        "siddall2006_sci_pgb",
+        HELD,
+        "6.73 -> 6.27 (n 67); derived",
+        derived=True,
+    ),
+    Cited(
+        "hiv",
+        "pgb400",
+        "placebo_fall",
+        2.63,
+        (None, None),
+        "simpson2010_hiv_pgb",
+        HELD,
+        "NPRS fall on placebo (n 151), 14 weeks",
+    ),
+    Cited(
+        "cipn",
+        "dul30to60",
+        "placebo_fall",
+        0.34,
+        (0.01, 0.66),
+        "smith2013_cipn_dlx",
+        HELD,
+        "BPI-SF average pain, placebo first, 5 weeks",
     ),
 ]
 
@@ -325,12 +382,14 @@ def _simulated(out: dict[str, Any], regimen: str) -> dict[str, Any]:
     diff = None
     if arm.get("mean_change") is not None and pl.get("mean_change") is not None:
         diff = round(pl["mean_change"] - arm["mean_change"], 2)  # change < 0 = pain fell
+    placebo_fall = None if pl.get("mean_change") is None else round(-pl["mean_change"], 2)
     return {
         "nnt_50": c["nnt_50"],
         "nnt_50_ci": c["nnt_50_ci"],
         "nnt_30": c["nnt_30"],
         "nnt_30_ci": c["nnt_30_ci"],
         "mean_diff": diff,
+        "placebo_fall": placebo_fall,
         "responders_50": [arm["responders_50"], pl["responders_50"]],
         "responders_30": [arm["responders_30"], pl["responders_30"]],
         "efficacy_basis": ebc["efficacy_basis"],
@@ -443,14 +502,17 @@ def _fmt(v: Any, ci: list[Any] | tuple[Any, ...] = (None, None)) -> str:
 
 def _sim_cell(r: dict[str, Any]) -> str:
     s = r["simulated"]
-    if r["outcome"] == "mean_diff":
-        return f"{s['mean_diff']:g} points" if s["mean_diff"] is not None else "–"
+    if r["outcome"] in ("mean_diff", "placebo_fall"):
+        v = s[r["outcome"]]
+        return f"{v:g} points" if v is not None else "–"
     return _fmt(s[r["outcome"]], s[r["outcome"] + "_ci"])
 
 
 def _cond_cell(r: dict[str, Any]) -> str:
     s = r["simulated"]
     basis = s["efficacy_basis"].replace("_", " ")
+    if r["outcome"] == "placebo_fall":
+        return "placebo arm"
     if r["outcome"] != "nnt_50" or basis in ("reference", "extrapolated", "effect shown"):
         return basis
     return f"{basis}: {_fmt(s['nnt_50_condition'])}" if s["nnt_50_condition"] else basis

@@ -36,8 +36,16 @@ def res() -> dict[str, Any]:
     return _script().run(N)
 
 
-def _rows(res: dict[str, Any], table: str, regimen: str, condition: str) -> list[dict[str, Any]]:
-    return [r for r in res[table] if r["regimen"] == regimen and r["condition"] == condition]
+def _rows(
+    res: dict[str, Any], table: str, regimen: str, condition: str, outcome: str | None = None
+) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in res[table]
+        if r["regimen"] == regimen
+        and r["condition"] == condition
+        and (outcome is None or r["outcome"] == outcome)
+    ]
 
 
 @pytest.mark.validation
@@ -48,7 +56,7 @@ def test_condition_modifiers_reproduce_the_nnts_they_were_derived_from(res: dict
         ("gbp1800", "postherpetic_neuralgia"),
         ("pgb600", "spinal_cord_injury_pain"),
     ):
-        (row,) = _rows(res, "per_condition", reg, cond)
+        (row,) = _rows(res, "per_condition", reg, cond, "nnt_50")
         assert row["simulated"]["efficacy_basis"] == "effect_sized"
         assert row["within_ci"] is True, row
 
@@ -57,6 +65,17 @@ def test_condition_modifiers_reproduce_the_nnts_they_were_derived_from(res: dict
 def test_pregabalin_600_in_dpn_within_arezzo_2008(res: dict) -> None:
     # held out: 49 % vs 23 % responders, NNT 3.8 (2.5-8.3) derived
     row = next(r for r in res["per_condition"] if r["source"] == "arezzo2008_dpn_pgb")
+    assert row["within_ci"] is True, row
+
+
+@pytest.mark.validation
+@pytest.mark.xfail(
+    reason="condition placebo multipliers are assumptions (direction cited, Cepeda 2012): "
+    "placebo fall in CIPN ~1.4 vs 0.34 (0.01-0.66), Smith 2013",
+    strict=True,
+)
+def test_placebo_fall_in_cipn_within_smith_2013(res: dict) -> None:
+    (row,) = _rows(res, "per_condition", "dul30to60", "chemotherapy_neuropathy", "placebo_fall")
     assert row["within_ci"] is True, row
 
 
@@ -114,7 +133,7 @@ def test_no_effect_conditions_are_reported_not_supported(
     res: dict, regimen: str, condition: str
 ) -> None:
     # held out: trials found no benefit; the condition output must not print an NNT for them
-    (row,) = _rows(res, "per_condition", regimen, condition)
+    (row,) = _rows(res, "per_condition", regimen, condition, "mean_diff")
     assert row["simulated"]["efficacy_basis"] == "no_effect"
     assert row["simulated"]["nnt_50_condition"] is None
 
@@ -128,7 +147,7 @@ def test_no_effect_conditions_are_reported_not_supported(
 )
 def test_raw_physiology_matches_null_trials(res: dict) -> None:
     for reg, cond in (("pgb400", "hiv_neuropathy"), ("pgb300", "central_post_stroke_pain")):
-        (row,) = _rows(res, "per_condition", reg, cond)
+        (row,) = _rows(res, "per_condition", reg, cond, "mean_diff")
         assert row["simulated"]["mean_diff"] <= 0.7, row
 
 

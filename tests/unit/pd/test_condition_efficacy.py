@@ -174,6 +174,8 @@ def test_explain_text_says_extrapolated() -> None:
         ("desipramine", "postherpetic_neuralgia", "effect_shown", "kishorekumar1990_phn_dmi"),
         ("gabapentin", "chemotherapy_neuropathy", "no_effect", "rao2007_cipn_gbp"),
         ("milnacipran", "radiculopathy", "effect_shown", "pmc4318675_radicular_mil"),
+        ("amitriptyline", "spinal_cord_injury_pain", "effect_shown", "rintala2007_sci"),
+        ("gabapentin", "spinal_cord_injury_pain", "no_effect", "rintala2007_sci"),
     ],
 )
 def test_drug_specific_rows(drug: str, condition: str, basis: str, source: str) -> None:
