@@ -40,6 +40,7 @@ __all__ = [
     "by_condition",
     "condition_efficacy",
     "condition_nnt",
+    "condition_sources",
     "load_efficacy_by_condition",
     "trial_unavailable",
 ]
@@ -276,3 +277,8 @@ def by_condition(drug: str) -> dict[str, dict[str, Any]]:
         else:
             out[cond]["sources"] = ce.sources
     return out
+
+
+def condition_sources(per_condition: dict[str, dict[str, Any]]) -> set[str]:
+    """The source keys of a :func:`by_condition` result (for an output's ``sources``)."""
+    return {k for v in per_condition.values() for k in v.get("sources", [])}

@@ -213,3 +213,10 @@ def test_an_unavailable_condition_must_be_an_aetiology(tmp_path: Path) -> None:
     bad = _HEAD + ('[[unavailable]]\ncondition = "gout"\nreason = "no placebo data at all here"\n')
     with pytest.raises(KnowledgeBaseError, match="unavailable condition 'gout'"):
         load_efficacy_by_condition(_write(tmp_path, bad))
+
+
+def test_explain_lists_the_condition_sources_among_its_sources() -> None:
+    import json
+
+    out = json.loads(_explain("--json"))
+    assert {"dinat2015_hiv_ami", "kautio2008_cipn_ami", "rintala2007_sci"} <= set(out["sources"])
