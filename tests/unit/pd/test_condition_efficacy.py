@@ -161,22 +161,25 @@ def test_explain_text_says_extrapolated() -> None:
     assert "no benefit over placebo" in out
 
 
+#: drug, condition, basis, a source of its evidence (session 5 rows)
+_SESSION5 = """
+duloxetine central_post_stroke_pain no_effect vranken2011_central_dlx
+duloxetine radiculopathy effect_shown schukro2016_radicular_dlx
+amitriptyline chemotherapy_neuropathy no_effect kautio2008_cipn_ami
+nortriptyline radiculopathy no_effect khoromi2007_radicular
+venlafaxine chemotherapy_neuropathy effect_shown durand2012_effox_ven
+pregabalin spinal_cord_injury_pain effect_sized cochrane2009_pregabalin
+nortriptyline chemotherapy_neuropathy no_effect hammack2002_cipn_nor
+desipramine postherpetic_neuralgia effect_shown kishorekumar1990_phn_dmi
+gabapentin chemotherapy_neuropathy no_effect rao2007_cipn_gbp
+milnacipran radiculopathy effect_shown pmc4318675_radicular_mil
+amitriptyline spinal_cord_injury_pain effect_shown rintala2007_sci
+gabapentin spinal_cord_injury_pain no_effect rintala2007_sci
+"""
+
+
 @pytest.mark.parametrize(
-    ("drug", "condition", "basis", "source"),
-    [
-        ("duloxetine", "central_post_stroke_pain", "no_effect", "vranken2011_central_dlx"),
-        ("duloxetine", "radiculopathy", "effect_shown", "schukro2016_radicular_dlx"),
-        ("amitriptyline", "chemotherapy_neuropathy", "no_effect", "kautio2008_cipn_ami"),
-        ("nortriptyline", "radiculopathy", "no_effect", "khoromi2007_radicular"),
-        ("venlafaxine", "chemotherapy_neuropathy", "effect_shown", "durand2012_effox_ven"),
-        ("pregabalin", "spinal_cord_injury_pain", "effect_sized", "cochrane2009_pregabalin"),
-        ("nortriptyline", "chemotherapy_neuropathy", "no_effect", "hammack2002_cipn_nor"),
-        ("desipramine", "postherpetic_neuralgia", "effect_shown", "kishorekumar1990_phn_dmi"),
-        ("gabapentin", "chemotherapy_neuropathy", "no_effect", "rao2007_cipn_gbp"),
-        ("milnacipran", "radiculopathy", "effect_shown", "pmc4318675_radicular_mil"),
-        ("amitriptyline", "spinal_cord_injury_pain", "effect_shown", "rintala2007_sci"),
-        ("gabapentin", "spinal_cord_injury_pain", "no_effect", "rintala2007_sci"),
-    ],
+    ("drug", "condition", "basis", "source"), [r.split() for r in _SESSION5.strip().splitlines()]
 )
 def test_drug_specific_rows(drug: str, condition: str, basis: str, source: str) -> None:
     ce = condition_efficacy(drug, condition)
