@@ -123,7 +123,8 @@ class ConditionEfficacy:
         if self.basis == "extrapolated":
             return (
                 f"{self.drug} in {label}: no drug-specific trial data; the prediction is "
-                "extrapolated from diabetic neuropathy (effect modifier unknown)."
+                "extrapolated from diabetic neuropathy, where the model's efficacy is calibrated "
+                "(effect modifier unknown)."
             )
         if self.basis == "no_effect":
             return f"{self.drug} in {label}: trials found no benefit over placebo. {self.summary}"

@@ -46,6 +46,18 @@ def test_amitriptyline_in_hiv_neuropathy_states_its_basis(exposure) -> None:
     assert "dinat2015_hiv_ami" in {e["source"] for e in ebc["evidence"]}
 
 
+def test_extrapolated_efficacy_is_in_the_top_level_rests_on_unknown(exposure) -> None:
+    d = parse_design({**_DESIGN, "condition": "hiv_neuropathy", "arms": [
+        _DESIGN["arms"][0], {**_DESIGN["arms"][1], "drug": "duloxetine"}]})  # fmt: skip
+    out = run_trial(d, exposure=exposure).to_dict()
+    cond = [u for u in out["rests_on_unknown"] if u.get("comparison") == "a_vs_placebo"]
+    assert cond and cond[0]["what"] == "condition effect modifier"
+    assert cond[0]["arm"] == "a" and cond[0]["drug"] == "duloxetine"
+    d2 = parse_design({**_DESIGN, "condition": "hiv_neuropathy"})  # amitriptyline: no effect
+    out2 = run_trial(d2, exposure=exposure).to_dict()
+    assert not [u for u in out2["rests_on_unknown"] if "comparison" in u]
+
+
 def test_a_condition_without_data_says_extrapolated(exposure) -> None:
     c = _run("hiv_neuropathy", "duloxetine", exposure)
     ebc = c["efficacy_by_condition"]
