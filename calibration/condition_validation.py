@@ -431,13 +431,20 @@ def _sha(path: Path) -> str:
 
 
 def _commit() -> str | None:
+    """HEAD, with ``+dirty`` when tracked files differ from it (the run used the work tree)."""
     try:
-        r = subprocess.run(
+        head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except OSError:
         return None
-    return r.stdout.strip() or None
+    return (head + ("+dirty" if dirty else "")) or None
 
 
 def run(n: int) -> dict[str, Any]:
