@@ -175,6 +175,7 @@ gabapentin chemotherapy_neuropathy no_effect rao2007_cipn_gbp
 milnacipran radiculopathy effect_shown pmc4318675_radicular_mil
 amitriptyline spinal_cord_injury_pain effect_shown rintala2007_sci
 gabapentin spinal_cord_injury_pain no_effect rintala2007_sci
+tramadol postherpetic_neuralgia effect_shown hempenstall2005_phn
 """
 
 
