@@ -734,7 +734,7 @@ def explain(
     pain = res.pd.pain
     n_days = res.pd.drives.days
     times = res.times_h
-    from neurodose.pd.condition_efficacy import by_condition
+    from neurodose.pd.condition_efficacy import by_condition, condition_sources
     from neurodose.pd.occupancy import TARGETS
 
     bands: dict[str, dict[str, list[float]]] = {}
@@ -753,6 +753,7 @@ def explain(
     }
     rep = res.pd.unknowns
     assert rep is not None
+    ebc = by_condition(tg.drug)
     return {
         "drug": tg.drug,
         "regimen": repr(regimen),
@@ -768,7 +769,7 @@ def explain(
         "unverified_inputs": tg.unverified(),
         "low_trust_inputs": tg.low_trust(),
         "rests_on_unknown": rep.to_json(),
-        "efficacy_by_condition": by_condition(tg.drug),
+        "efficacy_by_condition": ebc,
         "notes": [
             "typical patient (no placebo response, sensitivity 1); docs/model.md",
             "relief as calibrated in diabetic neuropathy; other aetiologies: efficacy_by_condition",
@@ -776,7 +777,7 @@ def explain(
             "alpha2delta potency of gabapentinoids is calibrated",
             *band_note,
         ],
-        "sources": sorted(set(used) | set(res.sources)),
+        "sources": sorted(set(used) | set(res.sources) | condition_sources(ebc)),
     }
 
 

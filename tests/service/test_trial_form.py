@@ -72,6 +72,7 @@ BAD = [
     ("name", {"name": " "}),
     ("condition", {"condition": "migraine_with_aura"}),
     ("condition", {"condition": ""}),
+    ("condition", {"condition": "radiculopathy"}),  # refused: no cited placebo response
     ("weeks", {"weeks": "eight"}),
     ("weeks", {"weeks": "8.5"}),
     ("weeks", {"weeks": "0"}),

@@ -36,13 +36,19 @@ __all__ = [
     "EFFICACY_PATH",
     "ConditionEfficacy",
     "EfficacyFile",
+    "UnavailableCondition",
     "by_condition",
     "condition_efficacy",
     "condition_nnt",
+    "condition_sources",
     "load_efficacy_by_condition",
+    "trial_unavailable",
 ]
 
 EFFICACY_PATH: Path = PD_DIR / "condition_efficacy" / "efficacy_by_condition.toml"
+
+#: the aetiology the PD model's efficacy is calibrated in (``reference`` of the file)
+REFERENCE_CONDITION = "diabetic_neuropathy"
 
 Finding = Literal["no_effect", "effect_shown", "effect_sized"]
 
@@ -71,6 +77,15 @@ class ModifierEntry(_Model):
         return self
 
 
+class UnavailableCondition(_Model):
+    """One ``[[unavailable]]`` row: an aetiology a virtual trial cannot name, and why."""
+
+    condition: str
+    reason: str = Field(min_length=10)
+    also_called: tuple[str, ...] = Field(default=(), description="names a user may type")
+    evidence: tuple[Quantity, ...] = ()
+
+
 class EfficacyFile(_Model):
     """Schema of ``efficacy_by_condition.toml``."""
 
@@ -79,6 +94,7 @@ class EfficacyFile(_Model):
     reference: str
     aetiologies: tuple[str, ...]
     modifiers: tuple[ModifierEntry, ...] = ()
+    unavailable: tuple[UnavailableCondition, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +123,8 @@ class ConditionEfficacy:
         if self.basis == "extrapolated":
             return (
                 f"{self.drug} in {label}: no drug-specific trial data; the prediction is "
-                "extrapolated from diabetic neuropathy (effect modifier unknown)."
+                "extrapolated from diabetic neuropathy, where the model's efficacy is calibrated "
+                "(effect modifier unknown)."
             )
         if self.basis == "no_effect":
             return f"{self.drug} in {label}: trials found no benefit over placebo. {self.summary}"
@@ -140,22 +157,48 @@ class ConditionEfficacy:
                 for q in self.evidence
             ],
         }
+        if self.basis in ("extrapolated", "effect_shown"):
+            out["extrapolated_from"] = self.extrapolated_from
         if self.basis == "extrapolated":
             out["rests_on_unknown"] = [{"what": "condition effect modifier", "note": self.note}]
         return out
+
+    @property
+    def extrapolated_from(self) -> dict[str, Any]:
+        """What an extrapolated magnitude rests on: the reference condition's calibration, and
+        (for ``extrapolated``) that no trial of this drug in this condition was found."""
+        what = (
+            "no trial of this drug in this condition was found: efficacy magnitude and direction"
+            if self.basis == "extrapolated"
+            else "benefit shown in this condition; its magnitude"
+        )
+        return {
+            "condition": REFERENCE_CONDITION,
+            "what": what + " taken from the diabetic-neuropathy calibration",
+            "calibrated_to": "knowledge/pdmodels/calibrated.toml (calibrated_to of each "
+            "efficacy parameter; docs/model.md §6)",
+        }
 
 
 @cache
 def _load(path: str) -> EfficacyFile:
     data = load_validated(Path(path), EfficacyFile)
+    if data.reference != REFERENCE_CONDITION:
+        raise KnowledgeBaseError(
+            f"{path}: reference {data.reference!r}: must be {REFERENCE_CONDITION!r} "
+            "(the condition the PD model is calibrated in)"
+        )
     if data.reference not in data.aetiologies:
         raise KnowledgeBaseError(f"{path}: reference {data.reference!r} is not an aetiology")
+    named = [(m.condition, "modifier") for m in data.modifiers]
+    named += [(u.condition, "unavailable") for u in data.unavailable]
+    for cond, where in named:
+        if cond not in data.aetiologies:
+            raise KnowledgeBaseError(
+                f"{path}: {where} condition {cond!r} is not one of {', '.join(data.aetiologies)}"
+            )
     seen: set[tuple[str, str]] = set()
     for m in data.modifiers:
-        if m.condition not in data.aetiologies:
-            raise KnowledgeBaseError(
-                f"{path}: condition {m.condition!r} is not one of {', '.join(data.aetiologies)}"
-            )
         if (m.drug, m.condition) in seen:
             raise KnowledgeBaseError(f"{path}: {m.drug!r} in {m.condition!r} is given twice")
         seen.add((m.drug, m.condition))
@@ -167,6 +210,7 @@ def load_efficacy_by_condition(path: Path | None = None) -> EfficacyFile:
     data = _load(str(path or EFFICACY_PATH))
     keys = {q.source for m in data.modifiers for q in m.evidence}
     keys |= {m.relative_effect.source for m in data.modifiers if m.relative_effect}
+    keys |= {q.source for u in data.unavailable for q in u.evidence}
     citations.register_many(sorted(keys))
     return data
 
@@ -181,6 +225,14 @@ def condition_efficacy(drug: str, condition: str, path: Path | None = None) -> C
             mod, upper = _modifier(m)
             return ConditionEfficacy(drug, condition, m.finding, mod, upper, m.summary, m.evidence)
     return ConditionEfficacy(drug, condition, "extrapolated", None, None, "")
+
+
+def trial_unavailable(condition: str, path: Path | None = None) -> UnavailableCondition | None:
+    """Why ``condition`` cannot be a virtual-trial condition (None: nothing against it here)."""
+    for u in load_efficacy_by_condition(path).unavailable:
+        if condition == u.condition or condition in u.also_called:
+            return u
+    return None
 
 
 def _modifier(m: ModifierEntry) -> tuple[float | None, float | None]:
@@ -219,8 +271,15 @@ def by_condition(drug: str) -> dict[str, dict[str, Any]]:
             continue
         ce = condition_efficacy(drug, cond)
         out[cond] = {"efficacy_basis": ce.basis, "modifier": ce.modifier, "note": ce.note}
+        if ce.basis in ("extrapolated", "effect_shown"):
+            out[cond]["extrapolated_from"] = ce.extrapolated_from
         if ce.basis == "extrapolated":
             out[cond]["rests_on_unknown"] = [{"what": "condition effect modifier"}]
         else:
             out[cond]["sources"] = ce.sources
     return out
+
+
+def condition_sources(per_condition: dict[str, dict[str, Any]]) -> set[str]:
+    """The source keys of a :func:`by_condition` result (for an output's ``sources``)."""
+    return {k for v in per_condition.values() for k in v.get("sources", [])}

@@ -50,6 +50,7 @@ from neurodose.errors import DesignError, InputError, UnknownDrugError, close_ma
 from neurodose.inputs import read_text
 from neurodose.knowledge.registry import resolve_name
 from neurodose.limits import MAX_TRIAL_PATIENTS, MAX_TRIAL_WEEKS, trial_allowed
+from neurodose.pd.condition_efficacy import trial_unavailable
 from neurodose.pd.params import load_pd_parameters
 from neurodose.pk.parameters import pkmodel_names
 from neurodose.plausibility import dose_warnings
@@ -264,18 +265,19 @@ def _parse_regimen(raw: Any, where: str, days: int) -> tuple[DoseStep, ...]:
 
 
 def _condition(data: Mapping[str, Any]) -> str:
+    """The trial's condition: one with a placebo response (``pdmodels/conditions.toml``); an
+    aetiology listed as unavailable (no cited placebo response) is refused with its reason."""
     params = load_pd_parameters()
     cond = data.get("condition")
-    if cond not in params.conditions:
-        hint = close_matches(str(cond), params.conditions)
-        raise _err(
-            "condition",
-            cond,
-            "one of "
-            + ", ".join(sorted(params.conditions))
-            + (f" (did you mean {hint[0]!r}?)" if hint else ""),
-        )
-    return str(cond)
+    if cond in params.conditions:
+        return str(cond)
+    allowed = "one of " + ", ".join(sorted(params.conditions))
+    why = trial_unavailable(str(cond))
+    if why is not None:
+        name = why.condition if cond == why.condition else f"{cond} ({why.condition})"
+        raise _err("condition", cond, f"{allowed} ({name} cannot be simulated: {why.reason})")
+    hint = close_matches(str(cond), params.conditions)
+    raise _err("condition", cond, allowed + (f" (did you mean {hint[0]!r}?)" if hint else ""))
 
 
 def _n_per_arm(data: Mapping[str, Any]) -> int:

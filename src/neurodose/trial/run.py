@@ -447,10 +447,12 @@ class TrialResult:
         for name, rep in self.unknowns.items():
             _mark_unknowns(arms[name], rep)
             rests += [{"arm": name, "drug": drug_of.get(name)} | u for u in rep.to_json()]
+        comparisons = self._comparisons(arms)
+        rests += _condition_unknowns(comparisons, self.design)
         return {
             "design": self._design_dict(),
             "arms": arms,
-            "comparisons": self._comparisons(arms),
+            "comparisons": comparisons,
             "rests_on_unknown": rests,
             "warnings": list(self.design.warnings),
             "notes": [
@@ -496,6 +498,18 @@ class TrialResult:
             }
             out[f"{arm.name}_vs_{pl.name}"] = c
         return out
+
+
+def _condition_unknowns(comparisons: Mapping[str, Any], design: Design) -> list[dict[str, Any]]:
+    """Top-level ``rests_on_unknown`` entries for comparisons whose efficacy in the trial's
+    condition is extrapolated (no drug-specific trial: the effect modifier is unknown)."""
+    out: list[dict[str, Any]] = []
+    for arm in design.arms:
+        name = f"{arm.name}_vs_{design.placebo.name}" if design.placebo else ""
+        ebc = comparisons.get(name, {}).get("efficacy_by_condition", {})
+        meta = {"arm": arm.name, "drug": arm.drug, "comparison": name}
+        out += [meta | u for u in ebc.get("rests_on_unknown", [])]
+    return out
 
 
 def _mark_unknowns(a_s: dict[str, Any], rep: UnknownReport) -> None:
