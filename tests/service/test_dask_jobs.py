@@ -24,6 +24,8 @@ def test_trial_job_runs_on_the_dask_scheduler(tmp_path):
         host="127.0.0.1",
         scheduler_port=0,
         dashboard_address=None,
+        # the scheduler's HTTP server on a free port, not 8787 (another cluster may hold it)
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     ) as cluster:
         server = Server(
             sqlite_url(tmp_path),

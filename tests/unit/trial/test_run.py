@@ -91,7 +91,12 @@ def test_dask_local_cluster_equals_local_run(exposure) -> None:
     local = run_trial(_design(n=300), exposure=exposure, chunk_size=100).to_dict()
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=1,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=None,
+            # the scheduler's HTTP server on a free port, not 8787 (another cluster may hold it)
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
