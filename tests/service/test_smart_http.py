@@ -112,6 +112,10 @@ def test_happy_path_then_replay_is_refused(world):
         },
     )
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    # the single-use code and state never reach the server's access log
+    log = world.clinic.log()
+    assert "/smart/callback?code=***&state=***" in log
+    assert code not in log and p["state"] not in log
 
 
 def test_wrong_or_foreign_state_is_refused(world):

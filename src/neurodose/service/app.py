@@ -29,18 +29,22 @@ from neurodose.service.settings import Settings
 __all__ = ["RedactTokens", "create_app", "serve", "worker_app"]
 
 _TOKEN_PATH = re.compile(r"(/d/|/api/v1/diary/)[^/\s?\"]+")
+# single-use or secret values that arrive as query parameters (SMART launch and callback)
+_TOKEN_QUERY = re.compile(r"([?&](?:code|state|launch|token|access_token|id_token)=)[^&\s\"]+")
 
 
 class RedactTokens(logging.Filter):
-    """Replaces diary tokens in logged request paths by ``***``.
+    """Replaces diary tokens and secret query values in logged request paths by ``***``.
 
     >>> RedactTokens().redact('"GET /api/v1/diary/abc123/entries HTTP/1.1" 200')
     '"GET /api/v1/diary/***/entries HTTP/1.1" 200'
+    >>> RedactTokens().redact("GET /smart/callback?code=s3cr3t&state=xyz HTTP/1.1")
+    'GET /smart/callback?code=***&state=*** HTTP/1.1'
     """
 
     def redact(self, text: str) -> str:
-        """``text`` with every diary token replaced."""
-        return _TOKEN_PATH.sub(r"\1***", text)
+        """``text`` with diary tokens and SMART ``code``/``state``/``launch`` values replaced."""
+        return _TOKEN_QUERY.sub(r"\1***", _TOKEN_PATH.sub(r"\1***", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's arguments (uvicorn logs the path as an argument)."""
