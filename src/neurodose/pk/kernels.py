@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numba
+import numba.extending
 import numpy as np
 from numpy.typing import NDArray
 
@@ -62,6 +63,9 @@ _user_cache_dir = numba.config.CACHE_DIR  # type: ignore[attr-defined]
 if not _user_cache_dir:
     numba.config.CACHE_DIR = _cache_dir()  # type: ignore[attr-defined]
 
+# the helpers the per-subject functions call, compiled with them (the same function
+# object, so exact.py itself never imports numba)
+numba.extending.register_jitable(exact.decay)
 _subject = numba.njit(cache=True)(exact.subject_concentrations)
 _decompose_lower_subject = numba.njit(cache=True)(exact.decompose_lower_subject)
 _project_subject = numba.njit(cache=True)(exact.project_subject)
