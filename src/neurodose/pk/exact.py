@@ -519,7 +519,7 @@ def run(
         from neurodose.pk import kernels
 
         kernel: Any = kernels.concentrations
-        kernel(*args, times, out, bad)
+        kernel(args, times, out, bad)
     else:
         for s in range(n):
             bad[s] = subject_concentrations(s, *args, times, out[s])  # type: ignore[call-arg]

@@ -265,6 +265,6 @@ def summaries(
     lo, hi = tdm_range if tdm_range is not None else (np.nan, np.nan)
     range_row = -1 if tdm_range is None else (len(rows) - 1 if len(total) else 0)
     kernel: Any = kernels.summaries
-    kernel(*args, t, sum_rows, float(window_h), float(lo), float(hi), range_row, out, bad)
+    kernel(args, t, sum_rows, float(window_h), float(lo), float(hi), range_row, out, bad)
     _raise_if_bad(bad)
     return {r: {f: out[:, i, j] for j, f in enumerate(SUMMARY_FIELDS)} for i, r in enumerate(rows)}
