@@ -162,8 +162,7 @@ def test_no_private_imports_across_modules() -> None:
     assert _private_cross_module_imports() == []
 
 
-#: deprecated import paths (docs/architecture.md): ``neurodose.safety.patient`` is kept
-#: for code outside the package; ``dosing`` and ``pk.patient`` are gone and stay banned
+#: deprecated import paths (docs/architecture.md): gone, and they stay banned
 DEPRECATED = ("neurodose.dosing", "neurodose.pk.patient", "neurodose.safety.patient")
 
 
@@ -190,7 +189,7 @@ def _deprecated_imports(path: Path, source: str) -> list[str]:
 
 
 def test_no_deprecated_alias_is_imported_inside_the_package() -> None:
-    aliases = {SRC / "dosing", SRC / "pk" / "patient.py", SRC / "safety" / "patient.py"}
+    aliases = {SRC / "dosing", SRC / "pk" / "patient.py"}
     hits = []
     for path in sorted(SRC.rglob("*.py")):
         if any(path == a or a in path.parents for a in aliases):

@@ -29,6 +29,7 @@ T = TypeVar("T")
 
 users_app = typer.Typer(help="Clinic accounts (clinicians and admins).", no_args_is_help=True)
 
+LoginName = Annotated[str, typer.Argument(help="login name")]
 DatabaseOpt = Annotated[
     str | None,
     typer.Option(
@@ -114,7 +115,7 @@ def serve(
 
 @users_app.command("add")
 def add_user(
-    name: Annotated[str, typer.Argument(help="login name")],
+    name: LoginName,
     role: Annotated[str, typer.Option(help="clinician or admin")] = "clinician",
     clinic: Annotated[str, typer.Option(help="the clinic the account belongs to")] = "default",
     password_stdin: Annotated[
@@ -187,33 +188,40 @@ def list_users(
         typer.echo(f"{r['id']:>4}  {r['name']:<24} {r['role']:<10} {r['clinic']:<16} {state}")
 
 
-@users_app.command("disable")
-def disable_user(
-    name: Annotated[str, typer.Argument(help="login name")],
-    database: DatabaseOpt = None,
-) -> None:
-    """Refuse sign-in to an account and end its sessions and API tokens at once."""
-    from neurodose.service import accounts
+def _account_change(change: str, done: str, doc: str) -> Callable[..., None]:
+    """A ``users`` command that runs ``accounts.<change>(session, name)`` and says
+    ``done`` (formatted with ``name``)."""
 
-    _in_session(database, lambda s: accounts.disable(s, name))
-    typer.echo(f"disabled {name!r}: its sessions and tokens ended")
+    def command(name: LoginName, database: DatabaseOpt = None) -> None:
+        from neurodose.service import accounts
+
+        _in_session(database, lambda s: getattr(accounts, change)(s, name))
+        typer.echo(done.format(name=name))
+
+    command.__doc__ = doc
+    command.__name__ = f"{change}_user"
+    return command
 
 
-@users_app.command("enable")
-def enable_user(
-    name: Annotated[str, typer.Argument(help="login name")],
-    database: DatabaseOpt = None,
-) -> None:
-    """Allow a disabled account to sign in again (its old tokens stay void)."""
-    from neurodose.service import accounts
-
-    _in_session(database, lambda s: accounts.enable(s, name))
-    typer.echo(f"enabled {name!r}")
+users_app.command("disable")(
+    _account_change(
+        "disable",
+        "disabled {name!r}: its sessions and tokens ended",
+        "Refuse sign-in to an account and end its sessions and API tokens at once.",
+    )
+)
+users_app.command("enable")(
+    _account_change(
+        "enable",
+        "enabled {name!r}",
+        "Allow a disabled account to sign in again (its old tokens stay void).",
+    )
+)
 
 
 @users_app.command("remove")
 def remove_user(
-    name: Annotated[str, typer.Argument(help="login name")],
+    name: LoginName,
     yes: Annotated[bool, typer.Option("--yes", help="confirm the removal")] = False,
     database: DatabaseOpt = None,
 ) -> None:
@@ -229,7 +237,7 @@ def remove_user(
 
 @users_app.command("reset-password")
 def reset_password(
-    name: Annotated[str, typer.Argument(help="login name")],
+    name: LoginName,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the new password from standard input")
     ] = False,

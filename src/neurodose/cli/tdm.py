@@ -7,6 +7,7 @@ and plots. Formats and the JSON contract are in ``docs/mipd.md``.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,43 @@ __all__ = ["register", "tdm_csv"]
 _UNCERTAINTY = ("laplace", "sir")
 
 _BRIEF_CYP2D6 = Annotated[str | None, typer.Option(help="diplotype or phenotype")]
+
+
+@dataclass(frozen=True)
+class _Report:
+    """How ``tdm`` and ``response`` report: ``--json``, ``--plot`` (a checked .png
+    path), ``--mkdir``, and whether a dose above the maximum is accepted."""
+
+    as_json: bool = False
+    plot: Path | None = None
+    mkdir: bool = False
+    allow_above_max: bool = False
+
+
+def _report(
+    as_json: bool = False,
+    plot: Path | None = None,
+    mkdir: bool = False,
+    allow_above_max: bool = False,
+) -> _Report:
+    plot = opt.out_path(plot, "--plot", (".png",), mkdir)
+    return _Report(as_json, plot, mkdir, allow_above_max)
+
+
+_NO_REPORT = _Report()
+
+#: ``--json``, ``--plot``, ``--mkdir``, ``--allow-above-max``
+_report_options = opt.option_group(
+    "rp",
+    (
+        ("as_json", opt.AsJson),
+        ("plot", opt.PngPlot),
+        ("mkdir", opt.Mkdir),
+        ("allow_above_max", opt.AllowAboveMax),
+    ),
+    _report,
+    vars(_NO_REPORT),
+)
 
 
 def _floats(text: str | None, field: str) -> list[float] | None:
@@ -104,6 +142,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @opt.regimen_options()
     @opt.patient_options(scr=False)
+    @_report_options
     def tdm(
         drug: opt.Drug,
         levels: Annotated[
@@ -138,10 +177,7 @@ def register(app: typer.Typer) -> None:
         uncertainty: Annotated[str, typer.Option(help="sir or laplace")] = "sir",
         pt: opt.PatientArgs = opt.NO_PATIENT_OPTIONS,
         seed: Annotated[int, typer.Option(help="random seed (restarts, SIR; >= 0)", min=0)] = 0,
-        as_json: opt.AsJson = False,
-        plot: opt.PngPlot = None,
-        mkdir: opt.Mkdir = False,
-        allow_above_max: opt.AllowAboveMax = False,
+        rp: _Report = _NO_REPORT,
         csv: Annotated[
             Path | None,
             typer.Option(help="write the forecast and the levels as CSV (long format)"),
@@ -162,8 +198,7 @@ def register(app: typer.Typer) -> None:
         from neurodose.workflows import tdm as run
         from neurodose.workflows.monitoring import level_analytes
 
-        plot = opt.out_path(plot, "--plot", (".png",), mkdir)
-        csv = opt.out_path(csv, "--csv", (".csv",), mkdir)
+        csv = opt.out_path(csv, "--csv", (".csv",), rp.mkdir)
         if uncertainty not in _UNCERTAINTY:
             raise InputError("--uncertainty", uncertainty, "'sir' or 'laplace'")
         if metric not in ("trough", "auc24"):
@@ -208,12 +243,12 @@ def register(app: typer.Typer) -> None:
                 stop_drugs=tuple(what_if_stop or []),
                 seed=seed,
                 accept_inconsistent=accept_levels,
-                allow_above_max=allow_above_max,
+                allow_above_max=rp.allow_above_max,
             )
             out = run(req)
         report, warnings = out.report, list(out.warnings)
-        if plot is not None:
-            _plot_tdm(report, plot)
+        if rp.plot is not None:
+            _plot_tdm(report, rp.plot)
         if csv is not None:
             with writing(csv, "--csv"):
                 csv.write_text(tdm_csv(report), encoding="utf-8")
@@ -222,7 +257,7 @@ def register(app: typer.Typer) -> None:
             "defaults_applied": opt.applied_defaults(),
             "comedication_notes": opt.comedication_notes(comeds),
         }
-        if as_json:
+        if rp.as_json:
             typer.echo(json.dumps({**report.to_json(), **extra}, allow_nan=False))
             return
         _print_tdm(report, extra)
@@ -231,6 +266,7 @@ def register(app: typer.Typer) -> None:
     # response words --cyp2d6 more briefly than the other commands
     @opt.regimen_options()
     @opt.patient_options(scr=False, cyp2d6=_BRIEF_CYP2D6)
+    @_report_options
     def response(
         diary: Annotated[
             Path, typer.Option(help="diary CSV (date,pain[,sleep,side_effects,dose_mg])")
@@ -251,10 +287,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         pt: opt.PatientArgs = opt.NO_PATIENT_OPTIONS,
         seed: Annotated[int, typer.Option(help="random seed (>= 0)", min=0)] = 0,
-        as_json: opt.AsJson = False,
-        plot: opt.PngPlot = None,
-        mkdir: opt.Mkdir = False,
-        allow_above_max: opt.AllowAboveMax = False,
+        rp: _Report = _NO_REPORT,
     ) -> None:
         """Learn the individual response from a pain diary and forecast the chance
         of >= 30 % relief by week 8 if the dose is kept, raised or the drug switched;
@@ -264,7 +297,6 @@ def register(app: typer.Typer) -> None:
         from neurodose.workflows.diary import ResponseRequest
         from neurodose.workflows.diary import response as run
 
-        plot = opt.out_path(plot, "--plot", (".png",), mkdir)
         d = read_diary_csv(diary)
         reg = rg.parse()
         start = None
@@ -291,20 +323,20 @@ def register(app: typer.Typer) -> None:
             switch_to=switch_to,
             levels=obs,
             seed=seed,
-            allow_above_max=allow_above_max,
+            allow_above_max=rp.allow_above_max,
         )
         what = f"learning the response from {len(d):,} diary days"
         with opt.as_flags(opt.WORKFLOW_FLAGS), busy(what):
             out = run(req)
         rep, warnings = out.report, list(out.warnings)
-        if plot is not None:
-            rep.plot(plot)
+        if rp.plot is not None:
+            rep.plot(rp.plot)
         extra = {
             "warnings": warnings,
             "defaults_applied": opt.applied_defaults(),
             "comedication_notes": list(out.notes),
         }
-        if as_json:
+        if rp.as_json:
             typer.echo(json.dumps({**rep.to_json(), **extra}, allow_nan=False))
             return
         _print_response(rep, extra)

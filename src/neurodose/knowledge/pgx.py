@@ -476,21 +476,31 @@ def allele_activity(gene: str, allele: str) -> float:
         "alleles have no activity values in CPIC (phenotype follows from allele function); "
         "use allele_function() or parse_genotype()",
     )
-    base, copies = _split_allele(table.gene, allele)
-    row = table.allele(base)
-    assert row.activity is not None
-    citations.register(row.source)
+    base, activity, copies, sources = _scored_allele(table, allele)
+    citations.register(sources[0])
     if copies is None:
-        if row.activity == 0.0:
+        if activity == 0.0:
             return 0.0
         raise GenotypeError(
             f"allele: {allele!r}: copy number not resolved (xN means at least 2), so the "
-            f"value is at least {2 * row.activity:g}; give the copy number (e.g. "
+            f"value is at least {2 * activity:g}; give the copy number (e.g. "
             f"'{base}x3') or use parse_genotype()"
         )
+    citations.register_many(sources[1:])
+    return float(activity * copies)
+
+
+def _scored_allele(table: GeneTable, allele: str) -> tuple[str, float, int | None, list[str]]:
+    """One allele of a gene with activity values: (base allele, its value, copy number
+    (None for an unresolved ``xN``), sources: the allele's, then the duplication rule's
+    when the copy number is not 1)."""
+    base, copies = _split_allele(table.gene, allele)
+    row = table.allele(base)
+    assert row.activity is not None
+    sources = [row.source]
     if copies != 1 and table.duplication is not None:
-        citations.register(table.duplication.source)
-    return float(row.activity * copies)
+        sources.append(table.duplication.source)
+    return base, row.activity, copies, sources
 
 
 def _split_diplotype(gene: str, diplotype: str) -> tuple[str, str]:
@@ -521,16 +531,12 @@ def _score_bounds(gene: str, diplotype: str) -> tuple[float, bool, list[str]]:
     lower = False
     sources: list[str] = []
     for allele in _split_diplotype(table.gene, diplotype):
-        base, copies = _split_allele(table.gene, allele)
-        row = table.allele(base)
-        assert row.activity is not None
-        sources.append(row.source)
-        if copies != 1 and table.duplication is not None:
-            sources.append(table.duplication.source)
+        _base, activity, copies, allele_sources = _scored_allele(table, allele)
+        sources += allele_sources
         if copies is None:
             copies = 2
-            lower = lower or row.activity > 0.0
-        total += row.activity * copies
+            lower = lower or activity > 0.0
+        total += activity * copies
     return total, lower, sorted(set(sources))
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "SEP",
     "Backend",
     "choose_backend",
+    "decay",
     "decompose",
     "decompose_lower_subject",
     "dose_amounts",
@@ -169,6 +170,22 @@ def project_subject(
         Wi[s, m] = ai
 
 
+def decay(z: Arr, fac: Arr, lam: Arr, dt: float, last_dt: float) -> float:
+    """Advance eigen-coordinates ``z`` by ``dt`` h (``z *= exp(lam dt)``, in place).
+
+    ``fac`` holds ``exp(lam last_dt)`` from the last step and is recomputed only when
+    ``dt`` differs (equal steps are common); returns the ``dt`` that ``fac`` now holds.
+    numba compiles it with the functions that call it (:mod:`neurodose.pk.kernels`).
+    """
+    k = z.shape[0]
+    if dt != last_dt:
+        for m in range(k):
+            fac[m] = math.exp(lam[m] * dt)
+    for m in range(k):
+        z[m] *= fac[m]
+    return dt
+
+
 def subject_concentrations(
     s: int,
     lam: Arr,  # (n, S, k)
@@ -253,14 +270,8 @@ def subject_concentrations(
         while ie < E and ev_t[order[ie]] <= t:
             q = order[ie]
             te = ev_t[q]
-            dt = te - tcur
-            if dt != 0.0:
-                if dt != last_dt:
-                    for m in range(k):
-                        fac[m] = math.exp(lm_s[m] * dt)
-                    last_dt = dt
-                for m in range(k):
-                    z[m] *= fac[m]
+            if te != tcur:
+                last_dt = decay(z, fac, lm_s, te - tcur, last_dt)
                 tcur = te
             kind = ev_kind[q]
             i = ev_idx[q]
@@ -299,14 +310,8 @@ def subject_concentrations(
                     w = Wi[s, seg, m] if d_iv[i] else Wo[s, seg, m]
                     z[m] += amt * w
             ie += 1
-        dt = t - tcur
-        if dt != 0.0:
-            if dt != last_dt:
-                for m in range(k):
-                    fac[m] = math.exp(lm_s[m] * dt)
-                last_dt = dt
-            for m in range(k):
-                z[m] *= fac[m]
+        if t != tcur:
+            last_dt = decay(z, fac, lm_s, t - tcur, last_dt)
             tcur = t
         for o in range(O):
             acc = 0.0
@@ -514,7 +519,7 @@ def run(
         from neurodose.pk import kernels
 
         kernel: Any = kernels.concentrations
-        kernel(*args, times, out, bad)
+        kernel(args, times, out, bad)
     else:
         for s in range(n):
             bad[s] = subject_concentrations(s, *args, times, out[s])  # type: ignore[call-arg]

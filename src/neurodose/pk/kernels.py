@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numba
+import numba.extending
 import numpy as np
 from numpy.typing import NDArray
 
@@ -62,7 +63,10 @@ _user_cache_dir = numba.config.CACHE_DIR  # type: ignore[attr-defined]
 if not _user_cache_dir:
     numba.config.CACHE_DIR = _cache_dir()  # type: ignore[attr-defined]
 
-_subject = numba.njit(cache=True)(exact.subject_concentrations)
+# the helpers the per-subject functions call, compiled with them (the same function
+# object, so exact.py itself never imports numba)
+numba.extending.register_jitable(exact.decay)
+_subject: Any = numba.njit(cache=True)(exact.subject_concentrations)
 _decompose_lower_subject = numba.njit(cache=True)(exact.decompose_lower_subject)
 _project_subject = numba.njit(cache=True)(exact.project_subject)
 _saturable_subject = numba.njit(cache=True)(saturable.subject_concentrations)
@@ -83,63 +87,25 @@ def project(H: Arr, P: Arr, Pinv: Arr, b_o: Arr, b_i: Arr, G: Arr, Wo: Arr, Wi: 
 
 
 @numba.njit(parallel=True, cache=True)
-def concentrations(
-    lam: Arr,  # (n, S, k)
-    G: Arr,  # (n, S, O, k)  output per eigen-coordinate
-    Wo: Arr,  # (n, S, k)  P^-1 b_oral
-    Wi: Arr,  # (n, S, k)  P^-1 b_iv
-    P: Arr,  # (n, S, k, k)
-    Pinv: Arr,  # (n, S, k, k)
-    seg_t: Arr,  # (S-1,) segment start times
-    d_t: Arr,  # (D,) nominal dose times
-    d_amt: Arr,  # (n or 1, D) amounts (bioavailability per dose already applied)
-    d_ii: Arr,  # (D,)
-    d_ss: NDArray[np.int64],  # (D,)
-    d_iv: NDArray[np.bool_],  # (D,)
-    lag: Arr,  # (n,)
-    times: Arr,  # (T,)
-    out: Arr,  # (n, O, T)
-    bad: NDArray[np.bool_],  # (n,) set where a value is not finite
-) -> None:
-    """:func:`~neurodose.pk.exact.subject_concentrations` for every subject into ``out``."""
-    n = lam.shape[0]
-    for s in numba.prange(n):
-        bad[s] = _subject(
-            s, lam, G, Wo, Wi, P, Pinv, seg_t, d_t, d_amt, d_ii, d_ss, d_iv, lag, times, out[s]
-        )
+def concentrations(args: tuple[Any, ...], times: Arr, out: Arr, bad: NDArray[np.bool_]) -> None:
+    """:func:`~neurodose.pk.exact.subject_concentrations` for every subject into ``out``
+    (n, O, T); ``args`` are its arguments before ``times`` (:func:`~neurodose.pk.exact.
+    prepare`), ``bad`` is set where a value is not finite."""
+    for s in numba.prange(out.shape[0]):
+        bad[s] = _subject(s, *args, times, out[s])
 
 
 @numba.njit(parallel=True, cache=True)
-def saturable_concentrations(
-    P: Arr,  # (n, S, 6) F, ka, CL, V, Vmax, Km per segment
-    seg_t: Arr,  # (S-1,)
-    ev_t: Arr,  # (n, D) dose event times (lag applied for oral doses)
-    d_amt: Arr,  # (n or 1, D)
-    d_iv: NDArray[np.bool_],  # (D,)
-    times: Arr,  # (T,)
-    out: Arr,  # (n, T)
-    bad: NDArray[np.bool_],  # (n,)
-) -> None:
-    """:func:`~neurodose.pk.saturable.subject_concentrations` for every subject."""
-    for s in numba.prange(P.shape[0]):
-        bad[s] = _saturable_subject(s, P, seg_t, ev_t, d_amt, d_iv, times, out)
+def saturable_concentrations(args: tuple[Any, ...], bad: NDArray[np.bool_]) -> None:
+    """:func:`~neurodose.pk.saturable.subject_concentrations` for every subject (``args``:
+    its arguments after the subject, the parameters ``P`` (n, S, 6) first)."""
+    for s in numba.prange(args[0].shape[0]):
+        bad[s] = _saturable_subject(s, *args)
 
 
 @numba.njit(parallel=True, cache=True)
 def summaries(
-    lam: Arr,
-    G: Arr,
-    Wo: Arr,
-    Wi: Arr,
-    P: Arr,
-    Pinv: Arr,
-    seg_t: Arr,
-    d_t: Arr,
-    d_amt: Arr,
-    d_ii: Arr,
-    d_ss: NDArray[np.int64],
-    d_iv: NDArray[np.bool_],
-    lag: Arr,
+    args: tuple[Any, ...],  # exact.subject_concentrations' arguments before times
     times: Arr,
     sum_rows: NDArray[np.bool_],  # (O,) rows added into an extra "total" row
     window_h: float,
@@ -150,17 +116,15 @@ def summaries(
     bad: NDArray[np.bool_],
 ) -> None:
     """Per-subject summaries (the columns of :data:`neurodose.pk.solve.SUMMARY_FIELDS`)."""
-    n = lam.shape[0]
-    O = G.shape[2]
+    n = out.shape[0]
+    O = args[1].shape[2]  # G: (n, S, O, k)
     T = times.shape[0]
     R = out.shape[1]
     t_end = times[T - 1]
     for s in numba.prange(n):
         buf = np.empty((R, T))
         cum = np.empty(T)
-        bad[s] = _subject(
-            s, lam, G, Wo, Wi, P, Pinv, seg_t, d_t, d_amt, d_ii, d_ss, d_iv, lag, times, buf[:O]
-        )
+        bad[s] = _subject(s, *args, times, buf[:O])
         if R > O:
             for j in range(T):
                 acc = 0.0

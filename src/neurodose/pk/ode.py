@@ -13,9 +13,16 @@ when it is first called.
 >>> from neurodose.pk.model import get_structure
 >>> m = get_structure("one_compartment", ("drug",))
 >>> p = {"F": 1.0, "ka": 1.0, "tlag": 0.0, "CL": 1.0, "V": 20.0}
->>> c = solve_ode(m, p, Regimen.oral("100 mg", doses=1), [0.0, 1.0, 24.0])
+>>> reg, t = Regimen.oral("100 mg", every="12 h", days=2), [1.0, 24.0, 36.0]
+>>> c = solve_ode(m, p, reg, t)
 >>> np.round(c["drug"], 1)
-array([[   0. , 3070.3, 1585.2]])
+array([[3070.3, 4473.7, 5343.7]])
+
+It agrees with the exact solver (to the integrator's tolerance):
+
+>>> from neurodose.pk.solve import concentrations
+>>> bool(np.allclose(c["drug"], concentrations(m, p, reg, t)["drug"], rtol=1e-6))
+True
 """
 
 from __future__ import annotations

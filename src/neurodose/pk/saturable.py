@@ -247,7 +247,7 @@ def saturable_concentrations(
         from neurodose.pk import kernels
 
         kernel: Any = kernels.saturable_concentrations
-        kernel(*args, bad)
+        kernel(args, bad)
     else:
         for s in range(n):
             bad[s] = subject_concentrations(s, *args)

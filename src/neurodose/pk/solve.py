@@ -33,7 +33,7 @@ array([[   0. , 3070.3, 1585.2]])
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from neurodose.case.regimen import ExpandedDoses, Regimen
 from neurodose.errors import InputError, SolverError
-from neurodose.pk.exact import decompose, prepare, run, validate_times
+from neurodose.pk.exact import Arr, ParamsLike, decompose, prepare, run, validate_times
 from neurodose.pk.model import PKModel
 from neurodose.pk.ode import solve_ode
 
@@ -54,9 +54,6 @@ __all__ = [
     "summaries",
     "validate_times",
 ]
-
-Arr = NDArray[np.float64]
-ParamsLike = Mapping[str, "float | ArrayLike"]
 
 #: columns of :func:`summaries`' output (the order of the numba summary kernel)
 SUMMARY_FIELDS = (
@@ -268,6 +265,6 @@ def summaries(
     lo, hi = tdm_range if tdm_range is not None else (np.nan, np.nan)
     range_row = -1 if tdm_range is None else (len(rows) - 1 if len(total) else 0)
     kernel: Any = kernels.summaries
-    kernel(*args, t, sum_rows, float(window_h), float(lo), float(hi), range_row, out, bad)
+    kernel(args, t, sum_rows, float(window_h), float(lo), float(hi), range_row, out, bad)
     _raise_if_bad(bad)
     return {r: {f: out[:, i, j] for j, f in enumerate(SUMMARY_FIELDS)} for i, r in enumerate(rows)}

@@ -13,12 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import threading
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from neurodose.case import PatientIn
 from neurodose.errors import InputError, NeurodoseError
@@ -208,15 +210,9 @@ def drugs(user: User) -> list[dict[str, Any]]:
 )
 def drug(user: User, name: str) -> dict[str, Any]:
     """The full cited record (as ``neurodose drugs show NAME --json``); unknown: ``404``."""
-    from neurodose.errors import UnknownNameError
     from neurodose.knowledge.registry import get_drug, resolve_name
 
-    try:
-        rec = get_drug(resolve_name(name))
-    except UnknownNameError as exc:
-        raise NotFound(f"drug ({exc})") from None
-    data: dict[str, Any] = rec.model_dump(mode="json")
-    return data
+    return _known("drug", lambda: get_drug(resolve_name(name)).model_dump(mode="json"))
 
 
 @router.get(
@@ -228,13 +224,19 @@ def drug(user: User, name: str) -> dict[str, Any]:
 )
 def source(user: User, key: str) -> dict[str, Any]:
     """One reference as CSL-JSON (as ``neurodose sources KEY --json``); unknown: ``404``."""
-    from neurodose.errors import UnknownNameError
     from neurodose.knowledge.registry import get_reference
 
+    return _known("source", lambda: dict(get_reference(key)))
+
+
+def _known(what: str, look_up: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A knowledge-base entry as JSON; a name the knowledge base does not know: ``404``."""
+    from neurodose.errors import UnknownNameError
+
     try:
-        return dict(get_reference(key))
+        return look_up()
     except UnknownNameError as exc:
-        raise NotFound(f"source ({exc})") from None
+        raise NotFound(f"{what} ({exc})") from None
 
 
 @router.get(
@@ -340,53 +342,46 @@ def _conflict(exc: store.ConflictError) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=409)
 
 
-@router.post(
-    "/patients/{pid}/regimen",
-    status_code=201,
-    response_model=PlanOut,
-    responses={**ERROR_RESPONSES, **_CONFLICT},
-    tags=["plans"],
+def _or_conflict(st: ClinicState, work: Callable[[Session], Any]) -> Any:
+    """``work`` in one transaction; a :class:`store.ConflictError` answers ``409``."""
+    try:
+        with st.db.session() as s:
+            return work(s)
+    except store.ConflictError as exc:
+        return _conflict(exc)
+
+
+def _make_plan(st: ClinicState, user: Clinician, pid: str, kind: str, body: BaseModel) -> Any:
+    return _or_conflict(st, lambda s: store.make_plan(s, user, pid, kind, body.model_dump()))
+
+
+#: the routes that store a new plan (``201`` with the plan, ``409`` without a current drug)
+_NEW_PLAN: dict[str, Any] = {
+    "status_code": 201,
+    "response_model": PlanOut,
+    "responses": {**ERROR_RESPONSES, **_CONFLICT},
+    "tags": ["plans"],
     **_AS_GIVEN,
-)
-def start_regimen(st: State, user: User, pid: str, body: RegimenIn) -> dict[str, Any]:
+}
+
+
+@router.post("/patients/{pid}/regimen", **_NEW_PLAN)
+def start_regimen(st: State, user: User, pid: str, body: RegimenIn) -> Any:
     """Start a drug: the titration plan (``neurodose plan titrate --json``) becomes the
     current regimen."""
-    with st.db.session() as s:
-        return store.make_plan(s, user, pid, "titration", body.model_dump())
+    return _make_plan(st, user, pid, "titration", body)
 
 
-@router.post(
-    "/patients/{pid}/plan/taper",
-    status_code=201,
-    response_model=PlanOut,
-    responses={**ERROR_RESPONSES, **_CONFLICT},
-    tags=["plans"],
-    **_AS_GIVEN,
-)
+@router.post("/patients/{pid}/plan/taper", **_NEW_PLAN)
 def taper(st: State, user: User, pid: str, body: TaperIn) -> Any:
     """Taper the current drug to stopping (``neurodose plan taper --json``)."""
-    try:
-        with st.db.session() as s:
-            return store.make_plan(s, user, pid, "taper", body.model_dump())
-    except store.ConflictError as exc:
-        return _conflict(exc)
+    return _make_plan(st, user, pid, "taper", body)
 
 
-@router.post(
-    "/patients/{pid}/plan/switch",
-    status_code=201,
-    response_model=PlanOut,
-    responses={**ERROR_RESPONSES, **_CONFLICT},
-    tags=["plans"],
-    **_AS_GIVEN,
-)
+@router.post("/patients/{pid}/plan/switch", **_NEW_PLAN)
 def switch(st: State, user: User, pid: str, body: SwitchIn) -> Any:
     """Switch from the current drug (``neurodose plan switch --json``)."""
-    try:
-        with st.db.session() as s:
-            return store.make_plan(s, user, pid, "switch", body.model_dump())
-    except store.ConflictError as exc:
-        return _conflict(exc)
+    return _make_plan(st, user, pid, "switch", body)
 
 
 @router.get(
@@ -513,11 +508,10 @@ async def add_levels(st: State, user: User, pid: str, request: Request) -> Any:
     except (UnicodeDecodeError, NeurodoseError) as exc:
         err = exc if isinstance(exc, NeurodoseError) else InputError("body", "bytes", "UTF-8 CSV")
         return JSONResponse({"detail": [input_error(err).model_dump()]}, status_code=422)
-    try:
-        with st.db.session() as s:
-            stored = store.add_levels(s, user, pid, rows)
-    except store.ConflictError as exc:
-        return _conflict(exc)
+    return _or_conflict(st, lambda s: _levels_added(store.add_levels(s, user, pid, rows)))
+
+
+def _levels_added(stored: list[dict[str, Any]]) -> dict[str, Any]:
     return {"added": len(stored), "rows": stored}
 
 
@@ -545,10 +539,7 @@ def get_tdm(
 ) -> Any:
     """``neurodose tdm --json`` for the current regimen and the stored levels."""
     try:
-        with st.db.session() as s:
-            return store.tdm(s, user, pid, target=target)
-    except store.ConflictError as exc:
-        return _conflict(exc)
+        return _or_conflict(st, lambda s: store.tdm(s, user, pid, target=target))
     except InputError as exc:
         if exc.field != "target":
             raise
@@ -607,11 +598,7 @@ def patient_diary(st: State, user: User, pid: str) -> list[dict[str, Any]]:
 )
 def get_response(st: State, user: User, pid: str) -> Any:
     """``neurodose response --json`` from the stored diary and regimen."""
-    try:
-        with st.db.session() as s:
-            return store.response(s, user, pid)
-    except store.ConflictError as exc:
-        return _conflict(exc)
+    return _or_conflict(st, lambda s: store.response(s, user, pid))
 
 
 @router.post(
@@ -671,11 +658,10 @@ def diary_plan(st: State, token: str) -> dict[str, Any]:
 )
 def simulate(user: User, body: SimulateIn) -> dict[str, Any]:
     """``neurodose simulate --json`` (the options as JSON)."""
-    cov = body.model_dump(include={"age", "sex", "weight", "smoker", "crcl", "cyp2d6", "cyp2c19"})
     return library.simulate_json(
         body.drug,
         body.regimen,
-        cov,
+        body.covariates(),
         body.with_,
         body.hours,
         body.allow_above_max,
@@ -689,9 +675,14 @@ def simulate(user: User, body: SimulateIn) -> dict[str, Any]:
 )
 def explain(user: User, body: ExplainIn) -> dict[str, Any]:
     """``neurodose explain --json`` (the options as JSON)."""
-    cov = body.model_dump(include={"age", "sex", "weight", "smoker", "crcl", "cyp2d6", "cyp2c19"})
     return library.explain_json(
-        body.drug, body.dose, body.every, body.days, cov, body.with_, body.allow_above_max
+        body.drug,
+        body.dose,
+        body.every,
+        body.days,
+        body.covariates(),
+        body.with_,
+        body.allow_above_max,
     )
 
 

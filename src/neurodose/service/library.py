@@ -31,6 +31,7 @@ __all__ = [
     "explain_json",
     "first_dose_time",
     "level_analytes",
+    "level_observations",
     "make_plan",
     "pk_patient",
     "plan_ics",
@@ -206,28 +207,19 @@ def level_analytes(profile: Mapping[str, Any], drug: str) -> tuple[str, ...]:
     return run(drug, pk_patient(profile), _comeds(profile, drug))
 
 
-def _observations(
+def level_observations(
     profile: Mapping[str, Any],
     drug: str,
     plan: Mapping[str, Any],
     rows: Sequence[Mapping[str, Any]],
 ) -> Any:
+    """Level rows as ``tdm`` reads its CSV, timed against the plan's doses (raises the
+    library's errors)."""
     from neurodose.advice.plans import Plan
     from neurodose.workflows.monitoring import course_levels
 
     patient = pk_patient(profile)
     return course_levels(drug, Plan.from_dict(plan), rows, patient, _comeds(profile, drug))
-
-
-def check_levels(
-    profile: Mapping[str, Any],
-    drug: str,
-    plan: Mapping[str, Any],
-    rows: Sequence[Mapping[str, Any]],
-) -> None:
-    """Validate level rows as ``tdm`` reads its CSV (raises the library's errors)."""
-    obs = _observations(profile, drug, plan, rows)
-    obs.check_after(0.0)
 
 
 def tdm_report(
@@ -304,7 +296,7 @@ def response_report(
     diary = Diary.from_rows(diary_rows(entries))
     last = max(dt.date.fromisoformat(str(e["date"])) for e in entries)
     reg = _regimen(plan, drug, last)
-    obs = _observations(profile, drug, plan, rows) if rows else None
+    obs = level_observations(profile, drug, plan, rows) if rows else None
     req = ResponseRequest(
         drug,
         reg,

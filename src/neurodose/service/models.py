@@ -59,6 +59,19 @@ class Base(DeclarativeBase):
     """Declarative base of every table."""
 
 
+class _PatientRecordMixin:
+    """The columns of a row a clinician wrote about one patient: ``id``, ``patient_id``
+    (indexed), ``created_by``, ``created_at`` (in that place in the table: the ids
+    first, the authorship after the table's own columns)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-2)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True, sort_order=-1)
+    created_by: Mapped[int] = mapped_column(ForeignKey("clinicians.id"), sort_order=1)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, sort_order=1
+    )
+
+
 class Clinician(Base):
     """An account: a clinician or an admin of one clinic."""
 
@@ -88,56 +101,42 @@ class PatientRecord(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class PlanRecord(Base):
+class PlanRecord(_PatientRecordMixin, Base):
     """A plan made for a patient: the request (``params``) and the library's plan JSON."""
 
     __tablename__ = "plans"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)
     patient_text: Mapped[str] = mapped_column(Text, default="")
-    created_by: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class RegimenRecord(Base):
+class RegimenRecord(_PatientRecordMixin, Base):
     """A drug course: drug, first day, the plan it follows; current while ``ended_at`` is NULL."""
 
     __tablename__ = "regimens"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
     drug: Mapped[str] = mapped_column(String(64))
     start_date: Mapped[dt.date] = mapped_column(Date)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
-    created_by: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, sort_order=2
+    )
 
 
-class Level(Base):
+class Level(_PatientRecordMixin, Base):
     """One measured drug level: a row of the ``tdm`` levels CSV (strings, as given)."""
 
     __tablename__ = "levels"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
     row: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_by: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class DiaryLink(Base):
+class DiaryLink(_PatientRecordMixin, Base):
     """A patient's diary link; only the SHA-256 of the token is stored."""
 
     __tablename__ = "diary_links"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_by: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class DiaryEntry(Base):

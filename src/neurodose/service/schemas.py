@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -187,21 +187,40 @@ class DiaryLinkOut(BaseModel):
     expires: dt.datetime
 
 
-class SimulateIn(_In):
-    """``neurodose simulate`` options as JSON."""
+#: typing caches ``X | None`` by equality and ``Literal`` equality ignores order, so a bare
+#: ``Literal["male", "female"] | None`` could come back as another module's
+#: ``Literal["female", "male"] | None`` (and the schema's enum in that order, depending on
+#: the import order); the note makes this type its own.
+_Sex = Annotated[Literal["male", "female"], "sex of a model request"]
+
+
+class _ModelIn(_In):
+    """What ``neurodose simulate`` and ``explain`` both take: the drug, the patient's
+    covariates and the co-medications."""
 
     drug: str = Field(min_length=1, max_length=64)
-    regimen: dict[str, Any] = Field(
-        description="as --regimen takes it: {'dose','every','days'} or {'steps', 'days'}"
-    )
     age: float | None = Field(None, gt=0, le=120)
-    sex: Literal["male", "female"] | None = None
+    sex: _Sex | None = None
     weight: float | None = Field(None, gt=0, le=400)
     smoker: bool = False
     crcl: float | None = Field(None, gt=0, le=300)
     cyp2d6: str | None = Field(None, max_length=40)
     cyp2c19: str | None = Field(None, max_length=40)
     with_: list[str] = Field(default_factory=list, alias="with", max_length=10)
+
+    def covariates(self) -> dict[str, Any]:
+        """The patient covariates, as the library takes them."""
+        return self.model_dump(
+            include={"age", "sex", "weight", "smoker", "crcl", "cyp2d6", "cyp2c19"}
+        )
+
+
+class SimulateIn(_ModelIn):
+    """``neurodose simulate`` options as JSON."""
+
+    regimen: dict[str, Any] = Field(
+        description="as --regimen takes it: {'dose','every','days'} or {'steps', 'days'}"
+    )
     hours: float | None = Field(None, gt=0, le=MAX_HOURS)
     population: int | None = Field(
         None,
@@ -216,21 +235,12 @@ class SimulateIn(_In):
     )
 
 
-class ExplainIn(_In):
+class ExplainIn(_ModelIn):
     """``neurodose explain`` options as JSON."""
 
-    drug: str = Field(min_length=1, max_length=64)
     dose: str = Field(min_length=1, max_length=40, description="each dose, e.g. '25 mg'")
     every: str = Field("24 h", min_length=1, max_length=40, description="interval, e.g. '24 h'")
     days: float = Field(42.0, ge=1, le=MAX_DAYS, description="days of dosing (and horizon)")
-    age: float | None = Field(None, gt=0, le=120)
-    sex: Literal["male", "female"] | None = None
-    weight: float | None = Field(None, gt=0, le=400)
-    smoker: bool = False
-    crcl: float | None = Field(None, gt=0, le=300)
-    cyp2d6: str | None = Field(None, max_length=40)
-    cyp2c19: str | None = Field(None, max_length=40)
-    with_: list[str] = Field(default_factory=list, alias="with", max_length=10)
     allow_above_max: bool = False
 
 

@@ -381,7 +381,7 @@ def add_levels(
     rec = get_patient(s, user, pid)
     reg, plan = _course(s, pid)
     clean = [{k: v for k, v in r.items() if v is not None} for r in rows]
-    library.check_levels(rec.profile, reg.drug, plan, clean)
+    library.level_observations(rec.profile, reg.drug, plan, clean).check_after(0.0)
     for r in clean:
         s.add(Level(patient_id=pid, row=r, created_by=user.id))
     audit(s, user.name, "levels.add", pid, f"{len(clean)} rows")

@@ -10,14 +10,14 @@ from neurodose.errors import PatientError
 
 def test_old_import_paths_are_aliases_not_copies():
     from neurodose import pk
-    from neurodose.safety import patient as safety_patient
 
-    assert pk.Patient is case.Patient is safety_patient.Patient
+    assert pk.Patient is case.Patient
     assert pk.Comedication is case.Comedication
-    assert safety_patient.load_patient is case.load_patient
 
 
-@pytest.mark.parametrize("module", ["neurodose.dosing", "neurodose.pk.patient"])
+@pytest.mark.parametrize(
+    "module", ["neurodose.dosing", "neurodose.pk.patient", "neurodose.safety.patient"]
+)
 def test_removed_aliases_are_gone(module):
     import importlib
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from neurodose.service import store
-from neurodose.service.pages.common import page, session, state
+from neurodose.service.pages.common import SignedIn
 
 __all__ = ["router"]
 
@@ -14,10 +14,8 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/patients/{pid}/audit", response_class=HTMLResponse)
-def audit_page(request: Request, pid: str) -> Response:
-    user, csrf = session(request)
-    with state(request).db.session() as s:
-        rec = store.get_patient(s, user, pid)
-        out = store.patient_out(s, rec)
-        trail = store.audit_trail(s, user, pid)
-    return page(request, "audit.html", user=user, csrf=csrf, p=out, trail=trail)
+def audit_page(v: SignedIn, pid: str) -> Response:
+    with v.db() as s:
+        _rec, out = v.patient(s, pid)
+        trail = store.audit_trail(s, v.user, pid)
+    return v.page("audit.html", p=out, trail=trail)

@@ -3,7 +3,8 @@ helpers, error pages and :class:`Reference` (how a page links to a source).
 
 Clinicians sign in with a session cookie (signed, ``HttpOnly``, ``SameSite=Strict``,
 ``Secure`` unless ``NEURODOSE_SECURE_COOKIES=0``); every form carries a CSRF token bound
-to the session. A route that needs a clinician calls :func:`session`; a missing or
+to the session. A route that needs a clinician takes :data:`SignedIn` (a form post:
+:data:`Posted`, which also checks the token) or calls :func:`session`; a missing or
 expired session, or a form whose token does not match, sends the browser to the login
 page (:class:`RedirectError`, turned into a ``303`` by the handler that
 :func:`neurodose.service.ui.mount_ui` installs).
@@ -13,20 +14,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from neurodose.errors import InputError
-from neurodose.service import accounts
+from neurodose.service import accounts, store
 from neurodose.service.api import ClinicState
-from neurodose.service.models import Clinician
+from neurodose.service.models import Clinician, PatientRecord
 from neurodose.service.security import read_token, same
 
 __all__ = [
@@ -34,8 +37,12 @@ __all__ = [
     "PRE",
     "SERVICE_DIR",
     "SEVERITIES",
+    "Feedback",
+    "Posted",
     "RedirectError",
     "Reference",
+    "SignedIn",
+    "Viewer",
     "check_csrf",
     "choices",
     "error_page",
@@ -156,6 +163,60 @@ def check_csrf(request: Request, csrf: str, expected: str) -> None:
 def page(request: Request, name: str, status: int = 200, **ctx: object) -> HTMLResponse:
     """The template ``name`` rendered with ``ctx``."""
     return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A signed-in clinician on a page: the request, the clinician, the session's CSRF
+    token (:func:`session`)."""
+
+    request: Request
+    user: Clinician
+    csrf: str
+
+    @classmethod
+    def of(cls, request: Request) -> Viewer:
+        """The signed-in clinician of ``request``, else to the login page."""
+        user, csrf = session(request)
+        return cls(request, user, csrf)
+
+    def posted(self, csrf: str) -> Viewer:
+        """Check a posted form's CSRF token (else to the login page)."""
+        check_csrf(self.request, csrf, self.csrf)
+        return self
+
+    def db(self) -> AbstractContextManager[Session]:
+        """One transaction on the clinic's database (:meth:`Database.session`)."""
+        return state(self.request).db.session()
+
+    def patient(self, s: Session, pid: str) -> tuple[PatientRecord, dict[str, Any]]:
+        """Patient ``pid`` of the clinician's clinic (else ``404``) and its page summary."""
+        rec = store.get_patient(s, self.user, pid)
+        return rec, store.patient_out(s, rec)
+
+    def page(self, name: str, status: int = 200, **ctx: object) -> HTMLResponse:
+        """The template ``name`` for this clinician (``user`` and ``csrf`` added to ``ctx``)."""
+        return page(self.request, name, status, user=self.user, csrf=self.csrf, **ctx)
+
+
+def _posted(request: Request, csrf: Annotated[str, Form()] = "") -> Viewer:
+    return Viewer.of(request).posted(csrf)
+
+
+#: a page route's clinician (a FastAPI dependency: not signed in, to the login page)
+SignedIn = Annotated[Viewer, Depends(Viewer.of)]
+#: a form post's clinician, its ``csrf`` form field checked (else to the login page)
+Posted = Annotated[Viewer, Depends(_posted)]
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a refused form sends back to its page: the messages by field, the form as
+    it was typed, the status."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    form: dict[str, str] = field(default_factory=dict)
+    status: int = 200
 
 
 #: the paths of the browser pages (errors there are pages, never JSON)

@@ -3,13 +3,13 @@ The patient's own diary (``/d/{token}``) is :mod:`neurodose.service.pages.patien
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from neurodose.errors import NeurodoseError
 from neurodose.service import store
 from neurodose.service.pages import charts
-from neurodose.service.pages.common import choices, page, session, state
+from neurodose.service.pages.common import SignedIn, choices
 
 __all__ = ["router"]
 
@@ -17,17 +17,15 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/patients/{pid}/diary", response_class=HTMLResponse)
-def diary_page(request: Request, pid: str) -> Response:
-    user, csrf = session(request)
-    with state(request).db.session() as s:
-        rec = store.get_patient(s, user, pid)
-        out = store.patient_out(s, rec)
-        entries = store.diary_entries(s, pid, user.name)
+def diary_page(v: SignedIn, pid: str) -> Response:
+    with v.db() as s:
+        _rec, out = v.patient(s, pid)
+        entries = store.diary_entries(s, pid, v.user.name)
         reg = store.current_regimen(s, pid)
         report, problem = None, None
         if reg is not None and entries:
             try:
-                report = store.response(s, user, pid)
+                report = store.response(s, v.user, pid)
             except NeurodoseError as exc:
                 problem = str(exc)
     fig = None
@@ -37,11 +35,8 @@ def diary_page(request: Request, pid: str) -> Response:
             start=reg.start_date if reg is not None else None,
             baseline_pain=report["baseline"]["value"] if report is not None else None,
         )
-    return page(
-        request,
+    return v.page(
         "diary.html",
-        user=user,
-        csrf=csrf,
         p=out,
         entries=entries,
         report=report,

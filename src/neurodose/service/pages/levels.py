@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from neurodose.errors import NeurodoseError
 from neurodose.service import store
 from neurodose.service.api import csv_rows
-from neurodose.service.models import Clinician
 from neurodose.service.pages import charts
-from neurodose.service.pages.common import check_csrf, page, session, state
+from neurodose.service.pages.common import Posted, SignedIn, Viewer
 
 __all__ = ["router"]
 
@@ -21,9 +20,8 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/patients/{pid}/levels", response_class=HTMLResponse)
-def levels_page(request: Request, pid: str, target: str = "", accept: str = "") -> Response:
-    user, csrf = session(request)
-    return _levels(request, user, csrf, pid, target, accept=accept == "1")
+def levels_page(v: SignedIn, pid: str, target: str = "", accept: str = "") -> Response:
+    return _levels(v, pid, target, accept=accept == "1")
 
 
 def _pct(p: float) -> str:
@@ -74,9 +72,7 @@ def recommendation_view(rec: dict[str, Any]) -> tuple[str, list[tuple[str, str]]
 
 
 def _levels(
-    request: Request,
-    user: Clinician,
-    csrf: str,
+    v: Viewer,
     pid: str,
     target: str = "",
     error: str | None = None,
@@ -86,22 +82,18 @@ def _levels(
 ) -> Response:
     """The levels page; ``error`` (a failed upload) shown above the upload form."""
     target = target.strip()[:40]
-    with state(request).db.session() as s:
-        rec = store.get_patient(s, user, pid)
-        out = store.patient_out(s, rec)
+    with v.db() as s:
+        _rec, out = v.patient(s, pid)
         report = None
         problem = None
         if store.current_regimen(s, pid) is not None:
             try:
-                report = store.tdm(s, user, pid, target=target or None, accept_levels=accept)
+                report = store.tdm(s, v.user, pid, target=target or None, accept_levels=accept)
             except NeurodoseError as exc:
                 problem = str(exc)
-    return page(
-        request,
+    return v.page(
         "levels.html",
         status,
-        user=user,
-        csrf=csrf,
         p=out,
         report=report,
         fig=charts.tdm_fit(report) if report is not None else None,
@@ -117,15 +109,11 @@ def _levels(
 
 
 @router.post("/patients/{pid}/levels")
-def add_levels(
-    request: Request, pid: str, csv_text: str = Form(""), csrf: str = Form("")
-) -> Response:
-    user, token = session(request)
-    check_csrf(request, csrf, token)
+def add_levels(v: Posted, pid: str, csv_text: str = Form("")) -> Response:
     try:
         rows = csv_rows(csv_text.strip() + "\n")
-        with state(request).db.session() as s:
-            store.add_levels(s, user, pid, rows)
+        with v.db() as s:
+            store.add_levels(s, v.user, pid, rows)
     except (NeurodoseError, store.ConflictError) as exc:
-        return _levels(request, user, token, pid, error=str(exc), status=422, csv_text=csv_text)
+        return _levels(v, pid, error=str(exc), status=422, csv_text=csv_text)
     return RedirectResponse(f"/patients/{pid}/levels", status_code=303)

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from neurodose.errors import NeurodoseError
 from neurodose.service import library, store
 from neurodose.service.api import plan_ics_response
-from neurodose.service.models import Clinician
 from neurodose.service.pages import charts
 from neurodose.service.pages.common import (
-    check_csrf,
+    Feedback,
+    Posted,
+    SignedIn,
+    Viewer,
     form_date,
-    page,
-    session,
     state,
     templates,
 )
@@ -39,29 +39,20 @@ def _is_topical(drug: str) -> bool:
 
 
 @router.get("/patients/{pid}/plan", response_class=HTMLResponse)
-def plan_page(request: Request, pid: str) -> Response:
-    user, csrf = session(request)
-    return _plan(request, user, csrf, pid)
+def plan_page(v: SignedIn, pid: str) -> Response:
+    return _plan(v, pid)
 
 
-def _plan(
-    request: Request,
-    user: Clinician,
-    csrf: str,
-    pid: str,
-    errors: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
-    """The plan page; ``errors`` (``taper.<field>``, ``switch.<field>``) beside the
-    taper and switch forms, which keep what was typed (``form``)."""
-    with state(request).db.session() as s:
-        rec = store.get_patient(s, user, pid)
+def _plan(v: Viewer, pid: str, back: Feedback | None = None) -> Response:
+    """The plan page; ``back.errors`` (``taper.<field>``, ``switch.<field>``) beside the
+    taper and switch forms, which keep what was typed (``back.form``)."""
+    back = back or Feedback()
+    with v.db() as s:
+        rec, out = v.patient(s, pid)
         plan = store.current_plan(s, pid)
         reg = store.current_regimen(s, pid)
-        out = store.patient_out(s, rec)
         if plan is not None:
-            store.audit(s, user.name, "plan.read", pid)
+            store.audit(s, v.user.name, "plan.read", pid)
         course = store.course_plan(s, pid) if reg is not None else None
     chart_note = None
     topical = sorted(
@@ -78,91 +69,58 @@ def _plan(
                 if reg.drug in topical
                 else f"No level chart: {exc}"
             )
-    return page(
-        request,
+    return v.page(
         "plan.html",
-        status,
-        user=user,
-        csrf=csrf,
+        back.status,
         p=out,
         plan=plan.plan if plan else None,
         fig=charts.plan_levels(curve) if curve is not None else None,
         chart_note=chart_note,
         topical=topical,
-        errors=errors or {},
-        form=form or {},
+        errors=back.errors,
+        form=back.form,
     )
 
 
 @router.get("/patients/{pid}/plan.ics")
-def plan_ics(request: Request, pid: str) -> Response:
-    user, _csrf = session(request)
-    return plan_ics_response(state(request), user, pid)
+def plan_ics(v: SignedIn, pid: str) -> Response:
+    return plan_ics_response(state(v.request), v.user, pid)
 
 
 @router.post("/patients/{pid}/diary-link")
-def make_link(request: Request, pid: str, csrf: str = Form("")) -> Response:
-    user, token = session(request)
-    check_csrf(request, csrf, token)
+def make_link(v: Posted, pid: str) -> Response:
+    request = v.request
     st = state(request)
     with st.db.session() as s:
-        tok, _exp = store.create_diary_link(s, user, pid, st.settings.diary_link_days)
+        tok, _exp = store.create_diary_link(s, v.user, pid, st.settings.diary_link_days)
     base = (st.settings.public_url or str(request.base_url)).rstrip("/")
     return templates.TemplateResponse(request, "_link.html", {"url": f"{base}/d/{tok}"})
 
 
 @router.post("/patients/{pid}/taper")
 def taper(
-    request: Request,
-    pid: str,
-    method: str = Form("proportional"),
-    start_date: str = Form(""),
-    csrf: str = Form(""),
+    v: Posted, pid: str, method: str = Form("proportional"), start_date: str = Form("")
 ) -> Response:
-    user, token = session(request)
-    check_csrf(request, csrf, token)
-    return _replan(
-        request,
-        user,
-        token,
-        pid,
-        "taper",
-        {"method": method, "start_date": start_date},
-    )
+    return _replan(v, pid, "taper", {"method": method, "start_date": start_date})
 
 
 @router.post("/patients/{pid}/switch")
-def switch(
-    request: Request,
-    pid: str,
-    to: str = Form(""),
-    start_date: str = Form(""),
-    csrf: str = Form(""),
-) -> Response:
-    user, token = session(request)
-    check_csrf(request, csrf, token)
-    return _replan(request, user, token, pid, "switch", {"to": to, "start_date": start_date})
+def switch(v: Posted, pid: str, to: str = Form(""), start_date: str = Form("")) -> Response:
+    return _replan(v, pid, "switch", {"to": to, "start_date": start_date})
 
 
-def _replan(
-    request: Request,
-    user: Clinician,
-    csrf: str,
-    pid: str,
-    kind: str,
-    fields: dict[str, str],
-) -> Response:
+def _replan(v: Viewer, pid: str, kind: str, fields: dict[str, str]) -> Response:
     """Make a taper or switch plan from the form, or the plan page with the error
     beside the field it names."""
     try:
-        params: dict[str, Any] = {k: v.strip() for k, v in fields.items() if k != "start_date"}
+        params: dict[str, Any] = {k: x.strip() for k, x in fields.items() if k != "start_date"}
         params["start_date"] = form_date("start_date", fields.get("start_date", ""))
-        with state(request).db.session() as s:
-            store.make_plan(s, user, pid, kind, params)
+        with v.db() as s:
+            store.make_plan(s, v.user, pid, kind, params)
     except (NeurodoseError, store.ConflictError) as exc:
         field = getattr(exc, "field", "") or "form"
         field = {"drug": "to"}.get(str(field), str(field)) if kind == "switch" else field
         key = f"{kind}.{field}" if field in fields else f"{kind}.form"
-        form = {f"{kind}.{k}": v for k, v in fields.items()}
-        return _plan(request, user, csrf, pid, errors={key: str(exc)}, form=form, status=422)
+        form = {f"{kind}.{k}": x for k, x in fields.items()}
+        return _plan(v, pid, Feedback({key: str(exc)}, form, 422))
     return RedirectResponse(f"/patients/{pid}/plan", status_code=303)
