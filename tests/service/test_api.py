@@ -266,6 +266,22 @@ def test_trial_job_runs_with_progress_and_can_be_cancelled(sqlite_clinic):
     assert st["state"] in ("cancelled", "done")  # done only if it finished before the flag
 
 
+def test_simulate_crcl_zero_gets_the_librarys_answer_not_the_schemas(sqlite_clinic):
+    """CrCl 0 is a valid patient (anuric); the API passes it to the library, which
+    refuses it for a PK model that needs a positive CrCl, as the CLI does."""
+    api = sqlite_clinic.api()
+    body = {"drug": "pregabalin", "regimen": {"dose": "75 mg", "every": "12 h", "days": 3}}
+    r = api.post("/api/v1/simulate", json={**body, "crcl": 0})
+    assert r.status_code == 422, r.text
+    assert "crcl" in r.text and "positive CrCl" in r.text
+    cli = CliRunner().invoke(
+        app, ["simulate", "--drug", "pregabalin", "--dose", "75 mg", "--crcl", "0"]
+    )
+    assert cli.exit_code != 0 and "positive CrCl" in cli.output
+    ok = api.post("/api/v1/simulate", json={**body, "crcl": 30})
+    assert ok.status_code == 200, ok.text
+
+
 def test_simulate_is_the_cli_contract(sqlite_clinic):
     api = sqlite_clinic.api()
     body = {

@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @opt.regimen_options()
-    @opt.patient_options(scr=False)
+    @opt.patient_options()
     @_report_options
     def tdm(
         drug: opt.Drug,
@@ -265,7 +265,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     # response words --cyp2d6 more briefly than the other commands
     @opt.regimen_options()
-    @opt.patient_options(scr=False, cyp2d6=_BRIEF_CYP2D6)
+    @opt.patient_options(cyp2d6=_BRIEF_CYP2D6)
     @_report_options
     def response(
         diary: Annotated[

@@ -203,7 +203,7 @@ class _ModelIn(_In):
     sex: _Sex | None = None
     weight: float | None = Field(None, gt=0, le=400)
     smoker: bool = False
-    crcl: float | None = Field(None, gt=0, le=300)
+    crcl: float | None = Field(None, ge=0, le=300)
     cyp2d6: str | None = Field(None, max_length=40)
     cyp2c19: str | None = Field(None, max_length=40)
     with_: list[str] = Field(default_factory=list, alias="with", max_length=10)

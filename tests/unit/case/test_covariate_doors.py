@@ -48,11 +48,7 @@ DOOR_FILES = {
 }
 
 #: (door, covariate) -> why the door disagrees with the declaration today (strict)
-KNOWN_GAPS = {
-    ("api", "crcl"): "SimulateIn/ExplainIn refuse CrCl 0 (gt=0); the library accepts 0 <= CrCl",
-    ("cli tdm", "scr"): "tdm has no --scr (simulate and explain have it for gabapentin's model)",
-    ("cli response", "scr"): "response has no --scr (as tdm)",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 def _declared(door: str) -> set[str]:

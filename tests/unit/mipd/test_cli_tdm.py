@@ -234,3 +234,17 @@ def test_tdm_text_prints_the_far_level_advice(tmp_path, values, action, first_re
     )  # fmt: skip
     assert near.exit_code == 0, near.output
     assert "FAR FROM THE PREDICTION" not in near.stdout
+
+
+def test_tdm_scr_reaches_gabapentins_clearance_model():
+    """``--scr`` (as on simulate and explain) sets the prior of gabapentin's renal model."""
+    base = ("tdm", "--drug", "gabapentin", "--dose", "300 mg", "--every", "8h", "--days", "14")
+    args = (*base, "--age", "70", "--target", "2000-20000", "--json")
+    normal = _run(*args)
+    renal = _run(*args, "--scr", "3.0")
+    assert normal.exit_code == 0 and renal.exit_code == 0, renal.output
+    cl_normal = json.loads(normal.stdout)["prior"]["CL"]
+    cl_renal = json.loads(renal.stdout)["prior"]["CL"]
+    assert cl_renal < 0.6 * cl_normal
+    bad = _run(*args, "--scr", "-1")
+    assert bad.exit_code != 0 and "scr: -1.0 is not allowed" in bad.output
