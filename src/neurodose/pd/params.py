@@ -60,6 +60,7 @@ class AdverseEffectDef:
     placebo_rate: Quantity | None
     age_susceptible: bool = False
     fall_risk: bool = False
+    unknown_gain: tuple[str, ...] = ()  # drivers with no cited or fitted gain (not default)
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class AdverseEffectEntry(_FileModel):
     placebo_rate: Quantity | None = None
     age_susceptible: bool = False
     fall_risk: bool = False
+    unknown_gain: tuple[str, ...] = ()
 
 
 class ConditionEntry(_FileModel):
@@ -190,6 +192,7 @@ def _add_definitions(
             placebo_rate=a.placebo_rate,
             age_susceptible=a.age_susceptible,
             fall_risk=a.fall_risk,
+            unknown_gain=a.unknown_gain,
         )
     for key, c in data.conditions.items():
         conds[key] = ConditionDef(
