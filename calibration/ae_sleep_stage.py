@@ -26,11 +26,15 @@ Called by ``calibration/calibrate_pd.py`` (every round of the full fit, or alone
 from __future__ import annotations
 
 import math
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
+
+from neurodose.knowledge.schema import Quantity
 
 #: extra regimens of this stage (the calibration's standard design)
 AE_REGIMENS: dict[str, dict[str, Any]] = {
@@ -155,79 +159,59 @@ def class_default(cur: dict[str, float]) -> float:
     return float(np.exp(np.mean(np.log(vals))))
 
 
-#: training targets: drug-arm minus placebo-arm rates (excess) unless named otherwise
-TRAINING: dict[str, float] = {
-    "duloxetine_nausea": 0.29,
-    "duloxetine_somnolence": 0.14,
-    "duloxetine_constipation": 0.13,
-    "pregabalin_300_dizziness_excess": 0.23 - 0.05,
-    "pregabalin_600_dizziness_excess": 0.29 - 0.05,
-    "pregabalin_300_somnolence_excess": 0.13 - 0.03,
-    "pregabalin_600_somnolence_excess": 0.16 - 0.03,
-    "pregabalin_300_oedema_excess": 0.09 - 0.02,
-    "pregabalin_600_oedema_excess": 0.12 - 0.02,
-    "pregabalin_300_weight_gain_excess": 0.04,
-    "pregabalin_600_weight_gain_excess": 0.06,
-    "gabapentin_1800_somnolence_excess": 0.21 - 0.07,
-    "gabapentin_1800_dizziness_excess": 0.26 - 0.06,
-    "duloxetine_withdrawal_ae_excess": 0.15 - 0.08,
-    "snri_withdrawal_excess_from_nnh": 1 / 11.8,
-    "pregabalin_300_withdrawal_ae_excess": 0.10 - 0.06,
-    "pregabalin_600_withdrawal_ae_excess": 0.19 - 0.07,
-    "tca_nnh": 13.4,
-    "pregabalin_sleep_or_over_pain_or": 2.01 / 1.91,
-}
+#: the cited numbers (value, unit, source, locator, population) live in the knowledge base
+TARGETS_FILE = (
+    Path(__file__).resolve().parents[1]
+    / "src/neurodose/knowledge/pdmodels/ae_sleep_data/ae_sleep_targets.toml"
+)
 
-#: held-out checks (never fitted): name -> (cited value, low, high, source)
-HELD_OUT: dict[str, tuple[float, float, float, str]] = {
-    "pregabalin_150_somnolence_excess": (0.03, 0.0, 0.08, f"{_LABEL}: 6% vs 3%"),
-    "pregabalin_150_dizziness_excess": (0.04, 0.0, 0.09, f"{_LABEL}: 9% vs 5%"),
-    "pregabalin_150_oedema_excess": (0.04, 0.0, 0.08, f"{_LABEL}: 6% vs 2%"),
-    "pregabalin_150_weight_gain_excess": (0.04, 0.0, 0.08, f"{_LABEL}: 4% vs 0%"),
-    "pregabalin_150_withdrawal_ae_excess": (
-        0.0,
-        -0.04,
-        0.05,
-        f"{_ST2}: 8% vs 8%, NNH 960 (20 to -21)",
-    ),
-    "pregabalin_300_somnolence_excess_straube": (0.18, 0.10, 0.26, f"{_ST2}: 22% vs 4%"),
-    "pregabalin_600_somnolence_excess_straube": (0.17, 0.10, 0.24, f"{_ST2}: 22% vs 5%"),
-    "gabapentin_1800_withdrawal_ae_excess": (
-        0.05,
-        -0.002,
-        0.10,
-        f"{_ST3}: 10% vs 5%, NNH 21 (10 to -810)",
-    ),
-    "gabapentin_nnh_finnerup": (25.6, 15.3, 78.6, "finnerup2015: gabapentin NNH 25.6 (15.3-78.6)"),
-    "gabapentin_3600_somnolence_excess": (0.20, 0.12, 0.28, f"{_ST3}: 25% vs 5%"),
-    "gabapentin_3600_dizziness_excess": (0.19, 0.11, 0.27, f"{_ST3}: 24% vs 5%"),
-    "gabapentin_3600_withdrawal_ae_excess": (
-        0.03,
-        -0.02,
-        0.09,
-        f"{_ST3}: 12% vs 9%, NNH 27 (11 to -57)",
-    ),
-    "pregabalin_oedema_satoh": (
-        0.13,
-        0.065,
-        0.26,
-        "satoh2011: peripheral oedema 13% (300/600 mg, Japanese DPN; 2-fold)",
-    ),
-    "pregabalin_weight_gain_satoh": (0.11, 0.055, 0.22, "satoh2011: weight gain 11% (2-fold)"),
-    "amitriptyline_75_drowsiness": (
-        0.59,
-        0.40,
-        0.78,
-        "nice_cg96_grade36: sedation 59% (69/117), +-10 points for the unknown dose",
-    ),
-    "pregabalin_sleep_or_over_pain_or_t1dm": (
-        1.81 / 2.01,
-        1.06 / 3.44,
-        3.09 / 1.18,
-        "parsons2018_pregabalin_sleep: type 1 diabetes, sleep OR 1.81 (1.06-3.09) vs "
-        "pain OR 2.01 (1.18-3.44)",
-    ),
-}
+
+def _q(raw: dict[str, Any]) -> Quantity:
+    return Quantity.model_validate(raw)
+
+
+def _target_value(t: dict[str, Any]) -> float:
+    kind = t["kind"]
+    if kind == "rate" or kind == "nnh":
+        return float(_q(t["drug"]).value or 0.0)
+    if kind == "excess":
+        return float((_q(t["drug"]).value or 0.0) - (_q(t["placebo"]).value or 0.0))
+    if kind == "nnh_excess":
+        return 1.0 / float(_q(t["drug"]).value or 1.0)
+    if kind == "or_ratio":
+        return float((_q(t["sleep_or"]).value or 0.0) / (_q(t["pain_or"]).value or 1.0))
+    raise ValueError(
+        f"{TARGETS_FILE.name}: kind {kind!r} not one of rate, excess, nnh, nnh_excess, or_ratio"
+    )
+
+
+def _sources(t: dict[str, Any]) -> str:
+    qs = [_q(t[k]) for k in ("drug", "placebo", "sleep_or", "pain_or") if k in t]
+    parts = []
+    for q in qs:
+        parts.append(f"{q.source}: {q.locator}")
+    return "; ".join(dict.fromkeys(parts))
+
+
+def load_targets() -> tuple[dict[str, float], dict[str, tuple[float, float, float, str]]]:
+    """(training values, held-out (value, low, high, source)) from :data:`TARGETS_FILE`."""
+    data = tomllib.loads(TARGETS_FILE.read_text(encoding="utf-8"))
+    train: dict[str, float] = {}
+    held: dict[str, tuple[float, float, float, str]] = {}
+    for key, t in data["targets"].items():
+        v = _target_value(t)
+        if t["role"] == "training":
+            train[key] = v
+        elif t["role"] == "held_out":
+            bnd = _q(t["bounds"])
+            held[key] = (v, float(bnd.low or 0.0), float(bnd.high or 0.0), _sources(t))
+        else:
+            raise ValueError(f"{TARGETS_FILE.name}: {key}: role must be training or held_out")
+    return train, held
+
+
+#: training targets (fitted) and held-out checks (never fitted), from the knowledge base
+TRAINING, HELD_OUT = load_targets()
 
 
 def _solve(f: Callable[[float], float], lo: float, hi: float, name: str) -> float:
@@ -463,8 +447,11 @@ def sleep_or_ratio(sim: Any, params: Any, arm: str = "pregabalin_300") -> float:
 def sleep_ratio_bounds() -> tuple[float, float]:
     """95 % range of the training ratio from the two published CIs (log scale, taken as
     independent: a conservative width, the two are measured in the same patients)."""
-    se_s = (math.log(2.39) - math.log(1.69)) / (2 * 1.96)
-    se_p = (math.log(2.27) - math.log(1.61)) / (2 * 1.96)
+    t = tomllib.loads(TARGETS_FILE.read_text(encoding="utf-8"))["targets"]
+    t = t["pregabalin_sleep_or_over_pain_or"]
+    so, po = _q(t["sleep_or"]), _q(t["pain_or"])
+    se_s = (math.log(so.ci_high or 1.0) - math.log(so.ci_low or 1.0)) / (2 * 1.96)
+    se_p = (math.log(po.ci_high or 1.0) - math.log(po.ci_low or 1.0)) / (2 * 1.96)
     se = math.hypot(se_s, se_p)
     r = TRAINING["pregabalin_sleep_or_over_pain_or"]
     return r * math.exp(-1.96 * se), r * math.exp(1.96 * se)
@@ -598,7 +585,9 @@ def report(
     ach["pregabalin_sleep_or_over_pain_or"] = round(sleep_or_ratio(sim, fin), 4)
     ach["pregabalin_sleep_or_over_pain_or_t1dm"] = ach["pregabalin_sleep_or_over_pain_or"]
     c = cur.get("sleep_sedation_effect", fin.value("sleep_sedation_effect"))
-    rng = sleep_range or {"value": c, "low": c, "high": c}
+    q = fin.quantities.get("sleep_sedation_effect")
+    stored = {"value": c, "low": getattr(q, "low", None) or 0.0, "high": getattr(q, "high", c)}
+    rng = sleep_range or stored  # --evaluate: the stored range
     return {
         "stage": "ae_sleep (issue 20 item 6)",
         "occupancy_basis": basis,
