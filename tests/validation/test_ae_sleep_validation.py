@@ -63,8 +63,8 @@ def _wd_excess(t: dict[str, Any], arm: str) -> float:
 @pytest.mark.validation
 def test_gabapentin_ae_withdrawal_fell_from_round_3(trial: dict[str, Any]) -> None:
     # round 3 (pregabalin's alpha2delta gains at gabapentin's ~3x occupancy, no plateau): an
-    # excess of 16.6 % at 1800 mg/day (NNH 6; calibration/ae_sleep_measure.py at 9002205). The plateau
-    # and gabapentin's own factor must keep it well below that.
+    # excess of 16.6 % at 1800 mg/day (NNH 6; calibration/ae_sleep_measure.py at 9002205).
+    # The plateau and gabapentin's own factor must keep it well below that.
     assert _wd_excess(trial, "gbp1800") < 0.135
 
 
