@@ -253,6 +253,7 @@ def simulate_adverse(
     occ_max: Mapping[str, Array],
     params: PDParameters,
     rng: np.random.Generator,
+    *,
     exposed: NDArray[np.bool_] | None = None,
     age: Array | None = None,
     drug: str | None = None,

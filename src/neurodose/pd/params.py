@@ -185,15 +185,8 @@ def _add_definitions(
     data: PDFile, aes: dict[str, AdverseEffectDef], conds: dict[str, ConditionDef]
 ) -> None:
     for key, a in data.adverse_effects.items():
-        aes[key] = AdverseEffectDef(
-            name=key,
-            group=a.group,
-            drivers=a.drivers,
-            placebo_rate=a.placebo_rate,
-            age_susceptible=a.age_susceptible,
-            fall_risk=a.fall_risk,
-            unknown_gain=a.unknown_gain,
-        )
+        # the entry's fields are the definition's (all but the name)
+        aes[key] = AdverseEffectDef(name=key, **{f: getattr(a, f) for f in type(a).model_fields})
     for key, c in data.conditions.items():
         conds[key] = ConditionDef(
             name=key,
