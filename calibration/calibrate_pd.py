@@ -63,6 +63,9 @@ from neurodose.pd.params import PD_DIR, load_pd_parameters  # noqa: E402
 from neurodose.trial.design import parse_design  # noqa: E402
 from neurodose.trial.run import ChunkSpec, run_chunk  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "calibration"))
+import ae_sleep_stage as ae_stage  # noqa: E402
+
 OUT_TOML = PD_DIR / "calibrated.toml"
 OUT_JSON = ROOT / "calibration" / "results.json"
 
@@ -143,27 +146,7 @@ PROVENANCE: dict[str, tuple[str, list[str]]] = {
         ["finnerup2015: pregabalin NNT 7.7", "straube2008: AE withdrawal at 600 mg 19% vs 7%"],
     ),
     "onset_tau": ("d", ["nhs_gloucestershire_tca: TCA relief over 4-6 weeks (90% at week 5)"]),
-    "ae_gain_nausea_SERT": ("1", ["sultan2008: duloxetine nausea 29%"]),
-    "ae_gain_drowsiness_SERT": ("1", ["sultan2008: duloxetine somnolence 14%"]),
-    "ae_gain_constipation_NET": ("1", ["sultan2008: duloxetine constipation 13%"]),
-    "ae_gain_drowsiness_alpha2delta": (
-        "1",
-        ["straube2008: pregabalin somnolence 20% (300 mg/day)"],
-    ),
-    "ae_gain_dizziness_alpha2delta": ("1", ["straube2008: pregabalin dizziness 29% (300 mg/day)"]),
-    "ae_gain_default": ("1", ["geometric mean of the five calibrated AE gains (class default)"]),
-    "withdrawal_hazard_per_ae": (
-        "1",
-        [
-            "sultan2008: duloxetine AE withdrawal 15%",
-            "straube2008: pregabalin AE withdrawal 14%",
-            "finnerup2015: NNH SNRI 11.8, pregabalin 13.9",
-        ],
-    ),
-    "withdrawal_weight_receptor_blockade": (
-        "1",
-        ["finnerup2015: NNH TCA 13.4 (amitriptyline 10 -> 50 mg as the representative TCA)"],
-    ),
+    **ae_stage.AE_SLEEP_PROVENANCE,
     "discontinuation_gain": (
         "1",
         ["scotgov_antidepressants_2024: withdrawal 15-56% on antidepressants (35.5% used)"],
@@ -201,6 +184,7 @@ class Sim:
     def __init__(self, n: int, seed: int = 2024) -> None:
         self.n = n
         self.seed = seed
+        self.regimens = {**REGIMENS, **ae_stage.AE_REGIMENS}
         self.cache: dict[tuple[str, int], dict[str, np.ndarray]] = {}
         from neurodose.trial.exposure import population_concentrations
 
@@ -219,7 +203,7 @@ class Sim:
             "condition": "diabetic_neuropathy",
             "n_per_arm": self.n,
             "seed": self.seed,
-            "arms": [REGIMENS[key]],
+            "arms": [self.regimens[key]],
             "analysis": {"nnt": False},
         }
         if stop:
@@ -270,27 +254,20 @@ def fit_pregabalin(sim, P, p50: float, pw: float) -> dict[str, float]:
     One responder target cannot identify the potency (responders are non-monotone in it
     once AE withdrawal is counted under BOCF), so the Straube 2008 dose gradient of AE
     withdrawal (600 mg: 19 % vs 7 % placebo) is fitted together with the NNT 7.7 at
-    300 mg/day; for each candidate potency the somnolence and dizziness gains are solved
-    to Straube's 20 % and 29 % first.
+    300 mg/day; for each candidate potency the somnolence and dizziness gains (and their
+    threshold SDs) are solved to the label's 300/600 mg rates first (AE stage,
+    ``ae_sleep_stage.fit_alpha2delta_effect``).
     """
 
     def gains(ec50: float) -> dict[str, float]:
+        # the alpha2delta somnolence/dizziness gains and threshold SDs of the AE stage
         out: dict[str, float] = {}
-        for key, ae, tgt in (
-            ("ae_gain_drowsiness_alpha2delta", "drowsiness", 0.20),
-            ("ae_gain_dizziness_alpha2delta", "dizziness", 0.29),
-        ):
-            out[key] = _root(
-                lambda x, key=key, ae=ae, tgt=tgt: (
-                    sim.arm(
-                        "pregabalin_300", P(alpha2delta_ec50_pregabalin=ec50, **out, **{key: x})
-                    )["adverse_events"][ae]
-                    - tgt
-                ),
-                1e-3,
-                50.0,
-                key,
+        for ae, label in (("dizziness", "dizziness"), ("drowsiness", "somnolence")):
+            tmp: dict[str, float] = {}
+            ae_stage.fit_alpha2delta_effect(
+                sim, lambda **kw: P(alpha2delta_ec50_pregabalin=ec50, **out, **kw), tmp, ae, label
             )
+            out.update(tmp)
         return out
 
     def loss(log_ec50: float) -> float:
@@ -369,7 +346,12 @@ def calibrate(
         v = {k: (x * 24.0 if k == "onset_tau" else x) for k, x in v.items()}
         return base.with_values(**v)
 
+    sleep_range: dict[str, float] = {}
     for r in range(rounds):
+        if block == "ae_sleep":  # every efficacy parameter held
+            sleep_range = ae_stage.fit_round(sim, P, cur)
+            print(f"round {r + 1}: {ae_stage.describe(cur)}", flush=True)
+            continue
         if full:  # placebo: no SERT/NET, held in the block refit
             _fit_placebo(sim, P, cur)
         pl = sim.arm("placebo", P())
@@ -403,56 +385,8 @@ def calibrate(
 
         if full:  # a time-course shape; held in the block refit
             cur["onset_tau"] = _rootn("onset_tau", lambda t: wk90(t) - 5.0, 1.0, 60.0)
-        # adverse effects
-        for key, arm, ae, tgt in (
-            ("ae_gain_nausea_SERT", "duloxetine_60", "nausea", 0.29),
-            ("ae_gain_drowsiness_SERT", "duloxetine_60", "drowsiness", 0.14),
-            ("ae_gain_constipation_NET", "duloxetine_60", "constipation", 0.13),
-        ):
-            if arm == "pregabalin_300" and not have_pgb:
-                continue
-            cur[key] = _rootn(
-                key,
-                lambda x, key=key, arm=arm, ae=ae, tgt=tgt: (
-                    sim.arm(arm, P(**{key: x}))["adverse_events"][ae] - tgt
-                ),
-                1e-3,
-                20.0,
-            )
-        gains = [cur[k] for k in PROVENANCE if k.startswith("ae_gain_") and k != "ae_gain_default"]
-        cur["ae_gain_default"] = float(np.exp(np.mean(np.log(gains))))
-        pw = pl["withdrawal_ae"]
-        # per-effect hazard from the SNRI and pregabalin data (no receptor-blockade
-        # drive there); the weight of H1/alpha1/muscarinic-driven effects from the TCA NNH
-        wd_targets = {
-            "duloxetine_60": [0.15, pw + 1 / 11.8],
-            "pregabalin_300": [0.14, pw + 1 / 13.9],
-        }
-        if not have_pgb:
-            del wd_targets["pregabalin_300"]
-
-        def sse(h: float) -> float:
-            s = 0.0
-            for arm, ts in wd_targets.items():
-                got = sim.arm(arm, P(withdrawal_hazard_per_ae=h))["withdrawal_ae"]
-                s += sum((got - t) ** 2 for t in ts)
-            return s
-
-        from scipy.optimize import minimize_scalar
-
-        res = minimize_scalar(sse, bounds=(0.0, 0.2), method="bounded", options={"xatol": 1e-5})
-        cur["withdrawal_hazard_per_ae"] = float(res.x)
-        cur["withdrawal_weight_receptor_blockade"] = _rootn(
-            "withdrawal_weight_receptor_blockade",
-            lambda x: (
-                sim.arm("amitriptyline_50", P(withdrawal_weight_receptor_blockade=x))[
-                    "withdrawal_ae"
-                ]
-                - (pw + 1 / 13.4)
-            ),
-            0.0,
-            1.5,
-        )
+        # adverse effects, AE withdrawal and sleep (issue 20 item 6: ae_sleep_stage.py)
+        sleep_range = ae_stage.fit_round(sim, P, cur)
         stop = {"day": 85, "taper_steps": 0}
         cur["discontinuation_gain"] = _rootn(
             "discontinuation_gain",
@@ -505,8 +439,11 @@ def calibrate(
         "duloxetine_discontinuation_abrupt": disc["discontinuation_symptoms"],
         "pregabalin_600_withdrawal_excess": round(pgb6["withdrawal_ae"] - pl["withdrawal_ae"], 4),
     }
+    if block == "ae_sleep":
+        return cur, ae_stage.report(sim, fin, cur, sleep_range, basis, rounds)
     report = {
         "occupancy_basis": basis,
+        "ae_sleep": ae_stage.report(sim, fin, cur, sleep_range, basis, rounds),
         "refitted": list(PROVENANCE) if full else list(OCCUPANCY_BLOCK),
         "n_per_arm": n,
         "seed": sim.seed,
@@ -571,14 +508,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--block",
-        choices=("all", "occupancy"),
+        choices=("all", "occupancy", "ae_sleep"),
         default="all",
-        help="refit everything, or only the parameters that depend on SERT/NET occupancy",
+        help="refit everything, only the parameters that depend on SERT/NET occupancy, or "
+        "only the adverse-effect, AE-withdrawal and sleep stage (ae_sleep_stage.py)",
     )
     a = ap.parse_args(argv)
     if a.basis != "in_vitro" and a.block != "occupancy" and not a.evaluate:
         ap.error("a basis other than in_vitro refits only --block occupancy")
     values, report = calibrate(a.n, 0 if a.evaluate else a.rounds, a.basis, a.block)
+    if a.block == "ae_sleep":
+        if not a.evaluate:
+            ae_stage.update_toml(OUT_TOML, values, report)
+        ae_stage.RESULTS.write_text(json.dumps(report, indent=1), encoding="utf-8")
+        ae_stage.print_report(report)
+        return 0
     if not a.evaluate:
         toml_path, json_path = out_paths(a.basis)
         write_toml(values, report, toml_path)

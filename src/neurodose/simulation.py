@@ -654,10 +654,10 @@ def _pd_chain(
     occ = drives.occupancy
     adverse: dict[str, dict[str, Any]] = {}
     for name, ae in params.adverse_effects.items():
-        reached = [t for t in ae.drivers if t in occ]
+        reached = [t for t in ae.drivers if t in occ and t not in ae.unknown_gain]
         if not reached:
             continue
-        gains = {t: ae_gain(params, name, t) for t in reached}
+        gains = {t: ae_gain(params, name, t, drug) for t in reached}
         s_age = float(age_susceptibility(params, age)) if ae.age_susceptible else 1.0
         adverse[name] = {
             "targets": reached,
@@ -668,7 +668,10 @@ def _pd_chain(
         }
     from neurodose.pd.unknowns import assess
 
-    unknowns = assess(tg, set(occ), {k: a.drivers for k, a in params.adverse_effects.items()})
+    aes = params.adverse_effects.items()
+    unknowns = assess(
+        tg, set(occ), {k: a.drivers for k, a in aes}, {k: a.unknown_gain for k, a in aes}
+    )
     for name, why in unknowns.adverse_not_computable.items():
         adverse[name] = {"not_computable": why}
     for name, ts in unknowns.adverse_partial.items():

@@ -13,14 +13,23 @@ its own tolerance (``ae_tolerance_max_<effect>_<target>``,
 ``ae_tolerance_tau_<effect>_<target>``): H1-driven daytime drowsiness fades within
 days (Richardson 2002), while the sleep benefit of H1 block does not (pain model).
 A patient has the effect on day ``d`` if ``s_j(age) I_jd > theta_ij = exp(sigma z_ij)``,
-where ``s_j(age) = exp(beta_age (age - age_ref))`` for the effects marked
-``age_susceptible`` (anticholinergic, sedative, orthostatic; Beers 2023 direction,
-magnitude from the rise of orthostatic hypotension with age, docs/model.md §5) and 1
-otherwise. Independently a nocebo event occurs with the cited placebo-arm rate
-(generic "other" events complete the placebo any-AE rate). Withdrawal for an AE:
-daily hazard ``h0 + h1 x sum_j w_j`` over the drug effects present, where an effect's
-weight ``w_j`` is 1, except for the share of its drive that comes from receptor
-blockade (H1, alpha1, muscarinic), weighted ``withdrawal_weight_receptor_blockade``
+where ``s_j(age) = exp(beta_age (age - age_ref))`` for the
+effects marked ``age_susceptible`` (anticholinergic, sedative, orthostatic; Beers 2023
+direction, magnitude from the rise of orthostatic hypotension with age, docs/model.md §5)
+and 1 otherwise. A driver may reach only a fraction of patients
+(``ae_max_incidence_<effect>_<target>``, the plateau of its dose-response: the pregabalin
+label's somnolence and dizziness rise from 150 to 300 mg/day and hardly from 300 to 600);
+the others never get the effect from that driver. A drug may scale a target's drive by its
+own fitted factor
+``ae_drive_factor_<target>_<drug>`` (gabapentin's alpha2delta drive, fitted to its own
+trial AE rates). A driver listed in ``unknown_gain`` has no cited or fitted gain: it adds
+nothing and the effect is reported as resting on it (``unknown_drivers``), never as the class
+default. Independently a nocebo event occurs with the cited placebo-arm rate (generic
+"other" events complete the placebo any-AE rate). Withdrawal for an AE: daily hazard
+``h0 + h1 x sum_j w_j (I_j / theta_j)^gamma`` over the drug effects present (``gamma`` =
+``withdrawal_severity_exponent``: how much more a stronger effect makes patients stop),
+where an effect's weight ``w_j`` is 1, except for the share of its drive that comes from
+receptor blockade (H1, alpha1, muscarinic), weighted ``withdrawal_weight_receptor_blockade``
 (calibrated to the TCA NNH). ``fall_risk_effects`` is reported as a composite: any
 effect marked ``fall_risk`` (sedation, dizziness, orthostatic hypotension,
 confusion). Discontinuation symptoms: an
@@ -43,7 +52,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,10 +62,13 @@ from neurodose.pd.params import PDParameters
 __all__ = [
     "FALL_RISK",
     "RECEPTOR_BLOCKADE",
+    "SLEEP_SEDATIVE_TARGETS",
     "AdverseResult",
     "ae_gain",
     "age_susceptibility",
     "discontinuation_symptoms",
+    "max_incidence",
+    "sedative_drive",
     "simulate_adverse",
 ]
 
@@ -76,17 +88,63 @@ class AdverseResult:
     incidence : name -> bool (n,), any occurrence before withdrawal (drug or nocebo)
     drug_present : name -> bool (n, days), drug-induced effect present on day d (1-based col d-1)
     withdrawal_day : (n,) day of withdrawal for an AE (1-based), ``inf`` if none
+    unknown_drivers : name -> reached targets whose gain for the effect is unknown (their
+        drive is not counted: the incidence is a lower bound, or not computable)
     """
 
     incidence: Mapping[str, NDArray[np.bool_]]
     drug_present: Mapping[str, NDArray[np.bool_]]
     withdrawal_day: Array
     any_ae: NDArray[np.bool_]
+    unknown_drivers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def ae_gain(params: PDParameters, ae: str, target: str) -> float:
-    """Gain of target ``target`` for adverse effect ``ae`` (calibrated or class default)."""
-    return params.get(f"ae_gain_{ae}_{target}", params.value("ae_gain_default"))
+def ae_gain(params: PDParameters, ae: str, target: str, drug: str | None = None) -> float:
+    """Gain of target ``target`` for adverse effect ``ae`` (calibrated or class default),
+    times the drug's own drive factor for the target (``ae_drive_factor_<target>_<drug>``,
+    1 where none is fitted).
+
+    >>> from neurodose.pd.params import load_pd_parameters
+    >>> p = load_pd_parameters()
+    >>> q = p.with_values(ae_drive_factor_alpha2delta_gabapentin=0.5)
+    >>> g = ae_gain(q, "dizziness", "alpha2delta")
+    >>> ae_gain(q, "dizziness", "alpha2delta", "gabapentin") == 0.5 * g
+    True
+    """
+    g = params.get(f"ae_gain_{ae}_{target}", params.value("ae_gain_default"))
+    if drug is not None:
+        g *= params.get(f"ae_drive_factor_{target}_{drug}", 1.0)
+    return g
+
+
+def max_incidence(params: PDParameters, ae: str, target: str) -> float:
+    """Fraction of patients in whom ``target``'s drive can cause ``ae`` (1 unless fitted)."""
+    return params.get(f"ae_max_incidence_{ae}_{target}", 1.0)
+
+
+#: targets whose sedation also acts on night-time sleep (docs/model.md §3)
+SLEEP_SEDATIVE_TARGETS: tuple[str, ...] = ("H1", "alpha2delta")
+
+
+def sedative_drive(occ: Mapping[str, Array], params: PDParameters, like: Array) -> Array:
+    """Sedative drive on sleep: ``sum_k a_drowsiness,k occ_k`` over
+    :data:`SLEEP_SEDATIVE_TARGETS`, the potency scale of daytime drowsiness (same gains) but
+    without its tolerance (docs/model.md §3). Targets not reached add nothing; a target
+    whose drowsiness gain is listed as unknown adds nothing either.
+
+    >>> import numpy as np
+    >>> from neurodose.pd.params import load_pd_parameters
+    >>> p = load_pd_parameters()
+    >>> z = np.zeros((1, 2))
+    >>> float(sedative_drive({"H1": z + 0.5}, p, z)[0, 0]) > 0.0
+    True
+    """
+    unknown = params.adverse_effects["drowsiness"].unknown_gain
+    out = np.zeros_like(like, dtype=float)
+    for t in SLEEP_SEDATIVE_TARGETS:
+        if t in occ and t not in unknown:
+            out = out + ae_gain(params, "drowsiness", t) * np.clip(occ[t], 0.0, 1.0)
+    return out
 
 
 def _tolerance(params: PDParameters, ae: str, target: str) -> tuple[float, float]:
@@ -120,14 +178,16 @@ def _daily_presence(
     theta: Array,
     n: int,
     days: int,
-) -> tuple[NDArray[np.bool_], Array]:
-    """Per day: is the effect present (tolerated drive above the threshold ``theta``) and
-    the receptor-blockade share of the drive. ``groups`` maps a tolerance group
-    ``(max, tau_h)`` to its drivers' daily drives; drivers of one group share a state."""
+) -> tuple[NDArray[np.bool_], Array, Array]:
+    """Per day: is the effect present (tolerated drive above the threshold ``theta``), the
+    receptor-blockade share of the drive and the severity (drive / threshold). ``groups``
+    maps a tolerance group ``(max, tau_h)`` to its drivers' daily drives; drivers of one
+    group share a state."""
     pres = np.zeros((n, days), dtype=bool)
     share_rb = np.zeros((n, days))
+    severity = np.zeros((n, days))
     if not groups:
-        return pres, share_rb
+        return pres, share_rb, severity
     states = {g: np.zeros(n) for g in groups}
     alphas = {g: 1.0 - np.exp(-24.0 / g[1]) for g in groups}
     for d in range(days):
@@ -145,15 +205,58 @@ def _daily_presence(
             states[g] = states[g] + (np.where(on, g[0], 0.0) - states[g]) * alphas[g]
         pres[:, d] = tot > theta
         share_rb[:, d] = np.divide(rb, tot, out=np.zeros(n), where=tot > 1e-12)
-    return pres, share_rb
+        severity[:, d] = tot / theta
+    return pres, share_rb, severity
+
+
+def _drive_groups(
+    occ_max: Mapping[str, Array],
+    params: PDParameters,
+    name: str,
+    drug: str | None,
+    u_sus: Array,
+) -> tuple[dict[tuple[float, float], list[tuple[str, Array]]], tuple[str, ...]]:
+    """Daily drives of effect ``name`` per tolerance group (drivers sharing tolerance
+    parameters share a state), and the reached drivers whose gain is unknown. A driver
+    with a maximum incidence below 1 drives only the patients with ``u_sus`` below it."""
+    ae = params.adverse_effects[name]
+    groups: dict[tuple[float, float], list[tuple[str, Array]]] = {}
+    unknown: list[str] = []
+    for t in ae.drivers:
+        if t not in occ_max:
+            continue
+        if t in ae.unknown_gain:
+            if np.any(occ_max[t] > 0.0):
+                unknown.append(t)
+            continue
+        d_t = ae_gain(params, name, t, drug) * np.clip(occ_max[t], 0.0, 1.0)
+        f = max_incidence(params, name, t)
+        if f < 1.0:
+            d_t = d_t * (u_sus < f)[:, None]
+        groups.setdefault(_tolerance(params, name, t), []).append((t, d_t))
+    return groups, tuple(unknown)
+
+
+def _withdrawal_day(
+    weights: Mapping[str, Array], params: PDParameters, exposed: NDArray[np.bool_], e_wd: Array
+) -> Array:
+    """Day of AE withdrawal: the cumulative hazard ``h0 + h1 sum_j weight_j`` crosses an
+    Exp(1) draw (``inf`` = never)."""
+    n_present = sum(weights.values(), np.zeros(exposed.shape))
+    h0 = params.value("withdrawal_hazard_base")
+    h = (h0 + params.value("withdrawal_hazard_per_ae") * n_present) * exposed
+    crossed = np.cumsum(h, axis=1) > e_wd[:, None]
+    return np.where(crossed.any(axis=1), crossed.argmax(axis=1) + 1.0, np.inf)
 
 
 def simulate_adverse(
     occ_max: Mapping[str, Array],
     params: PDParameters,
     rng: np.random.Generator,
+    *,
     exposed: NDArray[np.bool_] | None = None,
     age: Array | None = None,
+    drug: str | None = None,
 ) -> AdverseResult:
     """Simulate adverse effects and AE withdrawal for ``n`` patients.
 
@@ -163,12 +266,14 @@ def simulate_adverse(
         Daily maximum occupancy (0-1) per reached target.
     params : PDParameters
     rng : numpy Generator
-        Draws, in a fixed order: thresholds, nocebo events, withdrawal.
+        Draws, in a fixed order: thresholds, nocebo events, withdrawal, susceptibility.
     exposed : bool array (n, days), optional
         Days on which the patient is still in the trial (default all).
     age : array (n,), optional
         Age in years; scales the effects marked ``age_susceptible``
         (:func:`age_susceptibility`). Default: no age effect.
+    drug : str, optional
+        The drug, for its own fitted drive factors (``ae_drive_factor_<target>_<drug>``).
 
     Returns
     -------
@@ -183,48 +288,39 @@ def simulate_adverse(
         age = np.asarray(age, dtype=float)
         if age.shape != (n,):
             raise ValueError(f"age must have shape ({n},), got {age.shape}")
-    sigma = params.value("ae_susceptibility_sigma")
     w_rb = params.get("withdrawal_weight_receptor_blockade", 1.0)
+    gamma = params.get("withdrawal_severity_exponent", 0.0)
     s_age = np.asarray(age_susceptibility(params, age)) if age is not None else None
     names = list(params.adverse_effects)
     z = rng.standard_normal((n, len(names)))
     u_noc = rng.random((n, len(names) + 1))
     onset_noc = rng.integers(1, max(days, 1) + 1, size=(n, len(names) + 1))
     e_wd: Array = np.asarray(rng.standard_exponential(n))
+    u_sus = rng.random((n, len(names)))  # drawn last: the earlier draws keep their stream
 
     present: dict[str, NDArray[np.bool_]] = {}
     weight: dict[str, Array] = {}
     nocebo: dict[str, NDArray[np.bool_]] = {}
+    unknown: dict[str, tuple[str, ...]] = {}
     for j, name in enumerate(names):
         ae = params.adverse_effects[name]
-        # drive per tolerance group (drivers sharing tolerance parameters share a state)
-        groups: dict[tuple[float, float], list[tuple[str, Array]]] = {}
-        for t in ae.drivers:
-            if t in occ_max:
-                d_t = ae_gain(params, name, t) * np.clip(occ_max[t], 0.0, 1.0)
-                groups.setdefault(_tolerance(params, name, t), []).append((t, d_t))
-        theta = np.exp(sigma * z[:, j])
+        groups, unk = _drive_groups(occ_max, params, name, drug, u_sus[:, j])
+        if unk:
+            unknown[name] = unk
+        theta = np.exp(params.value("ae_susceptibility_sigma") * z[:, j])
         if ae.age_susceptible and s_age is not None:
             theta = theta / s_age
-        pres, share_rb = _daily_presence(groups, theta, n, days)
+        pres, share_rb, severity = _daily_presence(groups, theta, n, days)
         present[name] = pres
-        weight[name] = pres * (1.0 - share_rb + w_rb * share_rb)
+        sev = np.power(np.maximum(severity, 1.0), gamma) if gamma else 1.0
+        weight[name] = pres * sev * (1.0 - share_rb + w_rb * share_rb)
         rate = ae.placebo_rate.canonical() if ae.placebo_rate is not None else 0.0
         nocebo[name] = u_noc[:, j] < rate
-    other_rate = params.value("nocebo_other_rate")
-    nocebo["_other"] = u_noc[:, -1] < other_rate
+    nocebo["_other"] = u_noc[:, -1] < params.value("nocebo_other_rate")
 
     if exposed is None:
         exposed = np.ones((n, days), dtype=bool)
-    # withdrawal: cumulative hazard crosses an Exp(1) draw
-    n_present = np.zeros((n, days))
-    for name in names:
-        n_present += weight[name]
-    h0 = params.value("withdrawal_hazard_base")
-    h = (h0 + params.value("withdrawal_hazard_per_ae") * n_present) * exposed
-    cum = np.cumsum(h, axis=1)
-    crossed = cum > e_wd[:, None]
-    wd = np.where(crossed.any(axis=1), crossed.argmax(axis=1) + 1.0, np.inf)
+    wd = _withdrawal_day(weight, params, exposed, e_wd)
 
     col1 = np.arange(1, days + 1)[None, :]
     on_trial = (col1 <= wd[:, None]) & exposed
@@ -245,7 +341,11 @@ def simulate_adverse(
         incidence[FALL_RISK] = falls_inc
         present[FALL_RISK] = falls_pres
     return AdverseResult(
-        incidence=incidence, drug_present=present, withdrawal_day=wd, any_ae=any_ae
+        incidence=incidence,
+        drug_present=present,
+        withdrawal_day=wd,
+        any_ae=any_ae,
+        unknown_drivers=unknown,
     )
 
 

@@ -23,7 +23,9 @@ NMDA-dependent central sensitisation. State variables, per patient, daily step
 Drug-attributable relief ratio ``R = (N A G S^kappa)^eta`` (``eta`` individual
 sensitivity), placebo/natural-course ratio ``Q_d = 1 - p (1 - exp(-d / tau_p))``,
 pain ``P_d = clip(B Q_d R_d, 0, 10)``; the sleep-interference score is
-``B Q_d R_d (1 - c_sed occ_sed + c_ser occ_SERT)`` clipped to 0-10.
+``B Q_d R_d exp(-c_sed S_d) (1 + c_ser occ_SERT)`` clipped to 0-10, with ``S_d`` the
+sedative drive of :func:`neurodose.pd.adverse.sedative_drive` (drowsiness gains of H1 and
+alpha2delta, no tolerance) and ``c_sed`` fitted to sleep-interference data (docs/model.md §3).
 In log space every state is linear in the pathway terms, so each pathway's
 share of ``-log R`` is exact (:attr:`PainResult.pathways`).
 
@@ -46,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from neurodose.pd.adverse import sedative_drive
 from neurodose.pd.params import PDParameters
 
 __all__ = ["PATHWAYS", "PainResult", "simulate_pain"]
@@ -177,9 +180,9 @@ def simulate_pain(
     q = 1.0 - np.asarray(placebo, dtype=float)[:, None] * (1.0 - np.exp(-t / tau_p))
     raw = baseline[:, None] * q * r
     pain = np.clip(raw, 0.0, 10.0)
-    o_sed = 1.0 - (1.0 - o_h1) * (1.0 - o_a2d)
     sleep_mod = np.ones((n, days + 1))
-    sleep_mod[:, 1:] = 1.0 - c_sed * o_sed + c_ser * o_s
+    drive = sedative_drive({"H1": o_h1, "alpha2delta": o_a2d}, params, like)
+    sleep_mod[:, 1:] = np.exp(-c_sed * drive) * (1.0 + c_ser * o_s)
     sleep = np.clip(raw * sleep_mod, 0.0, 10.0)
     total = np.where(log_r < -_TINY, log_r, np.nan)
     pathways = {

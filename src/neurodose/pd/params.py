@@ -60,6 +60,7 @@ class AdverseEffectDef:
     placebo_rate: Quantity | None
     age_susceptible: bool = False
     fall_risk: bool = False
+    unknown_gain: tuple[str, ...] = ()  # drivers with no cited or fitted gain (not default)
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class AdverseEffectEntry(_FileModel):
     placebo_rate: Quantity | None = None
     age_susceptible: bool = False
     fall_risk: bool = False
+    unknown_gain: tuple[str, ...] = ()
 
 
 class ConditionEntry(_FileModel):
@@ -183,14 +185,8 @@ def _add_definitions(
     data: PDFile, aes: dict[str, AdverseEffectDef], conds: dict[str, ConditionDef]
 ) -> None:
     for key, a in data.adverse_effects.items():
-        aes[key] = AdverseEffectDef(
-            name=key,
-            group=a.group,
-            drivers=a.drivers,
-            placebo_rate=a.placebo_rate,
-            age_susceptible=a.age_susceptible,
-            fall_risk=a.fall_risk,
-        )
+        # the entry's fields are the definition's (all but the name)
+        aes[key] = AdverseEffectDef(name=key, **{f: getattr(a, f) for f in type(a).model_fields})
     for key, c in data.conditions.items():
         conds[key] = ConditionDef(
             name=key,

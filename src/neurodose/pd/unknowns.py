@@ -164,18 +164,31 @@ def _relief_not_computable(drug: str, pathway_status: Mapping[str, str]) -> str 
 
 
 def _adverse_status(
-    drug: str, target_status: Mapping[str, str], ae: Mapping[str, tuple[str, ...]]
+    drug: str,
+    target_status: Mapping[str, str],
+    ae: Mapping[str, tuple[str, ...]],
+    unknown_gains: Mapping[str, Collection[str]],
 ) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
-    """(adverse effects not computable with the reason, partial ones with their unknowns)."""
+    """(adverse effects not computable with the reason, partial ones with their unknowns).
+    A reached driver whose gain for the effect is unknown (``unknown_gains``) counts as
+    unknown, not as the class default."""
     ae_nc: dict[str, str] = {}
     ae_partial: dict[str, tuple[str, ...]] = {}
     for k, ds in ae.items():
         sts = {d: target_status.get(d, "negligible") for d in ds}
+        no_gain = {d for d in unknown_gains.get(k, ()) if sts.get(d) in ("modelled", "partial")}
+        sts.update({d: "unknown" for d in no_gain})
         unknown = tuple(d for d, s in sts.items() if s in ("unknown", "partial"))
         if not any(s in ("modelled", "partial") for s in sts.values()) and unknown:
+            why = (
+                "no driver of {k} has a known affinity or gain ("
+                if no_gain
+                else ("no driver of {k} has a known affinity (")
+            )
             ae_nc[k] = (
-                f"{drug}: no driver of {k} has a known affinity ("
-                + ", ".join(unknown)
+                f"{drug}: "
+                + why.format(k=k)
+                + ", ".join(f"{d} gain" if d in no_gain else d for d in unknown)
                 + " unknown); the drug-induced rate is not computable"
             )
         elif unknown:
@@ -187,6 +200,7 @@ def assess(
     tg: DrugTargets,
     modelled: Collection[str],
     adverse_drivers: Mapping[str, Collection[str]] | None = None,
+    unknown_gains: Mapping[str, Collection[str]] | None = None,
 ) -> UnknownReport:
     """Classify every target and pathway of ``tg`` given the ``modelled`` targets.
 
@@ -195,6 +209,7 @@ def assess(
     tg : DrugTargets
     modelled : targets with an occupancy (KB affinity or calibrated potency)
     adverse_drivers : adverse effect -> its driving targets (``PDParameters.adverse_effects``)
+    unknown_gains : adverse effect -> drivers with no cited or fitted gain (``unknown_gain``)
     """
     target_status: dict[str, str] = {}
     gaps_of: dict[str, tuple[str, ...]] = {}
@@ -204,7 +219,7 @@ def assess(
     ae = {k: tuple(v) for k, v in (adverse_drivers or {}).items()}
     items = _unknown_items(target_status, gaps_of, ae)
     relief_nc = _relief_not_computable(tg.drug, pathway_status)
-    ae_nc, ae_partial = _adverse_status(tg.drug, target_status, ae)
+    ae_nc, ae_partial = _adverse_status(tg.drug, target_status, ae, unknown_gains or {})
     return UnknownReport(
         drug=tg.drug,
         items=tuple(items),

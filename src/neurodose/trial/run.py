@@ -126,6 +126,7 @@ def run_chunk(
         r_ae,
         exposed=np.array(on_drug),
         age=pop.age,
+        drug=None if arm.is_placebo else arm.drug,
     )
     other_day = _other_dropout_day(design, r_drop, n)
     disc = np.zeros(n, dtype=bool)
@@ -666,6 +667,7 @@ def run_trial(
     unavailable: dict[str, dict[str, str]] = {}
     unknowns: dict[str, UnknownReport] = {}
     drivers = {k: a.drivers for k, a in params.adverse_effects.items()}
+    unknown_gains = {k: a.unknown_gain for k, a in params.adverse_effects.items()}
     for arm in design.arms:
         if not arm.is_placebo:
             tg = drug_targets(arm.drug)
@@ -677,7 +679,7 @@ def run_trial(
                 why.pop("alpha2delta", None)
                 modelled.add("alpha2delta")
             unavailable[arm.name] = why
-            unknowns[arm.name] = assess(tg, modelled, drivers)
+            unknowns[arm.name] = assess(tg, modelled, drivers, unknown_gains)
     return TrialResult(
         design=design,
         arms=arms,

@@ -156,3 +156,60 @@ def test_age_shape_is_checked() -> None:
 
     with pytest.raises(ValueError, match="age"):
         simulate_adverse({"SERT": np.zeros((3, 5))}, P, np.random.default_rng(0), age=np.ones(2))
+
+
+def test_gabapentin_drive_factor_scales_only_gabapentin() -> None:
+    # gabapentin's own alpha2delta drive factor (fitted to its trial AE rates): at the same
+    # occupancy it has fewer alpha2delta effects than pregabalin; other drugs are untouched
+    occ = {"alpha2delta": np.full((N, 28), 0.2)}
+    p = P.with_values(ae_drive_factor_alpha2delta_gabapentin=0.5)
+    pgb = simulate_adverse(occ, p, np.random.default_rng(3), drug="pregabalin")
+    gbp = simulate_adverse(occ, p, np.random.default_rng(3), drug="gabapentin")
+    none = simulate_adverse(occ, p, np.random.default_rng(3))
+    assert gbp.incidence["dizziness"].mean() < pgb.incidence["dizziness"].mean()
+    assert np.array_equal(pgb.incidence["dizziness"], none.incidence["dizziness"])
+
+
+def test_unknown_gain_is_not_the_class_default() -> None:
+    # the tricyclics' weight gain: H1 has no cited or fitted weight-gain gain, so H1 adds
+    # nothing and the result names H1 as an unknown driver (not computable downstream)
+    assert "H1" in P.adverse_effects["weight_gain"].unknown_gain
+    res = simulate_adverse({"H1": np.full((N, 28), 0.9)}, P, np.random.default_rng(6))
+    assert not res.drug_present["weight_gain"].any()
+    assert res.unknown_drivers["weight_gain"] == ("H1",)
+    # a driver with a gain still counts (pregabalin's alpha2delta)
+    res2 = simulate_adverse({"alpha2delta": np.full((N, 28), 0.3)}, P, np.random.default_rng(6))
+    assert res2.drug_present["weight_gain"].any()
+    assert "weight_gain" not in res2.unknown_drivers
+
+
+def test_stronger_effects_make_withdrawal_likelier_with_the_severity_exponent() -> None:
+    # the same effects present; with a severity exponent the stronger drive (higher
+    # occupancy) adds more to the withdrawal hazard than presence alone
+    def wd(occ: float, gamma: float) -> float:
+        p = P.with_values(withdrawal_severity_exponent=gamma)
+        res = simulate_adverse({"alpha2delta": np.full((N, 56), occ)}, p, np.random.default_rng(8))
+        return float(np.isfinite(res.withdrawal_day).mean())
+
+    assert wd(0.4, 1.0) - wd(0.2, 1.0) > wd(0.4, 0.0) - wd(0.2, 0.0)
+    assert wd(0.2, 1.0) >= wd(0.2, 0.0)
+
+
+def test_a_driver_with_a_maximum_incidence_plateaus() -> None:
+    # the fraction of patients a driver can reach caps its dose-response (the pregabalin
+    # label's plateau from 300 to 600 mg/day); other effects are untouched
+    occ = {"alpha2delta": np.full((N, 28), 0.9)}
+    p = P.with_values(
+        ae_max_incidence_dizziness_alpha2delta=0.25, ae_gain_dizziness_alpha2delta=50.0
+    )
+    res = simulate_adverse(occ, p, np.random.default_rng(9))
+    assert 0.18 < res.drug_present["dizziness"].any(axis=1).mean() <= 0.25 + 0.02
+    full = simulate_adverse(
+        occ,
+        P.with_values(
+            ae_max_incidence_dizziness_alpha2delta=1.0, ae_gain_dizziness_alpha2delta=50.0
+        ),
+        np.random.default_rng(9),
+    )
+    assert full.drug_present["dizziness"].any(axis=1).mean() > 0.9
+    assert np.array_equal(res.drug_present["oedema"], full.drug_present["oedema"])

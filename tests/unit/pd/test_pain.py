@@ -14,6 +14,7 @@ P = load_pd_parameters()
 
 
 def _run(occ: dict[str, float], days: int = 84, stop: int | None = None, **kw: float):
+    params = kw.pop("params", P)
     arr = {}
     for k, v in occ.items():
         a = np.full((1, days), v)
@@ -21,7 +22,11 @@ def _run(occ: dict[str, float], days: int = 84, stop: int | None = None, **kw: f
             a[:, stop - 1 :] = 0.0
         arr[k] = a
     return simulate_pain(
-        arr, np.array([7.0]), np.array([kw.get("placebo", 0.0)]), np.array([kw.get("eta", 1.0)]), P
+        arr,
+        np.array([7.0]),
+        np.array([kw.get("placebo", 0.0)]),
+        np.array([kw.get("eta", 1.0)]),
+        params,  # type: ignore[arg-type]
     )
 
 
@@ -74,10 +79,27 @@ def test_sensitivity_zero_is_a_non_responder_and_placebo_can_worsen() -> None:
 
 
 def test_sedation_improves_sleep_before_pain() -> None:
-    r = _run({"alpha2delta": 0.3})
+    r = _run({"alpha2delta": 0.3}, params=P.with_values(sleep_sedation_effect=0.5))
     sleep_gain = (r.sleep[0, 0] - r.sleep[0, 2]) / r.sleep[0, 0]
     pain_gain = (r.pain[0, 0] - r.pain[0, 2]) / r.pain[0, 0]
     assert sleep_gain > pain_gain
+
+
+def test_without_sedative_effect_sleep_follows_pain() -> None:
+    # sleep_sedation_effect = 0 (the lower end of its fitted range): sleep interference
+    # is the pain trajectory, whatever the sedative occupancy
+    r = _run({"alpha2delta": 0.3, "H1": 0.9}, params=P.with_values(sleep_sedation_effect=0.0))
+    assert np.allclose(r.sleep, r.pain)
+
+
+def test_sleep_uses_the_drowsiness_potency_scale() -> None:
+    # the sedative drive on sleep is the daytime-drowsiness drive (same gains): doubling the
+    # H1 drowsiness gain acts on sleep like doubling the H1 occupancy
+    p = P.with_values(sleep_sedation_effect=0.5)
+    g = p.get("ae_gain_drowsiness_H1", p.value("ae_gain_default"))
+    a = _run({"H1": 0.8}, params=p).sleep
+    b = _run({"H1": 0.4}, params=p.with_values(ae_gain_drowsiness_H1=2 * g)).sleep
+    assert np.allclose(a, b)
 
 
 def test_shape_errors() -> None:
@@ -96,15 +118,16 @@ def test_shape_errors() -> None:
 @settings(max_examples=20, deadline=None)
 @given(st.floats(0.0, 0.95), st.floats(0.0, 0.05))
 def test_more_h1_occupancy_never_worsens_sleep(occ: float, extra: float) -> None:
-    lo = _run({"H1": occ, "SERT": 0.5}).sleep[0, 1:]
-    hi = _run({"H1": occ + extra, "SERT": 0.5}).sleep[0, 1:]
+    p = P.with_values(sleep_sedation_effect=max(P.value("sleep_sedation_effect"), 0.1))
+    lo = _run({"H1": occ, "SERT": 0.5}, params=p).sleep[0, 1:]
+    hi = _run({"H1": occ + extra, "SERT": 0.5}, params=p).sleep[0, 1:]
     assert np.all(hi <= lo + 1e-12)
 
 
 def test_h1_sleep_benefit_is_immediate_and_lasts() -> None:
     # H1 block (e.g. amitriptyline at night) improves sleep from day 1 and, unlike the
     # daytime drowsiness, has no tolerance in the model (an assumption, docs/model.md)
-    r = _run({"H1": 0.9})
+    r = _run({"H1": 0.9}, params=P.with_values(sleep_sedation_effect=0.5))
     assert r.sleep[0, 1] < 0.7 * r.sleep[0, 0]
     assert r.sleep[0, -1] == pytest.approx(r.sleep[0, 1])
     assert r.pain[0, -1] == pytest.approx(r.pain[0, 0])  # H1 is not an analgesic pathway

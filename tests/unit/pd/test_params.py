@@ -28,6 +28,9 @@ def test_calibrated_parameters_name_training_data_only() -> None:
         "nhs_gloucestershire_tca",
         "scotgov_antidepressants_2024",
         "geometric mean",
+        # adverse effects and sleep (issue 20 item 6; ae_sleep_stage.TRAINING)
+        "lyrica_uspi_dpn_table",
+        "parsons2018_pregabalin_sleep",
     )
     for name, q in load_pd_parameters().calibrated().items():
         for item in q.calibrated_to:
