@@ -480,6 +480,8 @@ PREDICT: dict[str, Callable[[], float]] = {
     "flx_tam_css_chinese": lambda: (
         _ss_auc("fluoxetine", ["fluoxetine", "norfluoxetine"], dose=20.0) / 24.0
     ),
+    "flx_css_20_icp1993": lambda: _ss_auc("fluoxetine", ["fluoxetine"], dose=20.0) / 24.0,
+    "nflx_css_20_icp1993": lambda: _ss_auc("fluoxetine", ["norfluoxetine"], dose=20.0) / 24.0,
     "pgb_v_smpc": lambda: float(individual_parameters("pregabalin").values["V"]),
     "pgb_cl_renal_label": lambda: _cl(
         "pregabalin", Patient(age=30, weight=70, sex="male", crcl=110)
