@@ -283,3 +283,15 @@ def test_formulation_reaches_population_bands_and_the_workflow():
     p50_xr = np.asarray(xr.population["venlafaxine"]["p50"])
     assert int(np.argmax(p50_xr)) > int(np.argmax(p50_ir))
     assert any("formulation extended_release" in n for n in xr.notes)
+
+
+def test_every_pk_model_has_cited_between_subject_variability():
+    """Issue 20 item 5: all 14 models carry IIV, each with a source (no silent zero)."""
+    missing = [n for n in pkmodel_names() if not get_pkmodel(n).iiv]
+    assert not missing, missing
+    for n in pkmodel_names():
+        for eta, e in get_pkmodel(n).iiv.items():
+            assert e.quantity.source and e.quantity.locator, (n, eta)
+            assert 0.0 < e.omega_sd < 1.5, (n, eta)
+        notes = individual_parameters(n).notes
+        assert not any("no between-subject variability" in x for x in notes), n
