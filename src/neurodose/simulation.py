@@ -411,6 +411,7 @@ def simulate(
     samples_per_day: int = 24,
     baseline_pain: float = 7.0,
     progress: Callable[[int, int], None] | None = None,
+    formulation: str | None = None,
 ) -> SimulationResult:
     """Simulate ``drug`` for one patient (and optionally a population of ``population``).
 
@@ -445,6 +446,9 @@ def simulate(
         With ``pd``: the typical patient's 0-10 pain at day 0.
     progress : callable, optional
         ``progress(done, population)`` after each chunk of virtual subjects.
+    formulation : str, optional
+        A formulation of the drug's PK model (e.g. venlafaxine ``"extended_release"``);
+        default: the model's own absorption.
     """
     if not isinstance(regimen, Regimen):
         raise InputError("regimen", type(regimen).__name__, "a neurodose.case.Regimen")
@@ -454,7 +458,7 @@ def simulate(
         n_days, times_h = _pd_grid(times_h, days, samples_per_day)
     with citations.tracking() as used:
         spec = get_pkmodel(drug)
-        ps = individual_parameters(drug, patient, comeds)
+        ps = individual_parameters(drug, patient, comeds, formulation=formulation)
         hl = terminal_half_lives(ps)
         t = _default_times(ps, hl, regimen) if times_h is None else validate_times(times_h)
         conc = concentrations(ps.model, ps.values, regimen, t, changes=ps.changes)
@@ -465,7 +469,16 @@ def simulate(
         pop: dict[str, dict[str, Arr]] = {}
         if population is not None:
             streamed = _population_bands(
-                drug, regimen, t, population, seed, patient, comeds, draw_genotypes, progress
+                drug,
+                regimen,
+                t,
+                population,
+                seed,
+                patient,
+                comeds,
+                draw_genotypes,
+                progress,
+                formulation=formulation,
             )
             pop = streamed.bands
             extra_notes += band_notes(streamed)
@@ -574,6 +587,7 @@ def _population_bands(
     chunk: int | None = None,
     exact: bool | None = None,
     then: Callable[[dict[str, Arr]], Mapping[str, Arr]] | None = None,
+    formulation: str | None = None,
 ) -> _population.StreamedBands:
     """p05/p50/p95 of ``population`` virtual subjects (of ``then(concentrations)`` when
     given), streamed in chunks (:func:`population_chunk`, or ``chunk``) beyond one chunk;
@@ -593,6 +607,7 @@ def _population_bands(
             draw_genotypes=draw_genotypes,
             horizon_h=float(t[-1]),
             cache=cache,
+            formulation=formulation,
         )
         pc = _population.simulate_population(pp, regimen, t)
         return pc if then is None else then(pc)
@@ -695,6 +710,7 @@ def explain(
     baseline_pain: float = 7.0,
     population: int | None = None,
     seed: int | None = None,
+    formulation: str | None = None,
 ) -> dict[str, Any]:
     """Why a drug relieves pain and what drives its side effects (JSON-ready).
 
@@ -719,6 +735,8 @@ def explain(
         adds p05/p50/p95 occupancy bands per target (``occupancy[target]["population"]``).
     seed : int, optional
         Random seed for ``population``.
+    formulation : str, optional
+        A formulation of the drug's PK model, as for :func:`simulate`.
     """
     with citations.tracking() as used:
         res = simulate(
@@ -730,6 +748,7 @@ def explain(
             days=days,
             samples_per_day=24,
             baseline_pain=baseline_pain,
+            formulation=formulation,
         )
     assert res.pd is not None
     tg = res.pd.drives.targets
@@ -745,7 +764,15 @@ def explain(
     if population is not None:
         with citations.tracking() as used_pop:
             bands, band_note = _occupancy_bands(
-                drug, regimen, times, tg, population, seed, patient, comedications
+                drug,
+                regimen,
+                times,
+                tg,
+                population,
+                seed,
+                patient,
+                comedications,
+                formulation=formulation,
             )
         used = set(used) | set(used_pop)
     occupancy = {
@@ -793,6 +820,7 @@ def _occupancy_bands(
     seed: int | None,
     patient: Patient | None,
     comedications: Iterable[Comedication | str],
+    formulation: str | None = None,
 ) -> tuple[dict[str, dict[str, list[float]]], list[str]]:
     """p05/p50/p95 occupancy per target of ``population`` virtual subjects (CYP
     phenotypes drawn unless the patient fixes them; streamed as concentration bands),
@@ -807,7 +835,16 @@ def _occupancy_bands(
 
     comeds = list(comedications)
     streamed = _population_bands(
-        drug, regimen, times, population, seed, patient, comeds, True, then=occupancy
+        drug,
+        regimen,
+        times,
+        population,
+        seed,
+        patient,
+        comeds,
+        True,
+        then=occupancy,
+        formulation=formulation,
     )
     bands = {
         t: {k: [round(float(x), 5) for x in v] for k, v in b.items()}

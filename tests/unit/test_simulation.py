@@ -40,7 +40,10 @@ def test_cyp2d6_pm_raises_exposure():
         pm.summary["nortriptyline"]["cmin_ss_ng_per_ml"]
         / nm.summary["nortriptyline"]["cmin_ss_ng_per_ml"]
     )
-    assert 2.0 < ratio < 3.0
+    # the mean exposure ratio is the DPWG 2.5; the trough ratio is a little higher because
+    # the PM's longer half-life (63 vs 25 h, nortriptyline CL from Dawling 1981) flattens
+    # the profile
+    assert 2.5 <= ratio < 3.5
 
 
 def test_bad_regimen_type():

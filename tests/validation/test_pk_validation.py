@@ -28,8 +28,8 @@ KNOWN_MISSES = {
     "flx_half_life_acute": "linear model uses the chronic fluoxetine half-life (5 d), not 1-3 d",
     "esc_tmax_label": "Areberg ka 3.6 /h (IIV 148 %) gives Tmax ~2 h vs label ~5 h",
     "dmi_css_pm": "DMI CL PM/EM 7x (Brosen 1993) vs ~3x implied by Brosen 1986's two PMs",
-    "nt_css_elderly_dawling1981": "NT CL/F 74 L/h (SmPC V and t1/2) vs ~20 L/h implied in "
-    "elderly women (Dawling 1981); no age effect or patient clearance in the model",
+    "nt_v_smpc_iv": "NT systemic V from Dawling 1981's patient V/F x SmPC F (599 L) vs the "
+    "SmPC's IV volume in healthy volunteers (1633 L): the two sources disagree",
 }
 
 VALIDATION = [c.id for c in comparisons().values() if c.kind == "validation"]
@@ -64,6 +64,10 @@ def test_calibration_and_consistency(cid):
         if cid == "ami_half_life"
         else 0.05
         if cid == "cit_half_life_1981"
+        # duloxetine ka was solved to Tmax 6 h with Sharma 2000's CL/V and kept when CL/F
+        # became Zhong 2026's (docs/validation.md): Tmax 6.7 h
+        else 0.15
+        if cid == "dlx_tmax_label"
         else 0.02
     )
     assert abs(r.ratio - 1) <= tol, f"{cid}: ratio {r.ratio:.3f}"
@@ -75,6 +79,8 @@ def test_acceptance_summary_reported():
     # the documented figures (docs/validation.md), GMFE < 1.5
     assert stats["fraction_within_2fold"] == pytest.approx(1 - len(KNOWN_MISSES) / len(VALIDATION))
     assert stats["gmfe"] < 1.5
+    # issue 20 item 8: >= 90 % of all validation rows within 2-fold
+    assert stats["fraction_within_2fold"] >= 0.9
 
 
 def test_independent_rows_meet_the_acceptance():

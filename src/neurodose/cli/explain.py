@@ -85,6 +85,7 @@ def register(app: typer.Typer) -> None:
         plot: opt.PngFigure = None,
         mkdir: opt.Mkdir = False,
         allow_above_max: opt.AllowAboveMax = False,
+        formulation: opt.Formulation = None,
     ) -> None:
         """Occupancy of each target, each pathway's share of relief, side-effect drivers.
 
@@ -128,7 +129,15 @@ def register(app: typer.Typer) -> None:
         from neurodose.workflows import explain as run
 
         req = ExplainRequest(
-            drug, reg, horizon, patient, tuple(comeds), population, seed, allow_above_max
+            drug,
+            reg,
+            horizon,
+            patient,
+            tuple(comeds),
+            population,
+            seed,
+            allow_above_max,
+            formulation=formulation,
         )
         with opt.as_flags(opt.WORKFLOW_FLAGS):
             out = run(req)

@@ -94,6 +94,13 @@ Hours = Annotated[
 ]
 Population = Annotated[int | None, typer.Option(help="virtual subjects for bands")]
 Seed = Annotated[int | None, typer.Option(help="random seed")]
+Formulation = Annotated[
+    str | None,
+    typer.Option(
+        help="a formulation of the drug's PK model, e.g. venlafaxine extended_release "
+        "(default: the model's own absorption)"
+    ),
+]
 #: ``--doses``, ``--days`` and ``--regimen`` as ``tdm`` and ``response`` word them
 DosesGiven = Annotated[int | None, typer.Option(help="number of doses given")]
 DaysSoFar = Annotated[float | None, typer.Option(help="days of dosing so far")]

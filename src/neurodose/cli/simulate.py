@@ -115,6 +115,7 @@ def register(app: typer.Typer) -> None:
                 "--hours, default 42 days); says what rests on unknown affinities",
             ),
         ] = False,
+        formulation: opt.Formulation = None,
     ) -> None:
         """Simulate concentrations (total and unbound) with sources."""
         import json
@@ -151,7 +152,16 @@ def register(app: typer.Typer) -> None:
         bar = progress_bar(what, population, "subjects") if population else busy(what)
         with opt.as_flags(opt.WORKFLOW_FLAGS), bar as update:
             req = SimulateRequest(
-                drug, reg, patient, tuple(comeds), hours, population, seed, allow_above_max, pd
+                drug,
+                reg,
+                patient,
+                tuple(comeds),
+                hours,
+                population,
+                seed,
+                allow_above_max,
+                pd,
+                formulation=formulation,
             )
             out = run(req if update is None else replace(req, progress=update))
         res, warnings, notes = out.result, list(out.warnings), list(out.notes)

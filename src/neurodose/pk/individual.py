@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from neurodose import citations
 from neurodose.case.patient import Comedication, Patient
-from neurodose.errors import KnowledgeBaseError, PatientError
+from neurodose.errors import InputError, KnowledgeBaseError, PatientError
 from neurodose.errors import ref as field_ref
 from neurodose.knowledge.registry import record, resolve_name
 from neurodose.pk.model import PKModel
@@ -585,12 +585,38 @@ def _boundaries(
     return sorted(pts)
 
 
+def formulation_overrides(
+    spec: PKModelSpec, formulation: str | None, notes: list[str] | None = None
+) -> dict[str, float]:
+    """Canonical absorption parameters of ``formulation`` (empty for ``None`` or the
+    default formulation); a name the model does not have is an error naming the allowed
+    ones.
+
+    >>> formulation_overrides(get_pkmodel("venlafaxine"), "extended_release")
+    {'ka': 0.19}
+    """
+    if formulation is None:
+        return {}
+    key = str(formulation).strip().lower().replace("-", "_").replace(" ", "_")
+    forms = spec.formulations
+    if key not in forms:
+        allowed = ", ".join(sorted(forms)) or "none (this model describes one formulation)"
+        raise InputError("formulation", formulation, f"for {spec.name}: {allowed}")
+    f = forms[key]
+    out = {k: q.canonical() for k, q in f.parameters.items()}
+    if notes is not None:
+        detail = ", ".join(f"{k} {v:g}" for k, v in out.items()) or "the model's own absorption"
+        notes.append(f"formulation {key}: {f.description} ({detail})")
+    return out
+
+
 def individual_parameters(
     drug: str,
     patient: Patient | None = None,
     comedications: Iterable[Comedication | str] = (),
     *,
     horizon_h: float = 24.0 * 365,
+    formulation: str | None = None,
 ) -> ParameterSet:
     """Typical parameters of ``drug`` for ``patient`` with co-medications.
 
@@ -604,6 +630,10 @@ def individual_parameters(
         Co-medications; without start/stop they act throughout (steady state).
     horizon_h : float
         Last time (h) for which time-varying interaction segments are built.
+    formulation : str, optional
+        A formulation of the model's ``formulations`` table (e.g. venlafaxine
+        ``"extended_release"``): its cited absorption parameters replace the model's.
+        Default: the model's own parameters (its default formulation).
 
     Returns
     -------
@@ -616,6 +646,7 @@ def individual_parameters(
     comeds = [parse_comedication(c) if isinstance(c, str) else c for c in comedications]
     notes: list[str] = []
     base = _typical(spec, patient, notes)
+    base.update(formulation_overrides(spec, formulation, notes))
     effects = _comed_effects(spec, comeds, notes)
     drivers = _drivers(effects, horizon_h, notes)
 

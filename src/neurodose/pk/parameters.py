@@ -35,6 +35,7 @@ from neurodose.knowledge.schema import Quantity, Sourced, iter_sourced
 
 __all__ = [
     "Covariate",
+    "Formulation",
     "IivEntry",
     "MeasuredInteraction",
     "PKModelSpec",
@@ -133,6 +134,20 @@ class MeasuredInteraction(_Frozen):
     multiplier: Quantity
 
 
+class Formulation(_Frozen):
+    """A marketed formulation of the drug: cited overrides of absorption parameters
+    (``ka``, ``tlag``, ``F``) of the model. The ``default`` formulation is the one the
+    model's own parameters describe (no overrides)."""
+
+    description: str
+    default: bool = False
+    parameters: dict[str, Quantity] = Field(default_factory=dict)
+
+
+#: parameters a formulation may change (absorption only; disposition is the drug's)
+FORMULATION_PARAMETERS = ("ka", "tlag", "F")
+
+
 class PKModelSpec(_Frozen):
     """One drug's PK model data (see module docstring)."""
 
@@ -153,10 +168,12 @@ class PKModelSpec(_Frozen):
     genotype: dict[str, dict[str, Quantity]] = Field(default_factory=dict)
     covariates: list[Covariate] = Field(default_factory=list)
     interactions: list[MeasuredInteraction] = Field(default_factory=list)
+    formulations: dict[str, Formulation] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> PKModelSpec:
         names = set(self.parameters)
+        _check_formulations(self.formulations, names)
         for eta, e in self.iiv.items():
             for p in e.applies_to:
                 if p not in names:
@@ -198,6 +215,24 @@ class PKModelSpec(_Frozen):
         """All source keys this parameter set rests on (computed once per object: the
         parameter set is immutable)."""
         return list(_SOURCES(self))
+
+
+def _check_formulations(forms: dict[str, Formulation], names: set[str]) -> None:
+    """At most one default, which overrides nothing; overrides only of absorption
+    parameters the model has."""
+    defaults = [k for k, f in forms.items() if f.default]
+    if len(defaults) > 1:
+        raise ValueError(f"formulations: one default at most (got {defaults})")
+    for key, f in forms.items():
+        if f.default and f.parameters:
+            raise ValueError(f"formulations.{key}: the default formulation overrides nothing")
+        for p in f.parameters:
+            if p not in names or p not in FORMULATION_PARAMETERS:
+                raise ValueError(
+                    f"formulations.{key}.parameters: {p!r} not allowed "
+                    f"(absorption parameters of this model: "
+                    f"{', '.join(x for x in FORMULATION_PARAMETERS if x in names)})"
+                )
 
 
 def _sorted_sources(spec: PKModelSpec) -> tuple[str, ...]:

@@ -95,6 +95,7 @@ def sample(
     iiv: bool = True,
     horizon_h: float = 24.0 * 365,
     cache: dict[tuple[str, ...], ParameterSet] | None = None,
+    formulation: str | None = None,
 ) -> Population:
     """Draw ``n`` subjects' parameters (seeded, reproducible).
 
@@ -115,6 +116,8 @@ def sample(
     cache : dict, optional
         Reused between calls with the same drug/patient/co-medications (chunks):
         typical parameters per phenotype combination.
+    formulation : str, optional
+        As in :func:`~neurodose.pk.individual.individual_parameters`.
     """
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise InputError("n", n, "a whole number >= 1")
@@ -131,7 +134,9 @@ def sample(
     for key in sorted(set(keys)):
         if key not in store:
             pat = patient.with_genotype(**dict(zip(genes, key, strict=True))) if genes else patient
-            store[key] = individual_parameters(drug, pat, comeds, horizon_h=horizon_h)
+            store[key] = individual_parameters(
+                drug, pat, comeds, horizon_h=horizon_h, formulation=formulation
+            )
         combos[key] = store[key]
     typical = combos[keys[0]]
     idx_of = {k: i for i, k in enumerate(combos)}

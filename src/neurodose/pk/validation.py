@@ -210,6 +210,13 @@ def _tmax_single(drug: str, analyte: str, dose: float, patient: Patient | None =
     return float(t[int(np.argmax(c))])
 
 
+def _tmax_formulation(drug: str, analyte: str, dose: float, formulation: str) -> float:
+    ps = individual_parameters(drug, formulation=formulation)
+    t = _fine(72.0)
+    c = concentrations(ps.model, ps.values, Regimen.oral(dose), t)[analyte][0]
+    return float(t[int(np.argmax(c))])
+
+
 def _cmax_ss(drug: str, analyte: str, dose: float, ii: float) -> float:
     ps = individual_parameters(drug)
     reg = Regimen((DoseEvent(amt=dose, time=0.0, ii=ii, ss=1),))
@@ -455,6 +462,37 @@ PREDICT: dict[str, Callable[[], float]] = {
     "gbp_half_life_blum": lambda: _half_life("gabapentin", "gabapentin"),
     "gbp_v_label": lambda: float(individual_parameters("gabapentin").values["V"]),
     "dlx_v_westanmo": lambda: float(individual_parameters("duloxetine").values["V"]),
+    # issue 20 round 3: rows from sources found with the search tool
+    "nt_v_smpc_iv": lambda: float(individual_parameters("nortriptyline").values["V"]),
+    "nt_half_life_fachinfo": lambda: _half_life("nortriptyline", "nortriptyline"),
+    "imi_css_150_fachinfo": lambda: _ss_auc("imipramine", ["imipramine"], dose=50.0, ii=8.0) / 8.0,
+    "dmi_css_150_fachinfo": lambda: _ss_auc("imipramine", ["desipramine"], dose=50.0, ii=8.0) / 8.0,
+    "imi_half_life_fachinfo": lambda: _half_life("imipramine", "imipramine"),
+    "imi_v_fachinfo": lambda: float(individual_parameters("imipramine").values["V"]),
+    "dmi_v_fachinfo": lambda: float(individual_parameters("imipramine").values["V_m"]),
+    "imi_tmax_itps": lambda: _tmax_single("imipramine", "imipramine", 25.0),
+    "ser_tmax_korean": lambda: _tmax_single("sertraline", "sertraline", 50.0),
+    "ser_half_life_korean": lambda: _half_life("sertraline", "sertraline"),
+    "ser_cmax_50_korean": lambda: float(
+        _conc("sertraline", Regimen.oral(50.0), _fine(96.0, 0.05))["sertraline"].max()
+    ),
+    "mil_tmax_drugbank": lambda: _tmax_single("milnacipran", "milnacipran", 50.0),
+    "flx_tam_css_chinese": lambda: (
+        _ss_auc("fluoxetine", ["fluoxetine", "norfluoxetine"], dose=20.0) / 24.0
+    ),
+    "flx_css_20_icp1993": lambda: _ss_auc("fluoxetine", ["fluoxetine"], dose=20.0) / 24.0,
+    "nflx_css_20_icp1993": lambda: _ss_auc("fluoxetine", ["norfluoxetine"], dose=20.0) / 24.0,
+    "pgb_v_smpc": lambda: float(individual_parameters("pregabalin").values["V"]),
+    "pgb_cl_renal_label": lambda: _cl(
+        "pregabalin", Patient(age=30, weight=70, sex="male", crcl=110)
+    ),
+    "ven_xr_tmax": lambda: _tmax_formulation(
+        "venlafaxine", "venlafaxine", 75.0, "extended_release"
+    ),
+    "dlx_tmax_label": lambda: _tmax_formulation(
+        "duloxetine", "duloxetine", 60.0, "delayed_release_capsule"
+    ),
+    "dlx_tlag_label": lambda: float(individual_parameters("duloxetine").values["tlag"]),
     "tra_cyp2d6_slow": lambda: (
         individual_parameters("tramadol", Patient().with_genotype(CYP2D6="PM")).values["CL_form"]
         / individual_parameters("tramadol").values["CL_form"]
@@ -476,6 +514,9 @@ _SS_LEVEL_ROWS: tuple[tuple[str, str, float, float, str], ...] = (
     ("imipramine", "imipramine", 100.0, 24.0, "imi_css_em"),
     ("imipramine", "desipramine", 100.0, 24.0, "dmi_css_em"),
     ("paroxetine", "paroxetine", 30.0, 24.0, "par_em_aucss"),
+    ("imipramine", "imipramine", 150.0, 8.0, "imi_css_150_fachinfo"),
+    ("imipramine", "desipramine", 150.0, 8.0, "dmi_css_150_fachinfo"),
+    ("nortriptyline", "nortriptyline", 50.0, 24.0, "nt_css_elderly_dawling1981"),
 )
 
 #: doses used where the knowledge base has no neuropathic-pain dose: (daily mg, every h, where

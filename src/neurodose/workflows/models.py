@@ -52,6 +52,9 @@ class SimulateRequest:
     pd: bool = False
     #: ``progress(done, population)`` after each chunk of virtual subjects (a door's bar)
     progress: Callable[[int, int], None] | None = field(default=None, compare=False, repr=False)
+    #: a formulation of the drug's PK model (venlafaxine ``extended_release``); None: the
+    #: model's own absorption (its default formulation)
+    formulation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ def simulate(req: SimulateRequest) -> SimulateResult:
         pd=True if req.pd else None,
         days=pd_days,
         progress=req.progress,
+        formulation=req.formulation,
     )
     notes = (*res.notes, *comedication_notes(req.comedications))
     return SimulateResult(res, req.regimen, tuple(warnings), notes)
@@ -121,6 +125,8 @@ class ExplainRequest:
     population: int | None = None
     seed: int | None = None
     allow_above_max: bool = False
+    #: a formulation of the drug's PK model (as in :class:`SimulateRequest`)
+    formulation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,7 @@ def explain(req: ExplainRequest) -> ExplainResult:
         days=req.days,
         population=req.population,
         seed=req.seed,
+        formulation=req.formulation,
     )
     data["notes"] = [*data.get("notes", []), *comedication_notes(req.comedications)]
     return ExplainResult(data, tuple(warnings))

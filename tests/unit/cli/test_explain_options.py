@@ -100,3 +100,13 @@ def test_explain_never_prints_minus_zero_percent():
         res = CliRunner().invoke(app, ["explain", "--drug", drug, "--dose", "25 mg"])
         assert res.exit_code == 0, res.output
         assert not re.search(r"-0(\.0+)? %", res.output), res.output
+
+
+def test_formulation_option_at_the_cli():
+    base = ["simulate", "--drug", "venlafaxine", "--dose", "75 mg", "--hours", "24", "--json"]
+    xr = json.loads(runner.invoke(app, [*base, "--formulation", "extended_release"]).stdout)
+    ir = json.loads(runner.invoke(app, base).stdout)
+    assert xr["summary"]["venlafaxine"]["tmax_h"] > ir["summary"]["venlafaxine"]["tmax_h"]
+    bad = runner.invoke(app, [*base, "--formulation", "patch"])
+    assert bad.exit_code != 0
+    assert "formulation" in bad.output and "extended_release" in bad.output

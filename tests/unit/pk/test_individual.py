@@ -192,3 +192,106 @@ def test_serum_creatinine_reaches_a_crcl_model_or_is_an_error(drug):
     assert via_scr.values["CL"] < individual_parameters(drug).values["CL"]
     with pytest.raises(PatientError, match=r"^crcl:.*Cockcroft-Gault"):
         individual_parameters(drug, Patient(scr=scr))
+
+
+# ---- formulations (issue 20 item 5)
+def _tmax(ps, dose=75.0):
+    from neurodose.pk.solve import concentrations
+
+    t = np.arange(0.0, 72.0, 0.01)
+    c = concentrations(ps.model, ps.values, Regimen.oral(dose), t)
+    return {a: float(t[int(np.argmax(v[0]))]) for a, v in c.items()}
+
+
+def test_venlafaxine_extended_release_is_slower_with_the_same_extent():
+    from neurodose.pk.solve import concentrations
+
+    ir = individual_parameters("venlafaxine")
+    xr = individual_parameters("venlafaxine", formulation="extended_release")
+    assert _tmax(ir)["venlafaxine"] == pytest.approx(2.0, abs=0.05)
+    assert _tmax(xr)["venlafaxine"] == pytest.approx(5.5, abs=0.1)
+    assert _tmax(xr)["o_desmethylvenlafaxine"] > _tmax(ir)["o_desmethylvenlafaxine"]
+    assert xr.values["ka"] < ir.values["ka"]
+    assert {k: v for k, v in xr.values.items() if k != "ka"} == {
+        k: v for k, v in ir.values.items() if k != "ka"
+    }
+    # same extent: equal steady-state AUC over a dosing interval, lower peak
+    from neurodose.case.regimen import DoseEvent
+
+    reg = Regimen((DoseEvent(amt=150.0, time=0.0, ii=24.0, ss=1),))
+    t = np.linspace(0.0, 24.0, 2401)
+    a = concentrations(ir.model, ir.values, reg, t)["venlafaxine"][0]
+    b = concentrations(xr.model, xr.values, reg, t)["venlafaxine"][0]
+    assert np.trapezoid(b, t) == pytest.approx(np.trapezoid(a, t), rel=1e-3)
+    assert b.max() < 0.7 * a.max()
+    assert any("formulation extended_release" in n for n in xr.notes)
+
+
+def test_duloxetine_default_formulation_is_the_delayed_release_capsule():
+    plain = individual_parameters("duloxetine")
+    dr = individual_parameters("duloxetine", formulation="delayed-release capsule")
+    assert dr.values == plain.values
+    assert plain.values["tlag"] == 2.0
+    assert 5.5 < _tmax(plain, 60.0)["duloxetine"] < 7.5
+    assert any("delayed_release_capsule" in n for n in dr.notes)
+
+
+def test_unknown_formulation_names_the_allowed_ones():
+    from neurodose.errors import InputError
+
+    with pytest.raises(InputError, match=r"formulation.*extended_release, immediate_release"):
+        individual_parameters("venlafaxine", formulation="patch")
+    with pytest.raises(InputError, match=r"none .this model describes one formulation"):
+        individual_parameters("nortriptyline", formulation="extended_release")
+
+
+def test_formulation_schema_refuses_disposition_overrides_and_two_defaults():
+    from pydantic import ValidationError
+
+    from neurodose.pk.parameters import PKModelSpec
+
+    base = get_pkmodel("venlafaxine").model_dump()
+    q = base["parameters"]["ka"]
+    bad = {**base, "formulations": {"x": {"description": "d", "parameters": {"CL_m": q}}}}
+    with pytest.raises(ValidationError, match="'CL_m' not allowed"):
+        PKModelSpec.model_validate(bad)
+    two = {
+        **base,
+        "formulations": {
+            "a": {"description": "d", "default": True},
+            "b": {"description": "d", "default": True},
+        },
+    }
+    with pytest.raises(ValidationError, match="one default at most"):
+        PKModelSpec.model_validate(two)
+    dflt = {
+        **base,
+        "formulations": {"a": {"description": "d", "default": True, "parameters": {"ka": q}}},
+    }
+    with pytest.raises(ValidationError, match="overrides nothing"):
+        PKModelSpec.model_validate(dflt)
+
+
+def test_formulation_reaches_population_bands_and_the_workflow():
+    from neurodose.workflows import SimulateRequest, simulate
+
+    reg = Regimen.oral("75 mg", every="24 h", days=1)
+    base = SimulateRequest("venlafaxine", reg, hours=24.0, population=40, seed=3)
+    ir = simulate(base).result
+    xr = simulate(SimulateRequest(**{**base.__dict__, "formulation": "extended_release"})).result
+    p50_ir = np.asarray(ir.population["venlafaxine"]["p50"])
+    p50_xr = np.asarray(xr.population["venlafaxine"]["p50"])
+    assert int(np.argmax(p50_xr)) > int(np.argmax(p50_ir))
+    assert any("formulation extended_release" in n for n in xr.notes)
+
+
+def test_every_pk_model_has_cited_between_subject_variability():
+    """Issue 20 item 5: all 14 models carry IIV, each with a source (no silent zero)."""
+    missing = [n for n in pkmodel_names() if not get_pkmodel(n).iiv]
+    assert not missing, missing
+    for n in pkmodel_names():
+        for eta, e in get_pkmodel(n).iiv.items():
+            assert e.quantity.source and e.quantity.locator, (n, eta)
+            assert 0.0 < e.omega_sd < 1.5, (n, eta)
+        notes = individual_parameters(n).notes
+        assert not any("no between-subject variability" in x for x in notes), n
