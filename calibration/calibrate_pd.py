@@ -359,6 +359,17 @@ def _fit_placebo(sim, P, cur: dict[str, float]) -> None:  # type: ignore[no-unty
     )
 
 
+#: rounds of the efficacy stage's own alternation (more when it is the only stage run)
+_EFF_ROUNDS = {"efficacy": 3}
+
+
+def _refitted(block: str) -> list[str]:
+    """Parameters a run of ``block`` refits."""
+    return {"all": list(PROVENANCE), "efficacy": list(EFFICACY_KEYS)}.get(
+        block, list(OCCUPANCY_BLOCK)
+    )
+
+
 def calibrate(
     n: int, rounds: int, basis: str = "in_vitro", block: str = "all"
 ) -> tuple[dict[str, float], dict[str, Any]]:
@@ -392,7 +403,7 @@ def calibrate(
             "channel_site_factor": (0.0, base.value("channel_site_factor_bounds_high")),
             "nmda_site_factor": (0.0, base.value("nmda_site_factor_bounds_high")),
         }
-        cur.update(fit_efficacy(sim.arm, P, p50, bounds, cur, rounds=3 if eff_only else 2))
+        cur.update(fit_efficacy(sim.arm, P, p50, bounds, cur, rounds=_EFF_ROUNDS.get(block, 2)))
         if eff_only:  # efficacy stage alone: everything else held (issue 20 item 3)
             continue
         if have_pgb and full:
@@ -513,9 +524,7 @@ def calibrate(
     report = {
         "occupancy_basis": basis,
         "block": block,
-        "refitted": list(PROVENANCE)
-        if full
-        else list(EFFICACY_KEYS if eff_only else OCCUPANCY_BLOCK),
+        "refitted": _refitted(block),
         "n_per_arm": n,
         "seed": sim.seed,
         "rounds": rounds,

@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
             "occupancy_last_day": {
                 t: round(float(np.mean(v["fraction"][-24:])), 4) for t, v in e["occupancy"].items()
             },
-            "pathway_share_day84": {k: v["share_of_relief"][-1] for k, v in e["pathways"].items()},
+            "pathway_share_day84": {
+                k: (v["share_of_relief"] or [None])[-1] for k, v in e["pathways"].items()
+            },
             "relief_day84": e["relief"]["drug_attributable_fraction"][-1],
             "unavailable": list(e["unavailable_targets"]),
         }
@@ -146,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         "NMDA",
         "alpha2delta",
     ):
-        vals = np.array([shares[dr]["pathway_share_day84"][k] for dr in drugs])
+        # an unknown pathway has no value (None, not 0): drawn as no bar
+        vals = np.array([shares[dr]["pathway_share_day84"][k] or 0.0 for dr in drugs])
         ax.bar(drugs, vals, bottom=bottom, label=k)
         bottom += vals
     ax.set_ylabel("share of modelled relief, day 84")

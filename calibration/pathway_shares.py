@@ -159,16 +159,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--label", default="current")
     ap.add_argument("--arms", nargs="*", help="subset of arm names (placebo is always run)")
     ap.add_argument("--validate", action="store_true", help="check the cited targets too")
+    ap.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override PD parameters (e.g. a refit at another descending_d50)",
+    )
     a = ap.parse_args(argv)
     arms = ARMS if not a.arms else {k: ARMS[k] for k in ["placebo", *a.arms]}
     t = time.process_time()
     params = load_pd_parameters().with_basis(a.basis)
+    overrides = {k: float(v) for k, v in (x.split("=", 1) for x in a.set)}
+    if overrides:
+        params = params.with_values(**overrides)
     r = run_trial(parse_design(design(a.n, arms)), params=params).to_dict()
     out = {
         "label": a.label,
         "basis": a.basis,
         "n_per_arm": a.n,
         "seed": 31337,
+        "overrides": overrides,
         "arms": summarise(r),
     }
     if a.validate:
