@@ -12,10 +12,13 @@ Writes ``src/neurodose/knowledge/pdmodels/calibrated.toml`` (each value with
 
 * Frisaldi 2023 placebo arm, PDN: mean change -1.54; >= 50 % responders 25 %;
   any AE 53.3 %; AE withdrawal 5.1 %.
-* Lunn 2014: duloxetine 60 mg, PDN, >= 50 % responders 44.5 %; and Finnerup 2015
-  SNRI NNT 6.4 (both fitted together, least squares on the responder rate).
-* Finnerup 2015 class NNT: TCA 3.6 (amitriptyline titrated 10 -> 50 mg as the
-  representative TCA regimen), pregabalin 7.7 (300 mg/day as 150 mg q12h).
+* Efficacy stage (pain pathways, ``calibration/fit_efficacy.py``, issue 20 item 3):
+  Lunn 2014 duloxetine 60 mg >= 50 % responders 44.5 % with Finnerup 2015 SNRI NNT 6.4
+  (least squares) -> descending maximum inhibition; Lunn 2009 (DARE) duloxetine 120 vs
+  60 mg, mean difference from placebo 1.12 vs 0.98 -> sodium-channel site factor;
+  Finnerup 2015 TCA NNT 3.6 (amitriptyline titrated 10 -> 50 mg as the representative TCA
+  regimen) -> NMDA site factor.
+* Finnerup 2015 class NNT: pregabalin 7.7 (300 mg/day as 150 mg q12h).
 * Finnerup 2015 class NNH (AE withdrawal): SNRI 11.8 and pregabalin 13.9 with Sultan
   2008 (duloxetine 15 %) and Straube 2008 (pregabalin 14 %) AE withdrawal fix the hazard
   per effect; TCA 13.4 fixes the withdrawal weight of effects driven by receptor
@@ -65,14 +68,21 @@ from neurodose.trial.run import ChunkSpec, run_chunk  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "calibration"))
 import ae_sleep_stage as ae_stage  # noqa: E402
+from fit_efficacy import (  # noqa: E402
+    DOSE_RATIO_TARGET,
+    EFFICACY_KEYS,
+    TRAINING,
+    dose_ratio,
+    fit_efficacy,
+)
+from fit_efficacy import REGIMENS as EFFICACY_REGIMENS  # noqa: E402
 
 OUT_TOML = PD_DIR / "calibrated.toml"
 OUT_JSON = ROOT / "calibration" / "results.json"
 
 #: parameters whose training fit depends on SERT/NET occupancy (refitted per basis)
 OCCUPANCY_BLOCK = (
-    "descending_gain",
-    "channel_site_factor",
+    *EFFICACY_KEYS,
     "ae_gain_nausea_SERT",
     "ae_gain_drowsiness_SERT",
     "ae_gain_constipation_NET",
@@ -118,6 +128,8 @@ REGIMENS: dict[str, dict[str, Any]] = {
     },
 }
 
+REGIMENS.update(EFFICACY_REGIMENS)
+
 #: parameter -> (unit, calibrated_to)
 PROVENANCE: dict[str, tuple[str, list[str]]] = {
     "placebo_mean": (
@@ -136,11 +148,7 @@ PROVENANCE: dict[str, tuple[str, list[str]]] = {
     ),
     "nocebo_other_rate": ("1", ["frisaldi2023: placebo any adverse event 53.3%"]),
     "withdrawal_hazard_base": ("1", ["frisaldi2023: placebo AE withdrawal 5.1%"]),
-    "descending_gain": (
-        "1",
-        ["lunn2014: duloxetine 60 mg >=50% responders 44.5%", "finnerup2015: SNRI NNT 6.4"],
-    ),
-    "channel_site_factor": ("1", ["finnerup2015: TCA NNT 3.6"]),
+    **TRAINING,  # efficacy stage (pain pathways): calibration/fit_efficacy.py
     "alpha2delta_ec50_pregabalin": (
         "ng/mL",
         ["finnerup2015: pregabalin NNT 7.7", "straube2008: AE withdrawal at 600 mg 19% vs 7%"],
@@ -160,6 +168,7 @@ TARGETS = {
     "placebo_withdrawal_ae": 0.051,
     "duloxetine_responders_50": 0.445,
     "snri_nnt_50": 6.4,
+    "duloxetine_120_vs_60_effect_ratio": DOSE_RATIO_TARGET,
     "tca_nnt_50": 3.6,
     "pregabalin_nnt_50": 7.7,
     "tca_week_at_90pct": 5.0,
@@ -325,11 +334,23 @@ def _fit_placebo(sim, P, cur: dict[str, float]) -> None:  # type: ignore[no-unty
     )
 
 
+#: rounds of the efficacy stage's own alternation (more when it is the only stage run)
+_EFF_ROUNDS = {"efficacy": 3}
+
+
+def _refitted(block: str) -> list[str]:
+    """Parameters a run of ``block`` refits."""
+    return {"all": list(PROVENANCE), "efficacy": list(EFFICACY_KEYS)}.get(
+        block, list(OCCUPANCY_BLOCK)
+    )
+
+
 def calibrate(
     n: int, rounds: int, basis: str = "in_vitro", block: str = "all"
 ) -> tuple[dict[str, float], dict[str, Any]]:
     base = load_pd_parameters().with_basis(basis)
     full = block == "all"
+    eff_only = block == "efficacy"
     cur = {k: base.value(k) for k in PROVENANCE if base.has(k)}
     cur["onset_tau"] = cur.get("onset_tau", 240.0) / 24.0  # days for the search
     sim = Sim(n)
@@ -356,23 +377,15 @@ def calibrate(
             _fit_placebo(sim, P, cur)
         pl = sim.arm("placebo", P())
         p50 = pl["responders_50"]
-        # duloxetine responders: least squares of Lunn 44.5 % and SNRI NNT 6.4
-        dlx_target = (0.445 + (p50 + 1 / 6.4)) / 2
-        cur["descending_gain"] = _rootn(
-            "descending_gain",
-            lambda x: sim.arm("duloxetine_60", P(descending_gain=x))["responders_50"] - dlx_target,
-            0.0,
-            50.0,
-        )
-        cur["channel_site_factor"] = _rootn(
-            "channel_site_factor",
-            lambda x: (
-                sim.arm("amitriptyline_50", P(channel_site_factor=x))["responders_50"]
-                - (p50 + 1 / 3.6)
-            ),
-            1.0,
-            base.value("channel_site_factor_bounds_high"),
-        )
+        # efficacy stage (pain pathways; issue 20 item 3): calibration/fit_efficacy.py
+        bounds = {
+            "descending_max_inhibition": (0.0, 0.99),
+            "channel_site_factor": (0.0, base.value("channel_site_factor_bounds_high")),
+            "nmda_site_factor": (0.0, base.value("nmda_site_factor_bounds_high")),
+        }
+        cur.update(fit_efficacy(sim.arm, P, p50, bounds, cur, rounds=_EFF_ROUNDS.get(block, 2)))
+        if eff_only:  # efficacy stage alone: everything else held (issue 20 item 3)
+            continue
         if have_pgb and full:
             cur.update(fit_pregabalin(sim, P, p50, pl["withdrawal_ae"]))
 
@@ -423,6 +436,7 @@ def calibrate(
         "placebo_withdrawal_ae": pl["withdrawal_ae"],
         "duloxetine_responders_50": dlx["responders_50"],
         "snri_nnt_50": nnt(dlx["responders_50"], pl["responders_50"]),
+        "duloxetine_120_vs_60_effect_ratio": round(dose_ratio(sim.arm, P), 3),
         "tca_nnt_50": nnt(ami["responders_50"], pl["responders_50"]),
         "pregabalin_nnt_50": nnt(pgb["responders_50"], pl["responders_50"]),
         "tca_week_at_90pct": _first_crossing(rel, 0.9),
@@ -444,7 +458,8 @@ def calibrate(
     report = {
         "occupancy_basis": basis,
         "ae_sleep": ae_stage.report(sim, fin, cur, sleep_range, basis, rounds),
-        "refitted": list(PROVENANCE) if full else list(OCCUPANCY_BLOCK),
+        "block": block,
+        "refitted": _refitted(block),
         "n_per_arm": n,
         "seed": sim.seed,
         "rounds": rounds,
@@ -458,10 +473,12 @@ def calibrate(
 
 def write_toml(values: dict[str, float], report: dict[str, Any], path: Path = OUT_TOML) -> None:
     basis = report.get("occupancy_basis", "in_vitro")
-    keys = [k for k in PROVENANCE if k in report.get("refitted", PROVENANCE)]
+    # the in-vitro file holds every calibrated value; a basis file its occupancy block
+    keys = list(PROVENANCE) if basis == "in_vitro" else list(OCCUPANCY_BLOCK)
     lines = [
         "# GENERATED by calibration/calibrate_pd.py; do not edit by hand.",
-        f"# n per arm {report['n_per_arm']}, seed {report['seed']}, rounds {report['rounds']}.",
+        f"# n per arm {report['n_per_arm']}, seed {report['seed']}, rounds {report['rounds']}"
+        f" (last run: block {report.get('block', 'all')}; the other values are held).",
         "# Every value is a calibration fit (calibrated = true) to the data in calibrated_to;",
         f"# targets vs achieved: calibration/{out_paths(basis)[1].name}. "
         "Calibration is not validation.",
@@ -508,14 +525,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--block",
-        choices=("all", "occupancy", "ae_sleep"),
+        choices=("all", "occupancy", "efficacy", "ae_sleep"),
         default="all",
-        help="refit everything, only the parameters that depend on SERT/NET occupancy, or "
-        "only the adverse-effect, AE-withdrawal and sleep stage (ae_sleep_stage.py)",
+        help="refit everything, only the parameters that depend on SERT/NET occupancy, "
+        "only the efficacy stage (pain pathways, calibration/fit_efficacy.py), or only the "
+        "adverse-effect, AE-withdrawal and sleep stage (ae_sleep_stage.py)",
     )
     a = ap.parse_args(argv)
-    if a.basis != "in_vitro" and a.block != "occupancy" and not a.evaluate:
-        ap.error("a basis other than in_vitro refits only --block occupancy")
+    if a.basis != "in_vitro" and a.block in ("all", "ae_sleep") and not a.evaluate:
+        ap.error("a basis other than in_vitro refits only --block occupancy or efficacy")
     values, report = calibrate(a.n, 0 if a.evaluate else a.rounds, a.basis, a.block)
     if a.block == "ae_sleep":
         if not a.evaluate:

@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
             "occupancy_last_day": {
                 t: round(float(np.mean(v["fraction"][-24:])), 4) for t, v in e["occupancy"].items()
             },
-            "pathway_share_day84": {k: v["share_of_relief"][-1] for k, v in e["pathways"].items()},
+            "pathway_share_day84": {
+                k: (v["share_of_relief"] or [None])[-1] for k, v in e["pathways"].items()
+            },
             "relief_day84": e["relief"]["drug_attributable_fraction"][-1],
             "unavailable": list(e["unavailable_targets"]),
         }
@@ -146,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         "NMDA",
         "alpha2delta",
     ):
-        vals = np.array([shares[dr]["pathway_share_day84"][k] for dr in drugs])
+        # an unknown pathway has no value (None, not 0): drawn as no bar
+        vals = np.array([shares[dr]["pathway_share_day84"][k] or 0.0 for dr in drugs])
         ax.bar(drugs, vals, bottom=bottom, label=k)
         bottom += vals
     ax.set_ylabel("share of modelled relief, day 84")
@@ -405,8 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     # J. SERT share of descending inhibition (serotonin_weight): no number in the evidence,
     # so it is carried over its plausible range 0 .. 0.5 (noradrenaline at least as
     # important as serotonin for spinal analgesia; SSRIs weaker). For each value the
-    # descending gain is refitted to the SAME training target (duloxetine responders,
-    # calibrate_pd.py), then the claims that depend on the split are re-run.
+    # descending maximum inhibition is refitted to the SAME training target (duloxetine
+    # responders, calibration/fit_efficacy.py), then the claims that depend on the split
+    # are re-run.
     from scipy.optimize import brentq
 
     n_w = min(n, 2000)
@@ -425,12 +429,12 @@ def main(argv: list[str] | None = None) -> int:
     for w in (0.0, 0.25, 0.5):
 
         def f(g: float, w: float = w) -> float:
-            pw = p.with_values(serotonin_weight=w, descending_gain=g)
+            pw = p.with_values(serotonin_weight=w, descending_max_inhibition=g)
             return float(run(dlx_design, pw)["arms"]["duloxetine_60"]["responders_50"] - dlx_target)
 
-        lo, hi = 1e-4, 50.0
-        g = brentq(f, lo, hi, xtol=1e-3, rtol=1e-3) if f(lo) * f(hi) < 0 else float("nan")
-        pw = p.with_values(serotonin_weight=w, descending_gain=g)
+        lo, hi = 0.0, 0.99
+        g = brentq(f, lo, hi, xtol=1e-4, rtol=1e-3) if f(lo) * f(hi) < 0 else float("nan")
+        pw = p.with_values(serotonin_weight=w, descending_max_inhibition=g if g == g else 0.0)
         rw = run(trial(w_arms, n_w), pw)
         ex = {}
         for drug, reg in (
@@ -444,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
             ex[drug] = {k: round(float(v[0, -1]), 3) for k, v in e.pd.pain.pathways.items()}
         sweep[f"w_{w:g}"] = {
             "serotonin_weight": w,
-            "descending_gain_refit": g,
+            "descending_max_inhibition_refit": g,
             "arms": {
                 a: {
                     "responders_50": rw["arms"][a]["responders_50"],
@@ -454,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "pathway_share_day84": ex,
         }
-        print(f"serotonin_weight {w}: gain {g:.4g}", flush=True)
+        print(f"serotonin_weight {w}: maximum inhibition {g:.4g}", flush=True)
     out["serotonin_weight_sweep"] = {"n_per_arm": n_w, "values": sweep}
 
     # K. gabapentin potency (T4 check, NOT a fit): the model scales pregabalin's calibrated

@@ -96,7 +96,12 @@ def calibration_table() -> str:
     r = json.loads(RESULTS.read_text(encoding="utf-8"))
     rows = [
         f"n = {r['n_per_arm']} per arm (common random numbers), seed {r['seed']}, "
-        f"{r['rounds']} rounds.",
+        f"{r['rounds']} rounds"
+        + (
+            f" (last run: `--block {r['block']}`; the other values are held from the full fit)."
+            if r.get("block", "all") != "all"
+            else "."
+        ),
         "",
         "| training target | published | achieved |",
         "|---|---|---|",

@@ -74,6 +74,7 @@ EXCLUDED = (
     "placebo_condition_hiv",
     "placebo_condition_phn",
     "channel_site_factor_bounds_high",
+    "nmda_site_factor_bounds_high",
     "discontinuation_gain",
     "discontinuation_placebo_rate",
     "withdrawal_adaptation_tau",
@@ -81,6 +82,7 @@ EXCLUDED = (
 )
 #: fractions kept in [0, 1]
 FRACTIONS = (
+    "descending_max_inhibition",
     "ae_tolerance_max",
     "ae_tolerance_max_drowsiness_H1",
     "sleep_sedation_effect",

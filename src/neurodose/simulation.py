@@ -803,8 +803,10 @@ def explain(
         "notes": [
             "typical patient (no placebo response, sensitivity 1); docs/model.md",
             "relief as calibrated in diabetic neuropathy; other aetiologies: efficacy_by_condition",
-            "ion-channel sites use the calibrated channel_site_factor; "
-            "alpha2delta potency of gabapentinoids is calibrated",
+            "ion-channel sites use calibrated site factors (channel_site_factor, "
+            "nmda_site_factor); descending inhibition is a saturable Emax of SERT/NET "
+            "occupancy (calibrated maximum); alpha2delta potency of gabapentinoids is "
+            "calibrated",
             *band_note,
         ],
         "sources": sorted(set(used) | set(res.sources) | condition_sources(ebc)),

@@ -29,7 +29,7 @@ describe different mechanisms, the most potent one is used.
 
 Translation in vitro -> in vivo is an explicit assumption: free plasma equals
 free site concentration, except that ion-channel sites (sodium channel, NMDA)
-may be given a *site factor* (calibrated, see knowledge/pdmodels/).
+may be given a *site factor* (calibrated per site, see knowledge/pdmodels/).
 
 Examples
 --------
@@ -545,8 +545,9 @@ def drug_occupancy(
 ) -> dict[str, Array]:
     """Occupancies with the PD model's site factors and calibrated potencies applied.
 
-    Ion-channel sites (``sodium_channel``, ``NMDA``) use the calibrated
-    ``channel_site_factor``; gabapentinoids get their calibrated alpha2delta potency; SERT and
+    Ion-channel sites use calibrated site factors: ``channel_site_factor`` at the sodium
+    channel and ``nmda_site_factor`` at NMDA (each fitted to its own training datum,
+    docs/model.md §6); gabapentinoids get their calibrated alpha2delta potency; SERT and
     NET use the in-vivo potency of :mod:`neurodose.pd.invivo` (human PET or its translation)
     when ``params.occupancy_basis`` is ``pet_anchored``, else free concentration over the
     in-vitro K (``in_vitro``, docs/validation.md "PET-anchored occupancy: refit").
@@ -554,12 +555,13 @@ def drug_occupancy(
     pet = uses_pet_occupancy(params)
     citations.register_many(targets.sources(in_vivo=pet))  # cited on use (drug_targets is cached)
     kp = params.value("channel_site_factor")  # type: ignore[attr-defined]
+    k_nmda = params.get("nmda_site_factor", kp)  # type: ignore[attr-defined]
     extra = {}
     a2d = alpha2delta_k_nm(targets, params)
     if a2d:
         extra["alpha2delta"] = a2d
     out = occupancies(
-        targets, conc_ng_ml, site_factor={"sodium_channel": kp, "NMDA": kp}, extra_K_nM=extra
+        targets, conc_ng_ml, site_factor={"sodium_channel": kp, "NMDA": k_nmda}, extra_K_nM=extra
     )
     if pet:
         from neurodose.pd.invivo import in_vivo_occupancy

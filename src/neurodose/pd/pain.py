@@ -15,8 +15,10 @@ NMDA-dependent central sensitisation. State variables, per patient, daily step
 ``D_d``  (slow state, time constant ``onset_tau``)
     descending monoaminergic inhibition, relaxing towards
     ``m = w_S occ_SERT + (1 - w_S) occ_NET``.
-``G_d = 1 / (1 + g_D D_d)``
-    spinal gain set by descending inhibition.
+``G_d = 1 - I_max D_d (1 + D_50) / (D_d + D_50)``
+    spinal gain set by descending inhibition: a saturable (Emax) function of the
+    descending drive whose maximum ``I_max`` (reached at full SERT and NET occupancy)
+    and half-saturation ``D_50`` are fitted (issue 20 item 3), not capped by the form.
 ``s_d = log S_d`` (slow state, same time constant)
     central sensitisation relaxing towards ``log(N A G (1 - occ_NMDA))``.
 
@@ -51,7 +53,7 @@ from numpy.typing import NDArray
 from neurodose.pd.adverse import sedative_drive
 from neurodose.pd.params import PDParameters
 
-__all__ = ["PATHWAYS", "PainResult", "simulate_pain"]
+__all__ = ["PATHWAYS", "PainResult", "descending_log_gain", "simulate_pain"]
 
 Array = NDArray[np.float64]
 
@@ -75,6 +77,27 @@ class PainResult:
     sleep: Array
     relief_drug: Array  # 1 - R: drug-attributable fractional relief
     pathways: Mapping[str, Array]  # fraction of -log R due to each pathway (n, days + 1)
+
+
+def descending_log_gain(drive: Array, i_max: float, d50: float) -> Array:
+    """``log G`` of the spinal gain under descending inhibition (saturable Emax form).
+
+    ``G = 1 - I_max E``, ``E = D (1 + D_50) / (D + D_50)``: ``E`` is 0 at no drive and 1 at
+    full SERT and NET occupancy (``D = 1``), so ``I_max`` is the largest possible
+    inhibition of spinal gain; the form itself allows any ``I_max`` in [0, 1] (1 = complete
+    block of transmission at full occupancy, floored like the other pathways).
+
+    >>> round(float(descending_log_gain(np.array([1.0]), 0.5, 0.2)[0]), 4)  # log(0.5)
+    -0.6931
+    >>> float(descending_log_gain(np.array([0.0]), 0.5, 0.2)[0])
+    0.0
+    """
+    if not 0.0 <= i_max <= 1.0:
+        raise ValueError(f"descending_max_inhibition must be in [0, 1], got {i_max}")
+    if not d50 > 0.0:
+        raise ValueError(f"descending_d50 must be > 0, got {d50}")
+    d = np.clip(drive, 0.0, 1.0)
+    return np.log(np.maximum(1.0 - i_max * d * (1.0 + d50) / (d + d50), _TINY))
 
 
 def _occ(occ: Mapping[str, Array], key: str, like: Array) -> Array:
@@ -105,7 +128,8 @@ def simulate_pain(
     eta : array (n,)
         Individual pharmacological sensitivity (0 = no drug response).
     params : PDParameters
-        Uses ``descending_gain``, ``onset_tau``, ``serotonin_weight``,
+        Uses ``descending_max_inhibition``, ``descending_d50``, ``onset_tau``,
+        ``serotonin_weight``,
         ``sensitisation_coupling``, ``placebo_tau``, ``sleep_sedation_effect``,
         ``sleep_serotonergic_effect``.
     days : int, optional
@@ -131,7 +155,8 @@ def simulate_pain(
     o_na, o_nmda = _occ(occ, "sodium_channel", like), _occ(occ, "NMDA", like)
     o_a2d, o_h1 = _occ(occ, "alpha2delta", like), _occ(occ, "H1", like)
 
-    g_d = params.value("descending_gain")
+    i_max = params.value("descending_max_inhibition")
+    d50 = params.value("descending_d50")
     tau = params.value("onset_tau") / 24.0  # stored in h -> days
     w_s = params.value("serotonin_weight")
     kappa = params.value("sensitisation_coupling")
@@ -154,7 +179,7 @@ def simulate_pain(
         ds = ds + (w_s * o_s[:, d] - ds) * alpha
         dn = dn + ((1.0 - w_s) * o_n[:, d] - dn) * alpha
         dtot = ds + dn
-        log_g = -np.log1p(g_d * dtot)
+        log_g = descending_log_gain(dtot, i_max, d50)
         share_s = np.divide(ds, dtot, out=np.full(n, 0.5), where=dtot > _TINY)
         lg_s, lg_n = log_g * share_s, log_g * (1.0 - share_s)
         s_na += (log_n[:, d] - s_na) * alpha

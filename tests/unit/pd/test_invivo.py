@@ -77,13 +77,15 @@ def test_each_basis_uses_its_own_calibration() -> None:
     p = load_pd_parameters()
     iv, pet = p.with_basis("in_vitro"), p.with_basis("pet_anchored")
     assert iv.occupancy_basis == "in_vitro" and pet.occupancy_basis == "pet_anchored"
-    q_iv, q_pet = iv.quantities["descending_gain"], pet.quantities["descending_gain"]
+    q_iv, q_pet = iv.quantities["channel_site_factor"], pet.quantities["channel_site_factor"]
     assert q_iv.calibrated and q_pet.calibrated
     assert q_iv.locator == "calibration/results.json"
     assert q_pet.locator == "calibration/results_pet_anchored.json"
     assert q_pet.value != q_iv.value
     # switching back restores the in-vitro fit; parameters outside the block are shared
-    assert pet.with_basis("in_vitro").value("descending_gain") == iv.value("descending_gain")
+    assert pet.with_basis("in_vitro").value("channel_site_factor") == iv.value(
+        "channel_site_factor"
+    )
     assert pet.value("placebo_mean") == iv.value("placebo_mean")
 
 

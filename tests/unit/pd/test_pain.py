@@ -131,3 +131,26 @@ def test_h1_sleep_benefit_is_immediate_and_lasts() -> None:
     assert r.sleep[0, 1] < 0.7 * r.sleep[0, 0]
     assert r.sleep[0, -1] == pytest.approx(r.sleep[0, 1])
     assert r.pain[0, -1] == pytest.approx(r.pain[0, 0])  # H1 is not an analgesic pathway
+
+
+def test_descending_inhibition_is_saturable_and_not_capped_by_its_form() -> None:
+    from neurodose.pd.pain import descending_log_gain
+
+    d = np.linspace(0.0, 1.0, 11)
+    lg = descending_log_gain(d, 0.8, 0.2)
+    assert lg[0] == 0.0 and np.all(np.diff(lg) < 0)  # more drive, lower spinal gain
+    assert np.exp(lg[-1]) == pytest.approx(0.2)  # full SERT+NET occupancy reaches I_max
+    steps = -np.diff(lg)
+    assert steps[0] > steps[-1]  # saturable: the first tenth of drive does the most
+    # a large fitted maximum gives large relief (the earlier 1/(1 + g D) fit gave <= 9 %)
+    r = simulate_pain(
+        {"SERT": np.ones((1, 200)), "NET": np.ones((1, 200))},
+        np.array([7.0]),
+        np.array([0.0]),
+        np.array([1.0]),
+        P.with_values(descending_max_inhibition=0.8),
+    )
+    assert r.relief_drug[0, -1] > 0.9  # (1 - 0.8)^(1 + kappa) at steady state
+    for bad in ((1.01, 0.2), (-0.1, 0.2), (0.5, 0.0)):
+        with pytest.raises(ValueError, match="descending"):
+            descending_log_gain(d, *bad)

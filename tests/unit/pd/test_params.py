@@ -22,6 +22,7 @@ def test_calibrated_parameters_name_training_data_only() -> None:
     allowed = (
         "frisaldi2023",
         "lunn2014",
+        "lunn2009_dare",
         "finnerup2015",
         "sultan2008",
         "straube2008",
@@ -40,7 +41,7 @@ def test_calibrated_parameters_name_training_data_only() -> None:
 def test_unknown_parameter_and_condition_errors() -> None:
     p = load_pd_parameters()
     with pytest.raises(UnknownNameError, match="did you mean"):
-        p.value("descending_gian")
+        p.value("descending_max_inhibiton")
     with pytest.raises(UnknownNameError):
         p.condition("diabetic_neuropaty")
-    assert p.with_values(descending_gain=2.0).value("descending_gain") == 2.0
+    assert p.with_values(descending_d50=0.5).value("descending_d50") == 0.5

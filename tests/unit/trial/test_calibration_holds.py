@@ -27,6 +27,14 @@ def test_training_targets_still_reproduced() -> None:
                     "regimen": [{"start_day": 1, "dose_mg": 60, "every_h": 24}],
                 },
                 {
+                    "name": "dlx120",
+                    "drug": "duloxetine",
+                    "regimen": [
+                        {"start_day": 1, "dose_mg": 60, "every_h": 24},
+                        {"start_day": 8, "dose_mg": 60, "every_h": 12},
+                    ],
+                },
+                {
                     "name": "ami",
                     "drug": "amitriptyline",
                     "regimen": [
@@ -45,3 +53,7 @@ def test_training_targets_still_reproduced() -> None:
     assert abs(dlx["responders_50"] - 0.425) < 0.045  # Lunn 2014 / Finnerup SNRI (fit 0.425)
     assert abs(dlx["adverse_events"]["nausea"] - 0.29) < 0.035  # Sultan 2008
     assert 2.6 < out["comparisons"]["ami_vs_placebo"]["nnt_50"] < 5.0  # Finnerup TCA 3.6
+    # Lunn 2009 (efficacy stage, issue 20 item 3): 120 mg's drug effect ~1.14 x 60 mg's
+    d60 = dlx["mean_change"] - pl["mean_change"]
+    d120 = out["arms"]["dlx120"]["mean_change"] - pl["mean_change"]
+    assert 0.9 < d120 / d60 < 1.4
