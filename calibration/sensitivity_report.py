@@ -95,7 +95,7 @@ def ranking(res: dict[str, Any]) -> list[dict[str, Any]]:
                 "max_ST": None,
                 "ST_conf": None,
                 "morris_mu_star_norm": round(best[k][0], 4),
-                "output": best[k][1],
+                "output": best[k][1] if best[k][0] > 0 else "none (moves no output)",
                 "screened_out": True,
             }
         )
@@ -149,20 +149,39 @@ def _ci(x: dict[str, Any]) -> str:
     return f"{x['S1_sum']:.2f} ({x['S1_sum_ci'][0]:.2f} to {x['S1_sum_ci'][1]:.2f})"
 
 
+def _kept_at(res: dict[str, Any], threshold: float) -> int:
+    best = _morris_best(res)
+    return sum(1 for k in res["parameters"] if best[k][0] >= threshold)
+
+
+def _threshold_note(res: dict[str, Any]) -> str:
+    n05, t = _kept_at(res, 0.05), res["keep_threshold"]
+    none = sum(1 for v in _morris_best(res).values() if v[0] == 0.0)
+    if t <= 0.05:
+        return f"{none} parameters move no output at all (mu* = 0)."
+    return (
+        f"**The threshold {t:g} was set by the CPU time this run had, not by the screen**: "
+        f"at 0.05, {n05} parameters would go on to Sobol ({none} move no output at all, "
+        "mu* = 0); the others are ranked below by their Morris mu* only."
+    )
+
+
 def _convergence_rows(res: dict[str, Any]) -> list[str]:
     sob = res["sobol"]
     rep, crep = sob.get("replicate", {}), sob.get("conv_replicate", {})
     n = res["n_base"]
     lines = [
         f"| output | SD | sum S1, N/2 = {n // 2} (95 % CI) | sum S1, N = {n} | sum S1, "
-        f"independent N = {n} | S1 sum <= 1 within CI | max abs dST, N/2 vs N | max abs dST, "
+        f"independent N = {sob.get('n_replicate') or '-'} | S1 sum <= 1 within CI (N, "
+        "independent) | "
+        "max abs dST, N/2 vs N | max abs dST, "
         "seed vs seed | rank corr. of ST, seeds | largest ST CI half-width |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in _outputs(res):
         f, h, c = sob["outputs"][o], sob["half"][o], sob["conv_half"][o]
         r, cr = rep.get(o), crep.get(o)
-        ok = all(x["S1_sum_ci"][0] <= 1.0 for x in (f, h, *([r] if r else [])))
+        ok = all(x["S1_sum_ci"][0] <= 1.0 for x in (f, *([r] if r else [])))  # at N
         seeds = f"{cr['max_abs_dST']:.3f} | {cr['spearman_ST']:.2f}" if cr else "- | -"
         lines.append(
             f"| {o} | {f['sd']:.3f} | {_ci(h)} | {_ci(f)} | {_ci(r) if r else '-'} | "
@@ -190,10 +209,20 @@ def _assessment(res: dict[str, Any]) -> str:
     over = [o for o in outs if sob["outputs"][o]["S1_sum_ci"][0] > 1.0]
     conf = max(max(sob["outputs"][o]["ST_conf"]) for o in outs)
     ok = d_half < 0.1 and (np.isnan(d_rep) or d_rep < 0.1) and not over
+    moved = [
+        o
+        for o in outs
+        if sob["conv_half"][o]["max_abs_dST"] >= 0.1
+        or sob.get("conv_replicate", {}).get(o, {}).get("max_abs_dST", 0.0) >= 0.1
+    ]
+    rep = (
+        f" and {d_rep:.3f} between two independent samples (N = {sob['n_replicate']})"
+        if not np.isnan(d_rep)
+        else " (no independent sample in this run)"
+    )
     return (
-        f"**Assessment:** the largest change of a total index is {d_half:.3f} from N/2 to N "
-        f"and {d_rep:.3f} between two independent samples of size N; the largest bootstrap "
-        f"half-width of a total index is {conf:.3f}; "
+        f"**Assessment:** the largest change of a total index is {d_half:.3f} from N/2 to N"
+        f"{rep}; the largest bootstrap half-width of a total index is {conf:.3f}; "
         + (
             f"{len(over)} output(s) have a first-order sum above 1 beyond its CI. "
             if over
@@ -202,8 +231,9 @@ def _assessment(res: dict[str, Any]) -> str:
         + (
             "By these criteria (changes < 0.1, sums <= 1) the indices are converged."
             if ok
-            else "The indices are **not converged** by these criteria (changes < 0.1, "
-            "sums <= 1); read only the top of the ranking."
+            else f"A total index moved by 0.1 or more for {', '.join(moved) or 'no output'}; "
+            "there the indices are **not converged** by these criteria (changes < 0.1, "
+            "sums <= 1): for those outputs read only the order of the largest indices."
         )
     )
 
@@ -247,7 +277,7 @@ def _ranking_rows(res: dict[str, Any]) -> list[str]:
     for rank, r in enumerate(ranking(res), 1):
         k = r["parameter"]
         if r["screened_out"]:
-            what = f"screened out (Morris mu* {r['morris_mu_star_norm']:.3f} of the largest)"
+            what = f"Morris only: mu* {r['morris_mu_star_norm']:.3f} of the largest"
         else:
             what = f"{r['max_ST']:.3f} (± {r['ST_conf']:.3f})"
         lines.append(f"| {rank} | `{k}` | {r['status']} | {_shown(k)} | {what} | {r['output']} |")
@@ -314,12 +344,17 @@ def _intro(res: dict[str, Any]) -> list[str]:
         f"{stab.get('kept_both', '-')} in both (only in the first: "
         f"{', '.join(stab.get('only_a', [])) or 'none'}; only in the second: "
         f"{', '.join(stab.get('only_b', [])) or 'none'}); the union is kept "
-        f"({len(res['kept'])}).",
+        f"({len(res['kept'])}). {_threshold_note(res)}",
         f"- Stage 2, Sobol (Saltelli/SALib, base N = {res['n_base']}, first and total "
         f"order, {res['sobol']['draws']} draws) over the kept parameters; screened-out ones "
-        "at their stored values. Convergence: the nested N/2 sample, an independent sample "
-        "of size N (another scramble seed), bootstrap 95 % CIs, and the sum of first-order "
-        "indices with its bootstrap CI.",
+        "at their stored values. Convergence: the nested N/2 sample, "
+        + (
+            f"an independent sample of base N = {res['sobol']['n_replicate']} (another "
+            "scramble seed), "
+            if res["sobol"].get("n_replicate")
+            else "(no independent sample: it did not fit in this run), "
+        )
+        + "bootstrap 95 % CIs, and the sum of first-order indices with its bootstrap CI.",
         f"- Runs: {res['runner']} on a machine with {res.get('cpu_count')} cores shared "
         "with other work (load averages below).",
         "",
