@@ -384,19 +384,22 @@ def _sensitivity_section() -> list[str]:
     out = [
         "## Ranked by sensitivity (PD parameters; docs/sensitivity.md)",
         "",
-        f"Unverified and calibrated PD parameters in the order of their largest total Sobol "
-        f"index over the headline outputs (Saltelli base N = {data['n_base']}; see "
-        "docs/sensitivity.md for the intervals and convergence): evidence for the first rows "
-        "moves the predictions most. The per-drug sections below follow.",
+        "Unverified and calibrated PD parameters in the order of their largest total Sobol "
+        f"index over the prediction outputs (Saltelli base N = {data['n_base']}, "
+        f"{data.get('method', 'Sobol')}; see docs/sensitivity.md for the intervals and "
+        "convergence), then the others by their Morris mu* (relative to the largest of "
+        "an output): evidence for the first rows moves the predictions most. The per-drug "
+        "sections below follow.",
         "",
         "| rank | parameter | status | max ST (± CI half-width) | output |",
         "|---|---|---|---|---|",
     ]
     for i, r in enumerate(data["ranking"], 1):
-        out.append(
-            f"| {i} | `{r['parameter']}` | {r['status']} | {r['max_ST']:.2f} "
-            f"(± {r['ST_conf']:.2f}) | {r['output']} |"
-        )
+        if r.get("screened_out"):
+            what = f"Morris only: mu* {r['morris_mu_star_norm']:.2f} of the largest"
+        else:
+            what = f"{r['max_ST']:.2f} (± {r['ST_conf']:.2f})"
+        out.append(f"| {i} | `{r['parameter']}` | {r['status']} | {what} | {r['output']} |")
     return [*out, ""]
 
 
