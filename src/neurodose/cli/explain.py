@@ -209,7 +209,8 @@ def register(app: typer.Typer) -> None:
         s.add_column("age ×")
         for k, v in data["side_effect_drivers"].items():
             if v["peak_intensity"] is None:
-                s.add_row(k, "UNKNOWN (no driver affinity known)", "not computable", "")
+                why = v.get("not_computable") or "no driver with a known affinity or gain"
+                s.add_row(k, f"UNKNOWN ({why})", "not computable", "")
                 continue
             lt = v.get("low_trust_targets") or []
             unk = v.get("rests_on_unknown") or []

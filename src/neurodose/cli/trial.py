@@ -185,8 +185,8 @@ def _print_arm_caveats(d: dict[str, Any], labels: dict[str, str], console: Conso
         nc = a.get("adverse_events_not_computable") or {}
         if nc:
             console.print(
-                f"[yellow]{labels[name]}: not computable (no driver affinity known)[/yellow]: "
-                + ", ".join(sorted(nc))
+                f"[yellow]{labels[name]}: not computable (no driver with a known affinity or gain)"
+                "[/yellow]: " + ", ".join(sorted(nc))
             )
 
 
