@@ -34,8 +34,6 @@ KNOWN_MISSES = {
     "option_dm_similar_at_week6": "amitriptyline 75 mg, duloxetine 120 mg and pregabalin "
     "600 mg differ by 10.7 points in >= 50 % responders at week 6 against the pre-set 10 "
     "(before the refit 11.8); amitriptyline stays ahead through the NMDA pathway",
-    "pregabalin_nnt_50": "pregabalin stage (not refitted here): the alpha2delta potency trades "
-    "the NNT against Straube's 600 mg withdrawal (docs/model.md §6)",
 }
 
 
