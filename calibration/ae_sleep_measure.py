@@ -17,20 +17,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from neurodose.trial.design import arm_table as arm  # noqa: E402
 from neurodose.trial.design import parse_design  # noqa: E402
 from neurodose.trial.run import run_trial  # noqa: E402
 
 AES = ("drowsiness", "dizziness", "oedema", "weight_gain", "nausea", "dry_mouth")
-
-
-def arm(name: str, drug: str, steps: list[tuple[int, float, float]]) -> dict[str, Any]:
-    if drug == "placebo":
-        return {"name": name, "drug": "placebo"}
-    return {
-        "name": name,
-        "drug": drug,
-        "regimen": [{"start_day": d, "dose_mg": m, "every_h": h} for d, m, h in steps],
-    }
 
 
 ARMS = [

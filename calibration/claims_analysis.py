@@ -24,22 +24,13 @@ from neurodose.case import Regimen  # noqa: E402
 from neurodose.cli.trial import plot_trial  # noqa: E402
 from neurodose.pd.params import load_pd_parameters  # noqa: E402
 from neurodose.simulation import explain  # noqa: E402
+from neurodose.trial.design import arm_table as arm  # noqa: E402
 from neurodose.trial.design import load_design, parse_design  # noqa: E402
 from neurodose.trial.run import run_trial  # noqa: E402
 
 FIG = ROOT / "docs" / "figures"
 OUT = ROOT / "calibration" / "claims_results.json"
 SEED = 424242
-
-
-def arm(name: str, drug: str, steps: list[tuple[int, float, float]]) -> dict[str, Any]:
-    if drug == "placebo":
-        return {"name": name, "drug": "placebo"}
-    return {
-        "name": name,
-        "drug": drug,
-        "regimen": [{"start_day": d, "dose_mg": m, "every_h": h} for d, m, h in steps],
-    }
 
 
 AMI_TITR = [(1, 10, 24), (8, 20, 24), (15, 30, 24), (22, 40, 24), (29, 50, 24)]

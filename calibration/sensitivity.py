@@ -89,6 +89,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from neurodose.pd.params import PDParameters, load_pd_parameters  # noqa: E402
 from neurodose.trial.design import Design, parse_design  # noqa: E402
+from neurodose.trial.design import arm_table as _arm  # noqa: E402
 from neurodose.trial.endpoints import ArmAccumulator  # noqa: E402
 from neurodose.trial.run import bounded_chunk_size, plan_chunks, run_chunk  # noqa: E402
 
@@ -204,16 +205,6 @@ class ReplayExposure:
         out = population_concentrations(drug, regimen, pop, rng, times_h)
         self.store[key] = out
         return out
-
-
-def _arm(name: str, drug: str, steps: Sequence[tuple[int, float, float]] = ()) -> dict:
-    if drug == "placebo":
-        return {"name": name, "drug": "placebo"}
-    return {
-        "name": name,
-        "drug": drug,
-        "regimen": [{"start_day": d, "dose_mg": m, "every_h": h} for d, m, h in steps],
-    }
 
 
 def designs(n: int) -> dict[str, Design]:

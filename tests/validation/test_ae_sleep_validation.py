@@ -12,20 +12,11 @@ from typing import Any
 
 import pytest
 
+from neurodose.trial.design import arm_table as _arm
 from neurodose.trial.design import parse_design
 from neurodose.trial.run import run_trial
 
 N = 3000
-
-
-def _arm(name: str, drug: str, steps: list[tuple[int, float, float]]) -> dict[str, Any]:
-    if drug == "placebo":
-        return {"name": name, "drug": "placebo"}
-    return {
-        "name": name,
-        "drug": drug,
-        "regimen": [{"start_day": d, "dose_mg": m, "every_h": h} for d, m, h in steps],
-    }
 
 
 @pytest.fixture(scope="module")

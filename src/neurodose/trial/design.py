@@ -60,6 +60,7 @@ __all__ = [
     "Design",
     "DoseStep",
     "Stop",
+    "arm_table",
     "load_design",
     "parse_design",
 ]
@@ -493,3 +494,31 @@ def load_design(path: str | Path) -> Design:
     except tomllib.TOMLDecodeError as exc:
         raise DesignError("design", str(p), f"valid TOML ({exc})") from None
     return parse_design(data, source=str(p))
+
+
+def arm_table(
+    name: str, drug: str, steps: Sequence[tuple[int, float, float]] = ()
+) -> dict[str, Any]:
+    """One ``[[arms]]`` table of a design, as :func:`parse_design` reads it.
+
+    Parameters
+    ----------
+    name, drug : str
+        The arm's name and drug (``"placebo"``: no regimen).
+    steps : sequence of (start_day, dose_mg, every_h)
+        Regimen steps: from day ``start_day`` (1-based), ``dose_mg`` mg every ``every_h`` h.
+
+    Examples
+    --------
+    >>> arm_table("ami", "amitriptyline", [(1, 10, 24), (8, 25, 24)])["regimen"][1]
+    {'start_day': 8, 'dose_mg': 25, 'every_h': 24}
+    >>> arm_table("pl", "placebo")
+    {'name': 'pl', 'drug': 'placebo'}
+    """
+    if drug == "placebo":
+        return {"name": name, "drug": "placebo"}
+    return {
+        "name": name,
+        "drug": drug,
+        "regimen": [{"start_day": d, "dose_mg": m, "every_h": h} for d, m, h in steps],
+    }
